@@ -1,0 +1,85 @@
+# nfhost: top-level build.  `make demo` and `make test` set up what they need.
+BUILD   ?= build
+BIN     := $(BUILD)/bin
+LIB     := $(BUILD)/lib
+OBJ     := $(BUILD)/obj
+CC      ?= gcc
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -fPIC
+GUEST_INC := -Iguestlib/include
+DPDK_CFLAGS = $(shell pkg-config --cflags libdpdk 2>/dev/null)
+DPDK_LIBS   = $(shell pkg-config --libs libdpdk 2>/dev/null)
+
+GUEST_SRC := $(wildcard guestlib/src/*.c)
+CORE_SRC  := $(wildcard core/*.c)
+NFS       := nf-forward nf-monitor nf-drop
+TOOLS     := nfh-pcapgen nfh-pcapcmp
+HDRS      := $(wildcard guestlib/include/nfhost/*.h) $(wildcard guestlib/src/*.h)
+
+.PHONY: all deps demo test unit-test integration-test bench clean
+all: $(LIB)/libnfguest.a $(LIB)/libnfguest.so $(BIN)/nfhost-core $(BIN)/nfhost \
+     $(NFS:%=$(BIN)/%) $(TOOLS:%=$(BIN)/%) $(BIN)/nfh-ref-ring $(BIN)/nf-zc-probe
+
+deps:
+	@tools/deps.sh
+
+# ---- libnfguest: no DPDK -------------------------------------------------
+$(OBJ)/guestlib/%.o: guestlib/src/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(GUEST_INC) -c $< -o $@
+
+$(LIB)/libnfguest.a: $(GUEST_SRC:guestlib/src/%.c=$(OBJ)/guestlib/%.o)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(LIB)/libnfguest.so: $(GUEST_SRC:guestlib/src/%.c=$(OBJ)/guestlib/%.o)
+	@mkdir -p $(@D)
+	$(CC) -shared -Wl,-soname,libnfguest.so.1 -o $@ $^
+
+# ---- the core --------------------------------------------------------------
+$(OBJ)/core/%.o: core/%.c $(wildcard core/*.h) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(DPDK_CFLAGS) $(GUEST_INC) -c $< -o $@
+
+$(BIN)/nfhost-core: $(CORE_SRC:core/%.c=$(OBJ)/core/%.o)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(DPDK_LIBS) -lurcu-qsbr -lnuma -lpthread
+
+# ---- NFs and the manager link the static library: one self-contained binary
+$(BIN)/nf-%: nfs/nf-%.c $(wildcard nfs/*.h) $(LIB)/libnfguest.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(GUEST_INC) -o $@ $< $(LIB)/libnfguest.a
+
+$(BIN)/nf-zc-probe: tests/nfs/nf-zc-probe.c $(LIB)/libnfguest.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(GUEST_INC) -o $@ $< $(LIB)/libnfguest.a
+
+$(BIN)/nfhost: $(wildcard manager/*.c) $(wildcard manager/*.h) $(LIB)/libnfguest.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(GUEST_INC) -o $@ $(wildcard manager/*.c) $(LIB)/libnfguest.a -ljansson
+
+$(BIN)/nfh-%: tools/nfh-%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< -lpcap
+
+$(BIN)/nfh-ref-ring: bench/ref/ref_ring.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(DPDK_CFLAGS) -o $@ $< $(DPDK_LIBS)
+
+# ---- the two commands ------------------------------------------------------
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@tools/demo.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all unit-tests
+	@tests/run-all.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@bench/run-bench.sh
+
+include tests/unit/unit.mk
+
+clean:
+	rm -rf $(BUILD)

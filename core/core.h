@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* nfhost-core internals shared by its source files. */
+#ifndef CORE_H
+#define CORE_H
+
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_reciprocal.h>
+
+#include "core_region.h"
+#include "core_route.h"
+#include "nfhost/nfg_abi.h"
+
+#define CORE_MAX_BURST 256
+
+struct core_cfg {
+	char name[64];          /* region file: /dev/hugepages/NAME-sSOCKET */
+	char hugedir[128];
+	uint64_t region_size;
+	uint32_t max_nfs;
+	uint32_t ring_size;
+	uint32_t burst;
+	uint32_t max_inflight;  /* credit: packets inside the platform at once */
+	uint32_t pool_cache;
+	unsigned rx_lcore, tx_lcore;
+	uint16_t chain[NFG_MAX_CHAIN];
+	uint16_t chain_len;
+	double drain_s;         /* how long shutdown waits for in-flight packets */
+};
+
+/* Descriptor <-> buffer arithmetic without divisions on the fast path. */
+struct core_bufmap {
+	uint64_t bufs_off;
+	uint32_t meta_off;       /* nfg_pkt from buffer start */
+	uint32_t mbuf_off;       /* struct rte_mbuf from buffer start */
+	uint32_t page_shift;
+	uint32_t stride;
+	uint32_t per_page;
+	uint32_t count;
+	struct rte_reciprocal stride_div;
+};
+
+struct core {
+	struct core_cfg cfg;
+	struct core_region region;
+	void *base;
+	struct nfg_region_hdr *hdr;
+	struct nfg_core_stats *stats;
+	struct rte_mempool *pool;
+	struct core_bufmap bm;
+	uint8_t *owner;             /* per buffer: holding slot + 1, or 0 */
+	rte_iova_t *page_iova;      /* per buffer-area page, for sanitising mbufs */
+	struct nfg_ring *rxr[NFG_MAX_NFS], *txr[NFG_MAX_NFS];
+	struct core_tables *tables; /* RCU-protected */
+	uint16_t nb_ports;
+	int socket_id;
+
+	volatile int quit_rx;       /* stop receiving */
+	volatile int quit_tx;       /* stop the TX loop */
+	uint64_t poll_mask;         /* slots whose tx ring the TX loop drains */
+	uint64_t reclaim_req;       /* slots the TX loop must reclaim */
+	uint64_t reclaim_done;
+};
+
+/* ---- buffers (core_pool.c) --------------------------------------------- */
+
+/** Build the mbuf pool inside the region's buffer area and publish its
+ * layout in the region header. */
+int core_pool_create(struct core *c);
+void core_pool_free(struct core *c);
+
+/** Buffer index of the nfg_pkt at @p desc, or -1 when it is not one. */
+static inline int64_t core_desc_index(const struct core_bufmap *bm, uint32_t desc)
+{
+	uint64_t rel, in_page, k;
+
+	if (desc < bm->bufs_off + bm->meta_off)
+		return -1;
+	rel = desc - bm->bufs_off - bm->meta_off;
+	in_page = rel & ((1ULL << bm->page_shift) - 1);
+	k = rte_reciprocal_divide((uint32_t)in_page, bm->stride_div);
+	if (k * bm->stride != in_page || k >= bm->per_page)
+		return -1;
+	k += (rel >> bm->page_shift) * bm->per_page;
+	return k < bm->count ? (int64_t)k : -1;
+}
+
+static inline struct rte_mbuf *core_mbuf_of_desc(const struct core *c, uint32_t desc)
+{
+	return (struct rte_mbuf *)((uint8_t *)c->base + desc - c->bm.meta_off + c->bm.mbuf_off);
+}
+
+static inline uint32_t core_desc_of_mbuf(const struct core *c, const struct rte_mbuf *m)
+{
+	return (uint32_t)((const uint8_t *)m - (const uint8_t *)c->base) + c->bm.meta_off - c->bm.mbuf_off;
+}
+
+/* ---- ports (core_port.c) ---------------------------------------------- */
+
+int core_ports_init(struct core *c);
+void core_ports_stats(struct core *c);
+void core_ports_stop(struct core *c);
+
+/* ---- data path (core_datapath.c) --------------------------------------- */
+
+/** lcore entry points; arg is struct core *. */
+int core_rx_loop(void *arg);
+int core_tx_loop(void *arg);
+int core_rxtx_loop(void *arg);
+
+/** Free every buffer still held by an NF (after the loops stopped). */
+uint32_t core_reclaim_all(struct core *c);
+
+/* ---- control (core_ctrl.c) --------------------------------------------- */
+
+int core_ctrl_start(struct core *c);
+void core_ctrl_stop(struct core *c);
+
+#endif

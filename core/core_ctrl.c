@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The control thread: registrations from the control ring, NF departures
+ * (clean or not), buffer reclaim, counters.  It sleeps in poll() on the
+ * pidfds of host NFs, so a crash is seen the moment the process is gone. */
+#define _GNU_SOURCE
+#define _LGPL_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <urcu/urcu-qsbr.h>
+
+#include <rte_cycles.h>
+#include <rte_lcore.h>
+
+#include "core.h"
+
+#define CTRL_POLL_MS 1
+#define STATS_EVERY_MS 100
+
+static pthread_t ctrl_thread;
+static volatile int ctrl_stop;
+static int pidfds[NFG_MAX_NFS];
+
+static void reply(struct core *c, uint64_t token, int result, uint32_t slot, const char *reason)
+{
+	struct nfg_reply_board *b = NFG_AT(c->base, c->hdr->replies_off);
+	struct nfg_reply *r = &b->r[b->next++ % NFG_REPLY_BOARD];
+
+	__atomic_store_n(&r->token, 0, __ATOMIC_RELEASE);
+	r->result = result;
+	r->slot = slot;
+	snprintf(r->reason, sizeof(r->reason), "%s", reason);
+	__atomic_store_n(&r->token, token, __ATOMIC_RELEASE);
+	if (result < 0) {
+		c->stats->ctrl_errors++;
+		fprintf(stderr, "core: refused a registration: %s\n", reason);
+	}
+}
+
+/* Swap in new tables; when this returns no lcore can still be using the
+ * old ones, so a removed slot receives nothing more. */
+static void publish(struct core *c, struct core_tables *nt)
+{
+	struct core_tables *old = rcu_xchg_pointer(&c->tables, nt);
+
+	urcu_qsbr_synchronize_rcu();
+	free(old);
+	core_tables_mirror(nt, c->base);
+}
+
+static int tables_without(struct core *c, uint8_t s)
+{
+	struct core_tables *nt = core_tables_clone(c->tables);
+
+	if (!nt)
+		return -ENOMEM;
+	core_tables_remove_slot(nt, s);
+	publish(c, nt);
+	return 0;
+}
+
+static void on_register(struct core *c, const struct nfg_ctrl_msg *m)
+{
+	struct core_tables *nt;
+	struct nfg_slot *sl = NULL;
+	char why[48];
+	uint32_t s;
+	int fd = -1;
+
+	if (m->service_id == 0 || m->service_id >= NFG_MAX_SERVICES) {
+		snprintf(why, sizeof(why), "service ID %u not in 1..%d", m->service_id, NFG_MAX_SERVICES - 1);
+		return reply(c, m->token, -EINVAL, 0, why);
+	}
+	if (c->tables->svc[m->service_id].nb >= NFG_MAX_INSTANCES) {
+		snprintf(why, sizeof(why), "service %u has %d instances already", m->service_id, NFG_MAX_INSTANCES);
+		return reply(c, m->token, -ENOSPC, 0, why);
+	}
+	for (s = 0; s < c->cfg.max_nfs; s++) {
+		sl = nfg_slot_at(c->base, s);
+		if (sl->state == NFG_SLOT_FREE && !(c->poll_mask & (1ULL << s)))
+			break;
+	}
+	if (s == c->cfg.max_nfs) {
+		snprintf(why, sizeof(why), "all %u NF slots in use", c->cfg.max_nfs);
+		return reply(c, m->token, -ENOSPC, 0, why);
+	}
+	if (m->pid > 0) {
+		fd = (int)syscall(SYS_pidfd_open, m->pid, 0);
+		if (fd < 0) /* it is gone already: nobody to answer */
+			return;
+	}
+	nt = core_tables_clone(c->tables);
+	if (!nt || core_tables_add_instance(nt, m->service_id, (uint8_t)s) < 0) {
+		free(nt);
+		if (fd >= 0)
+			close(fd);
+		return reply(c, m->token, -ENOMEM, 0, "out of memory");
+	}
+	memset(&sl->heartbeat, 0, sizeof(*sl) - offsetof(struct nfg_slot, heartbeat));
+	sl->service_id = m->service_id;
+	sl->pid = m->pid;
+	sl->flags = m->flags;
+	sl->token = m->token;
+	sl->start_tsc = rte_rdtsc();
+	memcpy(sl->name, m->name, sizeof(sl->name));
+	sl->name[sizeof(sl->name) - 1] = '\0';
+	nfg_ring_init(c->rxr[s], c->cfg.ring_size);
+	nfg_ring_init(c->txr[s], c->cfg.ring_size);
+	pidfds[s] = fd;
+	__atomic_or_fetch(&c->poll_mask, 1ULL << s, __ATOMIC_RELEASE);
+	__atomic_store_n(&sl->state, NFG_SLOT_ACTIVE, __ATOMIC_RELEASE);
+	publish(c, nt);
+	c->stats->registrations++;
+	reply(c, m->token, 0, s, "ok");
+	printf("core: NF '%s' (pid %d) registered for service %u in slot %u\n", sl->name, sl->pid,
+	       sl->service_id, s);
+	fflush(stdout);
+}
+
+static void on_unregister(struct core *c, const struct nfg_ctrl_msg *m)
+{
+	struct nfg_slot *sl;
+
+	if (m->slot >= c->cfg.max_nfs)
+		goto bad;
+	sl = nfg_slot_at(c->base, m->slot);
+	if (sl->token != m->token || sl->state != NFG_SLOT_ACTIVE)
+		goto bad;
+	__atomic_store_n(&sl->state, NFG_SLOT_DRAINING, __ATOMIC_RELEASE);
+	if (tables_without(c, (uint8_t)m->slot) < 0)
+		goto bad;
+	__atomic_store_n(&sl->state, NFG_SLOT_DRAINED, __ATOMIC_RELEASE);
+	return;
+bad:
+	c->stats->ctrl_errors++;
+	fprintf(stderr, "core: ignored an unregister for slot %u with a wrong token or state\n", m->slot);
+}
+
+/* The NF's process is gone without leaving: route around it, then let the
+ * TX loop reclaim what it held. */
+static void on_death(struct core *c, uint8_t s)
+{
+	struct nfg_slot *sl = nfg_slot_at(c->base, s);
+	uint32_t st = __atomic_load_n(&sl->state, __ATOMIC_ACQUIRE);
+
+	if (st == NFG_SLOT_ACTIVE || st == NFG_SLOT_DRAINING || st == NFG_SLOT_DRAINED) {
+		__atomic_store_n(&sl->state, NFG_SLOT_DEAD, __ATOMIC_RELEASE);
+		tables_without(c, s);
+		printf("core: NF '%s' (pid %d, slot %u) vanished; reclaiming its buffers\n", sl->name, sl->pid, s);
+		fflush(stdout);
+	}
+	close(pidfds[s]);
+	pidfds[s] = -1;
+	if (sl->state == NFG_SLOT_DEAD)
+		__atomic_or_fetch(&c->reclaim_req, 1ULL << s, __ATOMIC_RELEASE);
+}
+
+/* Move slots along: DONE/DEAD -> reclaim -> FREE. */
+static void advance_slots(struct core *c)
+{
+	for (uint8_t s = 0; s < c->cfg.max_nfs; s++) {
+		struct nfg_slot *sl = nfg_slot_at(c->base, s);
+		uint32_t st = __atomic_load_n(&sl->state, __ATOMIC_ACQUIRE);
+		uint64_t bit = 1ULL << s;
+
+		if (st == NFG_SLOT_DONE && !(c->reclaim_req & bit))
+			__atomic_or_fetch(&c->reclaim_req, bit, __ATOMIC_RELEASE);
+		if ((c->reclaim_req & bit) && (__atomic_load_n(&c->reclaim_done, __ATOMIC_ACQUIRE) & bit)) {
+			__atomic_and_fetch(&c->reclaim_req, ~bit, __ATOMIC_RELEASE);
+			__atomic_and_fetch(&c->reclaim_done, ~bit, __ATOMIC_RELEASE);
+			if (pidfds[s] >= 0) {
+				close(pidfds[s]);
+				pidfds[s] = -1;
+			}
+			if (st == NFG_SLOT_DONE)
+				printf("core: NF '%s' (slot %u) left cleanly after %llu packets\n", sl->name, s,
+				       (unsigned long long)sl->tx_pkts);
+			else
+				printf("core: slot %u free again, %llu buffers reclaimed\n", s,
+				       (unsigned long long)sl->reclaimed);
+			fflush(stdout);
+			__atomic_store_n(&sl->state, NFG_SLOT_FREE, __ATOMIC_RELEASE);
+		}
+	}
+}
+
+static void drain_ctrl_ring(struct core *c)
+{
+	struct nfg_ctrl_ring *q = NFG_AT(c->base, c->hdr->ctrl_off);
+
+	for (;;) {
+		struct nfg_ctrl_msg *cell = &q->cells[q->deq_pos & (NFG_CTRL_RING_SIZE - 1)];
+		struct nfg_ctrl_msg m;
+
+		if (__atomic_load_n(&cell->seq, __ATOMIC_ACQUIRE) != q->deq_pos + 1)
+			return;
+		m = *cell;
+		__atomic_store_n(&cell->seq, q->deq_pos + NFG_CTRL_RING_SIZE, __ATOMIC_RELEASE);
+		q->deq_pos++;
+		switch (m.type) {
+		case NFG_CTRL_REGISTER:
+			on_register(c, &m);
+			break;
+		case NFG_CTRL_UNREGISTER:
+			on_unregister(c, &m);
+			break;
+		default:
+			c->stats->ctrl_errors++;
+			fprintf(stderr, "core: unknown control request type %u\n", m.type);
+		}
+	}
+}
+
+static void update_stats(struct core *c)
+{
+	uint32_t active = 0;
+
+	for (uint32_t s = 0; s < c->cfg.max_nfs; s++)
+		active += nfg_slot_at(c->base, s)->state == NFG_SLOT_ACTIVE;
+	c->stats->nfs_active = active;
+	c->stats->pool_avail = rte_mempool_avail_count(c->pool);
+	core_ports_stats(c);
+	c->stats->updated_tsc = rte_rdtsc();
+}
+
+static void *ctrl_main(void *arg)
+{
+	struct core *c = arg;
+	uint64_t hz = rte_get_tsc_hz(), next_stats = 0;
+
+	while (!ctrl_stop) {
+		struct pollfd pfd[NFG_MAX_NFS];
+		uint8_t who[NFG_MAX_NFS];
+		int n = 0;
+
+		for (uint8_t s = 0; s < c->cfg.max_nfs; s++)
+			if (pidfds[s] >= 0) {
+				pfd[n].fd = pidfds[s];
+				pfd[n].events = POLLIN;
+				who[n++] = s;
+			}
+		if (poll(pfd, (nfds_t)n, CTRL_POLL_MS) > 0)
+			for (int i = 0; i < n; i++)
+				if (pfd[i].revents)
+					on_death(c, who[i]);
+		drain_ctrl_ring(c);
+		advance_slots(c);
+		if (rte_rdtsc() >= next_stats) {
+			update_stats(c);
+			next_stats = rte_rdtsc() + hz * STATS_EVERY_MS / 1000;
+		}
+	}
+	update_stats(c);
+	return NULL;
+}
+
+int core_ctrl_start(struct core *c)
+{
+	int rc;
+
+	for (int s = 0; s < NFG_MAX_NFS; s++)
+		pidfds[s] = -1;
+	ctrl_stop = 0;
+	rc = rte_ctrl_thread_create(&ctrl_thread, "nfh-ctrl", NULL, ctrl_main, c);
+	if (rc != 0)
+		fprintf(stderr, "core: cannot start the control thread: %s\n", strerror(rc));
+	return -rc;
+}
+
+void core_ctrl_stop(struct core *c)
+{
+	(void)c;
+	ctrl_stop = 1;
+	pthread_join(ctrl_thread, NULL);
+	for (int s = 0; s < NFG_MAX_NFS; s++)
+		if (pidfds[s] >= 0) {
+			close(pidfds[s]);
+			pidfds[s] = -1;
+		}
+}

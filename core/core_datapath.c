@@ -1,0 +1,413 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The RX and TX loops.  RX: ports -> first service of the chain.  TX: NF
+ * rings -> next service, a port, or the pool.  Only this file touches
+ * packets on the fast path. */
+#define _LGPL_SOURCE
+#include <urcu/urcu-qsbr.h>
+
+#include <rte_cycles.h>
+#include <rte_malloc.h>
+#include <rte_ethdev.h>
+#include <rte_prefetch.h>
+
+#include "core.h"
+#include "core_parse.h"
+
+#define TX_RETRIES 8
+
+struct stage {
+	uint32_t n;
+	uint32_t d[CORE_MAX_BURST];
+};
+
+/* What one loop iteration queued per destination, flushed at its end. */
+struct lstate {
+	uint64_t touched;                   /* slots with staged descriptors */
+	struct stage slot[NFG_MAX_NFS];
+	uint16_t port_n[NFG_MAX_PORTS];
+	struct rte_mbuf *port_m[NFG_MAX_PORTS][CORE_MAX_BURST];
+};
+
+static RTE_DEFINE_PER_LCORE(struct lstate *, lst);
+
+static inline int64_t in_flight(const struct nfg_core_stats *s)
+{
+	return (int64_t)(__atomic_load_n(&s->rx_pkts, __ATOMIC_RELAXED) - nfg_rx_dropped(s) -
+			 __atomic_load_n(&s->done_pkts, __ATOMIC_ACQUIRE));
+}
+
+static inline void stage_slot(struct lstate *ls, uint8_t slot, uint32_t desc)
+{
+	struct stage *st = &ls->slot[slot];
+
+	st->d[st->n++] = desc;
+	ls->touched |= 1ULL << slot;
+}
+
+/* Hand staged descriptors to NF rings; what does not fit is freed and
+ * counted.  Ownership is set before the NF can see a buffer. */
+static uint32_t flush_slots(struct core *c, struct lstate *ls, uint64_t *ring_full)
+{
+	uint32_t dropped = 0;
+
+	while (ls->touched) {
+		uint8_t s = (uint8_t)__builtin_ctzll(ls->touched);
+		struct stage *st = &ls->slot[s];
+		uint32_t k;
+
+		ls->touched &= ls->touched - 1;
+		for (k = 0; k < st->n; k++)
+			c->owner[core_desc_index(&c->bm, st->d[k])] = s + 1;
+		k = nfg_ring_enqueue_burst(c->rxr[s], st->d, st->n);
+		nfg_slot_at(c->base, s)->enq_pkts += k;
+		for (; k < st->n; k++) {
+			c->owner[core_desc_index(&c->bm, st->d[k])] = 0;
+			rte_pktmbuf_free(core_mbuf_of_desc(c, st->d[k]));
+			dropped++;
+		}
+		st->n = 0;
+	}
+	*ring_full += dropped;
+	return dropped;
+}
+
+/* ---- RX ------------------------------------------------------------- */
+
+static void rx_once(struct core *c, struct lstate *ls)
+{
+	struct nfg_core_stats *s = c->stats;
+	const struct core_tables *t = rcu_dereference(c->tables);
+	struct rte_mbuf *mb[CORE_MAX_BURST];
+	uint32_t burst = c->cfg.burst;
+
+	/* until every service of the chain has an instance, packets wait in
+	 * the ports (a NIC counts what overflows) instead of being dropped */
+	if (!t->chain_ready)
+		return;
+	for (uint16_t port = 0; port < c->nb_ports; port++) {
+		struct nfg_port *np = nfg_port_at(c->base, port);
+		uint64_t bytes = 0, tsc;
+		uint16_t n, i;
+
+		if (in_flight(s) + burst > c->cfg.max_inflight) {
+			s->rx_throttled++;
+			return;
+		}
+		n = rte_eth_rx_burst(port, 0, mb, (uint16_t)burst);
+		if (n == 0)
+			continue;
+		tsc = rte_rdtsc();
+		for (i = 0; i < n; i++) {
+			struct rte_mbuf *m = mb[i];
+			struct nfg_pkt *p = rte_mbuf_to_priv(m);
+			uint8_t *data = rte_pktmbuf_mtod(m, uint8_t *);
+			uint16_t target;
+
+			if (i + 1 < n)
+				rte_prefetch0(rte_pktmbuf_mtod(mb[i + 1], void *));
+			bytes += m->pkt_len;
+			if (unlikely(m->nb_segs != 1)) {
+				s->rx_multiseg++;
+				rte_pktmbuf_free(m);
+				continue;
+			}
+			p->data_off = (uint32_t)(data - (uint8_t *)c->base);
+			p->len = m->data_len;
+			p->in_port = port;
+			p->rx_tsc = tsc;
+			p->dest = 0;
+			core_parse(data, m->data_len, p);
+			if (unlikely(core_route_rx(t, p, &target) != CORE_TO_SLOT)) {
+				s->rx_no_instance++;
+				rte_pktmbuf_free(m);
+				continue;
+			}
+			stage_slot(ls, (uint8_t)target, core_desc_of_mbuf(c, m));
+		}
+		if (s->first_rx_tsc == 0)
+			s->first_rx_tsc = tsc;
+		s->last_rx_tsc = tsc;
+		np->rx_pkts += n;
+		np->rx_bytes += bytes;
+		/* count before handing out, so in_flight never goes negative */
+		__atomic_store_n(&s->rx_pkts, s->rx_pkts + n, __ATOMIC_RELEASE);
+		flush_slots(c, ls, &s->rx_ring_full);
+	}
+}
+
+/* ---- TX ------------------------------------------------------------- */
+
+/* Put back every field of the mbuf the free and TX paths trust, from values
+ * the core knows: the NF had write access to all of them. */
+static inline void sanitize(const struct core *c, struct rte_mbuf *m, uint32_t desc, const struct nfg_pkt *p)
+{
+	const struct nfg_region_hdr *h = c->hdr;
+	uint64_t room = (uint64_t)desc - h->buf_meta_off + h->buf_room_off;
+	uint64_t rel = room - h->bufs_off;
+
+	m->buf_addr = (uint8_t *)c->base + room;
+	m->buf_iova = c->page_iova[rel >> c->bm.page_shift] + (rel & ((1ULL << c->bm.page_shift) - 1));
+	m->buf_len = (uint16_t)h->buf_room_len;
+	m->data_off = (uint16_t)(p->data_off - room);
+	m->data_len = p->len;
+	m->pkt_len = p->len;
+	m->nb_segs = 1;
+	m->next = NULL;
+	m->ol_flags = 0;
+	m->port = p->in_port;
+	m->pool = c->pool;
+	m->priv_size = sizeof(struct nfg_pkt);
+	rte_mbuf_refcnt_set(m, 1);
+}
+
+struct tx_counts {
+	uint64_t nf_drops, bad_meta, bad_dest, no_inst, bad_desc;
+};
+
+/* Act on one descriptor handed back by slot @p s. */
+static inline void tx_one(struct core *c, struct lstate *ls, const struct core_tables *t, uint8_t s,
+			  uint32_t desc, struct tx_counts *k)
+{
+	int64_t idx = core_desc_index(&c->bm, desc);
+	struct rte_mbuf *m;
+	struct nfg_pkt *p;
+	uint16_t target;
+
+	if (unlikely(idx < 0 || c->owner[idx] != s + 1)) {
+		k->bad_desc++; /* not a buffer, or not this NF's: touch nothing */
+		nfg_slot_at(c->base, s)->bad_desc++;
+		return;
+	}
+	c->owner[idx] = 0;
+	m = core_mbuf_of_desc(c, desc);
+	p = nfg_pkt_at(c->base, desc);
+	if (unlikely(p->len == 0 || !nfg_pkt_in_room(c->hdr, desc, p))) {
+		p->len = 0;
+		p->data_off = (uint32_t)(desc - c->hdr->buf_meta_off + c->hdr->buf_room_off);
+		sanitize(c, m, desc, p);
+		rte_pktmbuf_free(m);
+		k->bad_meta++;
+		return;
+	}
+	sanitize(c, m, desc, p);
+	switch (core_route_verdict(t, p, &target)) {
+	case CORE_TO_SLOT:
+		stage_slot(ls, (uint8_t)target, desc);
+		return;
+	case CORE_TO_PORT:
+		ls->port_m[target][ls->port_n[target]++] = m;
+		return;
+	case CORE_DROP_NF:
+		k->nf_drops++;
+		break;
+	case CORE_DROP_NO_INST:
+		k->no_inst++;
+		break;
+	case CORE_DROP_BAD:
+		if (p->action == NFG_ACT_NONE || p->action >= NFG_ACT_MAX)
+			k->bad_meta++;
+		else
+			k->bad_dest++;
+		break;
+	}
+	rte_pktmbuf_free(m);
+}
+
+static uint64_t flush_ports(struct core *c, struct lstate *ls, uint64_t *dropped)
+{
+	uint64_t sent_all = 0;
+
+	for (uint16_t port = 0; port < c->nb_ports; port++) {
+		uint16_t n = ls->port_n[port], sent = 0;
+		struct nfg_port *np;
+		uint64_t bytes = 0;
+
+		if (n == 0)
+			continue;
+		for (uint16_t i = 0; i < n; i++)
+			bytes += ls->port_m[port][i]->pkt_len;
+		for (int tries = 0; sent < n && tries < TX_RETRIES; tries++)
+			sent += rte_eth_tx_burst(port, 0, ls->port_m[port] + sent, n - sent);
+		np = nfg_port_at(c->base, port);
+		for (uint16_t i = sent; i < n; i++) {
+			bytes -= ls->port_m[port][i]->pkt_len;
+			rte_pktmbuf_free(ls->port_m[port][i]);
+		}
+		np->tx_pkts += sent;
+		np->tx_bytes += bytes;
+		np->tx_drops += n - sent;
+		*dropped += n - sent;
+		sent_all += sent;
+		ls->port_n[port] = 0;
+	}
+	return sent_all;
+}
+
+/* Free whatever slot @p s still holds after its tx ring was drained. */
+static uint64_t reclaim_slot(struct core *c, uint8_t s)
+{
+	struct nfg_slot *sl = nfg_slot_at(c->base, s);
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i < c->bm.count; i++) {
+		uint32_t desc;
+		struct rte_mbuf *m;
+		struct nfg_pkt *p;
+
+		if (c->owner[i] != s + 1)
+			continue;
+		c->owner[i] = 0;
+		desc = nfg_desc_of_index(c->hdr, i);
+		m = core_mbuf_of_desc(c, desc);
+		p = nfg_pkt_at(c->base, desc);
+		p->len = 0;
+		p->data_off = (uint32_t)(desc - c->hdr->buf_meta_off + c->hdr->buf_room_off);
+		sanitize(c, m, desc, p);
+		rte_pktmbuf_free(m);
+		n++;
+	}
+	sl->reclaimed += n;
+	return n;
+}
+
+static void tx_drain_slot(struct core *c, struct lstate *ls, const struct core_tables *t, uint8_t s,
+			  struct tx_counts *k)
+{
+	uint32_t d[CORE_MAX_BURST], n;
+
+	n = nfg_ring_dequeue_burst(c->txr[s], d, c->cfg.burst);
+	for (uint32_t i = 0; i < n; i++)
+		tx_one(c, ls, t, s, d[i], k);
+	if (n)
+		rte_prefetch0(c->txr[s]->ring);
+}
+
+static void tx_once(struct core *c, struct lstate *ls)
+{
+	struct nfg_core_stats *st = c->stats;
+	const struct core_tables *t = rcu_dereference(c->tables);
+	uint64_t mask = __atomic_load_n(&c->poll_mask, __ATOMIC_ACQUIRE);
+	uint64_t reclaim = __atomic_load_n(&c->reclaim_req, __ATOMIC_ACQUIRE) & ~c->reclaim_done;
+	struct tx_counts k = { 0 };
+	uint64_t ring_full = 0, port_drops = 0, sent, reclaimed = 0, done;
+
+	for (uint64_t m = mask; m; m &= m - 1)
+		tx_drain_slot(c, ls, t, (uint8_t)__builtin_ctzll(m), &k);
+	/* a vanished NF: finish what it handed back, then take the rest */
+	for (uint64_t m = reclaim; m; m &= m - 1) {
+		uint8_t s = (uint8_t)__builtin_ctzll(m);
+
+		while (nfg_ring_count(c->txr[s]))
+			tx_drain_slot(c, ls, t, s, &k);
+		reclaimed += reclaim_slot(c, s);
+		__atomic_and_fetch(&c->poll_mask, ~(1ULL << s), __ATOMIC_RELEASE);
+		c->reclaim_done |= 1ULL << s;
+	}
+	flush_slots(c, ls, &ring_full);
+	sent = flush_ports(c, ls, &port_drops);
+	done = sent + port_drops + ring_full + k.nf_drops + k.bad_meta + k.bad_dest + k.no_inst + reclaimed;
+	if (k.bad_desc)
+		st->bad_desc += k.bad_desc;
+	if (done == 0)
+		return;
+	st->tx_pkts += sent;
+	st->tx_drops += port_drops;
+	st->tx_ring_full += ring_full;
+	st->nf_drops += k.nf_drops;
+	st->bad_meta += k.bad_meta;
+	st->bad_dest += k.bad_dest;
+	st->tx_no_instance += k.no_inst;
+	st->reclaimed += reclaimed;
+	st->last_done_tsc = rte_rdtsc();
+	__atomic_store_n(&st->done_pkts, st->done_pkts + done, __ATOMIC_RELEASE);
+}
+
+/* ---- loops ---------------------------------------------------------- */
+
+static struct lstate *lstate_get(void)
+{
+	if (!RTE_PER_LCORE(lst))
+		RTE_PER_LCORE(lst) = rte_zmalloc("core_lstate", sizeof(struct lstate), RTE_CACHE_LINE_SIZE);
+	return RTE_PER_LCORE(lst);
+}
+
+static void lstate_put(void)
+{
+	rte_free(RTE_PER_LCORE(lst));
+	RTE_PER_LCORE(lst) = NULL;
+}
+
+/* The TX side runs on after RX stops until nothing is in flight (or the
+ * drain time is up), so a shutdown with live NFs loses no packet. */
+static int tx_should_stop(struct core *c, uint64_t *deadline)
+{
+	if (!c->quit_rx)
+		return 0;
+	if (*deadline == 0)
+		*deadline = rte_rdtsc() + (uint64_t)(c->cfg.drain_s * (double)rte_get_tsc_hz());
+	return c->quit_tx || in_flight(c->stats) <= 0 || rte_rdtsc() > *deadline;
+}
+
+int core_rx_loop(void *arg)
+{
+	struct core *c = arg;
+	struct lstate *ls = lstate_get();
+
+	if (!ls)
+		return -ENOMEM;
+	urcu_qsbr_register_thread();
+	while (!c->quit_rx) {
+		rx_once(c, ls);
+		urcu_qsbr_quiescent_state();
+	}
+	urcu_qsbr_unregister_thread();
+	lstate_put();
+	return 0;
+}
+
+int core_tx_loop(void *arg)
+{
+	struct core *c = arg;
+	struct lstate *ls = lstate_get();
+	uint64_t deadline = 0;
+
+	if (!ls)
+		return -ENOMEM;
+	urcu_qsbr_register_thread();
+	while (!tx_should_stop(c, &deadline)) {
+		tx_once(c, ls);
+		urcu_qsbr_quiescent_state();
+	}
+	urcu_qsbr_unregister_thread();
+	lstate_put();
+	return 0;
+}
+
+int core_rxtx_loop(void *arg)
+{
+	struct core *c = arg;
+	struct lstate *ls = lstate_get();
+	uint64_t deadline = 0;
+
+	if (!ls)
+		return -ENOMEM;
+	urcu_qsbr_register_thread();
+	while (!tx_should_stop(c, &deadline)) {
+		if (!c->quit_rx)
+			rx_once(c, ls);
+		tx_once(c, ls);
+		urcu_qsbr_quiescent_state();
+	}
+	urcu_qsbr_unregister_thread();
+	lstate_put();
+	return 0;
+}
+
+uint32_t core_reclaim_all(struct core *c)
+{
+	uint32_t n = 0;
+
+	for (uint8_t s = 0; s < c->cfg.max_nfs; s++)
+		n += (uint32_t)reclaim_slot(c, s);
+	return n;
+}

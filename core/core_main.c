@@ -1,0 +1,406 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* nfhost-core: EAL options, then the core's own; region, pool, ports,
+ * loops; on SIGINT/SIGTERM drain, stop, prove every buffer came back, and
+ * remove the region. */
+#define _LGPL_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <urcu/urcu-qsbr.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+
+#include "core.h"
+
+static struct core the_core;
+
+static void usage(const char *prog)
+{
+	fprintf(stderr,
+		"usage: %s [EAL options] -- [options]\n"
+		"  --name NAME          region name: HUGEDIR/NAME-sSOCKET (default nfhost0)\n"
+		"  --huge-dir DIR       hugetlbfs mount (default /dev/hugepages)\n"
+		"  --region-size SIZE   region bytes, power of two, K/M/G suffix (default 64M)\n"
+		"  --chain ID[,ID...]   default chain of service IDs (required)\n"
+		"  --ring-size N        descriptors per NF ring, power of two (default 4096)\n"
+		"  --max-inflight N     packets inside the platform at once (default ring size)\n"
+		"  --burst N            descriptors per burst (default 32)\n"
+		"  --max-nfs N          NF slots (default %d)\n"
+		"  --rx-lcore N         lcore of the RX loop (default: main lcore)\n"
+		"  --tx-lcore N         lcore of the TX loop (default: the RX lcore)\n"
+		"  --drain-ms N         at shutdown, wait up to N ms for in-flight packets (default 500)\n",
+		prog, NFG_MAX_NFS);
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s)
+		return -1;
+	switch (*end) {
+	case 'G': case 'g': v <<= 30; end++; break;
+	case 'M': case 'm': v <<= 20; end++; break;
+	case 'K': case 'k': v <<= 10; end++; break;
+	default: break;
+	}
+	if (*end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_num(const char *opt, const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	if (parse_size(s, out) < 0 || *out < lo || *out > hi) {
+		fprintf(stderr, "core: --%s %s: expected a number in %llu..%llu\n", opt, s,
+			(unsigned long long)lo, (unsigned long long)hi);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_chain(const char *s, struct core_cfg *cfg)
+{
+	char buf[256], *tok, *save;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	cfg->chain_len = 0;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		uint64_t id;
+
+		if (cfg->chain_len == NFG_MAX_CHAIN) {
+			fprintf(stderr, "core: --chain %s: more than %d services\n", s, NFG_MAX_CHAIN);
+			return -1;
+		}
+		if (parse_num("chain", tok, 1, NFG_MAX_SERVICES - 1, &id) < 0)
+			return -1;
+		cfg->chain[cfg->chain_len++] = (uint16_t)id;
+	}
+	if (cfg->chain_len == 0) {
+		fprintf(stderr, "core: --chain %s: no service IDs\n", s);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct core_cfg *cfg)
+{
+	static const struct option longopts[] = {
+		{ "name", required_argument, NULL, 'n' },
+		{ "huge-dir", required_argument, NULL, 'H' },
+		{ "region-size", required_argument, NULL, 'S' },
+		{ "chain", required_argument, NULL, 'c' },
+		{ "ring-size", required_argument, NULL, 'r' },
+		{ "max-inflight", required_argument, NULL, 'i' },
+		{ "burst", required_argument, NULL, 'b' },
+		{ "max-nfs", required_argument, NULL, 'm' },
+		{ "rx-lcore", required_argument, NULL, 'R' },
+		{ "tx-lcore", required_argument, NULL, 'T' },
+		{ "drain-ms", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt, tx_set = 0;
+	uint64_t v;
+
+	snprintf(cfg->name, sizeof(cfg->name), "nfhost0");
+	snprintf(cfg->hugedir, sizeof(cfg->hugedir), "/dev/hugepages");
+	cfg->region_size = 64ULL << 20;
+	cfg->ring_size = 4096;
+	cfg->burst = 32;
+	cfg->max_nfs = NFG_MAX_NFS;
+	cfg->pool_cache = 256;
+	cfg->rx_lcore = cfg->tx_lcore = rte_get_main_lcore();
+	cfg->drain_s = 0.5;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'n':
+			if (!*optarg || strchr(optarg, '/') || strlen(optarg) >= 32) {
+				fprintf(stderr, "core: --name %s: 1-31 characters, no '/'\n", optarg);
+				return -1;
+			}
+			snprintf(cfg->name, sizeof(cfg->name), "%s", optarg);
+			break;
+		case 'H':
+			snprintf(cfg->hugedir, sizeof(cfg->hugedir), "%s", optarg);
+			break;
+		case 'S':
+			if (parse_size(optarg, &cfg->region_size) < 0) {
+				fprintf(stderr, "core: --region-size %s: expected bytes with K/M/G suffix\n", optarg);
+				return -1;
+			}
+			break;
+		case 'c':
+			if (parse_chain(optarg, cfg) < 0)
+				return -1;
+			break;
+		case 'r':
+			if (parse_num("ring-size", optarg, 64, 1 << 20, &v) < 0)
+				return -1;
+			cfg->ring_size = (uint32_t)v;
+			break;
+		case 'i':
+			if (parse_num("max-inflight", optarg, 32, 1 << 22, &v) < 0)
+				return -1;
+			cfg->max_inflight = (uint32_t)v;
+			break;
+		case 'b':
+			if (parse_num("burst", optarg, 1, CORE_MAX_BURST, &v) < 0)
+				return -1;
+			cfg->burst = (uint32_t)v;
+			break;
+		case 'm':
+			if (parse_num("max-nfs", optarg, 1, NFG_MAX_NFS, &v) < 0)
+				return -1;
+			cfg->max_nfs = (uint32_t)v;
+			break;
+		case 'R':
+		case 'T':
+			if (parse_num(opt == 'R' ? "rx-lcore" : "tx-lcore", optarg, 0, RTE_MAX_LCORE - 1, &v) < 0)
+				return -1;
+			if (!rte_lcore_is_enabled((unsigned)v)) {
+				fprintf(stderr, "core: lcore %llu is not in the EAL core list (-l)\n",
+					(unsigned long long)v);
+				return -1;
+			}
+			if (opt == 'R')
+				cfg->rx_lcore = (unsigned)v;
+			else {
+				cfg->tx_lcore = (unsigned)v;
+				tx_set = 1;
+			}
+			break;
+		case 'd':
+			if (parse_num("drain-ms", optarg, 0, 60000, &v) < 0)
+				return -1;
+			cfg->drain_s = (double)v / 1000.0;
+			break;
+		default:
+			usage(argv[0]);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "core: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	if (!tx_set)
+		cfg->tx_lcore = cfg->rx_lcore;
+	if (cfg->chain_len == 0) {
+		fprintf(stderr, "core: --chain is required (e.g. --chain 1,2)\n");
+		return -1;
+	}
+	if (cfg->ring_size & (cfg->ring_size - 1)) {
+		fprintf(stderr, "core: --ring-size %u is not a power of two\n", cfg->ring_size);
+		return -1;
+	}
+	if (cfg->max_inflight == 0 || cfg->max_inflight > cfg->ring_size)
+		cfg->max_inflight = cfg->ring_size; /* no NF ring can then overflow */
+	return 0;
+}
+
+/* Refuse early, with the fix in the message, rather than fail in DPDK. */
+static int check_hugepages(const struct core_cfg *cfg)
+{
+	struct statvfs vfs;
+	uint64_t free_b;
+
+	char probe[200];
+
+	snprintf(probe, sizeof(probe), "%s/probe", cfg->hugedir);
+	if (!core_is_hugetlbfs(probe)) {
+		fprintf(stderr, "core: %s is not a hugetlbfs mount: run 'make deps' or "
+			"'mount -t hugetlbfs nodev %s'\n", cfg->hugedir, cfg->hugedir);
+		return -1;
+	}
+	if (statvfs(cfg->hugedir, &vfs) < 0) {
+		perror("core: statvfs");
+		return -1;
+	}
+	free_b = (uint64_t)vfs.f_bavail * vfs.f_bsize;
+	if (vfs.f_blocks == 0) {
+		/* no size= on the mount: the kernel's pool is the limit */
+		char sys[128];
+		unsigned long long fr = 0, rsv = 0;
+		FILE *f;
+
+		snprintf(sys, sizeof(sys), "/sys/kernel/mm/hugepages/hugepages-%lukB/free_hugepages",
+			 (unsigned long)(vfs.f_bsize >> 10));
+		if ((f = fopen(sys, "r"))) {
+			if (fscanf(f, "%llu", &fr) != 1)
+				fr = 0;
+			fclose(f);
+		}
+		snprintf(sys, sizeof(sys), "/sys/kernel/mm/hugepages/hugepages-%lukB/resv_hugepages",
+			 (unsigned long)(vfs.f_bsize >> 10));
+		if ((f = fopen(sys, "r"))) {
+			if (fscanf(f, "%llu", &rsv) != 1)
+				rsv = 0;
+			fclose(f);
+		}
+		free_b = (fr > rsv ? fr - rsv : 0) * vfs.f_bsize;
+	}
+	if (free_b < cfg->region_size) {
+		fprintf(stderr, "core: the region needs %llu MiB of hugepages, %s has %llu MiB free "
+			"(raise /proc/sys/vm/nr_hugepages, or run 'make deps')\n",
+			(unsigned long long)(cfg->region_size >> 20), cfg->hugedir,
+			(unsigned long long)(free_b >> 20));
+		return -1;
+	}
+	return 0;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	the_core.quit_rx = 1;
+}
+
+static void print_banner(const struct core *c)
+{
+	const struct nfg_region_hdr *h = c->hdr;
+
+	printf("core: region %s: %llu MiB on socket %d, %u buffers of %u B data room\n", c->region.path,
+	       (unsigned long long)(h->region_size >> 20), c->socket_id, h->buf_count, h->buf_room_len);
+	for (uint16_t p = 0; p < c->nb_ports; p++)
+		printf("core: port %u: %s\n", p, nfg_port_at(c->base, p)->name);
+	printf("core: chain:");
+	for (uint16_t i = 0; i < c->cfg.chain_len; i++)
+		printf(" %s%u", i ? "-> " : "", c->cfg.chain[i]);
+	printf("; RX lcore %u, TX lcore %u, rings %u, burst %u, max in flight %u\n", c->cfg.rx_lcore,
+	       c->cfg.tx_lcore, c->cfg.ring_size, c->cfg.burst, c->cfg.max_inflight);
+	printf("core: ready\n");
+	fflush(stdout);
+}
+
+static int run_loops(struct core *c)
+{
+	unsigned main_lc = rte_get_main_lcore();
+	int rc = 0;
+
+	if (c->cfg.rx_lcore == c->cfg.tx_lcore) {
+		if (c->cfg.rx_lcore == main_lc)
+			rc = core_rxtx_loop(c);
+		else
+			rc = rte_eal_remote_launch(core_rxtx_loop, c, c->cfg.rx_lcore);
+	} else {
+		if (c->cfg.rx_lcore != main_lc)
+			rc = rte_eal_remote_launch(core_rx_loop, c, c->cfg.rx_lcore);
+		if (rc == 0 && c->cfg.tx_lcore != main_lc)
+			rc = rte_eal_remote_launch(core_tx_loop, c, c->cfg.tx_lcore);
+		if (rc == 0 && c->cfg.rx_lcore == main_lc)
+			rc = core_rx_loop(c);
+		else if (rc == 0 && c->cfg.tx_lcore == main_lc)
+			rc = core_tx_loop(c);
+	}
+	rte_eal_mp_wait_lcore();
+	return rc;
+}
+
+static int shutdown_core(struct core *c)
+{
+	const struct nfg_core_stats *s = c->stats;
+	uint32_t held, avail;
+	int rc = 0;
+
+	/* NFs see CLOSED and leave; the data path has stopped */
+	__atomic_store_n(&c->hdr->state, NFG_REGION_CLOSED, __ATOMIC_RELEASE);
+	core_ctrl_stop(c);
+	held = core_reclaim_all(c);
+	core_ports_stop(c);
+	avail = rte_mempool_avail_count(c->pool);
+	printf("core: rx %llu, tx %llu, NF drops %llu, other drops %llu, reclaimed %llu (+%u at exit), bad descriptors %llu\n",
+	       (unsigned long long)s->rx_pkts, (unsigned long long)s->tx_pkts, (unsigned long long)s->nf_drops,
+	       (unsigned long long)(nfg_rx_dropped(s) + s->bad_meta + s->bad_dest + s->tx_no_instance +
+				    s->tx_ring_full + s->tx_drops),
+	       (unsigned long long)s->reclaimed, held, (unsigned long long)s->bad_desc);
+	if (avail == c->hdr->buf_count) {
+		printf("core: all %u buffers back in the pool\n", avail);
+	} else {
+		printf("core: LEAK: %u of %u buffers missing from the pool\n", c->hdr->buf_count - avail,
+		       c->hdr->buf_count);
+		rc = 3;
+	}
+	fflush(stdout);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct core *c = &the_core;
+	char path[256];
+	int rc, exit_code = 1;
+
+	rc = rte_eal_init(argc, argv);
+	if (rc < 0) {
+		fprintf(stderr, "core: EAL initialisation failed: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	argc -= rc;
+	argv += rc;
+	argv[0] = "nfhost-core";
+	if (parse_args(argc, argv, &c->cfg) < 0 || check_hugepages(&c->cfg) < 0)
+		goto out_eal;
+	c->socket_id = (int)rte_lcore_to_socket_id(c->cfg.rx_lcore);
+	if (c->socket_id < 0 || c->socket_id == SOCKET_ID_ANY)
+		c->socket_id = 0;
+	snprintf(path, sizeof(path), "%.150s/%.40s-s%d", c->cfg.hugedir, c->cfg.name, c->socket_id);
+	if (core_region_create(&c->region, path, c->cfg.region_size, c->cfg.max_nfs, c->cfg.ring_size,
+			       2u << 20, c->socket_id) < 0)
+		goto out_eal;
+	c->base = c->region.base;
+	c->hdr = c->base;
+	c->stats = nfg_core_stats(c->base);
+	c->hdr->tsc_hz = rte_get_tsc_hz();
+	c->hdr->chain_len = c->cfg.chain_len;
+	memcpy(c->hdr->chain, c->cfg.chain, sizeof(c->cfg.chain));
+	for (uint32_t s = 0; s < c->cfg.max_nfs; s++) {
+		c->rxr[s] = nfg_ring_at(c->base, nfg_slot_at(c->base, s)->rx_ring_off);
+		c->txr[s] = nfg_ring_at(c->base, nfg_slot_at(c->base, s)->tx_ring_off);
+	}
+	if (core_pool_create(c) < 0 || core_ports_init(c) < 0)
+		goto out_region;
+	c->tables = core_tables_new(c->nb_ports, c->cfg.chain, c->cfg.chain_len);
+	if (!c->tables)
+		goto out_ports;
+	core_tables_mirror(c->tables, c->base);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	if (core_ctrl_start(c) < 0)
+		goto out_tables;
+	__atomic_store_n(&c->hdr->state, NFG_REGION_READY, __ATOMIC_RELEASE);
+	print_banner(c);
+	if (run_loops(c) < 0)
+		fprintf(stderr, "core: a data path loop failed to start\n");
+	exit_code = shutdown_core(c);
+	free(c->tables);
+	core_pool_free(c);
+	core_region_destroy(&c->region);
+	rte_eal_cleanup();
+	return exit_code;
+
+out_tables:
+	free(c->tables);
+out_ports:
+	core_ports_stop(c);
+out_region:
+	core_pool_free(c);
+	core_region_destroy(&c->region);
+out_eal:
+	rte_eal_cleanup();
+	return exit_code;
+}

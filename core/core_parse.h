@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Parse L2-L4 once at receive and compute the symmetric flow hash.  Every
+ * NF on the chain reads the offsets instead of parsing again. */
+#ifndef CORE_PARSE_H
+#define CORE_PARSE_H
+
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_jhash.h>
+
+#include "nfhost/nfg_abi.h"
+
+#define CORE_HASH_SEED 0x6e666831u
+
+/* Both directions of a connection must hash alike, so each pair of
+ * endpoints is put in a canonical order before hashing. */
+static inline uint32_t core_sym_hash_v4(uint32_t a, uint32_t b, uint16_t pa, uint16_t pb, uint8_t proto)
+{
+	uint32_t lo = a < b ? a : b, hi = a ^ b ^ lo;
+	uint16_t plo = pa < pb ? pa : pb, phi = (uint16_t)(pa ^ pb ^ plo);
+
+	return rte_jhash_3words(lo, hi, ((uint32_t)plo << 16 | phi) ^ proto, CORE_HASH_SEED);
+}
+
+static inline uint32_t core_sym_hash_v6(const uint8_t *a, const uint8_t *b, uint16_t pa, uint16_t pb,
+					uint8_t proto)
+{
+	uint32_t w[9];
+	int a_first = memcmp(a, b, 16) <= 0;
+	uint16_t plo = pa < pb ? pa : pb, phi = (uint16_t)(pa ^ pb ^ plo);
+
+	memcpy(w, a_first ? a : b, 16);
+	memcpy(w + 4, a_first ? b : a, 16);
+	w[8] = ((uint32_t)plo << 16 | phi) ^ proto;
+	return rte_jhash_32b(w, 9, CORE_HASH_SEED);
+}
+
+/* Ports (or ICMP id) of an L4 header, 0 when absent. */
+static inline void core_l4_ports(const uint8_t *l4, uint32_t avail, uint8_t proto, uint16_t *sp, uint16_t *dp)
+{
+	*sp = *dp = 0;
+	if ((proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP) && avail >= 4) {
+		*sp = (uint16_t)(l4[0] << 8 | l4[1]);
+		*dp = (uint16_t)(l4[2] << 8 | l4[3]);
+	}
+}
+
+/**
+ * Fill the parsed fields of @p m (l3_off, l4_off, l4_proto, flags,
+ * flow_hash) from a frame of @p len bytes.  Never reads past @p len; a
+ * truncated or non-IP frame gets a hash of its MAC pair.
+ */
+static inline void core_parse(const uint8_t *d, uint32_t len, struct nfg_pkt *m)
+{
+	uint32_t off = RTE_ETHER_HDR_LEN;
+	uint16_t et, sp, dp;
+
+	m->l3_off = m->l4_off = 0;
+	m->l4_proto = 0;
+	m->flags = 0;
+	if (len < RTE_ETHER_HDR_LEN) {
+		m->flow_hash = 0;
+		return;
+	}
+	et = (uint16_t)(d[12] << 8 | d[13]);
+	if ((et == RTE_ETHER_TYPE_VLAN || et == RTE_ETHER_TYPE_QINQ) && len >= off + 4) {
+		et = (uint16_t)(d[off + 2] << 8 | d[off + 3]);
+		off += 4;
+	}
+	m->l3_off = (uint8_t)off;
+	if (et == RTE_ETHER_TYPE_IPV4 && len >= off + sizeof(struct rte_ipv4_hdr)) {
+		const struct rte_ipv4_hdr *ip = (const void *)(d + off);
+		uint32_t ihl = (ip->version_ihl & 0xf) * 4u;
+
+		if (ihl >= 20 && len >= off + ihl) {
+			uint32_t a, b;
+
+			memcpy(&a, &ip->src_addr, 4);
+			memcpy(&b, &ip->dst_addr, 4);
+			m->flags = NFG_PKT_F_IPV4;
+			m->l4_proto = ip->next_proto_id;
+			if (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK | RTE_IPV4_HDR_MF_FLAG))
+				m->flags |= NFG_PKT_F_FRAG;
+			sp = dp = 0;
+			/* later fragments carry no ports: hash them on addresses only,
+			 * and the first fragment too, so a flow's fragments agree */
+			if (!(m->flags & NFG_PKT_F_FRAG) && off + ihl < len && off + ihl <= 255) {
+				m->l4_off = (uint8_t)(off + ihl);
+				m->flags |= NFG_PKT_F_L4;
+				core_l4_ports(d + off + ihl, len - off - ihl, m->l4_proto, &sp, &dp);
+			}
+			m->flow_hash = core_sym_hash_v4(a, b, sp, dp, m->l4_proto);
+			return;
+		}
+	} else if (et == RTE_ETHER_TYPE_IPV6 && len >= off + sizeof(struct rte_ipv6_hdr)) {
+		const struct rte_ipv6_hdr *ip6 = (const void *)(d + off);
+		uint32_t l4 = off + (uint32_t)sizeof(*ip6);
+
+		m->flags = NFG_PKT_F_IPV6;
+		m->l4_proto = ip6->proto;
+		sp = dp = 0;
+		if (l4 < len && l4 <= 255 && (ip6->proto == IPPROTO_TCP || ip6->proto == IPPROTO_UDP ||
+					       ip6->proto == IPPROTO_ICMPV6 || ip6->proto == IPPROTO_SCTP)) {
+			m->l4_off = (uint8_t)l4;
+			m->flags |= NFG_PKT_F_L4;
+			core_l4_ports(d + l4, len - l4, ip6->proto, &sp, &dp);
+		}
+		m->flow_hash = core_sym_hash_v6(ip6->src_addr, ip6->dst_addr, sp, dp, m->l4_proto);
+		return;
+	}
+	{
+		/* non-IP: both directions of a MAC pair together */
+		uint32_t w[4] = { 0, 0, 0, et };
+		int src_first = memcmp(d, d + 6, 6) > 0;
+
+		memcpy(w, src_first ? d + 6 : d, 6);
+		memcpy((uint8_t *)w + 6, src_first ? d : d + 6, 6);
+		m->flow_hash = rte_jhash_32b(w, 4, CORE_HASH_SEED);
+		m->l3_off = 0;
+	}
+}
+
+#endif

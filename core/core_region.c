@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <numa.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "core_region.h"
+
+#ifndef HUGETLBFS_MAGIC
+#define HUGETLBFS_MAGIC 0x958458f6
+#endif
+
+#define ALIGN_UP(x, a) (((x) + (a) - 1) / (a) * (a))
+
+int core_is_hugetlbfs(const char *path)
+{
+	struct statfs fs;
+	char dir[256];
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	return statfs(dirname(dir), &fs) == 0 && (uint32_t)fs.f_type == HUGETLBFS_MAGIC;
+}
+
+/* Open the file exclusively: a live core holds a flock on its region. */
+static int open_locked(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		fprintf(stderr, "core: cannot create region %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		fprintf(stderr, "core: region %s is in use by another nfhost-core "
+			"(pick another --name, or stop that core)\n", path);
+		close(fd);
+		return -EBUSY;
+	}
+	return fd;
+}
+
+int core_region_create(struct core_region *r, const char *path, uint64_t size,
+		       uint32_t max_nfs, uint32_t ring_size, uint32_t buf_page, int socket_id)
+{
+	struct nfg_region_hdr *h;
+	struct nfg_ctrl_ring *q;
+	struct stat st;
+	uint64_t off;
+	void *base;
+	int fd;
+
+	memset(r, 0, sizeof(*r));
+	r->fd = -1;
+	if (size == 0 || (size & (size - 1)) || size > (1ULL << 32)) {
+		fprintf(stderr, "core: region size %llu must be a power of two, at most 4 GiB\n",
+			(unsigned long long)size);
+		return -EINVAL;
+	}
+	if (ring_size == 0 || (ring_size & (ring_size - 1)) || max_nfs == 0 || max_nfs > NFG_MAX_NFS) {
+		fprintf(stderr, "core: ring size %u must be a power of two, NF slots 1..%d\n",
+			ring_size, NFG_MAX_NFS);
+		return -EINVAL;
+	}
+	fd = open_locked(path);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) == 0 && st.st_size != 0) {
+		fprintf(stderr, "core: replacing stale region %s (no core holds it)\n", path);
+		if (ftruncate(fd, 0) < 0)
+			goto fail_errno;
+	}
+	if (ftruncate(fd, (off_t)size) < 0)
+		goto fail_errno;
+	/* a shared hugetlbfs mapping reserves its pages here, so a shortage
+	 * fails now rather than as SIGBUS later */
+	base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED)
+		goto fail_errno;
+	/* pages are placed at first touch: bind them to the socket first */
+	if (socket_id >= 0 && numa_available() >= 0 && socket_id <= numa_max_node())
+		numa_tonode_memory(base, size, socket_id);
+	memset(base, 0, sizeof(struct nfg_region_hdr));
+
+	h = base;
+	h->magic = NFG_MAGIC;
+	h->abi_version = NFG_ABI_VERSION;
+	h->hdr_size = sizeof(*h);
+	h->region_size = size;
+	h->socket_id = socket_id;
+	h->state = NFG_REGION_INIT;
+	h->core_pid = getpid();
+	h->max_nfs = max_nfs;
+	if (getrandom(&h->boot_id, sizeof(h->boot_id), 0) != sizeof(h->boot_id))
+		h->boot_id = (uint64_t)getpid();
+
+	off = sizeof(*h);
+	h->ctrl_off = off;
+	off += ALIGN_UP(sizeof(struct nfg_ctrl_ring), NFG_CACHE_LINE);
+	h->replies_off = off;
+	off += ALIGN_UP(sizeof(struct nfg_reply_board), NFG_CACHE_LINE);
+	h->slots_off = off;
+	off += (uint64_t)max_nfs * sizeof(struct nfg_slot);
+	h->services_off = off;
+	off += NFG_MAX_SERVICES * sizeof(struct nfg_service);
+	h->ports_off = off;
+	off += NFG_MAX_PORTS * sizeof(struct nfg_port);
+	h->stats_off = off;
+	off += sizeof(struct nfg_core_stats);
+	h->ring_size = ring_size;
+	h->ring_bytes = nfg_ring_bytes(ring_size);
+	h->rings_off = off;
+	off += 2ULL * max_nfs * h->ring_bytes;
+	h->bufs_off = ALIGN_UP(off, buf_page);
+	if (h->bufs_off + buf_page > size) {
+		fprintf(stderr, "core: region of %llu bytes has no room for buffers after %llu bytes of tables\n",
+			(unsigned long long)size, (unsigned long long)h->bufs_off);
+		munmap(base, size);
+		close(fd);
+		unlink(path);
+		return -ENOSPC;
+	}
+	h->bufs_len = size - h->bufs_off;
+	h->buf_page_size = buf_page;
+	memset((uint8_t *)base + sizeof(*h), 0, h->bufs_off - sizeof(*h));
+
+	q = NFG_AT(base, h->ctrl_off);
+	q->size = NFG_CTRL_RING_SIZE;
+	q->mask = NFG_CTRL_RING_SIZE - 1;
+	for (uint32_t i = 0; i < NFG_CTRL_RING_SIZE; i++)
+		q->cells[i].seq = i;
+	for (uint32_t i = 0; i < max_nfs; i++) {
+		struct nfg_slot *s = nfg_slot_at(base, i);
+
+		s->index = (uint16_t)i;
+		s->rx_ring_off = h->rings_off + (2ULL * i) * h->ring_bytes;
+		s->tx_ring_off = s->rx_ring_off + h->ring_bytes;
+		nfg_ring_init(nfg_ring_at(base, s->rx_ring_off), ring_size);
+		nfg_ring_init(nfg_ring_at(base, s->tx_ring_off), ring_size);
+	}
+	for (uint32_t i = 0; i < NFG_MAX_SERVICES; i++)
+		nfg_service_at(base, (uint16_t)i)->id = (uint16_t)i;
+
+	r->base = base;
+	r->size = size;
+	r->fd = fd;
+	snprintf(r->path, sizeof(r->path), "%s", path);
+	return 0;
+
+fail_errno: {
+	int err = errno;
+
+	fprintf(stderr, "core: cannot size or map region %s (%llu bytes): %s%s\n", path,
+		(unsigned long long)size, strerror(err),
+		err == ENOMEM || err == EINVAL ? " (not enough free hugepages?)" : "");
+	close(fd);
+	unlink(path);
+	return -err;
+}
+}
+
+void core_region_buf_area(const struct core_region *r, uint64_t *off, uint64_t *len)
+{
+	const struct nfg_region_hdr *h = r->base;
+
+	*off = h->bufs_off;
+	*len = h->bufs_len;
+}
+
+void core_region_destroy(struct core_region *r)
+{
+	if (r->base)
+		munmap(r->base, r->size);
+	if (r->fd >= 0) {
+		unlink(r->path);
+		close(r->fd); /* drops the lock after the name is gone */
+	}
+	memset(r, 0, sizeof(*r));
+	r->fd = -1;
+}

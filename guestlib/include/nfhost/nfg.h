@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * libnfguest: what a network function links against, on the host or in a
+ * guest.  No DPDK: a plain C compiler builds an NF.
+ *
+ * An NF is a packet handler and a dozen lines of main:
+ * @code
+ * static uint32_t handle(struct nfg_pkt *pkt, uint8_t *data, void *arg)
+ * {
+ *         return NFG_V_NEXT;
+ * }
+ *
+ * int main(int argc, char **argv)
+ * {
+ *         static const struct nfg_ops ops = { .pkt = handle };
+ *         struct nfg_ctx *ctx;
+ *
+ *         if (nfg_init(argc, argv, "forward", &ctx) < 0)
+ *                 return 1;
+ *         return nfg_run(ctx, &ops, NULL) < 0 ? 1 : 0;
+ * }
+ * @endcode
+ *
+ * All functions return 0 or a negative errno on failure; nfg_last_error()
+ * then says what went wrong in words.
+ */
+#ifndef NFHOST_NFG_H
+#define NFHOST_NFG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "nfg_abi.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** A region mapped into this process. */
+struct nfg_region {
+	void *base;                  /**< where it is mapped here */
+	uint64_t size;
+	const struct nfg_region_hdr *hdr;
+	int fd;
+	char path[256];
+};
+
+struct nfg_ctx;
+
+/**
+ * A verdict: what the core does with a packet.  Build one with the macros
+ * below; a handler returns one per packet.
+ */
+typedef uint32_t nfg_verdict_t;
+
+#define NFG_VERDICT(action, dest) ((nfg_verdict_t)(((uint32_t)(action) << 16) | (uint16_t)(dest)))
+#define NFG_V_NEXT NFG_VERDICT(NFG_ACT_NEXT, 0)          /**< next service of the chain */
+#define NFG_V_DROP NFG_VERDICT(NFG_ACT_DROP, 0)          /**< drop (counted for this NF) */
+#define NFG_V_TO_SERVICE(id) NFG_VERDICT(NFG_ACT_TO_SERVICE, id) /**< another service */
+#define NFG_V_OUT(port) NFG_VERDICT(NFG_ACT_OUT, port)   /**< straight out a port */
+
+/**
+ * Packet handler: the NF.  @p data is the packet's first byte
+ * (pkt->len bytes, in place in shared memory; may be modified).
+ */
+typedef nfg_verdict_t (*nfg_pkt_fn)(struct nfg_pkt *pkt, uint8_t *data, void *arg);
+
+/** Called about once a second from the run loop (rates, housekeeping). */
+typedef void (*nfg_tick_fn)(struct nfg_ctx *ctx, double elapsed_s, void *arg);
+
+/** An NF's function table. */
+struct nfg_ops {
+	nfg_pkt_fn pkt;    /**< required */
+	nfg_tick_fn tick;  /**< optional */
+	nfg_tick_fn fini;  /**< optional: once, after the loop stops */
+};
+
+/** Options nfg_init() takes from the command line (before "--"). */
+struct nfg_opts {
+	char region[256];   /**< -r PATH: region file, or "auto" (guest: ivshmem) */
+	uint16_t service_id;/**< -s ID */
+	char name[NFG_NAME_LEN]; /**< -n NAME */
+	uint32_t burst;     /**< -b N: descriptors per burst (default 32) */
+	int quiet;          /**< -q: no rate lines */
+};
+
+/* ---- region -------------------------------------------------------- */
+
+/**
+ * Map the region at @p path (a hugetlbfs or tmpfs file) and validate its
+ * header: magic, ABI version, size, state.
+ * @return 0, -ENOENT, -EPROTO (not a region / wrong version), -EAGAIN
+ *   (the core is still formatting it), or another negative errno.
+ */
+int nfg_region_attach(const char *path, struct nfg_region *r);
+
+/**
+ * Validate a mapped region header against the mapping's size.
+ * @return 0 or -EPROTO; nfg_last_error() names the bad field.
+ */
+int nfg_region_check(const void *base, uint64_t map_size);
+
+/** Unmap a region attached with nfg_region_attach(). */
+void nfg_region_detach(struct nfg_region *r);
+
+/* ---- NF lifecycle ---------------------------------------------------- */
+
+/**
+ * Parse the standard NF options, attach to the region, register with the
+ * core for the service ID and install SIGINT/SIGTERM handlers.
+ * @param argc, argv  the program's arguments; nfg options come first,
+ *   an optional "--" ends them.
+ * @param name        default NF name (used in messages and stats)
+ * @param ctx         receives the context
+ * @return number of arguments consumed (argv[ret] is the first NF-specific
+ *   one, argv[ret-1] becomes the program name), or a negative errno.
+ */
+int nfg_init(int argc, char **argv, const char *name, struct nfg_ctx **ctx);
+
+/**
+ * Attach and register with explicit options (what nfg_init() does after
+ * parsing).  Does not install signal handlers.
+ */
+int nfg_open(const struct nfg_opts *o, struct nfg_ctx **ctx);
+
+/**
+ * Receive, handle and hand back packets until nfg_stop() or a signal, then
+ * leave cleanly: tell the core, keep handling until it confirms no more
+ * packets will come and the ring is empty, and free the context.
+ * @return 0 or a negative errno.
+ */
+int nfg_run(struct nfg_ctx *ctx, const struct nfg_ops *ops, void *arg);
+
+/** Ask nfg_run() to return (async-signal-safe). */
+void nfg_stop(struct nfg_ctx *ctx);
+
+/* ---- lower-level burst API (nfg_run is built on it) ---------------- */
+
+/**
+ * Receive up to @p n packets.  @return how many (0..n); descs[] receives
+ * descriptors, turn them into packets with nfg_pkt().
+ */
+uint32_t nfg_rx_burst(struct nfg_ctx *ctx, uint32_t *descs, uint32_t n);
+
+/**
+ * Hand @p n packets back to the core (their action already set).  Waits
+ * while the ring is full.  @return n, or fewer if the NF was stopped.
+ */
+uint32_t nfg_tx_burst(struct nfg_ctx *ctx, const uint32_t *descs, uint32_t n);
+
+/** The packet metadata a descriptor names. */
+struct nfg_pkt *nfg_pkt(struct nfg_ctx *ctx, uint32_t desc);
+
+/** The region this NF is attached to. */
+const struct nfg_region *nfg_ctx_region(const struct nfg_ctx *ctx);
+
+/** This NF's slot in the region (its counters). */
+struct nfg_slot *nfg_ctx_slot(const struct nfg_ctx *ctx);
+
+/** Options the NF was started with. */
+const struct nfg_opts *nfg_ctx_opts(const struct nfg_ctx *ctx);
+
+/**
+ * Leave without the run loop (after using the burst API).  Same clean
+ * protocol as nfg_run()'s exit; frees @p ctx.
+ */
+int nfg_close(struct nfg_ctx *ctx);
+
+/** Set a packet's verdict (what a handler's return value does). */
+static inline void nfg_pkt_set_verdict(struct nfg_pkt *p, nfg_verdict_t v)
+{
+	p->action = (uint8_t)(v >> 16);
+	p->dest = (uint16_t)v;
+}
+
+/** Text of the last error of this thread. */
+const char *nfg_last_error(void);
+
+/** Print "usage" of the standard NF options to @p f. */
+void nfg_usage(FILE *f, const char *prog);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NFHOST_NFG_H */

@@ -27,6 +27,7 @@ struct core_cfg {
 	unsigned rx_lcore, tx_lcore;
 	uint16_t chain[NFG_MAX_CHAIN];
 	uint16_t chain_len;
+	uint16_t wait_nfs;      /* hold RX until this many NFs registered */
 	double drain_s;         /* how long shutdown waits for in-flight packets */
 };
 
@@ -34,7 +35,6 @@ struct core_cfg {
 struct core_bufmap {
 	uint64_t bufs_off;
 	uint32_t meta_off;       /* nfg_pkt from buffer start */
-	uint32_t mbuf_off;       /* struct rte_mbuf from buffer start */
 	uint32_t page_shift;
 	uint32_t stride;
 	uint32_t per_page;
@@ -51,7 +51,8 @@ struct core {
 	struct rte_mempool *pool;
 	struct core_bufmap bm;
 	uint8_t *owner;             /* per buffer: holding slot + 1, or 0 */
-	rte_iova_t *page_iova;      /* per buffer-area page, for sanitising mbufs */
+	rte_iova_t *page_iova;      /* per buffer-area page */
+	struct rte_mbuf **mbuf;     /* per buffer: its mbuf, in private memory */
 	struct nfg_ring *rxr[NFG_MAX_NFS], *txr[NFG_MAX_NFS];
 	struct core_tables *tables; /* RCU-protected */
 	uint16_t nb_ports;
@@ -87,14 +88,11 @@ static inline int64_t core_desc_index(const struct core_bufmap *bm, uint32_t des
 	return k < bm->count ? (int64_t)k : -1;
 }
 
-static inline struct rte_mbuf *core_mbuf_of_desc(const struct core *c, uint32_t desc)
-{
-	return (struct rte_mbuf *)((uint8_t *)c->base + desc - c->bm.meta_off + c->bm.mbuf_off);
-}
-
+/* An mbuf's buffer starts with its nfg_pkt: that offset is the descriptor.
+ * mbuf headers are private, so buf_addr can be trusted. */
 static inline uint32_t core_desc_of_mbuf(const struct core *c, const struct rte_mbuf *m)
 {
-	return (uint32_t)((const uint8_t *)m - (const uint8_t *)c->base) + c->bm.meta_off - c->bm.mbuf_off;
+	return (uint32_t)((const uint8_t *)m->buf_addr - (const uint8_t *)c->base) + c->bm.meta_off;
 }
 
 /* ---- ports (core_port.c) ---------------------------------------------- */

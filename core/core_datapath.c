@@ -61,8 +61,10 @@ static uint32_t flush_slots(struct core *c, struct lstate *ls, uint64_t *ring_fu
 		k = nfg_ring_enqueue_burst(c->rxr[s], st->d, st->n);
 		nfg_slot_at(c->base, s)->enq_pkts += k;
 		for (; k < st->n; k++) {
-			c->owner[core_desc_index(&c->bm, st->d[k])] = 0;
-			rte_pktmbuf_free(core_mbuf_of_desc(c, st->d[k]));
+			int64_t idx = core_desc_index(&c->bm, st->d[k]);
+
+			c->owner[idx] = 0;
+			rte_pktmbuf_free(c->mbuf[idx]);
 			dropped++;
 		}
 		st->n = 0;
@@ -99,7 +101,7 @@ static void rx_once(struct core *c, struct lstate *ls)
 		tsc = rte_rdtsc();
 		for (i = 0; i < n; i++) {
 			struct rte_mbuf *m = mb[i];
-			struct nfg_pkt *p = rte_mbuf_to_priv(m);
+			struct nfg_pkt *p = m->buf_addr;
 			uint8_t *data = rte_pktmbuf_mtod(m, uint8_t *);
 			uint16_t target;
 
@@ -137,27 +139,14 @@ static void rx_once(struct core *c, struct lstate *ls)
 
 /* ---- TX ------------------------------------------------------------- */
 
-/* Put back every field of the mbuf the free and TX paths trust, from values
- * the core knows: the NF had write access to all of them. */
-static inline void sanitize(const struct core *c, struct rte_mbuf *m, uint32_t desc, const struct nfg_pkt *p)
+/* The NF may have moved or resized the packet: carry the (validated)
+ * metadata into the mbuf.  The mbuf header itself is private to the core. */
+static inline void apply_meta(const struct core *c, struct rte_mbuf *m, uint32_t desc, const struct nfg_pkt *p)
 {
-	const struct nfg_region_hdr *h = c->hdr;
-	uint64_t room = (uint64_t)desc - h->buf_meta_off + h->buf_room_off;
-	uint64_t rel = room - h->bufs_off;
-
-	m->buf_addr = (uint8_t *)c->base + room;
-	m->buf_iova = c->page_iova[rel >> c->bm.page_shift] + (rel & ((1ULL << c->bm.page_shift) - 1));
-	m->buf_len = (uint16_t)h->buf_room_len;
-	m->data_off = (uint16_t)(p->data_off - room);
+	m->data_off = (uint16_t)(p->data_off - (desc - c->bm.meta_off));
 	m->data_len = p->len;
 	m->pkt_len = p->len;
-	m->nb_segs = 1;
-	m->next = NULL;
-	m->ol_flags = 0;
 	m->port = p->in_port;
-	m->pool = c->pool;
-	m->priv_size = sizeof(struct nfg_pkt);
-	rte_mbuf_refcnt_set(m, 1);
 }
 
 struct tx_counts {
@@ -179,17 +168,14 @@ static inline void tx_one(struct core *c, struct lstate *ls, const struct core_t
 		return;
 	}
 	c->owner[idx] = 0;
-	m = core_mbuf_of_desc(c, desc);
+	m = c->mbuf[idx];
 	p = nfg_pkt_at(c->base, desc);
 	if (unlikely(p->len == 0 || !nfg_pkt_in_room(c->hdr, desc, p))) {
-		p->len = 0;
-		p->data_off = (uint32_t)(desc - c->hdr->buf_meta_off + c->hdr->buf_room_off);
-		sanitize(c, m, desc, p);
 		rte_pktmbuf_free(m);
 		k->bad_meta++;
 		return;
 	}
-	sanitize(c, m, desc, p);
+	apply_meta(c, m, desc, p);
 	switch (core_route_verdict(t, p, &target)) {
 	case CORE_TO_SLOT:
 		stage_slot(ls, (uint8_t)target, desc);
@@ -250,20 +236,10 @@ static uint64_t reclaim_slot(struct core *c, uint8_t s)
 	uint64_t n = 0;
 
 	for (uint32_t i = 0; i < c->bm.count; i++) {
-		uint32_t desc;
-		struct rte_mbuf *m;
-		struct nfg_pkt *p;
-
 		if (c->owner[i] != s + 1)
 			continue;
 		c->owner[i] = 0;
-		desc = nfg_desc_of_index(c->hdr, i);
-		m = core_mbuf_of_desc(c, desc);
-		p = nfg_pkt_at(c->base, desc);
-		p->len = 0;
-		p->data_off = (uint32_t)(desc - c->hdr->buf_meta_off + c->hdr->buf_room_off);
-		sanitize(c, m, desc, p);
-		rte_pktmbuf_free(m);
+		rte_pktmbuf_free(c->mbuf[i]);
 		n++;
 	}
 	sl->reclaimed += n;

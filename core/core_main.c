@@ -37,7 +37,9 @@ static void usage(const char *prog)
 		"  --max-nfs N          NF slots (default %d)\n"
 		"  --rx-lcore N         lcore of the RX loop (default: main lcore)\n"
 		"  --tx-lcore N         lcore of the TX loop (default: the RX lcore)\n"
-		"  --drain-ms N         at shutdown, wait up to N ms for in-flight packets (default 500)\n",
+		"  --drain-ms N         at shutdown, wait up to N ms for in-flight packets (default 500)\n"
+		"  --wait-nfs N         hold the ports until N NFs are registered (default: until\n"
+		"                       every service of the chain has one)\n",
 		prog, NFG_MAX_NFS);
 }
 
@@ -110,6 +112,7 @@ static int parse_args(int argc, char **argv, struct core_cfg *cfg)
 		{ "rx-lcore", required_argument, NULL, 'R' },
 		{ "tx-lcore", required_argument, NULL, 'T' },
 		{ "drain-ms", required_argument, NULL, 'd' },
+		{ "wait-nfs", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -188,6 +191,11 @@ static int parse_args(int argc, char **argv, struct core_cfg *cfg)
 			if (parse_num("drain-ms", optarg, 0, 60000, &v) < 0)
 				return -1;
 			cfg->drain_s = (double)v / 1000.0;
+			break;
+		case 'w':
+			if (parse_num("wait-nfs", optarg, 0, NFG_MAX_NFS, &v) < 0)
+				return -1;
+			cfg->wait_nfs = (uint16_t)v;
 			break;
 		default:
 			usage(argv[0]);
@@ -374,7 +382,7 @@ int main(int argc, char **argv)
 	}
 	if (core_pool_create(c) < 0 || core_ports_init(c) < 0)
 		goto out_region;
-	c->tables = core_tables_new(c->nb_ports, c->cfg.chain, c->cfg.chain_len);
+	c->tables = core_tables_new(c->nb_ports, c->cfg.chain, c->cfg.chain_len, c->cfg.wait_nfs);
 	if (!c->tables)
 		goto out_ports;
 	core_tables_mirror(c->tables, c->base);

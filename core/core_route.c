@@ -5,13 +5,15 @@
 
 #include "core_route.h"
 
-struct core_tables *core_tables_new(uint16_t nb_ports, const uint16_t *chain, uint16_t chain_len)
+struct core_tables *core_tables_new(uint16_t nb_ports, const uint16_t *chain, uint16_t chain_len,
+				    uint16_t min_nfs)
 {
 	struct core_tables *t = calloc(1, sizeof(*t));
 
 	if (!t)
 		return NULL;
 	t->nb_ports = nb_ports;
+	t->min_nfs = min_nfs;
 	for (uint16_t p = 0; p < nb_ports; p++)
 		t->out_port[p] = (p ^ 1) < nb_ports ? p ^ 1 : p;
 	memset(t->chain_pos_of, NFG_CHAIN_POS_OFF, sizeof(t->chain_pos_of));
@@ -79,6 +81,7 @@ int core_tables_add_instance(struct core_tables *t, uint16_t id, uint8_t slot)
 			}
 		got++;
 	}
+	core_tables_update_ready(t);
 	return 0;
 }
 
@@ -105,7 +108,11 @@ void core_tables_remove_slot(struct core_tables *t, uint8_t slot)
 
 void core_tables_update_ready(struct core_tables *t)
 {
-	t->chain_ready = t->chain_len > 0;
+	uint32_t nfs = 0;
+
+	for (int id = 1; id < NFG_MAX_SERVICES; id++)
+		nfs += t->svc[id].nb;
+	t->chain_ready = t->chain_len > 0 && nfs >= t->min_nfs;
 	for (uint16_t i = 0; i < t->chain_len; i++)
 		if (t->svc[t->chain[i]].nb == 0)
 			t->chain_ready = 0;

@@ -20,7 +20,9 @@ struct core_service {
 struct core_tables {
 	uint16_t nb_ports;
 	uint16_t chain_len;
-	uint16_t chain_ready;                  /* every service of the chain has an instance */
+	uint16_t chain_ready;                  /* every service of the chain has an instance,
+						  and at least min_nfs NFs are registered */
+	uint16_t min_nfs;
 	uint16_t chain[NFG_MAX_CHAIN];         /* the default chain: service IDs */
 	uint8_t chain_pos_of[NFG_MAX_SERVICES];/* service -> position, or NFG_CHAIN_POS_OFF */
 	uint16_t out_port[NFG_MAX_PORTS];      /* where a finished chain leaves */
@@ -109,7 +111,8 @@ static inline enum core_dest core_route_verdict(const struct core_tables *t, str
 
 /** Fresh tables: @p nb_ports ports paired 0<->1, 2<->3 (a lone last port
  * sends back out itself) and the default chain. */
-struct core_tables *core_tables_new(uint16_t nb_ports, const uint16_t *chain, uint16_t chain_len);
+struct core_tables *core_tables_new(uint16_t nb_ports, const uint16_t *chain, uint16_t chain_len,
+				    uint16_t min_nfs);
 
 /** A private copy to modify before publishing. */
 struct core_tables *core_tables_clone(const struct core_tables *t);

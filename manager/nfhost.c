@@ -65,6 +65,7 @@ static json_t *stats_json(void *base)
 	json_object_set_new(root, "bufs_len", json_integer((json_int_t)h->bufs_len));
 	json_object_set_new(root, "pool_size", json_integer(s->pool_size));
 	json_object_set_new(root, "pool_avail", json_integer(s->pool_avail));
+	json_object_set_new(root, "nfs_active", json_integer(s->nfs_active));
 	for (int i = 0; i < h->chain_len; i++)
 		json_array_append_new(chain, json_integer(h->chain[i]));
 	json_object_set_new(root, "chain", chain);

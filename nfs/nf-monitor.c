@@ -57,11 +57,14 @@ static void report(struct nfg_ctx *ctx, double dt, void *arg, const char *what)
 	double pps = (double)(m->pkts - m->last_pkts) / dt;
 	double bps = (double)(m->bytes - m->last_bytes) * 8 / dt;
 
-	if (!nfg_ctx_opts(ctx)->quiet || what[0] == 'f')
-		printf("%s: %s %.3f Mpps %.3f Gbps | %llu pkts %llu bytes %llu flows%s\n",
-		       nfg_ctx_opts(ctx)->name, what, pps / 1e6, bps / 1e9, (unsigned long long)m->pkts,
-		       (unsigned long long)m->bytes, (unsigned long long)m->flows,
+	if (what[0] == 'f')
+		printf("%s: final | %llu pkts %llu bytes %llu flows%s\n", nfg_ctx_opts(ctx)->name,
+		       (unsigned long long)m->pkts, (unsigned long long)m->bytes, (unsigned long long)m->flows,
 		       m->flows_untracked ? " (flow table full: more not counted)" : "");
+	else if (!nfg_ctx_opts(ctx)->quiet)
+		printf("%s: %.3f Mpps %.3f Gbps | %llu pkts %llu bytes %llu flows\n", nfg_ctx_opts(ctx)->name,
+		       pps / 1e6, bps / 1e9, (unsigned long long)m->pkts, (unsigned long long)m->bytes,
+		       (unsigned long long)m->flows);
 	fflush(stdout);
 	m->last_pkts = m->pkts;
 	m->last_bytes = m->bytes;

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PKGS=(build-essential pkg-config dpdk dpdk-dev libdpdk-dev libnuma-dev libpcap-dev
-      liburcu-dev check libjansson-dev valgrind tcpdump iproute2 procps)
+      liburcu-dev check libjansson-dev valgrind tcpdump iproute2 procps bc python3)
 HUGEPAGES=${NFHOST_HUGEPAGES:-512}
 
 missing=()

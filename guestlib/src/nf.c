@@ -53,6 +53,10 @@ static int parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
 	return 0;
 }
 
+/* nfg_init() is called from main(): say what is wrong, not only return it */
+#define init_error(err, ...) (nfg_set_error(err, __VA_ARGS__), \
+			      fprintf(stderr, "%s: %s\n", name, nfg_last_error()), (err))
+
 int nfg_init(int argc, char **argv, const char *name, struct nfg_ctx **ctx)
 {
 	struct nfg_opts o = { .burst = 32 };
@@ -70,8 +74,8 @@ int nfg_init(int argc, char **argv, const char *name, struct nfg_ctx **ctx)
 			break;
 		case 's':
 			if (parse_u32(optarg, 1, NFG_MAX_SERVICES - 1, &v) < 0)
-				return nfg_set_error(-EINVAL, "-s %s: service ID must be 1..%d", optarg,
-						     NFG_MAX_SERVICES - 1);
+				return init_error(-EINVAL, "-s %s: service ID must be 1..%d", optarg,
+						  NFG_MAX_SERVICES - 1);
 			o.service_id = (uint16_t)v;
 			break;
 		case 'n':
@@ -79,7 +83,7 @@ int nfg_init(int argc, char **argv, const char *name, struct nfg_ctx **ctx)
 			break;
 		case 'b':
 			if (parse_u32(optarg, 1, MAX_BURST, &o.burst) < 0)
-				return nfg_set_error(-EINVAL, "-b %s: burst must be 1..%d", optarg, MAX_BURST);
+				return init_error(-EINVAL, "-b %s: burst must be 1..%d", optarg, MAX_BURST);
 			break;
 		case 'q':
 			o.quiet = 1;
@@ -91,7 +95,7 @@ int nfg_init(int argc, char **argv, const char *name, struct nfg_ctx **ctx)
 	}
 	if (o.service_id == 0) {
 		nfg_usage(stderr, argv[0]);
-		return nfg_set_error(-EINVAL, "-s SERVICE_ID is required");
+		return init_error(-EINVAL, "-s SERVICE_ID is required");
 	}
 	rc = nfg_open(&o, ctx);
 	if (rc < 0) {

@@ -1,0 +1,110 @@
+#!/bin/bash
+# Shared helpers for integration tests: start the real core and real NF
+# processes over DPDK virtual ports, and clean up every process (by PID),
+# region and hugepage file whatever happens.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+B=$ROOT/build/bin
+T=$(mktemp -d /tmp/nfh-test.XXXXXX)
+NAME=nft$$
+REGION=/dev/hugepages/$NAME-s0
+PIDS=()
+CORE_PID=
+NCPU=$(nproc)
+NF_CPU=$((NCPU > 1 ? 1 : 0))
+
+cleanup() {
+	local rc=$?
+	set +e
+	for p in "${PIDS[@]}" $CORE_PID; do
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	wait 2>/dev/null || true
+	rm -f /dev/hugepages/"$NAME"-s* /dev/hugepages/"$NAME"map_*
+	if ((rc != 0)); then
+		echo "--- logs of the failed test ($T) ---"
+		for f in "$T"/*.log; do
+			[[ -f $f ]] && { echo "== $f"; grep -v '^EAL' "$f" | tail -20 || true; }
+		done
+	fi
+	[[ -n ${KEEP:-} ]] || rm -rf "$T"
+	exit $rc
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*"
+	exit 1
+}
+
+# start_core VDEV_ARGS... -- CORE_ARGS...: returns once the region is ready
+start_core() {
+	local eal=() core=()
+	while (($#)) && [[ $1 != -- ]]; do eal+=(--vdev "$1"); shift; done
+	(($#)) && shift
+	core=("$@")
+	"$B"/nfhost-core -l 0 --no-pci --in-memory --no-telemetry --file-prefix "$NAME" "${eal[@]}" \
+		-- --name "$NAME" "${core[@]}" > "$T/core.log" 2>&1 &
+	CORE_PID=$!
+	"$B"/nfhost -r "$REGION" --wait 15 status > /dev/null || fail "core did not come up"
+}
+
+# start_nf LOGNAME BIN SERVICE [NF args...]: the NF's PID is in $NF_PID
+start_nf() {
+	local log=$1 bin=$2 svc=$3
+	shift 3
+	taskset -c "$NF_CPU" "$B/$bin" -r "$REGION" -s "$svc" -n "$log" -q -- "$@" > "$T/$log.log" 2>&1 &
+	NF_PID=$!
+	PIDS+=("$NF_PID")
+}
+
+# wait until N NFs are active (registration is asynchronous)
+wait_nfs() {
+	local want=$1 i
+	for i in $(seq 1 500); do
+		(( $(stat_field nfs_active) >= want )) && return 0
+		sleep 0.02
+	done
+	fail "only $(stat_field nfs_active) of $want NFs registered"
+}
+
+stat_field() {
+	"$B"/nfhost -r "$REGION" stats | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"
+}
+
+stats_json() {
+	"$B"/nfhost -r "$REGION" stats
+}
+
+wait_drained() {
+	"$B"/nfhost -r "$REGION" wait-drained --timeout "${1:-60}" > "$T/drained.log" || fail "input did not drain"
+}
+
+# stop_nf PID: SIGTERM and wait for a clean exit
+stop_nf() {
+	kill -TERM "$1"
+	wait "$1" || fail "NF $1 exited with $?"
+}
+
+# stop_all: NFs then the core; the core must exit 0 with every buffer back
+stop_all() {
+	local p rc=0
+	for p in "${PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null || true
+	done
+	for p in "${PIDS[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
+	PIDS=()
+	kill -TERM "$CORE_PID"
+	wait "$CORE_PID" || rc=$?
+	CORE_PID=
+	((rc == 0)) || fail "core exited with $rc"
+	grep -q "buffers back in the pool" "$T/core.log" || fail "core did not account for every buffer"
+	[[ ! -e $REGION ]] || fail "region file $REGION left behind"
+}
+
+gen_pcap() {
+	"$B"/nfh-pcapgen "$@" > /dev/null
+}

@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Reference computations on pcap files for the integration tests (stdlib
+only): what a correct drop filter leaves, and per-packet byte hashes."""
+import struct
+import sys
+
+
+def packets(path):
+    with open(path, 'rb') as f:
+        hdr = f.read(24)
+        magic = struct.unpack('<I', hdr[:4])[0]
+        endian = '<' if magic in (0xa1b2c3d4, 0xa1b23c4d) else '>'
+        while True:
+            rec = f.read(16)
+            if len(rec) < 16:
+                return
+            _, _, incl, _ = struct.unpack(endian + 'IIII', rec)
+            yield hdr, rec, f.read(incl)
+
+
+def l4(pkt):
+    """(proto, sport, dport) or None, as the core's parser sees it."""
+    et = struct.unpack('!H', pkt[12:14])[0]
+    off = 14
+    if et in (0x8100, 0x88a8):
+        et = struct.unpack('!H', pkt[16:18])[0]
+        off = 18
+    if et == 0x0800:
+        ihl = (pkt[off] & 0xf) * 4
+        proto = pkt[off + 9]
+        frag = struct.unpack('!H', pkt[off + 6:off + 8])[0] & 0x3fff
+        l4o = off + ihl
+    elif et == 0x86dd:
+        proto = pkt[off + 6]
+        frag = 0
+        l4o = off + 40
+    else:
+        return None
+    if proto in (6, 17) and not frag and len(pkt) >= l4o + 4:
+        sp, dp = struct.unpack('!HH', pkt[l4o:l4o + 4])
+        return proto, sp, dp
+    return proto, None, None
+
+
+def matches(pkt, proto, port):
+    t = l4(pkt)
+    if t is None:
+        return False
+    if proto is not None and t[0] != proto:
+        return False
+    if port is not None and port not in (t[1], t[2]):
+        return False
+    return True
+
+
+def fnv1a(b):
+    h = 0xcbf29ce484222325
+    for x in b:
+        h = ((h ^ x) * 0x100000001b3) & 0xffffffffffffffff
+    return h
+
+
+def main():
+    cmd, args = sys.argv[1], sys.argv[2:]
+    if cmd in ('drop', 'count'):
+        proto = port = None
+        while args and args[0].startswith('--'):
+            opt, val = args[0], args[1]
+            args = args[2:]
+            if opt == '--proto':
+                proto = {'tcp': 6, 'udp': 17, 'icmp': 1}.get(val) or int(val)
+            elif opt == '--port':
+                port = int(val)
+        n = 0
+        out = open(args[1], 'wb') if cmd == 'drop' else None
+        for i, (hdr, rec, pkt) in enumerate(packets(args[0])):
+            if i == 0 and out:
+                out.write(hdr)
+            if matches(pkt, proto, port):
+                n += 1
+            elif out:
+                out.write(rec + pkt)
+        print(n)
+    elif cmd == 'hashes':
+        for _, _, pkt in packets(args[0]):
+            print('%016x' % fnv1a(pkt))
+    else:
+        sys.exit('usage: pcaptool.py drop|count [--proto P] [--port N] IN [OUT] | hashes IN')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,30 @@
+#!/bin/bash
+# An instance killed with SIGKILL mid-run: its flows move to the other
+# instance, the buffers it held are reclaimed, the chain goes on, and every
+# buffer is back in the pool at shutdown.
+. "$(dirname "$0")/lib.sh"
+gen_pcap -n 60000 -f 500 --fixed 64 "$T/in.pcap"
+start_core "net_pcap0,rx_pcap=$T/in.pcap,tx_pcap=$T/out.pcap" -- --chain 1,2
+start_nf mon nf-monitor 1
+start_nf victim nf-zc-probe 2 --spin-ns 20000
+victim=$NF_PID
+start_nf survivor nf-zc-probe 2 --spin-ns 20000
+wait_nfs 3
+for _ in $(seq 1 500); do
+	(( $(stat_field tx_pkts) > 2000 )) && break
+	sleep 0.01
+done
+kill -KILL "$victim"
+tx_at_kill=$(stat_field tx_pkts)
+((tx_at_kill < 50000)) || fail "traffic was over before the kill ($tx_at_kill sent)"
+wait_drained 120
+j=$(stats_json)
+read -r rx tx drops reclaimed < <(echo "$j" | python3 -c "import json,sys; j=json.load(sys.stdin); print(j['rx_pkts'], j['tx_pkts'], j['drops'], j['reclaimed'])")
+echo "rx $rx tx $tx drops $drops reclaimed $reclaimed (tx $tx_at_kill at the kill)"
+((rx == 60000)) || fail "rx $rx of 60000"
+((tx + drops == rx)) || fail "packets unaccounted for: rx $rx, tx $tx, drops $drops"
+((drops == reclaimed)) || fail "drops other than reclaimed buffers: $drops vs $reclaimed"
+((tx > tx_at_kill + 1000)) || fail "the chain did not go on after the kill"
+grep -q "vanished; reclaiming" "$T/core.log" || fail "core did not notice the death"
+stop_all
+"$B"/nfh-pcapcmp --expect-subset "$T/in.pcap" "$T/out.pcap" || fail "output has packets that were not input"

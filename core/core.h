@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
 #include <rte_mempool.h>
 #include <rte_reciprocal.h>
 
@@ -93,6 +94,14 @@ static inline int64_t core_desc_index(const struct core_bufmap *bm, uint32_t des
 static inline uint32_t core_desc_of_mbuf(const struct core *c, const struct rte_mbuf *m)
 {
 	return (uint32_t)((const uint8_t *)m->buf_addr - (const uint8_t *)c->base) + c->bm.meta_off;
+}
+
+/** Offset of struct core_mstate in every mbuf (a registered dynfield). */
+extern int core_mstate_off;
+
+static inline struct core_mstate *core_ms(struct rte_mbuf *m)
+{
+	return RTE_MBUF_DYNFIELD(m, core_mstate_off, struct core_mstate *);
 }
 
 /* ---- ports (core_port.c) ---------------------------------------------- */

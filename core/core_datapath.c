@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The RX and TX loops.  RX: ports -> first service of the chain.  TX: NF
  * rings -> next service, a port, or the pool.  Only this file touches
- * packets on the fast path. */
+ * packets on the fast path.
+ *
+ * What keeps it fast: the core never reads a line an NF has just written
+ * unless the NF says it changed the packet.  The verdict travels in the
+ * ring entry, routing state lives in a private mbuf field, and the
+ * buffer -> mbuf map and ownership bytes are private arrays. */
 #define _LGPL_SOURCE
 #include <urcu/urcu-qsbr.h>
 
 #include <rte_cycles.h>
-#include <rte_malloc.h>
 #include <rte_ethdev.h>
+#include <rte_malloc.h>
 #include <rte_prefetch.h>
 
 #include "core.h"
@@ -17,12 +22,13 @@
 
 struct stage {
 	uint32_t n;
-	uint32_t d[CORE_MAX_BURST];
+	nfg_desc_t d[CORE_MAX_BURST];
+	uint32_t idx[CORE_MAX_BURST];
 };
 
 /* What one loop iteration queued per destination, flushed at its end. */
 struct lstate {
-	uint64_t touched;                   /* slots with staged descriptors */
+	uint64_t touched;                   /* slots with staged entries */
 	struct stage slot[NFG_MAX_NFS];
 	uint16_t port_n[NFG_MAX_PORTS];
 	struct rte_mbuf *port_m[NFG_MAX_PORTS][CORE_MAX_BURST];
@@ -36,20 +42,19 @@ static inline int64_t in_flight(const struct nfg_core_stats *s)
 			 __atomic_load_n(&s->done_pkts, __ATOMIC_ACQUIRE));
 }
 
-static inline void stage_slot(struct lstate *ls, uint8_t slot, uint32_t desc)
+static inline void stage_slot(struct lstate *ls, uint8_t slot, uint32_t desc, uint32_t idx)
 {
 	struct stage *st = &ls->slot[slot];
 
-	st->d[st->n++] = desc;
+	st->d[st->n] = desc;
+	st->idx[st->n++] = idx;
 	ls->touched |= 1ULL << slot;
 }
 
-/* Hand staged descriptors to NF rings; what does not fit is freed and
- * counted.  Ownership is set before the NF can see a buffer. */
-static uint32_t flush_slots(struct core *c, struct lstate *ls, uint64_t *ring_full)
+/* Hand staged entries to NF rings; what does not fit is freed and counted.
+ * Ownership is set before the NF can see a buffer. */
+static void flush_slots(struct core *c, struct lstate *ls, uint64_t *ring_full)
 {
-	uint32_t dropped = 0;
-
 	while (ls->touched) {
 		uint8_t s = (uint8_t)__builtin_ctzll(ls->touched);
 		struct stage *st = &ls->slot[s];
@@ -57,20 +62,16 @@ static uint32_t flush_slots(struct core *c, struct lstate *ls, uint64_t *ring_fu
 
 		ls->touched &= ls->touched - 1;
 		for (k = 0; k < st->n; k++)
-			c->owner[core_desc_index(&c->bm, st->d[k])] = s + 1;
+			c->owner[st->idx[k]] = s + 1;
 		k = nfg_ring_enqueue_burst(c->rxr[s], st->d, st->n);
 		nfg_slot_at(c->base, s)->enq_pkts += k;
 		for (; k < st->n; k++) {
-			int64_t idx = core_desc_index(&c->bm, st->d[k]);
-
-			c->owner[idx] = 0;
-			rte_pktmbuf_free(c->mbuf[idx]);
-			dropped++;
+			c->owner[st->idx[k]] = 0;
+			rte_pktmbuf_free(c->mbuf[st->idx[k]]);
+			(*ring_full)++;
 		}
 		st->n = 0;
 	}
-	*ring_full += dropped;
-	return dropped;
 }
 
 /* ---- RX ------------------------------------------------------------- */
@@ -98,15 +99,19 @@ static void rx_once(struct core *c, struct lstate *ls)
 		n = rte_eth_rx_burst(port, 0, mb, (uint16_t)burst);
 		if (n == 0)
 			continue;
+		for (i = 0; i < n; i++) {
+			rte_prefetch0(rte_pktmbuf_mtod(mb[i], void *));
+			__builtin_prefetch(mb[i]->buf_addr, 1, 3);
+		}
 		tsc = rte_rdtsc();
 		for (i = 0; i < n; i++) {
 			struct rte_mbuf *m = mb[i];
 			struct nfg_pkt *p = m->buf_addr;
+			struct core_mstate *ms = core_ms(m);
 			uint8_t *data = rte_pktmbuf_mtod(m, uint8_t *);
+			uint32_t desc = core_desc_of_mbuf(c, m);
 			uint16_t target;
 
-			if (i + 1 < n)
-				rte_prefetch0(rte_pktmbuf_mtod(mb[i + 1], void *));
 			bytes += m->pkt_len;
 			if (unlikely(m->nb_segs != 1)) {
 				s->rx_multiseg++;
@@ -116,15 +121,17 @@ static void rx_once(struct core *c, struct lstate *ls)
 			p->data_off = (uint32_t)(data - (uint8_t *)c->base);
 			p->len = m->data_len;
 			p->in_port = port;
+			p->chain_id = 0;
 			p->rx_tsc = tsc;
-			p->dest = 0;
 			core_parse(data, m->data_len, p);
-			if (unlikely(core_route_rx(t, p, &target) != CORE_TO_SLOT)) {
+			ms->hash = p->flow_hash;
+			m->port = port;
+			if (unlikely(core_route_rx(t, ms, &target) != CORE_TO_SLOT)) {
 				s->rx_no_instance++;
 				rte_pktmbuf_free(m);
 				continue;
 			}
-			stage_slot(ls, (uint8_t)target, core_desc_of_mbuf(c, m));
+			stage_slot(ls, (uint8_t)target, desc, (uint32_t)core_desc_index(&c->bm, desc));
 		}
 		if (s->first_rx_tsc == 0)
 			s->first_rx_tsc = tsc;
@@ -139,27 +146,17 @@ static void rx_once(struct core *c, struct lstate *ls)
 
 /* ---- TX ------------------------------------------------------------- */
 
-/* The NF may have moved or resized the packet: carry the (validated)
- * metadata into the mbuf.  The mbuf header itself is private to the core. */
-static inline void apply_meta(const struct core *c, struct rte_mbuf *m, uint32_t desc, const struct nfg_pkt *p)
-{
-	m->data_off = (uint16_t)(p->data_off - (desc - c->bm.meta_off));
-	m->data_len = p->len;
-	m->pkt_len = p->len;
-	m->port = p->in_port;
-}
-
 struct tx_counts {
 	uint64_t nf_drops, bad_meta, bad_dest, no_inst, bad_desc;
 };
 
-/* Act on one descriptor handed back by slot @p s. */
+/* Act on one entry handed back by slot @p s. */
 static inline void tx_one(struct core *c, struct lstate *ls, const struct core_tables *t, uint8_t s,
-			  uint32_t desc, struct tx_counts *k)
+			  nfg_desc_t e, struct tx_counts *k)
 {
+	uint32_t desc = NFG_D_OFF(e);
 	int64_t idx = core_desc_index(&c->bm, desc);
 	struct rte_mbuf *m;
-	struct nfg_pkt *p;
 	uint16_t target;
 
 	if (unlikely(idx < 0 || c->owner[idx] != s + 1)) {
@@ -169,16 +166,25 @@ static inline void tx_one(struct core *c, struct lstate *ls, const struct core_t
 	}
 	c->owner[idx] = 0;
 	m = c->mbuf[idx];
-	p = nfg_pkt_at(c->base, desc);
-	if (unlikely(p->len == 0 || !nfg_pkt_in_room(c->hdr, desc, p))) {
-		rte_pktmbuf_free(m);
-		k->bad_meta++;
-		return;
+	if (unlikely(NFG_D_FLAGS(e) & NFG_D_F_META)) {
+		/* the NF moved or resized the packet: only now read what it wrote */
+		const struct nfg_pkt *p = nfg_pkt_at(c->base, desc);
+		uint32_t off = p->data_off;
+		uint16_t len = p->len;
+		struct nfg_pkt v = { .data_off = off, .len = len };
+
+		if (len == 0 || !nfg_pkt_in_room(c->hdr, desc, &v)) {
+			rte_pktmbuf_free(m);
+			k->bad_meta++;
+			return;
+		}
+		m->data_off = (uint16_t)(off - (desc - c->bm.meta_off));
+		m->data_len = len;
+		m->pkt_len = len;
 	}
-	apply_meta(c, m, desc, p);
-	switch (core_route_verdict(t, p, &target)) {
+	switch (core_route_verdict(t, core_ms(m), m->port, NFG_D_ACTION(e), NFG_D_DEST(e), &target)) {
 	case CORE_TO_SLOT:
-		stage_slot(ls, (uint8_t)target, desc);
+		stage_slot(ls, (uint8_t)target, desc, (uint32_t)idx);
 		return;
 	case CORE_TO_PORT:
 		ls->port_m[target][ls->port_n[target]++] = m;
@@ -190,7 +196,7 @@ static inline void tx_one(struct core *c, struct lstate *ls, const struct core_t
 		k->no_inst++;
 		break;
 	case CORE_DROP_BAD:
-		if (p->action == NFG_ACT_NONE || p->action >= NFG_ACT_MAX)
+		if (NFG_D_ACTION(e) == NFG_ACT_NONE || NFG_D_ACTION(e) >= NFG_ACT_MAX)
 			k->bad_meta++;
 		else
 			k->bad_dest++;
@@ -232,7 +238,6 @@ static uint64_t flush_ports(struct core *c, struct lstate *ls, uint64_t *dropped
 /* Free whatever slot @p s still holds after its tx ring was drained. */
 static uint64_t reclaim_slot(struct core *c, uint8_t s)
 {
-	struct nfg_slot *sl = nfg_slot_at(c->base, s);
 	uint64_t n = 0;
 
 	for (uint32_t i = 0; i < c->bm.count; i++) {
@@ -242,20 +247,19 @@ static uint64_t reclaim_slot(struct core *c, uint8_t s)
 		rte_pktmbuf_free(c->mbuf[i]);
 		n++;
 	}
-	sl->reclaimed += n;
+	nfg_slot_at(c->base, s)->reclaimed += n;
 	return n;
 }
 
-static void tx_drain_slot(struct core *c, struct lstate *ls, const struct core_tables *t, uint8_t s,
-			  struct tx_counts *k)
+static uint32_t tx_drain_slot(struct core *c, struct lstate *ls, const struct core_tables *t, uint8_t s,
+			      struct tx_counts *k)
 {
-	uint32_t d[CORE_MAX_BURST], n;
+	nfg_desc_t e[CORE_MAX_BURST];
+	uint32_t n = nfg_ring_dequeue_burst(c->txr[s], e, c->cfg.burst);
 
-	n = nfg_ring_dequeue_burst(c->txr[s], d, c->cfg.burst);
 	for (uint32_t i = 0; i < n; i++)
-		tx_one(c, ls, t, s, d[i], k);
-	if (n)
-		rte_prefetch0(c->txr[s]->ring);
+		tx_one(c, ls, t, s, e[i], k);
+	return n;
 }
 
 static void tx_once(struct core *c, struct lstate *ls)
@@ -263,26 +267,28 @@ static void tx_once(struct core *c, struct lstate *ls)
 	struct nfg_core_stats *st = c->stats;
 	const struct core_tables *t = rcu_dereference(c->tables);
 	uint64_t mask = __atomic_load_n(&c->poll_mask, __ATOMIC_ACQUIRE);
-	uint64_t reclaim = __atomic_load_n(&c->reclaim_req, __ATOMIC_ACQUIRE) & ~c->reclaim_done;
+	uint64_t reclaim = __atomic_load_n(&c->reclaim_req, __ATOMIC_ACQUIRE) &
+			   ~__atomic_load_n(&c->reclaim_done, __ATOMIC_ACQUIRE);
 	struct tx_counts k = { 0 };
 	uint64_t ring_full = 0, port_drops = 0, sent, reclaimed = 0, done;
 
 	for (uint64_t m = mask; m; m &= m - 1)
 		tx_drain_slot(c, ls, t, (uint8_t)__builtin_ctzll(m), &k);
-	/* a vanished NF: finish what it handed back, then take the rest */
+	/* an NF that left or vanished: finish what it handed back, then take
+	 * back whatever it still held */
 	for (uint64_t m = reclaim; m; m &= m - 1) {
 		uint8_t s = (uint8_t)__builtin_ctzll(m);
 
-		while (nfg_ring_count(c->txr[s]))
-			tx_drain_slot(c, ls, t, s, &k);
+		while (tx_drain_slot(c, ls, t, s, &k))
+			;
 		reclaimed += reclaim_slot(c, s);
 		__atomic_and_fetch(&c->poll_mask, ~(1ULL << s), __ATOMIC_RELEASE);
-		c->reclaim_done |= 1ULL << s;
+		__atomic_or_fetch(&c->reclaim_done, 1ULL << s, __ATOMIC_RELEASE);
 	}
 	flush_slots(c, ls, &ring_full);
 	sent = flush_ports(c, ls, &port_drops);
 	done = sent + port_drops + ring_full + k.nf_drops + k.bad_meta + k.bad_dest + k.no_inst + reclaimed;
-	if (k.bad_desc)
+	if (unlikely(k.bad_desc))
 		st->bad_desc += k.bad_desc;
 	if (done == 0)
 		return;

@@ -7,7 +7,7 @@
 #include <rte_byteorder.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
-#include <rte_jhash.h>
+#include <rte_hash_crc.h>
 
 #include "nfhost/nfg_abi.h"
 
@@ -19,8 +19,10 @@ static inline uint32_t core_sym_hash_v4(uint32_t a, uint32_t b, uint16_t pa, uin
 {
 	uint32_t lo = a < b ? a : b, hi = a ^ b ^ lo;
 	uint16_t plo = pa < pb ? pa : pb, phi = (uint16_t)(pa ^ pb ^ plo);
+	uint64_t w = (uint64_t)lo << 32 | hi;
 
-	return rte_jhash_3words(lo, hi, ((uint32_t)plo << 16 | phi) ^ proto, CORE_HASH_SEED);
+	/* CRC32-C is one instruction per 8 bytes on x86 (SSE4.2) */
+	return rte_hash_crc_4byte(((uint32_t)plo << 16 | phi) ^ proto, rte_hash_crc_8byte(w, CORE_HASH_SEED));
 }
 
 static inline uint32_t core_sym_hash_v6(const uint8_t *a, const uint8_t *b, uint16_t pa, uint16_t pb,
@@ -33,7 +35,7 @@ static inline uint32_t core_sym_hash_v6(const uint8_t *a, const uint8_t *b, uint
 	memcpy(w, a_first ? a : b, 16);
 	memcpy(w + 4, a_first ? b : a, 16);
 	w[8] = ((uint32_t)plo << 16 | phi) ^ proto;
-	return rte_jhash_32b(w, 9, CORE_HASH_SEED);
+	return rte_hash_crc(w, sizeof(w), CORE_HASH_SEED);
 }
 
 /* Ports (or ICMP id) of an L4 header, 0 when absent. */
@@ -116,7 +118,7 @@ static inline void core_parse(const uint8_t *d, uint32_t len, struct nfg_pkt *m)
 
 		memcpy(w, src_first ? d + 6 : d, 6);
 		memcpy((uint8_t *)w + 6, src_first ? d : d + 6, 6);
-		m->flow_hash = rte_jhash_32b(w, 4, CORE_HASH_SEED);
+		m->flow_hash = rte_hash_crc(w, sizeof(w), CORE_HASH_SEED);
 		m->l3_off = 0;
 	}
 }

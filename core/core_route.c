@@ -16,12 +16,12 @@ struct core_tables *core_tables_new(uint16_t nb_ports, const uint16_t *chain, ui
 	t->min_nfs = min_nfs;
 	for (uint16_t p = 0; p < nb_ports; p++)
 		t->out_port[p] = (p ^ 1) < nb_ports ? p ^ 1 : p;
-	memset(t->chain_pos_of, NFG_CHAIN_POS_OFF, sizeof(t->chain_pos_of));
+	memset(t->chain_pos_of, CORE_POS_OFF, sizeof(t->chain_pos_of));
 	t->chain_len = chain_len;
 	for (uint16_t i = 0; i < chain_len; i++) {
 		t->chain[i] = chain[i];
 		/* a service listed twice resumes after its first position */
-		if (t->chain_pos_of[chain[i]] == NFG_CHAIN_POS_OFF)
+		if (t->chain_pos_of[chain[i]] == CORE_POS_OFF)
 			t->chain_pos_of[chain[i]] = (uint8_t)i;
 	}
 	for (int i = 0; i < NFG_MAX_SERVICES; i++)

@@ -24,7 +24,7 @@ struct core_tables {
 						  and at least min_nfs NFs are registered */
 	uint16_t min_nfs;
 	uint16_t chain[NFG_MAX_CHAIN];         /* the default chain: service IDs */
-	uint8_t chain_pos_of[NFG_MAX_SERVICES];/* service -> position, or NFG_CHAIN_POS_OFF */
+	uint8_t chain_pos_of[NFG_MAX_SERVICES];/* service -> position, or CORE_POS_OFF */
 	uint16_t out_port[NFG_MAX_PORTS];      /* where a finished chain leaves */
 	struct core_service svc[NFG_MAX_SERVICES];
 };
@@ -37,6 +37,17 @@ enum core_dest {
 	CORE_DROP_NO_INST  /* service has no instance */
 };
 
+/** The core's own per-packet routing state, in a private mbuf field: an
+ * NF cannot touch it. */
+struct core_mstate {
+	uint32_t hash;
+	uint16_t chain_id;
+	uint8_t chain_pos; /* index in the chain of the service holding it */
+	uint8_t pad;
+};
+
+#define CORE_POS_OFF 0xff /* the packet left its chain (TO_SERVICE elsewhere) */
+
 /** Instance of service @p id for a flow, or CORE_NO_SLOT. */
 static inline uint8_t core_pick(const struct core_tables *t, uint16_t id, uint32_t hash)
 {
@@ -46,27 +57,27 @@ static inline uint8_t core_pick(const struct core_tables *t, uint16_t id, uint32
 }
 
 /* Service @p id as the packet's next stop. */
-static inline enum core_dest core_to_service(const struct core_tables *t, struct nfg_pkt *m, uint16_t id,
+static inline enum core_dest core_to_service(const struct core_tables *t, struct core_mstate *ms, uint16_t id,
 					     uint16_t *target)
 {
 	uint8_t slot;
 
 	if (id == 0 || id >= NFG_MAX_SERVICES)
 		return CORE_DROP_BAD;
-	slot = core_pick(t, id, m->flow_hash);
+	slot = core_pick(t, id, ms->hash);
 	if (slot == CORE_NO_SLOT)
 		return CORE_DROP_NO_INST;
-	m->chain_pos = t->chain_pos_of[id];
+	ms->chain_pos = t->chain_pos_of[id];
 	*target = slot;
 	return CORE_TO_SLOT;
 }
 
 /* Out the port the chain leads to. */
-static inline enum core_dest core_to_exit(const struct core_tables *t, const struct nfg_pkt *m, uint16_t *target)
+static inline enum core_dest core_to_exit(const struct core_tables *t, uint16_t in_port, uint16_t *target)
 {
-	if (m->in_port >= t->nb_ports)
+	if (in_port >= t->nb_ports)
 		return CORE_DROP_BAD;
-	*target = t->out_port[m->in_port];
+	*target = t->out_port[in_port];
 	return CORE_TO_PORT;
 }
 
@@ -74,33 +85,33 @@ static inline enum core_dest core_to_exit(const struct core_tables *t, const str
  * Where a packet just received goes.  Flow rules (service graphs) plug in
  * here: today every packet takes the default chain.
  */
-static inline enum core_dest core_route_rx(const struct core_tables *t, struct nfg_pkt *m, uint16_t *target)
+static inline enum core_dest core_route_rx(const struct core_tables *t, struct core_mstate *ms, uint16_t *target)
 {
-	m->chain_id = 0;
-	m->chain_pos = 0;
-	m->action = NFG_ACT_NONE;
+	ms->chain_id = 0;
+	ms->chain_pos = 0;
 	if (t->chain_len == 0)
-		return core_to_exit(t, m, target);
-	return core_to_service(t, m, t->chain[0], target);
+		return CORE_DROP_BAD;
+	return core_to_service(t, ms, t->chain[0], target);
 }
 
 /**
- * Where a packet an NF handed back goes, from the verdict it set.  The
- * metadata comes from an NF: every field is checked before use.
+ * Where a packet an NF handed back goes, from the verdict in its entry.
+ * The verdict comes from an NF: every value is checked before use.
  */
-static inline enum core_dest core_route_verdict(const struct core_tables *t, struct nfg_pkt *m, uint16_t *target)
+static inline enum core_dest core_route_verdict(const struct core_tables *t, struct core_mstate *ms,
+						uint16_t in_port, uint8_t action, uint16_t dest, uint16_t *target)
 {
-	switch (m->action) {
+	switch (action) {
 	case NFG_ACT_NEXT:
-		if (m->chain_pos == NFG_CHAIN_POS_OFF || m->chain_pos + 1 >= t->chain_len)
-			return core_to_exit(t, m, target);
-		return core_to_service(t, m, t->chain[m->chain_pos + 1], target);
+		if (ms->chain_pos == CORE_POS_OFF || ms->chain_pos + 1 >= t->chain_len)
+			return core_to_exit(t, in_port, target);
+		return core_to_service(t, ms, t->chain[ms->chain_pos + 1], target);
 	case NFG_ACT_TO_SERVICE:
-		return core_to_service(t, m, m->dest, target);
+		return core_to_service(t, ms, dest, target);
 	case NFG_ACT_OUT:
-		if (m->dest >= t->nb_ports)
+		if (dest >= t->nb_ports)
 			return CORE_DROP_BAD;
-		*target = m->dest;
+		*target = dest;
 		return CORE_TO_PORT;
 	case NFG_ACT_DROP:
 		return CORE_DROP_NF;

@@ -252,6 +252,22 @@ static int cmd_wait_drained(void *base, int idle_ms, double timeout_s)
 	return 0;
 }
 
+/* Average output rate over a window, as JSON: what benchmarks read. */
+static int cmd_rate(void *base, double seconds)
+{
+	const struct nfg_core_stats *s = nfg_core_stats(base);
+	uint64_t tx0 = s->tx_pkts, rx0 = s->rx_pkts;
+	double t0 = now_s(), dt;
+
+	while (!stop && now_s() - t0 < seconds)
+		nap_ms(20);
+	dt = now_s() - t0;
+	printf("{\"mpps_out\":%.4f,\"mpps_in\":%.4f,\"seconds\":%.3f,\"tsc_hz\":%llu}\n",
+	       (double)(s->tx_pkts - tx0) / dt / 1e6, (double)(s->rx_pkts - rx0) / dt / 1e6, dt,
+	       (unsigned long long)nfg_hdr(base)->tsc_hz);
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -259,6 +275,7 @@ static void usage(FILE *f)
 		"  status                    ports, NFs, services and counters\n"
 		"  top [-c COUNT]            live rates once a second\n"
 		"  stats                     counters as JSON\n"
+		"  rate [-c SECONDS]         average rates over a window, as JSON\n"
 		"  wait-drained [--idle-ms N] [--timeout S]\n"
 		"                            wait until a finite input has gone through\n"
 		"  -r REGION                 region file (default %s)\n"
@@ -295,7 +312,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	cmd = argv[optind];
-	if (strcmp(cmd, "status") && strcmp(cmd, "top") && strcmp(cmd, "stats") && strcmp(cmd, "wait-drained")) {
+	if (strcmp(cmd, "status") && strcmp(cmd, "top") && strcmp(cmd, "stats") && strcmp(cmd, "wait-drained") &&
+	    strcmp(cmd, "rate")) {
 		fprintf(stderr, "nfhost: unknown command '%s'\n", cmd);
 		usage(stderr);
 		return 2;
@@ -321,6 +339,8 @@ int main(int argc, char **argv)
 		putchar('\n');
 		json_decref(j);
 		rc = 0;
+	} else if (!strcmp(cmd, "rate")) {
+		rc = cmd_rate(r.base, count > 0 ? count : 3);
 	} else {
 		rc = cmd_wait_drained(r.base, idle_ms, timeout_s);
 	}

@@ -170,9 +170,9 @@ void nfg_stop(struct nfg_ctx *ctx)
 	ctx->stop = 1;
 }
 
-struct nfg_pkt *nfg_pkt(struct nfg_ctx *ctx, uint32_t desc)
+struct nfg_pkt *nfg_pkt(struct nfg_ctx *ctx, nfg_desc_t desc)
 {
-	return nfg_pkt_at(ctx->region.base, desc);
+	return nfg_pkt_at(ctx->region.base, NFG_D_OFF(desc));
 }
 
 const struct nfg_region *nfg_ctx_region(const struct nfg_ctx *ctx)
@@ -190,7 +190,7 @@ const struct nfg_opts *nfg_ctx_opts(const struct nfg_ctx *ctx)
 	return &ctx->opts;
 }
 
-uint32_t nfg_rx_burst(struct nfg_ctx *ctx, uint32_t *descs, uint32_t n)
+uint32_t nfg_rx_burst(struct nfg_ctx *ctx, nfg_desc_t *descs, uint32_t n)
 {
 	uint32_t got = nfg_ring_dequeue_burst(ctx->rx, descs, n);
 
@@ -201,7 +201,7 @@ uint32_t nfg_rx_burst(struct nfg_ctx *ctx, uint32_t *descs, uint32_t n)
 	return got;
 }
 
-uint32_t nfg_tx_burst(struct nfg_ctx *ctx, const uint32_t *descs, uint32_t n)
+uint32_t nfg_tx_burst(struct nfg_ctx *ctx, const nfg_desc_t *descs, uint32_t n)
 {
 	uint32_t done = 0;
 	double give_up = 0;
@@ -227,20 +227,25 @@ uint32_t nfg_tx_burst(struct nfg_ctx *ctx, const uint32_t *descs, uint32_t n)
 /* Handle one burst; returns packets handled. */
 static uint32_t handle_burst(struct nfg_ctx *ctx, const struct nfg_ops *ops, void *arg)
 {
-	uint32_t descs[MAX_BURST], n, i, drops = 0;
+	nfg_desc_t descs[MAX_BURST];
+	uint32_t n, i, drops = 0;
 	uint64_t bytes = 0;
 	void *base = ctx->region.base;
 
 	n = nfg_rx_burst(ctx, descs, ctx->opts.burst);
 	if (n == 0)
 		return 0;
+	for (i = 0; i < n; i++)
+		__builtin_prefetch(nfg_pkt_at(base, NFG_D_OFF(descs[i])));
 	for (i = 0; i < n; i++) {
-		struct nfg_pkt *p = nfg_pkt_at(base, descs[i]);
+		struct nfg_pkt *p = nfg_pkt_at(base, NFG_D_OFF(descs[i]));
+		uint32_t off = p->data_off;
+		uint16_t len = p->len;
 		nfg_verdict_t v = ops ? ops->pkt(p, nfg_pkt_bytes(base, p), arg) : NFG_V_NEXT;
 
-		bytes += p->len;
-		nfg_pkt_set_verdict(p, v);
-		drops += p->action == NFG_ACT_DROP;
+		bytes += len;
+		descs[i] = nfg_desc_verdict(descs[i], v, p->data_off != off || p->len != len);
+		drops += (v >> 16) == NFG_ACT_DROP;
 	}
 	ctx->slot->rx_bytes += bytes;
 	ctx->slot->drop_pkts += drops;

@@ -90,36 +90,40 @@ static uint64_t next_rand(struct probe *pr)
  * metadata or mbuf headers) plus forged descriptors. */
 static int run_hostile(struct nfg_ctx *ctx, struct probe *pr, volatile int *stop)
 {
-	uint32_t d[64 + 8];
+	nfg_desc_t d[64 + 8];
 
 	while (!*stop) {
 		uint32_t n = nfg_rx_burst(ctx, d, 64), m = n;
 
 		for (uint32_t i = 0; i < n; i++) {
 			struct nfg_pkt *p = nfg_pkt(ctx, d[i]);
-			uint64_t r = next_rand(pr);
+			nfg_verdict_t v = NFG_V_NEXT;
+			int meta = 0;
 
 			pr->pkts++;
-			nfg_pkt_set_verdict(p, NFG_V_NEXT);
-			switch (r % 8) {
-			case 0: p->len = 60000; break;                      /* overruns the room */
-			case 1: p->data_off = 64; break;                    /* points at the header */
-			case 2: p->action = 77; break;                      /* unknown action */
-			case 3: nfg_pkt_set_verdict(p, NFG_V_OUT(9)); break; /* no such port */
-			case 4: nfg_pkt_set_verdict(p, NFG_V_TO_SERVICE(250)); break; /* no instance */
+			switch (next_rand(pr) % 8) {
+			case 0: p->len = 60000; meta = 1; break;           /* overruns the room */
+			case 1: p->data_off = 64; meta = 1; break;         /* points at the header */
+			case 2: v = NFG_VERDICT(77, 0); break;             /* unknown action */
+			case 3: v = NFG_V_OUT(9); break;                   /* no such port */
+			case 4: v = NFG_V_TO_SERVICE(250); break;          /* no instance */
 			case 5: /* scribble over what precedes its metadata: another
 				 * buffer, or a ring (mbuf headers are not in the region) */
 				memset((uint8_t *)p - 128, 0xa5, 128);
 				break;
+			case 6: p->len = 1; break;                         /* changed, not said: ignored */
 			default: break;
 			}
+			d[i] = nfg_desc_verdict(d[i], v, meta);
 		}
-		/* forged: random offsets, the header, a real buffer it does not hold */
-		d[m++] = (uint32_t)next_rand(pr);
+		/* forged: random entries, the header, a buffer it does not hold,
+		 * the same buffer twice */
+		d[m++] = next_rand(pr);
 		d[m++] = 0;
-		d[m++] = nfg_desc_of_index(pr->h, (uint32_t)(next_rand(pr) % pr->h->buf_count));
+		d[m++] = NFG_D_MAKE(nfg_desc_of_index(pr->h, (uint32_t)(next_rand(pr) % pr->h->buf_count)),
+				    NFG_ACT_NEXT, 0, 0);
 		if (n)
-			d[m++] = d[0]; /* the same buffer twice */
+			d[m++] = d[0];
 		pr->hostile_sent += m - n;
 		nfg_tx_burst(ctx, d, m);
 	}

@@ -139,18 +139,19 @@ void nfg_stop(struct nfg_ctx *ctx);
 
 /**
  * Receive up to @p n packets.  @return how many (0..n); descs[] receives
- * descriptors, turn them into packets with nfg_pkt().
+ * entries, turn them into packets with nfg_pkt().
  */
-uint32_t nfg_rx_burst(struct nfg_ctx *ctx, uint32_t *descs, uint32_t n);
+uint32_t nfg_rx_burst(struct nfg_ctx *ctx, nfg_desc_t *descs, uint32_t n);
 
 /**
- * Hand @p n packets back to the core (their action already set).  Waits
- * while the ring is full.  @return n, or fewer if the NF was stopped.
+ * Hand @p n packets back to the core, each entry carrying its verdict
+ * (nfg_desc_verdict()).  Waits while the ring is full.
+ * @return n, or fewer if the core went away.
  */
-uint32_t nfg_tx_burst(struct nfg_ctx *ctx, const uint32_t *descs, uint32_t n);
+uint32_t nfg_tx_burst(struct nfg_ctx *ctx, const nfg_desc_t *descs, uint32_t n);
 
-/** The packet metadata a descriptor names. */
-struct nfg_pkt *nfg_pkt(struct nfg_ctx *ctx, uint32_t desc);
+/** The packet metadata an entry names. */
+struct nfg_pkt *nfg_pkt(struct nfg_ctx *ctx, nfg_desc_t desc);
 
 /** The region this NF is attached to. */
 const struct nfg_region *nfg_ctx_region(const struct nfg_ctx *ctx);
@@ -167,11 +168,13 @@ const struct nfg_opts *nfg_ctx_opts(const struct nfg_ctx *ctx);
  */
 int nfg_close(struct nfg_ctx *ctx);
 
-/** Set a packet's verdict (what a handler's return value does). */
-static inline void nfg_pkt_set_verdict(struct nfg_pkt *p, nfg_verdict_t v)
+/**
+ * The entry that hands packet @p d back with verdict @p v; @p meta_changed
+ * when the NF moved or resized the packet (data_off, len).
+ */
+static inline nfg_desc_t nfg_desc_verdict(nfg_desc_t d, nfg_verdict_t v, int meta_changed)
 {
-	p->action = (uint8_t)(v >> 16);
-	p->dest = (uint16_t)v;
+	return NFG_D_MAKE(NFG_D_OFF(d), v >> 16, meta_changed ? NFG_D_F_META : 0, v);
 }
 
 /** Text of the last error of this thread. */

@@ -115,12 +115,12 @@ enum nfg_action {
 #define NFG_PKT_F_L4 0x04 /**< l4_off valid (TCP, UDP, ICMP) */
 #define NFG_PKT_F_FRAG 0x08
 
-#define NFG_CHAIN_POS_OFF 0xff /**< packet left its chain (TO_SERVICE) */
-
 /**
- * Per-packet metadata, in the private area of every buffer.  The core fills
- * it when the port receives; an NF reads it and sets action/dest; the core
- * validates everything in it before it acts.
+ * Per-packet metadata, at the start of every buffer.  The core fills it when
+ * a port receives; an NF reads it, and may move or resize the packet
+ * (data_off, len), saying so with NFG_D_F_META in the entry it hands back.
+ * The core keeps its own routing state (chain position, hash) privately, so
+ * nothing an NF writes here can misroute a packet.
  */
 struct nfg_pkt {
 	uint32_t data_off;  /**< first byte, from the region base */
@@ -128,17 +128,31 @@ struct nfg_pkt {
 	uint16_t in_port;
 	uint32_t flow_hash; /**< symmetric: both directions agree */
 	uint16_t chain_id;
-	uint8_t chain_pos;  /**< index in the chain of the service holding it */
-	uint8_t action;     /**< enum nfg_action */
-	uint16_t dest;      /**< service ID or port ID */
 	uint8_t l3_off;     /**< from the packet's first byte */
 	uint8_t l4_off;
 	uint8_t l4_proto;   /**< IPPROTO_* */
 	uint8_t flags;      /**< NFG_PKT_F_* */
-	uint16_t reserved;
+	uint8_t reserved[6];
 	uint64_t rx_tsc;    /**< core TSC at receive */
 	uint64_t user[4];   /**< free for NFs along the chain */
 } NFG_ALIGNED;
+
+/**
+ * A ring entry.  Core -> NF: the buffer's offset (the nfg_pkt) alone.
+ * NF -> core: the offset with the NF's verdict packed beside it, so the core
+ * routes without reading a cache line the NF has just written.
+ */
+typedef uint64_t nfg_desc_t;
+
+#define NFG_D_F_META 0x01 /**< the NF changed data_off/len: revalidate them */
+
+#define NFG_D_OFF(e) ((uint32_t)(e))
+#define NFG_D_ACTION(e) ((uint8_t)((e) >> 32))
+#define NFG_D_FLAGS(e) ((uint8_t)((e) >> 40))
+#define NFG_D_DEST(e) ((uint16_t)((e) >> 48))
+#define NFG_D_MAKE(off, action, flags, dest)                                                            \
+	((nfg_desc_t)(uint32_t)(off) | (nfg_desc_t)(uint8_t)(action) << 32 | (nfg_desc_t)(uint8_t)(flags) << 40 | \
+	 (nfg_desc_t)(uint16_t)(dest) << 48)
 
 /**
  * Single-producer single-consumer descriptor ring.  Each index has exactly
@@ -159,7 +173,7 @@ struct nfg_ring {
 	uint32_t tail;      /**< next entry to read */
 	uint32_t prod_seen; /**< consumer's last view of head */
 	uint8_t pad2[NFG_CACHE_LINE - 8];
-	uint32_t ring[];    /**< descriptors */
+	nfg_desc_t ring[];  /**< entries */
 } NFG_ALIGNED;
 
 /** Slot states.  Arrows show who moves them. */
@@ -377,7 +391,7 @@ static inline uint8_t *nfg_pkt_bytes(void *base, const struct nfg_pkt *p)
 /** Bytes one ring of @p size entries takes, rounded to a cache line. */
 static inline uint32_t nfg_ring_bytes(uint32_t size)
 {
-	uint32_t b = (uint32_t)sizeof(struct nfg_ring) + size * 4u;
+	uint32_t b = (uint32_t)sizeof(struct nfg_ring) + size * (uint32_t)sizeof(nfg_desc_t);
 	return (b + NFG_CACHE_LINE - 1) & ~(uint32_t)(NFG_CACHE_LINE - 1);
 }
 
@@ -445,7 +459,7 @@ static inline uint32_t nfg_ring_count(const struct nfg_ring *r)
  * Producer: enqueue up to @p n descriptors.
  * @return how many were enqueued (0..n).
  */
-static inline uint32_t nfg_ring_enqueue_burst(struct nfg_ring *r, const uint32_t *d, uint32_t n)
+static inline uint32_t nfg_ring_enqueue_burst(struct nfg_ring *r, const nfg_desc_t *d, uint32_t n)
 {
 	uint32_t head = r->head, mask = r->mask, free_ = r->size - (head - r->cons_seen), i;
 
@@ -467,7 +481,7 @@ static inline uint32_t nfg_ring_enqueue_burst(struct nfg_ring *r, const uint32_t
  * Consumer: dequeue up to @p n descriptors.
  * @return how many were dequeued (0..n).
  */
-static inline uint32_t nfg_ring_dequeue_burst(struct nfg_ring *r, uint32_t *d, uint32_t n)
+static inline uint32_t nfg_ring_dequeue_burst(struct nfg_ring *r, nfg_desc_t *d, uint32_t n)
 {
 	uint32_t tail = r->tail, mask = r->mask, avail = r->prod_seen - tail, i;
 

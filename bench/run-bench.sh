@@ -1,0 +1,98 @@
+#!/bin/bash
+# make bench: the core plus chains of 1, 2, 4 and 8 no-op NFs (nf-forward)
+# as host processes, 64 B packets from net_null (an in-memory source), next
+# to the reference: a plain DPDK primary -> rte_ring -> secondary -> back
+# round trip on the same two cores.  The machines are shared and noisy, so
+# each chain run is bracketed by reference runs and the ratio is taken
+# against their mean.  Rows go to bench/results/latest.json.
+#
+# Scheduling: the core's RX/TX loop on CPU 0; every NF pinned to CPU 1.
+# NFs that share CPU 1 take turns: an NF whose ring is empty yields
+# (sched_yield) and the next one drains a whole batch in its turn.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+B=$PWD/build/bin
+SECS=${BENCH_SECONDS:-3}
+CHAINS=${BENCH_CHAINS:-1 2 4 8}
+OUT=bench/results/latest.json
+NAME=nfhbench$$
+REGION=/dev/hugepages/$NAME-s0
+PIDS=()
+CORE=
+ROWS=$(mktemp)
+
+cleanup() {
+	local rc=$?
+	set +e
+	for p in "${PIDS[@]}" $CORE; do kill -KILL "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -f "$REGION" "$ROWS"
+	exit $rc
+}
+trap cleanup EXIT
+
+ref() {
+	bash bench/ref/run-ref.sh "$B/nfh-ref-ring" "$SECS" 2>/dev/null | python3 -c "import json,sys; print(json.loads(sys.stdin.read())['mpps'])"
+}
+
+chain() { # chain N: prints the JSON of nfhost rate
+	local n=$1 ids
+	ids=$(seq -s, 1 "$n")
+	"$B"/nfhost-core -l 0 --no-pci --in-memory --no-telemetry --file-prefix "$NAME" --vdev net_null0,size=64 \
+		-- --name "$NAME" --chain "$ids" > /tmp/"$NAME".core.log 2>&1 &
+	CORE=$!
+	"$B"/nfhost -r "$REGION" --wait 15 status > /dev/null
+	for i in $(seq 1 "$n"); do
+		taskset -c 1 "$B"/nf-forward -r "$REGION" -s "$i" -q > /dev/null 2>&1 &
+		PIDS+=($!)
+	done
+	sleep 1
+	"$B"/nfhost -r "$REGION" rate -c "$SECS"
+	for p in "${PIDS[@]}"; do kill -TERM "$p"; done
+	for p in "${PIDS[@]}"; do wait "$p" || true; done
+	PIDS=()
+	kill -TERM "$CORE"
+	wait "$CORE" || { echo "bench: core exited with an error" >&2; cat /tmp/"$NAME".core.log >&2; exit 1; }
+	CORE=
+	rm -f /tmp/"$NAME".core.log
+}
+
+echo "bench: 64 B packets, net_null source, ${SECS} s per run, reference runs bracket each chain run" >&2
+r_prev=$(ref)
+printf '  %-28s %8.2f Mpps\n' "reference (rte_ring)" "$r_prev" >&2
+for n in $CHAINS; do
+	j=$(chain "$n")
+	r_next=$(ref)
+	python3 - "$n" "$j" "$r_prev" "$r_next" >> "$ROWS" <<'PY'
+import json, sys
+n, j, r1, r2 = int(sys.argv[1]), json.loads(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+ref = (r1 + r2) / 2
+mpps = j['mpps_out']
+hz = j['tsc_hz']
+print(json.dumps({"system": "nfhost", "chain_len": n, "pkt_size": 64, "mpps": round(mpps, 3),
+                  "cycles_per_pkt": round(hz / (mpps * 1e6), 1), "ref_mpps": round(ref, 3),
+                  "ratio_to_ref": round(mpps / ref, 3),
+                  "ref_cycles_per_pkt": round(hz / (ref * 1e6), 1)}))
+PY
+	tail -1 "$ROWS" | python3 -c "import json,sys; r=json.load(sys.stdin); print('  nfhost chain of %d NF%s        %8.2f Mpps  %6.1f cycles/pkt  %.2fx the reference (%.2f Mpps around it)' % (r['chain_len'], 's' if r['chain_len']>1 else ' ', r['mpps'], r['cycles_per_pkt'], r['ratio_to_ref'], r['ref_mpps']))" >&2
+	printf '  %-28s %8.2f Mpps\n' "reference (rte_ring)" "$r_next" >&2
+	echo "{\"system\": \"dpdk-rte_ring-ref\", \"chain_len\": 1, \"pkt_size\": 64, \"mpps\": $r_next, \"cycles_per_pkt\": null}" >> "$ROWS"
+	r_prev=$r_next
+done
+python3 - "$ROWS" "$OUT" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+hz_rows = [r for r in rows if r["system"] == "nfhost"]
+for r in rows:
+    if r["system"] != "nfhost" and r["cycles_per_pkt"] is None and hz_rows:
+        r["cycles_per_pkt"] = round(hz_rows[0]["cycles_per_pkt"] * hz_rows[0]["mpps"] / r["mpps"], 1)
+one = next((r for r in hz_rows if r["chain_len"] == 1), None)
+for r in hz_rows:
+    if one and r["chain_len"] > 1:
+        # cycles each extra hop adds, from ratios to the neighbouring references
+        # so that the machine's speed changes between runs cancel out
+        base = one["cycles_per_pkt"] / one["ref_cycles_per_pkt"]
+        r["per_hop_cycles"] = round((r["cycles_per_pkt"] / r["ref_cycles_per_pkt"] - base) * one["ref_cycles_per_pkt"] / (r["chain_len"] - 1), 1)
+json.dump(rows, open(sys.argv[2], "w"), indent=1)
+print("bench: wrote %d rows to %s" % (len(rows), sys.argv[2]), file=sys.stderr)
+PY

@@ -39,7 +39,7 @@ chain() { # chain N: prints the JSON of nfhost rate
 	local n=$1 ids
 	ids=$(seq -s, 1 "$n")
 	"$B"/nfhost-core -l 0 --no-pci --in-memory --no-telemetry --file-prefix "$NAME" --vdev net_null0,size=64 \
-		-- --name "$NAME" --chain "$ids" > /tmp/"$NAME".core.log 2>&1 &
+		-- --name "$NAME" --chain "$ids" ${BENCH_CORE_ARGS:-} > /tmp/"$NAME".core.log 2>&1 &
 	CORE=$!
 	"$B"/nfhost -r "$REGION" --wait 15 status > /dev/null
 	for i in $(seq 1 "$n"); do

@@ -61,6 +61,7 @@ struct core {
 
 	volatile int quit_rx;       /* stop receiving */
 	volatile int quit_tx;       /* stop the TX loop */
+	int rx_finished;            /* RX has handed on all it received */
 	uint64_t poll_mask;         /* slots whose tx ring the TX loop drains */
 	uint64_t reclaim_req;       /* slots the TX loop must reclaim */
 	uint64_t reclaim_done;

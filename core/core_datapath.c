@@ -29,6 +29,10 @@ struct stage {
 /* What one loop iteration queued per destination, flushed at its end. */
 struct lstate {
 	uint64_t touched;                   /* slots with staged entries */
+	/* received last time and prefetched, handled this time: the packet
+	 * bytes arrive in cache while the previous burst is being handled */
+	uint16_t held_n[NFG_MAX_PORTS];
+	struct rte_mbuf *held[NFG_MAX_PORTS][CORE_MAX_BURST];
 	struct stage slot[NFG_MAX_NFS];
 	uint16_t port_n[NFG_MAX_PORTS];
 	struct rte_mbuf *port_m[NFG_MAX_PORTS][CORE_MAX_BURST];
@@ -76,11 +80,55 @@ static void flush_slots(struct core *c, struct lstate *ls, uint64_t *ring_full)
 
 /* ---- RX ------------------------------------------------------------- */
 
-static void rx_once(struct core *c, struct lstate *ls)
+/* Handle @p n packets received on @p port: metadata, parse, first hop. */
+static void rx_handle(struct core *c, struct lstate *ls, const struct core_tables *t, uint16_t port,
+		      struct rte_mbuf **mb, uint16_t n)
 {
 	struct nfg_core_stats *s = c->stats;
+	struct nfg_port *np = nfg_port_at(c->base, port);
+	uint64_t bytes = 0, tsc = rte_rdtsc();
+
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = mb[i];
+		struct nfg_pkt *p = m->buf_addr;
+		struct core_mstate *ms = core_ms(m);
+		uint8_t *data = rte_pktmbuf_mtod(m, uint8_t *);
+		uint16_t target;
+
+		bytes += m->pkt_len;
+		if (unlikely(m->nb_segs != 1)) {
+			s->rx_multiseg++;
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		p->data_off = (uint32_t)(data - (uint8_t *)c->base);
+		p->len = m->data_len;
+		p->in_port = port;
+		p->chain_id = 0;
+		p->rx_tsc = tsc;
+		core_parse(data, m->data_len, p);
+		ms->hash = p->flow_hash;
+		m->port = port;
+		if (unlikely(core_route_rx(t, ms, &target) != CORE_TO_SLOT)) {
+			s->rx_no_instance++;
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		stage_slot(ls, (uint8_t)target, core_desc_of_mbuf(c, m), ms->idx);
+	}
+	if (s->first_rx_tsc == 0)
+		s->first_rx_tsc = tsc;
+	s->last_rx_tsc = tsc;
+	np->rx_pkts += n;
+	np->rx_bytes += bytes;
+	/* count before handing out, so in_flight never goes negative */
+	__atomic_store_n(&s->rx_pkts, s->rx_pkts + n, __ATOMIC_RELEASE);
+	flush_slots(c, ls, &s->rx_ring_full);
+}
+
+static void rx_once(struct core *c, struct lstate *ls)
+{
 	const struct core_tables *t = rcu_dereference(c->tables);
-	struct rte_mbuf *mb[CORE_MAX_BURST];
 	uint32_t burst = c->cfg.burst;
 
 	/* until every service of the chain has an instance, packets wait in
@@ -88,59 +136,34 @@ static void rx_once(struct core *c, struct lstate *ls)
 	if (!t->chain_ready)
 		return;
 	for (uint16_t port = 0; port < c->nb_ports; port++) {
-		struct nfg_port *np = nfg_port_at(c->base, port);
-		uint64_t bytes = 0, tsc;
-		uint16_t n, i;
+		struct rte_mbuf *mb[CORE_MAX_BURST];
+		uint16_t n = 0, held = ls->held_n[port];
 
-		if (in_flight(s) + burst > c->cfg.max_inflight) {
-			s->rx_throttled++;
-			return;
-		}
-		n = rte_eth_rx_burst(port, 0, mb, (uint16_t)burst);
-		if (n == 0)
-			continue;
-		for (i = 0; i < n; i++) {
+		/* the held burst already counts as received for flow control */
+		if (in_flight(c->stats) + held + burst <= c->cfg.max_inflight)
+			n = rte_eth_rx_burst(port, 0, mb, (uint16_t)burst);
+		else
+			c->stats->rx_throttled++;
+		for (uint16_t i = 0; i < n; i++) {
 			rte_prefetch0(rte_pktmbuf_mtod(mb[i], void *));
 			__builtin_prefetch(mb[i]->buf_addr, 1, 3);
 		}
-		tsc = rte_rdtsc();
-		for (i = 0; i < n; i++) {
-			struct rte_mbuf *m = mb[i];
-			struct nfg_pkt *p = m->buf_addr;
-			struct core_mstate *ms = core_ms(m);
-			uint8_t *data = rte_pktmbuf_mtod(m, uint8_t *);
-			uint32_t desc = core_desc_of_mbuf(c, m);
-			uint16_t target;
+		if (held)
+			rx_handle(c, ls, t, port, ls->held[port], held);
+		memcpy(ls->held[port], mb, n * sizeof(mb[0]));
+		ls->held_n[port] = n;
+	}
+}
 
-			bytes += m->pkt_len;
-			if (unlikely(m->nb_segs != 1)) {
-				s->rx_multiseg++;
-				rte_pktmbuf_free(m);
-				continue;
-			}
-			p->data_off = (uint32_t)(data - (uint8_t *)c->base);
-			p->len = m->data_len;
-			p->in_port = port;
-			p->chain_id = 0;
-			p->rx_tsc = tsc;
-			core_parse(data, m->data_len, p);
-			ms->hash = p->flow_hash;
-			m->port = port;
-			if (unlikely(core_route_rx(t, ms, &target) != CORE_TO_SLOT)) {
-				s->rx_no_instance++;
-				rte_pktmbuf_free(m);
-				continue;
-			}
-			stage_slot(ls, (uint8_t)target, desc, (uint32_t)core_desc_index(&c->bm, desc));
-		}
-		if (s->first_rx_tsc == 0)
-			s->first_rx_tsc = tsc;
-		s->last_rx_tsc = tsc;
-		np->rx_pkts += n;
-		np->rx_bytes += bytes;
-		/* count before handing out, so in_flight never goes negative */
-		__atomic_store_n(&s->rx_pkts, s->rx_pkts + n, __ATOMIC_RELEASE);
-		flush_slots(c, ls, &s->rx_ring_full);
+/* RX is stopping: the held bursts still go down their chain. */
+static void rx_finish(struct core *c, struct lstate *ls)
+{
+	const struct core_tables *t = rcu_dereference(c->tables);
+
+	for (uint16_t port = 0; port < c->nb_ports; port++) {
+		if (ls->held_n[port])
+			rx_handle(c, ls, t, port, ls->held[port], ls->held_n[port]);
+		ls->held_n[port] = 0;
 	}
 }
 
@@ -323,7 +346,7 @@ static void lstate_put(void)
  * drain time is up), so a shutdown with live NFs loses no packet. */
 static int tx_should_stop(struct core *c, uint64_t *deadline)
 {
-	if (!c->quit_rx)
+	if (!__atomic_load_n(&c->rx_finished, __ATOMIC_ACQUIRE))
 		return 0;
 	if (*deadline == 0)
 		*deadline = rte_rdtsc() + (uint64_t)(c->cfg.drain_s * (double)rte_get_tsc_hz());
@@ -342,6 +365,8 @@ int core_rx_loop(void *arg)
 		rx_once(c, ls);
 		urcu_qsbr_quiescent_state();
 	}
+	rx_finish(c, ls);
+	__atomic_store_n(&c->rx_finished, 1, __ATOMIC_RELEASE);
 	urcu_qsbr_unregister_thread();
 	lstate_put();
 	return 0;
@@ -375,8 +400,12 @@ int core_rxtx_loop(void *arg)
 		return -ENOMEM;
 	urcu_qsbr_register_thread();
 	while (!tx_should_stop(c, &deadline)) {
-		if (!c->quit_rx)
+		if (!c->quit_rx) {
 			rx_once(c, ls);
+		} else if (!c->rx_finished) {
+			rx_finish(c, ls);
+			__atomic_store_n(&c->rx_finished, 1, __ATOMIC_RELEASE);
+		}
 		tx_once(c, ls);
 		urcu_qsbr_quiescent_state();
 	}

@@ -114,6 +114,7 @@ int core_pool_create(struct core *c)
 			break;
 		}
 		c->mbuf[idx] = m;
+		core_ms(m)->idx = (uint32_t)idx;
 		seen++;
 	}
 	for (uint32_t i = 0; i < n; i++)

@@ -41,6 +41,7 @@ enum core_dest {
  * NF cannot touch it. */
 struct core_mstate {
 	uint32_t hash;
+	uint32_t idx;      /* the buffer's index: set once, when the pool is built */
 	uint16_t chain_id;
 	uint8_t chain_pos; /* index in the chain of the service holding it */
 	uint8_t pad;

@@ -274,7 +274,7 @@ static void usage(FILE *f)
 		"usage: nfhost [-r REGION] COMMAND [options]\n"
 		"  status                    ports, NFs, services and counters\n"
 		"  top [-c COUNT]            live rates once a second\n"
-		"  stats                     counters as JSON\n"
+		"  stats [-f FIELD]          counters as JSON (or one of them)\n"
 		"  rate [-c SECONDS]         average rates over a window, as JSON\n"
 		"  wait-drained [--idle-ms N] [--timeout S]\n"
 		"                            wait until a finite input has gone through\n"
@@ -288,21 +288,23 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "region", required_argument, NULL, 'r' }, { "idle-ms", required_argument, NULL, 'i' },
 		{ "timeout", required_argument, NULL, 't' }, { "count", required_argument, NULL, 'c' },
-		{ "wait", required_argument, NULL, 'w' }, { "help", no_argument, NULL, 'h' },
+		{ "wait", required_argument, NULL, 'w' }, { "field", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *region = DEFAULT_REGION, *cmd;
+	const char *region = DEFAULT_REGION, *cmd, *field = NULL;
 	int opt, idle_ms = 300, count = 0, rc;
 	double timeout_s = 60, wait_s = 0, end;
 	struct nfg_region r;
 
-	while ((opt = getopt_long(argc, argv, "r:c:h", lo, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "r:c:f:h", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'r': region = optarg; break;
 		case 'i': idle_ms = atoi(optarg); break;
 		case 't': timeout_s = atof(optarg); break;
 		case 'c': count = atoi(optarg); break;
 		case 'w': wait_s = atof(optarg); break;
+		case 'f': field = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -333,12 +335,17 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "top")) {
 		rc = cmd_top(r.base, count);
 	} else if (!strcmp(cmd, "stats")) {
-		json_t *j = stats_json(r.base);
+		json_t *j = stats_json(r.base), *v = field ? json_object_get(j, field) : j;
 
-		json_dumpf(j, stdout, JSON_COMPACT);
-		putchar('\n');
-		json_decref(j);
 		rc = 0;
+		if (!v) {
+			fprintf(stderr, "nfhost: no counter '%s' (see 'nfhost stats')\n", field);
+			rc = 1;
+		} else {
+			json_dumpf(v, stdout, JSON_COMPACT | JSON_ENCODE_ANY);
+			putchar('\n');
+		}
+		json_decref(j);
 	} else if (!strcmp(cmd, "rate")) {
 		rc = cmd_rate(r.base, count > 0 ? count : 3);
 	} else {

@@ -70,7 +70,17 @@ wait_nfs() {
 }
 
 stat_field() {
-	"$B"/nfhost -r "$REGION" stats | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"
+	"$B"/nfhost -r "$REGION" stats -f "$1"
+}
+
+# wait_tx N: until more than N packets have left
+wait_tx() {
+	local i
+	for i in $(seq 1 3000); do
+		(( $(stat_field tx_pkts) > $1 )) && return 0
+		sleep 0.005
+	done
+	fail "fewer than $1 packets left in 15 s"
 }
 
 stats_json() {

@@ -4,14 +4,11 @@
 . "$(dirname "$0")/lib.sh"
 gen_pcap -n 40000 -f 500 --fixed 64 "$T/in.pcap"
 start_core "net_pcap0,rx_pcap=$T/in.pcap,tx_pcap=$T/out.pcap" -- --chain 1
-start_nf leaver nf-zc-probe 1 --spin-ns 20000
+start_nf leaver nf-zc-probe 1 --spin-ns 50000
 leaver=$NF_PID
-start_nf stayer nf-zc-probe 1 --spin-ns 20000
+start_nf stayer nf-zc-probe 1 --spin-ns 50000
 wait_nfs 2
-for _ in $(seq 1 500); do
-	(( $(stat_field tx_pkts) > 2000 )) && break
-	sleep 0.01
-done
+wait_tx 2000
 stop_nf "$leaver"
 tx_at_leave=$(stat_field tx_pkts)
 ((tx_at_leave < 35000)) || fail "traffic was over before the leave ($tx_at_leave sent)"

@@ -6,14 +6,11 @@
 gen_pcap -n 60000 -f 500 --fixed 64 "$T/in.pcap"
 start_core "net_pcap0,rx_pcap=$T/in.pcap,tx_pcap=$T/out.pcap" -- --chain 1,2
 start_nf mon nf-monitor 1
-start_nf victim nf-zc-probe 2 --spin-ns 20000
+start_nf victim nf-zc-probe 2 --spin-ns 50000
 victim=$NF_PID
-start_nf survivor nf-zc-probe 2 --spin-ns 20000
+start_nf survivor nf-zc-probe 2 --spin-ns 50000
 wait_nfs 3
-for _ in $(seq 1 500); do
-	(( $(stat_field tx_pkts) > 2000 )) && break
-	sleep 0.01
-done
+wait_tx 2000
 kill -KILL "$victim"
 tx_at_kill=$(stat_field tx_pkts)
 ((tx_at_kill < 50000)) || fail "traffic was over before the kill ($tx_at_kill sent)"

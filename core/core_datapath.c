@@ -353,65 +353,49 @@ static int tx_should_stop(struct core *c, uint64_t *deadline)
 	return c->quit_tx || in_flight(c->stats) <= 0 || rte_rdtsc() > *deadline;
 }
 
-int core_rx_loop(void *arg)
+/* One loop for every lcore role: RX, TX, or both on one lcore. */
+static int run_loop(struct core *c, int rx, int tx)
 {
-	struct core *c = arg;
 	struct lstate *ls = lstate_get();
+	uint64_t deadline = 0;
 
 	if (!ls)
 		return -ENOMEM;
 	urcu_qsbr_register_thread();
-	while (!c->quit_rx) {
-		rx_once(c, ls);
+	for (;;) {
+		if (rx && !c->quit_rx) {
+			rx_once(c, ls);
+		} else if (rx && !c->rx_finished) {
+			rx_finish(c, ls);
+			__atomic_store_n(&c->rx_finished, 1, __ATOMIC_RELEASE);
+			if (!tx)
+				break;
+		}
+		if (tx) {
+			if (tx_should_stop(c, &deadline))
+				break;
+			tx_once(c, ls);
+		}
 		urcu_qsbr_quiescent_state();
 	}
-	rx_finish(c, ls);
-	__atomic_store_n(&c->rx_finished, 1, __ATOMIC_RELEASE);
 	urcu_qsbr_unregister_thread();
 	lstate_put();
 	return 0;
+}
+
+int core_rx_loop(void *arg)
+{
+	return run_loop(arg, 1, 0);
 }
 
 int core_tx_loop(void *arg)
 {
-	struct core *c = arg;
-	struct lstate *ls = lstate_get();
-	uint64_t deadline = 0;
-
-	if (!ls)
-		return -ENOMEM;
-	urcu_qsbr_register_thread();
-	while (!tx_should_stop(c, &deadline)) {
-		tx_once(c, ls);
-		urcu_qsbr_quiescent_state();
-	}
-	urcu_qsbr_unregister_thread();
-	lstate_put();
-	return 0;
+	return run_loop(arg, 0, 1);
 }
 
 int core_rxtx_loop(void *arg)
 {
-	struct core *c = arg;
-	struct lstate *ls = lstate_get();
-	uint64_t deadline = 0;
-
-	if (!ls)
-		return -ENOMEM;
-	urcu_qsbr_register_thread();
-	while (!tx_should_stop(c, &deadline)) {
-		if (!c->quit_rx) {
-			rx_once(c, ls);
-		} else if (!c->rx_finished) {
-			rx_finish(c, ls);
-			__atomic_store_n(&c->rx_finished, 1, __ATOMIC_RELEASE);
-		}
-		tx_once(c, ls);
-		urcu_qsbr_quiescent_state();
-	}
-	urcu_qsbr_unregister_thread();
-	lstate_put();
-	return 0;
+	return run_loop(arg, 1, 1);
 }
 
 uint32_t core_reclaim_all(struct core *c)

@@ -44,7 +44,7 @@ start_core() {
 	while (($#)) && [[ $1 != -- ]]; do eal+=(--vdev "$1"); shift; done
 	(($#)) && shift
 	core=("$@")
-	"$B"/nfhost-core -l 0 --no-pci --in-memory --no-telemetry --file-prefix "$NAME" "${eal[@]}" \
+	"$B"/nfhost-core -l "${CORE_LCORES:-0}" --no-pci --in-memory --no-telemetry --file-prefix "$NAME" "${eal[@]}" \
 		-- --name "$NAME" "${core[@]}" > "$T/core.log" 2>&1 &
 	CORE_PID=$!
 	"$B"/nfhost -r "$REGION" --wait 15 status > /dev/null || fail "core did not come up"

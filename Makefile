@@ -16,7 +16,7 @@ NFS       := nf-forward nf-monitor nf-drop
 TOOLS     := nfh-pcapgen nfh-pcapcmp
 HDRS      := $(wildcard guestlib/include/nfhost/*.h) $(wildcard guestlib/src/*.h)
 
-.PHONY: all deps demo test unit-test integration-test bench clean
+.PHONY: all deps demo test bench clean
 all: $(LIB)/libnfguest.a $(LIB)/libnfguest.so $(BIN)/nfhost-core $(BIN)/nfhost \
      $(NFS:%=$(BIN)/%) $(TOOLS:%=$(BIN)/%) $(BIN)/nfh-ref-ring $(BIN)/nf-zc-probe
 

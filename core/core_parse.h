@@ -13,32 +13,31 @@
 
 #define CORE_HASH_SEED 0x6e666831u
 
-/* Both directions of a connection must hash alike, so each pair of
- * endpoints is put in a canonical order before hashing. */
+/* Both directions of a connection must hash alike, so the two endpoints
+ * (address with its port) are put in a canonical order before hashing. */
 static inline uint32_t core_sym_hash_v4(uint32_t a, uint32_t b, uint16_t pa, uint16_t pb, uint8_t proto)
 {
-	uint32_t lo = a < b ? a : b, hi = a ^ b ^ lo;
-	uint16_t plo = pa < pb ? pa : pb, phi = (uint16_t)(pa ^ pb ^ plo);
-	uint64_t w = (uint64_t)lo << 32 | hi;
+	int swap = a > b || (a == b && pa > pb);
+	uint64_t w = swap ? (uint64_t)b << 32 | a : (uint64_t)a << 32 | b;
+	uint32_t ports = swap ? (uint32_t)pb << 16 | pa : (uint32_t)pa << 16 | pb;
 
 	/* CRC32-C is one instruction per 8 bytes on x86 (SSE4.2) */
-	return rte_hash_crc_4byte(((uint32_t)plo << 16 | phi) ^ proto, rte_hash_crc_8byte(w, CORE_HASH_SEED));
+	return rte_hash_crc_4byte(ports ^ proto, rte_hash_crc_8byte(w, CORE_HASH_SEED));
 }
 
 static inline uint32_t core_sym_hash_v6(const uint8_t *a, const uint8_t *b, uint16_t pa, uint16_t pb,
 					uint8_t proto)
 {
 	uint32_t w[9];
-	int a_first = memcmp(a, b, 16) <= 0;
-	uint16_t plo = pa < pb ? pa : pb, phi = (uint16_t)(pa ^ pb ^ plo);
+	int cmp = memcmp(a, b, 16), a_first = cmp < 0 || (cmp == 0 && pa <= pb);
 
 	memcpy(w, a_first ? a : b, 16);
 	memcpy(w + 4, a_first ? b : a, 16);
-	w[8] = ((uint32_t)plo << 16 | phi) ^ proto;
+	w[8] = (a_first ? (uint32_t)pa << 16 | pb : (uint32_t)pb << 16 | pa) ^ proto;
 	return rte_hash_crc(w, sizeof(w), CORE_HASH_SEED);
 }
 
-/* Ports (or ICMP id) of an L4 header, 0 when absent. */
+/* Ports of a TCP, UDP or SCTP header, 0 for other protocols. */
 static inline void core_l4_ports(const uint8_t *l4, uint32_t avail, uint8_t proto, uint16_t *sp, uint16_t *dp)
 {
 	*sp = *dp = 0;
@@ -66,7 +65,9 @@ static inline void core_parse(const uint8_t *d, uint32_t len, struct nfg_pkt *m)
 		return;
 	}
 	et = (uint16_t)(d[12] << 8 | d[13]);
-	if ((et == RTE_ETHER_TYPE_VLAN || et == RTE_ETHER_TYPE_QINQ) && len >= off + 4) {
+	/* up to two tags: 802.1Q, or 802.1ad outer + 802.1Q inner */
+	for (int tags = 0; tags < 2 && (et == RTE_ETHER_TYPE_VLAN || et == RTE_ETHER_TYPE_QINQ) &&
+			   len >= off + 4; tags++) {
 		et = (uint16_t)(d[off + 2] << 8 | d[off + 3]);
 		off += 4;
 	}

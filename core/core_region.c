@@ -32,19 +32,26 @@ int core_is_hugetlbfs(const char *path)
 /* Open the file exclusively: a live core holds a flock on its region. */
 static int open_locked(const char *path)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	for (;;) {
+		struct stat a, b;
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600), err = errno;
 
-	if (fd < 0) {
-		fprintf(stderr, "core: cannot create region %s: %s\n", path, strerror(errno));
-		return -errno;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		fprintf(stderr, "core: region %s is in use by another nfhost-core "
-			"(pick another --name, or stop that core)\n", path);
+		if (fd < 0) {
+			fprintf(stderr, "core: cannot create region %s: %s\n", path, strerror(err));
+			return -err;
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			fprintf(stderr, "core: region %s is in use by another nfhost-core "
+				"(pick another --name, or stop that core)\n", path);
+			close(fd);
+			return -EBUSY;
+		}
+		/* a core that was removing it unlinked it after we opened it:
+		 * the lock is on a dead file, try again */
+		if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+			return fd;
 		close(fd);
-		return -EBUSY;
 	}
-	return fd;
 }
 
 int core_region_create(struct core_region *r, const char *path, uint64_t size,
@@ -62,6 +69,10 @@ int core_region_create(struct core_region *r, const char *path, uint64_t size,
 	if (size == 0 || (size & (size - 1)) || size > (1ULL << 32)) {
 		fprintf(stderr, "core: region size %llu must be a power of two, at most 4 GiB\n",
 			(unsigned long long)size);
+		return -EINVAL;
+	}
+	if (buf_page == 0 || (buf_page & (buf_page - 1))) {
+		fprintf(stderr, "core: buffer page size %u is not a power of two\n", buf_page);
 		return -EINVAL;
 	}
 	if (ring_size == 0 || (ring_size & (ring_size - 1)) || max_nfs == 0 || max_nfs > NFG_MAX_NFS) {

@@ -8,8 +8,14 @@
 struct core_tables *core_tables_new(uint16_t nb_ports, const uint16_t *chain, uint16_t chain_len,
 				    uint16_t min_nfs)
 {
-	struct core_tables *t = calloc(1, sizeof(*t));
+	struct core_tables *t;
 
+	if (chain_len > NFG_MAX_CHAIN || nb_ports > NFG_MAX_PORTS)
+		return NULL;
+	for (uint16_t i = 0; i < chain_len; i++)
+		if (chain[i] == 0 || chain[i] >= NFG_MAX_SERVICES)
+			return NULL;
+	t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
 	t->nb_ports = nb_ports;
@@ -49,9 +55,12 @@ static int owned(const struct core_service *s, uint8_t slot)
 
 int core_tables_add_instance(struct core_tables *t, uint16_t id, uint8_t slot)
 {
-	struct core_service *s = &t->svc[id];
+	struct core_service *s;
 	int want, got = 0;
 
+	if (id == 0 || id >= NFG_MAX_SERVICES)
+		return -EINVAL;
+	s = &t->svc[id];
 	if (s->nb >= NFG_MAX_INSTANCES)
 		return -ENOSPC;
 	s->slots[s->nb++] = slot;

@@ -115,6 +115,19 @@ int nfg_init(int argc, char **argv, const char *name, struct nfg_ctx **ctx)
 	return rc;
 }
 
+/* A ring the core names must be one of the region's rings, with the size
+ * the header says: the NF indexes it with that mask. */
+static int ring_ok(const struct nfg_region_hdr *h, uint64_t off)
+{
+	const struct nfg_ring *r;
+
+	if (off < h->rings_off || (off - h->rings_off) % h->ring_bytes ||
+	    (off - h->rings_off) / h->ring_bytes >= 2ULL * h->max_nfs)
+		return 0;
+	r = (const struct nfg_ring *)((const uint8_t *)h + off);
+	return r->size == h->ring_size && r->mask == h->ring_size - 1;
+}
+
 int nfg_open(const struct nfg_opts *o, struct nfg_ctx **out)
 {
 	struct nfg_ctrl_msg m;
@@ -154,6 +167,10 @@ int nfg_open(const struct nfg_opts *o, struct nfg_ctx **out)
 		goto fail_detach;
 	}
 	ctx->slot = nfg_slot_at(ctx->region.base, slot);
+	if (!ring_ok(ctx->region.hdr, ctx->slot->rx_ring_off) || !ring_ok(ctx->region.hdr, ctx->slot->tx_ring_off)) {
+		rc = nfg_set_error(-EPROTO, "slot %u names rings outside the ring area", slot);
+		goto fail_detach;
+	}
 	ctx->rx = nfg_ring_at(ctx->region.base, ctx->slot->rx_ring_off);
 	ctx->tx = nfg_ring_at(ctx->region.base, ctx->slot->tx_ring_off);
 	*out = ctx;

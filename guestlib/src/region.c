@@ -55,13 +55,16 @@ int nfg_region_check(const void *base, uint64_t map_size)
 		return nfg_set_error(-EPROTO, "stats_off outside the region");
 	if (!AREA_OK(h->rings_off, rings_len))
 		return nfg_set_error(-EPROTO, "rings_off outside the region");
+	if (h->bufs_off < h->rings_off + rings_len)
+		return nfg_set_error(-EPROTO, "bufs_off overlaps the rings");
 	if (h->state == NFG_REGION_INIT)
 		return 0; /* buffer area not laid out yet */
 	if (!AREA_OK(h->bufs_off, h->bufs_len) || h->buf_page_size == 0 || h->buf_stride == 0 ||
 	    h->bufs_per_page == 0 || (uint64_t)h->bufs_per_page * h->buf_stride > h->buf_page_size ||
-	    h->buf_meta_off + sizeof(struct nfg_pkt) > h->buf_stride ||
-	    h->buf_room_off + h->buf_room_len > h->buf_stride ||
-	    (uint64_t)(h->buf_count + h->bufs_per_page - 1) / h->bufs_per_page * h->buf_page_size > h->bufs_len)
+	    (h->buf_page_size & (h->buf_page_size - 1)) || h->bufs_off % h->buf_page_size ||
+	    (uint64_t)h->buf_meta_off + sizeof(struct nfg_pkt) > h->buf_stride ||
+	    (uint64_t)h->buf_room_off + h->buf_room_len > h->buf_stride ||
+	    ((uint64_t)h->buf_count + h->bufs_per_page - 1) / h->bufs_per_page * h->buf_page_size > h->bufs_len)
 		return nfg_set_error(-EPROTO, "buffer area (off %llu len %llu stride %u count %u) inconsistent",
 				     (unsigned long long)h->bufs_off, (unsigned long long)h->bufs_len,
 				     h->buf_stride, h->buf_count);

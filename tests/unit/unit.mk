@@ -1,0 +1,56 @@
+# nfhost: Check unit tests, included by the top-level Makefile.
+#   make unit-tests         build every test binary into $(BUILD)/tests/
+#   tests/unit/run-unit.sh  run them (CK_FORK=yes), one summary line at the end
+# Core sources under test are compiled straight into the binary that tests
+# them; everything links libnfguest.a.
+
+UNIT_DIR  := tests/unit
+UNIT_OUT  := $(BUILD)/tests
+UNIT_BINS := $(addprefix $(UNIT_OUT)/,test_ring test_abi test_region test_route test_parse test_parse_asan test_ring_tsan)
+UNIT_DEPS := $(UNIT_DIR)/unit_util.h $(HDRS) $(wildcard core/*.h) $(LIB)/libnfguest.a
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit) -lm -lrt -lpthread
+UNIT_CFLAGS = $(CFLAGS) $(GUEST_INC) -Icore -pthread
+UNIT_SAN    = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+.PHONY: unit-tests
+unit-tests: $(UNIT_BINS)
+
+# the ring is all inline in nfg_abi.h: no DPDK, no core source
+$(UNIT_OUT)/test_ring: $(UNIT_DIR)/test_ring.c $(UNIT_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(LIB)/libnfguest.a $(CHECK_LIBS)
+
+# the ring again under ThreadSanitizer: the two-thread hammer then proves
+# the acquire/release pairs, which x86's strong ordering would hide
+$(UNIT_OUT)/test_ring_tsan: $(UNIT_DIR)/test_ring.c $(UNIT_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) -fsanitize=thread -o $@ $< $(CHECK_LIBS)
+
+# layout + descriptor arithmetic; core.h (core_desc_index) needs the DPDK
+# headers and rte_reciprocal_value() from librte_eal
+$(UNIT_OUT)/test_abi: $(UNIT_DIR)/test_abi.c core/core_region.c core/core_region.h core/core.h $(UNIT_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) $(DPDK_CFLAGS) -o $@ $< core/core_region.c $(LIB)/libnfguest.a \
+		$(DPDK_LIBS) -lnuma $(CHECK_LIBS)
+
+$(UNIT_OUT)/test_region: $(UNIT_DIR)/test_region.c core/core_region.c core/core_region.h $(UNIT_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< core/core_region.c $(LIB)/libnfguest.a -lnuma $(CHECK_LIBS)
+
+$(UNIT_OUT)/test_route: $(UNIT_DIR)/test_route.c core/core_route.c core/core_route.h $(UNIT_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< core/core_route.c $(LIB)/libnfguest.a $(CHECK_LIBS)
+
+# core_parse.h is header-only, but its CRC hash (rte_hash_crc.h) picks the
+# SSE4.2 path at startup through rte_cpu_get_flag_enabled(), in librte_eal
+$(UNIT_OUT)/test_parse: $(UNIT_DIR)/test_parse.c core/core_parse.h $(UNIT_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) $(DPDK_CFLAGS) -o $@ $< $(LIB)/libnfguest.a $(DPDK_LIBS) $(CHECK_LIBS)
+
+# the parser again under AddressSanitizer/UBSan: the truncated-frame tests
+# parse every prefix from a malloc of exactly that size, so a read past the
+# end fails the run itself, not only under valgrind.  (The *_asan/*_tsan
+# binaries cannot run under valgrind.)
+$(UNIT_OUT)/test_parse_asan: $(UNIT_DIR)/test_parse.c core/core_parse.h $(UNIT_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN) $(DPDK_CFLAGS) -o $@ $< $(DPDK_LIBS) $(CHECK_LIBS)

@@ -1,0 +1,668 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Region files: core_region_create (formatting, flock, stale files,
+ * argument checks) and the guest side's nfg_region_check/attach, which must
+ * refuse any header it cannot trust and say why. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "core_region.h"
+#include "nfhost/nfg.h"
+#include "unit_util.h"
+
+#define MiB (1ull << 20)
+#define REGION_SIZE (8 * MiB)
+#define BUF_PAGE (2u * 1024 * 1024)
+
+static char topdir[64]; /* per test case, removed even after a failure */
+static char tmpdir[96]; /* per test */
+static char path[128];
+static char errlog[128];
+static int saved_stderr = -1;
+
+/* The core reports on stderr: catch it in a file so tests can check what
+ * it said (and the run's output stays readable). */
+static void setup(void)
+{
+	int fd;
+
+	snprintf(tmpdir, sizeof(tmpdir), "%s/t-XXXXXX", topdir);
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	snprintf(path, sizeof(path), "%s/region-s0", tmpdir);
+	snprintf(errlog, sizeof(errlog), "%s/stderr.log", tmpdir);
+	fflush(stderr);
+	saved_stderr = dup(2);
+	fd = open(errlog, O_RDWR | O_CREAT | O_TRUNC | O_APPEND, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(dup2(fd, 2), 2);
+	close(fd);
+}
+
+static void teardown(void)
+{
+	fflush(stderr);
+	if (saved_stderr >= 0) {
+		dup2(saved_stderr, 2);
+		close(saved_stderr);
+		saved_stderr = -1;
+	}
+}
+
+/* unchecked: run in the runner itself, so the directory goes even when a
+ * test dies half-way */
+static void top_setup(void)
+{
+	snprintf(topdir, sizeof(topdir), "/dev/shm/nfh-unit-region-XXXXXX");
+	if (!mkdtemp(topdir)) {
+		perror("mkdtemp /dev/shm");
+		exit(1);
+	}
+}
+
+static void top_teardown(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", topdir);
+	if (topdir[0] && system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", topdir);
+}
+
+/* 1 when the core wrote @p what to stderr since the test began */
+static int stderr_says(const char *what)
+{
+	char buf[8192];
+	ssize_t n;
+	int fd;
+
+	fflush(stderr);
+	fd = open(errlog, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	ck_assert_int_ge(n, 0);
+	buf[n] = '\0';
+	return strstr(buf, what) != NULL;
+}
+
+static int exists(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0;
+}
+
+static uint64_t file_size(const char *p)
+{
+	struct stat st;
+
+	ck_assert_int_eq(stat(p, &st), 0);
+	return (uint64_t)st.st_size;
+}
+
+/* What core_pool_create() publishes once the pool is up: a plausible
+ * buffer layout, then READY. */
+static void make_ready(struct nfg_region_hdr *h)
+{
+	h->buf_stride = 2240;
+	h->bufs_per_page = h->buf_page_size / h->buf_stride;
+	h->buf_count = (uint32_t)(h->bufs_len / h->buf_page_size) * h->bufs_per_page;
+	h->buf_meta_off = 0;
+	h->buf_room_off = 64;
+	h->buf_room_len = 2176;
+	h->nb_ports = 2;
+	h->chain_len = 1;
+	h->chain[0] = 1;
+	__atomic_store_n(&h->state, NFG_REGION_READY, __ATOMIC_RELEASE);
+}
+
+static void create_ready(struct core_region *r)
+{
+	ck_assert_int_eq(core_region_create(r, path, REGION_SIZE, 8, 256, BUF_PAGE, -1), 0);
+	make_ready(r->base);
+}
+
+/* attach must fail with @p err and a message containing @p what */
+static void expect_refused(int err, const char *what)
+{
+	struct nfg_region g;
+	int rc = nfg_region_attach(path, &g);
+
+	ck_assert_msg(rc == err, "attach gave %d (%s), expected %d", rc, nfg_last_error(), err);
+	ck_assert_msg(strstr(nfg_last_error(), what) != NULL, "message \"%s\" does not mention \"%s\"",
+		      nfg_last_error(), what);
+	/* nothing left mapped or open */
+	ck_assert_ptr_null(g.base);
+	ck_assert_int_eq(g.fd, -1);
+}
+
+/* ---- core_region_create ------------------------------------------------- */
+
+START_TEST(test_create_formats)
+{
+	struct core_region r;
+	struct nfg_region_hdr *h;
+	struct nfg_ctrl_ring *q;
+
+	ck_assert_int_eq(core_region_create(&r, path, REGION_SIZE, 8, 256, BUF_PAGE, -1), 0);
+	ck_assert_int_ge(r.fd, 0);
+	ck_assert_uint_eq(r.size, REGION_SIZE);
+	ck_assert_str_eq(r.path, path);
+	ck_assert_uint_eq(file_size(path), REGION_SIZE);
+	ck_assert_int_eq(core_is_hugetlbfs(path), 0); /* tmpfs */
+	h = r.base;
+	ck_assert_uint_eq(h->magic, NFG_MAGIC);
+	ck_assert_uint_eq(h->abi_version, NFG_ABI_VERSION);
+	ck_assert_uint_eq(h->hdr_size, sizeof(*h));
+	ck_assert_uint_eq(h->region_size, REGION_SIZE);
+	ck_assert_uint_eq(h->state, NFG_REGION_INIT);
+	ck_assert_int_eq(h->core_pid, getpid());
+	ck_assert_int_eq(h->socket_id, -1);
+	ck_assert_uint_eq(h->max_nfs, 8);
+	ck_assert_uint_eq(h->ring_size, 256);
+	ck_assert_uint_eq(h->buf_page_size, BUF_PAGE);
+	ck_assert_uint_eq(h->bufs_off % BUF_PAGE, 0);
+	ck_assert_uint_eq(h->bufs_off + h->bufs_len, REGION_SIZE);
+	/* the control ring is a Vyukov queue: cell i starts at sequence i */
+	q = NFG_AT(r.base, h->ctrl_off);
+	ck_assert_uint_eq(q->size, NFG_CTRL_RING_SIZE);
+	ck_assert_uint_eq(q->mask, NFG_CTRL_RING_SIZE - 1);
+	ck_assert_uint_eq(q->enq_pos, 0);
+	ck_assert_uint_eq(q->deq_pos, 0);
+	for (uint32_t i = 0; i < NFG_CTRL_RING_SIZE; i++)
+		UNIT_EQ(q->cells[i].seq, i);
+	for (uint32_t i = 0; i < NFG_MAX_SERVICES; i++) {
+		UNIT_EQ(nfg_service_at(r.base, (uint16_t)i)->id, i);
+		UNIT_EQ(nfg_service_at(r.base, (uint16_t)i)->nb_instances, 0);
+	}
+	for (uint32_t i = 0; i < 8; i++) {
+		struct nfg_slot *s = nfg_slot_at(r.base, i);
+
+		UNIT_EQ(s->state, NFG_SLOT_FREE);
+		UNIT_EQ(s->index, i);
+		UNIT_EQ(nfg_ring_at(r.base, s->rx_ring_off)->size, 256);
+		UNIT_EQ(nfg_ring_count(nfg_ring_at(r.base, s->tx_ring_off)), 0);
+	}
+	ck_assert_uint_eq(nfg_core_stats(r.base)->rx_pkts, 0);
+	/* boot IDs tell restarts apart */
+	{
+		uint64_t first = h->boot_id;
+		struct core_region r2;
+		char p2[160];
+
+		snprintf(p2, sizeof(p2), "%s/other", tmpdir);
+		ck_assert_int_eq(core_region_create(&r2, p2, REGION_SIZE, 8, 256, BUF_PAGE, -1), 0);
+		ck_assert_uint_ne(nfg_hdr(r2.base)->boot_id, first);
+		core_region_destroy(&r2);
+	}
+	core_region_destroy(&r);
+}
+END_TEST
+
+START_TEST(test_create_bad_args)
+{
+	struct core_region r;
+
+	/* not a power of two, zero, above 4 GiB: refused before touching the file */
+	ck_assert_int_eq(core_region_create(&r, path, 6 * MiB, 8, 256, BUF_PAGE, -1), -EINVAL);
+	ck_assert_int_eq(core_region_create(&r, path, 8 * MiB + 4096, 8, 256, BUF_PAGE, -1), -EINVAL);
+	ck_assert(stderr_says("must be a power of two"));
+	ck_assert_int_eq(core_region_create(&r, path, 0, 8, 256, BUF_PAGE, -1), -EINVAL);
+	ck_assert_int_eq(core_region_create(&r, path, 8ull << 30, 8, 256, BUF_PAGE, -1), -EINVAL);
+	/* ring size not a power of two, NF slots out of 1..NFG_MAX_NFS */
+	ck_assert_int_eq(core_region_create(&r, path, REGION_SIZE, 8, 0, BUF_PAGE, -1), -EINVAL);
+	ck_assert_int_eq(core_region_create(&r, path, REGION_SIZE, 8, 1000, BUF_PAGE, -1), -EINVAL);
+	ck_assert_int_eq(core_region_create(&r, path, REGION_SIZE, 0, 256, BUF_PAGE, -1), -EINVAL);
+	ck_assert_int_eq(core_region_create(&r, path, REGION_SIZE, NFG_MAX_NFS + 1, 256, BUF_PAGE, -1), -EINVAL);
+	ck_assert_int_eq(exists(path), 0);
+	ck_assert_ptr_null(r.base);
+	ck_assert_int_eq(r.fd, -1);
+	/* no room for a single buffer page after the tables: refused, no file left */
+	ck_assert_int_eq(core_region_create(&r, path, 2 * MiB, NFG_MAX_NFS, 1024, BUF_PAGE, -1), -ENOSPC);
+	ck_assert(stderr_says("no room for buffers"));
+	ck_assert_int_eq(exists(path), 0);
+	ck_assert_int_eq(r.fd, -1);
+	/* a directory that does not exist */
+	ck_assert_int_lt(core_region_create(&r, "/dev/shm/nfh-unit-no-such-dir/x", REGION_SIZE, 8, 256,
+					    BUF_PAGE, -1), 0);
+}
+END_TEST
+
+START_TEST(test_create_busy)
+{
+	struct core_region r, r2;
+	struct nfg_region_hdr *h;
+	uint64_t boot;
+
+	ck_assert_int_eq(core_region_create(&r, path, REGION_SIZE, 8, 256, BUF_PAGE, -1), 0);
+	h = r.base;
+	boot = h->boot_id;
+	/* a second core on the same file: refused, and it must not have
+	 * truncated, reformatted or removed the live one */
+	ck_assert(!stderr_says("in use"));
+	ck_assert_int_eq(core_region_create(&r2, path, REGION_SIZE, 8, 256, BUF_PAGE, -1), -EBUSY);
+	ck_assert(stderr_says("in use by another nfhost-core"));
+	ck_assert_int_eq(core_region_create(&r2, path, 4 * MiB, 4, 128, BUF_PAGE, -1), -EBUSY);
+	ck_assert_int_eq(r2.fd, -1);
+	ck_assert_int_eq(exists(path), 1);
+	ck_assert_uint_eq(file_size(path), REGION_SIZE);
+	ck_assert_uint_eq(h->magic, NFG_MAGIC);
+	ck_assert_uint_eq(h->boot_id, boot);
+	ck_assert_uint_eq(h->max_nfs, 8);
+	/* the lock is really held on the file: a plain flock fails too */
+	{
+		int fd = open(path, O_RDWR);
+
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(flock(fd, LOCK_EX | LOCK_NB), -1);
+		ck_assert_int_eq(errno, EWOULDBLOCK);
+		close(fd);
+	}
+	/* destroy removes the file; then the name is free again */
+	core_region_destroy(&r);
+	ck_assert_int_eq(exists(path), 0);
+	ck_assert_ptr_null(r.base);
+	ck_assert_int_eq(r.fd, -1);
+	ck_assert_int_eq(core_region_create(&r2, path, REGION_SIZE, 8, 256, BUF_PAGE, -1), 0);
+	core_region_destroy(&r2);
+	ck_assert_int_eq(exists(path), 0);
+}
+END_TEST
+
+/* A core that died (its process, hence its lock, gone) leaves a stale
+ * file: the next core replaces it. */
+START_TEST(test_create_after_core_died)
+{
+	struct core_region r;
+	int pfd[2], status;
+	char c;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(pfd), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct core_region cr;
+		int rc = core_region_create(&cr, path, REGION_SIZE, 8, 256, BUF_PAGE, -1);
+
+		c = rc == 0 ? 'y' : 'n';
+		if (write(pfd[1], &c, 1) != 1)
+			_exit(2);
+		alarm(30); /* never outlive a failed test */
+		pause();   /* a live core, until killed */
+		_exit(0);
+	}
+	close(pfd[1]);
+	ck_assert_int_eq(read(pfd[0], &c, 1), 1);
+	close(pfd[0]);
+	ck_assert_int_eq(c, 'y');
+	/* alive: busy */
+	ck_assert_int_eq(core_region_create(&r, path, REGION_SIZE, 8, 256, BUF_PAGE, -1), -EBUSY);
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_int_eq(exists(path), 1); /* it never cleaned up */
+	ck_assert_int_eq(core_region_create(&r, path, REGION_SIZE, 8, 256, BUF_PAGE, -1), 0);
+	ck_assert_int_eq(nfg_hdr(r.base)->core_pid, getpid());
+	core_region_destroy(&r);
+}
+END_TEST
+
+START_TEST(test_create_replaces_stale)
+{
+	struct core_region r;
+	uint8_t junk[4096];
+	uint8_t *base;
+	int fd;
+
+	/* a stale file of the wrong size full of junk, nobody holding a lock */
+	memset(junk, 0xab, sizeof(junk));
+	fd = open(path, O_RDWR | O_CREAT, 0600);
+	ck_assert_int_ge(fd, 0);
+	for (int i = 0; i < 768; i++) /* 3 MiB */
+		ck_assert_int_eq(write(fd, junk, sizeof(junk)), sizeof(junk));
+	close(fd);
+	ck_assert_uint_eq(file_size(path), 3 * MiB);
+
+	ck_assert(!stderr_says("stale"));
+	ck_assert_int_eq(core_region_create(&r, path, REGION_SIZE, 8, 256, BUF_PAGE, -1), 0);
+	ck_assert(stderr_says("replacing stale region"));
+	ck_assert_uint_eq(file_size(path), REGION_SIZE);
+	base = r.base;
+	ck_assert_uint_eq(nfg_hdr(base)->magic, NFG_MAGIC);
+	ck_assert_msg(nfg_region_check(base, REGION_SIZE) == 0, "%s", nfg_last_error());
+	/* nothing of the old contents survives, tables or buffers */
+	for (uint64_t off = sizeof(struct nfg_region_hdr); off < 3 * MiB; off += 4096 - 8)
+		UNIT_ASSERT_MSG(base[off] != 0xab, "stale byte at offset %llu", (unsigned long long)off);
+	for (uint64_t off = nfg_hdr(base)->bufs_off; off < REGION_SIZE; off += 4093)
+		UNIT_EQ(base[off], 0);
+	core_region_destroy(&r);
+	ck_assert_int_eq(exists(path), 0);
+}
+END_TEST
+
+/* ---- nfg_region_check / nfg_region_attach --------------------------------- */
+
+START_TEST(test_check_init_state)
+{
+	struct core_region r;
+	struct nfg_region_hdr *h;
+	struct nfg_region g;
+
+	ck_assert_int_eq(core_region_create(&r, path, REGION_SIZE, 8, 256, BUF_PAGE, -1), 0);
+	h = r.base;
+	/* while INIT the buffer area is not laid out: the check passes
+	 * (tables are sound) but attach says to come back later */
+	ck_assert_uint_eq(h->buf_count, 0);
+	ck_assert_msg(nfg_region_check(r.base, REGION_SIZE) == 0, "%s", nfg_last_error());
+	ck_assert_int_eq(nfg_region_attach(path, &g), -EAGAIN);
+	ck_assert_ptr_nonnull(strstr(nfg_last_error(), "setting the region up"));
+	ck_assert_ptr_null(g.base);
+	/* READY without a buffer layout is refused */
+	h->state = NFG_REGION_READY;
+	ck_assert_int_eq(nfg_region_check(r.base, REGION_SIZE), -EPROTO);
+	ck_assert_ptr_nonnull(strstr(nfg_last_error(), "buffer area"));
+	core_region_destroy(&r);
+}
+END_TEST
+
+START_TEST(test_attach_ready)
+{
+	struct core_region r;
+	struct nfg_region g;
+
+	create_ready(&r);
+	ck_assert_msg(nfg_region_attach(path, &g) == 0, "attach: %s", nfg_last_error());
+	ck_assert_ptr_nonnull(g.base);
+	ck_assert_ptr_eq(g.hdr, g.base);
+	ck_assert_uint_eq(g.size, REGION_SIZE);
+	ck_assert_int_ge(g.fd, 0);
+	ck_assert_str_eq(g.path, path);
+	/* the same shared memory: a write on one side shows on the other */
+	ck_assert_uint_eq(g.hdr->boot_id, nfg_hdr(r.base)->boot_id);
+	nfg_core_stats(r.base)->rx_pkts = 12345;
+	ck_assert_uint_eq(nfg_core_stats(g.base)->rx_pkts, 12345);
+	nfg_slot_at(g.base, 3)->heartbeat = 77;
+	ck_assert_uint_eq(nfg_slot_at(r.base, 3)->heartbeat, 77);
+	nfg_region_detach(&g);
+	ck_assert_ptr_null(g.base);
+	ck_assert_int_eq(g.fd, -1);
+	/* a closed region is refused */
+	nfg_hdr(r.base)->state = NFG_REGION_CLOSED;
+	expect_refused(-ESHUTDOWN, "shutting down");
+	core_region_destroy(&r);
+	/* and a removed one */
+	expect_refused(-ENOENT, "cannot open");
+}
+END_TEST
+
+START_TEST(test_attach_bad_magic)
+{
+	struct core_region r;
+
+	create_ready(&r);
+	nfg_hdr(r.base)->magic ^= 1;
+	expect_refused(-EPROTO, "bad magic");
+	nfg_hdr(r.base)->magic = 0;
+	expect_refused(-EPROTO, "bad magic");
+	/* the message names the file */
+	ck_assert_ptr_nonnull(strstr(nfg_last_error(), path));
+	core_region_destroy(&r);
+}
+END_TEST
+
+START_TEST(test_attach_bad_version)
+{
+	struct core_region r;
+
+	create_ready(&r);
+	nfg_hdr(r.base)->abi_version = NFG_ABI_VERSION + 1;
+	expect_refused(-EPROTO, "ABI version");
+	nfg_hdr(r.base)->abi_version = 0;
+	expect_refused(-EPROTO, "ABI version");
+	nfg_hdr(r.base)->abi_version = NFG_ABI_VERSION;
+	nfg_hdr(r.base)->hdr_size = sizeof(struct nfg_region_hdr) - 64;
+	expect_refused(-EPROTO, "header size");
+	core_region_destroy(&r);
+}
+END_TEST
+
+START_TEST(test_attach_bad_size)
+{
+	struct core_region r;
+	struct nfg_region_hdr *h;
+
+	create_ready(&r);
+	h = r.base;
+	h->region_size = REGION_SIZE / 2;
+	expect_refused(-EPROTO, "header says");
+	h->region_size = REGION_SIZE * 2;
+	expect_refused(-EPROTO, "header says");
+	h->region_size = REGION_SIZE + 4096;
+	expect_refused(-EPROTO, "header says");
+	h->region_size = REGION_SIZE;
+	/* smaller than a header */
+	ck_assert_int_eq(nfg_region_check(r.base, sizeof(*h) - 1), -EPROTO);
+	ck_assert_ptr_nonnull(strstr(nfg_last_error(), "smaller than its header"));
+	core_region_destroy(&r);
+}
+END_TEST
+
+/* A self-consistent header on a file whose size is not a power of two. */
+START_TEST(test_attach_non_pow2_file)
+{
+	struct core_region r;
+	char p2[160];
+	int fd;
+
+	create_ready(&r);
+	snprintf(p2, sizeof(p2), "%s/odd", tmpdir);
+	fd = open(p2, O_RDWR | O_CREAT, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, 6 * MiB), 0);
+	nfg_hdr(r.base)->region_size = 6 * MiB;
+	nfg_hdr(r.base)->bufs_len = 4 * MiB;
+	ck_assert_int_eq(pwrite(fd, r.base, 2 * MiB, 0), 2 * MiB);
+	close(fd);
+	ck_assert_int_eq(nfg_region_check(r.base, 6 * MiB), -EPROTO);
+	ck_assert_ptr_nonnull(strstr(nfg_last_error(), "power of two"));
+	{
+		struct nfg_region g;
+
+		ck_assert_int_eq(nfg_region_attach(p2, &g), -EPROTO);
+		ck_assert_ptr_nonnull(strstr(nfg_last_error(), "power of two"));
+	}
+	/* an empty file */
+	fd = open(p2, O_RDWR | O_TRUNC);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	{
+		struct nfg_region g;
+
+		ck_assert_int_eq(nfg_region_attach(p2, &g), -EPROTO);
+		ck_assert_ptr_nonnull(strstr(nfg_last_error(), "empty"));
+	}
+	core_region_destroy(&r);
+}
+END_TEST
+
+/* Every area offset, pushed outside the region, misaligned, onto the
+ * header or to a huge value: refused, and the message names the field. */
+START_TEST(test_attach_bad_offsets)
+{
+	struct core_region r;
+	struct nfg_region_hdr *h;
+	struct {
+		const char *name;
+		uint64_t *off;
+		uint64_t one; /* one element of the area (a slot, a ring...) */
+	} f[7];
+
+	create_ready(&r);
+	h = r.base;
+	f[0].name = "ctrl_off", f[0].off = &h->ctrl_off, f[0].one = sizeof(struct nfg_ctrl_ring);
+	f[1].name = "replies_off", f[1].off = &h->replies_off, f[1].one = sizeof(struct nfg_reply_board);
+	f[2].name = "slots_off", f[2].off = &h->slots_off, f[2].one = sizeof(struct nfg_slot);
+	f[3].name = "services_off", f[3].off = &h->services_off, f[3].one = sizeof(struct nfg_service);
+	f[4].name = "ports_off", f[4].off = &h->ports_off, f[4].one = sizeof(struct nfg_port);
+	f[5].name = "stats_off", f[5].off = &h->stats_off, f[5].one = sizeof(struct nfg_core_stats);
+	f[6].name = "rings_off", f[6].off = &h->rings_off, f[6].one = h->ring_bytes;
+	for (int i = 0; i < 7; i++) {
+		const uint64_t good = *f[i].off;
+		const uint64_t bad[] = {
+			REGION_SIZE,              /* just past the end */
+			REGION_SIZE - 64,         /* starts inside, does not fit */
+			REGION_SIZE - f[i].one,   /* room for one element, not for all */
+			REGION_SIZE + 4096,
+			good + 8,                 /* not cache-line aligned */
+			good + 1,
+			0,                        /* on top of the header */
+			64,
+			1ull << 63,               /* wraps when a length is added */
+			UINT64_MAX - 63,
+		};
+
+		for (size_t b = 0; b < sizeof(bad) / sizeof(bad[0]); b++) {
+			if (i == 0 || i == 1 || i == 5) /* single-object areas */
+				if (bad[b] == REGION_SIZE - f[i].one)
+					continue;
+			*f[i].off = bad[b];
+			expect_refused(-EPROTO, f[i].name);
+		}
+		*f[i].off = good;
+		ck_assert_msg(nfg_region_check(r.base, REGION_SIZE) == 0, "restored %s: %s", f[i].name,
+			      nfg_last_error());
+	}
+	/* the buffer area: outside, or overrunning the region */
+	h->bufs_off = REGION_SIZE;
+	expect_refused(-EPROTO, "buffer area");
+	h->bufs_off = BUF_PAGE;
+	h->bufs_len = REGION_SIZE;
+	expect_refused(-EPROTO, "buffer area");
+	core_region_destroy(&r);
+}
+END_TEST
+
+/* Every other field the check covers: NF count, rings, buffer layout,
+ * ports, chain. */
+START_TEST(test_attach_bad_fields)
+{
+	struct core_region r;
+	struct nfg_region_hdr *h, saved;
+
+	create_ready(&r);
+	h = r.base;
+	saved = *h;
+#define REFUSE(stmt, what) \
+	do { \
+		stmt; \
+		expect_refused(-EPROTO, what); \
+		*h = saved; \
+		ck_assert_int_eq(nfg_region_check(r.base, REGION_SIZE), 0); \
+	} while (0)
+	REFUSE(h->max_nfs = 0, "max_nfs");
+	REFUSE(h->max_nfs = NFG_MAX_NFS + 1, "max_nfs");
+	REFUSE(h->ring_size = 0, "ring_size");
+	REFUSE(h->ring_size = 300, "ring_size");
+	REFUSE(h->ring_bytes += 64, "ring_bytes");
+	/* more NFs' rings than the ring area can hold */
+	REFUSE((h->ring_size = 1u << 20, h->ring_bytes = nfg_ring_bytes(1u << 20)), "rings_off");
+	REFUSE(h->buf_page_size = 0, "buffer area");
+	REFUSE(h->buf_stride = 0, "buffer area");
+	REFUSE(h->bufs_per_page = 0, "buffer area");
+	REFUSE(h->bufs_per_page += 1, "buffer area");       /* page overflows */
+	REFUSE(h->buf_meta_off = h->buf_stride - 32, "buffer area"); /* nfg_pkt overruns */
+	REFUSE(h->buf_room_len += 1, "buffer area");        /* room overruns the stride */
+	REFUSE(h->buf_room_off = h->buf_stride, "buffer area");
+	REFUSE(h->buf_count += h->bufs_per_page, "buffer area"); /* more buffers than pages */
+	REFUSE(h->nb_ports = NFG_MAX_PORTS + 1, "nb_ports");
+	REFUSE(h->chain_len = NFG_MAX_CHAIN + 1, "chain_len");
+#undef REFUSE
+	/* the limits themselves are fine */
+	h->nb_ports = NFG_MAX_PORTS;
+	h->chain_len = NFG_MAX_CHAIN;
+	h->max_nfs = 8;
+	ck_assert_msg(nfg_region_check(r.base, REGION_SIZE) == 0, "%s", nfg_last_error());
+	core_region_destroy(&r);
+}
+END_TEST
+
+/* Header fields whose sums overflow 32 bits must not slip through
+ * nfg_region_check (it once did that arithmetic in uint32_t). */
+START_TEST(test_check_overflow)
+{
+	struct core_region r;
+	struct nfg_region_hdr *h;
+
+	create_ready(&r);
+	h = r.base;
+	/* buf_count + bufs_per_page - 1 wraps to a tiny page count, so a
+	 * buf_count of ~4 billion passes as fitting a 6 MiB area */
+	h->buf_count = UINT32_MAX - h->bufs_per_page + 2;
+	ck_assert_int_eq(nfg_region_check(r.base, REGION_SIZE), -EPROTO);
+	core_region_destroy(&r);
+}
+END_TEST
+
+START_TEST(test_check_overflow_room)
+{
+	struct core_region r;
+	struct nfg_region_hdr *h;
+
+	create_ready(&r);
+	h = r.base;
+	/* buf_room_off + buf_room_len wraps below the stride */
+	h->buf_room_off = 0xFFFFFF00u;
+	h->buf_room_len = 0x200;
+	ck_assert_int_eq(nfg_region_check(r.base, REGION_SIZE), -EPROTO);
+	core_region_destroy(&r);
+}
+END_TEST
+
+static Suite *region_suite(void)
+{
+	Suite *s = suite_create("region");
+	TCase *cr = tcase_create("create");
+	TCase *at = tcase_create("attach");
+
+	tcase_add_unchecked_fixture(cr, top_setup, top_teardown);
+	tcase_add_checked_fixture(cr, setup, teardown);
+	tcase_add_test(cr, test_create_formats);
+	tcase_add_test(cr, test_create_bad_args);
+	tcase_add_test(cr, test_create_busy);
+	tcase_add_test(cr, test_create_after_core_died);
+	tcase_add_test(cr, test_create_replaces_stale);
+	tcase_set_timeout(cr, 20);
+	tcase_add_unchecked_fixture(at, top_setup, top_teardown);
+	tcase_add_checked_fixture(at, setup, teardown);
+	tcase_add_test(at, test_check_init_state);
+	tcase_add_test(at, test_attach_ready);
+	tcase_add_test(at, test_attach_bad_magic);
+	tcase_add_test(at, test_attach_bad_version);
+	tcase_add_test(at, test_attach_bad_size);
+	tcase_add_test(at, test_attach_non_pow2_file);
+	tcase_add_test(at, test_attach_bad_offsets);
+	tcase_add_test(at, test_attach_bad_fields);
+	tcase_set_timeout(at, 20);
+	suite_add_tcase(s, cr);
+	suite_add_tcase(s, at);
+	{
+		TCase *ov = tcase_create("overflow");
+
+		tcase_add_checked_fixture(ov, setup, teardown);
+		tcase_add_unchecked_fixture(ov, top_setup, top_teardown);
+		tcase_add_test(ov, test_check_overflow);
+		tcase_add_test(ov, test_check_overflow_room);
+		suite_add_tcase(s, ov);
+	}
+	return s;
+}
+
+int main(void)
+{
+	unit_seed_init("test_region");
+	return unit_run(region_suite());
+}

@@ -18,4 +18,3 @@ echo "rx $rx tx $tx drops $drops bad descriptors $bad_desc bad metadata $bad_met
 ((tx > 5000)) || fail "the honest part of the traffic did not get through"
 kill -0 "$CORE_PID" || fail "core died"
 stop_all
-"$B"/nfh-pcapcmp --expect-subset "$T/in.pcap" "$T/out.pcap" > /dev/null 2>&1 || true

@@ -112,7 +112,7 @@ enum nfg_action {
 /** Packet flags set by the core's parser. */
 #define NFG_PKT_F_IPV4 0x01
 #define NFG_PKT_F_IPV6 0x02
-#define NFG_PKT_F_L4 0x04 /**< l4_off valid (TCP, UDP, ICMP) */
+#define NFG_PKT_F_L4 0x04 /**< l4_off valid: IPv4 any protocol (not a fragment); IPv6 TCP, UDP, ICMPv6, SCTP (extension headers are not walked) */
 #define NFG_PKT_F_FRAG 0x08
 
 /**

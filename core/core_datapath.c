@@ -46,13 +46,42 @@ static inline int64_t in_flight(const struct nfg_core_stats *s)
 			 __atomic_load_n(&s->done_pkts, __ATOMIC_ACQUIRE));
 }
 
-static inline void stage_slot(struct lstate *ls, uint8_t slot, uint32_t desc, uint32_t idx)
-{
-	struct stage *st = &ls->slot[slot];
+/* Where one packet of a burst goes: a slot, a port, or nowhere (already
+ * freed and counted). */
+#define DST_NONE 0xffffu
+#define DST_PORT 0x8000u
 
-	st->d[st->n] = desc;
-	st->idx[st->n++] = idx;
-	ls->touched |= 1ULL << slot;
+/*
+ * Append the packets of a burst to their destinations' staging areas.
+ * Consecutive packets nearly always share a destination, so they are copied
+ * run by run: a per-packet staging counter kept in memory put a
+ * store-to-load forward on every packet's critical path.
+ */
+static inline void stage_burst(const struct core *c, struct lstate *ls, const uint16_t *dst,
+			       const nfg_desc_t *desc, const uint32_t *idx, uint32_t n)
+{
+	for (uint32_t i = 0, j; i < n; i = j) {
+		uint16_t to = dst[i];
+
+		for (j = i + 1; j < n && dst[j] == to; j++)
+			;
+		if (to == DST_NONE)
+			continue;
+		if (to & DST_PORT) {
+			uint16_t port = to & ~DST_PORT;
+
+			for (uint32_t k = i; k < j; k++)
+				ls->port_m[port][ls->port_n[port] + k - i] = c->mbuf[idx[k]];
+			ls->port_n[port] += (uint16_t)(j - i);
+		} else {
+			struct stage *st = &ls->slot[to];
+
+			memcpy(st->d + st->n, desc + i, (j - i) * sizeof(*desc));
+			memcpy(st->idx + st->n, idx + i, (j - i) * sizeof(*idx));
+			st->n += j - i;
+			ls->touched |= 1ULL << to;
+		}
+	}
 }
 
 /* Hand staged entries to NF rings; what does not fit is freed and counted.
@@ -88,6 +117,10 @@ static void rx_handle(struct core *c, struct lstate *ls, const struct core_table
 	struct nfg_port *np = nfg_port_at(c->base, port);
 	uint64_t bytes = 0, tsc = rte_rdtsc();
 
+	uint16_t dst[CORE_MAX_BURST];
+	nfg_desc_t desc[CORE_MAX_BURST];
+	uint32_t idx[CORE_MAX_BURST];
+
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = mb[i];
 		struct nfg_pkt *p = m->buf_addr;
@@ -95,6 +128,7 @@ static void rx_handle(struct core *c, struct lstate *ls, const struct core_table
 		uint8_t *data = rte_pktmbuf_mtod(m, uint8_t *);
 		uint16_t target;
 
+		dst[i] = DST_NONE;
 		bytes += m->pkt_len;
 		if (unlikely(m->nb_segs != 1)) {
 			s->rx_multiseg++;
@@ -114,8 +148,11 @@ static void rx_handle(struct core *c, struct lstate *ls, const struct core_table
 			rte_pktmbuf_free(m);
 			continue;
 		}
-		stage_slot(ls, (uint8_t)target, core_desc_of_mbuf(c, m), ms->idx);
+		dst[i] = target;
+		desc[i] = core_desc_of_mbuf(c, m);
+		idx[i] = ms->idx;
 	}
+	stage_burst(c, ls, dst, desc, idx, n);
 	if (s->first_rx_tsc == 0)
 		s->first_rx_tsc = tsc;
 	s->last_rx_tsc = tsc;
@@ -173,9 +210,10 @@ struct tx_counts {
 	uint64_t nf_drops, bad_meta, bad_dest, no_inst, bad_desc;
 };
 
-/* Act on one entry handed back by slot @p s. */
-static inline void tx_one(struct core *c, struct lstate *ls, const struct core_tables *t, uint8_t s,
-			  nfg_desc_t e, struct tx_counts *k)
+/* Decide where one entry handed back by slot @p s goes; *idx is its buffer.
+ * What is dropped is freed and counted here. */
+static inline uint16_t tx_one(struct core *c, const struct core_tables *t, uint8_t s, nfg_desc_t e,
+			      uint32_t *idx_out, struct tx_counts *k)
 {
 	uint32_t desc = NFG_D_OFF(e);
 	int64_t idx = core_desc_index(&c->bm, desc);
@@ -185,10 +223,11 @@ static inline void tx_one(struct core *c, struct lstate *ls, const struct core_t
 	if (unlikely(idx < 0 || c->owner[idx] != s + 1)) {
 		k->bad_desc++; /* not a buffer, or not this NF's: touch nothing */
 		nfg_slot_at(c->base, s)->bad_desc++;
-		return;
+		return DST_NONE;
 	}
 	c->owner[idx] = 0;
 	m = c->mbuf[idx];
+	*idx_out = (uint32_t)idx;
 	if (unlikely(NFG_D_FLAGS(e) & NFG_D_F_META)) {
 		/* the NF moved or resized the packet: only now read what it wrote */
 		const struct nfg_pkt *p = nfg_pkt_at(c->base, desc);
@@ -199,7 +238,7 @@ static inline void tx_one(struct core *c, struct lstate *ls, const struct core_t
 		if (len == 0 || !nfg_pkt_in_room(c->hdr, desc, &v)) {
 			rte_pktmbuf_free(m);
 			k->bad_meta++;
-			return;
+			return DST_NONE;
 		}
 		m->data_off = (uint16_t)(off - (desc - c->bm.meta_off));
 		m->data_len = len;
@@ -207,11 +246,9 @@ static inline void tx_one(struct core *c, struct lstate *ls, const struct core_t
 	}
 	switch (core_route_verdict(t, core_ms(m), m->port, NFG_D_ACTION(e), NFG_D_DEST(e), &target)) {
 	case CORE_TO_SLOT:
-		stage_slot(ls, (uint8_t)target, desc, (uint32_t)idx);
-		return;
+		return target;
 	case CORE_TO_PORT:
-		ls->port_m[target][ls->port_n[target]++] = m;
-		return;
+		return DST_PORT | target;
 	case CORE_DROP_NF:
 		k->nf_drops++;
 		break;
@@ -226,6 +263,7 @@ static inline void tx_one(struct core *c, struct lstate *ls, const struct core_t
 		break;
 	}
 	rte_pktmbuf_free(m);
+	return DST_NONE;
 }
 
 static uint64_t flush_ports(struct core *c, struct lstate *ls, uint64_t *dropped)
@@ -274,14 +312,21 @@ static uint64_t reclaim_slot(struct core *c, uint8_t s)
 	return n;
 }
 
+/* Drain one burst from slot @p s and stage it; at most one burst is staged
+ * per destination between flushes, which bounds the staging areas. */
 static uint32_t tx_drain_slot(struct core *c, struct lstate *ls, const struct core_tables *t, uint8_t s,
 			      struct tx_counts *k)
 {
 	nfg_desc_t e[CORE_MAX_BURST];
+	uint16_t dst[CORE_MAX_BURST];
+	uint32_t idx[CORE_MAX_BURST];
 	uint32_t n = nfg_ring_dequeue_burst(c->txr[s], e, c->cfg.burst);
 
-	for (uint32_t i = 0; i < n; i++)
-		tx_one(c, ls, t, s, e[i], k);
+	for (uint32_t i = 0; i < n; i++) {
+		dst[i] = tx_one(c, t, s, e[i], &idx[i], k);
+		e[i] = NFG_D_OFF(e[i]); /* on to the next NF without the verdict */
+	}
+	stage_burst(c, ls, dst, e, idx, n);
 	return n;
 }
 
@@ -293,23 +338,26 @@ static void tx_once(struct core *c, struct lstate *ls)
 	uint64_t reclaim = __atomic_load_n(&c->reclaim_req, __ATOMIC_ACQUIRE) &
 			   ~__atomic_load_n(&c->reclaim_done, __ATOMIC_ACQUIRE);
 	struct tx_counts k = { 0 };
-	uint64_t ring_full = 0, port_drops = 0, sent, reclaimed = 0, done;
+	uint64_t ring_full = 0, port_drops = 0, sent = 0, reclaimed = 0, done;
 
-	for (uint64_t m = mask; m; m &= m - 1)
+	for (uint64_t m = mask; m; m &= m - 1) {
 		tx_drain_slot(c, ls, t, (uint8_t)__builtin_ctzll(m), &k);
+		flush_slots(c, ls, &ring_full);
+		sent += flush_ports(c, ls, &port_drops);
+	}
 	/* an NF that left or vanished: finish what it handed back, then take
 	 * back whatever it still held */
 	for (uint64_t m = reclaim; m; m &= m - 1) {
 		uint8_t s = (uint8_t)__builtin_ctzll(m);
 
-		while (tx_drain_slot(c, ls, t, s, &k))
-			;
+		while (tx_drain_slot(c, ls, t, s, &k)) {
+			flush_slots(c, ls, &ring_full);
+			sent += flush_ports(c, ls, &port_drops);
+		}
 		reclaimed += reclaim_slot(c, s);
 		__atomic_and_fetch(&c->poll_mask, ~(1ULL << s), __ATOMIC_RELEASE);
 		__atomic_or_fetch(&c->reclaim_done, 1ULL << s, __ATOMIC_RELEASE);
 	}
-	flush_slots(c, ls, &ring_full);
-	sent = flush_ports(c, ls, &port_drops);
 	done = sent + port_drops + ring_full + k.nf_drops + k.bad_meta + k.bad_dest + k.no_inst + reclaimed;
 	if (unlikely(k.bad_desc))
 		st->bad_desc += k.bad_desc;

@@ -16,7 +16,7 @@ NFS       := nf-forward nf-monitor nf-drop
 TOOLS     := nfh-pcapgen nfh-pcapcmp
 HDRS      := $(wildcard guestlib/include/nfhost/*.h) $(wildcard guestlib/src/*.h)
 
-.PHONY: all deps demo test bench clean
+.PHONY: all deps demo test bench clean vm-image
 all: $(LIB)/libnfguest.a $(LIB)/libnfguest.so $(BIN)/nfhost-core $(BIN)/nfhost \
      $(NFS:%=$(BIN)/%) $(TOOLS:%=$(BIN)/%) $(BIN)/nfh-ref-ring $(BIN)/nf-zc-probe
 
@@ -56,7 +56,7 @@ $(BIN)/nf-zc-probe: tests/nfs/nf-zc-probe.c $(LIB)/libnfguest.a
 
 $(BIN)/nfhost: $(wildcard manager/*.c) $(wildcard manager/*.h) $(LIB)/libnfguest.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(GUEST_INC) -o $@ $(wildcard manager/*.c) $(LIB)/libnfguest.a -ljansson
+	$(CC) $(CFLAGS) $(GUEST_INC) -o $@ $(wildcard manager/*.c) $(LIB)/libnfguest.a -ljansson -lvirt
 
 $(BIN)/nfh-%: tools/nfh-%.c
 	@mkdir -p $(@D)
@@ -65,6 +65,9 @@ $(BIN)/nfh-%: tools/nfh-%.c
 $(BIN)/nfh-ref-ring: bench/ref/ref_ring.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(DPDK_CFLAGS) -o $@ $< $(DPDK_LIBS)
+
+# ---- the guest image (vm-images/): kernel, initramfs, static NFs ----------
+include vm-images/vm-images.mk
 
 # ---- the two commands ------------------------------------------------------
 demo: deps

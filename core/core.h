@@ -30,6 +30,7 @@ struct core_cfg {
 	uint16_t chain_len;
 	uint16_t wait_nfs;      /* hold RX until this many NFs registered */
 	double drain_s;         /* how long shutdown waits for in-flight packets */
+	uint32_t guest_timeout_ms; /* a guest NF's heartbeat may stand still this long */
 };
 
 /* Descriptor <-> buffer arithmetic without divisions on the fast path. */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The control thread: registrations from the control ring, NF departures
  * (clean or not), buffer reclaim, counters.  It sleeps in poll() on the
- * pidfds of host NFs, so a crash is seen the moment the process is gone. */
+ * pidfds of host NFs and of guests' VMMs, so a crash is seen the moment the
+ * process is gone; guest NFs also have a heartbeat deadline. */
 #define _GNU_SOURCE
 #define _LGPL_SOURCE
 #include <errno.h>
@@ -26,6 +27,19 @@
 static pthread_t ctrl_thread;
 static volatile int ctrl_stop;
 static int pidfds[NFG_MAX_NFS];
+
+/* A guest's VMM process on the host (bound by the manager): when it ends,
+ * every NF of that guest is gone. */
+struct guest_bind {
+	uint32_t id;  /* 0: unused */
+	pid_t pid;
+	int pidfd;
+};
+static struct guest_bind guests[NFG_MAX_NFS];
+
+/* Guest NFs have no pidfd of their own; a heartbeat that stops moving for
+ * cfg.guest_timeout_ms means the guest hung or vanished unbound. */
+static uint64_t last_beat[NFG_MAX_NFS], beat_tsc[NFG_MAX_NFS];
 
 static void reply(struct core *c, uint64_t token, int result, uint32_t slot, const char *reason)
 {
@@ -90,7 +104,7 @@ static void on_register(struct core *c, const struct nfg_ctrl_msg *m)
 		snprintf(why, sizeof(why), "all %u NF slots in use", c->cfg.max_nfs);
 		return reply(c, m->token, -ENOSPC, 0, why);
 	}
-	if (m->pid > 0) {
+	if (!(m->flags & NFG_SLOT_F_GUEST) && m->pid > 0) {
 		fd = (int)syscall(SYS_pidfd_open, m->pid, 0);
 		if (fd < 0) /* it is gone already: nobody to answer */
 			return;
@@ -104,8 +118,11 @@ static void on_register(struct core *c, const struct nfg_ctrl_msg *m)
 	}
 	memset(&sl->heartbeat, 0, sizeof(*sl) - offsetof(struct nfg_slot, heartbeat));
 	sl->service_id = m->service_id;
-	sl->pid = m->pid;
-	sl->flags = m->flags;
+	sl->flags = m->flags & NFG_SLOT_F_GUEST;
+	sl->pid = sl->flags & NFG_SLOT_F_GUEST ? 0 : m->pid;
+	sl->guest_id = sl->flags & NFG_SLOT_F_GUEST ? m->guest_id : 0;
+	last_beat[s] = 0;
+	beat_tsc[s] = rte_rdtsc();
 	sl->token = m->token;
 	sl->start_tsc = rte_rdtsc();
 	memcpy(sl->name, m->name, sizeof(sl->name));
@@ -118,8 +135,12 @@ static void on_register(struct core *c, const struct nfg_ctrl_msg *m)
 	publish(c, nt);
 	c->stats->registrations++;
 	reply(c, m->token, 0, s, "ok");
-	printf("core: NF '%s' (pid %d) registered for service %u in slot %u\n", sl->name, sl->pid,
-	       sl->service_id, s);
+	if (sl->flags & NFG_SLOT_F_GUEST)
+		printf("core: NF '%s' (guest %u) registered for service %u in slot %u\n", sl->name, sl->guest_id,
+		       sl->service_id, s);
+	else
+		printf("core: NF '%s' (pid %d) registered for service %u in slot %u\n", sl->name, sl->pid,
+		       sl->service_id, s);
 	fflush(stdout);
 }
 
@@ -152,13 +173,99 @@ static void on_death(struct core *c, uint8_t s)
 	if (st == NFG_SLOT_ACTIVE || st == NFG_SLOT_DRAINING || st == NFG_SLOT_DRAINED) {
 		__atomic_store_n(&sl->state, NFG_SLOT_DEAD, __ATOMIC_RELEASE);
 		tables_without(c, s);
-		printf("core: NF '%s' (pid %d, slot %u) vanished; reclaiming its buffers\n", sl->name, sl->pid, s);
+		printf("core: NF '%s' (%s %d, slot %u) vanished; reclaiming its buffers\n", sl->name,
+		       sl->flags & NFG_SLOT_F_GUEST ? "guest" : "pid",
+		       sl->flags & NFG_SLOT_F_GUEST ? (int)sl->guest_id : sl->pid, s);
 		fflush(stdout);
 	}
-	close(pidfds[s]);
+	if (pidfds[s] >= 0)
+		close(pidfds[s]);
 	pidfds[s] = -1;
 	if (sl->state == NFG_SLOT_DEAD)
 		__atomic_or_fetch(&c->reclaim_req, 1ULL << s, __ATOMIC_RELEASE);
+}
+
+static int guest_slot_live(const struct nfg_slot *sl)
+{
+	uint32_t st = __atomic_load_n(&sl->state, __ATOMIC_ACQUIRE);
+
+	return (sl->flags & NFG_SLOT_F_GUEST) &&
+	       (st == NFG_SLOT_ACTIVE || st == NFG_SLOT_DRAINING || st == NFG_SLOT_DRAINED);
+}
+
+/* Guest @p id's VMM ended: all its NFs are gone with it. */
+static void on_guest_gone(struct core *c, struct guest_bind *g)
+{
+	printf("core: guest %u (host process %d) ended\n", g->id, (int)g->pid);
+	fflush(stdout);
+	for (uint8_t s = 0; s < c->cfg.max_nfs; s++) {
+		struct nfg_slot *sl = nfg_slot_at(c->base, s);
+
+		if (guest_slot_live(sl) && sl->guest_id == g->id)
+			on_death(c, s);
+	}
+	close(g->pidfd);
+	memset(g, 0, sizeof(*g));
+	g->pidfd = -1;
+}
+
+static void on_guest_bind(struct core *c, const struct nfg_ctrl_msg *m)
+{
+	struct guest_bind *g = NULL;
+	int fd;
+
+	if (m->guest_id == 0 || m->pid <= 0) {
+		c->stats->ctrl_errors++;
+		fprintf(stderr, "core: ignored a guest binding with guest %u, pid %d\n", m->guest_id, m->pid);
+		return;
+	}
+	fd = (int)syscall(SYS_pidfd_open, m->pid, 0);
+	if (fd < 0) {
+		c->stats->ctrl_errors++;
+		fprintf(stderr, "core: guest %u: host process %d: %s\n", m->guest_id, m->pid, strerror(errno));
+		return;
+	}
+	for (uint32_t i = 0; i < NFG_MAX_NFS && !g; i++)
+		if (guests[i].id == m->guest_id)
+			g = &guests[i]; /* rebound: the newest VMM counts */
+	for (uint32_t i = 0; i < NFG_MAX_NFS && !g; i++)
+		if (guests[i].id == 0)
+			g = &guests[i];
+	if (!g) {
+		close(fd);
+		c->stats->ctrl_errors++;
+		fprintf(stderr, "core: guest %u: already %d guests bound\n", m->guest_id, NFG_MAX_NFS);
+		return;
+	}
+	if (g->id)
+		close(g->pidfd);
+	g->id = m->guest_id;
+	g->pid = m->pid;
+	g->pidfd = fd;
+	printf("core: guest %u runs in host process %d\n", g->id, (int)g->pid);
+	fflush(stdout);
+}
+
+/* A guest NF whose heartbeat stood still too long is treated as dead. */
+static void check_heartbeats(struct core *c)
+{
+	uint64_t now = rte_rdtsc(), limit = rte_get_tsc_hz() / 1000 * c->cfg.guest_timeout_ms;
+
+	for (uint8_t s = 0; s < c->cfg.max_nfs; s++) {
+		struct nfg_slot *sl = nfg_slot_at(c->base, s);
+		uint64_t beat;
+
+		if (!guest_slot_live(sl))
+			continue;
+		beat = __atomic_load_n(&sl->heartbeat, __ATOMIC_RELAXED);
+		if (beat != last_beat[s]) {
+			last_beat[s] = beat;
+			beat_tsc[s] = now;
+		} else if (now - beat_tsc[s] > limit) {
+			printf("core: guest NF '%s' (slot %u) silent for %u ms\n", sl->name, s, c->cfg.guest_timeout_ms);
+			on_death(c, s);
+		}
+	}
 }
 
 /* Move slots along: DONE/DEAD -> reclaim -> FREE. */
@@ -210,6 +317,9 @@ static void drain_ctrl_ring(struct core *c)
 		case NFG_CTRL_UNREGISTER:
 			on_unregister(c, &m);
 			break;
+		case NFG_CTRL_GUEST_BIND:
+			on_guest_bind(c, &m);
+			break;
 		default:
 			c->stats->ctrl_errors++;
 			fprintf(stderr, "core: unknown control request type %u\n", m.type);
@@ -235,8 +345,8 @@ static void *ctrl_main(void *arg)
 	uint64_t hz = rte_get_tsc_hz(), next_stats = 0;
 
 	while (!ctrl_stop) {
-		struct pollfd pfd[NFG_MAX_NFS];
-		uint8_t who[NFG_MAX_NFS];
+		struct pollfd pfd[2 * NFG_MAX_NFS];
+		int who[2 * NFG_MAX_NFS]; /* slot, or -1 - guest index */
 		int n = 0;
 
 		for (uint8_t s = 0; s < c->cfg.max_nfs; s++)
@@ -245,11 +355,18 @@ static void *ctrl_main(void *arg)
 				pfd[n].events = POLLIN;
 				who[n++] = s;
 			}
+		for (int g = 0; g < NFG_MAX_NFS; g++)
+			if (guests[g].id) {
+				pfd[n].fd = guests[g].pidfd;
+				pfd[n].events = POLLIN;
+				who[n++] = -1 - g;
+			}
 		if (poll(pfd, (nfds_t)n, CTRL_POLL_MS) > 0)
 			for (int i = 0; i < n; i++)
 				if (pfd[i].revents)
-					on_death(c, who[i]);
+					who[i] >= 0 ? on_death(c, (uint8_t)who[i]) : on_guest_gone(c, &guests[-1 - who[i]]);
 		drain_ctrl_ring(c);
+		check_heartbeats(c);
 		advance_slots(c);
 		if (rte_rdtsc() >= next_stats) {
 			update_stats(c);
@@ -264,8 +381,10 @@ int core_ctrl_start(struct core *c)
 {
 	int rc;
 
-	for (int s = 0; s < NFG_MAX_NFS; s++)
+	for (int s = 0; s < NFG_MAX_NFS; s++) {
 		pidfds[s] = -1;
+		guests[s].pidfd = -1;
+	}
 	ctrl_stop = 0;
 	rc = rte_ctrl_thread_create(&ctrl_thread, "nfh-ctrl", NULL, ctrl_main, c);
 	if (rc != 0)
@@ -278,9 +397,13 @@ void core_ctrl_stop(struct core *c)
 	(void)c;
 	ctrl_stop = 1;
 	pthread_join(ctrl_thread, NULL);
-	for (int s = 0; s < NFG_MAX_NFS; s++)
-		if (pidfds[s] >= 0) {
+	for (int s = 0; s < NFG_MAX_NFS; s++) {
+		if (pidfds[s] >= 0)
 			close(pidfds[s]);
-			pidfds[s] = -1;
-		}
+		if (guests[s].id)
+			close(guests[s].pidfd);
+		pidfds[s] = -1;
+		memset(&guests[s], 0, sizeof(guests[s]));
+		guests[s].pidfd = -1;
+	}
 }

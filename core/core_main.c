@@ -38,6 +38,8 @@ static void usage(const char *prog)
 		"  --rx-lcore N         lcore of the RX loop (default: main lcore)\n"
 		"  --tx-lcore N         lcore of the TX loop (default: the RX lcore)\n"
 		"  --drain-ms N         at shutdown, wait up to N ms for in-flight packets (default 500)\n"
+		"  --guest-timeout-ms N a guest NF whose heartbeat stops for N ms is dead (default 1000;\n"
+		"                       a guest bound to its QEMU process is noticed at once)\n"
 		"  --wait-nfs N         hold the ports until N NFs are registered (default: until\n"
 		"                       every service of the chain has one)\n",
 		prog, NFG_MAX_NFS);
@@ -113,6 +115,7 @@ static int parse_args(int argc, char **argv, struct core_cfg *cfg)
 		{ "tx-lcore", required_argument, NULL, 'T' },
 		{ "drain-ms", required_argument, NULL, 'd' },
 		{ "wait-nfs", required_argument, NULL, 'w' },
+		{ "guest-timeout-ms", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -128,12 +131,14 @@ static int parse_args(int argc, char **argv, struct core_cfg *cfg)
 	cfg->pool_cache = 256;
 	cfg->rx_lcore = cfg->tx_lcore = rte_get_main_lcore();
 	cfg->drain_s = 0.5;
+	cfg->guest_timeout_ms = 1000;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'n':
-			if (!*optarg || strchr(optarg, '/') || strlen(optarg) >= 32) {
-				fprintf(stderr, "core: --name %s: 1-31 characters, no '/'\n", optarg);
+			/* NAME-sSOCKET must fit the header's name, which guests match */
+			if (!*optarg || strchr(optarg, '/') || strlen(optarg) > NFG_NAME_LEN - 1 - 4) {
+				fprintf(stderr, "core: --name %s: 1-%d characters, no '/'\n", optarg, NFG_NAME_LEN - 5);
 				return -1;
 			}
 			snprintf(cfg->name, sizeof(cfg->name), "%s", optarg);
@@ -191,6 +196,11 @@ static int parse_args(int argc, char **argv, struct core_cfg *cfg)
 			if (parse_num("drain-ms", optarg, 0, 60000, &v) < 0)
 				return -1;
 			cfg->drain_s = (double)v / 1000.0;
+			break;
+		case 'g':
+			if (parse_num("guest-timeout-ms", optarg, 10, 3600000, &v) < 0)
+				return -1;
+			cfg->guest_timeout_ms = (uint32_t)v;
 			break;
 		case 'w':
 			if (parse_num("wait-nfs", optarg, 0, NFG_MAX_NFS, &v) < 0)

@@ -106,6 +106,8 @@ int core_region_create(struct core_region *r, const char *path, uint64_t size,
 	h->hdr_size = sizeof(*h);
 	h->region_size = size;
 	h->socket_id = socket_id;
+	/* guests tell their BARs apart by this */
+	snprintf(h->name, sizeof(h->name), "%s", strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
 	h->state = NFG_REGION_INIT;
 	h->core_pid = getpid();
 	h->max_nfs = max_nfs;

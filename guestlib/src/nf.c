@@ -153,7 +153,16 @@ int nfg_open(const struct nfg_opts *o, struct nfg_ctx **out)
 	memset(&m, 0, sizeof(m));
 	m.type = NFG_CTRL_REGISTER;
 	m.token = ctx->token;
-	m.pid = getpid();
+	if (ctx->region.guest) {
+		/* our PID means nothing on the host: the core watches the guest's
+		 * VMM (bound by the manager) and our heartbeat instead */
+		const char *id = getenv("NFHOST_GUEST_ID");
+
+		m.flags = NFG_SLOT_F_GUEST;
+		m.guest_id = id ? (uint32_t)strtoul(id, NULL, 10) : 0;
+	} else {
+		m.pid = getpid();
+	}
 	m.service_id = o->service_id;
 	snprintf(m.name, sizeof(m.name), "%s", o->name);
 	rc = nfg_ctrl_post(ctx->region.base, &m);
@@ -284,7 +293,9 @@ static int leave(struct nfg_ctx *ctx, const struct nfg_ops *ops, void *arg)
 	int rc = 0;
 
 	m.slot = ctx->slot->index;
-	if (region_open(ctx) && nfg_ctrl_post(ctx->region.base, &m) == 0) {
+	/* already DRAINED: a manager asked the core to retire us */
+	if (region_open(ctx) && (__atomic_load_n(&ctx->slot->state, __ATOMIC_ACQUIRE) == NFG_SLOT_DRAINED ||
+				 nfg_ctrl_post(ctx->region.base, &m) == 0)) {
 		for (;;) {
 			uint32_t st = __atomic_load_n(&ctx->slot->state, __ATOMIC_ACQUIRE);
 
@@ -344,6 +355,10 @@ int nfg_run(struct nfg_ctx *ctx, const struct nfg_ops *ops, void *arg)
 		}
 		if (!region_open(ctx)) {
 			fprintf(stderr, "%s: core closed the region, leaving\n", ctx->opts.name);
+			break;
+		}
+		if (__atomic_load_n(&ctx->slot->state, __ATOMIC_ACQUIRE) == NFG_SLOT_DRAINED) {
+			fprintf(stderr, "%s: asked to leave by the manager\n", ctx->opts.name);
 			break;
 		}
 	}

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Attaching to a region: map the file, then trust nothing in the header
  * until every offset and size in it has been checked against the mapping. */
+#include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -9,6 +12,10 @@
 #include <unistd.h>
 
 #include "nfg_internal.h"
+
+#define NFG_PCI_DEVICES "/sys/bus/pci/devices"
+#define NFG_IVSHMEM_VENDOR 0x1af4
+#define NFG_IVSHMEM_DEVICE 0x1110
 
 #define AREA_OK(off, len) ((off) >= sizeof(struct nfg_region_hdr) && (len) <= map_size && \
 			   (off) <= map_size - (len) && (off) % NFG_CACHE_LINE == 0)
@@ -73,31 +80,12 @@ int nfg_region_check(const void *base, uint64_t map_size)
 	return 0;
 }
 
-int nfg_region_attach(const char *path, struct nfg_region *r)
+/* Take @p base (@p size bytes of @p fd) as the region if it is a ready one;
+ * otherwise unmap and close it.  @p what names it in messages. */
+static int adopt(void *base, uint64_t size, int fd, const char *what, struct nfg_region *r)
 {
-	struct stat st;
-	void *base;
-	int fd, rc;
+	int rc = nfg_region_check(base, size);
 
-	memset(r, 0, sizeof(*r));
-	r->fd = -1;
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		rc = -errno;
-		return nfg_set_error(rc, "cannot open region %s: %s%s", path, strerror(-rc),
-				     rc == -ENOENT ? " (is nfhost-core running?)" : "");
-	}
-	if (fstat(fd, &st) < 0 || st.st_size <= 0) {
-		close(fd);
-		return nfg_set_error(-EPROTO, "region %s is empty", path);
-	}
-	base = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (base == MAP_FAILED) {
-		rc = -errno;
-		close(fd);
-		return nfg_set_error(rc, "cannot map region %s: %s", path, strerror(-rc));
-	}
-	rc = nfg_region_check(base, (uint64_t)st.st_size);
 	if (rc == 0 && nfg_hdr(base)->state != NFG_REGION_READY)
 		rc = nfg_set_error(nfg_hdr(base)->state == NFG_REGION_INIT ? -EAGAIN : -ESHUTDOWN,
 				   "core is %s", nfg_hdr(base)->state == NFG_REGION_INIT ?
@@ -106,16 +94,151 @@ int nfg_region_attach(const char *path, struct nfg_region *r)
 		char why[200];
 
 		snprintf(why, sizeof(why), "%s", nfg_last_error());
-		munmap(base, (size_t)st.st_size);
+		munmap(base, (size_t)size);
 		close(fd);
-		return nfg_set_error(rc, "region %s: %s", path, why);
+		return nfg_set_error(rc, "region %s: %s", what, why);
 	}
 	r->base = base;
-	r->size = (uint64_t)st.st_size;
+	r->size = size;
 	r->hdr = base;
 	r->fd = fd;
-	snprintf(r->path, sizeof(r->path), "%s", path);
+	snprintf(r->path, sizeof(r->path), "%s", what);
 	return 0;
+}
+
+static void *map_fd(int fd, uint64_t size)
+{
+	void *base = size ? mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : MAP_FAILED;
+
+	return base == MAP_FAILED ? NULL : base;
+}
+
+/* sysfs attribute @p attr of PCI device @p dev as a number, or -1. */
+static long pci_attr(const char *dev, const char *attr)
+{
+	char p[512], buf[32];
+	ssize_t n;
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/%s/%s", NFG_PCI_DEVICES, dev, attr);
+	if ((fd = open(p, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return strtol(buf, NULL, 0);
+}
+
+/* Map BAR2 of ivshmem device @p dev; NULL with the error recorded. */
+static void *map_bar2(const char *dev, int *fd_out, uint64_t *size)
+{
+	char p[512];
+	struct stat st;
+	void *base;
+	int fd;
+
+	/* no guest driver binds ivshmem-plain, so nothing else enables it */
+	if (pci_attr(dev, "enable") == 0) {
+		snprintf(p, sizeof(p), "%s/%s/enable", NFG_PCI_DEVICES, dev);
+		fd = open(p, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "1", 1) != 1)
+			nfg_set_error(-errno, "cannot enable ivshmem device %s: %s", dev, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+	snprintf(p, sizeof(p), "%s/%s/resource2", NFG_PCI_DEVICES, dev);
+	if ((fd = open(p, O_RDWR | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0) {
+		nfg_set_error(-errno, "cannot open %s: %s", p, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	if (!(base = map_fd(fd, (uint64_t)st.st_size))) {
+		nfg_set_error(-errno, "cannot map %s (%lld bytes): %s", p, (long long)st.st_size, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	*fd_out = fd;
+	*size = (uint64_t)st.st_size;
+	return base;
+}
+
+/*
+ * In a guest the region is BAR2 of an ivshmem-plain device (PCI 1af4:1110).
+ * A guest may have one per NUMA socket and PCI order says nothing about
+ * which is which, so the one whose header carries @p want (the region
+ * file's basename on the host) is taken.  -ENOENT with *@p devices 0: not
+ * a guest with ivshmem at all.
+ */
+static int attach_ivshmem(const char *want, struct nfg_region *r, int *devices)
+{
+	char seen[200] = "", what[300];
+	struct dirent *de;
+	DIR *d = opendir(NFG_PCI_DEVICES);
+
+	*devices = 0;
+	if (!d)
+		return -ENOENT;
+	while ((de = readdir(d))) {
+		const struct nfg_region_hdr *h;
+		uint64_t size;
+		void *base;
+		int fd;
+
+		if (pci_attr(de->d_name, "vendor") != NFG_IVSHMEM_VENDOR ||
+		    pci_attr(de->d_name, "device") != NFG_IVSHMEM_DEVICE)
+			continue;
+		++*devices;
+		if (!(base = map_bar2(de->d_name, &fd, &size)))
+			continue;
+		h = base;
+		snprintf(seen + strlen(seen), sizeof(seen) - strlen(seen), "%s%.16s: %.*s", seen[0] ? ", " : "",
+			 de->d_name, NFG_NAME_LEN, size >= sizeof(*h) && h->magic == NFG_MAGIC ? h->name : "no region");
+		if (size >= sizeof(*h) && h->magic == NFG_MAGIC && !strncmp(h->name, want, NFG_NAME_LEN)) {
+			closedir(d);
+			snprintf(what, sizeof(what), "ivshmem %s (%s)", de->d_name, want);
+			r->guest = 1;
+			return adopt(base, size, fd, what, r);
+		}
+		munmap(base, (size_t)size);
+		close(fd);
+	}
+	closedir(d);
+	if (*devices == 0)
+		return -ENOENT;
+	return nfg_set_error(-ENOENT, "no ivshmem device carries region %s (%s)", want, seen);
+}
+
+int nfg_region_attach(const char *path, struct nfg_region *r)
+{
+	const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	struct stat st;
+	void *base;
+	int fd, rc, devices;
+
+	memset(r, 0, sizeof(*r));
+	r->fd = -1;
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		/* no such file here: a guest has the region as a PCI BAR instead */
+		if (rc == -ENOENT && ((rc = attach_ivshmem(name, r, &devices)) == 0 || devices))
+			return rc;
+		return nfg_set_error(rc, "cannot open region %s: %s%s", path, strerror(-rc),
+				     rc == -ENOENT ? " (is nfhost-core running?)" : "");
+	}
+	if (fstat(fd, &st) < 0)
+		rc = -errno;
+	else if (st.st_size == 0)
+		rc = -EPROTO;
+	else if (!(base = map_fd(fd, (uint64_t)st.st_size)))
+		rc = -errno;
+	else
+		return adopt(base, (uint64_t)st.st_size, fd, path, r);
+	close(fd);
+	return nfg_set_error(rc, "cannot map region %s: %s", path, rc == -EPROTO ? "empty file" : strerror(-rc));
 }
 
 void nfg_region_detach(struct nfg_region *r)

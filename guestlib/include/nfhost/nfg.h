@@ -43,7 +43,8 @@ struct nfg_region {
 	uint64_t size;
 	const struct nfg_region_hdr *hdr;
 	int fd;
-	char path[256];
+	int guest;                   /**< mapped from an ivshmem BAR */
+	char path[256];              /**< the file, or "ivshmem BDF (name)" */
 };
 
 struct nfg_ctx;
@@ -134,6 +135,14 @@ int nfg_run(struct nfg_ctx *ctx, const struct nfg_ops *ops, void *arg);
 
 /** Ask nfg_run() to return (async-signal-safe). */
 void nfg_stop(struct nfg_ctx *ctx);
+
+/**
+ * Post a control request (struct nfg_ctrl_msg, seq is ignored) to the core
+ * of the region mapped at @p base.  For tools such as the manager; an NF
+ * never needs it (nfg_open and nfg_run speak the protocol).
+ * @return 0, or -ENOSPC when the ring is full (the core is not reading).
+ */
+int nfg_ctrl_post(void *base, const struct nfg_ctrl_msg *m);
 
 /* ---- lower-level burst API (nfg_run is built on it) ---------------- */
 

@@ -37,7 +37,7 @@
 #include <stdint.h>
 
 #define NFG_MAGIC 0x314e4f4947455248ULL /* "HREGION1" little-endian */
-#define NFG_ABI_VERSION 1u
+#define NFG_ABI_VERSION 2u
 
 #define NFG_CACHE_LINE 64
 #define NFG_MAX_NFS 64        /**< NF slots per region */
@@ -97,6 +97,9 @@ struct nfg_region_hdr {
 	uint16_t nb_ports;
 	uint16_t chain_len;      /**< default chain, for tools */
 	uint16_t chain[NFG_MAX_CHAIN];
+	/** The region's name (its file's basename, e.g. "nfhost0-s0"): a guest
+	 * that sees several ivshmem BARs picks by this, never by PCI order. */
+	char name[NFG_NAME_LEN];
 } NFG_ALIGNED;
 
 /** Actions an NF sets per packet. */
@@ -201,7 +204,8 @@ struct nfg_slot {
 	uint64_t tx_ring_off;    /**< NF -> core */
 	uint64_t start_tsc;
 	char name[NFG_NAME_LEN];
-	uint8_t pad0[NFG_CACHE_LINE - 16];
+	uint32_t guest_id;       /**< for NFG_SLOT_F_GUEST: the guest it runs in */
+	uint8_t pad0[NFG_CACHE_LINE - 20];
 	/* written by the NF */
 	uint64_t heartbeat;      /**< bumped by the NF's run loop */
 	uint64_t rx_pkts;
@@ -280,8 +284,10 @@ static inline uint64_t nfg_rx_dropped(const struct nfg_core_stats *s)
 /** Control request types. */
 enum nfg_ctrl_type {
 	NFG_CTRL_REGISTER = 1,   /**< arg: service ID; answered on the board */
-	NFG_CTRL_UNREGISTER = 2, /**< slot: the sender's */
-	NFG_CTRL_HEARTBEAT = 3   /**< reserved for guests */
+	NFG_CTRL_UNREGISTER = 2, /**< slot and token: the sender's, or a manager's
+				  *   asking that NF to leave (it sees DRAINED) */
+	NFG_CTRL_GUEST_BIND = 3  /**< guest_id runs in host process pid (its VMM):
+				  *   when that process ends, the guest's NFs are gone */
 };
 
 /** A control message.  pid is 0 from a guest. */
@@ -289,8 +295,11 @@ struct nfg_ctrl_msg {
 	uint64_t seq;   /**< ring sequence, owned by the ring */
 	uint64_t token; /**< random, chosen by the NF, echoed on the board */
 	uint32_t type;  /**< enum nfg_ctrl_type */
-	uint32_t slot;
-	int32_t pid;
+	union {
+		uint32_t slot;     /**< UNREGISTER */
+		uint32_t guest_id; /**< REGISTER from a guest, GUEST_BIND */
+	};
+	int32_t pid;    /**< host PID: the NF's, or for GUEST_BIND the VMM's */
 	uint16_t service_id;
 	uint16_t flags; /**< NFG_SLOT_F_* */
 	char name[NFG_NAME_LEN];

@@ -75,7 +75,7 @@ demo: deps
 	@tools/demo.sh
 
 test: deps
-	@$(MAKE) --no-print-directory all unit-tests
+	@$(MAKE) --no-print-directory all unit-tests vm-image
 	@tests/run-all.sh
 
 bench: deps

@@ -20,6 +20,7 @@ REGION=/dev/hugepages/$NAME-s0
 PIDS=()
 CORE=
 ROWS=$(mktemp)
+if [[ -e /dev/kvm ]] && grep -qw -E 'vmx|svm' /proc/cpuinfo; then ACCEL=${NFHOST_ACCEL:-kvm}; else ACCEL=${NFHOST_ACCEL:-tcg}; fi
 
 cleanup() {
 	local rc=$?
@@ -35,19 +36,41 @@ ref() {
 	bash bench/ref/run-ref.sh "$B/nfh-ref-ring" "$SECS" 2>/dev/null | python3 -c "import json,sys; print(json.loads(sys.stdin.read())['mpps'])"
 }
 
-chain() { # chain N: prints the JSON of nfhost rate
-	local n=$1 ids
-	ids=$(seq -s, 1 "$n")
+# chain SPEC: SPEC names where each NF of the chain runs, e.g. "h,h" or
+# "h,g,h" (h: host process, g: guest).  Prints the JSON of `nfhost rate`,
+# plus "ready_s" (QEMU start to the last guest NF registered) with guests.
+chain() {
+	local spec=$1 ids i=0 where t0 ready=null gids=() g json
+	ids=$(seq -s, 1 "$(tr ',' '\n' <<< "$spec" | wc -l)")
 	"$B"/nfhost-core -l 0 --no-pci --in-memory --no-telemetry --file-prefix "$NAME" --vdev net_null0,size=64 \
 		-- --name "$NAME" --chain "$ids" ${BENCH_CORE_ARGS:-} > /tmp/"$NAME".core.log 2>&1 &
 	CORE=$!
 	"$B"/nfhost -r "$REGION" --wait 15 status > /dev/null
-	for i in $(seq 1 "$n"); do
-		taskset -c 1 "$B"/nf-forward -r "$REGION" -s "$i" -q > /dev/null 2>&1 &
-		PIDS+=($!)
+	t0=$(date +%s.%N)
+	for where in ${spec//,/ }; do
+		i=$((i + 1))
+		if [[ $where == g ]]; then
+			taskset -c 1 tools/nfh-guest-qemu --accel "$ACCEL" --console /dev/null "$REGION" $((9000 + i)) \
+				nf-forward "$i" > /dev/null 2>&1 &
+			PIDS+=($!)
+			gids+=($((9000 + i)))
+			"$B"/nfhost -r "$REGION" guest bind $((9000 + i)) $!
+		else
+			taskset -c 1 "$B"/nf-forward -r "$REGION" -s "$i" -q > /dev/null 2>&1 &
+			PIDS+=($!)
+		fi
 	done
+	for g in "${gids[@]}"; do
+		for _ in $(seq 1 1200); do
+			"$B"/nfhost -r "$REGION" guest show "$g" > /dev/null 2>&1 && break
+			sleep 0.05
+		done
+		"$B"/nfhost -r "$REGION" guest show "$g" > /dev/null || { echo "bench: guest NF $g did not register" >&2; exit 1; }
+	done
+	((${#gids[@]})) && ready=$(echo "$(date +%s.%N) - $t0" | bc)
 	sleep 1
-	"$B"/nfhost -r "$REGION" rate -c "$SECS"
+	json=$("$B"/nfhost -r "$REGION" rate -c "$SECS")
+	echo "${json%\}},\"ready_s\":$ready}"
 	for p in "${PIDS[@]}"; do kill -TERM "$p"; done
 	for p in "${PIDS[@]}"; do wait "$p" || true; done
 	PIDS=()
@@ -61,7 +84,7 @@ echo "bench: 64 B packets, net_null source, ${SECS} s per run, reference runs br
 r_prev=$(ref)
 printf '  %-28s %8.2f Mpps\n' "reference (rte_ring)" "$r_prev" >&2
 for n in $CHAINS; do
-	j=$(chain "$n")
+	j=$(chain "$(seq -s, 1 "$n" | sed 's/[0-9]\+/h/g')")
 	r_next=$(ref)
 	python3 - "$n" "$j" "$r_prev" "$r_next" >> "$ROWS" <<'PY'
 import json, sys
@@ -79,10 +102,30 @@ PY
 	echo "{\"system\": \"dpdk-rte_ring-ref\", \"chain_len\": 1, \"pkt_size\": 64, \"mpps\": $r_next, \"cycles_per_pkt\": null}" >> "$ROWS"
 	r_prev=$r_next
 done
+# Guest NFs: the same chains with one NF in a guest, beside host-only ones.
+if [[ ${BENCH_GUESTS:-1} == 1 ]]; then
+	make -s vm-image
+	echo "bench: chains with a guest NF ($ACCEL), beside the same chains of host NFs" >&2
+	for spec in h g h,h,h h,g,h; do
+		j=$(chain "$spec")
+		python3 - "$spec" "$j" "$ACCEL" >> "$ROWS" <<'PY'
+import json, sys
+spec, j, accel = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
+names = {"h": "host", "g": "guest"}
+row = {"system": "nfhost", "nfs": ",".join(names[x] for x in spec.split(",")), "chain_len": len(spec.split(",")),
+       "pkt_size": 64, "mpps": round(j["mpps_out"], 3), "cycles_per_pkt": round(j["tsc_hz"] / (j["mpps_out"] * 1e6), 1)}
+if "g" in spec:
+    row["accel"] = accel
+    row["guest_ready_s"] = round(j["ready_s"], 2)
+print(json.dumps(row))
+PY
+		tail -1 "$ROWS" | python3 -c "import json,sys; r=json.load(sys.stdin); print('  %-28s %8.2f Mpps  %6.1f cycles/pkt%s' % (r['nfs'], r['mpps'], r['cycles_per_pkt'], '  (%s, guest ready in %.2f s)' % (r['accel'], r['guest_ready_s']) if 'accel' in r else ''))" >&2
+	done
+fi
 python3 - "$ROWS" "$OUT" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
-hz_rows = [r for r in rows if r["system"] == "nfhost"]
+hz_rows = [r for r in rows if r["system"] == "nfhost" and "nfs" not in r]
 for r in rows:
     if r["system"] != "nfhost" and r["cycles_per_pkt"] is None and hz_rows:
         r["cycles_per_pkt"] = round(hz_rows[0]["cycles_per_pkt"] * hz_rows[0]["mpps"] / r["mpps"], 1)

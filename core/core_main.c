@@ -38,7 +38,7 @@ static void usage(const char *prog)
 		"  --rx-lcore N         lcore of the RX loop (default: main lcore)\n"
 		"  --tx-lcore N         lcore of the TX loop (default: the RX lcore)\n"
 		"  --drain-ms N         at shutdown, wait up to N ms for in-flight packets (default 500)\n"
-		"  --guest-timeout-ms N a guest NF whose heartbeat stops for N ms is dead (default 1000;\n"
+		"  --guest-timeout-ms N a guest NF whose heartbeat stops for N ms is dead (default 3000;\n"
 		"                       a guest bound to its QEMU process is noticed at once)\n"
 		"  --wait-nfs N         hold the ports until N NFs are registered (default: until\n"
 		"                       every service of the chain has one)\n",
@@ -131,7 +131,7 @@ static int parse_args(int argc, char **argv, struct core_cfg *cfg)
 	cfg->pool_cache = 256;
 	cfg->rx_lcore = cfg->tx_lcore = rte_get_main_lcore();
 	cfg->drain_s = 0.5;
-	cfg->guest_timeout_ms = 1000;
+	cfg->guest_timeout_ms = 3000;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (opt) {

@@ -7,9 +7,26 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 /** Core name when none is given: regions are /dev/hugepages/NAME-sSOCKET. */
 #define MGR_DEFAULT_CORE "nfhost0"
+
+/** Seconds on clock @p clk (CLOCK_MONOTONIC for intervals). */
+static inline double mgr_clock_s(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static inline void mgr_nap_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
 
 /** What a guest's NFs are doing, summed over its registered slots. */
 struct mgr_guest_stats {
@@ -46,6 +63,9 @@ int mgr_core_stop_guest(const char *region, uint32_t guest_id);
  * @return 0 (st->nfs may be 0: not registered) or a negative errno.
  */
 int mgr_core_guest_stats(const char *region, uint32_t guest_id, struct mgr_guest_stats *st);
+
+/** `nfhost guest ...` on @p region: argv[0] is "guest". @return the exit code. */
+int mgr_guest_main(const char *region, int argc, char **argv);
 
 /** `nfhost vm ...`: argv[0] is "vm". @return the process exit code. */
 int mgr_vm_main(int argc, char **argv);

@@ -14,6 +14,8 @@
 
 #include <nfhost/nfg.h>
 
+#include "mgr.h"
+
 #define DEFAULT_REGION "/dev/hugepages/nfhost0-s0"
 
 static const char *const slot_states[] = { "free", "active", "draining", "drained", "done", "dead" };
@@ -23,21 +25,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stop = 1;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void nap_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
 }
 
 static int64_t in_flight(const struct nfg_core_stats *s)
@@ -180,14 +167,14 @@ static int cmd_top(void *base, int count)
 {
 	struct nfg_core_stats prev;
 	uint64_t prev_nf[NFG_MAX_NFS];
-	double t0 = now_s();
+	double t0 = mgr_clock_s(CLOCK_MONOTONIC);
 
 	snapshot(base, &prev, prev_nf);
 	for (int i = 0; (count == 0 || i < count) && !stop; i++) {
 		double t1;
 
-		nap_ms(1000);
-		t1 = now_s();
+		mgr_nap_ms(1000);
+		t1 = mgr_clock_s(CLOCK_MONOTONIC);
 		print_rates(base, &prev, prev_nf, t1 - t0);
 		snapshot(base, &prev, prev_nf);
 		t0 = t1;
@@ -203,11 +190,11 @@ static int cmd_wait_drained(void *base, int idle_ms, double timeout_s)
 	const struct nfg_core_stats *s = nfg_core_stats(base);
 	struct nfg_core_stats prev;
 	uint64_t prev_nf[NFG_MAX_NFS], last_rx = (uint64_t)-1;
-	double start = now_s(), last_change = start, last_print = start;
+	double start = mgr_clock_s(CLOCK_MONOTONIC), last_change = start, last_print = start;
 
 	snapshot(base, &prev, prev_nf);
 	while (!stop) {
-		double t = now_s();
+		double t = mgr_clock_s(CLOCK_MONOTONIC);
 
 		if (s->rx_pkts != last_rx) {
 			last_rx = s->rx_pkts;
@@ -225,7 +212,7 @@ static int cmd_wait_drained(void *base, int idle_ms, double timeout_s)
 			snapshot(base, &prev, prev_nf);
 			last_print = t;
 		}
-		nap_ms(20);
+		mgr_nap_ms(20);
 	}
 	if (s->last_done_tsc > s->first_rx_tsc && h->tsc_hz) {
 		double dt = (double)(s->last_done_tsc - s->first_rx_tsc) / (double)h->tsc_hz;
@@ -257,11 +244,11 @@ static int cmd_rate(void *base, double seconds)
 {
 	const struct nfg_core_stats *s = nfg_core_stats(base);
 	uint64_t tx0 = s->tx_pkts, rx0 = s->rx_pkts;
-	double t0 = now_s(), dt;
+	double t0 = mgr_clock_s(CLOCK_MONOTONIC), dt;
 
-	while (!stop && now_s() - t0 < seconds)
-		nap_ms(20);
-	dt = now_s() - t0;
+	while (!stop && mgr_clock_s(CLOCK_MONOTONIC) - t0 < seconds)
+		mgr_nap_ms(20);
+	dt = mgr_clock_s(CLOCK_MONOTONIC) - t0;
 	printf("{\"mpps_out\":%.4f,\"mpps_in\":%.4f,\"seconds\":%.3f,\"tsc_hz\":%llu}\n",
 	       (double)(s->tx_pkts - tx0) / dt / 1e6, (double)(s->rx_pkts - rx0) / dt / 1e6, dt,
 	       (unsigned long long)nfg_hdr(base)->tsc_hz);
@@ -278,6 +265,12 @@ static void usage(FILE *f)
 		"  rate [-c SECONDS]         average rates over a window, as JSON\n"
 		"  wait-drained [--idle-ms N] [--timeout S]\n"
 		"                            wait until a finite input has gone through\n"
+		"  vm start --nf NF --service ID [...] [-- NF ARGS]\n"
+		"                            boot a QEMU guest (libvirt) running an NF\n"
+		"  vm list [--json] | vm stop NAME | vm log NAME [-f]\n"
+		"                            guests and their rates, stop one, its console\n"
+		"                            (nfhost vm --help: all options; -r does not apply)\n"
+		"  guest bind|stop|show ID   the core's view of a guest started by hand\n"
 		"  -r REGION                 region file (default %s)\n"
 		"  --wait S                  wait up to S seconds for the region to appear\n",
 		DEFAULT_REGION);
@@ -297,6 +290,10 @@ int main(int argc, char **argv)
 	double timeout_s = 60, wait_s = 0, end;
 	struct nfg_region r;
 
+	/* Before our getopt, which would permute and reject vm's options; vm
+	 * manages guests and attaches regions itself. */
+	if (argc > 1 && !strcmp(argv[1], "vm"))
+		return mgr_vm_main(argc - 1, argv + 1);
 	while ((opt = getopt_long(argc, argv, "r:c:f:h", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'r': region = optarg; break;
@@ -314,15 +311,17 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	cmd = argv[optind];
+	if (!strcmp(cmd, "guest"))
+		return mgr_guest_main(region, argc - optind, argv + optind);
 	if (strcmp(cmd, "status") && strcmp(cmd, "top") && strcmp(cmd, "stats") && strcmp(cmd, "wait-drained") &&
 	    strcmp(cmd, "rate")) {
 		fprintf(stderr, "nfhost: unknown command '%s'\n", cmd);
 		usage(stderr);
 		return 2;
 	}
-	end = now_s() + wait_s;
-	while ((rc = nfg_region_attach(region, &r)) < 0 && now_s() < end)
-		nap_ms(50);
+	end = mgr_clock_s(CLOCK_MONOTONIC) + wait_s;
+	while ((rc = nfg_region_attach(region, &r)) < 0 && mgr_clock_s(CLOCK_MONOTONIC) < end)
+		mgr_nap_ms(50);
 	if (rc < 0) {
 		fprintf(stderr, "nfhost: %s\n", nfg_last_error());
 		return 1;

@@ -328,7 +328,7 @@ static void free_ctx(struct nfg_ctx *ctx)
 int nfg_run(struct nfg_ctx *ctx, const struct nfg_ops *ops, void *arg)
 {
 	double last = nfg_now(), now;
-	uint32_t empty = 0, iter = 0;
+	uint32_t empty = 0, iter = 0, st;
 	int rc;
 
 	if (!ops || !ops->pkt) {
@@ -357,9 +357,20 @@ int nfg_run(struct nfg_ctx *ctx, const struct nfg_ops *ops, void *arg)
 			fprintf(stderr, "%s: core closed the region, leaving\n", ctx->opts.name);
 			break;
 		}
-		if (__atomic_load_n(&ctx->slot->state, __ATOMIC_ACQUIRE) == NFG_SLOT_DRAINED) {
+		st = __atomic_load_n(&ctx->slot->state, __ATOMIC_ACQUIRE);
+		if (st == NFG_SLOT_DRAINED) {
 			fprintf(stderr, "%s: asked to leave by the manager\n", ctx->opts.name);
 			break;
+		}
+		if (st == NFG_SLOT_DEAD) {
+			/* our buffers are being reclaimed: touching the ring now would
+			 * only hand the core descriptors it no longer gives us */
+			rc = nfg_set_error(-ETIMEDOUT, "the core gave up on this NF (no heartbeat for too long)");
+			fprintf(stderr, "%s: %s\n", ctx->opts.name, nfg_last_error());
+			if (ops->fini)
+				ops->fini(ctx, nfg_now() - last, arg);
+			free_ctx(ctx);
+			return rc;
 		}
 	}
 	rc = leave(ctx, ops, arg);

@@ -14,9 +14,12 @@ CORE_PID=
 NCPU=$(nproc)
 NF_CPU=$((NCPU > 1 ? 1 : 0))
 
+ON_CLEANUP=() # commands a test adds, run first (e.g. destroy a libvirt guest)
+
 cleanup() {
-	local rc=$?
+	local rc=$? c
 	set +e
+	for c in "${ON_CLEANUP[@]}"; do eval "$c"; done
 	for p in "${PIDS[@]}" $CORE_PID; do
 		kill -KILL "$p" 2>/dev/null || true
 	done
@@ -115,6 +118,66 @@ stop_all() {
 	[[ ! -e $REGION ]] || fail "region file $REGION left behind"
 }
 
+# check_after_death RX_EXPECTED TX_AT_DEATH: after an NF died mid-run and
+# the input drained, every packet is out or a reclaimed buffer, and the
+# chain went on.  Sets RECLAIMED.
+check_after_death() {
+	local want=$1 at=$2 rx tx drops
+	read -r rx tx drops RECLAIMED < <(stats_json | python3 -c "import json,sys; j=json.load(sys.stdin); print(j['rx_pkts'], j['tx_pkts'], j['drops'], j['reclaimed'])")
+	echo "rx $rx tx $tx drops $drops reclaimed $RECLAIMED (tx $at at the death)"
+	((rx == want)) || fail "rx $rx of $want"
+	((tx + drops == rx)) || fail "packets unaccounted for: rx $rx, tx $tx, drops $drops"
+	((drops == RECLAIMED)) || fail "drops other than reclaimed buffers: $drops vs $RECLAIMED"
+	((tx > at + 1000)) || fail "the chain did not go on after the death"
+}
+
 gen_pcap() {
 	"$B"/nfh-pcapgen "$@" > /dev/null
+}
+
+# The accelerator guests get: kvm where the CPU has VMX/SVM, else TCG.
+guest_accel() {
+	if [[ -n ${NFHOST_ACCEL:-} ]]; then
+		echo "$NFHOST_ACCEL"
+	elif [[ -e /dev/kvm ]] && grep -qw -E 'vmx|svm' /proc/cpuinfo; then
+		echo kvm
+	else
+		echo tcg
+	fi
+}
+
+# start_guest LOGNAME GUEST_ID NF SERVICE [NF args...]: boots the guest
+# image with plain QEMU (tools/nfh-guest-qemu; the manager's libvirt path
+# has its own test), the region as its ivshmem BAR, the console in
+# $T/LOGNAME.log; binds the guest to its QEMU process and waits until its
+# NF registered.  Sets GUEST_PID and GUEST_READY_S (QEMU start to NF
+# registered).
+start_guest() {
+	local log=$1 id=$2 nf=$3 svc=$4 t0 i
+	shift 4
+	t0=$(date +%s.%N)
+	taskset -c "$NF_CPU" "$ROOT"/tools/nfh-guest-qemu --accel "$(guest_accel)" --console "$T/$log.log" \
+		"$REGION" "$id" "$nf" "$svc" -n "$log" "$@" > "$T/$log.qemu" 2>&1 &
+	GUEST_PID=$!
+	PIDS+=("$GUEST_PID")
+	"$B"/nfhost -r "$REGION" guest bind "$id" "$GUEST_PID" || fail "cannot bind guest $id"
+	for i in $(seq 1 1200); do
+		"$B"/nfhost -r "$REGION" guest show "$id" > /dev/null 2>&1 && break
+		kill -0 "$GUEST_PID" 2> /dev/null || fail "guest $log died: $(cat "$T/$log.qemu"; tail -5 "$T/$log.log")"
+		sleep 0.05
+	done
+	"$B"/nfhost -r "$REGION" guest show "$id" > /dev/null || fail "guest $log's NF did not register in 60 s"
+	GUEST_READY_S=$(echo "$(date +%s.%N) - $t0" | bc)
+	printf 'guest %s: ready in %.2f s (QEMU start to NF registered, %s)\n' "$log" "$GUEST_READY_S" "$(guest_accel)"
+}
+
+# stop_guest ID PID: ask the guest's NFs to leave; its init powers off
+stop_guest() {
+	local i
+	"$B"/nfhost -r "$REGION" guest stop "$1" > /dev/null || fail "cannot stop guest $1"
+	for i in $(seq 1 400); do
+		kill -0 "$2" 2> /dev/null || { wait "$2" 2> /dev/null || true; return 0; }
+		sleep 0.05
+	done
+	fail "guest $1 did not power off in 20 s"
 }

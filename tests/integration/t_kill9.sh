@@ -15,13 +15,7 @@ kill -KILL "$victim"
 tx_at_kill=$(stat_field tx_pkts)
 ((tx_at_kill < 50000)) || fail "traffic was over before the kill ($tx_at_kill sent)"
 wait_drained 120
-j=$(stats_json)
-read -r rx tx drops reclaimed < <(echo "$j" | python3 -c "import json,sys; j=json.load(sys.stdin); print(j['rx_pkts'], j['tx_pkts'], j['drops'], j['reclaimed'])")
-echo "rx $rx tx $tx drops $drops reclaimed $reclaimed (tx $tx_at_kill at the kill)"
-((rx == 60000)) || fail "rx $rx of 60000"
-((tx + drops == rx)) || fail "packets unaccounted for: rx $rx, tx $tx, drops $drops"
-((drops == reclaimed)) || fail "drops other than reclaimed buffers: $drops vs $reclaimed"
-((tx > tx_at_kill + 1000)) || fail "the chain did not go on after the kill"
+check_after_death 60000 "$tx_at_kill"
 grep -q "vanished; reclaiming" "$T/core.log" || fail "core did not notice the death"
 stop_all
 "$B"/nfh-pcapcmp --expect-subset "$T/in.pcap" "$T/out.pcap" || fail "output has packets that were not input"

@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Where a guest runs: CPUs of its region's NUMA node, and the accelerator
+ * (KVM only with hardware virtualisation). */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mgr_vm.h"
+
+#define MAX_CPUS 1024
+
+/* ---- CPUs and NUMA ------------------------------------------------------- */
+
+typedef struct {
+	unsigned char bit[MAX_CPUS];
+} cpuset_t;
+
+/* A cpulist ("0-3,6") into @p set.  @return 0 or -EINVAL. */
+static int cpulist_parse(const char *s, cpuset_t *set)
+{
+	memset(set, 0, sizeof(*set));
+	while (*s && *s != '\n') {
+		char *end;
+		long a, b;
+
+		if (!isdigit((unsigned char)*s))
+			return -EINVAL;
+		a = b = strtol(s, &end, 10);
+		if (*end == '-') {
+			if (!isdigit((unsigned char)end[1]))
+				return -EINVAL;
+			b = strtol(end + 1, &end, 10);
+		}
+		if (a < 0 || b < a || b >= MAX_CPUS)
+			return -EINVAL;
+		for (long c = a; c <= b; c++)
+			set->bit[c] = 1;
+		if (*end == ',' && end[1])
+			end++;
+		else if (*end && *end != '\n')
+			return -EINVAL;
+		s = end;
+	}
+	return 0;
+}
+
+static int cpulist_format(const cpuset_t *set, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int c = 0; c < MAX_CPUS; c++) {
+		int e = c;
+
+		if (!set->bit[c])
+			continue;
+		while (e + 1 < MAX_CPUS && set->bit[e + 1])
+			e++;
+		n += (size_t)snprintf(buf + n, n < len ? len - n : 0, e > c ? "%s%d-%d" : "%s%d", n ? "," : "", c,
+				      e);
+		if (n >= len)
+			return -ENAMETOOLONG;
+		c = e;
+	}
+	return 0;
+}
+
+static int cpuset_count(const cpuset_t *set)
+{
+	int n = 0;
+
+	for (int c = 0; c < MAX_CPUS; c++)
+		n += set->bit[c];
+	return n;
+}
+
+static int read_cpulist(const char *path, cpuset_t *set)
+{
+	char buf[4096];
+	FILE *f = fopen(path, "r");
+	int rc;
+
+	if (!f)
+		return -errno;
+	rc = fgets(buf, sizeof(buf), f) ? cpulist_parse(buf, set) : -EIO;
+	fclose(f);
+	return rc;
+}
+
+/* The vCPUs' host CPUs: by default every CPU of the region's node, so that
+ * QEMU's memory accesses to the region stay local. */
+int mgr_pick_cpus(int node, const char *want, char *out, size_t len, int *count)
+{
+	char path[128], nodelist[256];
+	cpuset_t on_node, online, chosen;
+
+	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/cpulist", node);
+	if (read_cpulist(path, &on_node) < 0) {
+		fprintf(stderr, "nfhost vm: --socket %d: this machine has no NUMA node %d (%s)\n", node, node, path);
+		return -ENODEV;
+	}
+	if (read_cpulist("/sys/devices/system/cpu/online", &online) < 0)
+		online = on_node;
+	cpulist_format(&on_node, nodelist, sizeof(nodelist));
+	if (!want) {
+		chosen = on_node;
+	} else if (cpulist_parse(want, &chosen) < 0 || cpuset_count(&chosen) == 0) {
+		fprintf(stderr, "nfhost vm: --cpus '%s' is not a CPU list (like 1, 1-2 or 0,2-3)\n", want);
+		return -EINVAL;
+	}
+	for (int c = 0; c < MAX_CPUS; c++) {
+		if (!chosen.bit[c])
+			continue;
+		if (!online.bit[c]) {
+			fprintf(stderr, "nfhost vm: --cpus: CPU %d does not exist or is offline\n", c);
+			return -EINVAL;
+		}
+		if (!on_node.bit[c]) {
+			fprintf(stderr, "nfhost vm: --cpus: CPU %d is not on NUMA node %d (its CPUs: %s)\n", c, node,
+				nodelist);
+			return -EINVAL;
+		}
+	}
+	for (int c = 0; c < MAX_CPUS; c++)
+		chosen.bit[c] &= online.bit[c];
+	if (cpuset_count(&chosen) == 0) {
+		fprintf(stderr, "nfhost vm: NUMA node %d has no online CPU\n", node);
+		return -ENODEV;
+	}
+	*count = cpuset_count(&chosen);
+	return cpulist_format(&chosen, out, len);
+}
+
+/* ---- host facts ----------------------------------------------------------- */
+
+/* KVM is worth it only with hardware virtualisation: /dev/kvm alone may be
+ * a nested PVM that emulates every guest kernel instruction. */
+static int cpu_has_hw_virt(void)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char *line = NULL;
+	size_t cap = 0;
+	int found = 0;
+
+	if (!f)
+		return 0;
+	while (!found && getline(&line, &cap, f) >= 0) {
+		char *save, *tok;
+
+		if (strncmp(line, "flags", 5))
+			continue;
+		for (tok = strtok_r(line, " \t\n", &save); tok; tok = strtok_r(NULL, " \t\n", &save))
+			if (!strcmp(tok, "vmx") || !strcmp(tok, "svm"))
+				found = 1;
+		break;
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+int mgr_pick_accel(const char *want, char *out, size_t len)
+{
+	int dev = access("/dev/kvm", F_OK) == 0, hw = cpu_has_hw_virt();
+
+	if (!strcmp(want, "auto")) {
+		snprintf(out, len, "%s", dev && hw ? "kvm" : "tcg");
+	} else if (!strcmp(want, "tcg")) {
+		snprintf(out, len, "tcg");
+	} else if (!strcmp(want, "kvm")) {
+		if (!dev) {
+			fprintf(stderr, "nfhost vm: --accel kvm: /dev/kvm does not exist\n");
+			return -ENODEV;
+		}
+		if (!hw)
+			fprintf(stderr, "nfhost vm: warning: --accel kvm without vmx/svm in /proc/cpuinfo (nested or "
+					"paravirtual KVM): the guest kernel may never finish booting\n");
+		snprintf(out, len, "kvm");
+	} else {
+		fprintf(stderr, "nfhost vm: --accel must be auto, kvm or tcg, not '%s'\n", want);
+		return -EINVAL;
+	}
+	return 0;
+}
+

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Private to `nfhost vm`: the libvirt connection (mgr_libvirt.c), domain
+ * XML and metadata (mgr_domain.c) and the commands (mgr_vm.c). */
+#ifndef MGR_VM_H
+#define MGR_VM_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <libvirt/libvirt.h>
+
+/** Our namespace in a domain's <metadata>: a domain carrying it is ours. */
+#define MGR_VM_NS_URI "http://nfhost.org/xmlns/vm/1"
+#define MGR_VM_NS_PREFIX "nfhost"
+
+/** VM names become NF names inside the guest, so they fit NFG_NAME_LEN. */
+#define MGR_VM_NAME_MAX 31
+
+/** What `nfhost vm` records about a guest in its domain's metadata. */
+struct mgr_vm_meta {
+	uint32_t guest_id;       /**< nonzero, 31 bits, unique among our domains */
+	char nf[64];             /**< NF program run by the guest's /init */
+	int service;             /**< 1..255 */
+	int socket;              /**< NUMA node of the region */
+	char core[64];           /**< core name (region NAME-sSOCKET) */
+	char accel[8];           /**< "kvm" or "tcg" */
+	double started;          /**< wall clock, seconds since the epoch */
+	char log[PATH_MAX];      /**< console log */
+	char shm[PATH_MAX];      /**< the /dev/shm symlink to the region */
+};
+
+/** Everything the domain XML is made of. */
+struct mgr_vm_spec {
+	const char *name;
+	struct mgr_vm_meta meta;
+	int vcpus;
+	unsigned long memory_mib;
+	char cpuset[256];        /**< host CPUs, cpulist syntax */
+	int pin_one_to_one;      /**< vCPU i on the i-th CPU of cpuset */
+	const char *kernel, *initrd;
+	char cmdline[2048];      /**< x86 COMMAND_LINE_SIZE */
+	const char *shm_name;    /**< libvirt maps /dev/shm/shm_name */
+	unsigned long shm_mib;   /**< the region's size */
+};
+
+/* mgr_place.c */
+
+/**
+ * Host CPUs for a guest on NUMA node @p node: @p want (a cpulist, checked
+ * to exist and to belong to the node) or, when NULL, all of the node's.
+ * @param[out] out    the cpulist, @p len bytes
+ * @param[out] count  how many CPUs it holds
+ * @return 0, or a negative errno after printing why on stderr.
+ */
+int mgr_pick_cpus(int node, const char *want, char *out, size_t len, int *count);
+
+/**
+ * The accelerator for @p want ("auto", "kvm" or "tcg"): auto is kvm only
+ * where /dev/kvm exists and the CPU has VMX/SVM.
+ * @return 0, or a negative errno after printing why on stderr.
+ */
+int mgr_pick_accel(const char *want, char *out, size_t len);
+
+/* mgr_libvirt.c */
+
+/**
+ * Connect to qemu:///system, setting libvirtd up and starting it if the
+ * first attempt fails (user libvirt-qemu, qemu.conf, the daemon itself).
+ * @param[out] conn  the connection
+ * @param need_conf  also make sure the running libvirtd uses the qemu.conf
+ *   settings guests need (restarting it if nfhost started it), for start
+ * @return 0, or a negative errno after printing why on stderr.
+ */
+int mgr_virt_connect(virConnectPtr *conn, int need_conf);
+
+/** The last libvirt error as one line (never NULL). */
+const char *mgr_virt_error(void);
+
+/* mgr_domain.c */
+
+/**
+ * Build a transient domain's XML from @p spec.
+ * @return a malloc'ed string, or NULL (out of memory, errno set).
+ */
+char *mgr_domain_xml(const struct mgr_vm_spec *spec);
+
+/**
+ * Read our metadata from @p dom.
+ * @return 0, -ENOENT when the domain is not one of ours, or -EPROTO if the
+ *   metadata cannot be parsed.
+ */
+int mgr_domain_meta(virDomainPtr dom, struct mgr_vm_meta *meta);
+
+/**
+ * Every active domain carrying our metadata.
+ * @param[out] doms   malloc'ed array of domains (free each with
+ *   virDomainFree, then the array with free)
+ * @param[out] metas  malloc'ed array of their metadata, same order
+ * @return how many, or a negative errno after printing why.
+ */
+int mgr_domain_list(virConnectPtr conn, virDomainPtr **doms, struct mgr_vm_meta **metas);
+
+/** Human name of a virDomainState. */
+const char *mgr_domain_state_name(int state);
+
+#endif

@@ -1,0 +1,40 @@
+#!/bin/bash
+# A guest started through the manager, as a user would: `nfhost vm start`
+# (libvirt, transient domain, ivshmem on the region, vCPUs pinned to the
+# region's node) in a chain host nf-monitor -> guest nf-forward -> out;
+# `vm list` and `vm log` show it; `vm stop` retires its NF without loss and
+# the guest powers off; the output is byte-identical.  Sets libvirtd up if
+# it is not running, and stops the one it started.
+. "$(dirname "$0")/lib.sh"
+export NFHOST_STATE_DIR=$T/state
+VM=t-vm-$$
+LVPID=/run/nfhost-libvirtd.pid
+had_libvirtd=0
+[[ -f $LVPID ]] && kill -0 "$(cat "$LVPID")" 2> /dev/null && had_libvirtd=1
+ON_CLEANUP+=('"$B"/nfhost vm stop --force "$VM" > /dev/null 2>&1')
+ON_CLEANUP+=('((had_libvirtd)) || { [[ -f $LVPID ]] && kill "$(cat "$LVPID")" 2> /dev/null; rmdir /dev/hugepages/libvirt/qemu /dev/hugepages/libvirt 2> /dev/null; }')
+N=3000
+gen_pcap -n $N -f 200 -s 5 "$T/in.pcap"
+start_core "net_pcap0,rx_pcap=$T/in.pcap,tx_pcap=$T/out.pcap" -- --chain 1,2
+start_nf mon nf-monitor 1
+"$B"/nfhost vm start --core "$NAME" --nf nf-forward --service 2 --name "$VM" --accel "$(guest_accel)" \
+	--wait-ready 120 > "$T/start.out" 2>&1 || fail "vm start: $(cat "$T/start.out")"
+cat "$T/start.out"
+grep -q "ready in" "$T/start.out" || fail "vm start did not report start-to-ready time"
+wait_drained 120
+"$B"/nfhost vm list > "$T/list.out" || fail "vm list failed"
+cat "$T/list.out"
+grep "$VM" "$T/list.out" | grep -q "nf-forward" || fail "vm list does not show $VM running nf-forward"
+"$B"/nfhost vm list --json | python3 -c "
+import json, sys
+vms = [v for v in json.load(sys.stdin) if v['name'] == '$VM']
+assert vms and vms[0]['service'] == 2 and vms[0]['registered'], vms
+" || fail "vm list --json: $VM not registered for service 2"
+"$B"/nfhost vm log "$VM" | grep -q "nfhost-guest: booted in" || fail "vm log shows no boot line"
+"$B"/nfhost vm stop "$VM" || fail "vm stop failed"
+"$B"/nfhost vm list | grep -q "$VM" && fail "$VM still listed after stop"
+grep -q "asked to leave by the manager" "$NFHOST_STATE_DIR/vm/$VM.log" || fail "guest NF was not retired cleanly"
+grep -q "exited rc=0" "$NFHOST_STATE_DIR/vm/$VM.log" || fail "guest NF did not exit cleanly"
+[[ ! -e /dev/shm/nfhost-$VM ]] || fail "/dev/shm/nfhost-$VM left behind"
+stop_all
+"$B"/nfh-pcapcmp "$T/in.pcap" "$T/out.pcap" || fail "output differs from input"

@@ -162,6 +162,8 @@ START_TEST(test_create_formats)
 	ck_assert_uint_eq(h->state, NFG_REGION_INIT);
 	ck_assert_int_eq(h->core_pid, getpid());
 	ck_assert_int_eq(h->socket_id, -1);
+	/* the name a guest matches its ivshmem BARs against: the file's basename */
+	ck_assert_str_eq(h->name, strrchr(path, '/') + 1);
 	ck_assert_uint_eq(h->max_nfs, 8);
 	ck_assert_uint_eq(h->ring_size, 256);
 	ck_assert_uint_eq(h->buf_page_size, BUF_PAGE);

@@ -35,6 +35,8 @@ cleanup() {
 	exit $rc
 }
 trap cleanup EXIT
+# a timeout or Ctrl-C must still clean up: exit runs the EXIT trap
+trap 'exit 143' TERM INT HUP
 
 fail() {
 	echo "FAIL: $*"

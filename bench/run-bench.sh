@@ -20,7 +20,7 @@ REGION=/dev/hugepages/$NAME-s0
 PIDS=()
 CORE=
 ROWS=$(mktemp)
-if [[ -e /dev/kvm ]] && grep -qw -E 'vmx|svm' /proc/cpuinfo; then ACCEL=${NFHOST_ACCEL:-kvm}; else ACCEL=${NFHOST_ACCEL:-tcg}; fi
+ACCEL=$(tools/nfh-guest-qemu --which-accel)
 
 cleanup() {
 	local rc=$?

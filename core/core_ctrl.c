@@ -40,6 +40,10 @@ static struct guest_bind guests[NFG_MAX_NFS];
 /* Guest NFs have no pidfd of their own; a heartbeat that stops moving for
  * cfg.guest_timeout_ms means the guest hung or vanished unbound. */
 static uint64_t last_beat[NFG_MAX_NFS], beat_tsc[NFG_MAX_NFS];
+/* Slots of guest NFs given up on by heartbeat: the NF may only be frozen
+ * and wake up believing it owns the slot, so after the reclaim the slot is
+ * kept (DEAD) until the NF acknowledges (DONE) or its guest's VMM ends. */
+static uint64_t quarantine;
 
 static void reply(struct core *c, uint64_t token, int result, uint32_t slot, const char *reason)
 {
@@ -201,8 +205,16 @@ static void on_guest_gone(struct core *c, struct guest_bind *g)
 	for (uint8_t s = 0; s < c->cfg.max_nfs; s++) {
 		struct nfg_slot *sl = nfg_slot_at(c->base, s);
 
-		if (guest_slot_live(sl) && sl->guest_id == g->id)
+		if (sl->guest_id != g->id || !(sl->flags & NFG_SLOT_F_GUEST))
+			continue;
+		if (guest_slot_live(sl))
 			on_death(c, s);
+		/* nobody left to wake up: a slot kept for it is free now */
+		if ((quarantine & (1ULL << s)) && !(c->reclaim_req & (1ULL << s))) {
+			__atomic_store_n(&sl->state, NFG_SLOT_FREE, __ATOMIC_RELEASE);
+			printf("core: slot %u free again\n", s);
+		}
+		quarantine &= ~(1ULL << s);
 	}
 	close(g->pidfd);
 	memset(g, 0, sizeof(*g));
@@ -263,6 +275,7 @@ static void check_heartbeats(struct core *c)
 			beat_tsc[s] = now;
 		} else if (now - beat_tsc[s] > limit) {
 			printf("core: guest NF '%s' (slot %u) silent for %u ms\n", sl->name, s, c->cfg.guest_timeout_ms);
+			quarantine |= 1ULL << s;
 			on_death(c, s);
 		}
 	}
@@ -285,13 +298,23 @@ static void advance_slots(struct core *c)
 				close(pidfds[s]);
 				pidfds[s] = -1;
 			}
-			if (st == NFG_SLOT_DONE)
+			if (st == NFG_SLOT_DEAD && (quarantine & bit)) {
+				printf("core: slot %u: %llu buffers reclaimed; kept until its guest NF acknowledges\n", s,
+				       (unsigned long long)sl->reclaimed);
+				fflush(stdout);
+				continue;
+			}
+			if (quarantine & bit)
+				printf("core: guest NF '%s' (slot %u) saw it was given up on; slot free again\n",
+				       sl->name, s);
+			else if (st == NFG_SLOT_DONE)
 				printf("core: NF '%s' (slot %u) left cleanly after %llu packets\n", sl->name, s,
 				       (unsigned long long)sl->tx_pkts);
 			else
 				printf("core: slot %u free again, %llu buffers reclaimed\n", s,
 				       (unsigned long long)sl->reclaimed);
 			fflush(stdout);
+			quarantine &= ~bit;
 			__atomic_store_n(&sl->state, NFG_SLOT_FREE, __ATOMIC_RELEASE);
 		}
 	}

@@ -293,8 +293,8 @@ static int leave(struct nfg_ctx *ctx, const struct nfg_ops *ops, void *arg)
 	int rc = 0;
 
 	m.slot = ctx->slot->index;
-	/* already DRAINED: a manager asked the core to retire us */
-	if (region_open(ctx) && (__atomic_load_n(&ctx->slot->state, __ATOMIC_ACQUIRE) == NFG_SLOT_DRAINED ||
+	/* not ACTIVE: a manager already asked the core to retire us */
+	if (region_open(ctx) && (__atomic_load_n(&ctx->slot->state, __ATOMIC_ACQUIRE) != NFG_SLOT_ACTIVE ||
 				 nfg_ctrl_post(ctx->region.base, &m) == 0)) {
 		for (;;) {
 			uint32_t st = __atomic_load_n(&ctx->slot->state, __ATOMIC_ACQUIRE);
@@ -336,8 +336,30 @@ int nfg_run(struct nfg_ctx *ctx, const struct nfg_ops *ops, void *arg)
 		return nfg_set_error(-EINVAL, "nfg_run needs ops->pkt");
 	}
 	while (!ctx->stop) {
-		int idle = handle_burst(ctx, ops, arg) == 0;
+		int idle;
 
+		/* Checked before every burst: a guest that was frozen may wake
+		 * up after the core gave up on it, and must not touch a ring
+		 * whose buffers were taken back (one L1 hit: the core writes
+		 * this line only when the state changes). */
+		st = __atomic_load_n(&ctx->slot->state, __ATOMIC_ACQUIRE);
+		/* DRAINING: a manager's request to retire us is on its way */
+		if (__builtin_expect(st != NFG_SLOT_ACTIVE && st != NFG_SLOT_DRAINING, 0)) {
+			if (st == NFG_SLOT_DRAINED) {
+				fprintf(stderr, "%s: asked to leave by the manager\n", ctx->opts.name);
+				break;
+			}
+			/* the core keeps such a slot until we say we saw it */
+			if (st == NFG_SLOT_DEAD)
+				__atomic_store_n(&ctx->slot->state, NFG_SLOT_DONE, __ATOMIC_RELEASE);
+			rc = nfg_set_error(-ETIMEDOUT, "the core gave up on this NF (no heartbeat for too long)");
+			fprintf(stderr, "%s: %s\n", ctx->opts.name, nfg_last_error());
+			if (ops->fini)
+				ops->fini(ctx, nfg_now() - last, arg);
+			free_ctx(ctx);
+			return rc;
+		}
+		idle = handle_burst(ctx, ops, arg) == 0;
 		if (!idle)
 			empty = 0;
 		else if (++empty >= EMPTY_POLLS_BEFORE_YIELD) {
@@ -356,21 +378,6 @@ int nfg_run(struct nfg_ctx *ctx, const struct nfg_ops *ops, void *arg)
 		if (!region_open(ctx)) {
 			fprintf(stderr, "%s: core closed the region, leaving\n", ctx->opts.name);
 			break;
-		}
-		st = __atomic_load_n(&ctx->slot->state, __ATOMIC_ACQUIRE);
-		if (st == NFG_SLOT_DRAINED) {
-			fprintf(stderr, "%s: asked to leave by the manager\n", ctx->opts.name);
-			break;
-		}
-		if (st == NFG_SLOT_DEAD) {
-			/* our buffers are being reclaimed: touching the ring now would
-			 * only hand the core descriptors it no longer gives us */
-			rc = nfg_set_error(-ETIMEDOUT, "the core gave up on this NF (no heartbeat for too long)");
-			fprintf(stderr, "%s: %s\n", ctx->opts.name, nfg_last_error());
-			if (ops->fini)
-				ops->fini(ctx, nfg_now() - last, arg);
-			free_ctx(ctx);
-			return rc;
 		}
 	}
 	rc = leave(ctx, ops, arg);

@@ -139,13 +139,7 @@ gen_pcap() {
 
 # The accelerator guests get: kvm where the CPU has VMX/SVM, else TCG.
 guest_accel() {
-	if [[ -n ${NFHOST_ACCEL:-} ]]; then
-		echo "$NFHOST_ACCEL"
-	elif [[ -e /dev/kvm ]] && grep -qw -E 'vmx|svm' /proc/cpuinfo; then
-		echo kvm
-	else
-		echo tcg
-	fi
+	"$ROOT"/tools/nfh-guest-qemu --which-accel
 }
 
 # start_guest LOGNAME GUEST_ID NF SERVICE [NF args...]: boots the guest
@@ -162,7 +156,9 @@ start_guest() {
 		"$REGION" "$id" "$nf" "$svc" -n "$log" "$@" > "$T/$log.qemu" 2>&1 &
 	GUEST_PID=$!
 	PIDS+=("$GUEST_PID")
-	"$B"/nfhost -r "$REGION" guest bind "$id" "$GUEST_PID" || fail "cannot bind guest $id"
+	# GUEST_NOBIND=1: the core then has only the NF's heartbeat to go by
+	[[ -n ${GUEST_NOBIND:-} ]] || "$B"/nfhost -r "$REGION" guest bind "$id" "$GUEST_PID" ||
+		fail "cannot bind guest $id"
 	for i in $(seq 1 1200); do
 		"$B"/nfhost -r "$REGION" guest show "$id" > /dev/null 2>&1 && break
 		kill -0 "$GUEST_PID" 2> /dev/null || fail "guest $log died: $(cat "$T/$log.qemu"; tail -5 "$T/$log.log")"

@@ -10,6 +10,7 @@
 #include <rte_mempool.h>
 #include <rte_reciprocal.h>
 
+#include "core_flow.h"
 #include "core_region.h"
 #include "core_route.h"
 #include "nfhost/nfg_abi.h"
@@ -31,6 +32,12 @@ struct core_cfg {
 	uint16_t wait_nfs;      /* hold RX until this many NFs registered */
 	double drain_s;         /* how long shutdown waits for in-flight packets */
 	uint32_t guest_timeout_ms; /* a guest NF's heartbeat may stand still this long */
+	uint32_t flow_max;      /* flow table entries */
+	uint32_t flow_idle_ms;  /* a flow with no packet this long is forgotten */
+	uint32_t flow_learn_ms; /* before a new instance takes flows over, how long the
+				   core learns which flows are live (when the flow table
+				   was off) */
+	char api_path[108];     /* the control API's UNIX socket */
 };
 
 /* Descriptor <-> buffer arithmetic without divisions on the fast path. */
@@ -57,6 +64,9 @@ struct core {
 	struct rte_mbuf **mbuf;     /* per buffer: its mbuf, in private memory */
 	struct nfg_ring *rxr[NFG_MAX_NFS], *txr[NFG_MAX_NFS];
 	struct core_tables *tables; /* RCU-protected */
+	struct core_flows flows;    /* RX lcore only */
+	struct rte_ring *direct;    /* RX -> TX: packets a rule sends straight out */
+	uint64_t chain_pkts[CORE_MAX_CHAINS]; /* RX: packets sent down each chain */
 	uint16_t nb_ports;
 	int socket_id;
 
@@ -98,12 +108,13 @@ static inline uint32_t core_desc_of_mbuf(const struct core *c, const struct rte_
 	return (uint32_t)((const uint8_t *)m->buf_addr - (const uint8_t *)c->base) + c->bm.meta_off;
 }
 
-/** Offset of struct core_mstate in every mbuf (a registered dynfield). */
-extern int core_mstate_off;
+/* The core's routing state sits in the mbuf's private area, right after
+ * the header, in the core's own memory. */
+#define CORE_MBUF_PRIV RTE_ALIGN(sizeof(struct core_mstate), RTE_MBUF_PRIV_ALIGN)
 
 static inline struct core_mstate *core_ms(struct rte_mbuf *m)
 {
-	return RTE_MBUF_DYNFIELD(m, core_mstate_off, struct core_mstate *);
+	return (struct core_mstate *)(m + 1);
 }
 
 /* ---- ports (core_port.c) ---------------------------------------------- */
@@ -126,5 +137,9 @@ uint32_t core_reclaim_all(struct core *c);
 
 int core_ctrl_start(struct core *c);
 void core_ctrl_stop(struct core *c);
+
+/** Swap in new tables (control thread only); when this returns no lcore
+ * uses the old ones, which are freed. */
+void core_ctrl_publish(struct core *c, struct core_tables *nt);
 
 #endif

@@ -20,6 +20,7 @@
 #include <rte_lcore.h>
 
 #include "core.h"
+#include "core_api.h"
 
 #define CTRL_POLL_MS 1
 #define STATS_EVERY_MS 100
@@ -45,6 +46,15 @@ static uint64_t last_beat[NFG_MAX_NFS], beat_tsc[NFG_MAX_NFS];
  * kept (DEAD) until the NF acknowledges (DONE) or its guest's VMM ends. */
 static uint64_t quarantine;
 
+/* Instances waiting to take flows over while the RX side learns which
+ * flows are live (those stay with the instances they are on). */
+struct pending_add {
+	uint16_t service;  /* 0: none */
+	uint64_t due_tsc;
+};
+static struct pending_add pending[NFG_MAX_NFS];
+static uint64_t settle_sweeps; /* flow table sweeps seen at the last settle */
+
 static void reply(struct core *c, uint64_t token, int result, uint32_t slot, const char *reason)
 {
 	struct nfg_reply_board *b = NFG_AT(c->base, c->hdr->replies_off);
@@ -63,7 +73,7 @@ static void reply(struct core *c, uint64_t token, int result, uint32_t slot, con
 
 /* Swap in new tables; when this returns no lcore can still be using the
  * old ones, so a removed slot receives nothing more. */
-static void publish(struct core *c, struct core_tables *nt)
+void core_ctrl_publish(struct core *c, struct core_tables *nt)
 {
 	struct core_tables *old = rcu_xchg_pointer(&c->tables, nt);
 
@@ -79,8 +89,95 @@ static int tables_without(struct core *c, uint8_t s)
 	if (!nt)
 		return -ENOMEM;
 	core_tables_remove_slot(nt, s);
-	publish(c, nt);
+	if (pending[s].service) {
+		pending[s].service = 0;
+		nt->slot_svc[s] = 0;
+	}
+	/* a service left with no instance takes its waiting ones at once */
+	for (uint8_t p = 0; p < NFG_MAX_NFS; p++)
+		if (pending[p].service && nt->svc[pending[p].service].nb == 0) {
+			core_tables_add_instance(nt, pending[p].service, p, 0);
+			pending[p].service = 0;
+		}
+	nt->learning = 0;
+	for (uint8_t p = 0; p < NFG_MAX_NFS; p++)
+		nt->learning |= pending[p].service != 0;
+	core_tables_update_ready(nt);
+	core_ctrl_publish(c, nt);
 	return 0;
+}
+
+/*
+ * A new instance of a service that has some takes a share of its flow
+ * buckets.  The flows already live in those buckets stay where they are:
+ * with the flow table on, each flow knows its birth epoch; with it off,
+ * the RX side first learns the live flows for flow_learn_ms, and the
+ * instance takes over only then (until then it gets no packets).
+ */
+static int add_instance(struct core *c, struct core_tables *nt, uint16_t id, uint8_t s)
+{
+	/* nothing to keep: no instance yet, or no packet ever received */
+	if (nt->svc[id].nb == 0 || __atomic_load_n(&c->stats->rx_pkts, __ATOMIC_RELAXED) == 0)
+		return core_tables_add_instance(nt, id, s, 0);
+	if (nt->flows_on && !nt->learning)
+		return core_tables_add_instance(nt, id, s, 1);
+	if (c->cfg.flow_learn_ms == 0)
+		return core_tables_add_instance(nt, id, s, 0);
+	pending[s].service = id;
+	pending[s].due_tsc = rte_rdtsc() + rte_get_tsc_hz() * c->cfg.flow_learn_ms / 1000;
+	nt->learning = 1;
+	nt->slot_svc[s] = (uint8_t)id;
+	core_tables_update_ready(nt);
+	printf("core: slot %u joins service %u in %u ms, once the live flows are learned\n", s, id,
+	       c->cfg.flow_learn_ms);
+	return 0;
+}
+
+/* Pending instances whose learning time is up take their share now. */
+static void finish_pending(struct core *c)
+{
+	uint64_t now = rte_rdtsc();
+	struct core_tables *nt = NULL;
+	int left = 0;
+
+	for (uint8_t s = 0; s < NFG_MAX_NFS; s++) {
+		if (!pending[s].service)
+			continue;
+		if (now < pending[s].due_tsc) {
+			left = 1;
+			continue;
+		}
+		if (!nt && !(nt = core_tables_clone(c->tables)))
+			return;
+		if (core_tables_add_instance(nt, pending[s].service, s, 1) < 0)
+			fprintf(stderr, "core: slot %u cannot join service %u\n", s, pending[s].service);
+		pending[s].service = 0;
+	}
+	if (!nt)
+		return;
+	nt->learning = (uint8_t)left;
+	core_tables_update_ready(nt);
+	core_ctrl_publish(c, nt);
+}
+
+/* Moves whose kept flows have all expired are over. */
+static void settle_moves(struct core *c)
+{
+	uint64_t sweeps = __atomic_load_n(&c->flows.st.sweeps, __ATOMIC_ACQUIRE);
+	struct core_tables *nt;
+	int moving = 0;
+
+	if (sweeps == settle_sweeps)
+		return;
+	settle_sweeps = sweeps;
+	for (int id = 1; id < NFG_MAX_SERVICES && !moving; id++)
+		moving = c->tables->svc[id].moving != 0;
+	if (!moving || !(nt = core_tables_clone(c->tables)))
+		return;
+	if (core_tables_settle(nt, __atomic_load_n(&c->flows.st.min_born, __ATOMIC_RELAXED)))
+		core_ctrl_publish(c, nt);
+	else
+		free(nt);
 }
 
 static void on_register(struct core *c, const struct nfg_ctrl_msg *m)
@@ -114,7 +211,7 @@ static void on_register(struct core *c, const struct nfg_ctrl_msg *m)
 			return;
 	}
 	nt = core_tables_clone(c->tables);
-	if (!nt || core_tables_add_instance(nt, m->service_id, (uint8_t)s) < 0) {
+	if (!nt || add_instance(c, nt, m->service_id, (uint8_t)s) < 0) {
 		free(nt);
 		if (fd >= 0)
 			close(fd);
@@ -136,7 +233,7 @@ static void on_register(struct core *c, const struct nfg_ctrl_msg *m)
 	pidfds[s] = fd;
 	__atomic_or_fetch(&c->poll_mask, 1ULL << s, __ATOMIC_RELEASE);
 	__atomic_store_n(&sl->state, NFG_SLOT_ACTIVE, __ATOMIC_RELEASE);
-	publish(c, nt);
+	core_ctrl_publish(c, nt);
 	c->stats->registrations++;
 	reply(c, m->token, 0, s, "ok");
 	if (sl->flags & NFG_SLOT_F_GUEST)
@@ -368,9 +465,9 @@ static void *ctrl_main(void *arg)
 	uint64_t hz = rte_get_tsc_hz(), next_stats = 0;
 
 	while (!ctrl_stop) {
-		struct pollfd pfd[2 * NFG_MAX_NFS];
+		struct pollfd pfd[3 * NFG_MAX_NFS];
 		int who[2 * NFG_MAX_NFS]; /* slot, or -1 - guest index */
-		int n = 0;
+		int n = 0, napi;
 
 		for (uint8_t s = 0; s < c->cfg.max_nfs; s++)
 			if (pidfds[s] >= 0) {
@@ -384,13 +481,18 @@ static void *ctrl_main(void *arg)
 				pfd[n].events = POLLIN;
 				who[n++] = -1 - g;
 			}
-		if (poll(pfd, (nfds_t)n, CTRL_POLL_MS) > 0)
+		napi = core_api_pollfds(pfd + n, NFG_MAX_NFS);
+		if (poll(pfd, (nfds_t)(n + napi), CTRL_POLL_MS) > 0) {
 			for (int i = 0; i < n; i++)
 				if (pfd[i].revents)
 					who[i] >= 0 ? on_death(c, (uint8_t)who[i]) : on_guest_gone(c, &guests[-1 - who[i]]);
+			core_api_handle(c, pfd + n, napi);
+		}
 		drain_ctrl_ring(c);
 		check_heartbeats(c);
 		advance_slots(c);
+		finish_pending(c);
+		settle_moves(c);
 		if (rte_rdtsc() >= next_stats) {
 			update_stats(c);
 			next_stats = rte_rdtsc() + hz * STATS_EVERY_MS / 1000;
@@ -420,6 +522,7 @@ void core_ctrl_stop(struct core *c)
 	(void)c;
 	ctrl_stop = 1;
 	pthread_join(ctrl_thread, NULL);
+	core_api_close();
 	for (int s = 0; s < NFG_MAX_NFS; s++) {
 		if (pidfds[s] >= 0)
 			close(pidfds[s]);

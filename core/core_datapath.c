@@ -16,7 +16,9 @@
 #include <rte_prefetch.h>
 
 #include "core.h"
+#include "core_flow.h"
 #include "core_parse.h"
+#include "core_rules.h"
 
 #define TX_RETRIES 8
 
@@ -36,6 +38,8 @@ struct lstate {
 	struct stage slot[NFG_MAX_NFS];
 	uint16_t port_n[NFG_MAX_PORTS];
 	struct rte_mbuf *port_m[NFG_MAX_PORTS][CORE_MAX_BURST];
+	uint16_t direct_n;
+	struct rte_mbuf *direct[CORE_MAX_BURST];
 };
 
 static RTE_DEFINE_PER_LCORE(struct lstate *, lst);
@@ -49,6 +53,7 @@ static inline int64_t in_flight(const struct nfg_core_stats *s)
 /* Where one packet of a burst goes: a slot, a port, or nowhere (already
  * freed and counted). */
 #define DST_NONE 0xffffu
+#define DST_DIRECT 0xfffeu /* RX: straight out a port, through the TX side */
 #define DST_PORT 0x8000u
 
 /*
@@ -67,7 +72,10 @@ static inline void stage_burst(const struct core *c, struct lstate *ls, const ui
 			;
 		if (to == DST_NONE)
 			continue;
-		if (to & DST_PORT) {
+		if (to == DST_DIRECT) {
+			for (uint32_t k = i; k < j; k++)
+				ls->direct[ls->direct_n++] = c->mbuf[idx[k]];
+		} else if (to & DST_PORT) {
 			uint16_t port = to & ~DST_PORT;
 
 			for (uint32_t k = i; k < j; k++)
@@ -107,25 +115,121 @@ static void flush_slots(struct core *c, struct lstate *ls, uint64_t *ring_full)
 	}
 }
 
+/* Packets RX sends straight out a port go through the TX side, the one
+ * thread that transmits: a port queue takes one sender. */
+static void flush_direct(struct core *c, struct lstate *ls, uint64_t *full)
+{
+	unsigned k;
+
+	if (likely(ls->direct_n == 0))
+		return;
+	k = rte_ring_sp_enqueue_burst(c->direct, (void **)ls->direct, ls->direct_n, NULL);
+	for (unsigned i = k; i < ls->direct_n; i++) {
+		rte_pktmbuf_free(ls->direct[i]);
+		(*full)++;
+	}
+	ls->direct_n = 0;
+}
+
 /* ---- RX ------------------------------------------------------------- */
 
-/* Handle @p n packets received on @p port: metadata, parse, first hop. */
+/* The flow table's answer for a burst: each packet's entry, found or
+ * created, its rule answer brought up to date with the tables.  NULL
+ * where the table is full: such a packet is classified on its own. */
+static void rx_flows(struct core *c, const struct core_tables *t, const struct nfg_flow_key *keys,
+		     uint32_t *sig, uint16_t n, uint64_t now, struct core_flow **ent)
+{
+	struct core_flows *f = &c->flows;
+	const struct core_ruleset *rs = t->rules;
+	const void *kp[RTE_HASH_LOOKUP_BULK_MAX];
+	int32_t pos[RTE_HASH_LOOKUP_BULK_MAX];
+	const struct nfg_flow_key *stale[CORE_MAX_BURST];
+	struct core_flow *stale_e[CORE_MAX_BURST];
+	int32_t rule[CORE_MAX_BURST];
+	uint16_t nstale = 0;
+
+	for (uint16_t i = 0; i < n; i += RTE_HASH_LOOKUP_BULK_MAX) {
+		uint16_t m = RTE_MIN((uint16_t)(n - i), (uint16_t)RTE_HASH_LOOKUP_BULK_MAX);
+
+		for (uint16_t j = 0; j < m; j++)
+			kp[j] = &keys[i + j];
+		rte_hash_lookup_with_hash_bulk(f->h, kp, sig + i, m, pos);
+		for (uint16_t j = 0; j < m; j++) {
+			struct core_flow *e;
+
+			if (likely(pos[j] >= 0)) {
+				e = &f->e[pos[j]];
+				f->st.hits++;
+			} else {
+				/* a new flow; a second packet of it in this burst finds it */
+				int32_t p = rte_hash_lookup_with_hash(f->h, &keys[i + j], sig[i + j]);
+
+				e = p >= 0 ? &f->e[p] : core_flows_add(f, &keys[i + j], sig[i + j], now, t->epoch);
+				f->st.misses += p < 0;
+			}
+			ent[i + j] = e;
+			if (e) {
+				e->last_tsc = now;
+				if (unlikely(e->gen != t->rules_gen)) {
+					e->gen = t->rules_gen;
+					stale[nstale] = &keys[i + j];
+					stale_e[nstale++] = e;
+				}
+			}
+		}
+	}
+	if (nstale == 0)
+		return;
+	if (rs)
+		core_ruleset_classify(rs, stale, rule, nstale);
+	for (uint16_t i = 0; i < nstale; i++) {
+		int32_t r = rs ? rule[i] : -1;
+
+		stale_e[i]->rule = r;
+		stale_e[i]->act = r >= 0 ? rs->act[r] : t->dflt;
+	}
+}
+
+/* Handle @p n packets received on @p port: metadata, parse, classify,
+ * first hop. */
 static void rx_handle(struct core *c, struct lstate *ls, const struct core_tables *t, uint16_t port,
 		      struct rte_mbuf **mb, uint16_t n)
 {
 	struct nfg_core_stats *s = c->stats;
 	struct nfg_port *np = nfg_port_at(c->base, port);
+	const struct core_ruleset *rs = t->rules;
 	uint64_t bytes = 0, tsc = rte_rdtsc();
-
 	uint16_t dst[CORE_MAX_BURST];
 	nfg_desc_t desc[CORE_MAX_BURST];
 	uint32_t idx[CORE_MAX_BURST];
+	struct nfg_flow_key keys[CORE_MAX_BURST];
+	uint32_t sig[CORE_MAX_BURST];
+	struct core_flow *ent[CORE_MAX_BURST];
+	uint64_t policy = 0, no_inst = 0;
 
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = mb[i];
 		struct nfg_pkt *p = m->buf_addr;
-		struct core_mstate *ms = core_ms(m);
 		uint8_t *data = rte_pktmbuf_mtod(m, uint8_t *);
+
+		p->data_off = (uint32_t)(data - (uint8_t *)c->base);
+		p->len = m->data_len;
+		p->in_port = port;
+		p->rx_tsc = tsc;
+		core_parse(data, m->data_len, p, &keys[i]);
+		keys[i].in_port = port;
+		sig[i] = p->flow_hash;
+		m->port = port;
+	}
+	if (t->flows_on)
+		rx_flows(c, t, keys, sig, n, tsc, ent);
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = mb[i];
+		struct nfg_pkt *p = m->buf_addr;
+		struct core_mstate *ms = core_ms(m);
+		struct core_action act = t->dflt;
+		const uint8_t *skip = NULL;
+		uint8_t nskip = 0;
 		uint16_t target;
 
 		dst[i] = DST_NONE;
@@ -135,20 +239,50 @@ static void rx_handle(struct core *c, struct lstate *ls, const struct core_table
 			rte_pktmbuf_free(m);
 			continue;
 		}
-		p->data_off = (uint32_t)(data - (uint8_t *)c->base);
-		p->len = m->data_len;
-		p->in_port = port;
-		p->chain_id = 0;
-		p->rx_tsc = tsc;
-		core_parse(data, m->data_len, p);
 		ms->hash = p->flow_hash;
-		m->port = port;
-		if (unlikely(core_route_rx(t, ms, &target) != CORE_TO_SLOT)) {
-			s->rx_no_instance++;
+		ms->born = CORE_BORN_NEW;
+		if (t->flows_on) {
+			struct core_flow *e = ent[i];
+
+			if (likely(e != NULL)) {
+				ms->born = e->born;
+				act = e->ovr.type != CORE_ACT_NONE ? e->ovr : e->act;
+				skip = e->skip;
+				nskip = e->nskip;
+				if (e->rule >= 0)
+					rs->pkts[e->rule]++;
+			} else if (rs) {
+				int32_t r;
+				const struct nfg_flow_key *k = &keys[i];
+
+				core_ruleset_classify(rs, &k, &r, 1);
+				if (r >= 0) {
+					act = rs->act[r];
+					rs->pkts[r]++;
+				}
+			}
+		}
+		switch (core_route_rx(t, ms, port, act, skip, nskip, &target)) {
+		case CORE_TO_SLOT:
+			dst[i] = target;
+			break;
+		case CORE_TO_PORT:
+			ms->exit = target;
+			dst[i] = DST_DIRECT;
+			break;
+		case CORE_DROP_POLICY:
+			policy++;
+			rte_pktmbuf_free(m);
+			continue;
+		default:
+			no_inst++;
 			rte_pktmbuf_free(m);
 			continue;
 		}
-		dst[i] = target;
+		c->chain_pkts[ms->chain_id & (CORE_MAX_CHAINS - 1)] += act.type == CORE_ACT_CHAIN;
+		p->chain_id = ms->chain_id;
+		p->path_len = ms->len;
+		memcpy(p->path, ms->path, sizeof(p->path));
 		desc[i] = core_desc_of_mbuf(c, m);
 		idx[i] = ms->idx;
 	}
@@ -158,9 +292,14 @@ static void rx_handle(struct core *c, struct lstate *ls, const struct core_table
 	s->last_rx_tsc = tsc;
 	np->rx_pkts += n;
 	np->rx_bytes += bytes;
+	if (unlikely(policy | no_inst)) {
+		s->rx_policy_drop += policy;
+		s->rx_no_instance += no_inst;
+	}
 	/* count before handing out, so in_flight never goes negative */
 	__atomic_store_n(&s->rx_pkts, s->rx_pkts + n, __ATOMIC_RELEASE);
 	flush_slots(c, ls, &s->rx_ring_full);
+	flush_direct(c, ls, &s->rx_ring_full);
 }
 
 static void rx_once(struct core *c, struct lstate *ls)
@@ -168,9 +307,17 @@ static void rx_once(struct core *c, struct lstate *ls)
 	const struct core_tables *t = rcu_dereference(c->tables);
 	uint32_t burst = c->cfg.burst;
 
-	/* until every service of the chain has an instance, packets wait in
+	if (t->flows_on) {
+		uint64_t now = rte_rdtsc();
+
+		core_flows_apply_cmds(&c->flows, now, t->epoch);
+		core_flows_sweep(&c->flows, now, t->epoch);
+	} else if (unlikely(c->flows.st.live)) {
+		core_flows_flush(&c->flows); /* switched off: start afresh next time */
+	}
+	/* until the default chain's services have instances, packets wait in
 	 * the ports (a NIC counts what overflows) instead of being dropped */
-	if (!t->chain_ready)
+	if (!t->rx_ready)
 		return;
 	for (uint16_t port = 0; port < c->nb_ports; port++) {
 		struct rte_mbuf *mb[CORE_MAX_BURST];
@@ -184,6 +331,7 @@ static void rx_once(struct core *c, struct lstate *ls)
 		for (uint16_t i = 0; i < n; i++) {
 			rte_prefetch0(rte_pktmbuf_mtod(mb[i], void *));
 			__builtin_prefetch(mb[i]->buf_addr, 1, 3);
+			__builtin_prefetch(core_ms(mb[i]), 1, 3);
 		}
 		if (held)
 			rx_handle(c, ls, t, port, ls->held[port], held);
@@ -256,6 +404,7 @@ static inline uint16_t tx_one(struct core *c, const struct core_tables *t, uint8
 		k->no_inst++;
 		break;
 	case CORE_DROP_BAD:
+	case CORE_DROP_POLICY: /* not a verdict outcome */
 		if (NFG_D_ACTION(e) == NFG_ACT_NONE || NFG_D_ACTION(e) >= NFG_ACT_MAX)
 			k->bad_meta++;
 		else
@@ -294,6 +443,22 @@ static uint64_t flush_ports(struct core *c, struct lstate *ls, uint64_t *dropped
 		ls->port_n[port] = 0;
 	}
 	return sent_all;
+}
+
+/* What RX sent straight to a port: its port is in the mbuf's state. */
+static uint64_t tx_direct(struct core *c, struct lstate *ls, uint64_t *dropped)
+{
+	struct rte_mbuf *m[CORE_MAX_BURST];
+	unsigned n = rte_ring_sc_dequeue_burst(c->direct, (void **)m, c->cfg.burst, NULL);
+
+	if (likely(n == 0))
+		return 0;
+	for (unsigned i = 0; i < n; i++) {
+		uint16_t port = core_ms(m[i])->exit;
+
+		ls->port_m[port][ls->port_n[port]++] = m[i];
+	}
+	return flush_ports(c, ls, dropped);
 }
 
 /* Free whatever slot @p s still holds after its tx ring was drained. */
@@ -340,6 +505,7 @@ static void tx_once(struct core *c, struct lstate *ls)
 	struct tx_counts k = { 0 };
 	uint64_t ring_full = 0, port_drops = 0, sent = 0, reclaimed = 0, done;
 
+	sent += tx_direct(c, ls, &port_drops);
 	for (uint64_t m = mask; m; m &= m - 1) {
 		tx_drain_slot(c, ls, t, (uint8_t)__builtin_ctzll(m), &k);
 		flush_slots(c, ls, &ring_full);

@@ -18,8 +18,11 @@
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
+#include <rte_ring.h>
 
 #include "core.h"
+#include "core_api.h"
+#include "core_rules.h"
 
 static struct core the_core;
 
@@ -30,7 +33,8 @@ static void usage(const char *prog)
 		"  --name NAME          region name: HUGEDIR/NAME-sSOCKET (default nfhost0)\n"
 		"  --huge-dir DIR       hugetlbfs mount (default /dev/hugepages)\n"
 		"  --region-size SIZE   region bytes, power of two, K/M/G suffix (default 64M)\n"
-		"  --chain ID[,ID...]   default chain of service IDs (required)\n"
+		"  --chain ID[,ID...]   chain 0 of service IDs, the default for packets no rule\n"
+		"                       matches (without it, RX waits for a graph: nfhost graph load)\n"
 		"  --ring-size N        descriptors per NF ring, power of two (default 4096)\n"
 		"  --max-inflight N     packets inside the platform at once (default ring size)\n"
 		"  --burst N            descriptors per burst (default 32)\n"
@@ -41,7 +45,12 @@ static void usage(const char *prog)
 		"  --guest-timeout-ms N a guest NF whose heartbeat stops for N ms is dead (default 3000;\n"
 		"                       a guest bound to its QEMU process is noticed at once)\n"
 		"  --wait-nfs N         hold the ports until N NFs are registered (default: until\n"
-		"                       every service of the chain has one)\n",
+		"                       every service of the chain has one)\n"
+		"  --flow-max N         flow table entries (default 262144)\n"
+		"  --flow-idle-ms N     a flow with no packet for N ms is forgotten (default 10000)\n"
+		"  --flow-learn-ms N    before a new instance of a service takes over flows, learn\n"
+		"                       the live ones for N ms, which stay put (default 1000)\n"
+		"  --api PATH           control API socket (default /run/nfhost/NAME.sock)\n",
 		prog, NFG_MAX_NFS);
 }
 
@@ -116,6 +125,10 @@ static int parse_args(int argc, char **argv, struct core_cfg *cfg)
 		{ "drain-ms", required_argument, NULL, 'd' },
 		{ "wait-nfs", required_argument, NULL, 'w' },
 		{ "guest-timeout-ms", required_argument, NULL, 'g' },
+		{ "flow-max", required_argument, NULL, 'F' },
+		{ "flow-idle-ms", required_argument, NULL, 'I' },
+		{ "flow-learn-ms", required_argument, NULL, 'L' },
+		{ "api", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -132,6 +145,9 @@ static int parse_args(int argc, char **argv, struct core_cfg *cfg)
 	cfg->rx_lcore = cfg->tx_lcore = rte_get_main_lcore();
 	cfg->drain_s = 0.5;
 	cfg->guest_timeout_ms = 3000;
+	cfg->flow_max = 262144;
+	cfg->flow_idle_ms = 10000;
+	cfg->flow_learn_ms = 1000;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -202,6 +218,29 @@ static int parse_args(int argc, char **argv, struct core_cfg *cfg)
 				return -1;
 			cfg->guest_timeout_ms = (uint32_t)v;
 			break;
+		case 'F':
+			if (parse_num("flow-max", optarg, 1024, 1 << 24, &v) < 0)
+				return -1;
+			cfg->flow_max = (uint32_t)v;
+			break;
+		case 'I':
+			if (parse_num("flow-idle-ms", optarg, 10, 3600000, &v) < 0)
+				return -1;
+			cfg->flow_idle_ms = (uint32_t)v;
+			break;
+		case 'L':
+			if (parse_num("flow-learn-ms", optarg, 0, 600000, &v) < 0)
+				return -1;
+			cfg->flow_learn_ms = (uint32_t)v;
+			break;
+		case 'A':
+			if (strlen(optarg) >= sizeof(cfg->api_path)) {
+				fprintf(stderr, "core: --api %s: longer than %zu characters\n", optarg,
+					sizeof(cfg->api_path) - 1);
+				return -1;
+			}
+			snprintf(cfg->api_path, sizeof(cfg->api_path), "%s", optarg);
+			break;
 		case 'w':
 			if (parse_num("wait-nfs", optarg, 0, NFG_MAX_NFS, &v) < 0)
 				return -1;
@@ -218,10 +257,8 @@ static int parse_args(int argc, char **argv, struct core_cfg *cfg)
 	}
 	if (!tx_set)
 		cfg->tx_lcore = cfg->rx_lcore;
-	if (cfg->chain_len == 0) {
-		fprintf(stderr, "core: --chain is required (e.g. --chain 1,2)\n");
-		return -1;
-	}
+	if (!cfg->api_path[0])
+		snprintf(cfg->api_path, sizeof(cfg->api_path), "/run/nfhost/%s.sock", cfg->name);
 	if (cfg->ring_size & (cfg->ring_size - 1)) {
 		fprintf(stderr, "core: --ring-size %u is not a power of two\n", cfg->ring_size);
 		return -1;
@@ -296,11 +333,15 @@ static void print_banner(const struct core *c)
 	       (unsigned long long)(h->region_size >> 20), c->socket_id, h->buf_count, h->buf_room_len);
 	for (uint16_t p = 0; p < c->nb_ports; p++)
 		printf("core: port %u: %s\n", p, nfg_port_at(c->base, p)->name);
-	printf("core: chain:");
+	printf("core: chain 0:");
 	for (uint16_t i = 0; i < c->cfg.chain_len; i++)
 		printf(" %s%u", i ? "-> " : "", c->cfg.chain[i]);
+	if (!c->cfg.chain_len)
+		printf(" none (waiting for a graph)");
 	printf("; RX lcore %u, TX lcore %u, rings %u, burst %u, max in flight %u\n", c->cfg.rx_lcore,
 	       c->cfg.tx_lcore, c->cfg.ring_size, c->cfg.burst, c->cfg.max_inflight);
+	printf("core: control API on %s; flow table %u entries, idle %u ms\n", c->cfg.api_path, c->cfg.flow_max,
+	       c->cfg.flow_idle_ms);
 	printf("core: ready\n");
 	fflush(stdout);
 }
@@ -395,24 +436,39 @@ int main(int argc, char **argv)
 	c->tables = core_tables_new(c->nb_ports, c->cfg.chain, c->cfg.chain_len, c->cfg.wait_nfs);
 	if (!c->tables)
 		goto out_ports;
+	snprintf(path, sizeof(path), "dx_%.20s", c->cfg.name);
+	c->direct = rte_ring_create(path, rte_align32pow2(c->cfg.max_inflight), c->socket_id,
+				    RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (!c->direct || core_flows_init(&c->flows, c->cfg.name, c->cfg.flow_max, c->cfg.flow_idle_ms,
+					   c->socket_id) < 0)
+		goto out_tables;
 	core_tables_mirror(c->tables, c->base);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	if (core_ctrl_start(c) < 0)
+	if (core_api_open(c) < 0)
 		goto out_tables;
+	if (core_ctrl_start(c) < 0) {
+		core_api_close();
+		goto out_tables;
+	}
 	__atomic_store_n(&c->hdr->state, NFG_REGION_READY, __ATOMIC_RELEASE);
 	print_banner(c);
 	if (run_loops(c) < 0)
 		fprintf(stderr, "core: a data path loop failed to start\n");
 	exit_code = shutdown_core(c);
-	free(c->tables);
+	core_flows_free(&c->flows);
+	rte_ring_free(c->direct);
+	core_ruleset_free(c->tables->rules);
+	core_tables_free(c->tables);
 	core_pool_free(c);
 	core_region_destroy(&c->region);
 	rte_eal_cleanup();
 	return exit_code;
 
 out_tables:
-	free(c->tables);
+	core_flows_free(&c->flows);
+	rte_ring_free(c->direct);
+	core_tables_free(c->tables);
 out_ports:
 	core_ports_stop(c);
 out_region:

@@ -15,7 +15,7 @@
 
 /* Both directions of a connection must hash alike, so the two endpoints
  * (address with its port) are put in a canonical order before hashing. */
-static inline uint32_t core_sym_hash_v4(uint32_t a, uint32_t b, uint16_t pa, uint16_t pb, uint8_t proto)
+static inline uint32_t core_sym_hash(uint32_t a, uint32_t b, uint16_t pa, uint16_t pb, uint32_t proto)
 {
 	int swap = a > b || (a == b && pa > pb);
 	uint64_t w = swap ? (uint64_t)b << 32 | a : (uint64_t)a << 32 | b;
@@ -25,16 +25,19 @@ static inline uint32_t core_sym_hash_v4(uint32_t a, uint32_t b, uint16_t pa, uin
 	return rte_hash_crc_4byte(ports ^ proto, rte_hash_crc_8byte(w, CORE_HASH_SEED));
 }
 
-static inline uint32_t core_sym_hash_v6(const uint8_t *a, const uint8_t *b, uint16_t pa, uint16_t pb,
-					uint8_t proto)
+/** The symmetric flow hash of a flow key: computable from the key alone,
+ * so a flow rule an NF sends by key finds the flow's entry. */
+static inline uint32_t core_key_hash(const struct nfg_flow_key *k)
 {
-	uint32_t w[9];
-	int cmp = memcmp(a, b, 16), a_first = cmp < 0 || (cmp == 0 && pa <= pb);
+	return core_sym_hash(k->a, k->b, k->sport, k->dport, (uint32_t)k->kind << 8 | k->proto);
+}
 
-	memcpy(w, a_first ? a : b, 16);
-	memcpy(w + 4, a_first ? b : a, 16);
-	w[8] = (a_first ? (uint32_t)pa << 16 | pb : (uint32_t)pb << 16 | pa) ^ proto;
-	return rte_hash_crc(w, sizeof(w), CORE_HASH_SEED);
+/* 48 bits of MAC address, loaded as 8 bytes, folded to 32. */
+static inline uint32_t core_mac_fold(uint64_t mac48)
+{
+	uint64_t x = (mac48 & 0xffffffffffffull) * 0x9e3779b97f4a7c15ULL;
+
+	return (uint32_t)(x >> 32) ^ (uint32_t)x;
 }
 
 /* Ports of a TCP, UDP or SCTP header, 0 for other protocols. */
@@ -49,18 +52,23 @@ static inline void core_l4_ports(const uint8_t *l4, uint32_t avail, uint8_t prot
 
 /**
  * Fill the parsed fields of @p m (l3_off, l4_off, l4_proto, flags,
- * flow_hash) from a frame of @p len bytes.  Never reads past @p len; a
- * truncated or non-IP frame gets a hash of its MAC pair.
+ * flow_hash) and the flow key @p k (in_port left to the caller) from a
+ * frame of @p len bytes.  Never reads past @p len; a truncated or non-IP
+ * frame is keyed by its MAC pair and type.
  */
-static inline void core_parse(const uint8_t *d, uint32_t len, struct nfg_pkt *m)
+static inline void core_parse(const uint8_t *d, uint32_t len, struct nfg_pkt *m, struct nfg_flow_key *k)
 {
 	uint32_t off = RTE_ETHER_HDR_LEN;
-	uint16_t et, sp, dp;
+	uint16_t et;
 
 	m->l3_off = m->l4_off = 0;
 	m->l4_proto = 0;
 	m->flags = 0;
+	k->sport = k->dport = 0;
+	k->proto = 0;
 	if (len < RTE_ETHER_HDR_LEN) {
+		k->a = k->b = 0;
+		k->kind = 0;
 		m->flow_hash = 0;
 		return;
 	}
@@ -77,54 +85,55 @@ static inline void core_parse(const uint8_t *d, uint32_t len, struct nfg_pkt *m)
 		uint32_t ihl = (ip->version_ihl & 0xf) * 4u;
 
 		if (ihl >= 20 && len >= off + ihl) {
-			uint32_t a, b;
-
-			memcpy(&a, &ip->src_addr, 4);
-			memcpy(&b, &ip->dst_addr, 4);
+			memcpy(&k->a, &ip->src_addr, 4);
+			memcpy(&k->b, &ip->dst_addr, 4);
+			k->kind = NFG_FLOW_IPV4;
 			m->flags = NFG_PKT_F_IPV4;
-			m->l4_proto = ip->next_proto_id;
+			m->l4_proto = k->proto = ip->next_proto_id;
 			if (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK | RTE_IPV4_HDR_MF_FLAG))
 				m->flags |= NFG_PKT_F_FRAG;
-			sp = dp = 0;
-			/* later fragments carry no ports: hash them on addresses only,
+			/* later fragments carry no ports: key them on addresses only,
 			 * and the first fragment too, so a flow's fragments agree */
 			if (!(m->flags & NFG_PKT_F_FRAG) && off + ihl < len && off + ihl <= 255) {
 				m->l4_off = (uint8_t)(off + ihl);
 				m->flags |= NFG_PKT_F_L4;
-				core_l4_ports(d + off + ihl, len - off - ihl, m->l4_proto, &sp, &dp);
+				core_l4_ports(d + off + ihl, len - off - ihl, m->l4_proto, &k->sport, &k->dport);
 			}
-			m->flow_hash = core_sym_hash_v4(a, b, sp, dp, m->l4_proto);
+			m->flow_hash = core_key_hash(k);
 			return;
 		}
 	} else if (et == RTE_ETHER_TYPE_IPV6 && len >= off + sizeof(struct rte_ipv6_hdr)) {
 		const struct rte_ipv6_hdr *ip6 = (const void *)(d + off);
 		uint32_t l4 = off + (uint32_t)sizeof(*ip6);
 
+		k->a = nfg_addr6_fold(ip6->src_addr);
+		k->b = nfg_addr6_fold(ip6->dst_addr);
+		k->kind = NFG_FLOW_IPV6;
 		m->flags = NFG_PKT_F_IPV6;
-		m->l4_proto = ip6->proto;
-		sp = dp = 0;
+		m->l4_proto = k->proto = ip6->proto;
 		if (l4 < len && l4 <= 255 && (ip6->proto == IPPROTO_TCP || ip6->proto == IPPROTO_UDP ||
 					       ip6->proto == IPPROTO_ICMPV6 || ip6->proto == IPPROTO_SCTP)) {
 			m->l4_off = (uint8_t)l4;
 			m->flags |= NFG_PKT_F_L4;
-			core_l4_ports(d + l4, len - l4, ip6->proto, &sp, &dp);
+			core_l4_ports(d + l4, len - l4, ip6->proto, &k->sport, &k->dport);
 		}
-		m->flow_hash = core_sym_hash_v6(ip6->src_addr, ip6->dst_addr, sp, dp, m->l4_proto);
+		m->flow_hash = core_key_hash(k);
 		return;
 	}
 	{
-		/* non-IP: both directions of a MAC pair together.  Loaded straight
-		 * into registers: building the key on the stack from 6-byte pieces
-		 * stalled every packet on a failed store-to-load forward. */
-		uint64_t dst, src, lo, hi;
+		/* non-IP: both directions of a MAC pair together, with its type.
+		 * Loaded straight into registers: building a key on the stack
+		 * from 6-byte pieces stalled every packet on a failed
+		 * store-to-load forward. */
+		uint64_t dst, src;
 
 		memcpy(&dst, d, 8);
 		memcpy(&src, d + 6, 8); /* bytes 6..13, inside the 14-byte header */
-		dst &= 0xffffffffffffull;
-		src &= 0xffffffffffffull;
-		lo = dst < src ? dst : src;
-		hi = dst < src ? src : dst;
-		m->flow_hash = rte_hash_crc_8byte(hi | (uint64_t)et << 48, rte_hash_crc_8byte(lo, CORE_HASH_SEED));
+		k->a = core_mac_fold(src);
+		k->b = core_mac_fold(dst);
+		k->kind = NFG_FLOW_L2;
+		k->sport = k->dport = et;
+		m->flow_hash = core_key_hash(k);
 		m->l3_off = 0;
 	}
 }

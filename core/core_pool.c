@@ -25,15 +25,8 @@
 _Static_assert(RTE_PKTMBUF_HEADROOM >= sizeof(struct nfg_pkt) + 64, "headroom holds the metadata");
 _Static_assert(BUF_SIZE % NFG_CACHE_LINE == 0, "buffers are cache-line aligned");
 
-int core_mstate_off = -1;
-
 int core_pool_create(struct core *c)
 {
-	static const struct rte_mbuf_dynfield mstate = {
-		.name = "nfhost_core_mstate",
-		.size = sizeof(struct core_mstate),
-		.align = __alignof__(struct core_mstate),
-	};
 	struct nfg_region_hdr *h = c->hdr;
 	uint32_t per_page = h->buf_page_size / BUF_SIZE;
 	uint32_t pages = (uint32_t)(h->bufs_len / h->buf_page_size);
@@ -43,11 +36,6 @@ int core_pool_create(struct core *c)
 	char name[RTE_MEMPOOL_NAMESIZE];
 	int rc;
 
-	core_mstate_off = rte_mbuf_dynfield_register(&mstate);
-	if (core_mstate_off < 0) {
-		fprintf(stderr, "core: cannot register the mbuf field: %s\n", rte_strerror(rte_errno));
-		return -rte_errno;
-	}
 	if (n < 2 * c->cfg.max_inflight) {
 		fprintf(stderr, "core: region holds %u buffers, need at least %u for %u packets in flight "
 			"(raise --region-size or lower --ring-size)\n", n, 2 * c->cfg.max_inflight,
@@ -77,7 +65,7 @@ int core_pool_create(struct core *c)
 		c->page_iova[p] = ext[p].buf_iova;
 	}
 	snprintf(name, sizeof(name), "nfh_%.20s", c->cfg.name);
-	c->pool = rte_pktmbuf_pool_create_extbuf(name, n, c->cfg.pool_cache, 0, BUF_SIZE, c->socket_id, ext, pages);
+	c->pool = rte_pktmbuf_pool_create_extbuf(name, n, c->cfg.pool_cache, CORE_MBUF_PRIV, BUF_SIZE, c->socket_id, ext, pages);
 	free(ext);
 	if (!c->pool) {
 		fprintf(stderr, "core: mbuf pool over the region: %s\n", rte_strerror(rte_errno));

@@ -8,13 +8,16 @@
 struct core_tables *core_tables_new(uint16_t nb_ports, const uint16_t *chain, uint16_t chain_len,
 				    uint16_t min_nfs)
 {
+	uint8_t svc[NFG_MAX_CHAIN];
 	struct core_tables *t;
 
 	if (chain_len > NFG_MAX_CHAIN || nb_ports > NFG_MAX_PORTS)
 		return NULL;
-	for (uint16_t i = 0; i < chain_len; i++)
+	for (uint16_t i = 0; i < chain_len; i++) {
 		if (chain[i] == 0 || chain[i] >= NFG_MAX_SERVICES)
 			return NULL;
+		svc[i] = (uint8_t)chain[i];
+	}
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
@@ -22,16 +25,17 @@ struct core_tables *core_tables_new(uint16_t nb_ports, const uint16_t *chain, ui
 	t->min_nfs = min_nfs;
 	for (uint16_t p = 0; p < nb_ports; p++)
 		t->out_port[p] = (p ^ 1) < nb_ports ? p ^ 1 : p;
-	memset(t->chain_pos_of, CORE_POS_OFF, sizeof(t->chain_pos_of));
-	t->chain_len = chain_len;
-	for (uint16_t i = 0; i < chain_len; i++) {
-		t->chain[i] = chain[i];
-		/* a service listed twice resumes after its first position */
-		if (t->chain_pos_of[chain[i]] == CORE_POS_OFF)
-			t->chain_pos_of[chain[i]] = (uint8_t)i;
-	}
-	for (int i = 0; i < NFG_MAX_SERVICES; i++)
+	for (int i = 0; i < NFG_MAX_SERVICES; i++) {
 		memset(t->svc[i].bucket, CORE_NO_SLOT, NFG_HASH_BUCKETS);
+		memset(t->svc[i].old, CORE_NO_SLOT, NFG_HASH_BUCKETS);
+	}
+	for (int i = 0; i < CORE_MAX_CHAINS; i++)
+		t->chain[i].exit = CORE_EXIT_PAIRED;
+	t->chain[0].len = (uint8_t)chain_len;
+	memcpy(t->chain[0].svc, svc, chain_len);
+	t->dflt = (struct core_action){ .type = chain_len ? CORE_ACT_CHAIN : CORE_ACT_NONE, .arg = 0 };
+	t->epoch = 1;
+	core_tables_update_ready(t);
 	return t;
 }
 
@@ -53,27 +57,48 @@ static int owned(const struct core_service *s, uint8_t slot)
 	return n;
 }
 
-int core_tables_add_instance(struct core_tables *t, uint16_t id, uint8_t slot)
+/* The bucket of @p from to hand over: one not already moving if there is
+ * one, so the flows it keeps for an earlier move stay kept. */
+static int bucket_to_take(const struct core_service *s, uint8_t from)
+{
+	int any = -1;
+
+	for (int b = NFG_HASH_BUCKETS - 1; b >= 0; b--) {
+		if (s->bucket[b] != from)
+			continue;
+		if (s->old[b] == CORE_NO_SLOT)
+			return b;
+		if (any < 0)
+			any = b;
+	}
+	return any;
+}
+
+int core_tables_add_instance(struct core_tables *t, uint16_t id, uint8_t slot, int keep_flows)
 {
 	struct core_service *s;
-	int want, got = 0;
+	int want;
 
-	if (id == 0 || id >= NFG_MAX_SERVICES)
+	if (id == 0 || id >= NFG_MAX_SERVICES || slot >= NFG_MAX_NFS)
 		return -EINVAL;
 	s = &t->svc[id];
 	if (s->nb >= NFG_MAX_INSTANCES)
 		return -ENOSPC;
 	s->slots[s->nb++] = slot;
+	t->slot_svc[slot] = (uint8_t)id;
 	if (s->nb == 1) {
 		memset(s->bucket, slot, NFG_HASH_BUCKETS);
 		core_tables_update_ready(t);
 		return 0;
 	}
+	if (keep_flows)
+		t->epoch++;
 	/* take buckets from whoever has the most until the newcomer has its
-	 * share: moves 1/n of the flows, none between the old instances */
+	 * share: 1/n of the buckets change hands, none between the old
+	 * instances */
 	want = NFG_HASH_BUCKETS / s->nb;
-	while (got < want) {
-		int best = -1, best_n = 0;
+	for (int got = 0; got < want; got++) {
+		int best = -1, best_n = 0, b;
 
 		for (int i = 0; i < s->nb - 1; i++) {
 			int n = owned(s, s->slots[i]);
@@ -83,12 +108,13 @@ int core_tables_add_instance(struct core_tables *t, uint16_t id, uint8_t slot)
 				best = s->slots[i];
 			}
 		}
-		for (int b = NFG_HASH_BUCKETS - 1; b >= 0; b--)
-			if (s->bucket[b] == best) {
-				s->bucket[b] = slot;
-				break;
-			}
-		got++;
+		b = bucket_to_take(s, (uint8_t)best);
+		if (keep_flows && s->old[b] == CORE_NO_SLOT) {
+			s->old[b] = s->bucket[b];
+			s->since[b] = t->epoch;
+			s->moving++;
+		}
+		s->bucket[b] = slot;
 	}
 	core_tables_update_ready(t);
 	return 0;
@@ -108,23 +134,74 @@ void core_tables_remove_slot(struct core_tables *t, uint8_t slot)
 		s->nb--;
 		/* hand its buckets round-robin to the survivors: the others'
 		 * flows stay where they are */
-		for (int b = 0; b < NFG_HASH_BUCKETS; b++)
+		for (int b = 0; b < NFG_HASH_BUCKETS; b++) {
 			if (s->bucket[b] == slot)
 				s->bucket[b] = s->nb ? s->slots[k++ % s->nb] : CORE_NO_SLOT;
+			/* flows it was keeping for a move go where the bucket goes */
+			if (s->old[b] != CORE_NO_SLOT && (s->old[b] == slot || s->old[b] == s->bucket[b])) {
+				s->old[b] = CORE_NO_SLOT;
+				s->moving--;
+			}
+		}
+	}
+	if (slot < NFG_MAX_NFS)
+		t->slot_svc[slot] = 0;
+	core_tables_update_ready(t);
+}
+
+uint32_t core_tables_settle(struct core_tables *t, uint32_t min_born)
+{
+	uint32_t n = 0;
+
+	for (int id = 1; id < NFG_MAX_SERVICES; id++) {
+		struct core_service *s = &t->svc[id];
+
+		for (int b = 0; s->moving && b < NFG_HASH_BUCKETS; b++)
+			if (s->old[b] != CORE_NO_SLOT && s->since[b] <= min_born) {
+				s->old[b] = CORE_NO_SLOT;
+				s->moving--;
+				n++;
+			}
 	}
 	core_tables_update_ready(t);
+	return n;
+}
+
+int core_tables_set_chain(struct core_tables *t, uint16_t id, const uint8_t *svc, uint8_t len, uint16_t exit)
+{
+	struct core_chain *c;
+
+	if (id >= CORE_MAX_CHAINS || len > NFG_MAX_CHAIN || (exit != CORE_EXIT_PAIRED && exit >= t->nb_ports))
+		return -EINVAL;
+	for (uint8_t i = 0; i < len; i++)
+		if (svc[i] == 0)
+			return -EINVAL;
+	c = &t->chain[id];
+	memset(c, 0, sizeof(*c));
+	memcpy(c->svc, svc, len);
+	c->len = len;
+	c->exit = exit;
+	core_tables_update_ready(t);
+	return 0;
 }
 
 void core_tables_update_ready(struct core_tables *t)
 {
-	uint32_t nfs = 0;
+	uint32_t nfs = 0, moving = 0;
 
-	for (int id = 1; id < NFG_MAX_SERVICES; id++)
+	for (int id = 1; id < NFG_MAX_SERVICES; id++) {
 		nfs += t->svc[id].nb;
-	t->chain_ready = t->chain_len > 0 && nfs >= t->min_nfs;
-	for (uint16_t i = 0; i < t->chain_len; i++)
-		if (t->svc[t->chain[i]].nb == 0)
-			t->chain_ready = 0;
+		moving += t->svc[id].moving;
+	}
+	t->rx_ready = nfs >= t->min_nfs && t->dflt.type != CORE_ACT_NONE;
+	if (t->dflt.type == CORE_ACT_CHAIN) {
+		const struct core_chain *c = &t->chain[t->dflt.arg];
+
+		for (uint8_t i = 0; i < c->len; i++)
+			if (t->svc[c->svc[i]].nb == 0)
+				t->rx_ready = 0;
+	}
+	t->flows_on = t->rules != NULL || moving > 0 || t->learning;
 }
 
 void core_tables_mirror(const struct core_tables *t, void *base)
@@ -136,4 +213,9 @@ void core_tables_mirror(const struct core_tables *t, void *base)
 			m->slots[i] = t->svc[id].slots[i];
 		__atomic_store_n(&m->nb_instances, t->svc[id].nb, __ATOMIC_RELEASE);
 	}
+}
+
+void core_tables_free(struct core_tables *t)
+{
+	free(t);
 }

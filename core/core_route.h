@@ -6,26 +6,63 @@
 #define CORE_ROUTE_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "nfhost/nfg_abi.h"
 
 #define CORE_NO_SLOT 0xff
+#define CORE_MAX_CHAINS 256      /* chain IDs 0..255; 0 is the command line's --chain */
+#define CORE_EXIT_PAIRED 0xffff  /* a chain leaves by the port paired with the input */
+#define CORE_BORN_NEW UINT32_MAX /* a packet with no flow entry counts as a new flow */
 
 struct core_service {
 	uint8_t nb;                            /* instances */
 	uint8_t slots[NFG_MAX_INSTANCES];
 	uint8_t bucket[NFG_HASH_BUCKETS];      /* flow-hash bucket -> slot */
+	/* A bucket given to a new instance keeps the flows born before the
+	 * move on the instance it had: old[b] (CORE_NO_SLOT: not moving) for
+	 * flows born before epoch since[b]. */
+	uint8_t old[NFG_HASH_BUCKETS];
+	uint32_t since[NFG_HASH_BUCKETS];
+	uint16_t moving;                       /* buckets with old[b] set */
 };
+
+struct core_chain {
+	uint8_t len;
+	uint8_t svc[NFG_MAX_CHAIN];
+	uint16_t exit;                         /* a port, or CORE_EXIT_PAIRED */
+};
+
+enum core_act_type {
+	CORE_ACT_NONE = 0,
+	CORE_ACT_CHAIN,   /* arg: chain ID */
+	CORE_ACT_PORT,    /* arg: port, straight out */
+	CORE_ACT_DROP
+};
+
+struct core_action {
+	uint8_t type;     /* enum core_act_type */
+	uint16_t arg;
+};
+
+struct core_ruleset; /* core_rules.h */
 
 struct core_tables {
 	uint16_t nb_ports;
-	uint16_t chain_len;
-	uint16_t chain_ready;                  /* every service of the chain has an instance,
-						  and at least min_nfs NFs are registered */
+	uint16_t rx_ready;                     /* the default action can be served (its chain's
+						  services have instances) and at least min_nfs
+						  NFs are registered: until then RX waits */
 	uint16_t min_nfs;
-	uint16_t chain[NFG_MAX_CHAIN];         /* the default chain: service IDs */
-	uint8_t chain_pos_of[NFG_MAX_SERVICES];/* service -> position, or CORE_POS_OFF */
-	uint16_t out_port[NFG_MAX_PORTS];      /* where a finished chain leaves */
+	uint8_t flows_on;                      /* RX keeps the flow table: rules, instances
+						  moving, or learning the flows before a move */
+	uint8_t learning;
+	uint32_t epoch;                        /* routing epoch: bumped when buckets move */
+	struct core_action dflt;               /* for packets no rule matches */
+	struct core_ruleset *rules;            /* NULL: no rules; owned by the control thread */
+	uint32_t rules_gen;                    /* changes with every rule set */
+	uint16_t out_port[NFG_MAX_PORTS];      /* where a chain leaves by default */
+	uint8_t slot_svc[NFG_MAX_NFS];         /* slot -> its service, 0 if none */
+	struct core_chain chain[CORE_MAX_CHAINS];
 	struct core_service svc[NFG_MAX_SERVICES];
 };
 
@@ -33,49 +70,64 @@ enum core_dest {
 	CORE_TO_SLOT,
 	CORE_TO_PORT,
 	CORE_DROP_NF,      /* the NF said DROP */
+	CORE_DROP_POLICY,  /* a rule said DROP */
 	CORE_DROP_BAD,     /* unknown action, service or port */
 	CORE_DROP_NO_INST  /* service has no instance */
 };
 
-/** The core's own per-packet routing state, in a private mbuf field: an
- * NF cannot touch it. */
+#define CORE_POS_OFF 0xff /* the packet left its path (TO_SERVICE elsewhere) */
+
+/** The core's own per-packet routing state, in the mbuf's private area:
+ * an NF cannot touch it.  The packet carries its own path, copied at
+ * receive, so a chain changed meanwhile never reroutes it halfway. */
 struct core_mstate {
 	uint32_t hash;
 	uint32_t idx;      /* the buffer's index: set once, when the pool is built */
+	uint32_t born;     /* its flow's epoch, or CORE_BORN_NEW */
 	uint16_t chain_id;
-	uint8_t chain_pos; /* index in the chain of the service holding it */
-	uint8_t pad;
+	uint16_t exit;     /* port after the last service, or CORE_EXIT_PAIRED */
+	uint8_t pos;       /* index in path of the service holding it */
+	uint8_t len;
+	uint8_t path[NFG_MAX_CHAIN];
 };
 
-#define CORE_POS_OFF 0xff /* the packet left its chain (TO_SERVICE elsewhere) */
-
 /** Instance of service @p id for a flow, or CORE_NO_SLOT. */
-static inline uint8_t core_pick(const struct core_tables *t, uint16_t id, uint32_t hash)
+static inline uint8_t core_pick(const struct core_tables *t, uint16_t id, uint32_t hash, uint32_t born)
 {
 	const struct core_service *s = &t->svc[id];
+	uint32_t b = hash & (NFG_HASH_BUCKETS - 1);
 
-	return s->nb ? s->bucket[hash & (NFG_HASH_BUCKETS - 1)] : CORE_NO_SLOT;
+	if (!s->nb)
+		return CORE_NO_SLOT;
+	if (__builtin_expect(s->old[b] != CORE_NO_SLOT, 0) && born < s->since[b])
+		return s->old[b];
+	return s->bucket[b];
 }
 
-/* Service @p id as the packet's next stop. */
+/* Service @p id, found at path position @p pos, as the packet's next stop. */
 static inline enum core_dest core_to_service(const struct core_tables *t, struct core_mstate *ms, uint16_t id,
-					     uint16_t *target)
+					     uint8_t pos, uint16_t *target)
 {
 	uint8_t slot;
 
 	if (id == 0 || id >= NFG_MAX_SERVICES)
 		return CORE_DROP_BAD;
-	slot = core_pick(t, id, ms->hash);
+	slot = core_pick(t, id, ms->hash, ms->born);
 	if (slot == CORE_NO_SLOT)
 		return CORE_DROP_NO_INST;
-	ms->chain_pos = t->chain_pos_of[id];
+	ms->pos = pos;
 	*target = slot;
 	return CORE_TO_SLOT;
 }
 
-/* Out the port the chain leads to. */
-static inline enum core_dest core_to_exit(const struct core_tables *t, uint16_t in_port, uint16_t *target)
+/* Out the port the packet's path leads to. */
+static inline enum core_dest core_to_exit(const struct core_tables *t, const struct core_mstate *ms,
+					  uint16_t in_port, uint16_t *target)
 {
+	if (ms->exit != CORE_EXIT_PAIRED) {
+		*target = ms->exit;
+		return CORE_TO_PORT;
+	}
 	if (in_port >= t->nb_ports)
 		return CORE_DROP_BAD;
 	*target = t->out_port[in_port];
@@ -83,32 +135,78 @@ static inline enum core_dest core_to_exit(const struct core_tables *t, uint16_t 
 }
 
 /**
- * Where a packet just received goes.  Flow rules (service graphs) plug in
- * here: today every packet takes the default chain.
+ * Where a packet just received goes, given what classification decided
+ * (@p act) and services the flow skips (@p skip, @p nskip).  Fixes the
+ * packet's path in @p ms.
  */
-static inline enum core_dest core_route_rx(const struct core_tables *t, struct core_mstate *ms, uint16_t *target)
+static inline enum core_dest core_route_rx(const struct core_tables *t, struct core_mstate *ms, uint16_t in_port,
+					   struct core_action act, const uint8_t *skip, uint8_t nskip,
+					   uint16_t *target)
 {
-	ms->chain_id = 0;
-	ms->chain_pos = 0;
-	if (t->chain_len == 0)
+	const struct core_chain *ch;
+
+	switch (act.type) {
+	case CORE_ACT_CHAIN:
+		break;
+	case CORE_ACT_PORT:
+		if (act.arg >= t->nb_ports)
+			return CORE_DROP_BAD;
+		ms->len = 0;
+		ms->exit = act.arg;
+		*target = act.arg;
+		return CORE_TO_PORT;
+	case CORE_ACT_DROP:
+		return CORE_DROP_POLICY;
+	default:
 		return CORE_DROP_BAD;
-	return core_to_service(t, ms, t->chain[0], target);
+	}
+	ch = &t->chain[act.arg & (CORE_MAX_CHAINS - 1)];
+	ms->chain_id = act.arg;
+	ms->exit = ch->exit;
+	if (__builtin_expect(nskip == 0, 1)) {
+		memcpy(ms->path, ch->svc, NFG_MAX_CHAIN);
+		ms->len = ch->len;
+	} else {
+		uint8_t n = 0;
+
+		for (uint8_t i = 0; i < ch->len; i++)
+			if (!memchr(skip, ch->svc[i], nskip))
+				ms->path[n++] = ch->svc[i];
+		ms->len = n;
+	}
+	if (ms->len == 0) {
+		ms->pos = CORE_POS_OFF;
+		return core_to_exit(t, ms, in_port, target);
+	}
+	return core_to_service(t, ms, ms->path[0], 0, target);
 }
 
 /**
  * Where a packet an NF handed back goes, from the verdict in its entry.
- * The verdict comes from an NF: every value is checked before use.
+ * The verdict comes from an NF: every value is checked before use.  For
+ * NEXT, @p dest counts hops the NF ran itself (services of the path it
+ * also serves, run back to back in one process).
  */
 static inline enum core_dest core_route_verdict(const struct core_tables *t, struct core_mstate *ms,
 						uint16_t in_port, uint8_t action, uint16_t dest, uint16_t *target)
 {
+	uint32_t next;
+	const uint8_t *at;
+
 	switch (action) {
 	case NFG_ACT_NEXT:
-		if (ms->chain_pos == CORE_POS_OFF || ms->chain_pos + 1 >= t->chain_len)
-			return core_to_exit(t, in_port, target);
-		return core_to_service(t, ms, t->chain[ms->chain_pos + 1], target);
+		if (ms->pos == CORE_POS_OFF)
+			return core_to_exit(t, ms, in_port, target);
+		next = (uint32_t)ms->pos + 1 + dest;
+		if (next > ms->len)
+			return CORE_DROP_BAD;
+		if (next == ms->len)
+			return core_to_exit(t, ms, in_port, target);
+		return core_to_service(t, ms, ms->path[next], (uint8_t)next, target);
 	case NFG_ACT_TO_SERVICE:
-		return core_to_service(t, ms, dest, target);
+		/* a service on the packet's own path resumes the path there */
+		at = dest && dest < NFG_MAX_SERVICES ? memchr(ms->path, dest, ms->len) : NULL;
+		return core_to_service(t, ms, dest, at ? (uint8_t)(at - ms->path) : CORE_POS_OFF, target);
 	case NFG_ACT_OUT:
 		if (dest >= t->nb_ports)
 			return CORE_DROP_BAD;
@@ -122,21 +220,33 @@ static inline enum core_dest core_route_verdict(const struct core_tables *t, str
 }
 
 /** Fresh tables: @p nb_ports ports paired 0<->1, 2<->3 (a lone last port
- * sends back out itself) and the default chain. */
+ * sends back out itself), chain 0 = @p chain, the default action chain 0. */
 struct core_tables *core_tables_new(uint16_t nb_ports, const uint16_t *chain, uint16_t chain_len,
 				    uint16_t min_nfs);
 
 /** A private copy to modify before publishing. */
 struct core_tables *core_tables_clone(const struct core_tables *t);
 
-/** Add @p slot as an instance of @p id, taking buckets evenly from the
- * others (existing flows move only as far as needed).  -ENOSPC when full. */
-int core_tables_add_instance(struct core_tables *t, uint16_t id, uint8_t slot);
+/** Free tables (not the rule set they point to). */
+void core_tables_free(struct core_tables *t);
 
-/** Remove @p slot from whatever service it serves; only its buckets move. */
+/** Add @p slot as an instance of @p id, taking buckets evenly from the
+ * others.  With @p keep_flows, the flows born before this (epoch bumped
+ * here) stay where they are; otherwise the moved buckets' flows move now.
+ * -ENOSPC when the service is full. */
+int core_tables_add_instance(struct core_tables *t, uint16_t id, uint8_t slot, int keep_flows);
+
+/** Remove @p slot from whatever service it serves; only its flows move. */
 void core_tables_remove_slot(struct core_tables *t, uint8_t slot);
 
-/** Recompute chain_ready after instances changed. */
+/** End the moves every flow born before has left (the oldest live flow
+ * was born at @p min_born).  Returns how many buckets settled. */
+uint32_t core_tables_settle(struct core_tables *t, uint32_t min_born);
+
+/** Set chain @p id (len 0 deletes it); -EINVAL on a bad ID, service or length. */
+int core_tables_set_chain(struct core_tables *t, uint16_t id, const uint8_t *svc, uint8_t len, uint16_t exit);
+
+/** Recompute rx_ready and flows_on after anything changed. */
 void core_tables_update_ready(struct core_tables *t);
 
 /** Write the service -> instances mirror into a region. */

@@ -84,8 +84,21 @@ def main():
     elif cmd == 'hashes':
         for _, _, pkt in packets(args[0]):
             print('%016x' % fnv1a(pkt))
+    elif cmd == 'splice':
+        # the first HEAD packets of A alone, then the rest of A and all of B
+        # alternately: B's flows all start after A's
+        head, a, b, out = int(args[0]), list(packets(args[1])), list(packets(args[2])), open(args[3], 'wb')
+        out.write(a[0][0])
+        rest = a[head:]
+        for _, rec, pkt in a[:head]:
+            out.write(rec + pkt)
+        for i in range(max(len(rest), len(b))):
+            for part in (rest, b):
+                if i < len(part):
+                    out.write(part[i][1] + part[i][2])
     else:
-        sys.exit('usage: pcaptool.py drop|count [--proto P] [--port N] IN [OUT] | hashes IN')
+        sys.exit('usage: pcaptool.py drop|count [--proto P] [--port N] IN [OUT] | hashes IN | '
+                 'splice HEAD A B OUT')
 
 
 if __name__ == '__main__':

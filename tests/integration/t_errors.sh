@@ -11,7 +11,7 @@ expect() { # expect "MESSAGE" CMD...: CMD fails and says MESSAGE
 	grep -qF -- "$msg" <<< "$out" || fail "'$*' did not say '$msg':"$'\n'"$out"
 }
 EAL=(-l 0 --no-pci --in-memory --no-telemetry --file-prefix "${NAME}x" --vdev "net_pcap0,rx_pcap=$T/in.pcap")
-expect "--chain is required" "$B"/nfhost-core "${EAL[@]}" -- --name "${NAME}x"
+expect "--flow-max 5: expected a number in 1024..16777216" "$B"/nfhost-core "${EAL[@]}" -- --name "${NAME}x" --flow-max 5
 expect "--chain 0: expected a number in 1..255" "$B"/nfhost-core "${EAL[@]}" -- --name "${NAME}x" --chain 1,0
 expect "must be a power of two" "$B"/nfhost-core "${EAL[@]}" -- --name "${NAME}x" --chain 1 --region-size 48M
 expect "is not a hugetlbfs mount" "$B"/nfhost-core "${EAL[@]}" -- --name "${NAME}x" --chain 1 --huge-dir "$T"

@@ -149,6 +149,7 @@ START_TEST(test_port_stats_lines)
 	ON_LINE(struct nfg_core_stats, first_rx_tsc, 0);
 	ON_LINE(struct nfg_core_stats, last_rx_tsc, 0);
 	ON_LINE(struct nfg_core_stats, rx_throttled, 0);
+	ON_LINE(struct nfg_core_stats, rx_policy_drop, 0);
 	/* TX lcore: lines 1-2 */
 	IN_LINES(struct nfg_core_stats, done_pkts, 1, 2);
 	IN_LINES(struct nfg_core_stats, tx_pkts, 1, 2);
@@ -173,6 +174,7 @@ START_TEST(test_port_stats_lines)
 	ON_LINE(struct nfg_pkt, data_off, 0);
 	ON_LINE(struct nfg_pkt, user, 0);
 	ON_LINE(struct nfg_pkt, rx_tsc, 0);
+	ON_LINE(struct nfg_pkt, path, 0);
 }
 END_TEST
 

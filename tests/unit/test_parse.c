@@ -140,6 +140,8 @@ static struct flow reversed(const struct flow *f)
 	return r;
 }
 
+static struct nfg_flow_key last_key; /* of the last parse_exact() */
+
 /* Parse @p len bytes copied into a buffer of exactly that size. */
 static struct nfg_pkt parse_exact(const uint8_t *frame, uint32_t len)
 {
@@ -149,8 +151,12 @@ static struct nfg_pkt parse_exact(const uint8_t *frame, uint32_t len)
 	ck_assert_ptr_nonnull(d);
 	memcpy(d, frame, len);
 	memset(&m, 0xa5, sizeof(m)); /* parse must set every field it owns */
-	core_parse(d, len, &m);
+	memset(&last_key, 0xa5, sizeof(last_key));
+	core_parse(d, len, &m, &last_key);
 	free(d);
+	/* the hash is the key's: a flow rule sent by key finds its flow */
+	if (len >= 14)
+		ck_assert_uint_eq(core_key_hash(&last_key), m.flow_hash);
 	return m;
 }
 
@@ -357,6 +363,32 @@ START_TEST(test_ports_pair_with_addresses)
 		r = reversed(&f);
 		ck_assert_msg(hash_of(&f) != hash_of(&g), "v%d: swapped ports hash alike", v6s[i] ? 6 : 4);
 		ck_assert_uint_eq(hash_of(&f), hash_of(&r));
+	}
+}
+END_TEST
+
+/* The key of a reply is the reverse of the request's key: the flow table
+ * finds one direction from the other. */
+START_TEST(test_key_reverses)
+{
+	static const int v6s[] = { 0, 1 };
+
+	for (unsigned i = 0; i < 2; i++) {
+		struct flow f = v6s[i] ? flow_v6(IPPROTO_UDP) : flow_v4(IPPROTO_UDP), r;
+		struct nfg_flow_key kf, kr;
+
+		r = reversed(&f);
+		parse_flow(&f, 20);
+		kf = last_key;
+		parse_flow(&r, 20);
+		kr = last_key;
+		ck_assert_uint_eq(kf.kind, v6s[i] ? NFG_FLOW_IPV6 : NFG_FLOW_IPV4);
+		ck_assert_uint_eq(kf.a, kr.b);
+		ck_assert_uint_eq(kf.b, kr.a);
+		ck_assert_uint_eq(kf.sport, kr.dport);
+		ck_assert_uint_eq(kf.dport, kr.sport);
+		ck_assert_uint_eq(kf.proto, IPPROTO_UDP);
+		ck_assert_uint_ne(kf.a, kf.b);
 	}
 }
 END_TEST
@@ -679,6 +711,7 @@ static Suite *parse_suite(void)
 	tcase_add_test(fr, test_ipv6);
 	tcase_add_test(fr, test_vlan);
 	tcase_add_test(fr, test_qinq);
+	tcase_add_test(fr, test_key_reverses);
 	tcase_add_test(fr, test_arp_non_ip);
 	tcase_add_test(hs, test_ports_pair_with_addresses);
 	tcase_add_test(tr, test_truncated);

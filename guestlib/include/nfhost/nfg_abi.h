@@ -37,7 +37,7 @@
 #include <stdint.h>
 
 #define NFG_MAGIC 0x314e4f4947455248ULL /* "HREGION1" little-endian */
-#define NFG_ABI_VERSION 2u
+#define NFG_ABI_VERSION 3u
 
 #define NFG_CACHE_LINE 64
 #define NFG_MAX_NFS 64        /**< NF slots per region */
@@ -130,15 +130,52 @@ struct nfg_pkt {
 	uint16_t len;       /**< bytes from data_off */
 	uint16_t in_port;
 	uint32_t flow_hash; /**< symmetric: both directions agree */
-	uint16_t chain_id;
+	uint16_t chain_id;  /**< the chain it was classified to at receive */
 	uint8_t l3_off;     /**< from the packet's first byte */
 	uint8_t l4_off;
 	uint8_t l4_proto;   /**< IPPROTO_* */
 	uint8_t flags;      /**< NFG_PKT_F_* */
-	uint8_t reserved[6];
+	uint8_t path_len;   /**< services in path[] */
+	uint8_t reserved[5];
 	uint64_t rx_tsc;    /**< core TSC at receive */
-	uint64_t user[4];   /**< free for NFs along the chain */
+	/** The services this packet visits, in order, fixed at receive: a
+	 * process serving consecutive ones runs them back to back.  A copy
+	 * for NFs: the core routes by its own. */
+	uint8_t path[NFG_MAX_CHAIN];
+	uint64_t user[2];   /**< free for NFs along the chain */
 } NFG_ALIGNED;
+
+/**
+ * A flow as the core's flow table knows it: one direction of a connection,
+ * 16 bytes.  IPv4 addresses as they sit in the header; IPv6 addresses by
+ * nfg_addr6_fold(); other frames by their MAC pair folded the same way.
+ * Ports in host order, 0 for protocols without ports.
+ */
+struct nfg_flow_key {
+	uint32_t a;        /**< source */
+	uint32_t b;        /**< destination */
+	uint16_t sport;
+	uint16_t dport;
+	uint8_t proto;
+	uint8_t kind;      /**< NFG_FLOW_* */
+	uint16_t in_port;
+};
+
+#define NFG_FLOW_IPV4 4
+#define NFG_FLOW_IPV6 6
+#define NFG_FLOW_L2 2
+
+/** 32 bits standing for 16 bytes of address.  A collision only makes two
+ * IPv6 flows share an entry (the same rule answer and pinning), never
+ * lets a packet out of its chain. */
+static inline uint32_t nfg_addr6_fold(const uint8_t *a16)
+{
+	uint64_t w[2], x;
+
+	__builtin_memcpy(w, a16, 16);
+	x = (w[0] ^ (w[1] * 0x9e3779b97f4a7c15ULL)) * 0xbf58476d1ce4e5b9ULL;
+	return (uint32_t)(x >> 32) ^ (uint32_t)x;
+}
 
 /**
  * A ring entry.  Core -> NF: the buffer's offset (the nfg_pkt) alone.
@@ -250,7 +287,7 @@ struct nfg_core_stats {
 	uint64_t first_rx_tsc;
 	uint64_t last_rx_tsc;
 	uint64_t rx_throttled;   /**< polls skipped: too many packets in flight */
-	uint8_t pad0[NFG_CACHE_LINE - 56];
+	uint64_t rx_policy_drop; /**< dropped: a flow rule says so */
 	/* TX side: done_pkts is the sum of the counters after it */
 	uint64_t done_pkts;      /**< left the platform */
 	uint64_t tx_pkts;        /**< sent out a port */
@@ -278,7 +315,7 @@ struct nfg_core_stats {
 /** Packets the RX side dropped itself (never reached the TX side). */
 static inline uint64_t nfg_rx_dropped(const struct nfg_core_stats *s)
 {
-	return s->rx_multiseg + s->rx_no_instance + s->rx_ring_full;
+	return s->rx_multiseg + s->rx_no_instance + s->rx_ring_full + s->rx_policy_drop;
 }
 
 /** Control request types. */
@@ -286,8 +323,19 @@ enum nfg_ctrl_type {
 	NFG_CTRL_REGISTER = 1,   /**< arg: service ID; answered on the board */
 	NFG_CTRL_UNREGISTER = 2, /**< slot and token: the sender's, or a manager's
 				  *   asking that NF to leave (it sees DRAINED) */
-	NFG_CTRL_GUEST_BIND = 3  /**< guest_id runs in host process pid (its VMM):
+	NFG_CTRL_GUEST_BIND = 3, /**< guest_id runs in host process pid (its VMM):
 				  *   when that process ends, the guest's NFs are gone */
+	NFG_CTRL_FLOW_RULE = 4   /**< from an active NF (slot, token): a rule for
+				  *   the rest of one flow, both directions.  Not
+				  *   answered: a data path must not wait on it */
+};
+
+/** What a flow rule an NF installs does to the rest of the flow. */
+enum nfg_flow_action {
+	NFG_FLOW_SKIP = 1,  /**< leave service dest out of its path ("clean, skip me") */
+	NFG_FLOW_DROP = 2,  /**< drop it at receive */
+	NFG_FLOW_OUT = 3,   /**< send it straight out port dest at receive */
+	NFG_FLOW_CHAIN = 4  /**< send it down chain dest instead */
 };
 
 /** A control message.  pid is 0 from a guest. */
@@ -302,7 +350,15 @@ struct nfg_ctrl_msg {
 	int32_t pid;    /**< host PID: the NF's, or for GUEST_BIND the VMM's */
 	uint16_t service_id;
 	uint16_t flags; /**< NFG_SLOT_F_* */
-	char name[NFG_NAME_LEN];
+	union {
+		char name[NFG_NAME_LEN]; /**< REGISTER */
+		struct {
+			struct nfg_flow_key key;
+			uint8_t action;  /**< enum nfg_flow_action */
+			uint8_t pad;
+			uint16_t dest;   /**< service, port or chain */
+		} flow;                  /**< FLOW_RULE */
+	};
 };
 
 /**
@@ -349,6 +405,8 @@ _Static_assert(sizeof(struct nfg_core_stats) == 4 * NFG_CACHE_LINE, "stats");
 _Static_assert(offsetof(struct nfg_port, tx_pkts) == NFG_CACHE_LINE, "port TX line");
 _Static_assert(sizeof(struct nfg_region_hdr) % NFG_CACHE_LINE == 0, "header");
 _Static_assert(sizeof(struct nfg_ctrl_msg) == 64, "ctrl msg");
+_Static_assert(sizeof(struct nfg_flow_key) == 16, "flow key");
+_Static_assert(NFG_MAX_SERVICES <= 256, "a service ID fits a path byte");
 _Static_assert((NFG_CTRL_RING_SIZE & (NFG_CTRL_RING_SIZE - 1)) == 0, "ctrl ring");
 _Static_assert(NFG_MAX_NFS < 255, "slot index fits the core's owner byte");
 

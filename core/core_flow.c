@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+#include <rte_ring.h>
+
+#include "core_flow.h"
+
+#define CMD_RING 1024
+
+/* The table's own hash is the symmetric flow hash the parser already
+ * computed: lookups pass it in, so this only runs for keys given without. */
+static uint32_t key_hash(const void *key, uint32_t len, uint32_t seed)
+{
+	return rte_hash_crc(key, len, seed);
+}
+
+int core_flows_init(struct core_flows *f, const char *name, uint32_t cap, uint32_t idle_ms, int socket)
+{
+	char n[RTE_HASH_NAMESIZE];
+	struct rte_hash_parameters p = {
+		.entries = cap,
+		.key_len = sizeof(struct nfg_flow_key),
+		.hash_func = key_hash,
+		.socket_id = socket,
+		/* a bucket overflow goes to a linked table instead of failing
+		 * an insert while the table is far from full */
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
+	};
+
+	memset(f, 0, sizeof(*f));
+	snprintf(n, sizeof(n), "fl_%.20s", name);
+	p.name = n;
+	f->h = rte_hash_create(&p);
+	if (!f->h) {
+		fprintf(stderr, "core: cannot create a flow table of %u entries: %s\n", cap, rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
+	f->cap = cap;
+	f->e = rte_zmalloc_socket("core_flows", (size_t)cap * sizeof(*f->e), RTE_CACHE_LINE_SIZE, socket);
+	snprintf(n, sizeof(n), "fc_%.20s", name);
+	f->cmds = rte_ring_create(n, CMD_RING, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (!f->e || !f->cmds) {
+		fprintf(stderr, "core: no memory for a flow table of %u entries\n", cap);
+		core_flows_free(f);
+		return -ENOMEM;
+	}
+	f->idle_tsc = (uint64_t)idle_ms * rte_get_tsc_hz() / 1000;
+	/* the whole table about twice per idle period */
+	f->sweep_tsc_per_entry = f->idle_tsc / 2 / cap + 1;
+	f->sweep_min_born = UINT32_MAX;
+	f->st.min_born = UINT32_MAX;
+	return 0;
+}
+
+void core_flows_free(struct core_flows *f)
+{
+	rte_hash_free(f->h);
+	rte_free(f->e);
+	rte_ring_free(f->cmds);
+	memset(f, 0, sizeof(*f));
+}
+
+static void drop_entry(struct core_flows *f, uint32_t pos)
+{
+	const void *key;
+
+	if (rte_hash_get_key_with_position(f->h, (int32_t)pos, (void **)&key) == 0)
+		rte_hash_del_key(f->h, key);
+	f->e[pos].used = 0;
+	f->st.live--;
+}
+
+void core_flows_flush(struct core_flows *f)
+{
+	rte_hash_reset(f->h);
+	memset(f->e, 0, (size_t)f->cap * sizeof(*f->e));
+	f->st.live = 0;
+	f->st.min_born = UINT32_MAX;
+	f->sweep_min_born = UINT32_MAX;
+	f->sweep_pos = 0;
+}
+
+void core_flows_sweep(struct core_flows *f, uint64_t now, uint32_t epoch)
+{
+	uint64_t due;
+
+	if (f->sweep_last_tsc == 0)
+		f->sweep_last_tsc = now;
+	due = (now - f->sweep_last_tsc) / f->sweep_tsc_per_entry;
+	if (due == 0)
+		return;
+	f->sweep_last_tsc += due * f->sweep_tsc_per_entry;
+	if (due > f->cap)
+		due = f->cap;
+	while (due--) {
+		struct core_flow *e = &f->e[f->sweep_pos];
+
+		if (e->used) {
+			if (now - e->last_tsc > f->idle_tsc) {
+				drop_entry(f, f->sweep_pos);
+				f->st.expired++;
+			} else if (e->born < f->sweep_min_born) {
+				f->sweep_min_born = e->born;
+			}
+		}
+		if (++f->sweep_pos == f->cap) {
+			/* no live entry older than this: moves made before it can end */
+			f->st.min_born = f->sweep_min_born == UINT32_MAX ? epoch : f->sweep_min_born;
+			f->sweep_min_born = UINT32_MAX;
+			f->sweep_pos = 0;
+			__atomic_store_n(&f->st.sweeps, f->st.sweeps + 1, __ATOMIC_RELEASE);
+		}
+	}
+}
+
+struct core_flow *core_flows_add(struct core_flows *f, const struct nfg_flow_key *k, uint32_t sig, uint64_t now,
+				 uint32_t epoch)
+{
+	struct nfg_flow_key r;
+	struct core_flow *e;
+	int32_t pos, rpos;
+
+	pos = rte_hash_add_key_with_hash(f->h, k, sig);
+	if (pos < 0 || (uint32_t)pos >= f->cap) {
+		f->st.full++;
+		return NULL;
+	}
+	e = &f->e[pos];
+	memset(e, 0, sizeof(*e));
+	e->used = 1;
+	e->born = epoch;
+	e->last_tsc = now;
+	e->rule = -1;
+	e->gen = UINT32_MAX; /* not classified yet */
+	/* the other direction, as it comes back on the paired port */
+	core_flow_key_reverse(k, &r);
+	r.in_port = k->in_port ^ 1;
+	rpos = rte_hash_lookup_with_hash(f->h, &r, sig);
+	if (rpos >= 0 && (uint32_t)rpos < f->cap && f->e[rpos].used) {
+		e->born = f->e[rpos].born;
+		e->ovr = f->e[rpos].ovr;
+		e->nskip = f->e[rpos].nskip;
+		memcpy(e->skip, f->e[rpos].skip, sizeof(e->skip));
+	}
+	/* the sweep under way may have passed this position already: count
+	 * the newcomer in, or a move could end while it still needs keeping */
+	if (e->born < f->sweep_min_born)
+		f->sweep_min_born = e->born;
+	f->st.created++;
+	f->st.live++;
+	return e;
+}
+
+int core_flows_post(struct core_flows *f, const struct core_flow_cmd *cmd)
+{
+	struct core_flow_cmd *copy = rte_malloc("core_flow_cmd", sizeof(*copy), 0);
+
+	if (!copy)
+		return -ENOMEM;
+	*copy = *cmd;
+	if (rte_ring_enqueue(f->cmds, copy) < 0) {
+		rte_free(copy);
+		f->st.cmd_full++;
+		return -ENOBUFS;
+	}
+	return 0;
+}
+
+/* One direction of a commanded flow: its entry, created if need be. */
+static void apply_one(struct core_flows *f, const struct nfg_flow_key *k, const struct core_flow_cmd *cmd,
+		      uint64_t now, uint32_t epoch)
+{
+	uint32_t sig = rte_hash_crc(k, sizeof(*k), 0);
+	int32_t pos = rte_hash_lookup_with_hash(f->h, k, sig);
+	struct core_flow *e;
+
+	(void)sig;
+	e = pos >= 0 && (uint32_t)pos < f->cap ? &f->e[pos] : NULL;
+	if (!e)
+		return; /* the flow is not in the table: nothing to change */
+	e->last_tsc = now;
+	(void)epoch;
+	switch (cmd->action) {
+	case NFG_FLOW_SKIP:
+		if (!memchr(e->skip, cmd->dest, e->nskip) && e->nskip < CORE_FLOW_SKIPS)
+			e->skip[e->nskip++] = (uint8_t)cmd->dest;
+		break;
+	case NFG_FLOW_DROP:
+		e->ovr = (struct core_action){ .type = CORE_ACT_DROP };
+		break;
+	case NFG_FLOW_OUT:
+		e->ovr = (struct core_action){ .type = CORE_ACT_PORT, .arg = cmd->dest };
+		break;
+	case NFG_FLOW_CHAIN:
+		e->ovr = (struct core_action){ .type = CORE_ACT_CHAIN, .arg = cmd->dest };
+		break;
+	}
+}
+
+void core_flows_apply_cmds(struct core_flows *f, uint64_t now, uint32_t epoch)
+{
+	void *m[32];
+	unsigned n = rte_ring_sc_dequeue_burst(f->cmds, m, 32, NULL);
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct core_flow_cmd *cmd = m[i];
+		struct nfg_flow_key r;
+
+		apply_one(f, &cmd->key, cmd, now, epoch);
+		core_flow_key_reverse(&cmd->key, &r);
+		r.in_port = cmd->key.in_port ^ 1;
+		apply_one(f, &r, cmd, now, epoch);
+		f->st.cmds++;
+		rte_free(m[i]);
+	}
+}

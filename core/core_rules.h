@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* A rule set as the data path uses it: the classifier, what each rule
+ * does, and its packet counter.  Immutable once published except for the
+ * counters (RX lcore only); a change builds a new set. */
+#ifndef CORE_RULES_H
+#define CORE_RULES_H
+
+#include <stdint.h>
+
+#include "core_classify.h"
+#include "core_route.h"
+
+struct core_ruleset {
+	uint32_t n;
+	struct core_classifier *cl;
+	struct core_rule *rule;      /* as given */
+	struct core_action *act;     /* per rule */
+	uint64_t *pkts;              /* per rule: packets it sent their way */
+};
+
+/** Build a set from @p n rules and their actions (copied).  NULL with a
+ * message in @p err when the classifier refuses them. */
+struct core_ruleset *core_ruleset_build(const struct core_rule *rules, const struct core_action *act, uint32_t n,
+					int socket, char *err, size_t errlen);
+void core_ruleset_free(struct core_ruleset *rs);
+
+/** Index of the rule each flow key matches, -1 for none.  IPv4 flows go
+ * through the classifier; others can only match rules without L3/L4
+ * conditions. */
+static inline void core_ruleset_classify(const struct core_ruleset *rs, const struct nfg_flow_key *const *k,
+					 int32_t *rule, uint32_t n)
+{
+	struct core_acl_key ak[64];
+	const struct core_acl_key *kp[64];
+	int32_t res[64];
+	uint32_t at[64];
+
+	for (uint32_t i = 0; i < n;) {
+		uint32_t m = 0;
+
+		for (; i < n && m < 64; i++) {
+			if (k[i]->kind != NFG_FLOW_IPV4) {
+				rule[i] = core_classify_nonip(rs->cl, k[i]->in_port);
+				continue;
+			}
+			core_acl_key_set(&ak[m], k[i]->in_port, k[i]->proto, k[i]->a, k[i]->b, k[i]->sport,
+					 k[i]->dport);
+			kp[m] = &ak[m];
+			at[m++] = i;
+		}
+		core_classify_burst(rs->cl, kp, res, m);
+		for (uint32_t j = 0; j < m; j++)
+			rule[at[j]] = res[j];
+	}
+}
+
+#endif

@@ -43,7 +43,7 @@ $(OBJ)/core/%.o: core/%.c $(wildcard core/*.h) $(HDRS)
 
 $(BIN)/nfhost-core: $(CORE_SRC:core/%.c=$(OBJ)/core/%.o)
 	@mkdir -p $(@D)
-	$(CC) -o $@ $^ $(DPDK_LIBS) -lurcu-qsbr -lnuma -lpthread
+	$(CC) -o $@ $^ $(DPDK_LIBS) -lurcu-qsbr -lnuma -ljansson -lpthread
 
 # ---- NFs and the manager link the static library: one self-contained binary
 $(BIN)/nf-%: nfs/nf-%.c $(wildcard nfs/*.h) $(LIB)/libnfguest.a
@@ -56,7 +56,7 @@ $(BIN)/nf-zc-probe: tests/nfs/nf-zc-probe.c $(LIB)/libnfguest.a
 
 $(BIN)/nfhost: $(wildcard manager/*.c) $(wildcard manager/*.h) $(LIB)/libnfguest.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(GUEST_INC) -o $@ $(wildcard manager/*.c) $(LIB)/libnfguest.a -ljansson -lvirt
+	$(CC) $(CFLAGS) $(GUEST_INC) -o $@ $(wildcard manager/*.c) $(LIB)/libnfguest.a -ljansson -lyaml -lvirt
 
 $(BIN)/nfh-%: tools/nfh-%.c
 	@mkdir -p $(@D)

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PKGS=(build-essential pkg-config dpdk dpdk-dev libdpdk-dev libnuma-dev libpcap-dev
-      liburcu-dev check libjansson-dev valgrind tcpdump iproute2 procps bc python3
+      liburcu-dev check libjansson-dev libyaml-dev valgrind tcpdump iproute2 procps bc python3
       qemu-system-x86 busybox-static cpio libvirt-daemon libvirt-clients
       libvirt-daemon-driver-qemu libvirt-dev)
 HUGEPAGES=${NFHOST_HUGEPAGES:-512}

@@ -417,6 +417,46 @@ static void advance_slots(struct core *c)
 	}
 }
 
+/* A flow rule from an NF: checked here, applied by the RX lcore (the one
+ * that owns the flow table).  Not answered; refusals are counted. */
+static void on_flow_rule(struct core *c, const struct nfg_ctrl_msg *m)
+{
+	const struct core_tables *t = c->tables;
+	struct core_flow_cmd cmd = { .key = m->flow.key, .action = m->flow.action, .dest = m->flow.dest };
+	struct nfg_slot *sl = m->slot < c->cfg.max_nfs ? nfg_slot_at(c->base, m->slot) : NULL;
+	int ok;
+
+	if (!sl || sl->token != m->token || __atomic_load_n(&sl->state, __ATOMIC_ACQUIRE) != NFG_SLOT_ACTIVE) {
+		c->stats->ctrl_errors++;
+		return;
+	}
+	switch (m->flow.action) {
+	case NFG_FLOW_SKIP: ok = m->flow.dest > 0 && m->flow.dest < NFG_MAX_SERVICES; break;
+	case NFG_FLOW_DROP: ok = 1; break;
+	case NFG_FLOW_OUT: ok = m->flow.dest < c->nb_ports; break;
+	case NFG_FLOW_CHAIN: ok = m->flow.dest < CORE_MAX_CHAINS && t->chain[m->flow.dest].len; break;
+	default: ok = 0;
+	}
+	ok = ok && m->flow.key.in_port < c->nb_ports;
+	if (!ok) {
+		c->stats->ctrl_errors++;
+		fprintf(stderr, "core: refused a flow rule from slot %u (action %u, dest %u)\n", m->slot,
+			m->flow.action, m->flow.dest);
+		return;
+	}
+	if (!t->nf_rules) {
+		struct core_tables *nt = core_tables_clone(t);
+
+		if (!nt)
+			return;
+		nt->nf_rules = 1;
+		core_tables_update_ready(nt);
+		core_ctrl_publish(c, nt);
+	}
+	if (core_flows_post(&c->flows, &cmd) < 0)
+		c->stats->ctrl_errors++;
+}
+
 static void drain_ctrl_ring(struct core *c)
 {
 	struct nfg_ctrl_ring *q = NFG_AT(c->base, c->hdr->ctrl_off);
@@ -439,6 +479,9 @@ static void drain_ctrl_ring(struct core *c)
 			break;
 		case NFG_CTRL_GUEST_BIND:
 			on_guest_bind(c, &m);
+			break;
+		case NFG_CTRL_FLOW_RULE:
+			on_flow_rule(c, &m);
 			break;
 		default:
 			c->stats->ctrl_errors++;

@@ -5,22 +5,25 @@
 
 #include <rte_cycles.h>
 #include <rte_errno.h>
-#include <rte_hash_crc.h>
 #include <rte_malloc.h>
 #include <rte_ring.h>
 
 #include "core_flow.h"
+#include "core_parse.h"
 
 #define CMD_RING 1024
 
-/* The table's own hash is the symmetric flow hash the parser already
- * computed: lookups pass it in, so this only runs for keys given without. */
+/* The table's hash is the symmetric flow hash the parser computes (the
+ * data path passes it in); this is for the calls that do not. */
 static uint32_t key_hash(const void *key, uint32_t len, uint32_t seed)
 {
-	return rte_hash_crc(key, len, seed);
+	(void)len;
+	(void)seed;
+	return core_key_hash(key);
 }
 
-int core_flows_init(struct core_flows *f, const char *name, uint32_t cap, uint32_t idle_ms, int socket)
+int core_flows_init(struct core_flows *f, const char *name, uint32_t cap, uint32_t idle_ms, uint16_t nb_ports,
+		    int socket)
 {
 	char n[RTE_HASH_NAMESIZE];
 	struct rte_hash_parameters p = {
@@ -50,6 +53,8 @@ int core_flows_init(struct core_flows *f, const char *name, uint32_t cap, uint32
 		core_flows_free(f);
 		return -ENOMEM;
 	}
+	for (uint16_t p = 0; p < NFG_MAX_PORTS; p++)
+		f->pair[p] = (p ^ 1) < nb_ports ? p ^ 1 : p;
 	f->idle_tsc = (uint64_t)idle_ms * rte_get_tsc_hz() / 1000;
 	/* the whole table about twice per idle period */
 	f->sweep_tsc_per_entry = f->idle_tsc / 2 / cap + 1;
@@ -140,7 +145,7 @@ struct core_flow *core_flows_add(struct core_flows *f, const struct nfg_flow_key
 	e->gen = UINT32_MAX; /* not classified yet */
 	/* the other direction, as it comes back on the paired port */
 	core_flow_key_reverse(k, &r);
-	r.in_port = k->in_port ^ 1;
+	r.in_port = f->pair[k->in_port & (NFG_MAX_PORTS - 1)];
 	rpos = rte_hash_lookup_with_hash(f->h, &r, sig);
 	if (rpos >= 0 && (uint32_t)rpos < f->cap && f->e[rpos].used) {
 		e->born = f->e[rpos].born;
@@ -172,20 +177,19 @@ int core_flows_post(struct core_flows *f, const struct core_flow_cmd *cmd)
 	return 0;
 }
 
-/* One direction of a commanded flow: its entry, created if need be. */
+/* One direction of a commanded flow: its entry, created if need be (the
+ * table may have been off until this rule came). */
 static void apply_one(struct core_flows *f, const struct nfg_flow_key *k, const struct core_flow_cmd *cmd,
 		      uint64_t now, uint32_t epoch)
 {
-	uint32_t sig = rte_hash_crc(k, sizeof(*k), 0);
+	uint32_t sig = core_key_hash(k);
 	int32_t pos = rte_hash_lookup_with_hash(f->h, k, sig);
 	struct core_flow *e;
 
-	(void)sig;
-	e = pos >= 0 && (uint32_t)pos < f->cap ? &f->e[pos] : NULL;
+	e = pos >= 0 && (uint32_t)pos < f->cap ? &f->e[pos] : core_flows_add(f, k, sig, now, epoch);
 	if (!e)
-		return; /* the flow is not in the table: nothing to change */
+		return; /* table full: counted */
 	e->last_tsc = now;
-	(void)epoch;
 	switch (cmd->action) {
 	case NFG_FLOW_SKIP:
 		if (!memchr(e->skip, cmd->dest, e->nskip) && e->nskip < CORE_FLOW_SKIPS)
@@ -214,7 +218,7 @@ void core_flows_apply_cmds(struct core_flows *f, uint64_t now, uint32_t epoch)
 
 		apply_one(f, &cmd->key, cmd, now, epoch);
 		core_flow_key_reverse(&cmd->key, &r);
-		r.in_port = cmd->key.in_port ^ 1;
+		r.in_port = f->pair[cmd->key.in_port & (NFG_MAX_PORTS - 1)];
 		apply_one(f, &r, cmd, now, epoch);
 		f->st.cmds++;
 		rte_free(m[i]);

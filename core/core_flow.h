@@ -54,11 +54,15 @@ struct core_flows {
 	uint64_t sweep_last_tsc;
 	uint64_t sweep_tsc_per_entry;
 	struct rte_ring *cmds;   /* control thread -> RX */
+	uint16_t pair[NFG_MAX_PORTS]; /* the port a flow's other direction comes in on */
 	struct core_flow_stats st; /* written by RX only */
 };
 
-/** Create a table of @p cap flows on @p socket; entries idle @p idle_ms expire. */
-int core_flows_init(struct core_flows *f, const char *name, uint32_t cap, uint32_t idle_ms, int socket);
+/** Create a table of @p cap flows on @p socket; entries idle @p idle_ms
+ * expire.  Replies are taken to come in on the port paired with the
+ * request's (0<->1, 2<->3, a lone last port with itself). */
+int core_flows_init(struct core_flows *f, const char *name, uint32_t cap, uint32_t idle_ms, uint16_t nb_ports,
+		    int socket);
 void core_flows_free(struct core_flows *f);
 
 /** Drop every entry (RX side, when the table is switched off). */

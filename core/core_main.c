@@ -440,7 +440,7 @@ int main(int argc, char **argv)
 	c->direct = rte_ring_create(path, rte_align32pow2(c->cfg.max_inflight), c->socket_id,
 				    RING_F_SP_ENQ | RING_F_SC_DEQ);
 	if (!c->direct || core_flows_init(&c->flows, c->cfg.name, c->cfg.flow_max, c->cfg.flow_idle_ms,
-					   c->socket_id) < 0)
+					   c->nb_ports, c->socket_id) < 0)
 		goto out_tables;
 	core_tables_mirror(c->tables, c->base);
 	signal(SIGINT, on_signal);

@@ -32,14 +32,6 @@ static inline uint32_t core_key_hash(const struct nfg_flow_key *k)
 	return core_sym_hash(k->a, k->b, k->sport, k->dport, (uint32_t)k->kind << 8 | k->proto);
 }
 
-/* 48 bits of MAC address, loaded as 8 bytes, folded to 32. */
-static inline uint32_t core_mac_fold(uint64_t mac48)
-{
-	uint64_t x = (mac48 & 0xffffffffffffull) * 0x9e3779b97f4a7c15ULL;
-
-	return (uint32_t)(x >> 32) ^ (uint32_t)x;
-}
-
 /* Ports of a TCP, UDP or SCTP header, 0 for other protocols. */
 static inline void core_l4_ports(const uint8_t *l4, uint32_t avail, uint8_t proto, uint16_t *sp, uint16_t *dp)
 {
@@ -129,8 +121,8 @@ static inline void core_parse(const uint8_t *d, uint32_t len, struct nfg_pkt *m,
 
 		memcpy(&dst, d, 8);
 		memcpy(&src, d + 6, 8); /* bytes 6..13, inside the 14-byte header */
-		k->a = core_mac_fold(src);
-		k->b = core_mac_fold(dst);
+		k->a = nfg_mac_fold(src);
+		k->b = nfg_mac_fold(dst);
 		k->kind = NFG_FLOW_L2;
 		k->sport = k->dport = et;
 		m->flow_hash = core_key_hash(k);

@@ -21,6 +21,11 @@ struct probe {
 	long spin_ns;
 	uint64_t pkts, outside, hostile_sent;
 	uint64_t rng;
+	struct nfg_ctx *ctx;
+	int rule_action;      /* --flow-rule: installed on every packet seen */
+	uint16_t rule_dest;
+	uint64_t rules_sent;
+	uint32_t ruled[4096]; /* flow hashes a rule was sent for (direct-mapped) */
 };
 
 static uint64_t fnv1a(const uint8_t *d, uint32_t n)
@@ -75,6 +80,13 @@ static nfg_verdict_t probe_pkt(struct nfg_pkt *p, uint8_t *data, void *arg)
 	}
 	if (pr->spin_ns)
 		spin(pr->spin_ns);
+	/* once per flow; packets already past the core's receive keep coming
+	 * until the rule applies */
+	if (pr->rule_action && pr->ruled[p->flow_hash & 4095] != (p->flow_hash | 1) &&
+	    nfg_flow_rule(pr->ctx, p, data, pr->rule_action, pr->rule_dest) == 0) {
+		pr->ruled[p->flow_hash & 4095] = p->flow_hash | 1;
+		pr->rules_sent++;
+	}
 	return NFG_V_NEXT;
 }
 
@@ -137,6 +149,8 @@ static void probe_fini(struct nfg_ctx *ctx, double dt, void *arg)
 	(void)dt;
 	printf("%s: %llu packets, %llu outside the buffer area\n", nfg_ctx_opts(ctx)->name,
 	       (unsigned long long)pr->pkts, (unsigned long long)pr->outside);
+	if (pr->rule_action)
+		printf("%s: %llu flow rules sent\n", nfg_ctx_opts(ctx)->name, (unsigned long long)pr->rules_sent);
 	if (pr->log)
 		fclose(pr->log);
 	fflush(stdout);
@@ -155,7 +169,8 @@ int main(int argc, char **argv)
 	static const struct nfg_ops ops = { .pkt = probe_pkt, .fini = probe_fini };
 	static const struct option lo[] = {
 		{ "log", required_argument, NULL, 'l' }, { "spin-ns", required_argument, NULL, 's' },
-		{ "hostile", no_argument, NULL, 'H' }, { NULL, 0, NULL, 0 },
+		{ "hostile", no_argument, NULL, 'H' }, { "flow-rule", required_argument, NULL, 'R' },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct probe pr = { .rng = 0x9e3779b97f4a7c15ULL };
 	struct nfg_ctx *ctx;
@@ -175,12 +190,28 @@ int main(int argc, char **argv)
 			pr.spin_ns = atol(optarg);
 		if (c == 'H')
 			hostile = 1;
+		if (c == 'R') {
+			/* skip:SERVICE | drop:0 | out:PORT | chain:ID */
+			static const char *const acts[] = { "", "skip", "drop", "out", "chain" };
+			char *colon = strchr(optarg, ':');
+
+			for (int a = 1; a <= 4 && colon; a++)
+				if (!strncmp(optarg, acts[a], (size_t)(colon - optarg)))
+					pr.rule_action = a;
+			if (!pr.rule_action) {
+				fprintf(stderr, "zc-probe: --flow-rule %s: expected skip|drop|out|chain:N\n", optarg);
+				nfg_close(ctx);
+				return 2;
+			}
+			pr.rule_dest = (uint16_t)atoi(colon + 1);
+		}
 		if (c == '?') {
 			nfg_close(ctx);
 			return 2;
 		}
 	}
 	pr.h = nfg_ctx_region(ctx)->hdr;
+	pr.ctx = ctx;
 	if (hostile) {
 		signal(SIGINT, on_term);
 		signal(SIGTERM, on_term);

@@ -186,6 +186,26 @@ static inline nfg_desc_t nfg_desc_verdict(nfg_desc_t d, nfg_verdict_t v, int met
 	return NFG_D_MAKE(NFG_D_OFF(d), v >> 16, meta_changed ? NFG_D_F_META : 0, v);
 }
 
+/**
+ * The flow table key of packet @p p (data at @p data), as the core keys it:
+ * the same for every packet of that flow direction.
+ */
+void nfg_flow_key(const struct nfg_pkt *p, const uint8_t *data, struct nfg_flow_key *k);
+
+/**
+ * Ask the core to apply a rule to the rest of @p p's flow, both directions:
+ * NFG_FLOW_SKIP leaves service @p dest out of the flow's path (an NF that
+ * has seen enough: "clean, skip me"), NFG_FLOW_DROP drops it at receive,
+ * NFG_FLOW_OUT sends it straight out port @p dest, NFG_FLOW_CHAIN sends it
+ * down chain @p dest.  The core applies it within a burst or two and
+ * answers nothing (a refused rule is counted in ctrl_errors); packets
+ * already past receive keep their path.
+ * @return 0, -EAGAIN when the control ring is full (try again later),
+ *   -EINVAL for an unknown action.
+ */
+int nfg_flow_rule(struct nfg_ctx *ctx, const struct nfg_pkt *p, const uint8_t *data, enum nfg_flow_action action,
+		  uint16_t dest);
+
 /** Text of the last error of this thread. */
 const char *nfg_last_error(void);
 

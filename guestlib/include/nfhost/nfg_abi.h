@@ -177,6 +177,14 @@ static inline uint32_t nfg_addr6_fold(const uint8_t *a16)
 	return (uint32_t)(x >> 32) ^ (uint32_t)x;
 }
 
+/** 32 bits standing for a MAC address (its 6 bytes in the low bits). */
+static inline uint32_t nfg_mac_fold(uint64_t mac48)
+{
+	uint64_t x = (mac48 & 0xffffffffffffULL) * 0x9e3779b97f4a7c15ULL;
+
+	return (uint32_t)(x >> 32) ^ (uint32_t)x;
+}
+
 /**
  * A ring entry.  Core -> NF: the buffer's offset (the nfg_pkt) alone.
  * NF -> core: the offset with the NF's verdict packed beside it, so the core

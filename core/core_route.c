@@ -100,6 +100,10 @@ int core_tables_add_instance(struct core_tables *t, uint16_t id, uint8_t slot, i
 	for (int got = 0; got < want; got++) {
 		int best = -1, best_n = 0, b;
 
+		/* Balance first.  A bucket remembers one old instance: when the
+		 * donor has only moving buckets left (a second add before the
+		 * first move settled), flows born between the two adds in that
+		 * bucket move to the newcomer. */
 		for (int i = 0; i < s->nb - 1; i++) {
 			int n = owned(s, s->slots[i]);
 
@@ -178,7 +182,8 @@ int core_tables_set_chain(struct core_tables *t, uint16_t id, const uint8_t *svc
 			return -EINVAL;
 	c = &t->chain[id];
 	memset(c, 0, sizeof(*c));
-	memcpy(c->svc, svc, len);
+	if (len)
+		memcpy(c->svc, svc, len);
 	c->len = len;
 	c->exit = exit;
 	core_tables_update_ready(t);
@@ -194,7 +199,9 @@ void core_tables_update_ready(struct core_tables *t)
 		moving += t->svc[id].moving;
 	}
 	t->rx_ready = nfs >= t->min_nfs && t->dflt.type != CORE_ACT_NONE;
-	if (t->dflt.type == CORE_ACT_CHAIN) {
+	if (t->dflt.type == CORE_ACT_CHAIN && t->dflt.arg >= CORE_MAX_CHAINS)
+		t->rx_ready = 0;
+	else if (t->dflt.type == CORE_ACT_CHAIN) {
 		const struct core_chain *c = &t->chain[t->dflt.arg];
 
 		for (uint8_t i = 0; i < c->len; i++)

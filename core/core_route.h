@@ -14,6 +14,7 @@
 #define CORE_MAX_CHAINS 256      /* chain IDs 0..255; 0 is the command line's --chain */
 #define CORE_EXIT_PAIRED 0xffff  /* a chain leaves by the port paired with the input */
 #define CORE_BORN_NEW UINT32_MAX /* a packet with no flow entry counts as a new flow */
+#define CORE_NO_CHAIN 0xffff     /* chain_id of a packet a rule sent straight out */
 
 struct core_service {
 	uint8_t nb;                            /* instances */
@@ -153,6 +154,8 @@ static inline enum core_dest core_route_rx(const struct core_tables *t, struct c
 		if (act.arg >= t->nb_ports)
 			return CORE_DROP_BAD;
 		ms->len = 0;
+		ms->pos = CORE_POS_OFF;
+		ms->chain_id = CORE_NO_CHAIN;
 		ms->exit = act.arg;
 		*target = act.arg;
 		return CORE_TO_PORT;
@@ -161,7 +164,9 @@ static inline enum core_dest core_route_rx(const struct core_tables *t, struct c
 	default:
 		return CORE_DROP_BAD;
 	}
-	ch = &t->chain[act.arg & (CORE_MAX_CHAINS - 1)];
+	if (act.arg >= CORE_MAX_CHAINS)
+		return CORE_DROP_BAD;
+	ch = &t->chain[act.arg];
 	ms->chain_id = act.arg;
 	ms->exit = ch->exit;
 	if (__builtin_expect(nskip == 0, 1)) {

@@ -54,9 +54,13 @@ $(BIN)/nf-zc-probe: tests/nfs/nf-zc-probe.c $(LIB)/libnfguest.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(GUEST_INC) -o $@ $< $(LIB)/libnfguest.a
 
-$(BIN)/nfhost: $(wildcard manager/*.c) $(wildcard manager/*.h) $(LIB)/libnfguest.a
+# the manager checks graph files with the core's validator (DPDK-free)
+MGR_CORE_SRC := core/core_graph.c
+$(BIN)/nfhost: $(wildcard manager/*.c) $(wildcard manager/*.h) $(MGR_CORE_SRC) core/core_graph.h core/core_route.h \
+	       core/core_rule.h $(LIB)/libnfguest.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(GUEST_INC) -o $@ $(wildcard manager/*.c) $(LIB)/libnfguest.a -ljansson -lyaml -lvirt
+	$(CC) $(CFLAGS) $(GUEST_INC) -Icore -o $@ $(wildcard manager/*.c) $(MGR_CORE_SRC) $(LIB)/libnfguest.a \
+		-ljansson -lyaml -lvirt
 
 $(BIN)/nfh-%: tools/nfh-%.c
 	@mkdir -p $(@D)

@@ -15,6 +15,7 @@
 #include <nfhost/nfg.h>
 
 #include "mgr.h"
+#include "mgr_api.h"
 
 #define DEFAULT_REGION "/dev/hugepages/nfhost0-s0"
 
@@ -277,6 +278,12 @@ static void usage(FILE *f)
 		"                            guests and their rates, stop one, its console\n"
 		"                            (nfhost vm --help: all options; -r does not apply)\n"
 		"  guest bind|stop|show ID   the core's view of a guest started by hand\n"
+		"  graph check|load|diff FILE, graph show [--json]\n"
+		"                            service graphs on the core's control API\n"
+		"  chain set ID SVC,... | chain del ID\n"
+		"  rule add --id N ... | rule del ID | rule list\n"
+		"  service scale ID N        start or retire NF instances\n"
+		"                            (nfhost graph --help: all options)\n"
 		"  -r REGION                 region file (default %s)\n"
 		"  --wait S                  wait up to S seconds for the region to appear\n",
 		DEFAULT_REGION);
@@ -300,6 +307,14 @@ int main(int argc, char **argv)
 	 * manages guests and attaches regions itself. */
 	if (argc > 1 && !strcmp(argv[1], "vm"))
 		return mgr_vm_main(argc - 1, argv + 1);
+	/* The graph commands have options of their own too: only -r may come
+	 * before them. */
+	for (opt = 1; opt + 1 < argc && (!strcmp(argv[opt], "-r") || !strcmp(argv[opt], "--region")); opt += 2)
+		region = argv[opt + 1];
+	if (opt < argc && (!strcmp(argv[opt], "graph") || !strcmp(argv[opt], "chain") || !strcmp(argv[opt], "rule") ||
+			   !strcmp(argv[opt], "service")))
+		return mgr_graph_main(region, argc - opt, argv + opt);
+	region = DEFAULT_REGION;
 	while ((opt = getopt_long(argc, argv, "r:c:f:h", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'r': region = optarg; break;
@@ -336,6 +351,7 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	if (!strcmp(cmd, "status")) {
 		print_status(r.base);
+		mgr_graph_status(region);
 		rc = 0;
 	} else if (!strcmp(cmd, "top")) {
 		rc = cmd_top(r.base, count);

@@ -26,8 +26,9 @@
 #include "mgr_api.h"
 #include "mgr_yaml.h"
 
-/* An NF that has not registered by then is not coming: its log says why. */
-#define REGISTER_TIMEOUT_S 10.0
+/* An NF that has not registered by then is not coming: its log says why.
+ * Generous: on a loaded host a new process may wait long for a CPU. */
+#define REGISTER_TIMEOUT_S 30.0
 /* An NF asked to leave finishes its ring first: normally milliseconds. */
 #define LEAVE_TIMEOUT_S 10.0
 
@@ -45,6 +46,7 @@ struct inst {
 };
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void append(char *buf, size_t len, size_t *n, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static void graph_usage(FILE *f)
 {
@@ -52,7 +54,8 @@ static void graph_usage(FILE *f)
 		"usage: nfhost [-r REGION] graph check FILE     validate a graph file (YAML or JSON)\n"
 		"       nfhost [-r REGION] graph load FILE      apply it and start/stop NF instances to match\n"
 		"       nfhost [-r REGION] graph show [--json]  the applied graph, instances, counters\n"
-		"       nfhost [-r REGION] graph diff FILE      FILE against the applied graph (exit 1: differ)\n"
+		"       nfhost [-r REGION] graph diff FILE      FILE against the applied graph, by ID: '-' only\n"
+		"                          applied, '+' only in FILE, '~' changed (exit 1: they differ)\n"
 		"       nfhost [-r REGION] chain set ID SVC[,SVC...] [--exit PORT] [--name NAME]\n"
 		"       nfhost [-r REGION] chain del ID\n"
 		"       nfhost [-r REGION] rule add --id N [--priority P] [--in-port P] [--proto P] [--src PFX]\n"
@@ -74,6 +77,21 @@ static int usage_error(const char *fmt, ...)
 	va_end(ap);
 	fputs(" (nfhost graph --help)\n", stderr);
 	return 2;
+}
+
+/* printf at buf + *n, never past @p len (a long line is cut). */
+static void append(char *buf, size_t len, size_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	int k;
+
+	if (*n >= len)
+		return;
+	va_start(ap, fmt);
+	k = vsnprintf(buf + *n, len - *n, fmt, ap);
+	va_end(ap);
+	if (k > 0)
+		*n = *n + (size_t)k < len ? *n + (size_t)k : len;
 }
 
 static int parse_num(const char *what, const char *s, long long lo, long long hi, long long *out)
@@ -178,6 +196,16 @@ static int instances_of(const json_t *status, uint16_t id, struct inst *out)
 	return n;
 }
 
+/* "NAME (pid N)", or "NAME (guest)": a guest's NF has no host PID */
+static const char *inst_str(const struct inst *in, char *buf, size_t len)
+{
+	if (in->guest)
+		snprintf(buf, len, "%s (guest)", in->name);
+	else
+		snprintf(buf, len, "%s (pid %d)", in->name, in->pid);
+	return buf;
+}
+
 /* The name of service @p id in a graph document (as applied), or NULL. */
 static const char *service_name(const json_t *graph, long long id)
 {
@@ -229,7 +257,8 @@ static void action_str(const json_t *a, const json_t *graph, char *buf, size_t l
 	json_t *v;
 
 	if ((v = json_object_get(a, "chain"))) {
-		const char *n = json_is_integer(v) ? chain_name(graph, json_integer_value(v)) : NULL;
+		long long id = json_is_integer(v) ? (long long)json_integer_value(v) : -1;
+		const char *n = id == 0 ? "--chain" : id > 0 ? chain_name(graph, id) : NULL;
 
 		if (json_is_integer(v))
 			snprintf(buf, len, "chain %lld%s%s%s", (long long)json_integer_value(v), n ? " (" : "", n ? n : "",
@@ -258,12 +287,12 @@ static void path_str(const json_t *svcs, const json_t *exit, const json_t *graph
 		char num[32];
 
 		scalar_str(s, num, sizeof(num));
-		n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s -> ", name ? name : num);
+		append(buf, len, &n, "%s -> ", name ? name : num);
 	}
 	if (json_is_integer(exit))
-		snprintf(buf + n, n < len ? len - n : 0, "port %lld", (long long)json_integer_value(exit));
+		append(buf, len, &n, "port %lld", (long long)json_integer_value(exit));
 	else
-		snprintf(buf + n, n < len ? len - n : 0, "paired port");
+		append(buf, len, &n, "paired port");
 }
 
 static void print_rule_table(const json_t *rules, const json_t *graph)
@@ -347,6 +376,22 @@ static int nf_program(const char *nf, char *buf, size_t len)
 	return access(buf, X_OK) < 0 ? -errno : 0;
 }
 
+/* YAML reads "cores: 2" as a number, which the validator takes for no CPU
+ * list at all: make it the text the user meant. */
+static void cores_as_text(json_t *doc)
+{
+	json_t *s, *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(doc, "services"), i, s)
+		if (json_is_integer(v = json_object_get(s, "cores"))) {
+			char buf[24];
+
+			snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
+			json_object_set_new(s, "cores", json_string(buf));
+		}
+}
+
 /* What the core cannot know: the host NF programs exist here. */
 static int check_programs(const char *file, const struct mgr_linemap *lines, const struct core_graph *g)
 {
@@ -384,6 +429,7 @@ static int load_graph(const struct ctx *c, const char *file, int need_core, json
 		fprintf(stderr, "%s\n", err);
 		return rc;
 	}
+	cores_as_text(*doc);
 	if ((rc = core_graph_parse(*doc, 0, g, &ge)) < 0) {
 		if (rc == -ENOMEM)
 			snprintf(ge.msg, sizeof(ge.msg), "out of memory");
@@ -437,7 +483,7 @@ static int parse_services(const json_t *graph, struct core_graph *g, json_t **do
 	struct core_graph_err e;
 	int rc;
 
-	*doc = json_pack("{s:O?, s:{s:b}}", "services", json_object_get(graph, "services"), "default", "drop", 1);
+	*doc = json_pack("{s:O*, s:{s:b}}", "services", json_object_get(graph, "services"), "default", "drop", 1);
 	if (!*doc)
 		return -ENOMEM;
 	if ((rc = core_graph_parse(*doc, 0, g, &e)) < 0)
@@ -552,6 +598,30 @@ static void nf_args(const struct core_graph_service *s, char **out, char (*nums)
 	}
 }
 
+/* "state R, in sched_yield": where a process that does not get on is. */
+static void proc_state(pid_t pid, char *buf, size_t len)
+{
+	char path[64], stat[512] = "", wchan[64] = "";
+	const char *st;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r"))) {
+		if (!fgets(stat, sizeof(stat), f))
+			stat[0] = '\0';
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/wchan", (int)pid);
+	if ((f = fopen(path, "r"))) {
+		if (!fgets(wchan, sizeof(wchan), f))
+			wchan[0] = '\0';
+		fclose(f);
+	}
+	st = strrchr(stat, ')');
+	snprintf(buf, len, "state %c%s%s", st && st[1] && st[2] ? st[2] : '?', *wchan && strcmp(wchan, "0") ? ", in " : "",
+		 strcmp(wchan, "0") ? wchan : "");
+}
+
 /* Until the core lists @p pid among service @p id's instances. */
 static int wait_registered(const struct ctx *c, uint16_t id, pid_t pid, const char *name, const char *log)
 {
@@ -562,11 +632,14 @@ static int wait_registered(const struct ctx *c, uint16_t id, pid_t pid, const ch
 
 	for (;;) {
 		json_t *req = json_pack("{s:s}", "cmd", "status"), *resp = NULL;
-		int rc = req ? mgr_api_call(c->sock, req, &resp, err, sizeof(err)) : -ENOMEM, n;
+		int rc = -ENOMEM, n;
 
+		snprintf(err, sizeof(err), "out of memory");
+		if (req)
+			rc = mgr_api_call(c->sock, req, &resp, err, sizeof(err));
 		json_decref(req);
 		if (rc < 0) {
-			fprintf(stderr, "nfhost: %s\n", rc == -ENOMEM && !req ? "out of memory" : err);
+			fprintf(stderr, "nfhost: %s\n", err);
 			json_decref(resp);
 			return rc;
 		}
@@ -586,11 +659,14 @@ static int wait_registered(const struct ctx *c, uint16_t id, pid_t pid, const ch
 			return -ECHILD;
 		}
 		if (mgr_clock_s(CLOCK_MONOTONIC) - t0 > REGISTER_TIMEOUT_S) {
+			char where[128];
+
 			/* unregistered it serves nothing, and nobody else knows it runs */
+			proc_state(pid, where, sizeof(where));
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
-			fprintf(stderr, "nfhost: %s (pid %d) had not registered with the core after %.0f s: killed it\n",
-				name, (int)pid, REGISTER_TIMEOUT_S);
+			fprintf(stderr, "nfhost: %s (pid %d) had not registered with the core after %.0f s (%s): killed "
+				"it\n", name, (int)pid, REGISTER_TIMEOUT_S, where);
 			print_log_tail(log);
 			return -ETIMEDOUT;
 		}
@@ -732,6 +808,7 @@ static int retire(const struct ctx *c, uint16_t id, const struct inst *in, int n
 	struct nfg_region r;
 	uint64_t token[NFG_MAX_INSTANCES] = { 0 };
 	double t0 = mgr_clock_s(CLOCK_MONOTONIC);
+	char buf[NFG_NAME_LEN + 32];
 	int rc = nfg_region_attach(c->region, &r), left = 0;
 
 	if (rc < 0) {
@@ -773,8 +850,8 @@ static int retire(const struct ctx *c, uint16_t id, const struct inst *in, int n
 			if (sl->token == token[i] && (st == NFG_SLOT_ACTIVE || st == NFG_SLOT_DRAINING ||
 						      st == NFG_SLOT_DRAINED))
 				continue;
-			printf("service %u: retired %s (%s %d): it drained and left in %.2f s\n", id, in[i].name,
-			       in[i].guest ? "guest" : "pid", in[i].pid, mgr_clock_s(CLOCK_MONOTONIC) - t0);
+			printf("service %u: retired %s: it drained and left in %.2f s\n", id,
+			       inst_str(&in[i], buf, sizeof(buf)), mgr_clock_s(CLOCK_MONOTONIC) - t0);
 			token[i] = 0;
 			left--;
 		}
@@ -920,6 +997,7 @@ out:
 
 static void print_services(const json_t *graph, const json_t *status)
 {
+	char buf[NFG_NAME_LEN + 32];
 	json_t *s;
 	size_t i;
 
@@ -936,7 +1014,7 @@ static void print_services(const json_t *graph, const json_t *status)
 		       json_string_value(json_object_get(s, "nf")) ?: "?", json_is_string(run) ? json_string_value(run) : "host",
 		       n, int_of(s, "instances", 1), n ? ":" : "");
 		for (int k = 0; k < n; k++)
-			printf(" %s (%s %d)%s", in[k].name, in[k].guest ? "guest" : "pid", in[k].pid, k + 1 < n ? "," : "");
+			printf(" %s%s", inst_str(&in[k], buf, sizeof(buf)), k + 1 < n ? "," : "");
 		putchar('\n');
 	}
 	json_array_foreach(json_object_get(status, "services"), i, s) {
@@ -949,7 +1027,7 @@ static void print_services(const json_t *graph, const json_t *status)
 		n = instances_of(status, (uint16_t)id, in);
 		printf("  %3lld %-16s %-14s %-5s %d:", id, "(not in graph)", "", "", n);
 		for (int k = 0; k < n; k++)
-			printf(" %s (%s %d)%s", in[k].name, in[k].guest ? "guest" : "pid", in[k].pid, k + 1 < n ? "," : "");
+			printf(" %s%s", inst_str(&in[k], buf, sizeof(buf)), k + 1 < n ? "," : "");
 		putchar('\n');
 	}
 }
@@ -1042,7 +1120,7 @@ static json_t *action_json(struct core_action a)
 	}
 }
 
-/* Both sides, keyed "service 3", "chain 1", "rule 10", "default". */
+/* One side of a diff: services, chains and rules by ID (as text), the default. */
 struct side {
 	json_t *svc, *chain, *rule, *dflt;
 };
@@ -1167,8 +1245,7 @@ static void changes(const json_t *a, const json_t *b, char *buf, size_t len)
 			continue;
 		sx = x ? json_dumps(x, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 		sy = y ? json_dumps(y, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-		n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s%s: %s -> %s", n ? ", " : "", keys[i],
-				      sx ? sx : "(none)", sy ? sy : "(none)");
+		append(buf, len, &n, "%s%s: %s -> %s", n ? ", " : "", keys[i], sx ? sx : "(none)", sy ? sy : "(none)");
 		free(sx);
 		free(sy);
 	}
@@ -1307,6 +1384,10 @@ static int cmd_chain(const struct ctx *c, int argc, char **argv)
 	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
 		json_array_append_new(svcs, word_json(tok));
 	free(list);
+	if (!json_array_size(svcs)) {
+		json_decref(svcs);
+		return usage_error("chain set %lld: no services (chain del %lld deletes a chain)", id, id);
+	}
 	ch = json_pack("{s:I, s:o}", "id", (json_int_t)id, "services", svcs);
 	if (ch && name)
 		json_object_set_new(ch, "name", json_string(name));

@@ -8,13 +8,18 @@ export NFHOST_STATE_DIR=$T/state
 nfh() { "$B"/nfhost -r "$REGION" "$@"; }
 
 # NFs nfhost starts are not our children: their PIDs come from its output
-# ("started NAME (pid P)"), and cleanup kills them like ours
+# ("started NAME (pid P)"), and cleanup kills them like ours, even those
+# of a command that failed the test before they were tracked
 track() {
 	local p
 	for p in $(sed -n 's/.*started .* (pid \([0-9]*\)).*/\1/p' "$1"); do
-		PIDS+=("$p")
+		grep -qF -- "$REGION" "/proc/$p/cmdline" 2> /dev/null && PIDS+=("$p")
 	done
+	return 0
 }
+ON_CLEANUP+=('[[ -f $T/all.txt ]] && track "$T/all.txt"')
+# a core killed on failure leaves its API socket file behind
+ON_CLEANUP+=('rm -f "/run/nfhost/$NAME.sock"')
 gone() {
 	[[ ! -e /proc/$1 ]] || [[ $(sed 's/.*) //' "/proc/$1/stat" 2> /dev/null | cut -d' ' -f1) == Z ]]
 }
@@ -27,6 +32,7 @@ expect_rc() {
 	local want=$1 got
 	shift
 	"$@" > "$T/out.txt" 2>&1 && got=0 || got=$?
+	cat "$T/out.txt" >> "$T/all.txt"
 	((got == want)) || fail "'$*' exited $got, not $want: $(cat "$T/out.txt")"
 }
 

@@ -374,6 +374,8 @@ static json_t *do_chain(struct core *c, json_t *req, int del)
 		ch.exit = CORE_EXIT_PAIRED;
 	} else if (core_graph_parse_chain(json_object_get(req, "chain"), g, c->nb_ports, "chain", &ch, &e) < 0) {
 		r = graph_error(&e);
+	} else if (ch.len == 0 && chain_in_use(c->tables, ch.id, why, sizeof(why))) {
+		r = error_reply(why, "chain.services"); /* an empty chain is a deleted one */
 	}
 	if (!r) {
 		nt = core_tables_clone(c->tables);

@@ -78,14 +78,16 @@ struct core_classifier {
  * @p socket_id (or SOCKET_ID_ANY).  The rules are copied: the caller may
  * free them afterwards.
  *
- * Builds must run on the control side: one takes milliseconds for a few
- * rules and up to seconds for thousands of wide ones.  Any number of
- * classifiers may exist at once, so the next one is built while the data
- * path still uses the current one.
+ * Builds must run on the control side: a few rules take a millisecond,
+ * thousands of overlapping wildcard rules seconds and hundreds of MB of
+ * plain heap while rte_acl works (its tables, in EAL memory, are capped at
+ * 64 MB per classifier).  Any number of classifiers may exist at once, so
+ * the next one is built while the data path still uses the current one.
  *
- * @return the classifier, or NULL with errno set (E2BIG: more than
- * CORE_MAX_RULES; EINVAL: a bad rule; ENOMEM or rte_acl's error) and a
- * message naming the offending rule in @p err (if @p errlen > 0).
+ * @return the classifier, or NULL with errno set and a message in @p err
+ * (if @p errlen > 0): E2BIG, more than CORE_MAX_RULES; EINVAL, a bad rule
+ * (named by index and id); ENOMEM, out of memory or, far more often, a
+ * rule set too overlapping for rte_acl (see CORE_ACL_MAX_SIZE).
  */
 struct core_classifier *core_classifier_build(const struct core_rule *rules, uint32_t n, int socket_id, char *err,
 					      size_t errlen);

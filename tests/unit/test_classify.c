@@ -10,6 +10,7 @@
 
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_malloc.h>
 #include <rte_memory.h>
 
 #include "core_classify.h"
@@ -565,6 +566,58 @@ START_TEST(test_rules_copied)
 }
 END_TEST
 
+/* rte_malloc memory (the classifier, rte_acl's context and tables) is
+ * invisible to valgrind: count the EAL heap's allocations instead. */
+static uint64_t eal_heap_allocs(uint64_t *bytes)
+{
+	uint64_t n = 0;
+
+	*bytes = 0;
+	for (int sk = 0; sk < RTE_MAX_NUMA_NODES; sk++) {
+		struct rte_malloc_socket_stats st;
+
+		if (rte_malloc_get_socket_stats(sk, &st) == 0) {
+			n += st.alloc_count;
+			*bytes += st.heap_allocsz_bytes;
+		}
+	}
+	return n;
+}
+
+START_TEST(test_no_leak)
+{
+	enum { NR = 300 };
+	struct core_rule r[NR];
+	uint64_t bytes0, bytes1, allocs0, allocs1;
+	char err[256];
+
+	for (uint32_t i = 0; i < NR; i++) {
+		r[i] = any_rule(i, (int32_t)(i % 9));
+		r[i].dst = 0x0a000000 + i * 64;
+		r[i].dst_len = (uint8_t)(26 + i % 7);
+		r[i].sport_lo = (uint16_t)(i * 100);
+		r[i].sport_hi = (uint16_t)(i * 100 + 5000);
+	}
+	/* the first build allocates the EAL's own ACL list entry for good */
+	core_classifier_free(build_ok(r, NR));
+	allocs0 = eal_heap_allocs(&bytes0);
+	for (int round = 0; round < 3; round++) {
+		core_classifier_free(build_ok(NULL, 0));
+		core_classifier_free(build_ok(r, NR));
+		core_classifier_free(build_ok(r, 1));
+		r[5].dst_len = 40;
+		ck_assert_ptr_null(core_classifier_build(r, NR, SOCKET_ID_ANY, err, sizeof(err)));
+		r[5].dst_len = 32;
+		/* a named socket (without hugepages rte_malloc takes any) */
+		core_classifier_free(core_classifier_build(r, NR, 0, err, sizeof(err)));
+	}
+	allocs1 = eal_heap_allocs(&bytes1);
+	ck_assert_msg(allocs1 == allocs0 && bytes1 == bytes0, "EAL heap: %llu blocks, %llu bytes before; %llu, %llu after",
+		      (unsigned long long)allocs0, (unsigned long long)bytes0, (unsigned long long)allocs1,
+		      (unsigned long long)bytes1);
+}
+END_TEST
+
 /* Several classifiers alive at once keep their own rules (rte_acl_create
  * returns an existing context when a name repeats). */
 START_TEST(test_coexist)
@@ -826,6 +879,8 @@ static void rand_rules(struct unit_rng *g, const struct rand_cfg *c, struct core
 		x->src_len = rand_len(g, c->wide);
 		x->dst = rand_addr(g);
 		x->dst_len = rand_len(g, c->wide);
+		if (!c->wide && x->dst_len == 0) /* no catch-alls: some packets must miss */
+			x->dst_len = 1;
 		rand_range(g, c->wide, &x->sport_lo, &x->sport_hi);
 		rand_range(g, c->wide, &x->dport_lo, &x->dport_hi);
 	}
@@ -984,8 +1039,8 @@ START_TEST(test_random_mixed)
 			      .prio_span = 20, .pct_bare = 1 };
 	uint32_t hits = random_round(1, &c);
 
-	/* the packets are aimed: most must hit something, or the test is idle */
-	ck_assert_msg(hits > c.nb_pkts / 2, "only %u of %u packets matched a rule", hits, c.nb_pkts);
+	/* the packets are aimed: many must hit something, or the test is idle */
+	ck_assert_msg(hits > c.nb_pkts / 5, "only %u of %u packets matched a rule", hits, c.nb_pkts);
 }
 END_TEST
 
@@ -993,8 +1048,10 @@ START_TEST(test_random_narrow)
 {
 	struct rand_cfg c = { .nb_rules = (uint32_t)unit_iters(3000, 300), .nb_pkts = (uint32_t)unit_iters(30000, 3000),
 			      .prio_span = 0 };
+	uint32_t hits = random_round(2, &c);
 
-	random_round(2, &c);
+	/* no catch-all rules here: both answers must come up, -1 included */
+	ck_assert_msg(hits > c.nb_pkts / 5 && hits < c.nb_pkts, "%u of %u packets matched a rule", hits, c.nb_pkts);
 }
 END_TEST
 
@@ -1005,7 +1062,7 @@ START_TEST(test_random_wide_ties)
 			      .wide = 1, .prio_span = 3, .pct_bare = 5 };
 	uint32_t hits = random_round(3, &c);
 
-	ck_assert_msg(hits > c.nb_pkts / 2, "only %u of %u packets matched a rule", hits, c.nb_pkts);
+	ck_assert_msg(hits > c.nb_pkts / 5, "only %u of %u packets matched a rule", hits, c.nb_pkts);
 }
 END_TEST
 
@@ -1053,6 +1110,7 @@ static Suite *classify_suite(void)
 	tcase_add_test(bad, test_bad_rules);
 	tcase_add_test(bad, test_too_many_rules);
 	tcase_add_test(lt, test_rules_copied);
+	tcase_add_test(lt, test_no_leak);
 	tcase_add_test(lt, test_coexist);
 	tcase_add_test(lt, test_build_while_reading);
 	tcase_add_test(lt, test_burst_sizes);

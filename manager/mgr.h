@@ -70,4 +70,10 @@ int mgr_guest_main(const char *region, int argc, char **argv);
 /** `nfhost vm ...`: argv[0] is "vm". @return the process exit code. */
 int mgr_vm_main(int argc, char **argv);
 
+/** The manager's state directory: $NFHOST_STATE_DIR or /var/lib/nfhost. */
+const char *mgr_state_dir(void);
+
+/** mkdir -p: 0, or negative errno. */
+int mgr_mkdir_p(const char *path);
+
 #endif

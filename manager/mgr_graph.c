@@ -493,30 +493,6 @@ static int parse_services(const json_t *graph, struct core_graph *g, json_t **do
 
 /* ---- NF instances --------------------------------------------------------- */
 
-static const char *state_dir(void)
-{
-	const char *d = getenv("NFHOST_STATE_DIR");
-
-	return d && *d ? d : "/var/lib/nfhost";
-}
-
-static int mkdir_p(const char *path)
-{
-	char buf[PATH_MAX];
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return mkdir(buf, 0755) < 0 && errno != EEXIST ? -errno : 0;
-}
-
 /* "2-3,6" */
 static int parse_cpulist(const char *s, cpu_set_t *set)
 {
@@ -693,8 +669,8 @@ static int start_host(const struct ctx *c, const struct core_graph_service *s, c
 		fprintf(stderr, "nfhost: service %u: cores '%s' is not a CPU list\n", s->id, s->cores);
 		return -EINVAL;
 	}
-	snprintf(dir, sizeof(dir), "%s/logs", state_dir());
-	if ((rc = mkdir_p(dir)) < 0) {
+	snprintf(dir, sizeof(dir), "%s/logs", mgr_state_dir());
+	if ((rc = mgr_mkdir_p(dir)) < 0) {
 		fprintf(stderr, "nfhost: cannot create the log directory %s: %s\n", dir, strerror(-rc));
 		return rc;
 	}

@@ -155,30 +155,6 @@ static int region_mib(const char *region, const char *core, int socket, unsigned
 	return 0;
 }
 
-static const char *state_dir(void)
-{
-	const char *d = getenv("NFHOST_STATE_DIR");
-
-	return d && *d ? d : "/var/lib/nfhost";
-}
-
-static int mkdir_p(const char *path)
-{
-	char buf[PATH_MAX];
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return mkdir(buf, 0755) < 0 && errno != EEXIST ? -errno : 0;
-}
-
 /* ---- domains ---------------------------------------------------------------- */
 
 static int domain_gone(virDomainPtr dom)
@@ -487,7 +463,7 @@ static int cmd_start(const struct start_opts *o)
 	sp.name = name;
 	if (new_guest_id(conn, &sp.meta.guest_id) < 0)
 		goto out;
-	snprintf(dir, sizeof(dir), "%s/vm", state_dir());
+	snprintf(dir, sizeof(dir), "%s/vm", mgr_state_dir());
 	if ((size_t)snprintf(sp.meta.log, sizeof(sp.meta.log), "%s/%s.log", dir, name) >= sizeof(sp.meta.log)) {
 		fprintf(stderr, "nfhost vm: state directory path %s is too long\n", dir);
 		goto out;
@@ -508,7 +484,7 @@ static int cmd_start(const struct start_opts *o)
 		goto out;
 	}
 
-	if ((rc = mkdir_p(dir)) < 0) {
+	if ((rc = mgr_mkdir_p(dir)) < 0) {
 		fprintf(stderr, "nfhost vm: cannot create state directory %s: %s\n", dir, strerror(-rc));
 		rc = 1;
 		goto out;
@@ -784,7 +760,7 @@ static int cmd_log(const char *name, int follow)
 			virDomainFree(dom);
 			dom = NULL;
 		}
-		snprintf(path, sizeof(path), "%s/vm/%s.log", state_dir(), name);
+		snprintf(path, sizeof(path), "%s/vm/%s.log", mgr_state_dir(), name);
 		if (access(path, F_OK) < 0) {
 			fprintf(stderr, "nfhost vm: no VM named '%s' is running and there is no log %s\n", name, path);
 			virConnectClose(conn);

@@ -24,7 +24,7 @@ cleanup() {
 		kill -KILL "$p" 2>/dev/null || true
 	done
 	wait 2>/dev/null || true
-	rm -f /dev/hugepages/"$NAME"-s* /dev/hugepages/"$NAME"map_*
+	rm -f /dev/hugepages/"$NAME"-s* /dev/hugepages/"$NAME"map_* /run/nfhost/"$NAME".sock
 	if ((rc != 0)); then
 		echo "--- logs of the failed test ($T) ---"
 		for f in "$T"/*.log; do

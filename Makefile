@@ -13,12 +13,13 @@ DPDK_LIBS   = $(shell pkg-config --libs libdpdk 2>/dev/null)
 GUEST_SRC := $(wildcard guestlib/src/*.c)
 CORE_SRC  := $(wildcard core/*.c)
 NFS       := nf-forward nf-monitor nf-drop
+TEST_NFS  := nf-zc-probe nf-trail
 TOOLS     := nfh-pcapgen nfh-pcapcmp
 HDRS      := $(wildcard guestlib/include/nfhost/*.h) $(wildcard guestlib/src/*.h)
 
 .PHONY: all deps demo test bench clean vm-image
 all: $(LIB)/libnfguest.a $(LIB)/libnfguest.so $(BIN)/nfhost-core $(BIN)/nfhost \
-     $(NFS:%=$(BIN)/%) $(TOOLS:%=$(BIN)/%) $(BIN)/nfh-ref-ring $(BIN)/nf-zc-probe
+     $(NFS:%=$(BIN)/%) $(TOOLS:%=$(BIN)/%) $(BIN)/nfh-ref-ring $(TEST_NFS:%=$(BIN)/%)
 
 deps:
 	@tools/deps.sh
@@ -50,7 +51,7 @@ $(BIN)/nf-%: nfs/nf-%.c $(wildcard nfs/*.h) $(LIB)/libnfguest.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(GUEST_INC) -o $@ $< $(LIB)/libnfguest.a
 
-$(BIN)/nf-zc-probe: tests/nfs/nf-zc-probe.c $(LIB)/libnfguest.a
+$(BIN)/nf-%: tests/nfs/nf-%.c $(wildcard nfs/*.h) $(LIB)/libnfguest.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(GUEST_INC) -o $@ $< $(LIB)/libnfguest.a
 

@@ -188,6 +188,12 @@ static void on_register(struct core *c, const struct nfg_ctrl_msg *m)
 	uint32_t s;
 	int fd = -1;
 
+	/* 0 marks an empty reply cell: nobody could tell its answer */
+	if (m->token == 0) {
+		c->stats->ctrl_errors++;
+		fprintf(stderr, "core: refused a registration with token 0 (service %u)\n", m->service_id);
+		return;
+	}
 	if (m->service_id == 0 || m->service_id >= NFG_MAX_SERVICES) {
 		snprintf(why, sizeof(why), "service ID %u not in 1..%d", m->service_id, NFG_MAX_SERVICES - 1);
 		return reply(c, m->token, -EINVAL, 0, why);

@@ -79,9 +79,10 @@ static json_t *stats_json(void *base)
 
 		if (st == NFG_SLOT_FREE)
 			continue;
-		json_array_append_new(nfs, json_pack("{s:i,s:s,s:i,s:i,s:s,s:I,s:I,s:I,s:I,s:I,s:I}", "slot", i,
+		json_array_append_new(nfs, json_pack("{s:i,s:s,s:i,s:i,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "slot", i,
 						     "name", sl->name, "service", sl->service_id, "pid", sl->pid,
 						     "state", st < 6 ? slot_states[st] : "?", "rx_pkts", (json_int_t)sl->rx_pkts,
+						     "hop_pkts", (json_int_t)sl->hop_pkts,
 						     "tx_pkts", (json_int_t)sl->tx_pkts, "drop_pkts", (json_int_t)sl->drop_pkts,
 						     "enq_pkts", (json_int_t)sl->enq_pkts, "bad_desc", (json_int_t)sl->bad_desc,
 						     "reclaimed", (json_int_t)sl->reclaimed));
@@ -123,17 +124,17 @@ static void print_status(void *base)
 		       (unsigned long long)np->tx_pkts, (unsigned long long)np->tx_drops,
 		       (unsigned long long)np->rx_missed);
 	}
-	printf("%-5s %-16s %7s %7s %-8s %10s %10s %10s %9s\n", "slot", "name", "service", "pid", "state", "rx",
-	       "tx", "dropped", "reclaimed");
+	printf("%-5s %-16s %7s %7s %-8s %10s %10s %10s %10s %9s\n", "slot", "name", "service", "pid", "state", "rx",
+	       "in-place", "tx", "dropped", "reclaimed");
 	for (uint32_t i = 0; i < h->max_nfs; i++) {
 		const struct nfg_slot *sl = nfg_slot_at(base, i);
 		uint32_t st = sl->state;
 
 		if (st == NFG_SLOT_FREE)
 			continue;
-		printf("%-5u %-16s %7u %7d %-8s %10llu %10llu %10llu %9llu\n", i, sl->name, sl->service_id, sl->pid,
-		       st < 6 ? slot_states[st] : "?", (unsigned long long)sl->rx_pkts,
-		       (unsigned long long)sl->tx_pkts, (unsigned long long)sl->drop_pkts,
+		printf("%-5u %-16s %7u %7d %-8s %10llu %10llu %10llu %10llu %9llu\n", i, sl->name, sl->service_id,
+		       sl->pid, st < 6 ? slot_states[st] : "?", (unsigned long long)sl->rx_pkts,
+		       (unsigned long long)sl->hop_pkts, (unsigned long long)sl->tx_pkts, (unsigned long long)sl->drop_pkts,
 		       (unsigned long long)sl->reclaimed);
 	}
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Per-thread error text, so functions can return errno and still say why. */
 #include <stdarg.h>
+#include <string.h>
 #include <stdio.h>
 
 #include "nfg_internal.h"
@@ -9,11 +10,14 @@ static __thread char last_error[256];
 
 int nfg_set_error(int err, const char *fmt, ...)
 {
+	char text[sizeof(last_error)];
 	va_list ap;
 
+	/* through a copy: the arguments may include nfg_last_error() */
 	va_start(ap, fmt);
-	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	memcpy(last_error, text, sizeof(text));
 	return err;
 }
 

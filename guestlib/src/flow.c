@@ -48,11 +48,16 @@ void nfg_flow_key(const struct nfg_pkt *p, const uint8_t *d, struct nfg_flow_key
 int nfg_flow_rule(struct nfg_ctx *ctx, const struct nfg_pkt *p, const uint8_t *data, enum nfg_flow_action action,
 		  uint16_t dest)
 {
-	struct nfg_ctrl_msg m = { .type = NFG_CTRL_FLOW_RULE, .token = ctx->token };
+	struct nfg_ctrl_msg m = { .type = NFG_CTRL_FLOW_RULE };
+	const struct nfg_svc *s = ctx->svc;
 
 	if (action < NFG_FLOW_SKIP || action > NFG_FLOW_CHAIN)
 		return nfg_set_error(-EINVAL, "unknown flow rule action %d", action);
-	m.slot = ctx->slot->index;
+	/* the core takes a rule from any slot of ours still serving */
+	while (s->done && s + 1 < ctx->svc + ctx->nb_svc)
+		s++;
+	m.token = s->token;
+	m.slot = s->slot->index;
 	nfg_flow_key(p, data, &m.flow.key);
 	m.flow.action = (uint8_t)action;
 	m.flow.dest = dest;

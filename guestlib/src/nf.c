@@ -24,9 +24,10 @@ static struct nfg_ctx *signal_ctx;
 void nfg_usage(FILE *f, const char *prog)
 {
 	fprintf(f,
-		"usage: %s [-r REGION] -s SERVICE_ID [-n NAME] [-b BURST] [-q] [-- NF options]\n"
+		"usage: %s [-r REGION] -s SERVICE_ID[,ID...] [-n NAME] [-b BURST] [-q] [-- NF options]\n"
 		"  -r REGION   region file (default %s)\n"
-		"  -s ID       service ID to register for (1..%d)\n"
+		"  -s ID,...   service IDs to register for (1..%d); one process serving\n"
+		"              consecutive services of a chain runs them back to back\n"
 		"  -n NAME     instance name shown in stats\n"
 		"  -b BURST    descriptors per burst (default 32, max %d)\n"
 		"  -q          no per-second rate lines\n",
@@ -53,6 +54,33 @@ static int parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
 	return 0;
 }
 
+/* "ID[,ID...]" into o->service_id and o->more */
+static int parse_services(const char *arg, struct nfg_opts *o)
+{
+	char buf[256], *tok, *save = NULL;
+	uint32_t v, n = 0;
+
+	snprintf(buf, sizeof(buf), "%s", arg);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (parse_u32(tok, 1, NFG_MAX_SERVICES - 1, &v) < 0)
+			return nfg_set_error(-EINVAL, "service ID '%s' is not 1..%d", tok, NFG_MAX_SERVICES - 1);
+		if (n == NFG_MAX_LOCAL)
+			return nfg_set_error(-EINVAL, "more than %d services", NFG_MAX_LOCAL);
+		for (uint32_t i = 0; i < n; i++)
+			if ((i ? o->more[i - 1] : o->service_id) == v)
+				return nfg_set_error(-EINVAL, "service %u listed twice", v);
+		if (n == 0)
+			o->service_id = (uint16_t)v;
+		else
+			o->more[n - 1] = (uint16_t)v;
+		n++;
+	}
+	if (n == 0)
+		return nfg_set_error(-EINVAL, "no service ID");
+	o->nb_more = (uint16_t)(n - 1);
+	return 0;
+}
+
 /* nfg_init() is called from main(): say what is wrong, not only return it */
 #define init_error(err, ...) (nfg_set_error(err, __VA_ARGS__), \
 			      fprintf(stderr, "%s: %s\n", name, nfg_last_error()), (err))
@@ -61,7 +89,6 @@ int nfg_init(int argc, char **argv, const char *name, struct nfg_ctx **ctx)
 {
 	struct nfg_opts o = { .burst = 32 };
 	struct sigaction sa;
-	uint32_t v;
 	int c, rc;
 
 	snprintf(o.region, sizeof(o.region), "%s", DEFAULT_REGION);
@@ -73,10 +100,9 @@ int nfg_init(int argc, char **argv, const char *name, struct nfg_ctx **ctx)
 			snprintf(o.region, sizeof(o.region), "%s", optarg);
 			break;
 		case 's':
-			if (parse_u32(optarg, 1, NFG_MAX_SERVICES - 1, &v) < 0)
-				return init_error(-EINVAL, "-s %s: service ID must be 1..%d", optarg,
-						  NFG_MAX_SERVICES - 1);
-			o.service_id = (uint16_t)v;
+			rc = parse_services(optarg, &o);
+			if (rc < 0)
+				return init_error(rc, "-s %s: %s", optarg, nfg_last_error());
 			break;
 		case 'n':
 			snprintf(o.name, sizeof(o.name), "%s", optarg);
@@ -128,67 +154,109 @@ static int ring_ok(const struct nfg_region_hdr *h, uint64_t off)
 	return r->size == h->ring_size && r->mask == h->ring_size - 1;
 }
 
-int nfg_open(const struct nfg_opts *o, struct nfg_ctx **out)
+/* Register a slot for service @p id and fill ctx->svc[ctx->nb_svc]. */
+static int register_svc(struct nfg_ctx *ctx, uint16_t id, nfg_pkt_fn fn, void *arg)
 {
+	struct nfg_svc *s = &ctx->svc[ctx->nb_svc];
 	struct nfg_ctrl_msg m;
-	struct nfg_ctx *ctx;
 	uint32_t slot;
 	int rc;
 
-	if (o->service_id == 0 || o->service_id >= NFG_MAX_SERVICES)
-		return nfg_set_error(-EINVAL, "service ID %u out of range 1..%d", o->service_id,
-				     NFG_MAX_SERVICES - 1);
+	if (id == 0 || id >= NFG_MAX_SERVICES)
+		return nfg_set_error(-EINVAL, "service ID %u out of range 1..%d", id, NFG_MAX_SERVICES - 1);
+	if (ctx->local[id])
+		return nfg_set_error(-EEXIST, "service %u is served by this process already", id);
+	if (ctx->nb_svc == NFG_MAX_LOCAL)
+		return nfg_set_error(-ENOSPC, "a process serves at most %d services", NFG_MAX_LOCAL);
+	memset(s, 0, sizeof(*s));
+	/* odd (0 marks an empty reply) and one per slot */
+	s->token = ctx->token + 2 * ctx->nb_svc;
+	memset(&m, 0, sizeof(m));
+	m.type = NFG_CTRL_REGISTER;
+	m.token = s->token;
+	if (ctx->region.guest) {
+		/* our PID means nothing on the host: the core watches the guest's
+		 * VMM (bound by the manager) and our heartbeat instead */
+		const char *gid = getenv("NFHOST_GUEST_ID");
+
+		m.flags = NFG_SLOT_F_GUEST;
+		m.guest_id = gid ? (uint32_t)strtoul(gid, NULL, 10) : 0;
+	} else {
+		m.pid = getpid();
+	}
+	m.service_id = id;
+	snprintf(m.name, sizeof(m.name), "%s", ctx->opts.name);
+	rc = nfg_ctrl_post(ctx->region.base, &m);
+	if (rc < 0)
+		return rc;
+	rc = nfg_ctrl_wait_reply(ctx->region.base, s->token, &slot, REPLY_TIMEOUT_S);
+	if (rc < 0)
+		return rc;
+	if (slot >= ctx->region.hdr->max_nfs)
+		return nfg_set_error(-EPROTO, "core answered with slot %u of %u", slot, ctx->region.hdr->max_nfs);
+	s->slot = nfg_slot_at(ctx->region.base, slot);
+	if (!ring_ok(ctx->region.hdr, s->slot->rx_ring_off) || !ring_ok(ctx->region.hdr, s->slot->tx_ring_off))
+		return nfg_set_error(-EPROTO, "slot %u names rings outside the ring area", slot);
+	s->id = id;
+	s->rx = nfg_ring_at(ctx->region.base, s->slot->rx_ring_off);
+	s->tx = nfg_ring_at(ctx->region.base, s->slot->tx_ring_off);
+	s->route = nfg_service_at(ctx->region.base, id);
+	s->fn = fn;
+	s->arg = arg;
+	ctx->local[id] = (uint8_t)++ctx->nb_svc;
+	return 0;
+}
+
+static int leave(struct nfg_ctx *ctx, nfg_pkt_fn fn, void *arg);
+
+/* Free the context; the slots stay readable until this (fini reports
+ * their counters). */
+static void free_ctx(struct nfg_ctx *ctx);
+
+int nfg_open(const struct nfg_opts *o, struct nfg_ctx **out)
+{
+	struct nfg_ctx *ctx;
+	int rc;
+
 	if (o->burst == 0 || o->burst > MAX_BURST)
 		return nfg_set_error(-EINVAL, "burst %u out of range 1..%d", o->burst, MAX_BURST);
+	if (o->nb_more > NFG_MAX_LOCAL - 1)
+		return nfg_set_error(-EINVAL, "more than %d services", NFG_MAX_LOCAL);
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx)
 		return nfg_set_error(-ENOMEM, "out of memory");
 	ctx->opts = *o;
 	rc = nfg_region_attach(o->region, &ctx->region);
-	if (rc < 0)
-		goto fail;
+	if (rc < 0) {
+		free(ctx);
+		return rc;
+	}
 	if (getrandom(&ctx->token, sizeof(ctx->token), 0) != sizeof(ctx->token))
 		ctx->token = (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL);
-	ctx->token |= 1; /* 0 marks an empty reply */
-	memset(&m, 0, sizeof(m));
-	m.type = NFG_CTRL_REGISTER;
-	m.token = ctx->token;
-	if (ctx->region.guest) {
-		/* our PID means nothing on the host: the core watches the guest's
-		 * VMM (bound by the manager) and our heartbeat instead */
-		const char *id = getenv("NFHOST_GUEST_ID");
+	ctx->token |= 1;
+	rc = register_svc(ctx, o->service_id, NULL, NULL);
+	for (uint32_t i = 0; rc == 0 && i < o->nb_more; i++)
+		rc = register_svc(ctx, o->more[i], NULL, NULL);
+	if (rc < 0) {
+		/* the slots already granted go back to the core */
+		char why[256];
 
-		m.flags = NFG_SLOT_F_GUEST;
-		m.guest_id = id ? (uint32_t)strtoul(id, NULL, 10) : 0;
-	} else {
-		m.pid = getpid();
+		snprintf(why, sizeof(why), "%s", nfg_last_error());
+		if (ctx->nb_svc)
+			leave(ctx, NULL, NULL);
+		free_ctx(ctx);
+		return nfg_set_error(rc, "%s", why);
 	}
-	m.service_id = o->service_id;
-	snprintf(m.name, sizeof(m.name), "%s", o->name);
-	rc = nfg_ctrl_post(ctx->region.base, &m);
-	if (rc < 0)
-		goto fail_detach;
-	rc = nfg_ctrl_wait_reply(ctx->region.base, ctx->token, &slot, REPLY_TIMEOUT_S);
-	if (rc < 0)
-		goto fail_detach;
-	if (slot >= ctx->region.hdr->max_nfs) {
-		rc = nfg_set_error(-EPROTO, "core answered with slot %u of %u", slot, ctx->region.hdr->max_nfs);
-		goto fail_detach;
-	}
-	ctx->slot = nfg_slot_at(ctx->region.base, slot);
-	if (!ring_ok(ctx->region.hdr, ctx->slot->rx_ring_off) || !ring_ok(ctx->region.hdr, ctx->slot->tx_ring_off)) {
-		rc = nfg_set_error(-EPROTO, "slot %u names rings outside the ring area", slot);
-		goto fail_detach;
-	}
-	ctx->rx = nfg_ring_at(ctx->region.base, ctx->slot->rx_ring_off);
-	ctx->tx = nfg_ring_at(ctx->region.base, ctx->slot->tx_ring_off);
+	ctx->slot = ctx->svc[0].slot;
+	ctx->rx = ctx->svc[0].rx;
+	ctx->tx = ctx->svc[0].tx;
 	*out = ctx;
 	return 0;
-fail_detach:
-	nfg_region_detach(&ctx->region);
-fail:
-	free(ctx);
-	return rc;
+}
+
+int nfg_serve(struct nfg_ctx *ctx, uint16_t service_id, nfg_pkt_fn fn, void *arg)
+{
+	return register_svc(ctx, service_id, fn, arg);
 }
 
 void nfg_stop(struct nfg_ctx *ctx)
@@ -216,67 +284,15 @@ const struct nfg_opts *nfg_ctx_opts(const struct nfg_ctx *ctx)
 	return &ctx->opts;
 }
 
-uint32_t nfg_rx_burst(struct nfg_ctx *ctx, nfg_desc_t *descs, uint32_t n)
+static uint32_t svc_rx(struct nfg_svc *s, nfg_desc_t *descs, uint32_t n)
 {
-	uint32_t got = nfg_ring_dequeue_burst(ctx->rx, descs, n);
+	uint32_t got = nfg_ring_dequeue_burst(s->rx, descs, n);
 
 	if (got)
-		ctx->slot->rx_pkts += got;
+		s->slot->rx_pkts += got;
 	else
-		ctx->slot->polls_empty++;
+		s->slot->polls_empty++;
 	return got;
-}
-
-uint32_t nfg_tx_burst(struct nfg_ctx *ctx, const nfg_desc_t *descs, uint32_t n)
-{
-	uint32_t done = 0;
-	double give_up = 0;
-
-	/* The core always drains NF rings, so a full ring clears in
-	 * microseconds; a core that has gone is noticed by the region state. */
-	for (;;) {
-		done += nfg_ring_enqueue_burst(ctx->tx, descs + done, n - done);
-		if (done == n)
-			break;
-		if (__atomic_load_n(&ctx->region.hdr->state, __ATOMIC_RELAXED) != NFG_REGION_READY)
-			break;
-		if (give_up == 0)
-			give_up = nfg_now() + LEAVE_TIMEOUT_S;
-		else if (nfg_now() > give_up)
-			break;
-		sched_yield();
-	}
-	ctx->slot->tx_pkts += done;
-	return done;
-}
-
-/* Handle one burst; returns packets handled. */
-static uint32_t handle_burst(struct nfg_ctx *ctx, const struct nfg_ops *ops, void *arg)
-{
-	nfg_desc_t descs[MAX_BURST];
-	uint32_t n, i, drops = 0;
-	uint64_t bytes = 0;
-	void *base = ctx->region.base;
-
-	n = nfg_rx_burst(ctx, descs, ctx->opts.burst);
-	if (n == 0)
-		return 0;
-	for (i = 0; i < n; i++)
-		__builtin_prefetch(nfg_pkt_at(base, NFG_D_OFF(descs[i])));
-	for (i = 0; i < n; i++) {
-		struct nfg_pkt *p = nfg_pkt_at(base, NFG_D_OFF(descs[i]));
-		uint32_t off = p->data_off;
-		uint16_t len = p->len;
-		nfg_verdict_t v = ops ? ops->pkt(p, nfg_pkt_bytes(base, p), arg) : NFG_V_NEXT;
-
-		bytes += len;
-		descs[i] = nfg_desc_verdict(descs[i], v, p->data_off != off || p->len != len);
-		drops += (v >> 16) == NFG_ACT_DROP;
-	}
-	ctx->slot->rx_bytes += bytes;
-	ctx->slot->drop_pkts += drops;
-	nfg_tx_burst(ctx, descs, n);
-	return n;
 }
 
 static int region_open(const struct nfg_ctx *ctx)
@@ -284,39 +300,186 @@ static int region_open(const struct nfg_ctx *ctx)
 	return __atomic_load_n(&ctx->region.hdr->state, __ATOMIC_RELAXED) == NFG_REGION_READY;
 }
 
-/* Leave without losing packets: the core stops routing to us and says so
- * (DRAINED); what is already in our ring still gets handled. */
-static int leave(struct nfg_ctx *ctx, const struct nfg_ops *ops, void *arg)
+static uint32_t svc_tx(const struct nfg_ctx *ctx, struct nfg_svc *s, const nfg_desc_t *descs, uint32_t n)
 {
-	struct nfg_ctrl_msg m = { .type = NFG_CTRL_UNREGISTER, .token = ctx->token };
+	uint32_t done = 0;
+	double give_up = 0;
+
+	/* The core always drains NF rings, so a full ring clears in
+	 * microseconds; a core that has gone is noticed by the region state. */
+	for (;;) {
+		done += nfg_ring_enqueue_burst(s->tx, descs + done, n - done);
+		if (done == n || !region_open(ctx))
+			break;
+		if (give_up == 0)
+			give_up = nfg_now() + LEAVE_TIMEOUT_S;
+		else if (nfg_now() > give_up)
+			break;
+		sched_yield();
+	}
+	s->slot->tx_pkts += done;
+	return done;
+}
+
+uint32_t nfg_rx_burst(struct nfg_ctx *ctx, nfg_desc_t *descs, uint32_t n)
+{
+	return svc_rx(&ctx->svc[0], descs, n);
+}
+
+uint32_t nfg_tx_burst(struct nfg_ctx *ctx, const nfg_desc_t *descs, uint32_t n)
+{
+	return svc_tx(ctx, &ctx->svc[0], descs, n);
+}
+
+/* Services of ours a packet may run in place this burst: the core routes
+ * each of them to our slot alone, so running it here is exactly where the
+ * core would have sent the packet.  Read once a burst. */
+static uint32_t local_hops(const struct nfg_ctx *ctx)
+{
+	uint32_t mask = 0;
+
+	for (uint32_t i = 0; i < ctx->nb_svc; i++) {
+		const struct nfg_svc *s = &ctx->svc[i];
+
+		if (!s->done && __atomic_load_n(&s->route->nb_instances, __ATOMIC_ACQUIRE) == 1 &&
+		    s->route->slots[0] == s->slot->index)
+			mask |= 1u << i;
+	}
+	return mask;
+}
+
+/* Run packet @p p, which @p s handled with verdict @p v, through the
+ * services of ours that follow on its path.  NEXT's dest tells the core how
+ * many hops ran here. */
+static nfg_verdict_t run_on(struct nfg_ctx *ctx, const struct nfg_svc *s, uint32_t mask, struct nfg_pkt *p,
+			    uint8_t *data, nfg_pkt_fn dfn, void *darg, nfg_verdict_t v)
+{
+	uint32_t len = p->path_len < NFG_MAX_CHAIN ? p->path_len : NFG_MAX_CHAIN, hops = 0, at;
+	const uint8_t *me = mask ? memchr(p->path, s->id, len) : NULL;
+
+	if (me) {
+		for (at = (uint32_t)(me - p->path) + 1; (v >> 16) == NFG_ACT_NEXT && at < len; at++, hops++) {
+			uint32_t i = ctx->local[p->path[at]];
+			struct nfg_svc *n;
+
+			if (!i || !(mask & 1u << (i - 1)))
+				break;
+			n = &ctx->svc[i - 1];
+			n->slot->hop_pkts++;
+			n->slot->rx_bytes += p->len;
+			v = n->fn ? n->fn(p, data, n->arg) : dfn(p, data, darg);
+			n->slot->drop_pkts += (v >> 16) == NFG_ACT_DROP;
+		}
+	}
+	return (v >> 16) == NFG_ACT_NEXT ? NFG_VERDICT(NFG_ACT_NEXT, hops) : v;
+}
+
+/* Handle one burst of @p s's ring; returns packets handled.  @p dfn NULL
+ * passes packets on untouched (leaving without a handler). */
+static uint32_t handle_burst(struct nfg_ctx *ctx, struct nfg_svc *s, nfg_pkt_fn dfn, void *darg)
+{
+	nfg_desc_t descs[MAX_BURST];
+	uint32_t n, i, drops = 0, mask = 0;
+	uint64_t bytes = 0;
+	void *base = ctx->region.base;
+	nfg_pkt_fn fn = s->fn ? s->fn : dfn;
+	void *arg = s->fn ? s->arg : darg;
+
+	n = svc_rx(s, descs, ctx->opts.burst);
+	if (n == 0)
+		return 0;
+	if (ctx->nb_svc > 1 && dfn)
+		mask = local_hops(ctx);
+	for (i = 0; i < n; i++)
+		__builtin_prefetch(nfg_pkt_at(base, NFG_D_OFF(descs[i])));
+	for (i = 0; i < n; i++) {
+		struct nfg_pkt *p = nfg_pkt_at(base, NFG_D_OFF(descs[i]));
+		uint32_t off = p->data_off;
+		uint16_t len = p->len;
+		uint8_t *data = nfg_pkt_bytes(base, p);
+		nfg_verdict_t v = fn ? fn(p, data, arg) : NFG_V_NEXT;
+
+		bytes += len;
+		drops += (v >> 16) == NFG_ACT_DROP;
+		if ((v >> 16) == NFG_ACT_NEXT)
+			v = run_on(ctx, s, mask, p, data, dfn, darg, v);
+		descs[i] = nfg_desc_verdict(descs[i], v, p->data_off != off || p->len != len);
+	}
+	s->slot->rx_bytes += bytes;
+	s->slot->drop_pkts += drops;
+	svc_tx(ctx, s, descs, n);
+	return n;
+}
+
+/* @p s was retired by a manager (DRAINED: the core sends it nothing more):
+ * handle what is left in its ring and let it go. */
+static void retire(struct nfg_ctx *ctx, struct nfg_svc *s, nfg_pkt_fn fn, void *arg)
+{
+	while (handle_burst(ctx, s, fn, arg))
+		;
+	__atomic_store_n(&s->slot->state, NFG_SLOT_DONE, __ATOMIC_RELEASE);
+	s->done = 1;
+}
+
+/* Leave without losing packets: the core stops routing to each slot and
+ * says so (DRAINED); what is already in the rings still gets handled. */
+static int leave(struct nfg_ctx *ctx, nfg_pkt_fn fn, void *arg)
+{
 	double end = nfg_now() + LEAVE_TIMEOUT_S;
+	uint32_t left = 0, i;
 	int rc = 0;
 
-	m.slot = ctx->slot->index;
-	/* not ACTIVE: a manager already asked the core to retire us */
-	if (region_open(ctx) && (__atomic_load_n(&ctx->slot->state, __ATOMIC_ACQUIRE) != NFG_SLOT_ACTIVE ||
-				 nfg_ctrl_post(ctx->region.base, &m) == 0)) {
-		for (;;) {
-			uint32_t st = __atomic_load_n(&ctx->slot->state, __ATOMIC_ACQUIRE);
+	if (!region_open(ctx))
+		return 0;
+	for (i = 0; i < ctx->nb_svc; i++) {
+		struct nfg_svc *s = &ctx->svc[i];
+		struct nfg_ctrl_msg m = { .type = NFG_CTRL_UNREGISTER, .token = s->token, .slot = s->slot->index };
 
-			if (handle_burst(ctx, ops, arg))
-				continue;
-			if (st == NFG_SLOT_DRAINED && nfg_ring_count(ctx->rx) == 0)
-				break;
-			if (!region_open(ctx))
-				break;
-			if (nfg_now() > end) {
-				rc = nfg_set_error(-ETIMEDOUT, "core did not confirm unregistration");
-				break;
-			}
-			sched_yield();
-		}
-		__atomic_store_n(&ctx->slot->state, NFG_SLOT_DONE, __ATOMIC_RELEASE);
+		uint32_t st = __atomic_load_n(&s->slot->state, __ATOMIC_ACQUIRE);
+
+		if (s->done)
+			continue;
+		/* DRAINING or DRAINED: a manager already asked the core to
+		 * retire it; anything else but ACTIVE is a slot given up on */
+		if (st == NFG_SLOT_DRAINING || st == NFG_SLOT_DRAINED ||
+		    (st == NFG_SLOT_ACTIVE && nfg_ctrl_post(ctx->region.base, &m) == 0))
+			left++;
+		else if (st == NFG_SLOT_ACTIVE)
+			rc = -ENOSPC; /* nfg_ctrl_post said why */
 	}
+	while (left && region_open(ctx)) {
+		uint32_t busy = 0;
+
+		for (i = 0; i < ctx->nb_svc; i++) {
+			struct nfg_svc *s = &ctx->svc[i];
+
+			if (s->done)
+				continue;
+			if (handle_burst(ctx, s, fn, arg))
+				busy = 1;
+			else if (__atomic_load_n(&s->slot->state, __ATOMIC_ACQUIRE) == NFG_SLOT_DRAINED &&
+				 nfg_ring_count(s->rx) == 0) {
+				__atomic_store_n(&s->slot->state, NFG_SLOT_DONE, __ATOMIC_RELEASE);
+				s->done = 1;
+				left--;
+			}
+		}
+		if (busy)
+			continue;
+		if (nfg_now() > end) {
+			rc = nfg_set_error(-ETIMEDOUT, "core did not confirm unregistration");
+			break;
+		}
+		sched_yield();
+	}
+	for (i = 0; i < ctx->nb_svc; i++)
+		if (!ctx->svc[i].done) {
+			__atomic_store_n(&ctx->svc[i].slot->state, NFG_SLOT_DONE, __ATOMIC_RELEASE);
+			ctx->svc[i].done = 1;
+		}
 	return rc;
 }
 
-/* The slot stays readable (fini reports its counters) until this. */
 static void free_ctx(struct nfg_ctx *ctx)
 {
 	if (signal_ctx == ctx)
@@ -325,49 +488,69 @@ static void free_ctx(struct nfg_ctx *ctx)
 	free(ctx);
 }
 
+/* Checked before every burst: a guest that was frozen may wake up after the
+ * core gave up on it, and must not touch a ring whose buffers were taken
+ * back (one L1 hit: the core writes this line only when the state
+ * changes).  Returns 0 to go on, 1 when nothing is left to serve, or a
+ * negative errno when the core gave up on us. */
+static int check_slots(struct nfg_ctx *ctx, nfg_pkt_fn fn, void *arg)
+{
+	uint32_t serving = 0;
+
+	for (uint32_t i = 0; i < ctx->nb_svc; i++) {
+		struct nfg_svc *s = &ctx->svc[i];
+		uint32_t st;
+
+		if (s->done)
+			continue;
+		st = __atomic_load_n(&s->slot->state, __ATOMIC_ACQUIRE);
+		/* DRAINING: a manager's request to retire it is on its way */
+		if (__builtin_expect(st == NFG_SLOT_ACTIVE || st == NFG_SLOT_DRAINING, 1)) {
+			serving++;
+			continue;
+		}
+		if (st == NFG_SLOT_DRAINED) {
+			fprintf(stderr, "%s: service %u: asked to leave by the manager\n", ctx->opts.name, s->id);
+			retire(ctx, s, fn, arg);
+			continue;
+		}
+		/* the core keeps such a slot until we say we saw it */
+		if (st == NFG_SLOT_DEAD)
+			__atomic_store_n(&s->slot->state, NFG_SLOT_DONE, __ATOMIC_RELEASE);
+		s->done = 1;
+		return nfg_set_error(-ETIMEDOUT, "the core gave up on this NF (no heartbeat for too long)");
+	}
+	return serving == 0;
+}
+
 int nfg_run(struct nfg_ctx *ctx, const struct nfg_ops *ops, void *arg)
 {
 	double last = nfg_now(), now;
-	uint32_t empty = 0, iter = 0, st;
-	int rc;
+	uint32_t empty = 0, iter = 0, i;
+	int rc = 0;
 
 	if (!ops || !ops->pkt) {
 		nfg_close(ctx);
 		return nfg_set_error(-EINVAL, "nfg_run needs ops->pkt");
 	}
 	while (!ctx->stop) {
-		int idle;
+		uint32_t got = 0;
 
-		/* Checked before every burst: a guest that was frozen may wake
-		 * up after the core gave up on it, and must not touch a ring
-		 * whose buffers were taken back (one L1 hit: the core writes
-		 * this line only when the state changes). */
-		st = __atomic_load_n(&ctx->slot->state, __ATOMIC_ACQUIRE);
-		/* DRAINING: a manager's request to retire us is on its way */
-		if (__builtin_expect(st != NFG_SLOT_ACTIVE && st != NFG_SLOT_DRAINING, 0)) {
-			if (st == NFG_SLOT_DRAINED) {
-				fprintf(stderr, "%s: asked to leave by the manager\n", ctx->opts.name);
-				break;
+		rc = check_slots(ctx, ops->pkt, arg);
+		if (rc)
+			break;
+		for (i = 0; i < ctx->nb_svc; i++)
+			if (!ctx->svc[i].done) {
+				got += handle_burst(ctx, &ctx->svc[i], ops->pkt, arg);
+				ctx->svc[i].slot->heartbeat++;
 			}
-			/* the core keeps such a slot until we say we saw it */
-			if (st == NFG_SLOT_DEAD)
-				__atomic_store_n(&ctx->slot->state, NFG_SLOT_DONE, __ATOMIC_RELEASE);
-			rc = nfg_set_error(-ETIMEDOUT, "the core gave up on this NF (no heartbeat for too long)");
-			fprintf(stderr, "%s: %s\n", ctx->opts.name, nfg_last_error());
-			if (ops->fini)
-				ops->fini(ctx, nfg_now() - last, arg);
-			free_ctx(ctx);
-			return rc;
-		}
-		idle = handle_burst(ctx, ops, arg) == 0;
-		if (!idle)
+		if (got)
 			empty = 0;
 		else if (++empty >= EMPTY_POLLS_BEFORE_YIELD) {
 			empty = 0;
 			sched_yield();
 		}
-		ctx->slot->heartbeat++;
-		if ((++iter & 1023) && !idle)
+		if ((++iter & 1023) && got)
 			continue;
 		now = nfg_now();
 		if (now - last >= 1.0) {
@@ -380,11 +563,16 @@ int nfg_run(struct nfg_ctx *ctx, const struct nfg_ops *ops, void *arg)
 			break;
 		}
 	}
-	rc = leave(ctx, ops, arg);
+	if (rc < 0) {
+		fprintf(stderr, "%s: %s\n", ctx->opts.name, nfg_last_error());
+		leave(ctx, ops->pkt, arg); /* the services the core still has */
+	} else {
+		rc = leave(ctx, ops->pkt, arg);
+	}
 	if (ops->fini)
 		ops->fini(ctx, nfg_now() - last, arg);
 	free_ctx(ctx);
-	return rc;
+	return rc < 0 ? rc : 0;
 }
 
 int nfg_close(struct nfg_ctx *ctx)

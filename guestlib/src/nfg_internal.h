@@ -7,13 +7,28 @@
 
 #include "nfhost/nfg.h"
 
-struct nfg_ctx {
-	struct nfg_region region;
-	struct nfg_opts opts;
+/* One service this process serves: a slot of its own. */
+struct nfg_svc {
+	uint16_t id;
+	uint8_t done;          /* left (retired by a manager) */
 	struct nfg_slot *slot;
 	struct nfg_ring *rx;   /* core -> NF */
 	struct nfg_ring *tx;   /* NF -> core */
+	const struct nfg_service *route; /* the core's instances of id */
 	uint64_t token;
+	nfg_pkt_fn fn;         /* NULL: nfg_run()'s */
+	void *arg;
+};
+
+struct nfg_ctx {
+	struct nfg_region region;
+	struct nfg_opts opts;
+	struct nfg_svc svc[NFG_MAX_LOCAL];
+	uint32_t nb_svc;
+	uint8_t local[NFG_MAX_SERVICES]; /* service ID -> index in svc + 1 */
+	uint64_t token;        /* the first slot's; the others' follow it */
+	struct nfg_slot *slot; /* svc[0]'s, for the burst API */
+	struct nfg_ring *rx, *tx;
 	volatile sig_atomic_t stop;
 };
 

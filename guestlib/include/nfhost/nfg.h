@@ -77,10 +77,15 @@ struct nfg_ops {
 	nfg_tick_fn fini;  /**< optional: once, after the loop stops */
 };
 
+/** Services one process may serve (nfg_serve()). */
+#define NFG_MAX_LOCAL NFG_MAX_CHAIN
+
 /** Options nfg_init() takes from the command line (before "--"). */
 struct nfg_opts {
 	char region[256];   /**< -r PATH: region file, or "auto" (guest: ivshmem) */
-	uint16_t service_id;/**< -s ID */
+	uint16_t service_id;/**< -s ID[,ID...]: the first */
+	uint16_t nb_more;   /**< how many more IDs -s listed */
+	uint16_t more[NFG_MAX_LOCAL - 1]; /**< served with the same handler */
 	char name[NFG_NAME_LEN]; /**< -n NAME */
 	uint32_t burst;     /**< -b N: descriptors per burst (default 32) */
 	int quiet;          /**< -q: no rate lines */
@@ -126,6 +131,22 @@ int nfg_init(int argc, char **argv, const char *name, struct nfg_ctx **ctx);
 int nfg_open(const struct nfg_opts *o, struct nfg_ctx **ctx);
 
 /**
+ * Serve another service from this process, with its own handler (a second
+ * slot with its own rings).  Where a packet's path goes from one service of
+ * this process straight to another, the handlers run back to back on it
+ * with no ring and no trip through the core between them (run to
+ * completion); elsewhere each service works as if it were a process of its
+ * own.  A hop runs in place only while this process holds the next
+ * service's only instance: with several instances the core picks the one
+ * that keeps the flow's affinity.  Call before nfg_run().
+ * @param fn   handler for @p service_id, or NULL for nfg_run()'s
+ * @param arg  its argument (with @p fn NULL: nfg_run()'s)
+ * @return 0, -EEXIST (served already), -ENOSPC (NFG_MAX_LOCAL reached), or
+ *   the core's refusal.
+ */
+int nfg_serve(struct nfg_ctx *ctx, uint16_t service_id, nfg_pkt_fn fn, void *arg);
+
+/**
  * Receive, handle and hand back packets until nfg_stop() or a signal, then
  * leave cleanly: tell the core, keep handling until it confirms no more
  * packets will come and the ring is empty, and free the context.
@@ -145,6 +166,7 @@ void nfg_stop(struct nfg_ctx *ctx);
 int nfg_ctrl_post(void *base, const struct nfg_ctrl_msg *m);
 
 /* ---- lower-level burst API (nfg_run is built on it) ---------------- */
+/* These work on the first service's rings. */
 
 /**
  * Receive up to @p n packets.  @return how many (0..n); descs[] receives
@@ -165,7 +187,7 @@ struct nfg_pkt *nfg_pkt(struct nfg_ctx *ctx, nfg_desc_t desc);
 /** The region this NF is attached to. */
 const struct nfg_region *nfg_ctx_region(const struct nfg_ctx *ctx);
 
-/** This NF's slot in the region (its counters). */
+/** This NF's slot in the region (its counters): its first service's. */
 struct nfg_slot *nfg_ctx_slot(const struct nfg_ctx *ctx);
 
 /** Options the NF was started with. */

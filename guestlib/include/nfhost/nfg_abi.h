@@ -258,7 +258,10 @@ struct nfg_slot {
 	uint64_t drop_pkts;      /**< verdict DROP */
 	uint64_t rx_bytes;
 	uint64_t polls_empty;
-	uint8_t pad1[NFG_CACHE_LINE - 48];
+	/** Run back to back after another service of the same process, with
+	 * no ring between them (never in rx_pkts). */
+	uint64_t hop_pkts;
+	uint8_t pad1[NFG_CACHE_LINE - 56];
 	/* written by the core's data path */
 	uint64_t enq_pkts;       /**< handed to this NF */
 	uint64_t bad_desc;       /**< invalid descriptors handed back */

@@ -44,7 +44,7 @@ static void usage(const char *prog)
 		"  --drain-ms N         at shutdown, wait up to N ms for in-flight packets (default 500)\n"
 		"  --guest-timeout-ms N a guest NF whose heartbeat stops for N ms is dead (default 3000;\n"
 		"                       a guest bound to its QEMU process is noticed at once)\n"
-		"  --wait-nfs N         hold the ports until N NFs are registered (default: until\n"
+		"  --wait-nfs N         at the start, hold the ports until N NFs are registered (default: until\n"
 		"                       every service of the chain has one)\n"
 		"  --flow-max N         flow table entries (default 262144)\n"
 		"  --flow-idle-ms N     a flow with no packet for N ms is forgotten (default 10000)\n"

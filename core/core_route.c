@@ -198,7 +198,11 @@ void core_tables_update_ready(struct core_tables *t)
 		nfs += t->svc[id].nb;
 		moving += t->svc[id].moving;
 	}
-	t->rx_ready = nfs >= t->min_nfs && t->dflt.type != CORE_ACT_NONE;
+	/* --wait-nfs gates the start only: a later scale down must not stop
+	 * the ports (the clones made from here on carry the 0) */
+	if (nfs >= t->min_nfs)
+		t->min_nfs = 0;
+	t->rx_ready = t->min_nfs == 0 && t->dflt.type != CORE_ACT_NONE;
 	if (t->dflt.type == CORE_ACT_CHAIN && t->dflt.arg >= CORE_MAX_CHAINS)
 		t->rx_ready = 0;
 	else if (t->dflt.type == CORE_ACT_CHAIN) {

@@ -53,7 +53,7 @@ struct core_tables {
 	uint16_t rx_ready;                     /* the default action can be served (its chain's
 						  services have instances) and at least min_nfs
 						  NFs are registered: until then RX waits */
-	uint16_t min_nfs;
+	uint16_t min_nfs;                      /* 0 once reached: it gates the start */
 	uint8_t flows_on;                      /* RX keeps the flow table: rules, instances
 						  moving, or learning the flows before a move */
 	uint8_t learning;

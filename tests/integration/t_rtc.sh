@@ -22,7 +22,7 @@ trail_line() {
 }
 
 # --- one process for 1, 2 and 4; 2 drops every 7th packet it sees
-start_core "net_pcap0,rx_pcap=$T/in.pcap,tx_pcap=$T/out.pcap" -- --chain 1,2,3,4 --max-inflight 512
+start_core "net_pcap0,rx_pcap=$T/in.pcap,tx_pcap=$T/out.pcap" -- --chain 1,2,3,4 --max-inflight 512 --wait-nfs 4
 start_nf x nf-trail 1 --also 2,4 --drop 2:7
 X=$NF_PID
 start_nf y nf-trail 3
@@ -56,7 +56,7 @@ python3 "$ROOT"/tests/integration/pcaptool.py count "$T/out.pcap" | grep -qx "$(
 echo "ok: 1 and 2 ran back to back, 3 and 4 by ring, order kept, $D2 exact drops"
 
 # --- service 2 gets a second instance: no hop in place, affinity by the core
-start_core "net_pcap0,rx_pcap=$T/in.pcap,tx_pcap=$T/out2.pcap" -- --chain 1,2 --max-inflight 512
+start_core "net_pcap0,rx_pcap=$T/in.pcap,tx_pcap=$T/out2.pcap" -- --chain 1,2 --max-inflight 512 --wait-nfs 3
 start_nf x nf-trail 1 --also 2
 start_nf z nf-zc-probe 2 --log "$T/z.txt"
 wait_nfs 3
@@ -72,3 +72,26 @@ echo "two instances of 2: x ran $pk ($hop2 in place, $ring2 by ring), z ran $z"
 ((bad == 0)) || fail "$bad packets out of order"
 "$B"/nfh-pcapcmp --unordered "$T/in.pcap" "$T/out2.pcap" || fail "output is not the input"
 echo "ok: with two instances the core routes service 2"
+
+# --- a manager retires the process's service 2 alone (service scale 2 1
+# retires the newest instance): the process goes on serving service 1
+start_core "net_pcap0,rx_pcap=$T/in.pcap,tx_pcap=$T/out3.pcap" -- --chain 1,2 --max-inflight 512 --wait-nfs 3
+start_nf z nf-zc-probe 2 --spin-ns 20000
+wait_nfs 1
+start_nf x nf-trail 1 --also 2
+X=$NF_PID
+wait_nfs 3
+wait_tx 3000
+"$B"/nfhost -r "$REGION" service scale 2 1 > "$T/scale.txt" 2>&1 || fail "service scale 2 1: $(cat "$T/scale.txt")"
+grep -q "retired x" "$T/scale.txt" || fail "scale down did not retire x's service 2: $(cat "$T/scale.txt")"
+[[ -e /proc/$X ]] || fail "process x left with its service 2"
+wait_drained 120
+after=$(stats_json | python3 -c "import json,sys; print([n['state'] for n in json.load(sys.stdin)['nfs'] if n['name'] == 'x'])")
+stop_all
+grep -q "service 2: asked to leave by the manager" "$T/x.log" || fail "x was not told its service 2 left"
+read -r pk1 bad1 _ < <(trail_line "$T/x.log" 1)
+echo "after the retire x's slots are $after; x served service 1 for $pk1 of $N packets"
+[[ $after == "['active']" ]] || fail "x's slots after the retire: $after"
+((pk1 == N && bad1 == 0)) || fail "service 1 saw $pk1 of $N ($bad1 out of order)"
+"$B"/nfh-pcapcmp --unordered "$T/in.pcap" "$T/out3.pcap" || fail "output is not the input"
+echo "ok: service 2 of x retired alone, x kept serving service 1, nothing lost"

@@ -284,11 +284,12 @@ START_TEST(test_rx_ready)
 END_TEST
 
 /* --wait-nfs: ready once every default-chain service has an instance AND
- * enough NFs are registered, whatever services they serve. */
+ * enough NFs are registered, whatever services they serve.  It gates the
+ * start only: scaling down later must not stop the ports. */
 START_TEST(test_rx_ready_min_nfs)
 {
 	static const uint16_t chain12[] = { 1, 2 };
-	struct core_tables *t = core_tables_new(2, chain12, 2, 3);
+	struct core_tables *t = core_tables_new(2, chain12, 2, 3), *c;
 
 	ck_assert_ptr_nonnull(t);
 	add(t, 1, 0, 0);
@@ -296,8 +297,14 @@ START_TEST(test_rx_ready_min_nfs)
 	ck_assert_uint_eq(t->rx_ready, 0); /* 2 of 3 NFs */
 	add(t, 7, 2, 0);
 	ck_assert_uint_eq(t->rx_ready, 1);
-	core_tables_remove_slot(t, 2);
-	ck_assert_uint_eq(t->rx_ready, 0);
+	c = core_tables_clone(t);
+	ck_assert_ptr_nonnull(c);
+	core_tables_remove_slot(c, 2);
+	ck_assert_msg(c->rx_ready == 1, "a scale down after the start closed the ports again");
+	/* the chain losing its last instance of a service still holds them */
+	core_tables_remove_slot(c, 1);
+	ck_assert_uint_eq(c->rx_ready, 0);
+	core_tables_free(c);
 	core_tables_free(t);
 }
 END_TEST

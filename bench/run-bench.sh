@@ -37,16 +37,27 @@ ref() {
 }
 
 # chain SPEC: SPEC names where each NF of the chain runs, e.g. "h,h" or
-# "h,g,h" (h: host process, g: guest).  Prints the JSON of `nfhost rate`,
-# plus "ready_s" (QEMU start to the last guest NF registered) with guests.
+# "h,g,h" (h: host process, g: guest), or "1p4": one host process serving
+# the whole chain of 4 (run to completion).  Prints the JSON of `nfhost
+# rate`, plus "ready_s" (QEMU start to the last guest NF registered) with
+# guests.
 chain() {
 	local spec=$1 ids i=0 where t0 ready=null gids=() g json
-	ids=$(seq -s, 1 "$(tr ',' '\n' <<< "$spec" | wc -l)")
+	if [[ $spec == 1p* ]]; then
+		ids=$(seq -s, 1 "${spec#1p}")
+	else
+		ids=$(seq -s, 1 "$(tr ',' '\n' <<< "$spec" | wc -l)")
+	fi
 	"$B"/nfhost-core -l 0 --no-pci --in-memory --no-telemetry --file-prefix "$NAME" --vdev net_null0,size=64 \
 		-- --name "$NAME" --chain "$ids" ${BENCH_CORE_ARGS:-} > /tmp/"$NAME".core.log 2>&1 &
 	CORE=$!
 	"$B"/nfhost -r "$REGION" --wait 15 status > /dev/null
 	t0=$(date +%s.%N)
+	if [[ $spec == 1p* ]]; then
+		taskset -c 1 "$B"/nf-forward -r "$REGION" -s "$ids" -q > /dev/null 2>&1 &
+		PIDS+=($!)
+		spec=
+	fi
 	for where in ${spec//,/ }; do
 		i=$((i + 1))
 		if [[ $where == g ]]; then
@@ -102,6 +113,25 @@ PY
 	echo "{\"system\": \"dpdk-rte_ring-ref\", \"chain_len\": 1, \"pkt_size\": 64, \"mpps\": $r_next, \"cycles_per_pkt\": null}" >> "$ROWS"
 	r_prev=$r_next
 done
+# Run to completion: the chain of 4 in one process, beside 4 processes,
+# alternating so the machine's drift cancels out.
+if [[ ${BENCH_RTC:-1} == 1 ]]; then
+	echo "bench: a chain of 4 no-op services as 4 processes and as 1 process (back to back, no rings)" >&2
+	for rep in 1 2; do
+		for spec in h,h,h,h 1p4; do
+			j=$(chain "$spec")
+			python3 - "$spec" "$j" "$rep" >> "$ROWS" <<'PY'
+import json, sys
+spec, j, rep = sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3])
+one = spec.startswith("1p")
+print(json.dumps({"system": "nfhost", "nfs": "1 process" if one else "4 processes", "processes": 1 if one else 4,
+                  "rtc": one, "chain_len": 4, "pkt_size": 64, "mpps": round(j["mpps_out"], 3),
+                  "cycles_per_pkt": round(j["tsc_hz"] / (j["mpps_out"] * 1e6), 1), "rep": rep}))
+PY
+			tail -1 "$ROWS" | python3 -c "import json,sys; r=json.load(sys.stdin); print('  chain of 4 in %-15s %8.2f Mpps  %6.1f cycles/pkt' % (r['nfs'], r['mpps'], r['cycles_per_pkt']))" >&2
+		done
+	done
+fi
 # Guest NFs: the same chains with one NF in a guest, beside host-only ones.
 if [[ ${BENCH_GUESTS:-1} == 1 ]]; then
 	make -s vm-image
@@ -136,6 +166,12 @@ for r in hz_rows:
         # so that the machine's speed changes between runs cancel out
         base = one["cycles_per_pkt"] / one["ref_cycles_per_pkt"]
         r["per_hop_cycles"] = round((r["cycles_per_pkt"] / r["ref_cycles_per_pkt"] - base) * one["ref_cycles_per_pkt"] / (r["chain_len"] - 1), 1)
+sep = [r["mpps"] for r in rows if r.get("rtc") is False]
+for r in rows:
+    if r.get("rtc") and sep:
+        r["ratio_to_processes"] = round(r["mpps"] / (sum(sep) / len(sep)), 2)
+        print("bench: chain of 4 in one process: %.2fx the rate of 4 processes" % r["ratio_to_processes"],
+              file=sys.stderr)
 json.dump(rows, open(sys.argv[2], "w"), indent=1)
 print("bench: wrote %d rows to %s" % (len(rows), sys.argv[2]), file=sys.stderr)
 PY

@@ -348,14 +348,15 @@ static uint32_t local_hops(const struct nfg_ctx *ctx)
 	return mask;
 }
 
-/* Run packet @p p, which @p s handled with verdict @p v, through the
- * services of ours that follow on its path.  NEXT's dest tells the core how
- * many hops ran here. */
-static nfg_verdict_t run_on(struct nfg_ctx *ctx, const struct nfg_svc *s, uint32_t mask, struct nfg_pkt *p,
-			    uint8_t *data, nfg_pkt_fn dfn, void *darg, nfg_verdict_t v)
+/* Run packet @p p (entry @p d), which @p s handled with verdict @p v,
+ * through the services of ours that follow on its path.  NEXT's dest tells
+ * the core how many hops ran here. */
+static nfg_verdict_t run_on(struct nfg_ctx *ctx, const struct nfg_svc *s, uint32_t mask, nfg_desc_t d,
+			    struct nfg_pkt *p, nfg_pkt_fn dfn, void *darg, nfg_verdict_t v)
 {
 	uint32_t len = p->path_len < NFG_MAX_CHAIN ? p->path_len : NFG_MAX_CHAIN, hops = 0, at;
-	const uint8_t *me = mask ? memchr(p->path, s->id, len) : NULL;
+	const uint8_t *me = memchr(p->path, s->id, len);
+	uint8_t *data;
 
 	if (me) {
 		for (at = (uint32_t)(me - p->path) + 1; (v >> 16) == NFG_ACT_NEXT && at < len; at++, hops++) {
@@ -367,6 +368,11 @@ static nfg_verdict_t run_on(struct nfg_ctx *ctx, const struct nfg_svc *s, uint32
 			n = &ctx->svc[i - 1];
 			n->slot->hop_pkts++;
 			n->slot->rx_bytes += p->len;
+			/* the hop before may have moved the packet (decap, encap);
+			 * outside its buffer, the core drops it as bad metadata */
+			if (!nfg_pkt_in_room(ctx->region.hdr, NFG_D_OFF(d), p))
+				break;
+			data = nfg_pkt_bytes(ctx->region.base, p);
 			v = n->fn ? n->fn(p, data, n->arg) : dfn(p, data, darg);
 			n->slot->drop_pkts += (v >> 16) == NFG_ACT_DROP;
 		}
@@ -401,8 +407,9 @@ static uint32_t handle_burst(struct nfg_ctx *ctx, struct nfg_svc *s, nfg_pkt_fn 
 
 		bytes += len;
 		drops += (v >> 16) == NFG_ACT_DROP;
+		/* NEXT's dest is ours: how many hops ran here */
 		if ((v >> 16) == NFG_ACT_NEXT)
-			v = run_on(ctx, s, mask, p, data, dfn, darg, v);
+			v = mask ? run_on(ctx, s, mask, descs[i], p, dfn, darg, v) : NFG_V_NEXT;
 		descs[i] = nfg_desc_verdict(descs[i], v, p->data_off != off || p->len != len);
 	}
 	s->slot->rx_bytes += bytes;

@@ -410,9 +410,12 @@ static void advance_slots(struct core *c)
 			if (quarantine & bit)
 				printf("core: guest NF '%s' (slot %u) saw it was given up on; slot free again\n",
 				       sl->name, s);
-			else if (st == NFG_SLOT_DONE)
+			else if (st == NFG_SLOT_DONE && sl->reclaimed == 0)
 				printf("core: NF '%s' (slot %u) left cleanly after %llu packets\n", sl->name, s,
 				       (unsigned long long)sl->tx_pkts);
+			else if (st == NFG_SLOT_DONE) /* said it was done, kept buffers */
+				printf("core: NF '%s' (slot %u) left after %llu packets, holding %llu buffers (reclaimed)\n",
+				       sl->name, s, (unsigned long long)sl->tx_pkts, (unsigned long long)sl->reclaimed);
 			else
 				printf("core: slot %u free again, %llu buffers reclaimed\n", s,
 				       (unsigned long long)sl->reclaimed);

@@ -166,6 +166,7 @@ static void rx_flows(struct core *c, const struct core_tables *t, const struct n
 
 				e = p >= 0 ? &f->e[p] : core_flows_add(f, &keys[i + j], sig[i + j], now, t->epoch);
 				f->st.misses += p < 0;
+				f->st.hits += p >= 0;
 			}
 			ent[i + j] = e;
 			if (e) {

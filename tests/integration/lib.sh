@@ -133,6 +133,17 @@ check_after_death() {
 	((tx > at + 1000)) || fail "the chain did not go on after the death"
 }
 
+# track FILE: NFs nfhost starts are not our children; their PIDs come from
+# its output ("started NAME (pid P)"), and cleanup kills them like ours (by
+# PID, only those running against our region)
+track() {
+	local p
+	for p in $(sed -n 's/.*started .* (pid \([0-9]*\)).*/\1/p' "$1"); do
+		grep -qF -- "$REGION" "/proc/$p/cmdline" 2> /dev/null && PIDS+=("$p")
+	done
+	return 0
+}
+
 gen_pcap() {
 	"$B"/nfh-pcapgen "$@" > /dev/null
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Reference computations on pcap files for the integration tests (stdlib
-only): what a correct drop filter leaves, and per-packet byte hashes."""
+only): what a correct drop filter leaves, per-packet byte hashes, which way
+each packet goes in its flow, and where each output packet was in the input."""
 import struct
 import sys
 
@@ -18,13 +19,17 @@ def packets(path):
             yield hdr, rec, f.read(incl)
 
 
+def l3(pkt):
+    """(ethertype, offset of the L3 header), past one VLAN tag."""
+    et = struct.unpack('!H', pkt[12:14])[0]
+    if et in (0x8100, 0x88a8):
+        return struct.unpack('!H', pkt[16:18])[0], 18
+    return et, 14
+
+
 def l4(pkt):
     """(proto, sport, dport) or None, as the core's parser sees it."""
-    et = struct.unpack('!H', pkt[12:14])[0]
-    off = 14
-    if et in (0x8100, 0x88a8):
-        et = struct.unpack('!H', pkt[16:18])[0]
-        off = 18
+    et, off = l3(pkt)
     if et == 0x0800:
         ihl = (pkt[off] & 0xf) * 4
         proto = pkt[off + 9]
@@ -51,6 +56,22 @@ def matches(pkt, proto, port):
     if port is not None and port not in (t[1], t[2]):
         return False
     return True
+
+
+def direction(pkt):
+    """'0' if the packet goes from the lower end of its canonical flow key
+    to the higher (nfs/flowkey.h: addresses, then ports), '1' the other
+    way, '-' if it is not IP."""
+    et, off = l3(pkt)
+    if et == 0x0800:
+        src, dst = pkt[off + 12:off + 16], pkt[off + 16:off + 20]
+    elif et == 0x86dd:
+        src, dst = pkt[off + 8:off + 24], pkt[off + 24:off + 40]
+    else:
+        return '-'
+    t = l4(pkt)
+    sp, dp = (t[1], t[2]) if t and t[1] is not None else (0, 0)
+    return '1' if src > dst or (src == dst and sp > dp) else '0'
 
 
 def fnv1a(b):
@@ -96,9 +117,26 @@ def main():
             for part in (rest, b):
                 if i < len(part):
                     out.write(part[i][1] + part[i][2])
+    elif cmd == 'dirs':
+        # per packet, in order: its byte hash (as nf-zc-probe logs it) and
+        # which way it goes in its flow: 0 if its source is the lower end
+        # of the flow key (nfs/flowkey.h: address, then port), 1 if not,
+        # - if it is not IP
+        for _, _, pkt in packets(args[0]):
+            print('%016x %s' % (fnv1a(pkt), direction(pkt)))
+    elif cmd == 'order':
+        # per packet of OUT, in order: the index in IN of a packet with the
+        # same bytes (copies of one packet take its indexes in turn), or -1
+        where = {}
+        for i, (_, _, pkt) in enumerate(packets(args[0])):
+            where.setdefault(pkt, []).append(i)
+        for k in where:
+            where[k].reverse()
+        for _, _, pkt in packets(args[1]):
+            print(where[pkt].pop() if where.get(pkt) else -1)
     else:
         sys.exit('usage: pcaptool.py drop|count [--proto P] [--port N] IN [OUT] | hashes IN | '
-                 'splice HEAD A B OUT')
+                 'splice HEAD A B OUT | dirs IN | order IN OUT')
 
 
 if __name__ == '__main__':

@@ -7,16 +7,7 @@
 export NFHOST_STATE_DIR=$T/state
 nfh() { "$B"/nfhost -r "$REGION" "$@"; }
 
-# NFs nfhost starts are not our children: their PIDs come from its output
-# ("started NAME (pid P)"), and cleanup kills them like ours, even those
-# of a command that failed the test before they were tracked
-track() {
-	local p
-	for p in $(sed -n 's/.*started .* (pid \([0-9]*\)).*/\1/p' "$1"); do
-		grep -qF -- "$REGION" "/proc/$p/cmdline" 2> /dev/null && PIDS+=("$p")
-	done
-	return 0
-}
+# NFs nfhost started, even for a command that failed the test (lib.sh)
 ON_CLEANUP+=('[[ -f $T/all.txt ]] && track "$T/all.txt"')
 # a core killed on failure leaves its API socket file behind
 ON_CLEANUP+=('rm -f "/run/nfhost/$NAME.sock"')

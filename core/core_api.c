@@ -332,6 +332,29 @@ out:
 	return r;
 }
 
+/* Keep the applied graph's chains what the tables hold, so graph.show is
+ * live: chain @p id becomes @p def as given (NULL: deleted). */
+static void doc_set_chain(uint16_t id, json_t *def)
+{
+	json_t *chains, *ch;
+	size_t i;
+
+	if (!graph_doc)
+		return;
+	chains = json_object_get(graph_doc, "chains");
+	if (!json_is_array(chains)) {
+		chains = json_array();
+		json_object_set_new(graph_doc, "chains", chains);
+	}
+	json_array_foreach(chains, i, ch)
+		if (json_integer_value(json_object_get(ch, "id")) == id) {
+			json_array_remove(chains, i);
+			break;
+		}
+	if (def)
+		json_array_append_new(chains, json_deep_copy(def));
+}
+
 /* Rules, chains and the default action that use chain @p id. */
 static int chain_in_use(const struct core_tables *t, uint16_t id, char *why, size_t len)
 {
@@ -384,6 +407,7 @@ static json_t *do_chain(struct core *c, json_t *req, int del)
 		} else {
 			core_tables_set_chain(nt, ch.id, ch.svc, ch.len, ch.exit);
 			install(c, nt, NULL, 0);
+			doc_set_chain(ch.id, ch.len ? json_object_get(req, "chain") : NULL);
 			r = json_pack("{s:b, s:i}", "ok", 1, "id", ch.id);
 		}
 	}

@@ -108,9 +108,9 @@ expect_rc 0 nfh graph diff "$T/good.yaml"
 # chains: set and delete one; the core refuses to delete one in use
 expect_rc 0 nfh chain set 3 fwd,mon --exit 0 --name extra
 expect_rc 0 nfh graph show
-grep -q "^  3: fwd -> mon -> port 0" "$T/out.txt" || fail "chain 3 not shown: $(cat "$T/out.txt")"
+grep -q "^  3 extra: fwd -> mon -> port 0" "$T/out.txt" || fail "chain 3 not shown with its name: $(cat "$T/out.txt")"
 expect_rc 1 nfh graph diff "$T/good.yaml"
-grep -q '^- chain 3: {"services":\[2,1\],"exit":0}' "$T/out.txt" || fail "diff: chain 3: $(cat "$T/out.txt")"
+grep -q '^- chain 3: {"name":"extra","services":\[2,1\],"exit":0}' "$T/out.txt" || fail "diff: chain 3: $(cat "$T/out.txt")"
 expect_rc 1 nfh chain set 4 mon,nosuch
 grep -q "nfhost: chain.services\[1\]: unknown service 'nosuch'" "$T/out.txt" || fail "chain set: $(cat "$T/out.txt")"
 expect_rc 0 nfh chain del 3

@@ -5,6 +5,8 @@
 # round trip on the same two cores.  The machines are shared and noisy, so
 # each chain run is bracketed by reference runs and the ratio is taken
 # against their mean.  Rows go to bench/results/latest.json.
+# Then the classifier: 1000 wildcard rules and 100 000 active flows against
+# a single default chain (bench/run-classify.sh; BENCH_CLASSIFY=0 skips it).
 #
 # Scheduling: the core's RX/TX loop on CPU 0; every NF pinned to CPU 1.
 # NFs that share CPU 1 take turns: an NF whose ring is empty yields
@@ -152,10 +154,14 @@ PY
 		tail -1 "$ROWS" | python3 -c "import json,sys; r=json.load(sys.stdin); print('  %-28s %8.2f Mpps  %6.1f cycles/pkt%s' % (r['nfs'], r['mpps'], r['cycles_per_pkt'], '  (%s, guest ready in %.2f s)' % (r['accel'], r['guest_ready_s']) if 'accel' in r else ''))" >&2
 	done
 fi
+# The classifier with 1000 rules and 100 000 flows, against the default chain.
+if [[ ${BENCH_CLASSIFY:-1} == 1 ]]; then
+	bench/run-classify.sh "$ROWS"
+fi
 python3 - "$ROWS" "$OUT" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
-hz_rows = [r for r in rows if r["system"] == "nfhost" and "nfs" not in r]
+hz_rows = [r for r in rows if r["system"] == "nfhost" and "nfs" not in r and "bench" not in r]
 for r in rows:
     if r["system"] != "nfhost" and r["cycles_per_pkt"] is None and hz_rows:
         r["cycles_per_pkt"] = round(hz_rows[0]["cycles_per_pkt"] * hz_rows[0]["mpps"] / r["mpps"], 1)

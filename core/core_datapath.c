@@ -147,6 +147,7 @@ static void rx_flows(struct core *c, const struct core_tables *t, const struct n
 	struct core_flow *stale_e[CORE_MAX_BURST];
 	int32_t rule[CORE_MAX_BURST];
 	uint16_t nstale = 0;
+	uint32_t tick = core_flow_tick(f, now);
 
 	for (uint16_t i = 0; i < n; i += RTE_HASH_LOOKUP_BULK_MAX) {
 		uint16_t m = RTE_MIN((uint16_t)(n - i), (uint16_t)RTE_HASH_LOOKUP_BULK_MAX);
@@ -154,6 +155,10 @@ static void rx_flows(struct core *c, const struct core_tables *t, const struct n
 		for (uint16_t j = 0; j < m; j++)
 			kp[j] = &keys[i + j];
 		rte_hash_lookup_with_hash_bulk(f->h, kp, sig + i, m, pos);
+		/* the entries are spread over megabytes: fetch them all at once */
+		for (uint16_t j = 0; j < m; j++)
+			if (likely(pos[j] >= 0))
+				rte_prefetch0(&f->e[pos[j]]);
 		for (uint16_t j = 0; j < m; j++) {
 			struct core_flow *e;
 
@@ -170,7 +175,8 @@ static void rx_flows(struct core *c, const struct core_tables *t, const struct n
 			}
 			ent[i + j] = e;
 			if (e) {
-				e->last_tsc = now;
+				if (e->last != tick)
+					e->last = tick;
 				if (unlikely(e->gen != t->rules_gen)) {
 					e->gen = t->rules_gen;
 					stale[nstale] = &keys[i + j];

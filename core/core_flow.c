@@ -26,6 +26,7 @@ int core_flows_init(struct core_flows *f, const char *name, uint32_t cap, uint32
 		    int socket)
 {
 	char n[RTE_HASH_NAMESIZE];
+	uint64_t idle_tsc;
 	struct rte_hash_parameters p = {
 		.entries = cap,
 		.key_len = sizeof(struct nfg_flow_key),
@@ -55,9 +56,13 @@ int core_flows_init(struct core_flows *f, const char *name, uint32_t cap, uint32
 	}
 	for (uint16_t p = 0; p < NFG_MAX_PORTS; p++)
 		f->pair[p] = (p ^ 1) < nb_ports ? p ^ 1 : p;
-	f->idle_tsc = (uint64_t)idle_ms * rte_get_tsc_hz() / 1000;
+	idle_tsc = (uint64_t)idle_ms * rte_get_tsc_hz() / 1000;
+	f->tick_shift = 0;
+	while ((idle_tsc >> f->tick_shift) > 64)
+		f->tick_shift++;
+	f->idle_ticks = (uint32_t)(idle_tsc >> f->tick_shift) + 1;
 	/* the whole table about twice per idle period */
-	f->sweep_tsc_per_entry = f->idle_tsc / 2 / cap + 1;
+	f->sweep_tsc_per_entry = idle_tsc / 2 / cap + 1;
 	f->sweep_min_born = UINT32_MAX;
 	f->st.min_born = UINT32_MAX;
 	return 0;
@@ -107,7 +112,7 @@ void core_flows_sweep(struct core_flows *f, uint64_t now, uint32_t epoch)
 		struct core_flow *e = &f->e[f->sweep_pos];
 
 		if (e->used) {
-			if (now - e->last_tsc > f->idle_tsc) {
+			if (core_flow_tick(f, now) - e->last > f->idle_ticks) {
 				drop_entry(f, f->sweep_pos);
 				f->st.expired++;
 			} else if (e->born < f->sweep_min_born) {
@@ -140,7 +145,7 @@ struct core_flow *core_flows_add(struct core_flows *f, const struct nfg_flow_key
 	memset(e, 0, sizeof(*e));
 	e->used = 1;
 	e->born = epoch;
-	e->last_tsc = now;
+	e->last = core_flow_tick(f, now);
 	e->rule = -1;
 	e->gen = UINT32_MAX; /* not classified yet */
 	/* the other direction, as it comes back on the paired port */
@@ -189,7 +194,7 @@ static void apply_one(struct core_flows *f, const struct nfg_flow_key *k, const 
 	e = pos >= 0 && (uint32_t)pos < f->cap ? &f->e[pos] : core_flows_add(f, k, sig, now, epoch);
 	if (!e)
 		return; /* table full: counted */
-	e->last_tsc = now;
+	e->last = core_flow_tick(f, now);
 	switch (cmd->action) {
 	case NFG_FLOW_SKIP:
 		if (!memchr(e->skip, cmd->dest, e->nskip) && e->nskip < CORE_FLOW_SKIPS)

@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 
+#include <rte_common.h>
 #include <rte_hash.h>
 
 #include "core_route.h"
@@ -18,8 +19,9 @@
 
 #define CORE_FLOW_SKIPS 4 /* services an NF may have a flow skip */
 
+/* 32 bytes, aligned: a lookup's answer is one cache line, never two. */
 struct core_flow {
-	uint64_t last_tsc;       /* last packet, for expiry */
+	uint32_t last;           /* last packet (core_flow_tick), for expiry */
 	uint32_t born;           /* routing epoch of its first packet */
 	uint32_t gen;            /* rules generation act is from */
 	int32_t rule;            /* winning rule's index in that generation, -1: default */
@@ -28,7 +30,9 @@ struct core_flow {
 	uint8_t nskip;
 	uint8_t skip[CORE_FLOW_SKIPS];
 	uint8_t used;
-};
+} __rte_aligned(32);
+
+_Static_assert(sizeof(struct core_flow) == 32, "a flow entry is half a cache line");
 
 /** A flow rule from an NF, on its way from the control thread to RX. */
 struct core_flow_cmd {
@@ -48,7 +52,8 @@ struct core_flows {
 	struct rte_hash *h;
 	struct core_flow *e;     /* by rte_hash position */
 	uint32_t cap;
-	uint64_t idle_tsc;       /* an entry with no packet this long is dropped */
+	uint32_t idle_ticks;     /* an entry with no packet this long is dropped */
+	uint8_t tick_shift;      /* TSC >> tick_shift = ticks */
 	uint32_t sweep_pos;
 	uint32_t sweep_min_born;
 	uint64_t sweep_last_tsc;
@@ -57,6 +62,15 @@ struct core_flows {
 	uint16_t pair[NFG_MAX_PORTS]; /* the port a flow's other direction comes in on */
 	struct core_flow_stats st; /* written by RX only */
 };
+
+/* Entry times are in ticks of about 1/64 of the idle time (a power of two
+ * of TSC cycles): a flow's entry is written about 64 times per idle period,
+ * not on every packet, so a busy flow's line stays clean in the cache.  32
+ * bits of ticks outlast any idle time many times over. */
+static inline uint32_t core_flow_tick(const struct core_flows *f, uint64_t tsc)
+{
+	return (uint32_t)(tsc >> f->tick_shift);
+}
 
 /** Create a table of @p cap flows on @p socket; entries idle @p idle_ms
  * expire.  Replies are taken to come in on the port paired with the

@@ -131,14 +131,15 @@ static uint16_t server_port(uint8_t proto)
 	return udp[rng_below(sizeof(udp) / sizeof(udp[0]))];
 }
 
-static void flow_init(struct flow *f)
+static void flow_init(struct flow *f, bool ipv4_only)
 {
 	uint64_t p = rng_below(100);
 
 	memset(f, 0, sizeof(*f));
 	f->proto = p < 60 ? PROTO_TCP : p < 90 ? PROTO_UDP : PROTO_ICMP;
-	/* 1 in 9 of the 90% non-ICMP flows gives ~10% IPv6 overall. */
-	f->v6 = f->proto != PROTO_ICMP && rng_below(9) == 0;
+	/* 1 in 9 of the 90% non-ICMP flows gives ~10% IPv6 overall (--ipv4:
+	 * none; the draw is still made, so the protocol mix stays the same). */
+	f->v6 = f->proto != PROTO_ICMP && rng_below(9) == 0 && !ipv4_only;
 	random_mac(f->cli_mac);
 	random_mac(f->srv_mac);
 	if (f->v6) {
@@ -268,12 +269,16 @@ static void build_frame(struct flow *f, bool to_server, size_t frame_len, uint8_
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: nfh-pcapgen [-n PACKETS] [-f FLOWS] [-s SEED] [--size MIN-MAX | --fixed BYTES] OUT.pcap\n"
+		"usage: nfh-pcapgen [-n PACKETS] [-f FLOWS] [-s SEED] [--size MIN-MAX | --fixed BYTES]\n"
+		"                   [--round-robin] [--ipv4] OUT.pcap\n"
 		"  -n PACKETS      packets to write (default 20000)\n"
 		"  -f FLOWS        flows to interleave, 1..%d (default 400)\n"
 		"  -s SEED         PRNG seed; same arguments give the same file (default 1)\n"
 		"  --size MIN-MAX  uniform frame size range, %d..%d (default 64-1500)\n"
 		"  --fixed BYTES   every frame BYTES long\n"
+		"  --round-robin   packet i belongs to flow i %% FLOWS (default: a random flow each\n"
+		"                  packet); with -n equal to -f, every packet is a new flow\n"
+		"  --ipv4          IPv4 flows only (no IPv6), e.g. for 64-byte frames throughout\n"
 		"Sizes exclude the FCS; IPv6 frames are at least %d bytes.\n",
 		MAX_FLOWS, MIN_FRAME, MAX_FRAME, MIN_FRAME_V6);
 }
@@ -318,12 +323,15 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "size", required_argument, NULL, 'S' },
 		{ "fixed", required_argument, NULL, 'F' },
+		{ "round-robin", no_argument, NULL, 'R' },
+		{ "ipv4", no_argument, NULL, '4' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t npkts = 20000, nflows = 400, seed = 1;
 	uint64_t min_len = 64, max_len = 1500;
 	const char *size_opt = NULL;
+	bool round_robin = false, ipv4_only = false;
 	uint64_t used_flows = 0, n_tcp = 0, n_udp = 0, n_icmp = 0, n_v6 = 0, bytes = 0;
 	uint8_t buf[MAX_FRAME];
 	struct flow *flows;
@@ -366,6 +374,12 @@ int main(int argc, char **argv)
 			size_opt = "--fixed";
 			min_len = max_len = parse_opt("--fixed", optarg, MIN_FRAME, MAX_FRAME);
 			break;
+		case 'R':
+			round_robin = true;
+			break;
+		case '4':
+			ipv4_only = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -387,7 +401,7 @@ int main(int argc, char **argv)
 	}
 	rng_state = seed;
 	for (uint64_t i = 0; i < nflows; i++)
-		flow_init(&flows[i]);
+		flow_init(&flows[i], ipv4_only);
 
 	pcap = pcap_open_dead(DLT_EN10MB, MAX_FRAME);
 	if (!pcap) {
@@ -410,7 +424,7 @@ int main(int argc, char **argv)
 	}
 
 	for (uint64_t i = 0; i < npkts; i++) {
-		struct flow *f = &flows[rng_below(nflows)];
+		struct flow *f = &flows[round_robin ? i % nflows : rng_below(nflows)];
 		size_t len = min_len + rng_below(max_len - min_len + 1);
 		struct pcap_pkthdr hdr;
 		bool to_server;

@@ -63,7 +63,7 @@ static int parse_services(const char *arg, struct nfg_opts *o)
 	snprintf(buf, sizeof(buf), "%s", arg);
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (parse_u32(tok, 1, NFG_MAX_SERVICES - 1, &v) < 0)
-			return nfg_set_error(-EINVAL, "service ID '%s' is not 1..%d", tok, NFG_MAX_SERVICES - 1);
+			return nfg_set_error(-EINVAL, "service ID must be 1..%d, not '%s'", NFG_MAX_SERVICES - 1, tok);
 		if (n == NFG_MAX_LOCAL)
 			return nfg_set_error(-EINVAL, "more than %d services", NFG_MAX_LOCAL);
 		for (uint32_t i = 0; i < n; i++)

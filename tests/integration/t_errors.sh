@@ -23,6 +23,8 @@ start_core "net_pcap0,rx_pcap=$T/in.pcap,tx_pcap=$T/out.pcap" -- --chain 1
 expect "in use by another nfhost-core" "$B"/nfhost-core -l 0 --no-pci --in-memory --no-telemetry \
 	--file-prefix "${NAME}y" --vdev "net_null0" -- --name "$NAME" --chain 1
 expect "service ID must be 1..255" "$B"/nf-forward -r "$REGION" -s 0
+expect "service 1 listed twice" "$B"/nf-forward -r "$REGION" -s 1,1
+expect "service 1 is served by this process already" "$B"/nf-trail -r "$REGION" -s 1 -- --also 1
 expect "-s SERVICE_ID is required" "$B"/nf-forward -r "$REGION"
 expect "is nfhost-core running?" "$B"/nf-forward -r /dev/hugepages/none-s0 -s 1
 head -c 1048576 /dev/urandom > "$T/junk"

@@ -206,24 +206,14 @@ static const char *inst_str(const struct inst *in, char *buf, size_t len)
 	return buf;
 }
 
-/* The name of service @p id in a graph document (as applied), or NULL. */
-static const char *service_name(const json_t *graph, long long id)
+/* The name of entry @p id of a graph document's @p list ("services",
+ * "chains"), as applied, or NULL. */
+static const char *name_in(const json_t *graph, const char *list, long long id)
 {
 	json_t *s;
 	size_t i;
 
-	json_array_foreach(json_object_get(graph, "services"), i, s)
-		if (int_of(s, "id", 0) == id)
-			return json_string_value(json_object_get(s, "name"));
-	return NULL;
-}
-
-static const char *chain_name(const json_t *graph, long long id)
-{
-	json_t *s;
-	size_t i;
-
-	json_array_foreach(json_object_get(graph, "chains"), i, s)
+	json_array_foreach(json_object_get(graph, list), i, s)
 		if (int_of(s, "id", 0) == id)
 			return json_string_value(json_object_get(s, "name"));
 	return NULL;
@@ -258,7 +248,7 @@ static void action_str(const json_t *a, const json_t *graph, char *buf, size_t l
 
 	if ((v = json_object_get(a, "chain"))) {
 		long long id = json_is_integer(v) ? (long long)json_integer_value(v) : -1;
-		const char *n = id == 0 ? "--chain" : id > 0 ? chain_name(graph, id) : NULL;
+		const char *n = id == 0 ? "--chain" : id > 0 ? name_in(graph, "chains", id) : NULL;
 
 		if (json_is_integer(v))
 			snprintf(buf, len, "chain %lld%s%s%s", (long long)json_integer_value(v), n ? " (" : "", n ? n : "",
@@ -283,7 +273,7 @@ static void path_str(const json_t *svcs, const json_t *exit, const json_t *graph
 
 	buf[0] = '\0';
 	json_array_foreach(svcs, i, s) {
-		const char *name = json_is_integer(s) ? service_name(graph, json_integer_value(s)) : NULL;
+		const char *name = json_is_integer(s) ? name_in(graph, "services", json_integer_value(s)) : NULL;
 		char num[32];
 
 		scalar_str(s, num, sizeof(num));
@@ -998,7 +988,7 @@ static void print_services(const json_t *graph, const json_t *status)
 		long long id = int_of(s, "id", 0);
 		int n;
 
-		if (service_name(graph, id))
+		if (name_in(graph, "services", id))
 			continue;
 		n = instances_of(status, (uint16_t)id, in);
 		printf("  %3lld %-16s %-14s %-5s %d:", id, "(not in graph)", "", "", n);
@@ -1015,7 +1005,7 @@ static void print_chains(const json_t *graph, const json_t *status, const char *
 
 	json_array_foreach(json_object_get(status, "chains"), i, ch) {
 		long long id = int_of(ch, "id", 0);
-		const char *name = id ? chain_name(graph, id) : "--chain";
+		const char *name = id ? name_in(graph, "chains", id) : "--chain";
 		char path[512];
 
 		path_str(json_object_get(ch, "services"), json_object_get(ch, "exit"), graph, path, sizeof(path));
@@ -1169,7 +1159,7 @@ static int side_from_core(const json_t *show, struct side *s)
 			if (n < NFG_MAX_CHAIN)
 				ids[n++] = (uint8_t)json_integer_value(x);
 		snprintf(key, sizeof(key), "%lld", id);
-		json_object_set_new(s->chain, key, chain_json(chain_name(graph, id), ids, n,
+		json_object_set_new(s->chain, key, chain_json(name_in(graph, "chains", id), ids, n,
 							      json_is_integer(exit) ? (int)json_integer_value(exit) : -1));
 	}
 	json_array_foreach(json_object_get(graph, "rules"), i, v) {

@@ -247,9 +247,6 @@ int nfg_open(const struct nfg_opts *o, struct nfg_ctx **out)
 		free_ctx(ctx);
 		return nfg_set_error(rc, "%s", why);
 	}
-	ctx->slot = ctx->svc[0].slot;
-	ctx->rx = ctx->svc[0].rx;
-	ctx->tx = ctx->svc[0].tx;
 	*out = ctx;
 	return 0;
 }
@@ -276,7 +273,7 @@ const struct nfg_region *nfg_ctx_region(const struct nfg_ctx *ctx)
 
 struct nfg_slot *nfg_ctx_slot(const struct nfg_ctx *ctx)
 {
-	return ctx->slot;
+	return ctx->svc[0].slot;
 }
 
 const struct nfg_opts *nfg_ctx_opts(const struct nfg_ctx *ctx)

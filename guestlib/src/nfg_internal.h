@@ -27,8 +27,6 @@ struct nfg_ctx {
 	uint32_t nb_svc;
 	uint8_t local[NFG_MAX_SERVICES]; /* service ID -> index in svc + 1 */
 	uint64_t token;        /* the first slot's; the others' follow it */
-	struct nfg_slot *slot; /* svc[0]'s, for the burst API */
-	struct nfg_ring *rx, *tx;
 	volatile sig_atomic_t stop;
 };
 

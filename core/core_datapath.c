@@ -133,55 +133,64 @@ static void flush_direct(struct core *c, struct lstate *ls, uint64_t *full)
 
 /* ---- RX ------------------------------------------------------------- */
 
-/* The flow table's answer for a burst: each packet's entry, found or
- * created, its rule answer brought up to date with the tables.  NULL
- * where the table is full: such a packet is classified on its own. */
+/* The flow table's answer for a burst: each packet's position in the
+ * table, found or created (-1 where the table is full: such a packet is
+ * classified on its own), and its hint, brought up to date with the rules. */
 static void rx_flows(struct core *c, const struct core_tables *t, const struct nfg_flow_key *keys,
-		     uint32_t *sig, uint16_t n, uint64_t now, struct core_flow **ent)
+		     uint32_t *sig, uint16_t n, uint64_t now, int32_t *fpos, uint64_t *hint)
 {
 	struct core_flows *f = &c->flows;
 	const struct core_ruleset *rs = t->rules;
 	const void *kp[RTE_HASH_LOOKUP_BULK_MAX];
-	int32_t pos[RTE_HASH_LOOKUP_BULK_MAX];
+	int32_t *pos;
 	const struct nfg_flow_key *stale[CORE_MAX_BURST];
-	struct core_flow *stale_e[CORE_MAX_BURST];
+	int32_t stale_pos[CORE_MAX_BURST];
+	uint16_t again[CORE_MAX_BURST];
 	int32_t rule[CORE_MAX_BURST];
-	uint16_t nstale = 0;
-	uint32_t tick = core_flow_tick(f, now);
+	uint16_t nstale = 0, nagain = 0;
 
 	for (uint16_t i = 0; i < n; i += RTE_HASH_LOOKUP_BULK_MAX) {
 		uint16_t m = RTE_MIN((uint16_t)(n - i), (uint16_t)RTE_HASH_LOOKUP_BULK_MAX);
 
+		pos = fpos + i;
 		for (uint16_t j = 0; j < m; j++)
 			kp[j] = &keys[i + j];
 		rte_hash_lookup_with_hash_bulk(f->h, kp, sig + i, m, pos);
-		/* the entries are spread over megabytes: fetch them all at once */
 		for (uint16_t j = 0; j < m; j++)
-			if (likely(pos[j] >= 0))
-				rte_prefetch0(&f->e[pos[j]]);
+			if (likely(pos[j] >= 0)) {
+				rte_prefetch0(&f->hint[pos[j]]);
+				if (unlikely(t->moving))
+					rte_prefetch0(&f->e[pos[j]]);
+			}
 		for (uint16_t j = 0; j < m; j++) {
-			struct core_flow *e;
+			uint64_t h;
 
 			if (likely(pos[j] >= 0)) {
-				e = &f->e[pos[j]];
 				f->st.hits++;
 			} else {
 				/* a new flow; a second packet of it in this burst finds it */
 				int32_t p = rte_hash_lookup_with_hash(f->h, &keys[i + j], sig[i + j]);
 
-				e = p >= 0 ? &f->e[p] : core_flows_add(f, &keys[i + j], sig[i + j], now, t->epoch);
 				f->st.misses += p < 0;
 				f->st.hits += p >= 0;
+				pos[j] = p >= 0 ? p : core_flows_add(f, &keys[i + j], sig[i + j], now, t->epoch);
+				if (pos[j] < 0)
+					continue;
 			}
-			ent[i + j] = e;
-			if (e) {
-				if (e->last != tick)
-					e->last = tick;
-				if (unlikely(e->gen != t->rules_gen)) {
+			h = f->hint[pos[j]];
+			if (!(h & CORE_HINT_SEEN))
+				f->hint[pos[j]] = h | CORE_HINT_SEEN;
+			hint[i + j] = h;
+			if (unlikely(core_hint_gen(h) != t->rules_gen)) {
+				struct core_flow *e = &f->e[pos[j]];
+
+				/* classified once however many of its packets came */
+				if (e->gen != t->rules_gen) {
 					e->gen = t->rules_gen;
 					stale[nstale] = &keys[i + j];
-					stale_e[nstale++] = e;
+					stale_pos[nstale++] = pos[j];
 				}
+				again[nagain++] = (uint16_t)(i + j);
 			}
 		}
 	}
@@ -190,11 +199,15 @@ static void rx_flows(struct core *c, const struct core_tables *t, const struct n
 	if (rs)
 		core_ruleset_classify(rs, stale, rule, nstale);
 	for (uint16_t i = 0; i < nstale; i++) {
+		struct core_flow *e = &f->e[stale_pos[i]];
 		int32_t r = rs ? rule[i] : -1;
 
-		stale_e[i]->rule = r;
-		stale_e[i]->act = r >= 0 ? rs->act[r] : t->dflt;
+		e->rule = r;
+		e->act = r >= 0 ? rs->act[r] : t->dflt;
+		core_flows_rehint(f, stale_pos[i]);
 	}
+	for (uint16_t i = 0; i < nagain; i++)
+		hint[again[i]] = f->hint[fpos[again[i]]];
 }
 
 /* Handle @p n packets received on @p port: metadata, parse, classify,
@@ -211,7 +224,8 @@ static void rx_handle(struct core *c, struct lstate *ls, const struct core_table
 	uint32_t idx[CORE_MAX_BURST];
 	struct nfg_flow_key keys[CORE_MAX_BURST];
 	uint32_t sig[CORE_MAX_BURST];
-	struct core_flow *ent[CORE_MAX_BURST];
+	int32_t fpos[CORE_MAX_BURST];
+	uint64_t hint[CORE_MAX_BURST];
 	uint64_t policy = 0, no_inst = 0;
 
 	for (uint16_t i = 0; i < n; i++) {
@@ -229,7 +243,7 @@ static void rx_handle(struct core *c, struct lstate *ls, const struct core_table
 		m->port = port;
 	}
 	if (t->flows_on)
-		rx_flows(c, t, keys, sig, n, tsc, ent);
+		rx_flows(c, t, keys, sig, n, tsc, fpos, hint);
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = mb[i];
 		struct nfg_pkt *p = m->buf_addr;
@@ -249,15 +263,27 @@ static void rx_handle(struct core *c, struct lstate *ls, const struct core_table
 		ms->hash = p->flow_hash;
 		ms->born = CORE_BORN_NEW;
 		if (t->flows_on) {
-			struct core_flow *e = ent[i];
+			if (likely(fpos[i] >= 0)) {
+				int32_t r;
 
-			if (likely(e != NULL)) {
-				ms->born = e->born;
-				act = e->ovr.type != CORE_ACT_NONE ? e->ovr : e->act;
-				skip = e->skip;
-				nskip = e->nskip;
-				if (e->rule >= 0)
-					rs->pkts[e->rule]++;
+				if (likely(!(hint[i] & CORE_HINT_SLOW) && !t->moving)) {
+					/* with no bucket moving, every flow in the table
+					 * was born before any move still to come: 0 tells
+					 * core_pick the same, without reading the entry */
+					ms->born = 0;
+					act = core_hint_act(hint[i]);
+					r = core_hint_rule(hint[i]);
+				} else {
+					const struct core_flow *e = &c->flows.e[fpos[i]];
+
+					ms->born = e->born;
+					act = e->ovr.type != CORE_ACT_NONE ? e->ovr : e->act;
+					skip = e->skip;
+					nskip = e->nskip;
+					r = e->rule;
+				}
+				if (r >= 0)
+					rs->pkts[r]++;
 			} else if (rs) {
 				int32_t r;
 				const struct nfg_flow_key *k = &keys[i];

@@ -10,6 +10,9 @@
 
 #include "core_flow.h"
 #include "core_parse.h"
+#include "core_rule.h"
+
+_Static_assert(CORE_MAX_RULES < 0x7fff, "a rule index + 1 fits the hint's 15 bits");
 
 #define CMD_RING 1024
 
@@ -47,9 +50,10 @@ int core_flows_init(struct core_flows *f, const char *name, uint32_t cap, uint32
 	}
 	f->cap = cap;
 	f->e = rte_zmalloc_socket("core_flows", (size_t)cap * sizeof(*f->e), RTE_CACHE_LINE_SIZE, socket);
+	f->hint = rte_zmalloc_socket("core_flow_hints", (size_t)cap * sizeof(*f->hint), RTE_CACHE_LINE_SIZE, socket);
 	snprintf(n, sizeof(n), "fc_%.20s", name);
 	f->cmds = rte_ring_create(n, CMD_RING, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	if (!f->e || !f->cmds) {
+	if (!f->e || !f->hint || !f->cmds) {
 		fprintf(stderr, "core: no memory for a flow table of %u entries\n", cap);
 		core_flows_free(f);
 		return -ENOMEM;
@@ -72,6 +76,7 @@ void core_flows_free(struct core_flows *f)
 {
 	rte_hash_free(f->h);
 	rte_free(f->e);
+	rte_free(f->hint);
 	rte_ring_free(f->cmds);
 	memset(f, 0, sizeof(*f));
 }
@@ -83,6 +88,7 @@ static void drop_entry(struct core_flows *f, uint32_t pos)
 	if (rte_hash_get_key_with_position(f->h, (int32_t)pos, (void **)&key) == 0)
 		rte_hash_del_key(f->h, key);
 	f->e[pos].used = 0;
+	f->hint[pos] = 0;
 	f->st.live--;
 }
 
@@ -90,6 +96,7 @@ void core_flows_flush(struct core_flows *f)
 {
 	rte_hash_reset(f->h);
 	memset(f->e, 0, (size_t)f->cap * sizeof(*f->e));
+	memset(f->hint, 0, (size_t)f->cap * sizeof(*f->hint));
 	f->st.live = 0;
 	f->st.min_born = UINT32_MAX;
 	f->sweep_min_born = UINT32_MAX;
@@ -110,8 +117,14 @@ void core_flows_sweep(struct core_flows *f, uint64_t now, uint32_t epoch)
 		due = f->cap;
 	while (due--) {
 		struct core_flow *e = &f->e[f->sweep_pos];
+		uint64_t *h = &f->hint[f->sweep_pos];
 
 		if (e->used) {
+			/* the data path only marks the hint: the time is taken here */
+			if (*h & CORE_HINT_SEEN) {
+				*h &= ~CORE_HINT_SEEN;
+				e->last = core_flow_tick(f, now);
+			}
 			if (core_flow_tick(f, now) - e->last > f->idle_ticks) {
 				drop_entry(f, f->sweep_pos);
 				f->st.expired++;
@@ -129,8 +142,8 @@ void core_flows_sweep(struct core_flows *f, uint64_t now, uint32_t epoch)
 	}
 }
 
-struct core_flow *core_flows_add(struct core_flows *f, const struct nfg_flow_key *k, uint32_t sig, uint64_t now,
-				 uint32_t epoch)
+int32_t core_flows_add(struct core_flows *f, const struct nfg_flow_key *k, uint32_t sig, uint64_t now,
+		       uint32_t epoch)
 {
 	struct nfg_flow_key r;
 	struct core_flow *e;
@@ -139,7 +152,7 @@ struct core_flow *core_flows_add(struct core_flows *f, const struct nfg_flow_key
 	pos = rte_hash_add_key_with_hash(f->h, k, sig);
 	if (pos < 0 || (uint32_t)pos >= f->cap) {
 		f->st.full++;
-		return NULL;
+		return -1;
 	}
 	e = &f->e[pos];
 	memset(e, 0, sizeof(*e));
@@ -158,13 +171,14 @@ struct core_flow *core_flows_add(struct core_flows *f, const struct nfg_flow_key
 		e->nskip = f->e[rpos].nskip;
 		memcpy(e->skip, f->e[rpos].skip, sizeof(e->skip));
 	}
+	f->hint[pos] = core_flow_hint(e);
 	/* the sweep under way may have passed this position already: count
 	 * the newcomer in, or a move could end while it still needs keeping */
 	if (e->born < f->sweep_min_born)
 		f->sweep_min_born = e->born;
 	f->st.created++;
 	f->st.live++;
-	return e;
+	return pos;
 }
 
 int core_flows_post(struct core_flows *f, const struct core_flow_cmd *cmd)
@@ -191,9 +205,11 @@ static void apply_one(struct core_flows *f, const struct nfg_flow_key *k, const 
 	int32_t pos = rte_hash_lookup_with_hash(f->h, k, sig);
 	struct core_flow *e;
 
-	e = pos >= 0 && (uint32_t)pos < f->cap ? &f->e[pos] : core_flows_add(f, k, sig, now, epoch);
-	if (!e)
+	if (pos < 0 || (uint32_t)pos >= f->cap)
+		pos = core_flows_add(f, k, sig, now, epoch);
+	if (pos < 0)
 		return; /* table full: counted */
+	e = &f->e[pos];
 	e->last = core_flow_tick(f, now);
 	switch (cmd->action) {
 	case NFG_FLOW_SKIP:
@@ -210,6 +226,7 @@ static void apply_one(struct core_flows *f, const struct nfg_flow_key *k, const 
 		e->ovr = (struct core_action){ .type = CORE_ACT_CHAIN, .arg = cmd->dest };
 		break;
 	}
+	core_flows_rehint(f, pos);
 }
 
 void core_flows_apply_cmds(struct core_flows *f, uint64_t now, uint32_t epoch)

@@ -212,7 +212,8 @@ void core_tables_update_ready(struct core_tables *t)
 			if (t->svc[c->svc[i]].nb == 0)
 				t->rx_ready = 0;
 	}
-	t->flows_on = t->rules != NULL || moving > 0 || t->learning || t->nf_rules;
+	t->moving = moving > 0;
+	t->flows_on = t->rules != NULL || t->moving || t->learning || t->nf_rules;
 }
 
 void core_tables_mirror(const struct core_tables *t, void *base)

@@ -57,6 +57,9 @@ struct core_tables {
 	uint8_t flows_on;                      /* RX keeps the flow table: rules, instances
 						  moving, or learning the flows before a move */
 	uint8_t learning;
+	uint8_t moving;                        /* some bucket keeps flows born before a move
+						  on their old instance: packets need their
+						  flow's birth (core_pick) */
 	uint8_t nf_rules;                      /* an NF has installed a flow rule: keep the table */
 	uint32_t epoch;                        /* routing epoch: bumped when buckets move */
 	struct core_action dflt;               /* for packets no rule matches */

@@ -148,6 +148,7 @@ static void rx_flows(struct core *c, const struct core_tables *t, const struct n
 	uint16_t again[CORE_MAX_BURST];
 	int32_t rule[CORE_MAX_BURST];
 	uint16_t nstale = 0, nagain = 0;
+	uint32_t misses = 0; /* counted here: hint stores may alias the counters */
 
 	for (uint16_t i = 0; i < n; i += RTE_HASH_LOOKUP_BULK_MAX) {
 		uint16_t m = RTE_MIN((uint16_t)(n - i), (uint16_t)RTE_HASH_LOOKUP_BULK_MAX);
@@ -165,14 +166,11 @@ static void rx_flows(struct core *c, const struct core_tables *t, const struct n
 		for (uint16_t j = 0; j < m; j++) {
 			uint64_t h;
 
-			if (likely(pos[j] >= 0)) {
-				f->st.hits++;
-			} else {
+			if (unlikely(pos[j] < 0)) {
 				/* a new flow; a second packet of it in this burst finds it */
 				int32_t p = rte_hash_lookup_with_hash(f->h, &keys[i + j], sig[i + j]);
 
-				f->st.misses += p < 0;
-				f->st.hits += p >= 0;
+				misses += p < 0;
 				pos[j] = p >= 0 ? p : core_flows_add(f, &keys[i + j], sig[i + j], now, t->epoch);
 				if (pos[j] < 0)
 					continue;
@@ -194,6 +192,8 @@ static void rx_flows(struct core *c, const struct core_tables *t, const struct n
 			}
 		}
 	}
+	f->st.misses += misses;
+	f->st.hits += n - misses;
 	if (nstale == 0)
 		return;
 	if (rs)

@@ -37,7 +37,7 @@ static void usage(const char *prog)
 		"                       matches (without it, RX waits for a graph: nfhost graph load)\n"
 		"  --ring-size N        descriptors per NF ring, power of two (default 4096)\n"
 		"  --max-inflight N     packets inside the platform at once (default ring size)\n"
-		"  --burst N            descriptors per burst (default 32)\n"
+		"  --burst N            descriptors per burst (default 64)\n"
 		"  --max-nfs N          NF slots (default %d)\n"
 		"  --rx-lcore N         lcore of the RX loop (default: main lcore)\n"
 		"  --tx-lcore N         lcore of the TX loop (default: the RX lcore)\n"
@@ -139,7 +139,9 @@ static int parse_args(int argc, char **argv, struct core_cfg *cfg)
 	snprintf(cfg->hugedir, sizeof(cfg->hugedir), "/dev/hugepages");
 	cfg->region_size = 64ULL << 20;
 	cfg->ring_size = 4096;
-	cfg->burst = 32;
+	/* 64 rather than 32: the costs paid per burst (the loop, counters,
+	 * the flow table's two memory round trips per bulk lookup) halve */
+	cfg->burst = 64;
 	cfg->max_nfs = NFG_MAX_NFS;
 	cfg->pool_cache = 256;
 	cfg->rx_lcore = cfg->tx_lcore = rte_get_main_lcore();

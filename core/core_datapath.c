@@ -282,7 +282,7 @@ static void rx_handle(struct core *c, struct lstate *ls, const struct core_table
 					nskip = e->nskip;
 					r = e->rule;
 				}
-				if (r >= 0)
+				if (rs)
 					rs->pkts[r]++;
 			} else if (rs) {
 				int32_t r;

@@ -15,9 +15,10 @@ struct core_ruleset *core_ruleset_build(const struct core_rule *rules, const str
 	rs->n = n;
 	rs->rule = calloc(n ? n : 1, sizeof(*rs->rule));
 	rs->act = calloc(n ? n : 1, sizeof(*rs->act));
-	rs->pkts = calloc(n ? n : 1, sizeof(*rs->pkts));
-	if (!rs->rule || !rs->act || !rs->pkts)
+	rs->cnt = calloc(n + 1, sizeof(*rs->cnt));
+	if (!rs->rule || !rs->act || !rs->cnt)
 		goto nomem;
+	rs->pkts = rs->cnt + 1;
 	memcpy(rs->rule, rules, n * sizeof(*rules));
 	memcpy(rs->act, act, n * sizeof(*act));
 	rs->cl = core_classifier_build(rules, n, socket, err, errlen);
@@ -40,6 +41,6 @@ void core_ruleset_free(struct core_ruleset *rs)
 		core_classifier_free(rs->cl);
 	free(rs->rule);
 	free(rs->act);
-	free(rs->pkts);
+	free(rs->cnt);
 	free(rs);
 }

@@ -15,7 +15,10 @@ struct core_ruleset {
 	struct core_classifier *cl;
 	struct core_rule *rule;      /* as given */
 	struct core_action *act;     /* per rule */
-	uint64_t *pkts;              /* per rule: packets it sent their way */
+	uint64_t *pkts;              /* per rule: packets it sent their way; pkts[-1]
+					counts the rest, so the data path adds without
+					a branch on whether a rule matched */
+	uint64_t *cnt;               /* the allocation: pkts - 1 */
 };
 
 /** Build a set from @p n rules and their actions (copied).  NULL with a

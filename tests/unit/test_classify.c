@@ -14,6 +14,7 @@
 #include <rte_memory.h>
 
 #include "core_classify.h"
+#include "core_flow.h"
 #include "unit_util.h"
 
 #define ANY CORE_ANY_PORT
@@ -1085,6 +1086,38 @@ START_TEST(test_random_small_sets)
 }
 END_TEST
 
+/* A flow's hint carries what its packets need from the entry: every field
+ * round-trips, and what it cannot say sends the data path to the entry. */
+START_TEST(test_flow_hint)
+{
+	static const uint8_t types[] = { CORE_ACT_CHAIN, CORE_ACT_PORT, CORE_ACT_DROP };
+	struct core_flow e = { 0 };
+	uint64_t h;
+
+	srand(7);
+	for (int i = 0; i < 100000; i++) {
+		e.gen = (uint32_t)rand() * 2654435761u;
+		e.rule = rand() % (CORE_MAX_RULES + 1) - 1;
+		e.act.type = types[rand() % 3];
+		e.act.arg = (uint16_t)(rand() % 256);
+		h = core_flow_hint(&e);
+		ck_assert_uint_eq(core_hint_gen(h), e.gen);
+		ck_assert_int_eq(core_hint_rule(h), e.rule);
+		ck_assert_uint_eq(core_hint_act(h).type, e.act.type);
+		ck_assert_uint_eq(core_hint_act(h).arg, e.act.arg);
+		ck_assert(!(h & (CORE_HINT_SLOW | CORE_HINT_SEEN)));
+	}
+	e.act.arg = 256;
+	ck_assert(core_flow_hint(&e) & CORE_HINT_SLOW);
+	e.act.arg = 0;
+	e.ovr.type = CORE_ACT_DROP;
+	ck_assert(core_flow_hint(&e) & CORE_HINT_SLOW);
+	e.ovr.type = CORE_ACT_NONE;
+	e.nskip = 1;
+	ck_assert(core_flow_hint(&e) & CORE_HINT_SLOW);
+}
+END_TEST
+
 static Suite *classify_suite(void)
 {
 	Suite *s = suite_create("classify");
@@ -1095,6 +1128,7 @@ static Suite *classify_suite(void)
 	TCase *rnd = tcase_create("random");
 
 	tcase_add_test(tc, test_key_layout);
+	tcase_add_test(tc, test_flow_hint);
 	tcase_add_test(tc, test_exact_5tuple);
 	tcase_add_test(tc, test_prefix_boundaries);
 	tcase_add_test(tc, test_prefix_host_bits);

@@ -411,12 +411,15 @@ START_TEST(test_flows_on)
 	ck_assert_uint_eq(t->flows_on, 0);
 	add(t, 1, 2, 0);
 	ck_assert_uint_eq(t->flows_on, 0);
+	ck_assert_uint_eq(t->moving, 0);
 	add(t, 1, 3, 1);
 	ck_assert_uint_eq(t->flows_on, 1);
+	ck_assert_uint_eq(t->moving, 1); /* packets need their flow's birth */
 	/* the move ends but the rules still need it */
 	t->rules = (struct core_ruleset *)(void *)&dummy;
 	ck_assert_uint_gt(core_tables_settle(t, t->epoch), 0);
 	ck_assert_uint_eq(t->flows_on, 1);
+	ck_assert_uint_eq(t->moving, 0);
 	t->rules = NULL;
 	core_tables_update_ready(t);
 	ck_assert_uint_eq(t->flows_on, 0);

@@ -133,81 +133,91 @@ static void flush_direct(struct core *c, struct lstate *ls, uint64_t *full)
 
 /* ---- RX ------------------------------------------------------------- */
 
-/* The flow table's answer for a burst: each packet's position in the
- * table, found or created (-1 where the table is full: such a packet is
- * classified on its own), and its hint, brought up to date with the rules. */
+/* The flow table's answer for a burst: each packet's hint, fresh (0
+ * where the table is full: such a packet is classified on its own).  One
+ * bulk lookup brings the hints with the keys; a packet whose flow is new,
+ * or whose hint is stale, goes the slow way: it finds its entry (or
+ * creates it), marks it alive, has it reclassified if the rules changed,
+ * and writes the fresh hint back. */
 static void rx_flows(struct core *c, const struct core_tables *t, const struct nfg_flow_key *keys,
-		     uint32_t *sig, uint16_t n, uint64_t now, int32_t *fpos, uint64_t *hint)
+		     uint32_t *sig, uint16_t n, uint64_t now, uint64_t *hint)
 {
 	struct core_flows *f = &c->flows;
 	const struct core_ruleset *rs = t->rules;
 	const void *kp[RTE_HASH_LOOKUP_BULK_MAX];
-	int32_t *pos;
+	void *data[RTE_HASH_LOOKUP_BULK_MAX];
+	uint16_t slow[CORE_MAX_BURST];
+	int32_t spos[CORE_MAX_BURST];
 	const struct nfg_flow_key *stale[CORE_MAX_BURST];
 	int32_t stale_pos[CORE_MAX_BURST];
-	uint16_t again[CORE_MAX_BURST];
 	int32_t rule[CORE_MAX_BURST];
-	uint16_t nstale = 0, nagain = 0;
-	uint32_t misses = 0; /* counted here: hint stores may alias the counters */
+	uint16_t nslow = 0, nstale = 0;
+	uint32_t misses = 0, stamp, tick;
 
+	core_flows_follow(f, t->rules_gen, t->moving);
+	stamp = f->stamp;
 	for (uint16_t i = 0; i < n; i += RTE_HASH_LOOKUP_BULK_MAX) {
 		uint16_t m = RTE_MIN((uint16_t)(n - i), (uint16_t)RTE_HASH_LOOKUP_BULK_MAX);
+		uint64_t hit = 0;
 
-		pos = fpos + i;
 		for (uint16_t j = 0; j < m; j++)
 			kp[j] = &keys[i + j];
-		rte_hash_lookup_with_hash_bulk(f->h, kp, sig + i, m, pos);
-		for (uint16_t j = 0; j < m; j++)
-			if (likely(pos[j] >= 0)) {
-				rte_prefetch0(&f->hint[pos[j]]);
-				if (unlikely(t->moving))
-					rte_prefetch0(&f->e[pos[j]]);
-			}
+		rte_hash_lookup_with_hash_bulk_data(f->h, kp, sig + i, m, &hit, data);
 		for (uint16_t j = 0; j < m; j++) {
-			uint64_t h;
+			uint64_t h = hit >> j & 1 ? (uint64_t)(uintptr_t)data[j] : 0;
 
-			if (unlikely(pos[j] < 0)) {
-				/* a new flow; a second packet of it in this burst finds it */
-				int32_t p = rte_hash_lookup_with_hash(f->h, &keys[i + j], sig[i + j]);
-
-				misses += p < 0;
-				pos[j] = p >= 0 ? p : core_flows_add(f, &keys[i + j], sig[i + j], now, t->epoch);
-				if (pos[j] < 0)
-					continue;
-			}
-			h = f->hint[pos[j]];
-			if (!(h & CORE_HINT_SEEN))
-				f->hint[pos[j]] = h | CORE_HINT_SEEN;
 			hint[i + j] = h;
-			if (unlikely(core_hint_gen(h) != t->rules_gen)) {
-				struct core_flow *e = &f->e[pos[j]];
-
-				/* classified once however many of its packets came */
-				if (e->gen != t->rules_gen) {
-					e->gen = t->rules_gen;
-					stale[nstale] = &keys[i + j];
-					stale_pos[nstale++] = pos[j];
-				}
-				again[nagain++] = (uint16_t)(i + j);
-			}
+			if (unlikely(core_hint_stamp(h) != stamp))
+				slow[nslow++] = (uint16_t)(i + j);
 		}
 	}
-	f->st.misses += misses;
-	f->st.hits += n - misses;
-	if (nstale == 0)
+	if (likely(nslow == 0)) {
+		f->st.hits += n;
 		return;
-	if (rs)
+	}
+	tick = core_flow_tick(f, now);
+	for (uint16_t s = 0; s < nslow; s++) {
+		uint16_t k = slow[s];
+		/* a second packet of a new flow in this burst finds it */
+		int32_t p = rte_hash_lookup_with_hash(f->h, &keys[k], sig[k]);
+		struct core_flow *e;
+
+		if (p < 0) {
+			misses++;
+			p = core_flows_add(f, &keys[k], sig[k], now, t->epoch);
+		}
+		spos[s] = p;
+		hint[k] = 0;
+		if (p < 0)
+			continue;
+		e = &f->e[p];
+		e->last = tick;
+		/* classified once however many of its packets came */
+		if (e->gen != t->rules_gen) {
+			e->gen = t->rules_gen;
+			stale[nstale] = &keys[k];
+			stale_pos[nstale++] = p;
+		}
+	}
+	if (nstale && rs)
 		core_ruleset_classify(rs, stale, rule, nstale);
-	for (uint16_t i = 0; i < nstale; i++) {
-		struct core_flow *e = &f->e[stale_pos[i]];
-		int32_t r = rs ? rule[i] : -1;
+	for (uint16_t s = 0; s < nstale; s++) {
+		struct core_flow *e = &f->e[stale_pos[s]];
+		int32_t r = rs ? rule[s] : -1;
 
 		e->rule = r;
 		e->act = r >= 0 ? rs->act[r] : t->dflt;
-		core_flows_rehint(f, stale_pos[i]);
 	}
-	for (uint16_t i = 0; i < nagain; i++)
-		hint[again[i]] = f->hint[fpos[again[i]]];
+	for (uint16_t s = 0; s < nslow; s++) {
+		uint16_t k = slow[s];
+
+		if (spos[s] < 0)
+			continue;
+		hint[k] = core_flow_hint(&f->e[spos[s]], stamp, spos[s], t->moving);
+		core_flows_set_hint(f, &keys[k], sig[k], hint[k]);
+	}
+	f->st.misses += misses;
+	f->st.hits += n - misses;
 }
 
 /* Handle @p n packets received on @p port: metadata, parse, classify,
@@ -224,7 +234,6 @@ static void rx_handle(struct core *c, struct lstate *ls, const struct core_table
 	uint32_t idx[CORE_MAX_BURST];
 	struct nfg_flow_key keys[CORE_MAX_BURST];
 	uint32_t sig[CORE_MAX_BURST];
-	int32_t fpos[CORE_MAX_BURST];
 	uint64_t hint[CORE_MAX_BURST];
 	uint64_t policy = 0, no_inst = 0;
 
@@ -243,7 +252,7 @@ static void rx_handle(struct core *c, struct lstate *ls, const struct core_table
 		m->port = port;
 	}
 	if (t->flows_on)
-		rx_flows(c, t, keys, sig, n, tsc, fpos, hint);
+		rx_flows(c, t, keys, sig, n, tsc, hint);
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = mb[i];
 		struct nfg_pkt *p = m->buf_addr;
@@ -263,18 +272,20 @@ static void rx_handle(struct core *c, struct lstate *ls, const struct core_table
 		ms->hash = p->flow_hash;
 		ms->born = CORE_BORN_NEW;
 		if (t->flows_on) {
-			if (likely(fpos[i] >= 0)) {
+			uint64_t h = hint[i];
+
+			if (likely(h != 0)) {
 				int32_t r;
 
-				if (likely(!(hint[i] & CORE_HINT_SLOW) && !t->moving)) {
+				if (likely(!(h & CORE_HINT_SLOW))) {
 					/* with no bucket moving, every flow in the table
 					 * was born before any move still to come: 0 tells
 					 * core_pick the same, without reading the entry */
 					ms->born = 0;
-					act = core_hint_act(hint[i]);
-					r = core_hint_rule(hint[i]);
+					act = core_hint_act(h);
+					r = core_hint_rule(h);
 				} else {
-					const struct core_flow *e = &c->flows.e[fpos[i]];
+					const struct core_flow *e = &c->flows.e[core_hint_pos(h)];
 
 					ms->born = e->born;
 					act = e->ovr.type != CORE_ACT_NONE ? e->ovr : e->act;

@@ -13,6 +13,7 @@
 #include "core_rule.h"
 
 _Static_assert(CORE_MAX_RULES < 0x7fff, "a rule index + 1 fits the hint's 15 bits");
+_Static_assert(CORE_FLOW_MAX <= 1 << 24, "a position fits the hint's 24 bits");
 
 #define CMD_RING 1024
 
@@ -50,10 +51,9 @@ int core_flows_init(struct core_flows *f, const char *name, uint32_t cap, uint32
 	}
 	f->cap = cap;
 	f->e = rte_zmalloc_socket("core_flows", (size_t)cap * sizeof(*f->e), RTE_CACHE_LINE_SIZE, socket);
-	f->hint = rte_zmalloc_socket("core_flow_hints", (size_t)cap * sizeof(*f->hint), RTE_CACHE_LINE_SIZE, socket);
 	snprintf(n, sizeof(n), "fc_%.20s", name);
 	f->cmds = rte_ring_create(n, CMD_RING, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	if (!f->e || !f->hint || !f->cmds) {
+	if (!f->e || !f->cmds) {
 		fprintf(stderr, "core: no memory for a flow table of %u entries\n", cap);
 		core_flows_free(f);
 		return -ENOMEM;
@@ -64,11 +64,13 @@ int core_flows_init(struct core_flows *f, const char *name, uint32_t cap, uint32
 	f->tick_shift = 0;
 	while ((idle_tsc >> f->tick_shift) > 64)
 		f->tick_shift++;
-	f->idle_ticks = (uint32_t)(idle_tsc >> f->tick_shift) + 1;
+	/* an idle period, a lap (half of one) and a tick of rounding */
+	f->expire_ticks = (uint32_t)(idle_tsc >> f->tick_shift) * 3 / 2 + 2;
 	/* the whole table about twice per idle period */
 	f->sweep_tsc_per_entry = idle_tsc / 2 / cap + 1;
 	f->sweep_min_born = UINT32_MAX;
 	f->st.min_born = UINT32_MAX;
+	f->stamp = 1;
 	return 0;
 }
 
@@ -76,7 +78,6 @@ void core_flows_free(struct core_flows *f)
 {
 	rte_hash_free(f->h);
 	rte_free(f->e);
-	rte_free(f->hint);
 	rte_ring_free(f->cmds);
 	memset(f, 0, sizeof(*f));
 }
@@ -88,7 +89,6 @@ static void drop_entry(struct core_flows *f, uint32_t pos)
 	if (rte_hash_get_key_with_position(f->h, (int32_t)pos, (void **)&key) == 0)
 		rte_hash_del_key(f->h, key);
 	f->e[pos].used = 0;
-	f->hint[pos] = 0;
 	f->st.live--;
 }
 
@@ -96,7 +96,6 @@ void core_flows_flush(struct core_flows *f)
 {
 	rte_hash_reset(f->h);
 	memset(f->e, 0, (size_t)f->cap * sizeof(*f->e));
-	memset(f->hint, 0, (size_t)f->cap * sizeof(*f->hint));
 	f->st.live = 0;
 	f->st.min_born = UINT32_MAX;
 	f->sweep_min_born = UINT32_MAX;
@@ -117,15 +116,9 @@ void core_flows_sweep(struct core_flows *f, uint64_t now, uint32_t epoch)
 		due = f->cap;
 	while (due--) {
 		struct core_flow *e = &f->e[f->sweep_pos];
-		uint64_t *h = &f->hint[f->sweep_pos];
 
 		if (e->used) {
-			/* the data path only marks the hint: the time is taken here */
-			if (*h & CORE_HINT_SEEN) {
-				*h &= ~CORE_HINT_SEEN;
-				e->last = core_flow_tick(f, now);
-			}
-			if (core_flow_tick(f, now) - e->last > f->idle_ticks) {
+			if (core_flow_tick(f, now) - e->last > f->expire_ticks) {
 				drop_entry(f, f->sweep_pos);
 				f->st.expired++;
 			} else if (e->born < f->sweep_min_born) {
@@ -137,6 +130,7 @@ void core_flows_sweep(struct core_flows *f, uint64_t now, uint32_t epoch)
 			f->st.min_born = f->sweep_min_born == UINT32_MAX ? epoch : f->sweep_min_born;
 			f->sweep_min_born = UINT32_MAX;
 			f->sweep_pos = 0;
+			core_flows_bump(f); /* every live flow's next packet refreshes last */
 			__atomic_store_n(&f->st.sweeps, f->st.sweeps + 1, __ATOMIC_RELEASE);
 		}
 	}
@@ -171,7 +165,6 @@ int32_t core_flows_add(struct core_flows *f, const struct nfg_flow_key *k, uint3
 		e->nskip = f->e[rpos].nskip;
 		memcpy(e->skip, f->e[rpos].skip, sizeof(e->skip));
 	}
-	f->hint[pos] = core_flow_hint(e);
 	/* the sweep under way may have passed this position already: count
 	 * the newcomer in, or a move could end while it still needs keeping */
 	if (e->born < f->sweep_min_born)
@@ -226,7 +219,7 @@ static void apply_one(struct core_flows *f, const struct nfg_flow_key *k, const 
 		e->ovr = (struct core_action){ .type = CORE_ACT_CHAIN, .arg = cmd->dest };
 		break;
 	}
-	core_flows_rehint(f, pos);
+	core_flows_set_hint(f, k, sig, 0); /* stale: the next packet reads the entry */
 }
 
 void core_flows_apply_cmds(struct core_flows *f, uint64_t now, uint32_t epoch)

@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 
+#include <rte_branch_prediction.h>
 #include <rte_common.h>
 #include <rte_hash.h>
 
@@ -18,12 +19,13 @@
 #include "nfhost/nfg_abi.h"
 
 #define CORE_FLOW_SKIPS 4 /* services an NF may have a flow skip */
+#define CORE_FLOW_MAX (1u << 24) /* entries a table may have: a hint holds a position */
 
 /* 32 bytes, aligned: an entry is one cache line, never two.  The data
- * path reads it only for flows with NF rules and while buckets move; every
- * other packet makes do with the entry's hint (below). */
+ * path reads it only for flows whose hint says SLOW; every other packet
+ * makes do with the hint (below). */
 struct core_flow {
-	uint32_t last;           /* last packet seen by the sweep (core_flow_tick), for expiry */
+	uint32_t last;           /* a packet came at or after this tick, for expiry */
 	uint32_t born;           /* routing epoch of its first packet */
 	uint32_t gen;            /* rules generation act is from */
 	int32_t rule;            /* winning rule's index in that generation, -1: default */
@@ -37,42 +39,57 @@ struct core_flow {
 _Static_assert(sizeof(struct core_flow) == 32, "a flow entry is half a cache line");
 
 /*
- * A flow's hint: what every packet needs from its entry, in 8 bytes of a
- * dense array by table position, so a cache line holds 8 flows' answers
- * where it holds 2 entries.  With 100 000 flows the entries no longer fit
- * any cache, and each line fewer per packet shows in the rate.
- *   bits  0..31  rules generation (the entry's gen)
- *        32..46  rule index + 1 (0: the default)
- *        47..48  action type     49..56  action argument
- *        62      SLOW: NF rules, or an argument wider than 8 bits: read the entry
- *        63      SEEN: a packet came since the sweep last passed (expiry)
+ * A flow's hint: what every packet needs from its entry, in the 8 bytes
+ * rte_hash keeps beside the key as the key's data.  The lookup that finds
+ * the key brings its hint along: a packet whose flow is known touches no
+ * line of its own in the table (with 100 000 flows, none of them is in
+ * any cache).
+ *   bits  0..23  stamp: the hint holds while the table's stamp is this
+ *        24      SLOW: read the entry (NF skips, a wide argument, or
+ *                buckets moving, when a flow's birth matters)
+ *   not SLOW: 25..39 rule index + 1 (0: the default), 40..41 action type,
+ *             42..49 action argument
+ *   SLOW:     32..55 the entry's position
+ * The table's stamp moves on when the rules change, when buckets start or
+ * stop moving, and at the end of every sweep lap.  Each flow's next packet
+ * then goes the slow way once: it finds the entry, marks it alive for
+ * expiry, reclassifies it if the rules changed, and writes a fresh hint.
+ * A stale hint could pass for fresh only if the stamp came round (2^24
+ * changes) while its flow lived on without a packet; a flow without a
+ * packet for two laps has expired, and no control path makes 16 million
+ * rule changes in one idle period.
  */
-#define CORE_HINT_SLOW (1ULL << 62)
-#define CORE_HINT_SEEN (1ULL << 63)
+#define CORE_HINT_STAMP_MASK 0xffffffu
+#define CORE_HINT_SLOW (1ULL << 24)
 
-static inline uint64_t core_flow_hint(const struct core_flow *e)
+static inline uint64_t core_flow_hint(const struct core_flow *e, uint32_t stamp, int32_t pos, int moving)
 {
-	uint64_t h = (uint64_t)e->gen | (uint64_t)(uint32_t)(e->rule + 1) << 32 | (uint64_t)(e->act.type & 3) << 47 |
-		     (uint64_t)(e->act.arg & 0xff) << 49;
+	struct core_action a = e->ovr.type != CORE_ACT_NONE ? e->ovr : e->act;
 
-	if (e->ovr.type != CORE_ACT_NONE || e->nskip || e->act.arg > 0xff)
-		h |= CORE_HINT_SLOW;
-	return h;
+	if (moving || e->nskip || a.arg > 0xff)
+		return stamp | CORE_HINT_SLOW | (uint64_t)(uint32_t)pos << 32;
+	return stamp | (uint64_t)(uint32_t)(e->rule + 1) << 25 | (uint64_t)(a.type & 3) << 40 |
+	       (uint64_t)(a.arg & 0xff) << 42;
 }
 
-static inline uint32_t core_hint_gen(uint64_t h)
+static inline uint32_t core_hint_stamp(uint64_t h)
 {
-	return (uint32_t)h;
+	return (uint32_t)h & CORE_HINT_STAMP_MASK;
+}
+
+static inline int32_t core_hint_pos(uint64_t h)
+{
+	return (int32_t)(h >> 32 & 0xffffff);
 }
 
 static inline int32_t core_hint_rule(uint64_t h)
 {
-	return (int32_t)(h >> 32 & 0x7fff) - 1;
+	return (int32_t)(h >> 25 & 0x7fff) - 1;
 }
 
 static inline struct core_action core_hint_act(uint64_t h)
 {
-	return (struct core_action){ .type = (uint8_t)(h >> 47 & 3), .arg = (uint16_t)(h >> 49 & 0xff) };
+	return (struct core_action){ .type = (uint8_t)(h >> 40 & 3), .arg = (uint16_t)(h >> 42 & 0xff) };
 }
 
 /** A flow rule from an NF, on its way from the control thread to RX. */
@@ -92,9 +109,11 @@ struct core_flow_stats {
 struct core_flows {
 	struct rte_hash *h;
 	struct core_flow *e;     /* by rte_hash position */
-	uint64_t *hint;          /* by rte_hash position: core_flow_hint(e) | SEEN */
 	uint32_t cap;
-	uint32_t idle_ticks;     /* an entry with no packet this long is dropped */
+	uint32_t stamp;          /* hints with another stamp are stale (never 0) */
+	uint32_t seen_gen;       /* the rules generation and moving flag the stamp is for */
+	uint8_t seen_moving;
+	uint32_t expire_ticks;   /* an entry whose last is this old is dropped */
 	uint8_t tick_shift;      /* TSC >> tick_shift = ticks */
 	uint32_t sweep_pos;
 	uint32_t sweep_min_born;
@@ -123,8 +142,11 @@ void core_flows_free(struct core_flows *f);
 void core_flows_flush(struct core_flows *f);
 
 /** Expire what is due by now: a little each call, the whole table about
- * twice per idle period.  An entry whose hint is SEEN gets the time and
- * loses the mark; one found idle for the idle time is dropped.  RX side. */
+ * twice per idle period (a lap), moving the stamp on after each lap.  An
+ * entry's last is refreshed by its flow's first packet after each stamp
+ * change, so it lags the flow's last packet by at most a lap: an entry is
+ * dropped when its last is an idle period and a lap old.  A flow with a
+ * packet in the last idle period stays; one idle for two is gone.  RX side. */
 void core_flows_sweep(struct core_flows *f, uint64_t now, uint32_t epoch);
 
 /** Apply NF flow rules queued by the control thread.  RX side. */
@@ -146,14 +168,34 @@ static inline void core_flow_key_reverse(const struct nfg_flow_key *k, struct nf
 /** Create the entry for @p k (its first packet was just seen); the birth
  * is inherited from the reverse direction when that exists, so both
  * directions of a connection stay together.  Returns its position, or -1
- * when the table is full (counted).  Its hint is stale until classified. */
+ * when the table is full (counted).  Its hint (0) is stale until written. */
 int32_t core_flows_add(struct core_flows *f, const struct nfg_flow_key *k, uint32_t sig, uint64_t now,
 		       uint32_t epoch);
 
-/** The entry at @p pos changed: bring its hint up to date (SEEN kept). */
-static inline void core_flows_rehint(struct core_flows *f, int32_t pos)
+/** Make every hint stale. */
+static inline void core_flows_bump(struct core_flows *f)
 {
-	f->hint[pos] = core_flow_hint(&f->e[pos]) | (f->hint[pos] & CORE_HINT_SEEN);
+	f->stamp = (f->stamp + 1) & CORE_HINT_STAMP_MASK;
+	if (f->stamp == 0)
+		f->stamp = 1; /* a new key's data is 0: never a fresh hint */
+}
+
+/** Move the stamp on if the rules or the moving flag changed since the
+ * hints were written.  RX side, before reading hints. */
+static inline void core_flows_follow(struct core_flows *f, uint32_t rules_gen, uint8_t moving)
+{
+	if (unlikely(rules_gen != f->seen_gen || moving != f->seen_moving)) {
+		f->seen_gen = rules_gen;
+		f->seen_moving = moving;
+		core_flows_bump(f);
+	}
+}
+
+/** Store @p hint as the data of @p k's key (present in the table). */
+static inline void core_flows_set_hint(struct core_flows *f, const struct nfg_flow_key *k, uint32_t sig,
+				       uint64_t hint)
+{
+	rte_hash_add_key_with_hash_data(f->h, k, sig, (void *)(uintptr_t)hint);
 }
 
 #endif

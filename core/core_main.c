@@ -221,7 +221,7 @@ static int parse_args(int argc, char **argv, struct core_cfg *cfg)
 			cfg->guest_timeout_ms = (uint32_t)v;
 			break;
 		case 'F':
-			if (parse_num("flow-max", optarg, 1024, 1 << 24, &v) < 0)
+			if (parse_num("flow-max", optarg, 1024, CORE_FLOW_MAX, &v) < 0)
 				return -1;
 			cfg->flow_max = (uint32_t)v;
 			break;

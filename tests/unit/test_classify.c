@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Rule classifier (core_classify.[ch]): every condition at its boundaries,
+/* Rule classifier (core_classify.[ch]) and the flow table in front of it
+ * (core_flow.[ch]): every condition at its boundaries,
  * priority and id tie-breaks, the non-IP table, refused rule sets, several
  * classifiers alive at once and one read while another is built, and
  * thousands of random rules and packets where the rte_acl classifier must
@@ -8,6 +9,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_malloc.h>
@@ -15,6 +17,7 @@
 
 #include "core_classify.h"
 #include "core_flow.h"
+#include "core_parse.h"
 #include "unit_util.h"
 
 #define ANY CORE_ANY_PORT
@@ -1087,7 +1090,8 @@ START_TEST(test_random_small_sets)
 END_TEST
 
 /* A flow's hint carries what its packets need from the entry: every field
- * round-trips, and what it cannot say sends the data path to the entry. */
+ * round-trips, an NF's override is the action it gives, and what it
+ * cannot say sends the data path to the entry, whose position it holds. */
 START_TEST(test_flow_hint)
 {
 	static const uint8_t types[] = { CORE_ACT_CHAIN, CORE_ACT_PORT, CORE_ACT_DROP };
@@ -1096,25 +1100,163 @@ START_TEST(test_flow_hint)
 
 	srand(7);
 	for (int i = 0; i < 100000; i++) {
-		e.gen = (uint32_t)rand() * 2654435761u;
+		uint32_t stamp = 1 + (uint32_t)rand() % CORE_HINT_STAMP_MASK;
+		int32_t pos = rand() % (int32_t)CORE_FLOW_MAX;
+
 		e.rule = rand() % (CORE_MAX_RULES + 1) - 1;
 		e.act.type = types[rand() % 3];
 		e.act.arg = (uint16_t)(rand() % 256);
-		h = core_flow_hint(&e);
-		ck_assert_uint_eq(core_hint_gen(h), e.gen);
+		h = core_flow_hint(&e, stamp, pos, 0);
+		ck_assert_uint_eq(core_hint_stamp(h), stamp);
 		ck_assert_int_eq(core_hint_rule(h), e.rule);
 		ck_assert_uint_eq(core_hint_act(h).type, e.act.type);
 		ck_assert_uint_eq(core_hint_act(h).arg, e.act.arg);
-		ck_assert(!(h & (CORE_HINT_SLOW | CORE_HINT_SEEN)));
+		ck_assert(!(h & CORE_HINT_SLOW));
+		h = core_flow_hint(&e, stamp, pos, 1); /* buckets moving: births matter */
+		ck_assert(h & CORE_HINT_SLOW);
+		ck_assert_uint_eq(core_hint_stamp(h), stamp);
+		ck_assert_int_eq(core_hint_pos(h), pos);
 	}
-	e.act.arg = 256;
-	ck_assert(core_flow_hint(&e) & CORE_HINT_SLOW);
-	e.act.arg = 0;
-	e.ovr.type = CORE_ACT_DROP;
-	ck_assert(core_flow_hint(&e) & CORE_HINT_SLOW);
+	e.act = (struct core_action){ .type = CORE_ACT_CHAIN, .arg = 3 };
+	e.ovr = (struct core_action){ .type = CORE_ACT_PORT, .arg = 1 };
+	h = core_flow_hint(&e, 5, 9, 0);
+	ck_assert(!(h & CORE_HINT_SLOW));
+	ck_assert_uint_eq(core_hint_act(h).type, CORE_ACT_PORT);
+	ck_assert_uint_eq(core_hint_act(h).arg, 1);
 	e.ovr.type = CORE_ACT_NONE;
+	e.act.arg = 256;
+	h = core_flow_hint(&e, 5, (int32_t)CORE_FLOW_MAX - 1, 0);
+	ck_assert(h & CORE_HINT_SLOW);
+	ck_assert_int_eq(core_hint_pos(h), (int32_t)CORE_FLOW_MAX - 1);
+	e.act.arg = 0;
 	e.nskip = 1;
-	ck_assert(core_flow_hint(&e) & CORE_HINT_SLOW);
+	ck_assert(core_flow_hint(&e, 5, 9, 0) & CORE_HINT_SLOW);
+}
+END_TEST
+
+static struct nfg_flow_key flow_key(uint32_t i)
+{
+	return (struct nfg_flow_key){ .a = 0x0a000000 + i, .b = 0xac100001, .sport = (uint16_t)(1024 + i),
+				      .dport = 80, .proto = IPPROTO_TCP, .kind = NFG_FLOW_IPV4 };
+}
+
+/* the hints of keys [0, n), looked up the way the data path does */
+static void lookup_hints(struct core_flows *f, uint32_t n, uint64_t *hint)
+{
+	for (uint32_t i = 0; i < n; i += RTE_HASH_LOOKUP_BULK_MAX) {
+		struct nfg_flow_key k[RTE_HASH_LOOKUP_BULK_MAX];
+		const void *kp[RTE_HASH_LOOKUP_BULK_MAX];
+		uint32_t sig[RTE_HASH_LOOKUP_BULK_MAX];
+		void *data[RTE_HASH_LOOKUP_BULK_MAX];
+		uint32_t m = RTE_MIN(n - i, (uint32_t)RTE_HASH_LOOKUP_BULK_MAX);
+		uint64_t hit = 0;
+
+		for (uint32_t j = 0; j < m; j++) {
+			k[j] = flow_key(i + j);
+			kp[j] = &k[j];
+			sig[j] = core_key_hash(&k[j]);
+		}
+		rte_hash_lookup_with_hash_bulk_data(f->h, kp, sig, m, &hit, data);
+		for (uint32_t j = 0; j < m; j++)
+			hint[i + j] = hit >> j & 1 ? (uint64_t)(uintptr_t)data[j] : UINT64_MAX;
+	}
+}
+
+/* The table on a real rte_hash: hints come back from the bulk lookup with
+ * their keys; a new key's hint is stale; the stamp moves on with the rules,
+ * the moving flag and each sweep lap (and only then); entries refreshed
+ * within the idle time live through a sweep, the others are dropped; a
+ * full table refuses and counts. */
+START_TEST(test_flow_table)
+{
+	enum { N = 600, CAP = 1024, IDLE_MS = 1000 };
+	uint64_t hz = rte_get_tsc_hz(), t0 = hz, hint[CAP + 64];
+	struct core_flows f;
+	uint32_t stamp;
+
+	ck_assert_int_eq(core_flows_init(&f, "unit", CAP, IDLE_MS, 2, SOCKET_ID_ANY), 0);
+	for (uint32_t i = 0; i < N; i++) {
+		struct nfg_flow_key k = flow_key(i);
+
+		ck_assert_int_ge(core_flows_add(&f, &k, core_key_hash(&k), t0, 1), 0);
+	}
+	ck_assert_uint_eq(f.st.live, N);
+	lookup_hints(&f, N + 64, hint);
+	for (uint32_t i = 0; i < N; i++)
+		ck_assert_uint_ne(core_hint_stamp(hint[i]), f.stamp); /* new: stale */
+	for (uint32_t i = N; i < N + 64; i++)
+		ck_assert_uint_eq(hint[i], UINT64_MAX); /* never added: a miss */
+
+	for (uint32_t i = 0; i < N; i++) {
+		struct nfg_flow_key k = flow_key(i);
+		uint32_t sig = core_key_hash(&k);
+		int32_t pos = rte_hash_lookup_with_hash(f.h, &k, sig);
+
+		ck_assert_int_ge(pos, 0);
+		f.e[pos].rule = (int32_t)(i % 7) - 1;
+		f.e[pos].act = (struct core_action){ .type = CORE_ACT_CHAIN, .arg = (uint16_t)(i % 200) };
+		core_flows_set_hint(&f, &k, sig, core_flow_hint(&f.e[pos], f.stamp, pos, i % 3 == 0));
+	}
+	lookup_hints(&f, N, hint);
+	for (uint32_t i = 0; i < N; i++) {
+		ck_assert_uint_eq(core_hint_stamp(hint[i]), f.stamp);
+		if (i % 3 == 0) {
+			struct nfg_flow_key k = flow_key(i);
+
+			ck_assert(hint[i] & CORE_HINT_SLOW);
+			ck_assert_int_eq(core_hint_pos(hint[i]), rte_hash_lookup_with_hash(f.h, &k, core_key_hash(&k)));
+		} else {
+			ck_assert_int_eq(core_hint_rule(hint[i]), (int32_t)(i % 7) - 1);
+			ck_assert_uint_eq(core_hint_act(hint[i]).arg, i % 200);
+		}
+	}
+
+	stamp = f.stamp;
+	core_flows_follow(&f, f.seen_gen, f.seen_moving);
+	ck_assert_uint_eq(f.stamp, stamp);
+	core_flows_follow(&f, f.seen_gen + 1, f.seen_moving);
+	ck_assert_uint_ne(f.stamp, stamp);
+	stamp = f.stamp;
+	core_flows_follow(&f, f.seen_gen, !f.seen_moving);
+	ck_assert_uint_ne(f.stamp, stamp);
+	lookup_hints(&f, N, hint);
+	for (uint32_t i = 0; i < N; i++)
+		ck_assert_uint_ne(core_hint_stamp(hint[i]), f.stamp);
+	f.stamp = CORE_HINT_STAMP_MASK;
+	core_flows_bump(&f);
+	ck_assert_uint_eq(f.stamp, 1); /* round, never 0: a new key's data */
+
+	/* half the flows had a packet just before the sweep, the others none
+	 * since t0: after 1.8 idle periods only the fresh half lives */
+	{
+		uint64_t t1 = t0 + hz * IDLE_MS * 18 / 10 / 1000;
+
+		for (uint32_t i = 0; i < N; i += 2) {
+			struct nfg_flow_key k = flow_key(i);
+
+			f.e[rte_hash_lookup_with_hash(f.h, &k, core_key_hash(&k))].last = core_flow_tick(&f, t1);
+		}
+		stamp = f.stamp;
+		core_flows_sweep(&f, t0, 1);
+		core_flows_sweep(&f, t1, 1);
+		ck_assert_uint_eq(f.st.sweeps, 1);
+		ck_assert_uint_ne(f.stamp, stamp); /* a lap: every hint stale */
+		ck_assert_uint_eq(f.st.expired, N / 2);
+		ck_assert_uint_eq(f.st.live, N / 2);
+		lookup_hints(&f, N, hint);
+		for (uint32_t i = 0; i < N; i++)
+			ck_assert_uint_eq(hint[i] == UINT64_MAX, i % 2 == 1);
+	}
+
+	for (uint32_t i = N; i < 4 * CAP; i++) {
+		struct nfg_flow_key k = flow_key(i);
+
+		if (core_flows_add(&f, &k, core_key_hash(&k), t0, 1) < 0)
+			break;
+	}
+	ck_assert_uint_gt(f.st.full, 0);
+	ck_assert_uint_le(f.st.live, CAP);
+	core_flows_free(&f);
 }
 END_TEST
 
@@ -1129,6 +1271,7 @@ static Suite *classify_suite(void)
 
 	tcase_add_test(tc, test_key_layout);
 	tcase_add_test(tc, test_flow_hint);
+	tcase_add_test(tc, test_flow_table);
 	tcase_add_test(tc, test_exact_5tuple);
 	tcase_add_test(tc, test_prefix_boundaries);
 	tcase_add_test(tc, test_prefix_host_bits);

@@ -60,8 +60,10 @@ $(UNIT_OUT)/test_yaml: $(UNIT_DIR)/test_yaml.c manager/mgr_yaml.c manager/mgr_ya
 	@mkdir -p $(@D)
 	$(CC) $(UNIT_CFLAGS) -Imanager -o $@ $< manager/mgr_yaml.c -lyaml -ljansson $(CHECK_LIBS)
 
-# the rule classifier on rte_acl, held to its linear reference; the test
-# starts the EAL itself (no hugepages) since rte_acl allocates with rte_malloc
-$(UNIT_OUT)/test_classify: $(UNIT_DIR)/test_classify.c core/core_classify.c core/core_classify.h $(UNIT_DEPS)
+# the rule classifier on rte_acl, held to its linear reference, and the
+# flow table on rte_hash; the test starts the EAL itself (no hugepages)
+# since both allocate with rte_malloc
+$(UNIT_OUT)/test_classify: $(UNIT_DIR)/test_classify.c core/core_classify.c core/core_classify.h core/core_flow.c \
+		core/core_flow.h $(UNIT_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(UNIT_CFLAGS) $(DPDK_CFLAGS) -o $@ $< core/core_classify.c $(DPDK_LIBS) $(CHECK_LIBS)
+	$(CC) $(UNIT_CFLAGS) $(DPDK_CFLAGS) -o $@ $< core/core_classify.c core/core_flow.c $(DPDK_LIBS) $(CHECK_LIBS)

@@ -19,7 +19,7 @@ HDRS      := $(wildcard guestlib/include/nfhost/*.h) $(wildcard guestlib/src/*.h
 
 .PHONY: all deps demo test bench clean vm-image
 all: $(LIB)/libnfguest.a $(LIB)/libnfguest.so $(BIN)/nfhost-core $(BIN)/nfhost \
-     $(NFS:%=$(BIN)/%) $(TOOLS:%=$(BIN)/%) $(BIN)/nfh-ref-ring $(TEST_NFS:%=$(BIN)/%)
+     $(NFS:%=$(BIN)/%) $(TOOLS:%=$(BIN)/%) $(BIN)/nfh-ref-ring $(BIN)/nfh-ref-hash $(TEST_NFS:%=$(BIN)/%)
 
 deps:
 	@tools/deps.sh
@@ -68,6 +68,10 @@ $(BIN)/nfh-%: tools/nfh-%.c
 	$(CC) $(CFLAGS) -o $@ $< -lpcap
 
 $(BIN)/nfh-ref-ring: bench/ref/ref_ring.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(DPDK_CFLAGS) -o $@ $< $(DPDK_LIBS)
+
+$(BIN)/nfh-ref-hash: bench/ref/ref_hash.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(DPDK_CFLAGS) -o $@ $< $(DPDK_LIBS)
 

@@ -39,7 +39,11 @@
 # wall clock), mpps_per_cpu_s, cycles_per_pkt, ratio_to_default (median of
 # the runs' ratios to the default runs around them), extra_cycles_per_pkt,
 # ratio_runs, cache_hit_pct and rule_matched_pct (share of packets in the
-# window that hit the flow table / matched a rule), clean_runs of runs.
+# window that hit the flow table / matched a rule), clean_runs of runs;
+# the flow-table rows also carry what rte_hash alone costs (nfh-ref-hash:
+# rte_hash_cycles_per_key in the traffic's order, _hot, _random) and
+# ratio_bound_rte_hash, the ratio a table costing only that lookup would
+# reach on top of the default.
 #
 # Usage: bench/run-classify.sh [ROWS]
 #   ROWS given (run-bench.sh does): append one JSON row per line to it.
@@ -84,7 +88,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-for b in nfhost-core nfhost nf-forward nfh-pcapgen; do
+for b in nfhost-core nfhost nf-forward nfh-pcapgen nfh-ref-hash; do
 	[[ -x $B/$b ]] || { echo "bench: $B/$b missing: make all" >&2; exit 1; }
 done
 
@@ -263,10 +267,19 @@ if ! wait "$CORE"; then
 fi
 CORE=
 
+# ---- rte_hash alone -----------------------------------------------------------
+# what the flow table's library costs per lookup with as many keys, in a
+# table of the core's size (default --flow-max), with nothing else running
+ENTRIES=262144
+[[ ${BENCH_CLASSIFY_CORE_ARGS:-} =~ --flow-max[=\ ]([0-9]+) ]] && ENTRIES=${BASH_REMATCH[1]}
+HASHREF=$("$B"/nfh-ref-hash --no-huge -m 512 --no-pci --no-shconf --no-telemetry -l 0 --log-level=error \
+	-- "$FLOWS" "$ENTRIES")
+
 # ---- rows --------------------------------------------------------------------
-python3 - "$RUNS" "$FLOWS" "$NRULES" "$ROWS_OUT" "$OUT" <<'PY'
+python3 - "$RUNS" "$FLOWS" "$NRULES" "$ROWS_OUT" "$OUT" "$HASHREF" <<'PY'
 import json, os, statistics, sys
 runs = [json.loads(l) for l in open(sys.argv[1])]
+href = json.loads(sys.argv[6])
 core_args = os.environ.get("BENCH_CLASSIFY_CORE_ARGS", "").strip()
 flows, nrules, rows_out, out = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
 rows = []
@@ -318,6 +331,13 @@ for path in dict.fromkeys(r["path"] for r in runs):
     dflt = [r for r in seq if r["cfg"] == "default"]
     rows.append(row("default", [r for r in dflt if clean(r)] or dflt, rules=0, flow_table=False,
                     ratio_to_default=1.0, clean_runs=sum(map(clean, dflt)), runs=len(dflt)))
+    # the best a flow table could do that cost only rte_hash's lookup (in
+    # the traffic's order) on top of the default
+    d_cyc = rows[-1]["cycles_per_pkt"]
+    bound = dict(rte_hash_cycles_per_key=href["cycles_per_key_round_robin"],
+                 rte_hash_cycles_per_key_hot=href["cycles_per_key_hot"],
+                 rte_hash_cycles_per_key_random=href["cycles_per_key_random"],
+                 ratio_bound_rte_hash=round(d_cyc / (d_cyc + href["cycles_per_key_round_robin"]), 3))
     for cfg, n in (("rules", nrules), ("table", 1)):
         use = res[cfg]["clean"] or res[cfg]["all"]
         rows.append(row(cfg, [m["run"] for m in use], rules=n, flow_table=True,
@@ -328,7 +348,7 @@ for path in dict.fromkeys(r["path"] for r in runs):
                         clean_runs=len(res[cfg]["clean"]), runs=len(res[cfg]["all"]),
                         cache_hit_pct=min(m["run"]["hit_pct"] for m in use),
                         rule_matched_pct=statistics.median(m["run"]["matched_pct"] for m in use),
-                        table_full=max(m["run"]["full"] for m in use)))
+                        table_full=max(m["run"]["full"] for m in use), **bound))
 for r in rows:
     if r["rules"] == 0:
         continue
@@ -340,6 +360,11 @@ for r in rows:
         r["path"], what, r["ratio_to_default"], "%d clean" % r["clean_runs"] if r["clean_runs"] else "all %d" % r["runs"],
         " ".join("%.2f" % x for x in r["ratio_runs"]), r["ratio_to_default_wall"], r["extra_cycles_per_pkt"], verdict),
         file=sys.stderr)
+print("  rte_hash alone (nfh-ref-hash, %d keys): %.1f cycles/key in the traffic's order (%.1f hot, %.1f random);"
+      " on top of the default that alone allows at most %s" % (
+          flows, href["cycles_per_key_round_robin"], href["cycles_per_key_hot"], href["cycles_per_key_random"],
+          ", ".join("%.3fx (%s)" % (r["ratio_bound_rte_hash"], r["path"]) for r in rows if r["rules"] > 1)),
+      file=sys.stderr)
 for w in warn:
     print("bench: warning: CPUs shared with other processes (%s)" % w, file=sys.stderr)
 if rows_out:

@@ -11,6 +11,8 @@ DPDK_CFLAGS = $(shell pkg-config --cflags libdpdk 2>/dev/null)
 DPDK_LIBS   = $(shell pkg-config --libs libdpdk 2>/dev/null)
 
 GUEST_SRC := $(wildcard guestlib/src/*.c)
+GRAPH_SRC := $(wildcard graph/*.c)
+GRAPH_INC := -Igraph
 CORE_SRC  := $(wildcard core/*.c)
 NFS       := nf-forward nf-monitor nf-drop
 TEST_NFS  := nf-zc-probe nf-trail
@@ -18,7 +20,7 @@ TOOLS     := nfh-pcapgen nfh-pcapcmp
 HDRS      := $(wildcard guestlib/include/nfhost/*.h) $(wildcard guestlib/src/*.h)
 
 .PHONY: all deps demo test bench clean vm-image
-all: $(LIB)/libnfguest.a $(LIB)/libnfguest.so $(BIN)/nfhost-core $(BIN)/nfhost \
+all: $(LIB)/libnfguest.a $(LIB)/libnfguest.so $(LIB)/libnfhgraph.a $(BIN)/nfhost-core $(BIN)/nfhost \
      $(NFS:%=$(BIN)/%) $(TOOLS:%=$(BIN)/%) $(BIN)/nfh-ref-ring $(BIN)/nfh-ref-hash $(TEST_NFS:%=$(BIN)/%)
 
 deps:
@@ -37,12 +39,21 @@ $(LIB)/libnfguest.so: $(GUEST_SRC:guestlib/src/%.c=$(OBJ)/guestlib/%.o)
 	@mkdir -p $(@D)
 	$(CC) -shared -Wl,-soname,libnfguest.so.1 -o $@ $^
 
-# ---- the core --------------------------------------------------------------
-$(OBJ)/core/%.o: core/%.c $(wildcard core/*.h) $(HDRS)
+# ---- the graph model: types, validation, the YAML/JSON loader; no DPDK ------
+$(OBJ)/graph/%.o: graph/%.c $(wildcard graph/*.h) $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(DPDK_CFLAGS) $(GUEST_INC) -c $< -o $@
+	$(CC) $(CFLAGS) $(GUEST_INC) $(GRAPH_INC) -c $< -o $@
 
-$(BIN)/nfhost-core: $(CORE_SRC:core/%.c=$(OBJ)/core/%.o)
+$(LIB)/libnfhgraph.a: $(GRAPH_SRC:graph/%.c=$(OBJ)/graph/%.o)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+# ---- the core --------------------------------------------------------------
+$(OBJ)/core/%.o: core/%.c $(wildcard core/*.h) $(wildcard graph/*.h) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(DPDK_CFLAGS) $(GUEST_INC) $(GRAPH_INC) -c $< -o $@
+
+$(BIN)/nfhost-core: $(CORE_SRC:core/%.c=$(OBJ)/core/%.o) $(LIB)/libnfhgraph.a
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^ $(DPDK_LIBS) -lurcu-qsbr -lnuma -ljansson -lpthread
 
@@ -55,13 +66,12 @@ $(BIN)/nf-%: tests/nfs/nf-%.c $(wildcard nfs/*.h) $(LIB)/libnfguest.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(GUEST_INC) -o $@ $< $(LIB)/libnfguest.a
 
-# the manager checks graph files with the core's validator (DPDK-free)
-MGR_CORE_SRC := core/core_graph.c
-$(BIN)/nfhost: $(wildcard manager/*.c) $(wildcard manager/*.h) $(MGR_CORE_SRC) core/core_graph.h core/core_route.h \
-	       core/core_rule.h $(LIB)/libnfguest.a
+# the manager checks graph files with the same validator the core runs
+$(BIN)/nfhost: $(wildcard manager/*.c) $(wildcard manager/*.h) $(wildcard graph/*.h) $(LIB)/libnfhgraph.a \
+	       $(LIB)/libnfguest.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(GUEST_INC) -Icore -o $@ $(wildcard manager/*.c) $(MGR_CORE_SRC) $(LIB)/libnfguest.a \
-		-ljansson -lyaml -lvirt
+	$(CC) $(CFLAGS) $(GUEST_INC) $(GRAPH_INC) -o $@ $(wildcard manager/*.c) $(LIB)/libnfhgraph.a \
+		$(LIB)/libnfguest.a -ljansson -lyaml -lvirt
 
 $(BIN)/nfh-%: tools/nfh-%.c
 	@mkdir -p $(@D)

@@ -66,7 +66,7 @@ struct core {
 	struct core_tables *tables; /* RCU-protected */
 	struct core_flows flows;    /* RX lcore only */
 	struct rte_ring *direct;    /* RX -> TX: packets a rule sends straight out */
-	uint64_t chain_pkts[CORE_MAX_CHAINS]; /* RX: packets sent down each chain */
+	uint64_t chain_pkts[GRAPH_MAX_CHAINS]; /* RX: packets sent down each chain */
 	uint16_t nb_ports;
 	int socket_id;
 

@@ -22,7 +22,7 @@
 
 #include "core.h"
 #include "core_api.h"
-#include "core_graph.h"
+#include "graph.h"
 #include "core_rules.h"
 
 #define API_CLIENTS 8
@@ -133,7 +133,7 @@ static json_t *error_reply(const char *msg, const char *path)
 	return r;
 }
 
-static json_t *graph_error(const struct core_graph_err *e)
+static json_t *graph_error(const struct graph_err *e)
 {
 	return error_reply(e->msg, e->path);
 }
@@ -145,16 +145,16 @@ static json_t *chain_json(const struct core_chain *ch, uint16_t id, uint64_t pkt
 	for (uint8_t i = 0; i < ch->len; i++)
 		json_array_append_new(s, json_integer(ch->svc[i]));
 	return json_pack("{s:i, s:o, s:o, s:I}", "id", id, "services", s, "exit",
-			 ch->exit == CORE_EXIT_PAIRED ? json_string("paired") : json_integer(ch->exit), "pkts",
+			 ch->exit == GRAPH_EXIT_PAIRED ? json_string("paired") : json_integer(ch->exit), "pkts",
 			 (json_int_t)pkts);
 }
 
-static json_t *action_json(struct core_action a)
+static json_t *action_json(struct graph_action a)
 {
 	switch (a.type) {
-	case CORE_ACT_CHAIN: return json_pack("{s:i}", "chain", a.arg);
-	case CORE_ACT_PORT: return json_pack("{s:i}", "port", a.arg);
-	case CORE_ACT_DROP: return json_pack("{s:b}", "drop", 1);
+	case GRAPH_ACT_CHAIN: return json_pack("{s:i}", "chain", a.arg);
+	case GRAPH_ACT_PORT: return json_pack("{s:i}", "port", a.arg);
+	case GRAPH_ACT_DROP: return json_pack("{s:b}", "drop", 1);
 	default: return json_null();
 	}
 }
@@ -170,7 +170,7 @@ static json_t *rules_json(const struct core_tables *t)
 	json_t *a = json_array();
 
 	for (uint32_t i = 0; rs && i < rs->n; i++) {
-		json_t *r = core_graph_rule_json(&rs->rule[i], &rs->act[i]);
+		json_t *r = graph_rule_json(&rs->rule[i], &rs->act[i]);
 
 		json_object_set_new(r, "pkts", json_integer((json_int_t)rule_pkts(rs, i)));
 		json_array_append_new(a, r);
@@ -185,8 +185,8 @@ static json_t *status_json(struct core *c)
 	json_t *chains = json_array(), *svcs = json_array(), *r;
 	uint32_t moving = 0;
 
-	for (int id = 0; id < CORE_MAX_CHAINS; id++)
-		if (t->chain[id].len || (id == 0 && t->dflt.type == CORE_ACT_CHAIN && t->dflt.arg == 0))
+	for (int id = 0; id < GRAPH_MAX_CHAINS; id++)
+		if (t->chain[id].len || (id == 0 && t->dflt.type == GRAPH_ACT_CHAIN && t->dflt.arg == 0))
 			json_array_append_new(chains, chain_json(&t->chain[id], (uint16_t)id, c->chain_pkts[id]));
 	for (int id = 1; id < NFG_MAX_SERVICES; id++) {
 		const struct core_service *s = &t->svc[id];
@@ -223,21 +223,21 @@ static json_t *status_json(struct core *c)
 /* ---- changes ------------------------------------------------------------ */
 
 /* The services a chain may name: the graph's, and any with instances. */
-static void known_services(const struct core *c, struct core_graph *g)
+static void known_services(const struct core *c, struct graph *g)
 {
-	struct core_graph_err e;
+	struct graph_err e;
 
 	memset(g, 0, sizeof(*g));
-	if (graph_doc && core_graph_parse(graph_doc, c->nb_ports, g, &e) == 0)
-		core_graph_release(g); /* keep services and chains, not the rules */
+	if (graph_doc && graph_parse(graph_doc, c->nb_ports, g, &e) == 0)
+		graph_release(g); /* keep services and chains, not the rules */
 	for (int id = 1; id < NFG_MAX_SERVICES; id++)
-		if (c->tables->svc[id].nb && !core_graph_service(g, (uint16_t)id) && g->nsvc < NFG_MAX_SERVICES - 1) {
+		if (c->tables->svc[id].nb && !graph_service(g, (uint16_t)id) && g->nsvc < NFG_MAX_SERVICES - 1) {
 			g->svc[g->nsvc].id = (uint16_t)id;
-			snprintf(g->svc[g->nsvc].name, CORE_GRAPH_NAME, "service%d", id);
+			snprintf(g->svc[g->nsvc].name, GRAPH_NAME_LEN, "service%d", id);
 			g->nsvc++;
 		}
-	for (int id = 1; id < CORE_MAX_CHAINS; id++)
-		if (c->tables->chain[id].len && !core_graph_chain(g, (uint16_t)id) && g->nchain < CORE_MAX_CHAINS - 1)
+	for (int id = 1; id < GRAPH_MAX_CHAINS; id++)
+		if (c->tables->chain[id].len && !graph_chain(g, (uint16_t)id) && g->nchain < GRAPH_MAX_CHAINS - 1)
 			g->chain[g->nchain++].id = (uint16_t)id;
 }
 
@@ -269,7 +269,7 @@ static void install(struct core *c, struct core_tables *nt, struct core_ruleset 
 	core_ruleset_free(old);
 }
 
-static int build_rules(struct core *c, const struct core_rule *r, const struct core_action *a, uint32_t n,
+static int build_rules(struct core *c, const struct graph_rule *r, const struct graph_action *a, uint32_t n,
 		       struct core_ruleset **out, char *err, size_t len)
 {
 	*out = NULL;
@@ -282,8 +282,8 @@ static int build_rules(struct core *c, const struct core_rule *r, const struct c
 static json_t *do_graph(struct core *c, json_t *req, int apply)
 {
 	json_t *doc = json_object_get(req, "graph");
-	struct core_graph *g = calloc(1, sizeof(*g));
-	struct core_graph_err e;
+	struct graph *g = calloc(1, sizeof(*g));
+	struct graph_err e;
 	struct core_tables *nt = NULL;
 	struct core_ruleset *rs = NULL;
 	char why[256];
@@ -295,7 +295,7 @@ static json_t *do_graph(struct core *c, json_t *req, int apply)
 		free(g);
 		return error_reply("missing \"graph\"", NULL);
 	}
-	if (core_graph_parse(doc, c->nb_ports, g, &e) < 0) {
+	if (graph_parse(doc, c->nb_ports, g, &e) < 0) {
 		free(g);
 		return graph_error(&e);
 	}
@@ -315,8 +315,8 @@ static json_t *do_graph(struct core *c, json_t *req, int apply)
 		r = error_reply("out of memory", NULL);
 		goto out;
 	}
-	for (int id = 1; id < CORE_MAX_CHAINS; id++)
-		core_tables_set_chain(nt, (uint16_t)id, NULL, 0, CORE_EXIT_PAIRED);
+	for (int id = 1; id < GRAPH_MAX_CHAINS; id++)
+		core_tables_set_chain(nt, (uint16_t)id, NULL, 0, GRAPH_EXIT_PAIRED);
 	for (uint32_t i = 0; i < g->nchain; i++)
 		core_tables_set_chain(nt, g->chain[i].id, g->chain[i].svc, g->chain[i].len, g->chain[i].exit);
 	nt->dflt = g->dflt;
@@ -327,7 +327,7 @@ static json_t *do_graph(struct core *c, json_t *req, int apply)
 	fflush(stdout);
 	r = json_pack("{s:b, s:i, s:i, s:i}", "ok", 1, "services", g->nsvc, "chains", g->nchain, "rules", g->nrule);
 out:
-	core_graph_release(g);
+	graph_release(g);
 	free(g);
 	return r;
 }
@@ -360,12 +360,12 @@ static int chain_in_use(const struct core_tables *t, uint16_t id, char *why, siz
 {
 	const struct core_ruleset *rs = t->rules;
 
-	if (t->dflt.type == CORE_ACT_CHAIN && t->dflt.arg == id) {
+	if (t->dflt.type == GRAPH_ACT_CHAIN && t->dflt.arg == id) {
 		snprintf(why, len, "chain %u is the default", id);
 		return 1;
 	}
 	for (uint32_t i = 0; rs && i < rs->n; i++)
-		if (rs->act[i].type == CORE_ACT_CHAIN && rs->act[i].arg == id) {
+		if (rs->act[i].type == GRAPH_ACT_CHAIN && rs->act[i].arg == id) {
 			snprintf(why, len, "chain %u is used by rule %u", id, rs->rule[i].id);
 			return 1;
 		}
@@ -374,9 +374,9 @@ static int chain_in_use(const struct core_tables *t, uint16_t id, char *why, siz
 
 static json_t *do_chain(struct core *c, json_t *req, int del)
 {
-	struct core_graph *g = calloc(1, sizeof(*g));
-	struct core_graph_chain ch;
-	struct core_graph_err e;
+	struct graph *g = calloc(1, sizeof(*g));
+	struct graph_chain ch;
+	struct graph_err e;
 	struct core_tables *nt;
 	char why[128];
 	json_t *r = NULL;
@@ -387,15 +387,15 @@ static json_t *do_chain(struct core *c, json_t *req, int del)
 	if (del) {
 		json_t *id = json_object_get(req, "id");
 
-		if (!json_is_integer(id) || json_integer_value(id) < 1 || json_integer_value(id) >= CORE_MAX_CHAINS ||
+		if (!json_is_integer(id) || json_integer_value(id) < 1 || json_integer_value(id) >= GRAPH_MAX_CHAINS ||
 		    !c->tables->chain[json_integer_value(id)].len)
 			r = error_reply("no such chain (expected \"id\" of a chain in 1..255)", "id");
 		else if (chain_in_use(c->tables, (uint16_t)json_integer_value(id), why, sizeof(why)))
 			r = error_reply(why, "id");
 		ch.id = r ? 0 : (uint16_t)json_integer_value(id);
 		ch.len = 0;
-		ch.exit = CORE_EXIT_PAIRED;
-	} else if (core_graph_parse_chain(json_object_get(req, "chain"), g, c->nb_ports, "chain", &ch, &e) < 0) {
+		ch.exit = GRAPH_EXIT_PAIRED;
+	} else if (graph_parse_chain(json_object_get(req, "chain"), g, c->nb_ports, "chain", &ch, &e) < 0) {
 		r = graph_error(&e);
 	} else if (ch.len == 0 && chain_in_use(c->tables, ch.id, why, sizeof(why))) {
 		r = error_reply(why, "chain.services"); /* an empty chain is a deleted one */
@@ -419,12 +419,12 @@ static json_t *do_rule(struct core *c, json_t *req, int del)
 {
 	const struct core_ruleset *rs = c->tables->rules;
 	uint32_t n = rs ? rs->n : 0, m = 0;
-	struct core_rule *rule = calloc(n + 1, sizeof(*rule));
-	struct core_action *act = calloc(n + 1, sizeof(*act));
-	struct core_graph *g = calloc(1, sizeof(*g));
+	struct graph_rule *rule = calloc(n + 1, sizeof(*rule));
+	struct graph_action *act = calloc(n + 1, sizeof(*act));
+	struct graph *g = calloc(1, sizeof(*g));
 	struct core_ruleset *nrs = NULL;
 	struct core_tables *nt;
-	struct core_graph_err e;
+	struct graph_err e;
 	char why[256];
 	json_t *r = NULL;
 	json_int_t del_id = -1;
@@ -454,7 +454,7 @@ static json_t *do_rule(struct core *c, json_t *req, int del)
 		goto out;
 	}
 	if (!del) {
-		if (core_graph_parse_rule(json_object_get(req, "rule"), g, c->nb_ports, "rule", &rule[m], &act[m], &e) < 0) {
+		if (graph_parse_rule(json_object_get(req, "rule"), g, c->nb_ports, "rule", &rule[m], &act[m], &e) < 0) {
 			r = graph_error(&e);
 			goto out;
 		}
@@ -464,7 +464,7 @@ static json_t *do_rule(struct core *c, json_t *req, int del)
 				r = error_reply(why, "rule.id");
 				goto out;
 			}
-		if (m == CORE_MAX_RULES) {
+		if (m == GRAPH_MAX_RULES) {
 			r = error_reply("the rule set is full", "rule");
 			goto out;
 		}

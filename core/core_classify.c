@@ -26,7 +26,7 @@ _Static_assert(offsetof(struct core_acl_key, sport) == 12, "input group 3");
 _Static_assert(offsetof(struct core_acl_key, dport) == 14, "input group 3, second half");
 _Static_assert(offsetof(struct core_acl_key, in_port) == 16, "input group 4");
 _Static_assert(sizeof(struct core_acl_key) == 20, "rte_acl loads whole groups: all must lie inside the key");
-_Static_assert(CORE_MAX_RULES < RTE_ACL_MAX_PRIORITY, "every rank needs its own ACL priority");
+_Static_assert(GRAPH_MAX_RULES < RTE_ACL_MAX_PRIORITY, "every rank needs its own ACL priority");
 
 static const struct rte_acl_field_def core_acl_defs[F_NUM] = {
 	/* the 1-byte field is a bitmask so that "any" is simply mask 0 */
@@ -75,14 +75,14 @@ static inline uint32_t prefix_mask(uint8_t len)
 }
 
 /* No L3/L4 condition: the only rules a non-IP packet can match. */
-static int unconditioned(const struct core_rule *r)
+static int unconditioned(const struct graph_rule *r)
 {
 	return r->proto_any && r->src_len == 0 && r->dst_len == 0 && r->sport_lo == 0 && r->sport_hi == UINT16_MAX &&
 	       r->dport_lo == 0 && r->dport_hi == UINT16_MAX;
 }
 
 /* Does @p a beat @p b: higher priority, then lower id. */
-static inline int rule_beats(const struct core_rule *a, const struct core_rule *b)
+static inline int rule_beats(const struct graph_rule *a, const struct graph_rule *b)
 {
 	return a->priority != b->priority ? a->priority > b->priority : a->id < b->id;
 }
@@ -115,7 +115,7 @@ static int by_id(const void *pa, const void *pb)
 	return a->idx < b->idx ? -1 : a->idx > b->idx;
 }
 
-static int check_rule(const struct core_rule *r, uint32_t i, char *err, size_t errlen)
+static int check_rule(const struct graph_rule *r, uint32_t i, char *err, size_t errlen)
 {
 	if (r->src_len > 32 || r->dst_len > 32) {
 		int s = r->src_len > 32;
@@ -137,7 +137,7 @@ static int check_rule(const struct core_rule *r, uint32_t i, char *err, size_t e
 /* Rank by id to find duplicates (in rank order two equal ids are only
  * neighbours if their priorities are equal too), then by (priority desc,
  * id asc), which is the order rte_acl must reproduce. */
-static int rank_rules(const struct core_rule *rules, uint32_t n, struct rank_ent *ent, char *err, size_t errlen)
+static int rank_rules(const struct graph_rule *rules, uint32_t n, struct rank_ent *ent, char *err, size_t errlen)
 {
 	for (uint32_t i = 0; i < n; i++)
 		ent[i] = (struct rank_ent){ .priority = rules[i].priority, .id = rules[i].id, .idx = i };
@@ -153,7 +153,7 @@ static int rank_rules(const struct core_rule *rules, uint32_t n, struct rank_ent
 	return 0;
 }
 
-static void to_acl_rule(const struct core_rule *r, struct core_acl_rule *a, uint32_t idx, uint32_t rank, uint32_t n)
+static void to_acl_rule(const struct graph_rule *r, struct core_acl_rule *a, uint32_t idx, uint32_t rank, uint32_t n)
 {
 	memset(a, 0, sizeof(*a));
 	a->data.category_mask = 1;
@@ -175,13 +175,13 @@ static void to_acl_rule(const struct core_rule *r, struct core_acl_rule *a, uint
 	a->field[F_SPORT].mask_range.u16 = r->sport_hi;
 	a->field[F_DPORT].value.u16 = r->dport_lo;
 	a->field[F_DPORT].mask_range.u16 = r->dport_hi;
-	if (r->in_port != CORE_ANY_PORT) {
+	if (r->in_port != GRAPH_ANY_PORT) {
 		a->field[F_INPORT].value.u32 = r->in_port;
 		a->field[F_INPORT].mask_range.u32 = UINT32_MAX;
 	}
 }
 
-static struct rte_acl_ctx *acl_build(const struct core_rule *rules, uint32_t n, const struct rank_ent *ent,
+static struct rte_acl_ctx *acl_build(const struct graph_rule *rules, uint32_t n, const struct rank_ent *ent,
 				     int socket_id, char *err, size_t errlen)
 {
 	char name[RTE_ACL_NAMESIZE];
@@ -237,7 +237,7 @@ static struct rte_acl_ctx *acl_build(const struct core_rule *rules, uint32_t n, 
 	return ctx;
 }
 
-struct core_classifier *core_classifier_build(const struct core_rule *rules, uint32_t n, int socket_id, char *err,
+struct core_classifier *core_classifier_build(const struct graph_rule *rules, uint32_t n, int socket_id, char *err,
 					      size_t errlen)
 {
 	struct core_classifier *cl = NULL;
@@ -249,8 +249,8 @@ struct core_classifier *core_classifier_build(const struct core_rule *rules, uin
 
 	if (err && errlen)
 		err[0] = '\0';
-	if (n > CORE_MAX_RULES) {
-		cl_err(err, errlen, "%u rules: at most %u", n, CORE_MAX_RULES);
+	if (n > GRAPH_MAX_RULES) {
+		cl_err(err, errlen, "%u rules: at most %u", n, GRAPH_MAX_RULES);
 		errno = E2BIG;
 		return NULL;
 	}
@@ -278,7 +278,7 @@ struct core_classifier *core_classifier_build(const struct core_rule *rules, uin
 	 * (a few, typically); the first rule in rank order that applies to
 	 * a port wins it */
 	for (uint32_t i = 0; i < n; i++)
-		if (unconditioned(&rules[i]) && rules[i].in_port != CORE_ANY_PORT && rules[i].in_port >= nonip_len)
+		if (unconditioned(&rules[i]) && rules[i].in_port != GRAPH_ANY_PORT && rules[i].in_port >= nonip_len)
 			nonip_len = rules[i].in_port + 1u;
 	cl = rte_zmalloc_socket("core_classifier", sizeof(*cl) + sizeof(cl->nonip[0]) * nonip_len,
 				RTE_CACHE_LINE_SIZE, socket_id);
@@ -290,11 +290,11 @@ struct core_classifier *core_classifier_build(const struct core_rule *rules, uin
 	for (uint32_t p = 0; p < nonip_len; p++)
 		cl->nonip[p] = -1;
 	for (uint32_t rank = 0; rank < n; rank++) {
-		const struct core_rule *r = &rules[ent[rank].idx];
+		const struct graph_rule *r = &rules[ent[rank].idx];
 
 		if (!unconditioned(r))
 			continue;
-		if (r->in_port != CORE_ANY_PORT) {
+		if (r->in_port != GRAPH_ANY_PORT) {
 			if (cl->nonip[r->in_port] < 0)
 				cl->nonip[r->in_port] = (int32_t)ent[rank].idx;
 		} else if (any < 0) {
@@ -334,7 +334,7 @@ void core_classifier_free(struct core_classifier *cl)
 	rte_free(cl);
 }
 
-int32_t core_classify_linear(const struct core_rule *rules, uint32_t n, const struct core_acl_key *k)
+int32_t core_classify_linear(const struct graph_rule *rules, uint32_t n, const struct core_acl_key *k)
 {
 	uint32_t src = rte_be_to_cpu_32(k->src), dst = rte_be_to_cpu_32(k->dst);
 	uint32_t in_port = rte_be_to_cpu_32(k->in_port);
@@ -342,9 +342,9 @@ int32_t core_classify_linear(const struct core_rule *rules, uint32_t n, const st
 	int32_t best = -1;
 
 	for (uint32_t i = 0; i < n; i++) {
-		const struct core_rule *r = &rules[i];
+		const struct graph_rule *r = &rules[i];
 
-		if ((r->in_port != CORE_ANY_PORT && r->in_port != in_port) || (!r->proto_any && r->proto != k->proto) ||
+		if ((r->in_port != GRAPH_ANY_PORT && r->in_port != in_port) || (!r->proto_any && r->proto != k->proto) ||
 		    ((src ^ r->src) & prefix_mask(r->src_len)) || ((dst ^ r->dst) & prefix_mask(r->dst_len)) ||
 		    sp < r->sport_lo || sp > r->sport_hi || dp < r->dport_lo || dp > r->dport_hi)
 			continue;

@@ -12,7 +12,7 @@
 #include <rte_acl.h>
 #include <rte_byteorder.h>
 
-#include "core_rule.h" /* struct core_rule, shared with the graph validator */
+#include "graph.h" /* struct graph_rule, shared with the manager */
 
 /**
  * The fields a packet is classified on, laid out as rte_acl reads them.
@@ -85,11 +85,11 @@ struct core_classifier {
  * the next one is built while the data path still uses the current one.
  *
  * @return the classifier, or NULL with errno set and a message in @p err
- * (if @p errlen > 0): E2BIG, more than CORE_MAX_RULES; EINVAL, a bad rule
+ * (if @p errlen > 0): E2BIG, more than GRAPH_MAX_RULES; EINVAL, a bad rule
  * (named by index and id); ENOMEM, out of memory or, far more often, a
  * rule set too overlapping for rte_acl (see CORE_ACL_MAX_SIZE).
  */
-struct core_classifier *core_classifier_build(const struct core_rule *rules, uint32_t n, int socket_id, char *err,
+struct core_classifier *core_classifier_build(const struct graph_rule *rules, uint32_t n, int socket_id, char *err,
 					      size_t errlen);
 
 /**
@@ -143,7 +143,7 @@ static inline int32_t core_classify_nonip(const struct core_classifier *cl, uint
  * sorted).  O(n) per packet: for tests and for cross-checking a classifier
  * built from the same @p rules, never for the data path.
  */
-int32_t core_classify_linear(const struct core_rule *rules, uint32_t n, const struct core_acl_key *k);
+int32_t core_classify_linear(const struct graph_rule *rules, uint32_t n, const struct core_acl_key *k);
 
 /** Number of rules @p cl was built from. */
 static inline uint32_t core_classifier_nb_rules(const struct core_classifier *cl)

@@ -443,7 +443,7 @@ static void on_flow_rule(struct core *c, const struct nfg_ctrl_msg *m)
 	case NFG_FLOW_SKIP: ok = m->flow.dest > 0 && m->flow.dest < NFG_MAX_SERVICES; break;
 	case NFG_FLOW_DROP: ok = 1; break;
 	case NFG_FLOW_OUT: ok = m->flow.dest < c->nb_ports; break;
-	case NFG_FLOW_CHAIN: ok = m->flow.dest < CORE_MAX_CHAINS && t->chain[m->flow.dest].len; break;
+	case NFG_FLOW_CHAIN: ok = m->flow.dest < GRAPH_MAX_CHAINS && t->chain[m->flow.dest].len; break;
 	default: ok = 0;
 	}
 	ok = ok && m->flow.key.in_port < c->nb_ports;

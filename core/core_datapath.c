@@ -257,7 +257,7 @@ static void rx_handle(struct core *c, struct lstate *ls, const struct core_table
 		struct rte_mbuf *m = mb[i];
 		struct nfg_pkt *p = m->buf_addr;
 		struct core_mstate *ms = core_ms(m);
-		struct core_action act = t->dflt;
+		struct graph_action act = t->dflt;
 		const uint8_t *skip = NULL;
 		uint8_t nskip = 0;
 		uint16_t target;
@@ -288,7 +288,7 @@ static void rx_handle(struct core *c, struct lstate *ls, const struct core_table
 					const struct core_flow *e = &c->flows.e[core_hint_pos(h)];
 
 					ms->born = e->born;
-					act = e->ovr.type != CORE_ACT_NONE ? e->ovr : e->act;
+					act = e->ovr.type != GRAPH_ACT_NONE ? e->ovr : e->act;
 					skip = e->skip;
 					nskip = e->nskip;
 					r = e->rule;
@@ -323,7 +323,7 @@ static void rx_handle(struct core *c, struct lstate *ls, const struct core_table
 			rte_pktmbuf_free(m);
 			continue;
 		}
-		c->chain_pkts[ms->chain_id & (CORE_MAX_CHAINS - 1)] += act.type == CORE_ACT_CHAIN;
+		c->chain_pkts[ms->chain_id & (GRAPH_MAX_CHAINS - 1)] += act.type == GRAPH_ACT_CHAIN;
 		p->chain_id = ms->chain_id;
 		p->path_len = ms->len;
 		memcpy(p->path, ms->path, sizeof(p->path));

@@ -10,9 +10,9 @@
 
 #include "core_flow.h"
 #include "core_parse.h"
-#include "core_rule.h"
+#include "graph.h"
 
-_Static_assert(CORE_MAX_RULES < 0x7fff, "a rule index + 1 fits the hint's 15 bits");
+_Static_assert(GRAPH_MAX_RULES < 0x7fff, "a rule index + 1 fits the hint's 15 bits");
 _Static_assert(CORE_FLOW_MAX <= 1 << 24, "a position fits the hint's 24 bits");
 
 #define CMD_RING 1024
@@ -210,13 +210,13 @@ static void apply_one(struct core_flows *f, const struct nfg_flow_key *k, const 
 			e->skip[e->nskip++] = (uint8_t)cmd->dest;
 		break;
 	case NFG_FLOW_DROP:
-		e->ovr = (struct core_action){ .type = CORE_ACT_DROP };
+		e->ovr = (struct graph_action){ .type = GRAPH_ACT_DROP };
 		break;
 	case NFG_FLOW_OUT:
-		e->ovr = (struct core_action){ .type = CORE_ACT_PORT, .arg = cmd->dest };
+		e->ovr = (struct graph_action){ .type = GRAPH_ACT_PORT, .arg = cmd->dest };
 		break;
 	case NFG_FLOW_CHAIN:
-		e->ovr = (struct core_action){ .type = CORE_ACT_CHAIN, .arg = cmd->dest };
+		e->ovr = (struct graph_action){ .type = GRAPH_ACT_CHAIN, .arg = cmd->dest };
 		break;
 	}
 	core_flows_set_hint(f, k, sig, 0); /* stale: the next packet reads the entry */

@@ -29,8 +29,8 @@ struct core_flow {
 	uint32_t born;           /* routing epoch of its first packet */
 	uint32_t gen;            /* rules generation act is from */
 	int32_t rule;            /* winning rule's index in that generation, -1: default */
-	struct core_action act;  /* the classifier's answer */
-	struct core_action ovr;  /* an NF's flow rule (CORE_ACT_NONE: none) */
+	struct graph_action act;  /* the classifier's answer */
+	struct graph_action ovr;  /* an NF's flow rule (GRAPH_ACT_NONE: none) */
 	uint8_t nskip;
 	uint8_t skip[CORE_FLOW_SKIPS];
 	uint8_t used;
@@ -64,7 +64,7 @@ _Static_assert(sizeof(struct core_flow) == 32, "a flow entry is half a cache lin
 
 static inline uint64_t core_flow_hint(const struct core_flow *e, uint32_t stamp, int32_t pos, int moving)
 {
-	struct core_action a = e->ovr.type != CORE_ACT_NONE ? e->ovr : e->act;
+	struct graph_action a = e->ovr.type != GRAPH_ACT_NONE ? e->ovr : e->act;
 
 	if (moving || e->nskip || a.arg > 0xff)
 		return stamp | CORE_HINT_SLOW | (uint64_t)(uint32_t)pos << 32;
@@ -87,9 +87,9 @@ static inline int32_t core_hint_rule(uint64_t h)
 	return (int32_t)(h >> 25 & 0x7fff) - 1;
 }
 
-static inline struct core_action core_hint_act(uint64_t h)
+static inline struct graph_action core_hint_act(uint64_t h)
 {
-	return (struct core_action){ .type = (uint8_t)(h >> 40 & 3), .arg = (uint16_t)(h >> 42 & 0xff) };
+	return (struct graph_action){ .type = (uint8_t)(h >> 40 & 3), .arg = (uint16_t)(h >> 42 & 0xff) };
 }
 
 /** A flow rule from an NF, on its way from the control thread to RX. */

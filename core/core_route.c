@@ -29,11 +29,11 @@ struct core_tables *core_tables_new(uint16_t nb_ports, const uint16_t *chain, ui
 		memset(t->svc[i].bucket, CORE_NO_SLOT, NFG_HASH_BUCKETS);
 		memset(t->svc[i].old, CORE_NO_SLOT, NFG_HASH_BUCKETS);
 	}
-	for (int i = 0; i < CORE_MAX_CHAINS; i++)
-		t->chain[i].exit = CORE_EXIT_PAIRED;
+	for (int i = 0; i < GRAPH_MAX_CHAINS; i++)
+		t->chain[i].exit = GRAPH_EXIT_PAIRED;
 	t->chain[0].len = (uint8_t)chain_len;
 	memcpy(t->chain[0].svc, svc, chain_len);
-	t->dflt = (struct core_action){ .type = chain_len ? CORE_ACT_CHAIN : CORE_ACT_NONE, .arg = 0 };
+	t->dflt = (struct graph_action){ .type = chain_len ? GRAPH_ACT_CHAIN : GRAPH_ACT_NONE, .arg = 0 };
 	t->epoch = 1;
 	core_tables_update_ready(t);
 	return t;
@@ -175,7 +175,7 @@ int core_tables_set_chain(struct core_tables *t, uint16_t id, const uint8_t *svc
 {
 	struct core_chain *c;
 
-	if (id >= CORE_MAX_CHAINS || len > NFG_MAX_CHAIN || (exit != CORE_EXIT_PAIRED && exit >= t->nb_ports))
+	if (id >= GRAPH_MAX_CHAINS || len > NFG_MAX_CHAIN || (exit != GRAPH_EXIT_PAIRED && exit >= t->nb_ports))
 		return -EINVAL;
 	for (uint8_t i = 0; i < len; i++)
 		if (svc[i] == 0)
@@ -202,10 +202,10 @@ void core_tables_update_ready(struct core_tables *t)
 	 * the ports (the clones made from here on carry the 0) */
 	if (nfs >= t->min_nfs)
 		t->min_nfs = 0;
-	t->rx_ready = t->min_nfs == 0 && t->dflt.type != CORE_ACT_NONE;
-	if (t->dflt.type == CORE_ACT_CHAIN && t->dflt.arg >= CORE_MAX_CHAINS)
+	t->rx_ready = t->min_nfs == 0 && t->dflt.type != GRAPH_ACT_NONE;
+	if (t->dflt.type == GRAPH_ACT_CHAIN && t->dflt.arg >= GRAPH_MAX_CHAINS)
 		t->rx_ready = 0;
-	else if (t->dflt.type == CORE_ACT_CHAIN) {
+	else if (t->dflt.type == GRAPH_ACT_CHAIN) {
 		const struct core_chain *c = &t->chain[t->dflt.arg];
 
 		for (uint8_t i = 0; i < c->len; i++)

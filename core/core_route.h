@@ -8,11 +8,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "graph.h"
 #include "nfhost/nfg_abi.h"
 
 #define CORE_NO_SLOT 0xff
-#define CORE_MAX_CHAINS 256      /* chain IDs 0..255; 0 is the command line's --chain */
-#define CORE_EXIT_PAIRED 0xffff  /* a chain leaves by the port paired with the input */
 #define CORE_BORN_NEW UINT32_MAX /* a packet with no flow entry counts as a new flow */
 #define CORE_NO_CHAIN 0xffff     /* chain_id of a packet a rule sent straight out */
 
@@ -31,19 +30,7 @@ struct core_service {
 struct core_chain {
 	uint8_t len;
 	uint8_t svc[NFG_MAX_CHAIN];
-	uint16_t exit;                         /* a port, or CORE_EXIT_PAIRED */
-};
-
-enum core_act_type {
-	CORE_ACT_NONE = 0,
-	CORE_ACT_CHAIN,   /* arg: chain ID */
-	CORE_ACT_PORT,    /* arg: port, straight out */
-	CORE_ACT_DROP
-};
-
-struct core_action {
-	uint8_t type;     /* enum core_act_type */
-	uint16_t arg;
+	uint16_t exit;                         /* a port, or GRAPH_EXIT_PAIRED */
 };
 
 struct core_ruleset; /* core_rules.h */
@@ -62,12 +49,12 @@ struct core_tables {
 						  flow's birth (core_pick) */
 	uint8_t nf_rules;                      /* an NF has installed a flow rule: keep the table */
 	uint32_t epoch;                        /* routing epoch: bumped when buckets move */
-	struct core_action dflt;               /* for packets no rule matches */
+	struct graph_action dflt;               /* for packets no rule matches */
 	struct core_ruleset *rules;            /* NULL: no rules; owned by the control thread */
 	uint32_t rules_gen;                    /* changes with every rule set */
 	uint16_t out_port[NFG_MAX_PORTS];      /* where a chain leaves by default */
 	uint8_t slot_svc[NFG_MAX_NFS];         /* slot -> its service, 0 if none */
-	struct core_chain chain[CORE_MAX_CHAINS];
+	struct core_chain chain[GRAPH_MAX_CHAINS];
 	struct core_service svc[NFG_MAX_SERVICES];
 };
 
@@ -90,7 +77,7 @@ struct core_mstate {
 	uint32_t idx;      /* the buffer's index: set once, when the pool is built */
 	uint32_t born;     /* its flow's epoch, or CORE_BORN_NEW */
 	uint16_t chain_id;
-	uint16_t exit;     /* port after the last service, or CORE_EXIT_PAIRED */
+	uint16_t exit;     /* port after the last service, or GRAPH_EXIT_PAIRED */
 	uint8_t pos;       /* index in path of the service holding it */
 	uint8_t len;
 	uint8_t path[NFG_MAX_CHAIN];
@@ -129,7 +116,7 @@ static inline enum core_dest core_to_service(const struct core_tables *t, struct
 static inline enum core_dest core_to_exit(const struct core_tables *t, const struct core_mstate *ms,
 					  uint16_t in_port, uint16_t *target)
 {
-	if (ms->exit != CORE_EXIT_PAIRED) {
+	if (ms->exit != GRAPH_EXIT_PAIRED) {
 		*target = ms->exit;
 		return CORE_TO_PORT;
 	}
@@ -145,15 +132,15 @@ static inline enum core_dest core_to_exit(const struct core_tables *t, const str
  * packet's path in @p ms.
  */
 static inline enum core_dest core_route_rx(const struct core_tables *t, struct core_mstate *ms, uint16_t in_port,
-					   struct core_action act, const uint8_t *skip, uint8_t nskip,
+					   struct graph_action act, const uint8_t *skip, uint8_t nskip,
 					   uint16_t *target)
 {
 	const struct core_chain *ch;
 
 	switch (act.type) {
-	case CORE_ACT_CHAIN:
+	case GRAPH_ACT_CHAIN:
 		break;
-	case CORE_ACT_PORT:
+	case GRAPH_ACT_PORT:
 		if (act.arg >= t->nb_ports)
 			return CORE_DROP_BAD;
 		ms->len = 0;
@@ -162,12 +149,12 @@ static inline enum core_dest core_route_rx(const struct core_tables *t, struct c
 		ms->exit = act.arg;
 		*target = act.arg;
 		return CORE_TO_PORT;
-	case CORE_ACT_DROP:
+	case GRAPH_ACT_DROP:
 		return CORE_DROP_POLICY;
 	default:
 		return CORE_DROP_BAD;
 	}
-	if (act.arg >= CORE_MAX_CHAINS)
+	if (act.arg >= GRAPH_MAX_CHAINS)
 		return CORE_DROP_BAD;
 	ch = &t->chain[act.arg];
 	ms->chain_id = act.arg;

@@ -5,7 +5,7 @@
 
 #include "core_rules.h"
 
-struct core_ruleset *core_ruleset_build(const struct core_rule *rules, const struct core_action *act, uint32_t n,
+struct core_ruleset *core_ruleset_build(const struct graph_rule *rules, const struct graph_action *act, uint32_t n,
 					int socket, char *err, size_t errlen)
 {
 	struct core_ruleset *rs = calloc(1, sizeof(*rs));

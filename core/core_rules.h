@@ -13,8 +13,8 @@
 struct core_ruleset {
 	uint32_t n;
 	struct core_classifier *cl;
-	struct core_rule *rule;      /* as given */
-	struct core_action *act;     /* per rule */
+	struct graph_rule *rule;      /* as given */
+	struct graph_action *act;     /* per rule */
 	uint64_t *pkts;              /* per rule: packets it sent their way; pkts[-1]
 					counts the rest, so the data path adds without
 					a branch on whether a rule matched */
@@ -23,7 +23,7 @@ struct core_ruleset {
 
 /** Build a set from @p n rules and their actions (copied).  NULL with a
  * message in @p err when the classifier refuses them. */
-struct core_ruleset *core_ruleset_build(const struct core_rule *rules, const struct core_action *act, uint32_t n,
+struct core_ruleset *core_ruleset_build(const struct graph_rule *rules, const struct graph_action *act, uint32_t n,
 					int socket, char *err, size_t errlen);
 void core_ruleset_free(struct core_ruleset *rs);
 

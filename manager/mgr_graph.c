@@ -21,10 +21,10 @@
 
 #include <nfhost/nfg.h>
 
-#include "core_graph.h"
+#include "graph.h"
 #include "mgr.h"
 #include "mgr_api.h"
-#include "mgr_yaml.h"
+#include "graph_load.h"
 
 /* An NF that has not registered by then is not coming: its log says why.
  * Generous: on a loaded host a new process may wait long for a CPU. */
@@ -323,9 +323,9 @@ static void print_flows(const json_t *f, const char *indent)
 /* ---- graph files ---------------------------------------------------------- */
 
 /* "FILE:LINE: PATH: MESSAGE", the line from the file's line map. */
-static void print_at(const char *file, const struct mgr_linemap *lines, const char *path, const char *msg)
+static void print_at(const char *file, const struct graph_linemap *lines, const char *path, const char *msg)
 {
-	int line = mgr_linemap_line(lines, path);
+	int line = graph_linemap_line(lines, path);
 
 	if (line)
 		fprintf(stderr, "%s:%d: ", file, line);
@@ -383,15 +383,15 @@ static void cores_as_text(json_t *doc)
 }
 
 /* What the core cannot know: the host NF programs exist here. */
-static int check_programs(const char *file, const struct mgr_linemap *lines, const struct core_graph *g)
+static int check_programs(const char *file, const struct graph_linemap *lines, const struct graph *g)
 {
 	char prog[PATH_MAX], path[64], msg[PATH_MAX + 128];
 
 	for (uint32_t i = 0; i < g->nsvc; i++) {
-		const struct core_graph_service *s = &g->svc[i];
+		const struct graph_service *s = &g->svc[i];
 		int rc;
 
-		if (s->run != CORE_RUN_HOST || s->instances == 0 || (rc = nf_program(s->nf, prog, sizeof(prog))) == 0)
+		if (s->run != GRAPH_RUN_HOST || s->instances == 0 || (rc = nf_program(s->nf, prog, sizeof(prog))) == 0)
 			continue;
 		snprintf(path, sizeof(path), "services[%u].nf", i);
 		snprintf(msg, sizeof(msg), "no NF program %s: %s (set NFHOST_NF_DIR to where the NFs are)", prog,
@@ -405,22 +405,22 @@ static int check_programs(const char *file, const struct mgr_linemap *lines, con
 /* A graph file, validated here, then by the core (its ports, its rule
  * builder).  @p need_core: without a core it is an error; else a note.
  * @return 0; else the trouble is printed. */
-static int load_graph(const struct ctx *c, const char *file, int need_core, json_t **doc, struct mgr_linemap **lines,
-		      struct core_graph *g)
+static int load_graph(const struct ctx *c, const char *file, int need_core, json_t **doc, struct graph_linemap **lines,
+		      struct graph *g)
 {
-	struct core_graph_err ge;
+	struct graph_err ge;
 	char err[512];
 	json_t *req, *resp = NULL;
 	int rc;
 
 	*doc = NULL;
 	*lines = NULL;
-	if ((rc = mgr_yaml_load(file, doc, lines, err, sizeof(err))) < 0) {
+	if ((rc = graph_yaml_load(file, doc, lines, err, sizeof(err))) < 0) {
 		fprintf(stderr, "%s\n", err);
 		return rc;
 	}
 	cores_as_text(*doc);
-	if ((rc = core_graph_parse(*doc, 0, g, &ge)) < 0) {
+	if ((rc = graph_parse(*doc, 0, g, &ge)) < 0) {
 		if (rc == -ENOMEM)
 			snprintf(ge.msg, sizeof(ge.msg), "out of memory");
 		print_at(file, *lines, ge.path, ge.msg);
@@ -448,35 +448,35 @@ static int load_graph(const struct ctx *c, const char *file, int need_core, json
 	if (rc == 0)
 		return 0;
 bad_graph:
-	core_graph_release(g);
+	graph_release(g);
 bad:
 	json_decref(*doc);
-	mgr_linemap_free(*lines);
+	graph_linemap_free(*lines);
 	*doc = NULL;
 	*lines = NULL;
 	return rc < 0 ? rc : -EINVAL;
 }
 
-static void free_graph(json_t *doc, struct mgr_linemap *lines, struct core_graph *g)
+static void free_graph(json_t *doc, struct graph_linemap *lines, struct graph *g)
 {
-	core_graph_release(g);
+	graph_release(g);
 	free(g);
 	json_decref(doc);
-	mgr_linemap_free(lines);
+	graph_linemap_free(lines);
 }
 
 /* The services of an applied graph document, parsed (its chains and rules
  * may have changed since: they are read live).  @p g borrows from *doc,
  * which the caller frees after it. */
-static int parse_services(const json_t *graph, struct core_graph *g, json_t **doc)
+static int parse_services(const json_t *graph, struct graph *g, json_t **doc)
 {
-	struct core_graph_err e;
+	struct graph_err e;
 	int rc;
 
 	*doc = json_pack("{s:O*, s:{s:b}}", "services", json_object_get(graph, "services"), "default", "drop", 1);
 	if (!*doc)
 		return -ENOMEM;
-	if ((rc = core_graph_parse(*doc, 0, g, &e)) < 0)
+	if ((rc = graph_parse(*doc, 0, g, &e)) < 0)
 		fprintf(stderr, "nfhost: the applied graph's services do not parse: %s: %s\n", e.path, e.msg);
 	return rc;
 }
@@ -553,7 +553,7 @@ static void print_log_tail(const char *log)
 
 /* A service's NF arguments as strings (the graph allows numbers): @p nums
  * holds the digits, 24 bytes each. */
-static void nf_args(const struct core_graph_service *s, char **out, char (*nums)[24])
+static void nf_args(const struct graph_service *s, char **out, char (*nums)[24])
 {
 	json_t *a;
 	size_t i;
@@ -642,7 +642,7 @@ static int wait_registered(const struct ctx *c, uint16_t id, pid_t pid, const ch
 
 /* A host process: NF -r REGION -s ID -n NAME -- ARGS, in a session of its
  * own (it outlives this command and the terminal), output to its log. */
-static int start_host(const struct ctx *c, const struct core_graph_service *s, const char *name)
+static int start_host(const struct ctx *c, const struct graph_service *s, const char *name)
 {
 	char prog[PATH_MAX], dir[PATH_MAX], log[PATH_MAX], sid[8], **argv, (*nums)[24];
 	size_t nargs = json_array_size(s->args);
@@ -719,7 +719,7 @@ out:
 }
 
 /* A guest, through `nfhost vm start` (libvirt), which waits for its NF. */
-static int start_guest(const struct ctx *c, const struct core_graph_service *s, const char *name)
+static int start_guest(const struct ctx *c, const struct graph_service *s, const char *name)
 {
 	char core[64], region[PATH_MAX], sid[8], sock[8], **argv, (*nums)[24];
 	size_t nargs = json_array_size(s->args);
@@ -833,7 +833,7 @@ static int retire(const struct ctx *c, uint16_t id, const struct inst *in, int n
 /* Make service @p id have @p want instances: start (from its definition
  * @p s, which may be NULL when only retiring) or retire the newest.
  * @p status: a status answer.  @return 0 or a negative errno. */
-static int scale(const struct ctx *c, uint16_t id, const struct core_graph_service *s, int want,
+static int scale(const struct ctx *c, uint16_t id, const struct graph_service *s, int want,
 		 const json_t *status, int *started, int *retired)
 {
 	struct inst in[NFG_MAX_INSTANCES] = { 0 };
@@ -848,7 +848,7 @@ static int scale(const struct ctx *c, uint16_t id, const struct core_graph_servi
 			return -ENOENT;
 		}
 		instance_name(s->name, in, n, name);
-		rc = s->run == CORE_RUN_GUEST ? start_guest(c, s, name) : start_host(c, s, name);
+		rc = s->run == GRAPH_RUN_GUEST ? start_guest(c, s, name) : start_host(c, s, name);
 		if (rc < 0)
 			return rc;
 		snprintf(in[n].name, sizeof(in[n].name), "%s", name);
@@ -871,16 +871,16 @@ static int count_of(const json_t *status, uint16_t id)
 
 /* ---- graph check / load --------------------------------------------------- */
 
-static void summary(const struct core_graph *g, char *buf, size_t len)
+static void summary(const struct graph *g, char *buf, size_t len)
 {
 	unsigned inst = 0;
 	char d[64];
 
 	for (uint32_t i = 0; i < g->nsvc; i++)
 		inst += g->svc[i].instances;
-	if (g->dflt.type == CORE_ACT_CHAIN)
+	if (g->dflt.type == GRAPH_ACT_CHAIN)
 		snprintf(d, sizeof(d), "chain %u", g->dflt.arg);
-	else if (g->dflt.type == CORE_ACT_PORT)
+	else if (g->dflt.type == GRAPH_ACT_PORT)
 		snprintf(d, sizeof(d), "port %u", g->dflt.arg);
 	else
 		snprintf(d, sizeof(d), "drop");
@@ -891,8 +891,8 @@ static void summary(const struct core_graph *g, char *buf, size_t len)
 
 static int cmd_check(const struct ctx *c, const char *file)
 {
-	struct core_graph *g = calloc(1, sizeof(*g));
-	struct mgr_linemap *lines;
+	struct graph *g = calloc(1, sizeof(*g));
+	struct graph_linemap *lines;
 	json_t *doc;
 	char sum[256];
 
@@ -910,8 +910,8 @@ static int cmd_check(const struct ctx *c, const char *file)
 
 static int cmd_load(const struct ctx *c, const char *file)
 {
-	struct core_graph *g = calloc(1, sizeof(*g));
-	struct mgr_linemap *lines;
+	struct graph *g = calloc(1, sizeof(*g));
+	struct graph_linemap *lines;
 	json_t *doc, *status = NULL, *resp = NULL;
 	int started = 0, retired = 0, failed = 0, rc = 1;
 	char sum[256];
@@ -944,7 +944,7 @@ static int cmd_load(const struct ctx *c, const char *file)
 	for (size_t i = 0; i < json_array_size(json_object_get(status, "services")); i++) {
 		long long id = int_of(json_array_get(json_object_get(status, "services"), i), "id", 0);
 
-		if (!core_graph_service(g, (uint16_t)id))
+		if (!graph_service(g, (uint16_t)id))
 			printf("service %lld is not in %s: its instances keep running (nfhost service scale %lld 0 "
 			       "retires them)\n", id, file, id);
 	}
@@ -1049,7 +1049,7 @@ static int cmd_show(const struct ctx *c, int json)
 
 /* A service, chain or rule in one canonical form, whichever side it came
  * from: what the validator made of it, not how it was written. */
-static json_t *service_json(const struct core_graph_service *s)
+static json_t *service_json(const struct graph_service *s)
 {
 	json_t *args = json_array(), *br = json_array(), *a;
 	size_t i;
@@ -1063,7 +1063,7 @@ static json_t *service_json(const struct core_graph_service *s)
 	for (uint8_t b = 0; b < s->nbranch; b++)
 		json_array_append_new(br, json_integer(s->branch[b]));
 	return json_pack("{s:s, s:s, s:o, s:i, s:s, s:i, s:s*, s:b, s:o}", "name", s->name, "nf", s->nf, "args", args,
-			 "instances", s->instances, "run", s->run == CORE_RUN_GUEST ? "guest" : "host", "socket",
+			 "instances", s->instances, "run", s->run == GRAPH_RUN_GUEST ? "guest" : "host", "socket",
 			 s->socket, "cores", s->cores, "passes", s->passes, "branches", br);
 }
 
@@ -1077,11 +1077,11 @@ static json_t *chain_json(const char *name, const uint8_t *svc, unsigned len, in
 			 exit < 0 ? json_string("paired") : json_integer(exit));
 }
 
-static json_t *action_json(struct core_action a)
+static json_t *action_json(struct graph_action a)
 {
 	switch (a.type) {
-	case CORE_ACT_CHAIN: return json_pack("{s:i}", "chain", a.arg);
-	case CORE_ACT_PORT: return json_pack("{s:i}", "port", a.arg);
+	case GRAPH_ACT_CHAIN: return json_pack("{s:i}", "chain", a.arg);
+	case GRAPH_ACT_PORT: return json_pack("{s:i}", "port", a.arg);
 	default: return json_pack("{s:b}", "drop", 1);
 	}
 }
@@ -1091,7 +1091,7 @@ struct side {
 	json_t *svc, *chain, *rule, *dflt;
 };
 
-static int side_from_file(const struct core_graph *g, struct side *s)
+static int side_from_file(const struct graph *g, struct side *s)
 {
 	char key[32];
 
@@ -1103,15 +1103,15 @@ static int side_from_file(const struct core_graph *g, struct side *s)
 		json_object_set_new(s->svc, key, service_json(&g->svc[i]));
 	}
 	for (uint32_t i = 0; i < g->nchain; i++) {
-		const struct core_graph_chain *ch = &g->chain[i];
+		const struct graph_chain *ch = &g->chain[i];
 
 		snprintf(key, sizeof(key), "%u", ch->id);
 		json_object_set_new(s->chain, key, chain_json(ch->name, ch->svc, ch->len,
-							      ch->exit == CORE_EXIT_PAIRED ? -1 : ch->exit));
+							      ch->exit == GRAPH_EXIT_PAIRED ? -1 : ch->exit));
 	}
 	for (uint32_t i = 0; i < g->nrule; i++) {
 		snprintf(key, sizeof(key), "%u", g->rule[i].id);
-		json_object_set_new(s->rule, key, core_graph_rule_json(&g->rule[i], &g->act[i]));
+		json_object_set_new(s->rule, key, graph_rule_json(&g->rule[i], &g->act[i]));
 	}
 	s->dflt = action_json(g->dflt);
 	return s->svc && s->chain && s->rule && s->dflt ? 0 : -ENOMEM;
@@ -1122,7 +1122,7 @@ static int side_from_file(const struct core_graph *g, struct side *s)
 static int side_from_core(const json_t *show, struct side *s)
 {
 	json_t *graph = json_object_get(show, "graph"), *status = json_object_get(show, "status"), *v, *doc = NULL;
-	struct core_graph *g = calloc(1, sizeof(*g));
+	struct graph *g = calloc(1, sizeof(*g));
 	char key[32];
 	size_t i;
 	int rc = 0;
@@ -1142,7 +1142,7 @@ static int side_from_core(const json_t *show, struct side *s)
 			snprintf(key, sizeof(key), "%u", g->svc[k].id);
 			json_object_set_new(s->svc, key, service_json(&g->svc[k]));
 		}
-		core_graph_release(g);
+		graph_release(g);
 		json_decref(doc);
 	}
 	free(g);
@@ -1258,8 +1258,8 @@ static int diff_kind(const char *kind, const json_t *applied, const json_t *file
 
 static int cmd_diff(const struct ctx *c, const char *file)
 {
-	struct core_graph *g = calloc(1, sizeof(*g));
-	struct mgr_linemap *lines;
+	struct graph *g = calloc(1, sizeof(*g));
+	struct graph_linemap *lines;
 	struct side a = { 0 }, b = { 0 };
 	json_t *doc, *show = NULL;
 	int n = 0, rc = 2;
@@ -1478,7 +1478,7 @@ static int cmd_rule(const struct ctx *c, int argc, char **argv)
 
 static int cmd_service(const struct ctx *c, int argc, char **argv)
 {
-	struct core_graph *g;
+	struct graph *g;
 	long long id, want;
 	json_t *show, *graph, *status, *doc = NULL;
 	int started = 0, retired = 0, rc = 1;
@@ -1496,14 +1496,14 @@ static int cmd_service(const struct ctx *c, int argc, char **argv)
 		goto out;
 	if (json_is_true(json_object_get(status, "graph")) && parse_services(graph, g, &doc) < 0)
 		goto out;
-	if (scale(c, (uint16_t)id, core_graph_service(g, (uint16_t)id), (int)want, status, &started, &retired) == 0) {
+	if (scale(c, (uint16_t)id, graph_service(g, (uint16_t)id), (int)want, status, &started, &retired) == 0) {
 		printf("service %lld: %lld instance%s (started %d, retired %d)\n", id, want, want == 1 ? "" : "s", started,
 		       retired);
 		rc = 0;
 	}
 out:
 	if (g)
-		core_graph_release(g);
+		graph_release(g);
 	free(g);
 	json_decref(doc);
 	json_decref(show);

@@ -211,6 +211,16 @@ static int attach_ivshmem(const char *want, struct nfg_region *r, int *devices)
 	return nfg_set_error(-ENOENT, "no ivshmem device carries region %s (%s)", want, seen);
 }
 
+int nfg_region_name(char *out, size_t len, const char *dir, const char *core, int socket)
+{
+	int n;
+
+	if (!core || !*core || socket < 0)
+		return -EINVAL;
+	n = dir ? snprintf(out, len, "%s/%s-s%d", dir, core, socket) : snprintf(out, len, "%s-s%d", core, socket);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : n;
+}
+
 int nfg_region_attach(const char *path, struct nfg_region *r)
 {
 	const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;

@@ -20,12 +20,12 @@
 #include "core_parse.h"
 #include "unit_util.h"
 
-#define ANY CORE_ANY_PORT
+#define ANY GRAPH_ANY_PORT
 
 /* matches everything: each test narrows the fields it is about */
-static struct core_rule any_rule(uint32_t id, int32_t priority)
+static struct graph_rule any_rule(uint32_t id, int32_t priority)
 {
-	return (struct core_rule){ .id = id, .priority = priority, .in_port = ANY, .proto_any = 1,
+	return (struct graph_rule){ .id = id, .priority = priority, .in_port = ANY, .proto_any = 1,
 				   .sport_hi = UINT16_MAX, .dport_hi = UINT16_MAX };
 }
 
@@ -43,7 +43,7 @@ static struct core_acl_key tcp(uint32_t src, uint32_t dst, uint16_t sp, uint16_t
 	return key(0, IPPROTO_TCP, src, dst, sp, dp);
 }
 
-static struct core_classifier *build_ok(const struct core_rule *r, uint32_t n)
+static struct core_classifier *build_ok(const struct graph_rule *r, uint32_t n)
 {
 	char err[256] = "";
 	struct core_classifier *cl = core_classifier_build(r, n, SOCKET_ID_ANY, err, sizeof(err));
@@ -54,7 +54,7 @@ static struct core_classifier *build_ok(const struct core_rule *r, uint32_t n)
 }
 
 /* One key through the burst path; the linear reference must agree. */
-static int32_t classify1(const struct core_classifier *cl, const struct core_rule *r, uint32_t n,
+static int32_t classify1(const struct core_classifier *cl, const struct graph_rule *r, uint32_t n,
 			 const struct core_acl_key *k)
 {
 	int32_t m = -2, l = core_classify_linear(r, n, k);
@@ -98,7 +98,7 @@ END_TEST
 
 START_TEST(test_exact_5tuple)
 {
-	struct core_rule r = any_rule(1, 0);
+	struct graph_rule r = any_rule(1, 0);
 	struct core_classifier *cl;
 
 	r.proto_any = 0;
@@ -132,7 +132,7 @@ END_TEST
 /* Just inside and just outside a prefix, on src then on dst. */
 static void prefix_case(int on_dst, uint32_t addr, uint8_t len)
 {
-	struct core_rule r = any_rule(42, 0);
+	struct graph_rule r = any_rule(42, 0);
 	uint32_t mask = len ? UINT32_MAX << (32 - len) : 0, first = addr & mask, last = first | ~mask;
 	struct core_classifier *cl;
 	struct {
@@ -190,7 +190,7 @@ END_TEST
 /* Bits past the prefix length are ignored, in the ACL and the reference. */
 START_TEST(test_prefix_host_bits)
 {
-	struct core_rule r = any_rule(1, 0);
+	struct graph_rule r = any_rule(1, 0);
 	struct core_classifier *cl;
 
 	r.src = 0x0a010203; /* 10.1.2.3/16 = 10.1.0.0/16 */
@@ -207,7 +207,7 @@ END_TEST
 
 static void range_case(int on_dport, uint16_t lo, uint16_t hi)
 {
-	struct core_rule r = any_rule(9, 0);
+	struct graph_rule r = any_rule(9, 0);
 	struct core_classifier *cl;
 	uint32_t probe[] = { (uint32_t)lo - 1, lo, (uint32_t)lo + 1, (lo + hi) / 2u, (uint32_t)hi - 1, hi,
 			     (uint32_t)hi + 1, 0, UINT16_MAX };
@@ -249,7 +249,7 @@ END_TEST
 /* ICMP and other portless protocols have ports 0 in the key. */
 START_TEST(test_portless_proto)
 {
-	struct core_rule r[3] = { any_rule(1, 3), any_rule(2, 2), any_rule(3, 1) };
+	struct graph_rule r[3] = { any_rule(1, 3), any_rule(2, 2), any_rule(3, 1) };
 	struct core_classifier *cl;
 
 	r[0].dport_lo = 1; /* excludes 0: never an ICMP packet */
@@ -265,7 +265,7 @@ END_TEST
 
 START_TEST(test_proto)
 {
-	struct core_rule r[2] = { any_rule(1, 1), any_rule(2, 0) };
+	struct graph_rule r[2] = { any_rule(1, 1), any_rule(2, 0) };
 	struct core_classifier *cl;
 	static const uint8_t protos[] = { 0, 1, 6, 16, 18, 132, 255 };
 
@@ -291,7 +291,7 @@ END_TEST
 
 START_TEST(test_in_port)
 {
-	struct core_rule r[3] = { any_rule(1, 10), any_rule(2, 5), any_rule(3, 0) };
+	struct graph_rule r[3] = { any_rule(1, 10), any_rule(2, 5), any_rule(3, 0) };
 	struct core_classifier *cl;
 
 	r[0].in_port = 3;
@@ -313,7 +313,7 @@ END_TEST
 
 START_TEST(test_priority)
 {
-	struct core_rule r[5] = { any_rule(1, 10), any_rule(2, 30), any_rule(3, 20), any_rule(4, INT32_MIN),
+	struct graph_rule r[5] = { any_rule(1, 10), any_rule(2, 30), any_rule(3, 20), any_rule(4, INT32_MIN),
 				  any_rule(5, INT32_MAX) };
 	struct core_classifier *cl;
 
@@ -346,7 +346,7 @@ END_TEST
 START_TEST(test_equal_priority_lowest_id)
 {
 	/* array order is neither id order nor its reverse */
-	struct core_rule r[5] = { any_rule(50, 7), any_rule(7, 7), any_rule(30, 7), any_rule(3, 6),
+	struct graph_rule r[5] = { any_rule(50, 7), any_rule(7, 7), any_rule(30, 7), any_rule(3, 6),
 				  any_rule(UINT32_MAX, 7) };
 	struct core_classifier *cl;
 
@@ -357,7 +357,7 @@ START_TEST(test_equal_priority_lowest_id)
 	core_classifier_free(cl);
 	/* 300 identical rules, ids shuffled: the lowest id, whatever its place */
 	{
-		struct core_rule many[300];
+		struct graph_rule many[300];
 		uint32_t low = 0;
 
 		for (uint32_t i = 0; i < 300; i++) {
@@ -375,7 +375,7 @@ END_TEST
 
 START_TEST(test_no_match)
 {
-	struct core_rule r[2] = { any_rule(1, 0), any_rule(2, 0) };
+	struct graph_rule r[2] = { any_rule(1, 0), any_rule(2, 0) };
 	struct core_classifier *cl;
 
 	r[0].src = 0x0a000000;
@@ -416,7 +416,7 @@ END_TEST
 
 START_TEST(test_nonip)
 {
-	struct core_rule r[7] = { any_rule(1, 1), any_rule(2, 5), any_rule(3, 10), any_rule(4, 100), any_rule(5, 0),
+	struct graph_rule r[7] = { any_rule(1, 1), any_rule(2, 5), any_rule(3, 10), any_rule(4, 100), any_rule(5, 0),
 				  any_rule(6, 50), any_rule(7, 60) };
 	struct core_classifier *cl;
 
@@ -463,7 +463,7 @@ END_TEST
 
 /* ---- refused rule sets -------------------------------------------------- */
 
-static void refused(const struct core_rule *r, uint32_t n, int want_errno, const char *want1, const char *want2)
+static void refused(const struct graph_rule *r, uint32_t n, int want_errno, const char *want1, const char *want2)
 {
 	char err[256];
 	struct core_classifier *cl;
@@ -485,7 +485,7 @@ static void refused(const struct core_rule *r, uint32_t n, int want_errno, const
 
 START_TEST(test_bad_rules)
 {
-	struct core_rule r[4] = { any_rule(5, 1), any_rule(9, 2), any_rule(11, 3), any_rule(12, 3) };
+	struct graph_rule r[4] = { any_rule(5, 1), any_rule(9, 2), any_rule(11, 3), any_rule(12, 3) };
 
 	r[2].id = 5; /* same id, different priority: not neighbours in rank order */
 	refused(r, 4, EINVAL, "id 5", "duplicated");
@@ -514,8 +514,8 @@ END_TEST
 
 START_TEST(test_too_many_rules)
 {
-	uint32_t n = CORE_MAX_RULES + 1;
-	struct core_rule *r = malloc(sizeof(*r) * n);
+	uint32_t n = GRAPH_MAX_RULES + 1;
+	struct graph_rule *r = malloc(sizeof(*r) * n);
 	struct core_classifier *cl;
 	char err[8];
 
@@ -532,10 +532,10 @@ START_TEST(test_too_many_rules)
 	ck_assert_ptr_null(core_classifier_build(r, n, SOCKET_ID_ANY, err, sizeof(err)));
 	ck_assert_str_eq(err, "16385 r");
 	/* exactly the bound builds, and works at both ends */
-	cl = build_ok(r, CORE_MAX_RULES);
-	EXPECT(cl, r, CORE_MAX_RULES, tcp(1, 0x0a000000, 1, 1), 0);
-	EXPECT(cl, r, CORE_MAX_RULES, tcp(1, 0x0a000000 + CORE_MAX_RULES - 1, 1, 1), CORE_MAX_RULES - 1);
-	EXPECT(cl, r, CORE_MAX_RULES, tcp(1, 0x0a000000 + CORE_MAX_RULES, 1, 1), -1);
+	cl = build_ok(r, GRAPH_MAX_RULES);
+	EXPECT(cl, r, GRAPH_MAX_RULES, tcp(1, 0x0a000000, 1, 1), 0);
+	EXPECT(cl, r, GRAPH_MAX_RULES, tcp(1, 0x0a000000 + GRAPH_MAX_RULES - 1, 1, 1), GRAPH_MAX_RULES - 1);
+	EXPECT(cl, r, GRAPH_MAX_RULES, tcp(1, 0x0a000000 + GRAPH_MAX_RULES, 1, 1), -1);
 	core_classifier_free(cl);
 	free(r);
 }
@@ -546,7 +546,7 @@ END_TEST
 /* The rules are copied at build: the caller's array can go. */
 START_TEST(test_rules_copied)
 {
-	struct core_rule *r = malloc(sizeof(*r) * 2);
+	struct graph_rule *r = malloc(sizeof(*r) * 2);
 	struct core_classifier *cl;
 	struct core_acl_key k = tcp(1, 0x0a000001, 2, 3);
 	const struct core_acl_key *kp = &k;
@@ -591,7 +591,7 @@ static uint64_t eal_heap_allocs(uint64_t *bytes)
 START_TEST(test_no_leak)
 {
 	enum { NR = 300 };
-	struct core_rule r[NR];
+	struct graph_rule r[NR];
 	uint64_t bytes0, bytes1, allocs0, allocs1;
 	char err[256];
 
@@ -627,7 +627,7 @@ END_TEST
 START_TEST(test_coexist)
 {
 	enum { NB = 6 };
-	struct core_rule r[NB];
+	struct graph_rule r[NB];
 	struct core_classifier *cl[NB];
 	int32_t m;
 
@@ -688,7 +688,7 @@ static void *reader_main(void *arg)
 START_TEST(test_build_while_reading)
 {
 	enum { NR = 200, NK = 64 };
-	struct core_rule r[NR];
+	struct graph_rule r[NR];
 	struct core_acl_key k[NK];
 	const struct core_acl_key *kp[NK];
 	int32_t want[NK];
@@ -734,7 +734,7 @@ START_TEST(test_burst_sizes)
 {
 	enum { NR = 50, NK = 1000 };
 	static const uint32_t sizes[] = { 1, 2, 3, 7, 8, 15, 16, 31, 32, 33, 64, 255, 256, 257, 1000 };
-	struct core_rule r[NR];
+	struct graph_rule r[NR];
 	struct core_acl_key *k = malloc(sizeof(*k) * NK);
 	const struct core_acl_key **kp = malloc(sizeof(*kp) * NK);
 	int32_t *m = malloc(sizeof(*m) * (NK + 1));
@@ -847,7 +847,7 @@ struct rand_cfg {
 	uint32_t pct_bare;  /* percentage of rules with no L3/L4 condition */
 };
 
-static void rand_rules(struct unit_rng *g, const struct rand_cfg *c, struct core_rule *r)
+static void rand_rules(struct unit_rng *g, const struct rand_cfg *c, struct graph_rule *r)
 {
 	uint32_t n = c->nb_rules;
 	uint32_t *perm = malloc(sizeof(*perm) * n);
@@ -862,7 +862,7 @@ static void rand_rules(struct unit_rng *g, const struct rand_cfg *c, struct core
 		perm[j] = t;
 	}
 	for (uint32_t i = 0; i < n; i++) {
-		struct core_rule *x = &r[i];
+		struct graph_rule *x = &r[i];
 
 		/* ids unique but unrelated to the array order, some with bit 31 */
 		*x = any_rule(perm[i] * 4 + unit_rng_range(g, 0, 3) + (unit_rng_range(g, 0, 7) == 0 ? 0x80000000u : 0),
@@ -920,14 +920,14 @@ static uint32_t addr_in(struct unit_rng *g, uint32_t a, uint8_t len)
 	return (a & mask) | (unit_rng32(g) & ~mask);
 }
 
-static struct core_acl_key rand_pkt(struct unit_rng *g, const struct core_rule *r, uint32_t n)
+static struct core_acl_key rand_pkt(struct unit_rng *g, const struct graph_rule *r, uint32_t n)
 {
 	uint32_t p = unit_rng_range(g, 0, 99);
 	uint16_t sp, dp;
 	uint8_t proto;
 
 	if (p < 60 && n > 0) { /* aimed at a rule */
-		const struct core_rule *x = &r[unit_rng_range(g, 0, n - 1)];
+		const struct graph_rule *x = &r[unit_rng_range(g, 0, n - 1)];
 
 		proto = x->proto_any || unit_rng_range(g, 0, 9) == 0 ? PICK(g, proto_pool) : x->proto;
 		sp = port_in(g, x->sport_lo, x->sport_hi);
@@ -949,7 +949,7 @@ static struct core_acl_key rand_pkt(struct unit_rng *g, const struct core_rule *
 		   (uint16_t)unit_rng32(g));
 }
 
-static void describe_rule(char *buf, size_t len, const struct core_rule *r, int32_t idx)
+static void describe_rule(char *buf, size_t len, const struct graph_rule *r, int32_t idx)
 {
 	if (idx < 0) {
 		snprintf(buf, len, "none");
@@ -963,12 +963,12 @@ static void describe_rule(char *buf, size_t len, const struct core_rule *r, int3
 }
 
 /* Reference for non-IP packets, straight from the definition. */
-static int32_t nonip_ref(const struct core_rule *r, uint32_t n, uint16_t in_port)
+static int32_t nonip_ref(const struct graph_rule *r, uint32_t n, uint16_t in_port)
 {
 	int32_t best = -1;
 
 	for (uint32_t i = 0; i < n; i++) {
-		const struct core_rule *x = &r[i];
+		const struct graph_rule *x = &r[i];
 
 		if (!x->proto_any || x->src_len || x->dst_len || x->sport_lo || x->sport_hi != 65535 || x->dport_lo ||
 		    x->dport_hi != 65535 || (x->in_port != ANY && x->in_port != in_port))
@@ -985,7 +985,7 @@ static uint32_t random_round(uint64_t salt, const struct rand_cfg *c)
 {
 	enum { BURST_MAX = 256 };
 	struct unit_rng g;
-	struct core_rule *r = malloc(sizeof(*r) * (c->nb_rules ? c->nb_rules : 1));
+	struct graph_rule *r = malloc(sizeof(*r) * (c->nb_rules ? c->nb_rules : 1));
 	struct core_acl_key k[BURST_MAX];
 	const struct core_acl_key *kp[BURST_MAX];
 	int32_t m[BURST_MAX];
@@ -1094,7 +1094,7 @@ END_TEST
  * cannot say sends the data path to the entry, whose position it holds. */
 START_TEST(test_flow_hint)
 {
-	static const uint8_t types[] = { CORE_ACT_CHAIN, CORE_ACT_PORT, CORE_ACT_DROP };
+	static const uint8_t types[] = { GRAPH_ACT_CHAIN, GRAPH_ACT_PORT, GRAPH_ACT_DROP };
 	struct core_flow e = { 0 };
 	uint64_t h;
 
@@ -1103,7 +1103,7 @@ START_TEST(test_flow_hint)
 		uint32_t stamp = 1 + (uint32_t)rand() % CORE_HINT_STAMP_MASK;
 		int32_t pos = rand() % (int32_t)CORE_FLOW_MAX;
 
-		e.rule = rand() % (CORE_MAX_RULES + 1) - 1;
+		e.rule = rand() % (GRAPH_MAX_RULES + 1) - 1;
 		e.act.type = types[rand() % 3];
 		e.act.arg = (uint16_t)(rand() % 256);
 		h = core_flow_hint(&e, stamp, pos, 0);
@@ -1117,13 +1117,13 @@ START_TEST(test_flow_hint)
 		ck_assert_uint_eq(core_hint_stamp(h), stamp);
 		ck_assert_int_eq(core_hint_pos(h), pos);
 	}
-	e.act = (struct core_action){ .type = CORE_ACT_CHAIN, .arg = 3 };
-	e.ovr = (struct core_action){ .type = CORE_ACT_PORT, .arg = 1 };
+	e.act = (struct graph_action){ .type = GRAPH_ACT_CHAIN, .arg = 3 };
+	e.ovr = (struct graph_action){ .type = GRAPH_ACT_PORT, .arg = 1 };
 	h = core_flow_hint(&e, 5, 9, 0);
 	ck_assert(!(h & CORE_HINT_SLOW));
-	ck_assert_uint_eq(core_hint_act(h).type, CORE_ACT_PORT);
+	ck_assert_uint_eq(core_hint_act(h).type, GRAPH_ACT_PORT);
 	ck_assert_uint_eq(core_hint_act(h).arg, 1);
-	e.ovr.type = CORE_ACT_NONE;
+	e.ovr.type = GRAPH_ACT_NONE;
 	e.act.arg = 256;
 	h = core_flow_hint(&e, 5, (int32_t)CORE_FLOW_MAX - 1, 0);
 	ck_assert(h & CORE_HINT_SLOW);
@@ -1194,7 +1194,7 @@ START_TEST(test_flow_table)
 
 		ck_assert_int_ge(pos, 0);
 		f.e[pos].rule = (int32_t)(i % 7) - 1;
-		f.e[pos].act = (struct core_action){ .type = CORE_ACT_CHAIN, .arg = (uint16_t)(i % 200) };
+		f.e[pos].act = (struct graph_action){ .type = GRAPH_ACT_CHAIN, .arg = (uint16_t)(i % 200) };
 		core_flows_set_hint(&f, &k, sig, core_flow_hint(&f.e[pos], f.stamp, pos, i % 3 == 0));
 	}
 	lookup_hints(&f, N, hint);

@@ -33,9 +33,9 @@ static void set_chain(struct core_tables *t, uint16_t id, const uint8_t *svc, ui
 	ck_assert_msg(rc == 0, "chain %u: %d", id, rc);
 }
 
-static struct core_action act_chain(uint16_t id)
+static struct graph_action act_chain(uint16_t id)
 {
-	return (struct core_action){ .type = CORE_ACT_CHAIN, .arg = id };
+	return (struct graph_action){ .type = GRAPH_ACT_CHAIN, .arg = id };
 }
 
 /* A packet as the data path sees it: the core's private routing state,
@@ -55,7 +55,7 @@ static void pkt_init(struct tpkt *m, uint16_t in_port, uint32_t hash)
 	m->ms.born = CORE_BORN_NEW; /* no flow entry, as with the flow table off */
 }
 
-static enum core_dest rx_act(const struct core_tables *t, struct tpkt *m, struct core_action act, const uint8_t *skip,
+static enum core_dest rx_act(const struct core_tables *t, struct tpkt *m, struct graph_action act, const uint8_t *skip,
 			     uint8_t nskip, uint16_t *target)
 {
 	return core_route_rx(t, &m->ms, m->in_port, act, skip, nskip, target);
@@ -146,13 +146,13 @@ START_TEST(test_new)
 	ck_assert_uint_eq(t->chain[0].len, 3);
 	for (int i = 0; i < 3; i++)
 		ck_assert_uint_eq(t->chain[0].svc[i], chain123[i]);
-	for (int c = 0; c < CORE_MAX_CHAINS; c++) {
-		UNIT_EQ(t->chain[c].exit, CORE_EXIT_PAIRED);
+	for (int c = 0; c < GRAPH_MAX_CHAINS; c++) {
+		UNIT_EQ(t->chain[c].exit, GRAPH_EXIT_PAIRED);
 		if (c)
 			UNIT_EQ(t->chain[c].len, 0);
 	}
 	/* the command line's chain serves what no rule matches */
-	ck_assert_uint_eq(t->dflt.type, CORE_ACT_CHAIN);
+	ck_assert_uint_eq(t->dflt.type, GRAPH_ACT_CHAIN);
 	ck_assert_uint_eq(t->dflt.arg, 0);
 	ck_assert_ptr_null(t->rules);
 	ck_assert_uint_eq(t->flows_on, 0);
@@ -175,7 +175,7 @@ START_TEST(test_new)
 	/* no chain: no default action to serve */
 	t = tables(2, NULL, 0);
 	ck_assert_uint_eq(t->chain[0].len, 0);
-	ck_assert_uint_eq(t->dflt.type, CORE_ACT_NONE);
+	ck_assert_uint_eq(t->dflt.type, GRAPH_ACT_NONE);
 	ck_assert_uint_eq(t->rx_ready, 0);
 	core_tables_free(t);
 }
@@ -334,18 +334,18 @@ START_TEST(test_rx_ready_dflt)
 	static const uint8_t c45[] = { 4, 5 }, c6[] = { 6 };
 	struct core_tables *t = tables(2, chain123, 3);
 
-	t->dflt = (struct core_action){ .type = CORE_ACT_PORT, .arg = 1 };
+	t->dflt = (struct graph_action){ .type = GRAPH_ACT_PORT, .arg = 1 };
 	core_tables_update_ready(t);
 	ck_assert_msg(t->rx_ready == 1, "default PORT waits for chain 0's services");
-	t->dflt = (struct core_action){ .type = CORE_ACT_DROP };
+	t->dflt = (struct graph_action){ .type = GRAPH_ACT_DROP };
 	core_tables_update_ready(t);
 	ck_assert_uint_eq(t->rx_ready, 1);
-	t->dflt = (struct core_action){ .type = CORE_ACT_NONE };
+	t->dflt = (struct graph_action){ .type = GRAPH_ACT_NONE };
 	core_tables_update_ready(t);
 	ck_assert_uint_eq(t->rx_ready, 0);
 	/* --wait-nfs still holds without a chain to serve */
 	t->min_nfs = 2;
-	t->dflt = (struct core_action){ .type = CORE_ACT_DROP };
+	t->dflt = (struct graph_action){ .type = GRAPH_ACT_DROP };
 	core_tables_update_ready(t);
 	ck_assert_uint_eq(t->rx_ready, 0);
 	add(t, 9, 0, 0);
@@ -357,11 +357,11 @@ START_TEST(test_rx_ready_dflt)
 	core_tables_update_ready(t);
 	ck_assert_uint_eq(t->rx_ready, 1);
 	/* setting the default chain rechecks it; other chains do not matter */
-	set_chain(t, 7, c45, 2, CORE_EXIT_PAIRED);
+	set_chain(t, 7, c45, 2, GRAPH_EXIT_PAIRED);
 	ck_assert_uint_eq(t->rx_ready, 0);
 	add(t, 4, 2, 0);
 	ck_assert_uint_eq(t->rx_ready, 0);
-	set_chain(t, 8, c6, 1, CORE_EXIT_PAIRED);
+	set_chain(t, 8, c6, 1, GRAPH_EXIT_PAIRED);
 	add(t, 5, 3, 0);
 	ck_assert_uint_eq(t->rx_ready, 1);
 	ck_assert_uint_eq(t->svc[1].nb, 0); /* chain 0 unserved all along */
@@ -371,7 +371,7 @@ START_TEST(test_rx_ready_dflt)
 	add(t, 6, 4, 0);
 	ck_assert_uint_eq(t->rx_ready, 1);
 	/* the default chain emptied: ready again without its services */
-	set_chain(t, 8, c6, 0, CORE_EXIT_PAIRED);
+	set_chain(t, 8, c6, 0, GRAPH_EXIT_PAIRED);
 	core_tables_remove_slot(t, 4);
 	ck_assert_uint_eq(t->rx_ready, 1);
 	core_tables_free(t);
@@ -446,19 +446,19 @@ START_TEST(test_set_chain)
 	before = core_tables_clone(t);
 	ck_assert_ptr_nonnull(before);
 	/* refused without touching anything */
-	ck_assert_int_eq(core_tables_set_chain(t, CORE_MAX_CHAINS, s, 2, CORE_EXIT_PAIRED), -EINVAL);
-	ck_assert_int_eq(core_tables_set_chain(t, 0xffff, s, 2, CORE_EXIT_PAIRED), -EINVAL);
-	ck_assert_int_eq(core_tables_set_chain(t, 5, s, NFG_MAX_CHAIN + 1, CORE_EXIT_PAIRED), -EINVAL);
-	ck_assert_int_eq(core_tables_set_chain(t, 5, s, 255, CORE_EXIT_PAIRED), -EINVAL);
+	ck_assert_int_eq(core_tables_set_chain(t, GRAPH_MAX_CHAINS, s, 2, GRAPH_EXIT_PAIRED), -EINVAL);
+	ck_assert_int_eq(core_tables_set_chain(t, 0xffff, s, 2, GRAPH_EXIT_PAIRED), -EINVAL);
+	ck_assert_int_eq(core_tables_set_chain(t, 5, s, NFG_MAX_CHAIN + 1, GRAPH_EXIT_PAIRED), -EINVAL);
+	ck_assert_int_eq(core_tables_set_chain(t, 5, s, 255, GRAPH_EXIT_PAIRED), -EINVAL);
 	ck_assert_int_eq(core_tables_set_chain(t, 5, s, 2, 4), -EINVAL); /* 4 ports */
 	ck_assert_int_eq(core_tables_set_chain(t, 5, s, 2, 100), -EINVAL);
-	ck_assert_int_eq(core_tables_set_chain(t, 5, s, 2, CORE_EXIT_PAIRED - 1), -EINVAL);
+	ck_assert_int_eq(core_tables_set_chain(t, 5, s, 2, GRAPH_EXIT_PAIRED - 1), -EINVAL);
 	ck_assert_int_eq(core_tables_set_chain(t, 0, s, 2, 4), -EINVAL); /* even chain 0 */
 	for (int at = 0; at < 3; at++) {
 		uint8_t z[3] = { 4, 5, 6 };
 
 		z[at] = 0;
-		ck_assert_msg(core_tables_set_chain(t, 5, z, 3, CORE_EXIT_PAIRED) == -EINVAL,
+		ck_assert_msg(core_tables_set_chain(t, 5, z, 3, GRAPH_EXIT_PAIRED) == -EINVAL,
 			      "service 0 accepted at %d", at);
 	}
 	ck_assert_int_eq(memcmp(t, before, sizeof(*t)), 0);
@@ -470,24 +470,24 @@ START_TEST(test_set_chain)
 		ck_assert_uint_eq(t->chain[5].svc[i], s[i]);
 	/* the limits are fine: last chain, longest chain, last port, service 255 */
 	s[NFG_MAX_CHAIN - 1] = NFG_MAX_SERVICES - 1;
-	set_chain(t, CORE_MAX_CHAINS - 1, s, NFG_MAX_CHAIN, 3);
-	ck_assert_uint_eq(t->chain[CORE_MAX_CHAINS - 1].len, NFG_MAX_CHAIN);
-	ck_assert_uint_eq(t->chain[CORE_MAX_CHAINS - 1].svc[NFG_MAX_CHAIN - 1], NFG_MAX_SERVICES - 1);
+	set_chain(t, GRAPH_MAX_CHAINS - 1, s, NFG_MAX_CHAIN, 3);
+	ck_assert_uint_eq(t->chain[GRAPH_MAX_CHAINS - 1].len, NFG_MAX_CHAIN);
+	ck_assert_uint_eq(t->chain[GRAPH_MAX_CHAINS - 1].svc[NFG_MAX_CHAIN - 1], NFG_MAX_SERVICES - 1);
 	/* replaced, not merged */
-	set_chain(t, 5, s + 7, 1, CORE_EXIT_PAIRED);
+	set_chain(t, 5, s + 7, 1, GRAPH_EXIT_PAIRED);
 	ck_assert_uint_eq(t->chain[5].len, 1);
 	ck_assert_uint_eq(t->chain[5].svc[0], s[7]);
-	ck_assert_uint_eq(t->chain[5].exit, CORE_EXIT_PAIRED);
+	ck_assert_uint_eq(t->chain[5].exit, GRAPH_EXIT_PAIRED);
 	/* len 0 deletes, whatever the list holds */
-	set_chain(t, 5, s, 0, CORE_EXIT_PAIRED);
+	set_chain(t, 5, s, 0, GRAPH_EXIT_PAIRED);
 	ck_assert_uint_eq(t->chain[5].len, 0);
-	ck_assert_uint_eq(t->chain[5].exit, CORE_EXIT_PAIRED);
+	ck_assert_uint_eq(t->chain[5].exit, GRAPH_EXIT_PAIRED);
 	/* the others never noticed */
 	ck_assert_uint_eq(t->chain[0].len, 3);
 	ck_assert_uint_eq(t->chain[4].len, 0);
 	ck_assert_uint_eq(t->chain[6].len, 0);
 	/* chain 0 can be deleted too: packets of the default then just leave */
-	set_chain(t, 0, s, 0, CORE_EXIT_PAIRED);
+	set_chain(t, 0, s, 0, GRAPH_EXIT_PAIRED);
 	ck_assert_uint_eq(t->chain[0].len, 0);
 	ck_assert_uint_eq(t->rx_ready, 1);
 	{
@@ -597,7 +597,7 @@ START_TEST(test_route_rx_chain)
 		ck_assert_uint_eq(m.ms.pos, 0);
 		ck_assert_uint_eq(m.ms.len, 3);
 		ck_assert_int_eq(memcmp(m.ms.path, t->chain[0].svc, 3), 0);
-		ck_assert_uint_eq(m.ms.exit, CORE_EXIT_PAIRED);
+		ck_assert_uint_eq(m.ms.exit, GRAPH_EXIT_PAIRED);
 		/* what the data path set stays as it was */
 		ck_assert_uint_eq(m.in_port, port);
 		ck_assert_uint_eq(m.ms.hash, 0x1234u + port);
@@ -643,7 +643,7 @@ START_TEST(test_route_rx_port)
 		for (uint16_t in = 0; in < nb; in++)
 			for (uint16_t p = 0; p < nb; p++) {
 				pkt_init(&m, in, p * 7u);
-				UNIT_EQ(rx_act(t, &m, (struct core_action){ .type = CORE_ACT_PORT, .arg = p }, NULL, 0,
+				UNIT_EQ(rx_act(t, &m, (struct graph_action){ .type = GRAPH_ACT_PORT, .arg = p }, NULL, 0,
 					       &target),
 					CORE_TO_PORT);
 				UNIT_EQ(target, p);
@@ -651,12 +651,12 @@ START_TEST(test_route_rx_port)
 				UNIT_EQ(m.ms.len, 0);
 			}
 		{
-			const uint16_t bad[] = { nb, (uint16_t)(nb + 1), 255, CORE_EXIT_PAIRED };
+			const uint16_t bad[] = { nb, (uint16_t)(nb + 1), 255, GRAPH_EXIT_PAIRED };
 
 			for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 				pkt_init(&m, 0, 1);
 				target = 0x7777;
-				UNIT_ASSERT_MSG(rx_act(t, &m, (struct core_action){ .type = CORE_ACT_PORT, .arg = bad[i] },
+				UNIT_ASSERT_MSG(rx_act(t, &m, (struct graph_action){ .type = GRAPH_ACT_PORT, .arg = bad[i] },
 						       NULL, 0, &target) == CORE_DROP_BAD,
 						"%u ports: port %u accepted", nb, bad[i]);
 				UNIT_EQ(target, 0x7777);
@@ -669,7 +669,7 @@ END_TEST
 
 START_TEST(test_route_rx_drop_none)
 {
-	static const uint8_t bad_types[] = { CORE_ACT_NONE, CORE_ACT_DROP + 1, 99, 128, 255 };
+	static const uint8_t bad_types[] = { GRAPH_ACT_NONE, GRAPH_ACT_DROP + 1, 99, 128, 255 };
 	struct core_tables *t = tables(2, chain123, 3);
 	struct tpkt m;
 	uint16_t target = 0x7777;
@@ -679,12 +679,12 @@ START_TEST(test_route_rx_drop_none)
 		add(t, id, (uint8_t)id, 0);
 	ck_assert_uint_eq(t->rx_ready, 1);
 	pkt_init(&m, 0, 1);
-	ck_assert_int_eq(rx_act(t, &m, (struct core_action){ .type = CORE_ACT_DROP, .arg = 1 }, NULL, 0, &target),
+	ck_assert_int_eq(rx_act(t, &m, (struct graph_action){ .type = GRAPH_ACT_DROP, .arg = 1 }, NULL, 0, &target),
 			 CORE_DROP_POLICY);
 	ck_assert_uint_eq(target, 0x7777);
 	for (size_t i = 0; i < sizeof(bad_types) / sizeof(bad_types[0]); i++) {
 		pkt_init(&m, 0, 1);
-		ck_assert_msg(rx_act(t, &m, (struct core_action){ .type = bad_types[i], .arg = 0 }, NULL, 0, &target) ==
+		ck_assert_msg(rx_act(t, &m, (struct graph_action){ .type = bad_types[i], .arg = 0 }, NULL, 0, &target) ==
 				      CORE_DROP_BAD,
 			      "action type %u accepted", bad_types[i]);
 		ck_assert_uint_eq(target, 0x7777);
@@ -738,7 +738,7 @@ START_TEST(test_route_rx_skip)
 
 	for (uint16_t id = 2; id <= 5; id++)
 		add(t, id, (uint8_t)(10 + id), 0);
-	set_chain(t, 1, c12345, 5, CORE_EXIT_PAIRED);
+	set_chain(t, 1, c12345, 5, GRAPH_EXIT_PAIRED);
 	set_chain(t, 2, c1213, 4, 0);
 
 	/* service 1 has no instance: skipping it is what makes the flow pass */
@@ -817,11 +817,11 @@ START_TEST(test_route_rx_skip_random)
 		uint8_t svc[NFG_MAX_CHAIN], skip[12], want[NFG_MAX_CHAIN], n = 0;
 		uint8_t len = (uint8_t)unit_rng_range(&rng, 0, NFG_MAX_CHAIN);
 		uint8_t nskip = (uint8_t)unit_rng_range(&rng, 0, sizeof(skip));
-		uint16_t id = (uint16_t)unit_rng_range(&rng, 0, CORE_MAX_CHAINS - 1);
+		uint16_t id = (uint16_t)unit_rng_range(&rng, 0, GRAPH_MAX_CHAINS - 1);
 		uint16_t in = (uint16_t)unit_rng_range(&rng, 0, NFG_MAX_PORTS - 1);
-		uint16_t exit = unit_rng_range(&rng, 0, 1) ? CORE_EXIT_PAIRED
+		uint16_t exit = unit_rng_range(&rng, 0, 1) ? GRAPH_EXIT_PAIRED
 							   : (uint16_t)unit_rng_range(&rng, 0, NFG_MAX_PORTS - 1);
-		uint16_t want_out = exit == CORE_EXIT_PAIRED ? t->out_port[in] : exit;
+		uint16_t want_out = exit == GRAPH_EXIT_PAIRED ? t->out_port[in] : exit;
 		uint16_t target;
 		enum core_dest d;
 		struct tpkt m;
@@ -920,7 +920,7 @@ START_TEST(test_chain_exit)
 	add(t, 1, 1, 0);
 	add(t, 2, 2, 0);
 	set_chain(t, 2, c12, 2, 3);
-	set_chain(t, 3, c12, 2, CORE_EXIT_PAIRED);
+	set_chain(t, 3, c12, 2, GRAPH_EXIT_PAIRED);
 	for (uint16_t in = 0; in < 4; in++) {
 		pkt_init(&m, in, 8);
 		ck_assert_int_eq(rx_act(t, &m, act_chain(2), NULL, 0, &target), CORE_TO_SLOT);
@@ -934,7 +934,7 @@ START_TEST(test_chain_exit)
 
 		pkt_init(&m, in, 8);
 		ck_assert_int_eq(rx_act(t, &m, act_chain(3), NULL, 0, &target), CORE_TO_SLOT);
-		ck_assert_uint_eq(m.ms.exit, CORE_EXIT_PAIRED);
+		ck_assert_uint_eq(m.ms.exit, GRAPH_EXIT_PAIRED);
 		ck_assert_int_eq(next(t, &m, 1, &target), CORE_TO_PORT);
 		ck_assert_uint_eq(target, in ^ 1);
 	}
@@ -955,7 +955,7 @@ START_TEST(test_verdict_next_hops)
 		add(t, svc[i], (uint8_t)(30 + i), 0);
 	}
 	for (uint8_t len = 1; len <= NFG_MAX_CHAIN; len++) {
-		set_chain(t, len, svc, len, CORE_EXIT_PAIRED);
+		set_chain(t, len, svc, len, GRAPH_EXIT_PAIRED);
 		for (uint8_t pos = 0; pos < len; pos++) {
 			uint32_t hops[NFG_MAX_CHAIN + 6], nh = 0;
 
@@ -1135,7 +1135,7 @@ START_TEST(test_verdict_out_drop_bad)
 		m.dest = (uint16_t)d;
 		UNIT_ASSERT_MSG(verdict(t, &m, &target) == CORE_DROP_BAD, "port %u accepted", d);
 	}
-	m.dest = CORE_EXIT_PAIRED;
+	m.dest = GRAPH_EXIT_PAIRED;
 	ck_assert_int_eq(verdict(t, &m, &target), CORE_DROP_BAD);
 	m.action = NFG_ACT_DROP;
 	ck_assert_int_eq(verdict(t, &m, &target), CORE_DROP_NF);

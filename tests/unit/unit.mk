@@ -7,9 +7,9 @@
 UNIT_DIR  := tests/unit
 UNIT_OUT  := $(BUILD)/tests
 UNIT_BINS := $(addprefix $(UNIT_OUT)/,test_ring test_abi test_region test_route test_parse test_parse_asan test_ring_tsan test_yaml test_classify)
-UNIT_DEPS := $(UNIT_DIR)/unit_util.h $(HDRS) $(wildcard core/*.h) $(LIB)/libnfguest.a
+UNIT_DEPS := $(UNIT_DIR)/unit_util.h $(HDRS) $(wildcard core/*.h) $(wildcard graph/*.h) $(LIB)/libnfguest.a
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit) -lm -lrt -lpthread
-UNIT_CFLAGS = $(CFLAGS) $(GUEST_INC) -Icore -pthread
+UNIT_CFLAGS = $(CFLAGS) $(GUEST_INC) $(GRAPH_INC) -Icore -pthread
 UNIT_SAN    = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 .PHONY: unit-tests
@@ -55,10 +55,11 @@ $(UNIT_OUT)/test_parse_asan: $(UNIT_DIR)/test_parse.c core/core_parse.h $(UNIT_D
 	@mkdir -p $(@D)
 	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN) $(DPDK_CFLAGS) -o $@ $< $(DPDK_LIBS) $(CHECK_LIBS)
 
-# the manager's YAML loader: libyaml and jansson, nothing of the core
-$(UNIT_OUT)/test_yaml: $(UNIT_DIR)/test_yaml.c manager/mgr_yaml.c manager/mgr_yaml.h $(UNIT_DEPS)
+# the graph library: its YAML loader, and the validator with each refusal's
+# message; libyaml and jansson, nothing of the core
+$(UNIT_OUT)/test_yaml: $(UNIT_DIR)/test_yaml.c $(LIB)/libnfhgraph.a $(UNIT_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(UNIT_CFLAGS) -Imanager -o $@ $< manager/mgr_yaml.c -lyaml -ljansson $(CHECK_LIBS)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(LIB)/libnfhgraph.a -lyaml -ljansson $(CHECK_LIBS)
 
 # the rule classifier on rte_acl, held to its linear reference, and the
 # flow table on rte_hash; the test starts the EAL itself (no hugepages)

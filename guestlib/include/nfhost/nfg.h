@@ -93,6 +93,20 @@ struct nfg_opts {
 
 /* ---- region -------------------------------------------------------- */
 
+/** Where the core puts its region files, and the core's default name. */
+#define NFG_HUGEDIR "/dev/hugepages"
+#define NFG_DEFAULT_CORE "nfhost0"
+
+/**
+ * The one naming rule for regions: core @p core's region on NUMA socket
+ * @p socket is named "CORE-sSOCKET" (a guest finds its BAR by this name),
+ * and its file is DIR/CORE-sSOCKET.
+ * @param dir  the directory, or NULL for the name alone
+ * @return the length written (snprintf's), or -ENAMETOOLONG when @p len
+ *   is too small, -EINVAL for a negative socket or an empty @p core
+ */
+int nfg_region_name(char *out, size_t len, const char *dir, const char *core, int socket);
+
 /**
  * Map the region at @p path (a hugetlbfs or tmpfs file) and validate its
  * header: magic, ABI version, size, state.

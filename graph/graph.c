@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core_graph.h"
+#include "graph.h"
 
-static int fail(struct core_graph_err *err, const char *path, const char *fmt, ...)
+static int fail(struct graph_err *err, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-static int fail(struct core_graph_err *err, const char *path, const char *fmt, ...)
+static int fail(struct graph_err *err, const char *path, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -39,7 +39,7 @@ static void element(char *out, size_t len, const char *parent, size_t i)
 
 /* Every key of @p o must be one of @p known (NULL-terminated). */
 static int only_keys(const json_t *o, const char *path, const char *const *known, const char *expect,
-		     struct core_graph_err *err)
+		     struct graph_err *err)
 {
 	const char *k;
 	json_t *v;
@@ -75,7 +75,7 @@ static const char *type_name(const json_t *v)
 /* An integer member in lo..hi; absent: *out = dflt, or an error if dflt
  * is "required" (INT64_MIN). */
 static int get_int(const json_t *o, const char *path, const char *key, int64_t lo, int64_t hi, int64_t dflt,
-		   int64_t *out, struct core_graph_err *err)
+		   int64_t *out, struct graph_err *err)
 {
 	json_t *v = json_object_get(o, key);
 	char p[128];
@@ -98,7 +98,7 @@ static int get_int(const json_t *o, const char *path, const char *key, int64_t l
 }
 
 static int get_name(const json_t *o, const char *path, const char *key, char *out, int required,
-		    struct core_graph_err *err)
+		    struct graph_err *err)
 {
 	json_t *v = json_object_get(o, key);
 	const char *s;
@@ -111,18 +111,18 @@ static int get_name(const json_t *o, const char *path, const char *key, char *ou
 	if (!json_is_string(v))
 		return fail(err, p, "expected a name, got %s", type_name(v));
 	s = json_string_value(v);
-	if (!*s || strlen(s) >= CORE_GRAPH_NAME)
-		return fail(err, p, "'%s': a name is 1..%d characters", s, CORE_GRAPH_NAME - 1);
+	if (!*s || strlen(s) >= GRAPH_NAME_LEN)
+		return fail(err, p, "'%s': a name is 1..%d characters", s, GRAPH_NAME_LEN - 1);
 	for (const char *c = s; *c; c++)
 		if (!isalnum((unsigned char)*c) && *c != '-' && *c != '_')
 			return fail(err, p, "'%s': a name holds letters, digits, '-' and '_' only", s);
 	if (isdigit((unsigned char)s[0]))
 		return fail(err, p, "'%s': a name must not start with a digit (it would read as an ID)", s);
-	snprintf(out, CORE_GRAPH_NAME, "%s", s);
+	snprintf(out, GRAPH_NAME_LEN, "%s", s);
 	return 0;
 }
 
-const struct core_graph_service *core_graph_service(const struct core_graph *g, uint16_t id)
+const struct graph_service *graph_service(const struct graph *g, uint16_t id)
 {
 	for (uint32_t i = 0; i < g->nsvc; i++)
 		if (g->svc[i].id == id)
@@ -130,7 +130,7 @@ const struct core_graph_service *core_graph_service(const struct core_graph *g, 
 	return NULL;
 }
 
-const struct core_graph_chain *core_graph_chain(const struct core_graph *g, uint16_t id)
+const struct graph_chain *graph_chain(const struct graph *g, uint16_t id)
 {
 	for (uint32_t i = 0; i < g->nchain; i++)
 		if (g->chain[i].id == id)
@@ -139,13 +139,13 @@ const struct core_graph_chain *core_graph_chain(const struct core_graph *g, uint
 }
 
 /* A service by ID or name. */
-static int service_ref(const json_t *v, const struct core_graph *g, const char *path, uint8_t *out,
-		       struct core_graph_err *err)
+static int service_ref(const json_t *v, const struct graph *g, const char *path, uint8_t *out,
+		       struct graph_err *err)
 {
 	if (json_is_integer(v)) {
 		json_int_t id = json_integer_value(v);
 
-		if (id < 1 || id >= NFG_MAX_SERVICES || !core_graph_service(g, (uint16_t)id))
+		if (id < 1 || id >= NFG_MAX_SERVICES || !graph_service(g, (uint16_t)id))
 			return fail(err, path, "unknown service %lld (not in services)", (long long)id);
 		*out = (uint8_t)id;
 		return 0;
@@ -162,13 +162,13 @@ static int service_ref(const json_t *v, const struct core_graph *g, const char *
 }
 
 /* A chain by ID or name; 0 is the core's command-line chain. */
-static int chain_ref(const json_t *v, const struct core_graph *g, const char *path, uint16_t *out,
-		     struct core_graph_err *err)
+static int chain_ref(const json_t *v, const struct graph *g, const char *path, uint16_t *out,
+		     struct graph_err *err)
 {
 	if (json_is_integer(v)) {
 		json_int_t id = json_integer_value(v);
 
-		if (id < 0 || id >= CORE_MAX_CHAINS || (id != 0 && !core_graph_chain(g, (uint16_t)id)))
+		if (id < 0 || id >= GRAPH_MAX_CHAINS || (id != 0 && !graph_chain(g, (uint16_t)id)))
 			return fail(err, path, "unknown chain %lld (not in chains)", (long long)id);
 		*out = (uint16_t)id;
 		return 0;
@@ -184,8 +184,8 @@ static int chain_ref(const json_t *v, const struct core_graph *g, const char *pa
 	return fail(err, path, "expected a chain ID or name, got %s", type_name(v));
 }
 
-static int parse_service(const json_t *s, struct core_graph *g, const char *path, struct core_graph_service *out,
-			 struct core_graph_err *err)
+static int parse_service(const json_t *s, struct graph *g, const char *path, struct graph_service *out,
+			 struct graph_err *err)
 {
 	static const char *const keys[] = { "id", "name", "nf", "args", "instances", "run", "socket", "cores",
 					    "branches", "passes", NULL };
@@ -236,9 +236,9 @@ static int parse_service(const json_t *s, struct core_graph *g, const char *path
 		const char *r = json_is_string(v) ? json_string_value(v) : "";
 
 		if (strcmp(r, "host") == 0)
-			out->run = CORE_RUN_HOST;
+			out->run = GRAPH_RUN_HOST;
 		else if (strcmp(r, "guest") == 0)
-			out->run = CORE_RUN_GUEST;
+			out->run = GRAPH_RUN_GUEST;
 		else
 			return fail(err, p, "expected host or guest");
 	}
@@ -267,8 +267,8 @@ static int parse_service(const json_t *s, struct core_graph *g, const char *path
 }
 
 /* Branches name other services: resolved once every service is known. */
-static int parse_branches(const json_t *s, struct core_graph *g, const char *path, struct core_graph_service *out,
-			  struct core_graph_err *err)
+static int parse_branches(const json_t *s, struct graph *g, const char *path, struct graph_service *out,
+			  struct graph_err *err)
 {
 	json_t *v = json_object_get(s, "branches"), *b;
 	char p[128], pb[128];
@@ -281,8 +281,8 @@ static int parse_branches(const json_t *s, struct core_graph *g, const char *pat
 					      "branch somewhere");
 	if (!json_is_array(v))
 		return fail(err, p, "expected a list of services, got %s", type_name(v));
-	if (json_array_size(v) > CORE_GRAPH_MAX_BRANCHES)
-		return fail(err, p, "%zu branches, at most %d", json_array_size(v), CORE_GRAPH_MAX_BRANCHES);
+	if (json_array_size(v) > GRAPH_MAX_BRANCHES)
+		return fail(err, p, "%zu branches, at most %d", json_array_size(v), GRAPH_MAX_BRANCHES);
 	json_array_foreach(v, i, b) {
 		element(pb, sizeof(pb), p, i);
 		if ((rc = service_ref(b, g, pb, &out->branch[out->nbranch++], err)) < 0)
@@ -291,8 +291,8 @@ static int parse_branches(const json_t *s, struct core_graph *g, const char *pat
 	return 0;
 }
 
-int core_graph_parse_chain(const json_t *c, const struct core_graph *g, uint16_t nb_ports, const char *path,
-			   struct core_graph_chain *out, struct core_graph_err *err)
+int graph_parse_chain(const json_t *c, const struct graph *g, uint16_t nb_ports, const char *path,
+			   struct graph_chain *out, struct graph_err *err)
 {
 	static const char *const keys[] = { "id", "name", "services", "exit", NULL };
 	json_t *v, *s;
@@ -306,7 +306,7 @@ int core_graph_parse_chain(const json_t *c, const struct core_graph *g, uint16_t
 		return fail(err, path, "expected a mapping (id, services, ...), got %s", type_name(c));
 	if ((rc = only_keys(c, path, keys, "id, name, services, exit", err)) < 0)
 		return rc;
-	if ((rc = get_int(c, path, "id", 1, CORE_MAX_CHAINS - 1, INT64_MIN, &n, err)) < 0)
+	if ((rc = get_int(c, path, "id", 1, GRAPH_MAX_CHAINS - 1, INT64_MIN, &n, err)) < 0)
 		return rc;
 	out->id = (uint16_t)n;
 	if ((rc = get_name(c, path, "name", out->name, 0, err)) < 0)
@@ -329,7 +329,7 @@ int core_graph_parse_chain(const json_t *c, const struct core_graph *g, uint16_t
 					    "service once", out->svc[i], j);
 		out->len++;
 	}
-	out->exit = CORE_EXIT_PAIRED;
+	out->exit = GRAPH_EXIT_PAIRED;
 	if (json_object_get(c, "exit")) {
 		if ((rc = get_int(c, path, "exit", 0, (nb_ports ? nb_ports : NFG_MAX_PORTS) - 1, 0, &n, err)) < 0)
 			return rc;
@@ -339,7 +339,7 @@ int core_graph_parse_chain(const json_t *c, const struct core_graph *g, uint16_t
 }
 
 /* "a.b.c.d" or "a.b.c.d/len" */
-static int parse_prefix(const json_t *v, const char *path, uint32_t *addr, uint8_t *len, struct core_graph_err *err)
+static int parse_prefix(const json_t *v, const char *path, uint32_t *addr, uint8_t *len, struct graph_err *err)
 {
 	char buf[64], *slash;
 	struct in_addr a;
@@ -369,7 +369,7 @@ static int parse_prefix(const json_t *v, const char *path, uint32_t *addr, uint8
 }
 
 /* 80, or "1024-65535" */
-static int parse_range(const json_t *v, const char *path, uint16_t *lo, uint16_t *hi, struct core_graph_err *err)
+static int parse_range(const json_t *v, const char *path, uint16_t *lo, uint16_t *hi, struct graph_err *err)
 {
 	long a, b;
 	char *end;
@@ -405,7 +405,7 @@ bad:
 	return fail(err, path, "expected a port (80) or a range (\"1024-65535\")");
 }
 
-static int parse_proto(const json_t *v, const char *path, uint8_t *proto, struct core_graph_err *err)
+static int parse_proto(const json_t *v, const char *path, uint8_t *proto, struct graph_err *err)
 {
 	static const struct { const char *n; uint8_t p; } names[] = {
 		{ "icmp", 1 }, { "tcp", 6 }, { "udp", 17 }, { "gre", 47 }, { "esp", 50 }, { "sctp", 132 },
@@ -425,8 +425,8 @@ static int parse_proto(const json_t *v, const char *path, uint8_t *proto, struct
 }
 
 /* Exactly one of chain / port / drop. */
-static int parse_action(const json_t *o, const struct core_graph *g, uint16_t nb_ports, const char *path,
-			struct core_action *act, struct core_graph_err *err)
+static int parse_action(const json_t *o, const struct graph *g, uint16_t nb_ports, const char *path,
+			struct graph_action *act, struct graph_err *err)
 {
 	json_t *ch = json_object_get(o, "chain"), *port = json_object_get(o, "port"), *drop = json_object_get(o, "drop");
 	char p[128];
@@ -437,26 +437,26 @@ static int parse_action(const json_t *o, const struct core_graph *g, uint16_t nb
 		return fail(err, path, "expected exactly one of chain: ID, port: N or drop: true");
 	if (ch) {
 		member(p, sizeof(p), path, "chain");
-		act->type = CORE_ACT_CHAIN;
+		act->type = GRAPH_ACT_CHAIN;
 		return chain_ref(ch, g, p, &act->arg, err);
 	}
 	if (port) {
 		if ((rc = get_int(o, path, "port", 0, (nb_ports ? nb_ports : NFG_MAX_PORTS) - 1, 0, &n, err)) < 0)
 			return rc;
-		act->type = CORE_ACT_PORT;
+		act->type = GRAPH_ACT_PORT;
 		act->arg = (uint16_t)n;
 		return 0;
 	}
 	member(p, sizeof(p), path, "drop");
 	if (!json_is_true(drop))
 		return fail(err, p, "expected true (or leave it out)");
-	act->type = CORE_ACT_DROP;
+	act->type = GRAPH_ACT_DROP;
 	act->arg = 0;
 	return 0;
 }
 
-int core_graph_parse_rule(const json_t *r, const struct core_graph *g, uint16_t nb_ports, const char *path,
-			  struct core_rule *out, struct core_action *act, struct core_graph_err *err)
+int graph_parse_rule(const json_t *r, const struct graph *g, uint16_t nb_ports, const char *path,
+			  struct graph_rule *out, struct graph_action *act, struct graph_err *err)
 {
 	static const char *const keys[] = { "id", "priority", "in_port", "proto", "src", "dst", "sport", "dport",
 					    "chain", "port", "drop", NULL };
@@ -477,7 +477,7 @@ int core_graph_parse_rule(const json_t *r, const struct core_graph *g, uint16_t 
 	if ((rc = get_int(r, path, "priority", INT32_MIN + 1, INT32_MAX, 0, &n, err)) < 0)
 		return rc;
 	out->priority = (int32_t)n;
-	out->in_port = CORE_ANY_PORT;
+	out->in_port = GRAPH_ANY_PORT;
 	if (json_object_get(r, "in_port")) {
 		if ((rc = get_int(r, path, "in_port", 0, (nb_ports ? nb_ports : NFG_MAX_PORTS) - 1, 0, &n, err)) < 0)
 			return rc;
@@ -509,7 +509,7 @@ int core_graph_parse_rule(const json_t *r, const struct core_graph *g, uint16_t 
 /* Every service a packet can reach must be able to leave: walk back from
  * the exits (the end of a chain, a service that passes packets on but is
  * on no chain) over chain and branch edges. */
-static int check_exits(const struct core_graph *g, struct core_graph_err *err)
+static int check_exits(const struct graph *g, struct graph_err *err)
 {
 	uint8_t can_exit[NFG_MAX_SERVICES] = { 0 };
 	int changed = 1;
@@ -517,7 +517,7 @@ static int check_exits(const struct core_graph *g, struct core_graph_err *err)
 	while (changed) {
 		changed = 0;
 		for (uint32_t i = 0; i < g->nsvc; i++) {
-			const struct core_graph_service *s = &g->svc[i];
+			const struct graph_service *s = &g->svc[i];
 			int ok = 0;
 
 			if (can_exit[s->id])
@@ -553,7 +553,7 @@ static int check_exits(const struct core_graph *g, struct core_graph_err *err)
 	return 0;
 }
 
-int core_graph_parse(const json_t *root, uint16_t nb_ports, struct core_graph *g, struct core_graph_err *err)
+int graph_parse(const json_t *root, uint16_t nb_ports, struct graph *g, struct graph_err *err)
 {
 	static const char *const keys[] = { "services", "chains", "rules", "default", NULL };
 	json_t *v, *e;
@@ -572,7 +572,7 @@ int core_graph_parse(const json_t *root, uint16_t nb_ports, struct core_graph *g
 	if (v && !json_is_array(v))
 		return fail(err, "services", "expected a list of services, got %s", type_name(v));
 	json_array_foreach(v, i, e) {
-		struct core_graph_service *s = &g->svc[g->nsvc];
+		struct graph_service *s = &g->svc[g->nsvc];
 
 		element(p, sizeof(p), "services", i);
 		if (g->nsvc == NFG_MAX_SERVICES - 1)
@@ -597,12 +597,12 @@ int core_graph_parse(const json_t *root, uint16_t nb_ports, struct core_graph *g
 	if (v && !json_is_array(v))
 		return fail(err, "chains", "expected a list of chains, got %s", type_name(v));
 	json_array_foreach(v, i, e) {
-		struct core_graph_chain *c = &g->chain[g->nchain];
+		struct graph_chain *c = &g->chain[g->nchain];
 
 		element(p, sizeof(p), "chains", i);
-		if (g->nchain == CORE_MAX_CHAINS - 1)
-			return fail(err, p, "more than %d chains", CORE_MAX_CHAINS - 1);
-		if ((rc = core_graph_parse_chain(e, g, nb_ports, p, c, err)) < 0)
+		if (g->nchain == GRAPH_MAX_CHAINS - 1)
+			return fail(err, p, "more than %d chains", GRAPH_MAX_CHAINS - 1);
+		if ((rc = graph_parse_chain(e, g, nb_ports, p, c, err)) < 0)
 			return rc;
 		for (uint32_t j = 0; j < g->nchain; j++) {
 			if (g->chain[j].id == c->id)
@@ -618,19 +618,19 @@ int core_graph_parse(const json_t *root, uint16_t nb_ports, struct core_graph *g
 	v = json_object_get(root, "rules");
 	if (v && !json_is_array(v))
 		return fail(err, "rules", "expected a list of rules, got %s", type_name(v));
-	if (v && json_array_size(v) > CORE_MAX_RULES)
-		return fail(err, "rules", "%zu rules, at most %d", json_array_size(v), CORE_MAX_RULES);
+	if (v && json_array_size(v) > GRAPH_MAX_RULES)
+		return fail(err, "rules", "%zu rules, at most %d", json_array_size(v), GRAPH_MAX_RULES);
 	if (v && json_array_size(v)) {
 		g->rule = calloc(json_array_size(v), sizeof(*g->rule));
 		g->act = calloc(json_array_size(v), sizeof(*g->act));
 		if (!g->rule || !g->act) {
-			core_graph_release(g);
+			graph_release(g);
 			return -ENOMEM;
 		}
 	}
 	json_array_foreach(v, i, e) {
 		element(p, sizeof(p), "rules", i);
-		if ((rc = core_graph_parse_rule(e, g, nb_ports, p, &g->rule[i], &g->act[i], err)) < 0)
+		if ((rc = graph_parse_rule(e, g, nb_ports, p, &g->rule[i], &g->act[i], err)) < 0)
 			goto bad;
 		for (uint32_t j = 0; j < i; j++)
 			if (g->rule[j].id == g->rule[i].id) {
@@ -655,11 +655,11 @@ int core_graph_parse(const json_t *root, uint16_t nb_ports, struct core_graph *g
 		goto bad;
 	return 0;
 bad:
-	core_graph_release(g);
+	graph_release(g);
 	return rc;
 }
 
-void core_graph_release(struct core_graph *g)
+void graph_release(struct graph *g)
 {
 	free(g->rule);
 	free(g->act);
@@ -686,13 +686,13 @@ static json_t *range_json(uint16_t lo, uint16_t hi)
 	return json_string(buf);
 }
 
-json_t *core_graph_rule_json(const struct core_rule *r, const struct core_action *a)
+json_t *graph_rule_json(const struct graph_rule *r, const struct graph_action *a)
 {
 	json_t *o = json_pack("{s:I, s:i}", "id", (json_int_t)r->id, "priority", r->priority);
 
 	if (!o)
 		return NULL;
-	if (r->in_port != CORE_ANY_PORT)
+	if (r->in_port != GRAPH_ANY_PORT)
 		json_object_set_new(o, "in_port", json_integer(r->in_port));
 	if (!r->proto_any)
 		json_object_set_new(o, "proto", json_integer(r->proto));
@@ -704,9 +704,9 @@ json_t *core_graph_rule_json(const struct core_rule *r, const struct core_action
 		json_object_set_new(o, "sport", range_json(r->sport_lo, r->sport_hi));
 	if (r->dport_lo != 0 || r->dport_hi != 65535)
 		json_object_set_new(o, "dport", range_json(r->dport_lo, r->dport_hi));
-	if (a->type == CORE_ACT_CHAIN)
+	if (a->type == GRAPH_ACT_CHAIN)
 		json_object_set_new(o, "chain", json_integer(a->arg));
-	else if (a->type == CORE_ACT_PORT)
+	else if (a->type == GRAPH_ACT_PORT)
 		json_object_set_new(o, "port", json_integer(a->arg));
 	else
 		json_object_set_new(o, "drop", json_true());

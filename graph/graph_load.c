@@ -17,7 +17,7 @@
 
 #include <yaml.h>
 
-#include "mgr_yaml.h"
+#include "graph_load.h"
 
 _Static_assert(sizeof(json_int_t) == sizeof(long long), "json_int_t is long long");
 
@@ -29,7 +29,7 @@ struct lm_ent {
 	int line;
 };
 
-struct mgr_linemap {
+struct graph_linemap {
 	struct lm_ent *tab;
 	size_t cap; /* a power of two */
 	size_t n;
@@ -53,7 +53,7 @@ static struct lm_ent *lm_slot(struct lm_ent *tab, size_t cap, const char *path, 
 	return &tab[i];
 }
 
-static int lm_grow(struct mgr_linemap *m)
+static int lm_grow(struct graph_linemap *m)
 {
 	size_t cap = m->cap ? m->cap * 2 : 64;
 	struct lm_ent *tab = calloc(cap, sizeof(*tab));
@@ -71,7 +71,7 @@ static int lm_grow(struct mgr_linemap *m)
 
 /* The first line recorded for a path stays: a path can only repeat when a
  * key holds '.' or '[', and then either answer is as good. */
-static int lm_put(struct mgr_linemap *m, const char *path, size_t len, int line)
+static int lm_put(struct graph_linemap *m, const char *path, size_t len, int line)
 {
 	struct lm_ent *e;
 
@@ -91,7 +91,7 @@ static int lm_put(struct mgr_linemap *m, const char *path, size_t len, int line)
 	return 0;
 }
 
-int mgr_linemap_line(const struct mgr_linemap *m, const char *path)
+int graph_linemap_line(const struct graph_linemap *m, const char *path)
 {
 	size_t len;
 
@@ -115,7 +115,7 @@ int mgr_linemap_line(const struct mgr_linemap *m, const char *path)
 	}
 }
 
-void mgr_linemap_free(struct mgr_linemap *m)
+void graph_linemap_free(struct graph_linemap *m)
 {
 	if (!m)
 		return;
@@ -268,10 +268,10 @@ static int is_word(const char *s, const char *const *words)
 struct walk {
 	const char *name;
 	yaml_document_t *doc;
-	struct mgr_linemap *lines; /* NULL: not wanted */
+	struct graph_linemap *lines; /* NULL: not wanted */
 	char *path;                /* the current node's path, NUL-terminated */
 	size_t plen, pcap;
-	yaml_node_t *open[MGR_YAML_MAX_DEPTH]; /* the collections we are inside */
+	yaml_node_t *open[GRAPH_YAML_MAX_DEPTH]; /* the collections we are inside */
 	int depth;
 	size_t nodes, bytes;
 	char *err;
@@ -428,13 +428,13 @@ static int walk_node(struct walk *w, yaml_node_t *n, size_t line, json_t **out)
 	/* aliases share nodes, so a small text can name a huge tree, and a
 	 * long string or key used many times a huge amount of memory */
 	w->bytes += w->plen + (n->type == YAML_SCALAR_NODE ? n->data.scalar.length : 0);
-	if (++w->nodes > MGR_YAML_MAX_NODES)
+	if (++w->nodes > GRAPH_YAML_MAX_NODES)
 		return fail(w->err, w->errlen, w->name, &n->start_mark, -EINVAL,
-			    "more than %u nodes (an alias counts each time it is used)", MGR_YAML_MAX_NODES);
-	if (w->bytes > MGR_YAML_MAX_EXPANDED)
+			    "more than %u nodes (an alias counts each time it is used)", GRAPH_YAML_MAX_NODES);
+	if (w->bytes > GRAPH_YAML_MAX_EXPANDED)
 		return fail(w->err, w->errlen, w->name, &n->start_mark, -EINVAL,
 			    "more than %u MiB of strings, keys and paths (an alias counts each time it is used)",
-			    MGR_YAML_MAX_EXPANDED >> 20);
+			    GRAPH_YAML_MAX_EXPANDED >> 20);
 	if (w->lines && lm_put(w->lines, w->path, w->plen, lineno(line)) < 0)
 		return fail(w->err, w->errlen, w->name, NULL, -ENOMEM, "out of memory");
 	if (n->type == YAML_SCALAR_NODE)
@@ -447,9 +447,9 @@ static int walk_node(struct walk *w, yaml_node_t *n, size_t line, json_t **out)
 			return fail(w->err, w->errlen, w->name, &n->start_mark, -EINVAL,
 				    "recursive alias: this node contains an alias to itself");
 	/* check_stream() saw the text's depth; aliases can add to it */
-	if (w->depth == MGR_YAML_MAX_DEPTH)
+	if (w->depth == GRAPH_YAML_MAX_DEPTH)
 		return fail(w->err, w->errlen, w->name, &n->start_mark, -EINVAL, "nesting deeper than %d levels",
-			    MGR_YAML_MAX_DEPTH);
+			    GRAPH_YAML_MAX_DEPTH);
 	if (n->type == YAML_MAPPING_NODE)
 		j = json_object();
 	else if (n->type == YAML_SEQUENCE_NODE)
@@ -484,7 +484,7 @@ static int check_stream(const char *name, const char *buf, size_t len, char *err
 	struct {
 		int mapping;
 		size_t items;
-	} open[MGR_YAML_MAX_DEPTH + 1] = { { 0, 0 } };
+	} open[GRAPH_YAML_MAX_DEPTH + 1] = { { 0, 0 } };
 	yaml_parser_t p;
 	yaml_event_t ev;
 	int depth = 0, docs = 0, rc = 0, end;
@@ -512,17 +512,17 @@ static int check_stream(const char *name, const char *buf, size_t len, char *err
 			if (!open[depth].mapping || open[depth].items % 2)
 				nodes++;
 			open[depth].items++;
-			if (nodes > MGR_YAML_MAX_NODES) {
+			if (nodes > GRAPH_YAML_MAX_NODES) {
 				rc = fail(err, errlen, name, &ev.start_mark, -EINVAL,
 					  "more than %u nodes (an alias counts each time it is used)",
-					  MGR_YAML_MAX_NODES);
+					  GRAPH_YAML_MAX_NODES);
 				break;
 			}
 			if (ev.type != YAML_SEQUENCE_START_EVENT && ev.type != YAML_MAPPING_START_EVENT)
 				break;
-			if (depth == MGR_YAML_MAX_DEPTH) {
+			if (depth == GRAPH_YAML_MAX_DEPTH) {
 				rc = fail(err, errlen, name, &ev.start_mark, -EINVAL, "nesting deeper than %d levels",
-					  MGR_YAML_MAX_DEPTH);
+					  GRAPH_YAML_MAX_DEPTH);
 				break;
 			}
 			depth++;
@@ -544,7 +544,7 @@ static int check_stream(const char *name, const char *buf, size_t len, char *err
 	return rc;
 }
 
-int mgr_yaml_load_buf(const char *name, const char *buf, size_t len, json_t **out, struct mgr_linemap **lines,
+int graph_yaml_load_buf(const char *name, const char *buf, size_t len, json_t **out, struct graph_linemap **lines,
 		      char *err, size_t errlen)
 {
 	struct walk w = { .name = name, .err = err, .errlen = errlen };
@@ -559,9 +559,9 @@ int mgr_yaml_load_buf(const char *name, const char *buf, size_t len, json_t **ou
 		*lines = NULL;
 	if (err && errlen)
 		err[0] = '\0';
-	if (len > MGR_YAML_MAX_BYTES)
+	if (len > GRAPH_YAML_MAX_BYTES)
 		return fail(err, errlen, name, NULL, -EFBIG, "larger than the %u MiB limit (%zu bytes)",
-			    MGR_YAML_MAX_BYTES >> 20, len);
+			    GRAPH_YAML_MAX_BYTES >> 20, len);
 	rc = check_stream(name, buf, len, err, errlen);
 	if (rc < 0)
 		return rc;
@@ -594,7 +594,7 @@ out:
 	free(w.path);
 	if (rc < 0) {
 		json_decref(tree);
-		mgr_linemap_free(w.lines);
+		graph_linemap_free(w.lines);
 		return rc;
 	}
 	*out = tree;
@@ -603,7 +603,7 @@ out:
 	return 0;
 }
 
-int mgr_yaml_load(const char *file, json_t **out, struct mgr_linemap **lines, char *err, size_t errlen)
+int graph_yaml_load(const char *file, json_t **out, struct graph_linemap **lines, char *err, size_t errlen)
 {
 	size_t len = 0, cap = 0;
 	char *buf = NULL;
@@ -620,15 +620,15 @@ int mgr_yaml_load(const char *file, json_t **out, struct mgr_linemap **lines, ch
 	}
 	/* read up to one byte past the limit to know it is exceeded, whatever
 	 * st_size says (pipes, /proc) */
-	while (len <= MGR_YAML_MAX_BYTES) {
+	while (len <= GRAPH_YAML_MAX_BYTES) {
 		size_t got;
 
 		if (len == cap) {
 			char *p;
 
 			cap = cap ? cap * 2 : 64 * 1024;
-			if (cap > MGR_YAML_MAX_BYTES + 1)
-				cap = MGR_YAML_MAX_BYTES + 1;
+			if (cap > GRAPH_YAML_MAX_BYTES + 1)
+				cap = GRAPH_YAML_MAX_BYTES + 1;
 			p = realloc(buf, cap);
 			if (!p) {
 				rc = fail(err, errlen, file, NULL, -ENOMEM, "out of memory");
@@ -647,10 +647,10 @@ int mgr_yaml_load(const char *file, json_t **out, struct mgr_linemap **lines, ch
 		}
 		break; /* EOF */
 	}
-	if (len > MGR_YAML_MAX_BYTES)
-		rc = fail(err, errlen, file, NULL, -EFBIG, "larger than the %u MiB limit", MGR_YAML_MAX_BYTES >> 20);
+	if (len > GRAPH_YAML_MAX_BYTES)
+		rc = fail(err, errlen, file, NULL, -EFBIG, "larger than the %u MiB limit", GRAPH_YAML_MAX_BYTES >> 20);
 	else
-		rc = mgr_yaml_load_buf(file, buf, len, out, lines, err, errlen);
+		rc = graph_yaml_load_buf(file, buf, len, out, lines, err, errlen);
 out:
 	fclose(f);
 	free(buf);

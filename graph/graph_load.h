@@ -2,22 +2,22 @@
 /* YAML (and so JSON) files into jansson trees, keeping the line of every
  * node so that whoever validates the tree can point at the user's text:
  * "graph.yaml:7: services[2].name: ...". */
-#ifndef MGR_YAML_H
-#define MGR_YAML_H
+#ifndef NFH_GRAPH_LOAD_H
+#define NFH_GRAPH_LOAD_H
 
 #include <stddef.h>
 
 #include <jansson.h>
 
 /** Largest input accepted, in bytes. */
-#define MGR_YAML_MAX_BYTES (4u << 20)
+#define GRAPH_YAML_MAX_BYTES (4u << 20)
 /** Deepest nesting of mappings and sequences accepted (the root is 1). */
-#define MGR_YAML_MAX_DEPTH 64
+#define GRAPH_YAML_MAX_DEPTH 64
 /** Most nodes in one tree, counting an alias each time it is used. */
-#define MGR_YAML_MAX_NODES (1u << 20)
+#define GRAPH_YAML_MAX_NODES (1u << 20)
 /** Most bytes of scalars and of their paths in one tree, counted the same
  * way: the bound on what aliases can make of a small text. */
-#define MGR_YAML_MAX_EXPANDED (64u << 20)
+#define GRAPH_YAML_MAX_EXPANDED (64u << 20)
 
 /**
  * JSON path -> 1-based source line.  Paths: "" is the top level; an object
@@ -25,7 +25,7 @@
  * "default.chain"); an array element is PARENT[INDEX] ("services[2].name",
  * "rules[0].dport").  A member's line is the line of its key.
  */
-struct mgr_linemap;
+struct graph_linemap;
 
 /**
  * Parse @p file, one YAML 1.1 document (JSON is YAML), into a jansson tree.
@@ -39,22 +39,22 @@ struct mgr_linemap;
  *
  * @param[out] out    the tree, owned by the caller (json_decref); NULL on error
  * @param[out] lines  if not NULL, the line map, owned by the caller
- *   (mgr_linemap_free); NULL on error
+ *   (graph_linemap_free); NULL on error
  * @param[out] err    on error, "FILE:LINE:COL: message" (or "FILE: message"
  *   when there is no position), @p errlen bytes; may be NULL
  * @return 0; -errno from opening or reading @p file; -EFBIG over
- *   MGR_YAML_MAX_BYTES; -ENOMEM; -EINVAL for anything wrong in the text
+ *   GRAPH_YAML_MAX_BYTES; -ENOMEM; -EINVAL for anything wrong in the text
  *   (syntax, duplicate key, no document or more than one, nesting deeper than
- *   MGR_YAML_MAX_DEPTH, recursive alias, more than MGR_YAML_MAX_NODES nodes
- *   or MGR_YAML_MAX_EXPANDED bytes, a number out of range).
+ *   GRAPH_YAML_MAX_DEPTH, recursive alias, more than GRAPH_YAML_MAX_NODES nodes
+ *   or GRAPH_YAML_MAX_EXPANDED bytes, a number out of range).
  */
-int mgr_yaml_load(const char *file, json_t **out, struct mgr_linemap **lines, char *err, size_t errlen);
+int graph_yaml_load(const char *file, json_t **out, struct graph_linemap **lines, char *err, size_t errlen);
 
 /**
- * mgr_yaml_load() from @p len bytes at @p buf (no terminating NUL needed);
+ * graph_yaml_load() from @p len bytes at @p buf (no terminating NUL needed);
  * @p name stands for the file in messages.
  */
-int mgr_yaml_load_buf(const char *name, const char *buf, size_t len, json_t **out, struct mgr_linemap **lines,
+int graph_yaml_load_buf(const char *name, const char *buf, size_t len, json_t **out, struct graph_linemap **lines,
 		      char *err, size_t errlen);
 
 /**
@@ -62,9 +62,9 @@ int mgr_yaml_load_buf(const char *name, const char *buf, size_t len, json_t **ou
  * ("services[9].name" falls back to "services[9]", "services", "").
  * @return the 1-based line, or 0 if none (or @p m is NULL).
  */
-int mgr_linemap_line(const struct mgr_linemap *m, const char *path);
+int graph_linemap_line(const struct graph_linemap *m, const char *path);
 
 /** Free @p m (NULL is fine). */
-void mgr_linemap_free(struct mgr_linemap *m);
+void graph_linemap_free(struct graph_linemap *m);
 
 #endif

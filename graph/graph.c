@@ -292,7 +292,7 @@ static int parse_branches(const json_t *s, struct graph *g, const char *path, st
 }
 
 int graph_parse_chain(const json_t *c, const struct graph *g, uint16_t nb_ports, const char *path,
-			   struct graph_chain *out, struct graph_err *err)
+		      struct graph_chain *out, struct graph_err *err)
 {
 	static const char *const keys[] = { "id", "name", "services", "exit", NULL };
 	json_t *v, *s;
@@ -456,7 +456,7 @@ static int parse_action(const json_t *o, const struct graph *g, uint16_t nb_port
 }
 
 int graph_parse_rule(const json_t *r, const struct graph *g, uint16_t nb_ports, const char *path,
-			  struct graph_rule *out, struct graph_action *act, struct graph_err *err)
+		     struct graph_rule *out, struct graph_action *act, struct graph_err *err)
 {
 	static const char *const keys[] = { "id", "priority", "in_port", "proto", "src", "dst", "sport", "dport",
 					    "chain", "port", "drop", NULL };
@@ -711,4 +711,75 @@ json_t *graph_rule_json(const struct graph_rule *r, const struct graph_action *a
 	else
 		json_object_set_new(o, "drop", json_true());
 	return o;
+}
+
+json_t *graph_action_json(struct graph_action a)
+{
+	switch (a.type) {
+	case GRAPH_ACT_CHAIN: return json_pack("{s:i}", "chain", a.arg);
+	case GRAPH_ACT_PORT: return json_pack("{s:i}", "port", a.arg);
+	default: return json_pack("{s:b}", "drop", 1);
+	}
+}
+
+/* Arguments as strings: "8" and 8 mean the same to an NF's command line. */
+static json_t *args_json(const json_t *args)
+{
+	json_t *out = json_array(), *a;
+	size_t i;
+
+	json_array_foreach(args, i, a) {
+		char buf[32];
+
+		if (json_is_integer(a))
+			snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(a));
+		json_array_append_new(out, json_string(json_is_integer(a) ? buf : json_string_value(a)));
+	}
+	return out;
+}
+
+json_t *graph_service_json(const struct graph_service *s)
+{
+	json_t *o = json_pack("{s:i, s:s, s:s, s:o, s:i, s:s, s:i, s:b}", "id", s->id, "name", s->name, "nf", s->nf,
+			      "args", args_json(s->args), "instances", s->instances, "run",
+			      s->run == GRAPH_RUN_GUEST ? "guest" : "host", "socket", s->socket, "passes", s->passes);
+
+	if (o && s->cores)
+		json_object_set_new(o, "cores", json_string(s->cores));
+	if (o && s->nbranch) {
+		json_t *br = json_array();
+
+		for (uint8_t b = 0; b < s->nbranch; b++)
+			json_array_append_new(br, json_integer(s->branch[b]));
+		json_object_set_new(o, "branches", br);
+	}
+	return o;
+}
+
+json_t *graph_chain_json(const struct graph_chain *ch)
+{
+	json_t *svc = json_array(), *o;
+
+	for (uint8_t i = 0; i < ch->len; i++)
+		json_array_append_new(svc, json_integer(ch->svc[i]));
+	o = json_pack("{s:i, s:o}", "id", ch->id, "services", svc);
+	if (o && ch->name[0])
+		json_object_set_new(o, "name", json_string(ch->name));
+	if (o && ch->exit != GRAPH_EXIT_PAIRED)
+		json_object_set_new(o, "exit", json_integer(ch->exit));
+	return o;
+}
+
+json_t *graph_json(const struct graph *g)
+{
+	json_t *svc = json_array(), *chain = json_array(), *rule = json_array();
+
+	for (uint32_t i = 0; i < g->nsvc; i++)
+		json_array_append_new(svc, graph_service_json(&g->svc[i]));
+	for (uint32_t i = 0; i < g->nchain; i++)
+		json_array_append_new(chain, graph_chain_json(&g->chain[i]));
+	for (uint32_t i = 0; i < g->nrule; i++)
+		json_array_append_new(rule, graph_rule_json(&g->rule[i], &g->act[i]));
+	return json_pack("{s:o, s:o, s:o, s:o}", "services", svc, "chains", chain, "rules", rule, "default",
+			 graph_action_json(g->dflt));
 }

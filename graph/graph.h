@@ -102,11 +102,11 @@ int graph_parse(const json_t *root, uint16_t nb_ports, struct graph *g, struct g
 /** Parse one flow rule object (as in a graph's rules list, and in the
  * API's rule add), with its action; @p path prefixes error paths. */
 int graph_parse_rule(const json_t *r, const struct graph *g, uint16_t nb_ports, const char *path,
-			  struct graph_rule *out, struct graph_action *act, struct graph_err *err);
+		     struct graph_rule *out, struct graph_action *act, struct graph_err *err);
 
 /** Parse one chain object against the services of @p g. */
 int graph_parse_chain(const json_t *c, const struct graph *g, uint16_t nb_ports, const char *path,
-			   struct graph_chain *out, struct graph_err *err);
+		      struct graph_chain *out, struct graph_err *err);
 
 /** Free what graph_parse() allocated (not @p g itself). */
 void graph_release(struct graph *g);
@@ -117,7 +117,27 @@ const struct graph_service *graph_service(const struct graph *g, uint16_t id);
 /** Chain of @p g with ID @p id, or NULL. */
 const struct graph_chain *graph_chain(const struct graph *g, uint16_t id);
 
-/** A rule as JSON, the way a graph file writes it (for show and list). */
+/*
+ * The canonical form: what the validator made of a graph, written back as
+ * a graph file would be (graph_parse() reads it back to the same model).
+ * Two graphs mean the same exactly when their canonical forms are equal,
+ * whatever way each was written.  Each returns a new reference, NULL on no
+ * memory.
+ */
+
+/** A rule and its action, as in a graph's rules list. */
 json_t *graph_rule_json(const struct graph_rule *r, const struct graph_action *a);
+
+/** An action: {"chain": ID}, {"port": N} or {"drop": true}. */
+json_t *graph_action_json(struct graph_action a);
+
+/** A service (arguments as strings; cores and branches only when set). */
+json_t *graph_service_json(const struct graph_service *s);
+
+/** A chain (name only when set, exit only when not paired). */
+json_t *graph_chain_json(const struct graph_chain *ch);
+
+/** The whole graph: services, chains, rules and the default. */
+json_t *graph_json(const struct graph *g);
 
 #endif

@@ -53,7 +53,7 @@ $(OBJ)/core/%.o: core/%.c $(wildcard core/*.h) $(wildcard graph/*.h) $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(DPDK_CFLAGS) $(GUEST_INC) $(GRAPH_INC) -c $< -o $@
 
-$(BIN)/nfhost-core: $(CORE_SRC:core/%.c=$(OBJ)/core/%.o) $(LIB)/libnfhgraph.a
+$(BIN)/nfhost-core: $(CORE_SRC:core/%.c=$(OBJ)/core/%.o) $(LIB)/libnfhgraph.a $(LIB)/libnfguest.a
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^ $(DPDK_LIBS) -lurcu-qsbr -lnuma -ljansson -lpthread
 

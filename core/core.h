@@ -10,9 +10,12 @@
 #include <rte_mempool.h>
 #include <rte_reciprocal.h>
 
+#include "core_api.h"
+#include "core_ctrl.h"
 #include "core_flow.h"
 #include "core_region.h"
 #include "core_route.h"
+#include "core_tables.h"
 #include "nfhost/nfg_abi.h"
 
 #define CORE_MAX_BURST 256
@@ -63,7 +66,10 @@ struct core {
 	rte_iova_t *page_iova;      /* per buffer-area page */
 	struct rte_mbuf **mbuf;     /* per buffer: its mbuf, in private memory */
 	struct nfg_ring *rxr[NFG_MAX_NFS], *txr[NFG_MAX_NFS];
-	struct core_tables *tables; /* RCU-protected */
+	struct core_tables *tables; /* RCU-protected; built and swapped by tabs' owner only */
+	struct core_tables_owner tabs; /* control thread */
+	struct core_ctrl ctrl;
+	struct core_api api;
 	struct core_flows flows;    /* RX lcore only */
 	struct rte_ring *direct;    /* RX -> TX: packets a rule sends straight out */
 	uint64_t chain_pkts[GRAPH_MAX_CHAINS]; /* RX: packets sent down each chain */
@@ -132,14 +138,5 @@ int core_rxtx_loop(void *arg);
 
 /** Free every buffer still held by an NF (after the loops stopped). */
 uint32_t core_reclaim_all(struct core *c);
-
-/* ---- control (core_ctrl.c) --------------------------------------------- */
-
-int core_ctrl_start(struct core *c);
-void core_ctrl_stop(struct core *c);
-
-/** Swap in new tables (control thread only); when this returns no lcore
- * uses the old ones, which are freed. */
-void core_ctrl_publish(struct core *c, struct core_tables *nt);
 
 #endif

@@ -4,17 +4,33 @@
 #define CORE_API_H
 
 #include <poll.h>
+#include <stddef.h>
+
+#define CORE_API_CLIENTS 8
 
 struct core;
 
-/** Listen on c->cfg.api_path; refuses when another core answers there. */
-int core_api_open(struct core *c);
+struct core_api_client {
+	int fd;          /* -1: unused */
+	char *buf;       /* what came in and is not answered yet */
+	size_t len, cap;
+};
 
-/** Close the socket and every client; forget the graph. */
-void core_api_close(void);
+struct core_api {
+	int listen_fd;   /* -1: not serving */
+	struct core_api_client clients[CORE_API_CLIENTS];
+	char sock_path[108];
+};
+
+/** Listen on @p path; refuses (-EADDRINUSE) when another core answers there.
+ * @return 0 or a negative errno */
+int core_api_open(struct core_api *a, const char *path);
+
+/** Close the socket and every client. */
+void core_api_close(struct core_api *a);
 
 /** The API's descriptors to poll: at most @p max written to @p pfd. */
-int core_api_pollfds(struct pollfd *pfd, int max);
+int core_api_pollfds(const struct core_api *a, struct pollfd *pfd, int max);
 
 /** Serve what @p pfd (as filled by core_api_pollfds and polled) reports. */
 void core_api_handle(struct core *c, const struct pollfd *pfd, int n);

@@ -21,39 +21,11 @@
 
 #include "core.h"
 #include "core_api.h"
+#include "core_ctrl.h"
+#include "core_tables.h"
 
 #define CTRL_POLL_MS 1
 #define STATS_EVERY_MS 100
-
-static pthread_t ctrl_thread;
-static volatile int ctrl_stop;
-static int pidfds[NFG_MAX_NFS];
-
-/* A guest's VMM process on the host (bound by the manager): when it ends,
- * every NF of that guest is gone. */
-struct guest_bind {
-	uint32_t id;  /* 0: unused */
-	pid_t pid;
-	int pidfd;
-};
-static struct guest_bind guests[NFG_MAX_NFS];
-
-/* Guest NFs have no pidfd of their own; a heartbeat that stops moving for
- * cfg.guest_timeout_ms means the guest hung or vanished unbound. */
-static uint64_t last_beat[NFG_MAX_NFS], beat_tsc[NFG_MAX_NFS];
-/* Slots of guest NFs given up on by heartbeat: the NF may only be frozen
- * and wake up believing it owns the slot, so after the reclaim the slot is
- * kept (DEAD) until the NF acknowledges (DONE) or its guest's VMM ends. */
-static uint64_t quarantine;
-
-/* Instances waiting to take flows over while the RX side learns which
- * flows are live (those stay with the instances they are on). */
-struct pending_add {
-	uint16_t service;  /* 0: none */
-	uint64_t due_tsc;
-};
-static struct pending_add pending[NFG_MAX_NFS];
-static uint64_t settle_sweeps; /* flow table sweeps seen at the last settle */
 
 static void reply(struct core *c, uint64_t token, int result, uint32_t slot, const char *reason)
 {
@@ -71,122 +43,12 @@ static void reply(struct core *c, uint64_t token, int result, uint32_t slot, con
 	}
 }
 
-/* Swap in new tables; when this returns no lcore can still be using the
- * old ones, so a removed slot receives nothing more. */
-void core_ctrl_publish(struct core *c, struct core_tables *nt)
-{
-	struct core_tables *old = rcu_xchg_pointer(&c->tables, nt);
-
-	urcu_qsbr_synchronize_rcu();
-	free(old);
-	core_tables_mirror(nt, c->base);
-}
-
-static int tables_without(struct core *c, uint8_t s)
-{
-	struct core_tables *nt = core_tables_clone(c->tables);
-
-	if (!nt)
-		return -ENOMEM;
-	core_tables_remove_slot(nt, s);
-	if (pending[s].service) {
-		pending[s].service = 0;
-		nt->slot_svc[s] = 0;
-	}
-	/* a service left with no instance takes its waiting ones at once */
-	for (uint8_t p = 0; p < NFG_MAX_NFS; p++)
-		if (pending[p].service && nt->svc[pending[p].service].nb == 0) {
-			core_tables_add_instance(nt, pending[p].service, p, 0);
-			pending[p].service = 0;
-		}
-	nt->learning = 0;
-	for (uint8_t p = 0; p < NFG_MAX_NFS; p++)
-		nt->learning |= pending[p].service != 0;
-	core_tables_update_ready(nt);
-	core_ctrl_publish(c, nt);
-	return 0;
-}
-
-/*
- * A new instance of a service that has some takes a share of its flow
- * buckets.  The flows already live in those buckets stay where they are:
- * with the flow table on, each flow knows its birth epoch; with it off,
- * the RX side first learns the live flows for flow_learn_ms, and the
- * instance takes over only then (until then it gets no packets).
- */
-static int add_instance(struct core *c, struct core_tables *nt, uint16_t id, uint8_t s)
-{
-	/* nothing to keep: no instance yet, or no packet ever received */
-	if (nt->svc[id].nb == 0 || __atomic_load_n(&c->stats->rx_pkts, __ATOMIC_RELAXED) == 0)
-		return core_tables_add_instance(nt, id, s, 0);
-	if (nt->flows_on && !nt->learning)
-		return core_tables_add_instance(nt, id, s, 1);
-	if (c->cfg.flow_learn_ms == 0)
-		return core_tables_add_instance(nt, id, s, 0);
-	pending[s].service = id;
-	pending[s].due_tsc = rte_rdtsc() + rte_get_tsc_hz() * c->cfg.flow_learn_ms / 1000;
-	nt->learning = 1;
-	nt->slot_svc[s] = (uint8_t)id;
-	core_tables_update_ready(nt);
-	printf("core: slot %u joins service %u in %u ms, once the live flows are learned\n", s, id,
-	       c->cfg.flow_learn_ms);
-	return 0;
-}
-
-/* Pending instances whose learning time is up take their share now. */
-static void finish_pending(struct core *c)
-{
-	uint64_t now = rte_rdtsc();
-	struct core_tables *nt = NULL;
-	int left = 0;
-
-	for (uint8_t s = 0; s < NFG_MAX_NFS; s++) {
-		if (!pending[s].service)
-			continue;
-		if (now < pending[s].due_tsc) {
-			left = 1;
-			continue;
-		}
-		if (!nt && !(nt = core_tables_clone(c->tables)))
-			return;
-		if (core_tables_add_instance(nt, pending[s].service, s, 1) < 0)
-			fprintf(stderr, "core: slot %u cannot join service %u\n", s, pending[s].service);
-		pending[s].service = 0;
-	}
-	if (!nt)
-		return;
-	nt->learning = (uint8_t)left;
-	core_tables_update_ready(nt);
-	core_ctrl_publish(c, nt);
-}
-
-/* Moves whose kept flows have all expired are over. */
-static void settle_moves(struct core *c)
-{
-	uint64_t sweeps = __atomic_load_n(&c->flows.st.sweeps, __ATOMIC_ACQUIRE);
-	struct core_tables *nt;
-	int moving = 0;
-
-	if (sweeps == settle_sweeps)
-		return;
-	settle_sweeps = sweeps;
-	for (int id = 1; id < NFG_MAX_SERVICES && !moving; id++)
-		moving = c->tables->svc[id].moving != 0;
-	if (!moving || !(nt = core_tables_clone(c->tables)))
-		return;
-	if (core_tables_settle(nt, __atomic_load_n(&c->flows.st.min_born, __ATOMIC_RELAXED)))
-		core_ctrl_publish(c, nt);
-	else
-		free(nt);
-}
-
 static void on_register(struct core *c, const struct nfg_ctrl_msg *m)
 {
-	struct core_tables *nt;
 	struct nfg_slot *sl = NULL;
 	char why[48];
 	uint32_t s;
-	int fd = -1;
+	int fd = -1, rc;
 
 	/* 0 marks an empty reply cell: nobody could tell its answer */
 	if (m->token == 0) {
@@ -216,30 +78,30 @@ static void on_register(struct core *c, const struct nfg_ctrl_msg *m)
 		if (fd < 0) /* it is gone already: nobody to answer */
 			return;
 	}
-	nt = core_tables_clone(c->tables);
-	if (!nt || add_instance(c, nt, m->service_id, (uint8_t)s) < 0) {
-		free(nt);
-		if (fd >= 0)
-			close(fd);
-		return reply(c, m->token, -ENOMEM, 0, "out of memory");
-	}
 	memset(&sl->heartbeat, 0, sizeof(*sl) - offsetof(struct nfg_slot, heartbeat));
 	sl->service_id = m->service_id;
 	sl->flags = m->flags & NFG_SLOT_F_GUEST;
 	sl->pid = sl->flags & NFG_SLOT_F_GUEST ? 0 : m->pid;
 	sl->guest_id = sl->flags & NFG_SLOT_F_GUEST ? m->guest_id : 0;
-	last_beat[s] = 0;
-	beat_tsc[s] = rte_rdtsc();
+	c->ctrl.last_beat[s] = 0;
+	c->ctrl.beat_tsc[s] = rte_rdtsc();
 	sl->token = m->token;
 	sl->start_tsc = rte_rdtsc();
 	memcpy(sl->name, m->name, sizeof(sl->name));
 	sl->name[sizeof(sl->name) - 1] = '\0';
 	nfg_ring_init(c->rxr[s], c->cfg.ring_size);
 	nfg_ring_init(c->txr[s], c->cfg.ring_size);
-	pidfds[s] = fd;
+	/* the rings are ready before the tables route to them; the NF learns
+	 * its slot from the reply, so nothing uses it until then */
+	rc = core_tables_join(c, m->service_id, (uint8_t)s);
+	if (rc < 0) {
+		if (fd >= 0)
+			close(fd);
+		return reply(c, m->token, rc, 0, rc == -ENOSPC ? "the service is full" : "out of memory");
+	}
+	c->ctrl.pidfds[s] = fd;
 	__atomic_or_fetch(&c->poll_mask, 1ULL << s, __ATOMIC_RELEASE);
 	__atomic_store_n(&sl->state, NFG_SLOT_ACTIVE, __ATOMIC_RELEASE);
-	core_ctrl_publish(c, nt);
 	c->stats->registrations++;
 	reply(c, m->token, 0, s, "ok");
 	if (sl->flags & NFG_SLOT_F_GUEST)
@@ -261,7 +123,7 @@ static void on_unregister(struct core *c, const struct nfg_ctrl_msg *m)
 	if (sl->token != m->token || sl->state != NFG_SLOT_ACTIVE)
 		goto bad;
 	__atomic_store_n(&sl->state, NFG_SLOT_DRAINING, __ATOMIC_RELEASE);
-	if (tables_without(c, (uint8_t)m->slot) < 0)
+	if (core_tables_leave(c, (uint8_t)m->slot) < 0)
 		goto bad;
 	__atomic_store_n(&sl->state, NFG_SLOT_DRAINED, __ATOMIC_RELEASE);
 	return;
@@ -279,15 +141,15 @@ static void on_death(struct core *c, uint8_t s)
 
 	if (st == NFG_SLOT_ACTIVE || st == NFG_SLOT_DRAINING || st == NFG_SLOT_DRAINED) {
 		__atomic_store_n(&sl->state, NFG_SLOT_DEAD, __ATOMIC_RELEASE);
-		tables_without(c, s);
+		core_tables_leave(c, s);
 		printf("core: NF '%s' (%s %d, slot %u) vanished; reclaiming its buffers\n", sl->name,
 		       sl->flags & NFG_SLOT_F_GUEST ? "guest" : "pid",
 		       sl->flags & NFG_SLOT_F_GUEST ? (int)sl->guest_id : sl->pid, s);
 		fflush(stdout);
 	}
-	if (pidfds[s] >= 0)
-		close(pidfds[s]);
-	pidfds[s] = -1;
+	if (c->ctrl.pidfds[s] >= 0)
+		close(c->ctrl.pidfds[s]);
+	c->ctrl.pidfds[s] = -1;
 	if (sl->state == NFG_SLOT_DEAD)
 		__atomic_or_fetch(&c->reclaim_req, 1ULL << s, __ATOMIC_RELEASE);
 }
@@ -301,7 +163,7 @@ static int guest_slot_live(const struct nfg_slot *sl)
 }
 
 /* Guest @p id's VMM ended: all its NFs are gone with it. */
-static void on_guest_gone(struct core *c, struct guest_bind *g)
+static void on_guest_gone(struct core *c, struct core_guest_bind *g)
 {
 	printf("core: guest %u (host process %d) ended\n", g->id, (int)g->pid);
 	fflush(stdout);
@@ -313,11 +175,11 @@ static void on_guest_gone(struct core *c, struct guest_bind *g)
 		if (guest_slot_live(sl))
 			on_death(c, s);
 		/* nobody left to wake up: a slot kept for it is free now */
-		if ((quarantine & (1ULL << s)) && !(c->reclaim_req & (1ULL << s))) {
+		if ((c->ctrl.quarantine & (1ULL << s)) && !(c->reclaim_req & (1ULL << s))) {
 			__atomic_store_n(&sl->state, NFG_SLOT_FREE, __ATOMIC_RELEASE);
 			printf("core: slot %u free again\n", s);
 		}
-		quarantine &= ~(1ULL << s);
+		c->ctrl.quarantine &= ~(1ULL << s);
 	}
 	close(g->pidfd);
 	memset(g, 0, sizeof(*g));
@@ -326,7 +188,7 @@ static void on_guest_gone(struct core *c, struct guest_bind *g)
 
 static void on_guest_bind(struct core *c, const struct nfg_ctrl_msg *m)
 {
-	struct guest_bind *g = NULL;
+	struct core_guest_bind *g = NULL;
 	int fd;
 
 	if (m->guest_id == 0 || m->pid <= 0) {
@@ -341,11 +203,11 @@ static void on_guest_bind(struct core *c, const struct nfg_ctrl_msg *m)
 		return;
 	}
 	for (uint32_t i = 0; i < NFG_MAX_NFS && !g; i++)
-		if (guests[i].id == m->guest_id)
-			g = &guests[i]; /* rebound: the newest VMM counts */
+		if (c->ctrl.guests[i].id == m->guest_id)
+			g = &c->ctrl.guests[i]; /* rebound: the newest VMM counts */
 	for (uint32_t i = 0; i < NFG_MAX_NFS && !g; i++)
-		if (guests[i].id == 0)
-			g = &guests[i];
+		if (c->ctrl.guests[i].id == 0)
+			g = &c->ctrl.guests[i];
 	if (!g) {
 		close(fd);
 		c->stats->ctrl_errors++;
@@ -373,12 +235,12 @@ static void check_heartbeats(struct core *c)
 		if (!guest_slot_live(sl))
 			continue;
 		beat = __atomic_load_n(&sl->heartbeat, __ATOMIC_RELAXED);
-		if (beat != last_beat[s]) {
-			last_beat[s] = beat;
-			beat_tsc[s] = now;
-		} else if (now - beat_tsc[s] > limit) {
+		if (beat != c->ctrl.last_beat[s]) {
+			c->ctrl.last_beat[s] = beat;
+			c->ctrl.beat_tsc[s] = now;
+		} else if (now - c->ctrl.beat_tsc[s] > limit) {
 			printf("core: guest NF '%s' (slot %u) silent for %u ms\n", sl->name, s, c->cfg.guest_timeout_ms);
-			quarantine |= 1ULL << s;
+			c->ctrl.quarantine |= 1ULL << s;
 			on_death(c, s);
 		}
 	}
@@ -397,17 +259,17 @@ static void advance_slots(struct core *c)
 		if ((c->reclaim_req & bit) && (__atomic_load_n(&c->reclaim_done, __ATOMIC_ACQUIRE) & bit)) {
 			__atomic_and_fetch(&c->reclaim_req, ~bit, __ATOMIC_RELEASE);
 			__atomic_and_fetch(&c->reclaim_done, ~bit, __ATOMIC_RELEASE);
-			if (pidfds[s] >= 0) {
-				close(pidfds[s]);
-				pidfds[s] = -1;
+			if (c->ctrl.pidfds[s] >= 0) {
+				close(c->ctrl.pidfds[s]);
+				c->ctrl.pidfds[s] = -1;
 			}
-			if (st == NFG_SLOT_DEAD && (quarantine & bit)) {
+			if (st == NFG_SLOT_DEAD && (c->ctrl.quarantine & bit)) {
 				printf("core: slot %u: %llu buffers reclaimed; kept until its guest NF acknowledges\n", s,
 				       (unsigned long long)sl->reclaimed);
 				fflush(stdout);
 				continue;
 			}
-			if (quarantine & bit)
+			if (c->ctrl.quarantine & bit)
 				printf("core: guest NF '%s' (slot %u) saw it was given up on; slot free again\n",
 				       sl->name, s);
 			else if (st == NFG_SLOT_DONE && sl->reclaimed == 0)
@@ -420,7 +282,7 @@ static void advance_slots(struct core *c)
 				printf("core: slot %u free again, %llu buffers reclaimed\n", s,
 				       (unsigned long long)sl->reclaimed);
 			fflush(stdout);
-			quarantine &= ~bit;
+			c->ctrl.quarantine &= ~bit;
 			__atomic_store_n(&sl->state, NFG_SLOT_FREE, __ATOMIC_RELEASE);
 		}
 	}
@@ -453,15 +315,8 @@ static void on_flow_rule(struct core *c, const struct nfg_ctrl_msg *m)
 			m->flow.action, m->flow.dest);
 		return;
 	}
-	if (!t->nf_rules) {
-		struct core_tables *nt = core_tables_clone(t);
-
-		if (!nt)
-			return;
-		nt->nf_rules = 1;
-		core_tables_update_ready(nt);
-		core_ctrl_publish(c, nt);
-	}
+	if (core_tables_nf_rules_on(c) < 0)
+		return;
 	if (core_flows_post(&c->flows, &cmd) < 0)
 		c->stats->ctrl_errors++;
 }
@@ -516,35 +371,34 @@ static void *ctrl_main(void *arg)
 	struct core *c = arg;
 	uint64_t hz = rte_get_tsc_hz(), next_stats = 0;
 
-	while (!ctrl_stop) {
+	while (!c->ctrl.stop) {
 		struct pollfd pfd[3 * NFG_MAX_NFS];
 		int who[2 * NFG_MAX_NFS]; /* slot, or -1 - guest index */
 		int n = 0, napi;
 
 		for (uint8_t s = 0; s < c->cfg.max_nfs; s++)
-			if (pidfds[s] >= 0) {
-				pfd[n].fd = pidfds[s];
+			if (c->ctrl.pidfds[s] >= 0) {
+				pfd[n].fd = c->ctrl.pidfds[s];
 				pfd[n].events = POLLIN;
 				who[n++] = s;
 			}
 		for (int g = 0; g < NFG_MAX_NFS; g++)
-			if (guests[g].id) {
-				pfd[n].fd = guests[g].pidfd;
+			if (c->ctrl.guests[g].id) {
+				pfd[n].fd = c->ctrl.guests[g].pidfd;
 				pfd[n].events = POLLIN;
 				who[n++] = -1 - g;
 			}
-		napi = core_api_pollfds(pfd + n, NFG_MAX_NFS);
+		napi = core_api_pollfds(&c->api, pfd + n, NFG_MAX_NFS);
 		if (poll(pfd, (nfds_t)(n + napi), CTRL_POLL_MS) > 0) {
 			for (int i = 0; i < n; i++)
 				if (pfd[i].revents)
-					who[i] >= 0 ? on_death(c, (uint8_t)who[i]) : on_guest_gone(c, &guests[-1 - who[i]]);
+					who[i] >= 0 ? on_death(c, (uint8_t)who[i]) : on_guest_gone(c, &c->ctrl.guests[-1 - who[i]]);
 			core_api_handle(c, pfd + n, napi);
 		}
 		drain_ctrl_ring(c);
 		check_heartbeats(c);
 		advance_slots(c);
-		finish_pending(c);
-		settle_moves(c);
+		core_tables_tick(c);
 		if (rte_rdtsc() >= next_stats) {
 			update_stats(c);
 			next_stats = rte_rdtsc() + hz * STATS_EVERY_MS / 1000;
@@ -559,11 +413,11 @@ int core_ctrl_start(struct core *c)
 	int rc;
 
 	for (int s = 0; s < NFG_MAX_NFS; s++) {
-		pidfds[s] = -1;
-		guests[s].pidfd = -1;
+		c->ctrl.pidfds[s] = -1;
+		c->ctrl.guests[s].pidfd = -1;
 	}
-	ctrl_stop = 0;
-	rc = rte_ctrl_thread_create(&ctrl_thread, "nfh-ctrl", NULL, ctrl_main, c);
+	c->ctrl.stop = 0;
+	rc = rte_ctrl_thread_create(&c->ctrl.thread, "nfh-ctrl", NULL, ctrl_main, c);
 	if (rc != 0)
 		fprintf(stderr, "core: cannot start the control thread: %s\n", strerror(rc));
 	return -rc;
@@ -571,17 +425,16 @@ int core_ctrl_start(struct core *c)
 
 void core_ctrl_stop(struct core *c)
 {
-	(void)c;
-	ctrl_stop = 1;
-	pthread_join(ctrl_thread, NULL);
-	core_api_close();
+	c->ctrl.stop = 1;
+	pthread_join(c->ctrl.thread, NULL);
+	core_api_close(&c->api);
 	for (int s = 0; s < NFG_MAX_NFS; s++) {
-		if (pidfds[s] >= 0)
-			close(pidfds[s]);
-		if (guests[s].id)
-			close(guests[s].pidfd);
-		pidfds[s] = -1;
-		memset(&guests[s], 0, sizeof(guests[s]));
-		guests[s].pidfd = -1;
+		if (c->ctrl.pidfds[s] >= 0)
+			close(c->ctrl.pidfds[s]);
+		if (c->ctrl.guests[s].id)
+			close(c->ctrl.guests[s].pidfd);
+		c->ctrl.pidfds[s] = -1;
+		memset(&c->ctrl.guests[s], 0, sizeof(c->ctrl.guests[s]));
+		c->ctrl.guests[s].pidfd = -1;
 	}
 }

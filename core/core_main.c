@@ -21,10 +21,10 @@
 #include <rte_ring.h>
 
 #include "core.h"
-#include "core_api.h"
-#include "core_rules.h"
+#include "nfhost/nfg.h"
 
-static struct core the_core;
+/* The one piece of file-scope state: what the signal handler stops. */
+static struct core *sig_core;
 
 static void usage(const char *prog)
 {
@@ -135,8 +135,8 @@ static int parse_args(int argc, char **argv, struct core_cfg *cfg)
 	int opt, tx_set = 0;
 	uint64_t v;
 
-	snprintf(cfg->name, sizeof(cfg->name), "nfhost0");
-	snprintf(cfg->hugedir, sizeof(cfg->hugedir), "/dev/hugepages");
+	snprintf(cfg->name, sizeof(cfg->name), "%s", NFG_DEFAULT_CORE);
+	snprintf(cfg->hugedir, sizeof(cfg->hugedir), "%s", NFG_HUGEDIR);
 	cfg->region_size = 64ULL << 20;
 	cfg->ring_size = 4096;
 	/* 64 rather than 32: the costs paid per burst (the loop, counters,
@@ -324,7 +324,7 @@ static int check_hugepages(const struct core_cfg *cfg)
 static void on_signal(int sig)
 {
 	(void)sig;
-	the_core.quit_rx = 1;
+	sig_core->quit_rx = 1;
 }
 
 static void print_banner(const struct core *c)
@@ -402,9 +402,15 @@ static int shutdown_core(struct core *c)
 
 int main(int argc, char **argv)
 {
-	struct core *c = &the_core;
+	struct core *c = calloc(1, sizeof(*c));
 	char path[256];
 	int rc, exit_code = 1;
+
+	if (!c) {
+		fprintf(stderr, "core: out of memory\n");
+		return 1;
+	}
+	sig_core = c;
 
 	rc = rte_eal_init(argc, argv);
 	if (rc < 0) {
@@ -419,7 +425,10 @@ int main(int argc, char **argv)
 	c->socket_id = (int)rte_lcore_to_socket_id(c->cfg.rx_lcore);
 	if (c->socket_id < 0 || c->socket_id == SOCKET_ID_ANY)
 		c->socket_id = 0;
-	snprintf(path, sizeof(path), "%.150s/%.40s-s%d", c->cfg.hugedir, c->cfg.name, c->socket_id);
+	if (nfg_region_name(path, sizeof(path), c->cfg.hugedir, c->cfg.name, c->socket_id) < 0) {
+		fprintf(stderr, "core: region path %s/%s-s%d is too long\n", c->cfg.hugedir, c->cfg.name, c->socket_id);
+		goto out_eal;
+	}
 	if (core_region_create(&c->region, path, c->cfg.region_size, c->cfg.max_nfs, c->cfg.ring_size,
 			       2u << 20, c->socket_id) < 0)
 		goto out_eal;
@@ -435,8 +444,7 @@ int main(int argc, char **argv)
 	}
 	if (core_pool_create(c) < 0 || core_ports_init(c) < 0)
 		goto out_region;
-	c->tables = core_tables_new(c->nb_ports, c->cfg.chain, c->cfg.chain_len, c->cfg.wait_nfs);
-	if (!c->tables)
+	if (core_tables_init(c) < 0)
 		goto out_ports;
 	snprintf(path, sizeof(path), "dx_%.20s", c->cfg.name);
 	c->direct = rte_ring_create(path, rte_align32pow2(c->cfg.max_inflight), c->socket_id,
@@ -444,13 +452,12 @@ int main(int argc, char **argv)
 	if (!c->direct || core_flows_init(&c->flows, c->cfg.name, c->cfg.flow_max, c->cfg.flow_idle_ms,
 					   c->nb_ports, c->socket_id) < 0)
 		goto out_tables;
-	core_tables_mirror(c->tables, c->base);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	if (core_api_open(c) < 0)
+	if (core_api_open(&c->api, c->cfg.api_path) < 0)
 		goto out_tables;
 	if (core_ctrl_start(c) < 0) {
-		core_api_close();
+		core_api_close(&c->api);
 		goto out_tables;
 	}
 	__atomic_store_n(&c->hdr->state, NFG_REGION_READY, __ATOMIC_RELEASE);
@@ -460,17 +467,17 @@ int main(int argc, char **argv)
 	exit_code = shutdown_core(c);
 	core_flows_free(&c->flows);
 	rte_ring_free(c->direct);
-	core_ruleset_free(c->tables->rules);
-	core_tables_free(c->tables);
+	core_tables_fini(c);
 	core_pool_free(c);
 	core_region_destroy(&c->region);
 	rte_eal_cleanup();
+	free(c);
 	return exit_code;
 
 out_tables:
 	core_flows_free(&c->flows);
 	rte_ring_free(c->direct);
-	core_tables_free(c->tables);
+	core_tables_fini(c);
 out_ports:
 	core_ports_stop(c);
 out_region:
@@ -478,5 +485,6 @@ out_region:
 	core_region_destroy(&c->region);
 out_eal:
 	rte_eal_cleanup();
+	free(c);
 	return exit_code;
 }

@@ -5,7 +5,7 @@
 
 #include "core_route.h"
 
-struct core_tables *core_tables_new(uint16_t nb_ports, const uint16_t *chain, uint16_t chain_len,
+struct core_tables *core_route_new(uint16_t nb_ports, const uint16_t *chain, uint16_t chain_len,
 				    uint16_t min_nfs)
 {
 	uint8_t svc[NFG_MAX_CHAIN];
@@ -35,11 +35,11 @@ struct core_tables *core_tables_new(uint16_t nb_ports, const uint16_t *chain, ui
 	memcpy(t->chain[0].svc, svc, chain_len);
 	t->dflt = (struct graph_action){ .type = chain_len ? GRAPH_ACT_CHAIN : GRAPH_ACT_NONE, .arg = 0 };
 	t->epoch = 1;
-	core_tables_update_ready(t);
+	core_route_update_ready(t);
 	return t;
 }
 
-struct core_tables *core_tables_clone(const struct core_tables *t)
+struct core_tables *core_route_clone(const struct core_tables *t)
 {
 	struct core_tables *c = malloc(sizeof(*c));
 
@@ -74,7 +74,7 @@ static int bucket_to_take(const struct core_service *s, uint8_t from)
 	return any;
 }
 
-int core_tables_add_instance(struct core_tables *t, uint16_t id, uint8_t slot, int keep_flows)
+int core_route_add_instance(struct core_tables *t, uint16_t id, uint8_t slot, int keep_flows)
 {
 	struct core_service *s;
 	int want;
@@ -88,7 +88,7 @@ int core_tables_add_instance(struct core_tables *t, uint16_t id, uint8_t slot, i
 	t->slot_svc[slot] = (uint8_t)id;
 	if (s->nb == 1) {
 		memset(s->bucket, slot, NFG_HASH_BUCKETS);
-		core_tables_update_ready(t);
+		core_route_update_ready(t);
 		return 0;
 	}
 	if (keep_flows)
@@ -120,11 +120,11 @@ int core_tables_add_instance(struct core_tables *t, uint16_t id, uint8_t slot, i
 		}
 		s->bucket[b] = slot;
 	}
-	core_tables_update_ready(t);
+	core_route_update_ready(t);
 	return 0;
 }
 
-void core_tables_remove_slot(struct core_tables *t, uint8_t slot)
+void core_route_remove_slot(struct core_tables *t, uint8_t slot)
 {
 	for (int id = 1; id < NFG_MAX_SERVICES; id++) {
 		struct core_service *s = &t->svc[id];
@@ -150,10 +150,10 @@ void core_tables_remove_slot(struct core_tables *t, uint8_t slot)
 	}
 	if (slot < NFG_MAX_NFS)
 		t->slot_svc[slot] = 0;
-	core_tables_update_ready(t);
+	core_route_update_ready(t);
 }
 
-uint32_t core_tables_settle(struct core_tables *t, uint32_t min_born)
+uint32_t core_route_settle(struct core_tables *t, uint32_t min_born)
 {
 	uint32_t n = 0;
 
@@ -167,11 +167,11 @@ uint32_t core_tables_settle(struct core_tables *t, uint32_t min_born)
 				n++;
 			}
 	}
-	core_tables_update_ready(t);
+	core_route_update_ready(t);
 	return n;
 }
 
-int core_tables_set_chain(struct core_tables *t, uint16_t id, const uint8_t *svc, uint8_t len, uint16_t exit)
+int core_route_set_chain(struct core_tables *t, uint16_t id, const uint8_t *svc, uint8_t len, uint16_t exit)
 {
 	struct core_chain *c;
 
@@ -186,11 +186,11 @@ int core_tables_set_chain(struct core_tables *t, uint16_t id, const uint8_t *svc
 		memcpy(c->svc, svc, len);
 	c->len = len;
 	c->exit = exit;
-	core_tables_update_ready(t);
+	core_route_update_ready(t);
 	return 0;
 }
 
-void core_tables_update_ready(struct core_tables *t)
+void core_route_update_ready(struct core_tables *t)
 {
 	uint32_t nfs = 0, moving = 0;
 
@@ -216,7 +216,7 @@ void core_tables_update_ready(struct core_tables *t)
 	t->flows_on = t->rules != NULL || t->moving || t->learning || t->nf_rules;
 }
 
-void core_tables_mirror(const struct core_tables *t, void *base)
+void core_route_mirror(const struct core_tables *t, void *base)
 {
 	for (int id = 1; id < NFG_MAX_SERVICES; id++) {
 		struct nfg_service *m = nfg_service_at(base, (uint16_t)id);
@@ -227,7 +227,7 @@ void core_tables_mirror(const struct core_tables *t, void *base)
 	}
 }
 
-void core_tables_free(struct core_tables *t)
+void core_route_free(struct core_tables *t)
 {
 	free(t);
 }

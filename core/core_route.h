@@ -217,35 +217,35 @@ static inline enum core_dest core_route_verdict(const struct core_tables *t, str
 
 /** Fresh tables: @p nb_ports ports paired 0<->1, 2<->3 (a lone last port
  * sends back out itself), chain 0 = @p chain, the default action chain 0. */
-struct core_tables *core_tables_new(uint16_t nb_ports, const uint16_t *chain, uint16_t chain_len,
+struct core_tables *core_route_new(uint16_t nb_ports, const uint16_t *chain, uint16_t chain_len,
 				    uint16_t min_nfs);
 
 /** A private copy to modify before publishing. */
-struct core_tables *core_tables_clone(const struct core_tables *t);
+struct core_tables *core_route_clone(const struct core_tables *t);
 
 /** Free tables (not the rule set they point to). */
-void core_tables_free(struct core_tables *t);
+void core_route_free(struct core_tables *t);
 
 /** Add @p slot as an instance of @p id, taking buckets evenly from the
  * others.  With @p keep_flows, the flows born before this (epoch bumped
  * here) stay where they are; otherwise the moved buckets' flows move now.
  * -ENOSPC when the service is full. */
-int core_tables_add_instance(struct core_tables *t, uint16_t id, uint8_t slot, int keep_flows);
+int core_route_add_instance(struct core_tables *t, uint16_t id, uint8_t slot, int keep_flows);
 
 /** Remove @p slot from whatever service it serves; only its flows move. */
-void core_tables_remove_slot(struct core_tables *t, uint8_t slot);
+void core_route_remove_slot(struct core_tables *t, uint8_t slot);
 
 /** End the moves every flow born before has left (the oldest live flow
  * was born at @p min_born).  Returns how many buckets settled. */
-uint32_t core_tables_settle(struct core_tables *t, uint32_t min_born);
+uint32_t core_route_settle(struct core_tables *t, uint32_t min_born);
 
 /** Set chain @p id (len 0 deletes it); -EINVAL on a bad ID, service or length. */
-int core_tables_set_chain(struct core_tables *t, uint16_t id, const uint8_t *svc, uint8_t len, uint16_t exit);
+int core_route_set_chain(struct core_tables *t, uint16_t id, const uint8_t *svc, uint8_t len, uint16_t exit);
 
 /** Recompute rx_ready and flows_on after anything changed. */
-void core_tables_update_ready(struct core_tables *t);
+void core_route_update_ready(struct core_tables *t);
 
 /** Write the service -> instances mirror into a region. */
-void core_tables_mirror(const struct core_tables *t, void *region_base);
+void core_route_mirror(const struct core_tables *t, void *region_base);
 
 #endif

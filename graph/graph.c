@@ -718,7 +718,8 @@ json_t *graph_action_json(struct graph_action a)
 	switch (a.type) {
 	case GRAPH_ACT_CHAIN: return json_pack("{s:i}", "chain", a.arg);
 	case GRAPH_ACT_PORT: return json_pack("{s:i}", "port", a.arg);
-	default: return json_pack("{s:b}", "drop", 1);
+	case GRAPH_ACT_DROP: return json_pack("{s:b}", "drop", 1);
+	default: return json_null(); /* the core's, before it has a default */
 	}
 }
 

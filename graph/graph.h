@@ -128,7 +128,8 @@ const struct graph_chain *graph_chain(const struct graph *g, uint16_t id);
 /** A rule and its action, as in a graph's rules list. */
 json_t *graph_rule_json(const struct graph_rule *r, const struct graph_action *a);
 
-/** An action: {"chain": ID}, {"port": N} or {"drop": true}. */
+/** An action: {"chain": ID}, {"port": N} or {"drop": true}; null for none
+ * (a core with no --chain and no graph has no default yet). */
 json_t *graph_action_json(struct graph_action a);
 
 /** A service (arguments as strings; cores and branches only when set). */

@@ -13,7 +13,7 @@ static const uint16_t chain123[] = { 1, 2, 3 };
 
 static struct core_tables *tables(uint16_t nb_ports, const uint16_t *chain, uint16_t len)
 {
-	struct core_tables *t = core_tables_new(nb_ports, chain, len, 0);
+	struct core_tables *t = core_route_new(nb_ports, chain, len, 0);
 
 	ck_assert_ptr_nonnull(t);
 	return t;
@@ -21,14 +21,14 @@ static struct core_tables *tables(uint16_t nb_ports, const uint16_t *chain, uint
 
 static void add(struct core_tables *t, uint16_t id, uint8_t slot, int keep)
 {
-	int rc = core_tables_add_instance(t, id, slot, keep);
+	int rc = core_route_add_instance(t, id, slot, keep);
 
 	ck_assert_msg(rc == 0, "slot %u as an instance of %u: %d", slot, id, rc);
 }
 
 static void set_chain(struct core_tables *t, uint16_t id, const uint8_t *svc, uint8_t len, uint16_t exit)
 {
-	int rc = core_tables_set_chain(t, id, svc, len, exit);
+	int rc = core_route_set_chain(t, id, svc, len, exit);
 
 	ck_assert_msg(rc == 0, "chain %u: %d", id, rc);
 }
@@ -170,14 +170,14 @@ START_TEST(test_new)
 	for (int s = 0; s < NFG_MAX_NFS; s++)
 		UNIT_EQ(t->slot_svc[s], 0);
 	ck_assert_uint_eq(t->rx_ready, 0);
-	core_tables_free(t);
+	core_route_free(t);
 
 	/* no chain: no default action to serve */
 	t = tables(2, NULL, 0);
 	ck_assert_uint_eq(t->chain[0].len, 0);
 	ck_assert_uint_eq(t->dflt.type, GRAPH_ACT_NONE);
 	ck_assert_uint_eq(t->rx_ready, 0);
-	core_tables_free(t);
+	core_route_free(t);
 }
 END_TEST
 
@@ -188,25 +188,25 @@ START_TEST(test_new_bad_args)
 
 	for (int i = 0; i <= NFG_MAX_CHAIN; i++)
 		c[i] = (uint16_t)(i + 1);
-	ck_assert_ptr_null(core_tables_new(2, c, NFG_MAX_CHAIN + 1, 0));
-	ck_assert_ptr_null(core_tables_new(NFG_MAX_PORTS + 1, c, 3, 0));
+	ck_assert_ptr_null(core_route_new(2, c, NFG_MAX_CHAIN + 1, 0));
+	ck_assert_ptr_null(core_route_new(NFG_MAX_PORTS + 1, c, 3, 0));
 	/* the limits themselves are fine */
-	t = core_tables_new(NFG_MAX_PORTS, c, NFG_MAX_CHAIN, 0);
+	t = core_route_new(NFG_MAX_PORTS, c, NFG_MAX_CHAIN, 0);
 	ck_assert_ptr_nonnull(t);
 	ck_assert_uint_eq(t->chain[0].len, NFG_MAX_CHAIN);
-	core_tables_free(t);
+	core_route_free(t);
 	/* 0 is no service; 256 would not survive the chain's uint8_t */
 	static const uint16_t bad[] = { 0, NFG_MAX_SERVICES, NFG_MAX_SERVICES + 1, 0xffff };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		uint16_t ch[3] = { 1, bad[i], 3 };
 
-		ck_assert_msg(core_tables_new(2, ch, 3, 0) == NULL, "service %u accepted", bad[i]);
+		ck_assert_msg(core_route_new(2, ch, 3, 0) == NULL, "service %u accepted", bad[i]);
 	}
 	c[0] = NFG_MAX_SERVICES - 1;
-	t = core_tables_new(2, c, 1, 0);
+	t = core_route_new(2, c, 1, 0);
 	ck_assert_ptr_nonnull(t);
 	ck_assert_uint_eq(t->chain[0].svc[0], NFG_MAX_SERVICES - 1);
-	core_tables_free(t);
+	core_route_free(t);
 }
 END_TEST
 
@@ -229,7 +229,7 @@ START_TEST(test_port_pairs)
 		for (uint16_t p = 0; p < cases[c].nb; p++)
 			ck_assert_msg(t->out_port[p] == cases[c].out[p], "%u ports: port %u leaves by %u, expected %u",
 				      cases[c].nb, p, t->out_port[p], cases[c].out[p]);
-		core_tables_free(t);
+		core_route_free(t);
 	}
 	/* 16 ports: pairs, and the pairing is an involution */
 	{
@@ -240,7 +240,7 @@ START_TEST(test_port_pairs)
 			ck_assert_uint_ne(t->out_port[p], p);
 			ck_assert_uint_eq(t->out_port[t->out_port[p]], p);
 		}
-		core_tables_free(t);
+		core_route_free(t);
 	}
 }
 END_TEST
@@ -263,23 +263,23 @@ START_TEST(test_rx_ready)
 	add(t, 2, 14, 1);
 	ck_assert_uint_eq(t->rx_ready, 1);
 	/* losing one of two instances: still ready; losing the last: not */
-	core_tables_remove_slot(t, 13);
+	core_route_remove_slot(t, 13);
 	ck_assert_uint_eq(t->rx_ready, 1);
-	core_tables_remove_slot(t, 14);
+	core_route_remove_slot(t, 14);
 	ck_assert_uint_eq(t->rx_ready, 0);
 	add(t, 2, 15, 0);
 	ck_assert_uint_eq(t->rx_ready, 1);
-	core_tables_remove_slot(t, 12); /* outside the chain: no effect */
+	core_route_remove_slot(t, 12); /* outside the chain: no effect */
 	ck_assert_uint_eq(t->rx_ready, 1);
-	core_tables_remove_slot(t, 10);
+	core_route_remove_slot(t, 10);
 	ck_assert_uint_eq(t->rx_ready, 0);
-	core_tables_free(t);
+	core_route_free(t);
 	/* no chain and no other default: never ready, whatever registers */
 	t = tables(2, NULL, 0);
 	add(t, 1, 0, 0);
-	core_tables_update_ready(t);
+	core_route_update_ready(t);
 	ck_assert_uint_eq(t->rx_ready, 0);
-	core_tables_free(t);
+	core_route_free(t);
 }
 END_TEST
 
@@ -289,7 +289,7 @@ END_TEST
 START_TEST(test_rx_ready_min_nfs)
 {
 	static const uint16_t chain12[] = { 1, 2 };
-	struct core_tables *t = core_tables_new(2, chain12, 2, 3), *c;
+	struct core_tables *t = core_route_new(2, chain12, 2, 3), *c;
 
 	ck_assert_ptr_nonnull(t);
 	add(t, 1, 0, 0);
@@ -297,15 +297,15 @@ START_TEST(test_rx_ready_min_nfs)
 	ck_assert_uint_eq(t->rx_ready, 0); /* 2 of 3 NFs */
 	add(t, 7, 2, 0);
 	ck_assert_uint_eq(t->rx_ready, 1);
-	c = core_tables_clone(t);
+	c = core_route_clone(t);
 	ck_assert_ptr_nonnull(c);
-	core_tables_remove_slot(c, 2);
+	core_route_remove_slot(c, 2);
 	ck_assert_msg(c->rx_ready == 1, "a scale down after the start closed the ports again");
 	/* the chain losing its last instance of a service still holds them */
-	core_tables_remove_slot(c, 1);
+	core_route_remove_slot(c, 1);
 	ck_assert_uint_eq(c->rx_ready, 0);
-	core_tables_free(c);
-	core_tables_free(t);
+	core_route_free(c);
+	core_route_free(t);
 }
 END_TEST
 
@@ -315,14 +315,14 @@ END_TEST
 START_TEST(test_rx_ready_min_nfs_second_instance)
 {
 	static const uint16_t chain1[] = { 1 };
-	struct core_tables *t = core_tables_new(2, chain1, 1, 2);
+	struct core_tables *t = core_route_new(2, chain1, 1, 2);
 
 	ck_assert_ptr_nonnull(t);
 	add(t, 1, 0, 0);
 	ck_assert_uint_eq(t->rx_ready, 0);
 	add(t, 1, 1, 1);
 	ck_assert_msg(t->rx_ready == 1, "2 NFs registered, --wait-nfs 2, chain served: still not ready");
-	core_tables_free(t);
+	core_route_free(t);
 }
 END_TEST
 
@@ -335,18 +335,18 @@ START_TEST(test_rx_ready_dflt)
 	struct core_tables *t = tables(2, chain123, 3);
 
 	t->dflt = (struct graph_action){ .type = GRAPH_ACT_PORT, .arg = 1 };
-	core_tables_update_ready(t);
+	core_route_update_ready(t);
 	ck_assert_msg(t->rx_ready == 1, "default PORT waits for chain 0's services");
 	t->dflt = (struct graph_action){ .type = GRAPH_ACT_DROP };
-	core_tables_update_ready(t);
+	core_route_update_ready(t);
 	ck_assert_uint_eq(t->rx_ready, 1);
 	t->dflt = (struct graph_action){ .type = GRAPH_ACT_NONE };
-	core_tables_update_ready(t);
+	core_route_update_ready(t);
 	ck_assert_uint_eq(t->rx_ready, 0);
 	/* --wait-nfs still holds without a chain to serve */
 	t->min_nfs = 2;
 	t->dflt = (struct graph_action){ .type = GRAPH_ACT_DROP };
-	core_tables_update_ready(t);
+	core_route_update_ready(t);
 	ck_assert_uint_eq(t->rx_ready, 0);
 	add(t, 9, 0, 0);
 	ck_assert_uint_eq(t->rx_ready, 0);
@@ -354,7 +354,7 @@ START_TEST(test_rx_ready_dflt)
 	ck_assert_uint_eq(t->rx_ready, 1);
 	/* a default chain with nothing in it is served by its exit */
 	t->dflt = act_chain(7);
-	core_tables_update_ready(t);
+	core_route_update_ready(t);
 	ck_assert_uint_eq(t->rx_ready, 1);
 	/* setting the default chain rechecks it; other chains do not matter */
 	set_chain(t, 7, c45, 2, GRAPH_EXIT_PAIRED);
@@ -366,15 +366,15 @@ START_TEST(test_rx_ready_dflt)
 	ck_assert_uint_eq(t->rx_ready, 1);
 	ck_assert_uint_eq(t->svc[1].nb, 0); /* chain 0 unserved all along */
 	t->dflt = act_chain(8);
-	core_tables_update_ready(t);
+	core_route_update_ready(t);
 	ck_assert_uint_eq(t->rx_ready, 0);
 	add(t, 6, 4, 0);
 	ck_assert_uint_eq(t->rx_ready, 1);
 	/* the default chain emptied: ready again without its services */
 	set_chain(t, 8, c6, 0, GRAPH_EXIT_PAIRED);
-	core_tables_remove_slot(t, 4);
+	core_route_remove_slot(t, 4);
 	ck_assert_uint_eq(t->rx_ready, 1);
-	core_tables_free(t);
+	core_route_free(t);
 }
 END_TEST
 
@@ -388,22 +388,22 @@ START_TEST(test_flows_on)
 
 	ck_assert_uint_eq(t->flows_on, 0);
 	t->rules = (struct core_ruleset *)(void *)&dummy;
-	core_tables_update_ready(t);
+	core_route_update_ready(t);
 	ck_assert_uint_eq(t->flows_on, 1);
 	t->rules = NULL;
-	core_tables_update_ready(t);
+	core_route_update_ready(t);
 	ck_assert_uint_eq(t->flows_on, 0);
 	t->learning = 1;
-	core_tables_update_ready(t);
+	core_route_update_ready(t);
 	ck_assert_uint_eq(t->flows_on, 1);
 	t->learning = 0;
-	core_tables_update_ready(t);
+	core_route_update_ready(t);
 	ck_assert_uint_eq(t->flows_on, 0);
 	t->nf_rules = 1;
-	core_tables_update_ready(t);
+	core_route_update_ready(t);
 	ck_assert_uint_eq(t->flows_on, 1);
 	t->nf_rules = 0;
-	core_tables_update_ready(t);
+	core_route_update_ready(t);
 	ck_assert_uint_eq(t->flows_on, 0);
 
 	/* a first instance has nothing to keep, nor a move without keeping */
@@ -417,22 +417,22 @@ START_TEST(test_flows_on)
 	ck_assert_uint_eq(t->moving, 1); /* packets need their flow's birth */
 	/* the move ends but the rules still need it */
 	t->rules = (struct core_ruleset *)(void *)&dummy;
-	ck_assert_uint_gt(core_tables_settle(t, t->epoch), 0);
+	ck_assert_uint_gt(core_route_settle(t, t->epoch), 0);
 	ck_assert_uint_eq(t->flows_on, 1);
 	ck_assert_uint_eq(t->moving, 0);
 	t->rules = NULL;
-	core_tables_update_ready(t);
+	core_route_update_ready(t);
 	ck_assert_uint_eq(t->flows_on, 0);
 	/* the newcomer gone, its buckets back on the one instance they came
 	 * from: nothing left to keep apart */
-	core_tables_remove_slot(t, 2);
-	core_tables_remove_slot(t, 3);
+	core_route_remove_slot(t, 2);
+	core_route_remove_slot(t, 3);
 	add(t, 1, 4, 1);
 	ck_assert_uint_eq(t->flows_on, 1);
-	core_tables_remove_slot(t, 4);
+	core_route_remove_slot(t, 4);
 	ck_assert_uint_eq(moving_total(t), 0);
 	ck_assert_uint_eq(t->flows_on, 0);
-	core_tables_free(t);
+	core_route_free(t);
 }
 END_TEST
 
@@ -443,22 +443,22 @@ START_TEST(test_set_chain)
 
 	for (int i = 0; i <= NFG_MAX_CHAIN; i++)
 		s[i] = (uint8_t)(i + 4);
-	before = core_tables_clone(t);
+	before = core_route_clone(t);
 	ck_assert_ptr_nonnull(before);
 	/* refused without touching anything */
-	ck_assert_int_eq(core_tables_set_chain(t, GRAPH_MAX_CHAINS, s, 2, GRAPH_EXIT_PAIRED), -EINVAL);
-	ck_assert_int_eq(core_tables_set_chain(t, 0xffff, s, 2, GRAPH_EXIT_PAIRED), -EINVAL);
-	ck_assert_int_eq(core_tables_set_chain(t, 5, s, NFG_MAX_CHAIN + 1, GRAPH_EXIT_PAIRED), -EINVAL);
-	ck_assert_int_eq(core_tables_set_chain(t, 5, s, 255, GRAPH_EXIT_PAIRED), -EINVAL);
-	ck_assert_int_eq(core_tables_set_chain(t, 5, s, 2, 4), -EINVAL); /* 4 ports */
-	ck_assert_int_eq(core_tables_set_chain(t, 5, s, 2, 100), -EINVAL);
-	ck_assert_int_eq(core_tables_set_chain(t, 5, s, 2, GRAPH_EXIT_PAIRED - 1), -EINVAL);
-	ck_assert_int_eq(core_tables_set_chain(t, 0, s, 2, 4), -EINVAL); /* even chain 0 */
+	ck_assert_int_eq(core_route_set_chain(t, GRAPH_MAX_CHAINS, s, 2, GRAPH_EXIT_PAIRED), -EINVAL);
+	ck_assert_int_eq(core_route_set_chain(t, 0xffff, s, 2, GRAPH_EXIT_PAIRED), -EINVAL);
+	ck_assert_int_eq(core_route_set_chain(t, 5, s, NFG_MAX_CHAIN + 1, GRAPH_EXIT_PAIRED), -EINVAL);
+	ck_assert_int_eq(core_route_set_chain(t, 5, s, 255, GRAPH_EXIT_PAIRED), -EINVAL);
+	ck_assert_int_eq(core_route_set_chain(t, 5, s, 2, 4), -EINVAL); /* 4 ports */
+	ck_assert_int_eq(core_route_set_chain(t, 5, s, 2, 100), -EINVAL);
+	ck_assert_int_eq(core_route_set_chain(t, 5, s, 2, GRAPH_EXIT_PAIRED - 1), -EINVAL);
+	ck_assert_int_eq(core_route_set_chain(t, 0, s, 2, 4), -EINVAL); /* even chain 0 */
 	for (int at = 0; at < 3; at++) {
 		uint8_t z[3] = { 4, 5, 6 };
 
 		z[at] = 0;
-		ck_assert_msg(core_tables_set_chain(t, 5, z, 3, GRAPH_EXIT_PAIRED) == -EINVAL,
+		ck_assert_msg(core_route_set_chain(t, 5, z, 3, GRAPH_EXIT_PAIRED) == -EINVAL,
 			      "service 0 accepted at %d", at);
 	}
 	ck_assert_int_eq(memcmp(t, before, sizeof(*t)), 0);
@@ -498,8 +498,8 @@ START_TEST(test_set_chain)
 		ck_assert_int_eq(rx(t, &m, &target), CORE_TO_PORT);
 		ck_assert_uint_eq(target, 3);
 	}
-	core_tables_free(before);
-	core_tables_free(t);
+	core_route_free(before);
+	core_route_free(t);
 }
 END_TEST
 
@@ -508,24 +508,24 @@ START_TEST(test_add_instance_bad_args)
 	struct core_tables *t = tables(2, chain123, 3), *before;
 
 	add(t, 1, 5, 0);
-	before = core_tables_clone(t);
+	before = core_route_clone(t);
 	ck_assert_ptr_nonnull(before);
-	ck_assert_int_eq(core_tables_add_instance(t, 0, 6, 0), -EINVAL);
-	ck_assert_int_eq(core_tables_add_instance(t, NFG_MAX_SERVICES, 6, 0), -EINVAL);
-	ck_assert_int_eq(core_tables_add_instance(t, 0xffff, 6, 1), -EINVAL);
-	ck_assert_int_eq(core_tables_add_instance(t, 1, NFG_MAX_NFS, 1), -EINVAL);
+	ck_assert_int_eq(core_route_add_instance(t, 0, 6, 0), -EINVAL);
+	ck_assert_int_eq(core_route_add_instance(t, NFG_MAX_SERVICES, 6, 0), -EINVAL);
+	ck_assert_int_eq(core_route_add_instance(t, 0xffff, 6, 1), -EINVAL);
+	ck_assert_int_eq(core_route_add_instance(t, 1, NFG_MAX_NFS, 1), -EINVAL);
 	/* a slot CORE_NO_SLOT would read as "no instance" in every bucket */
-	ck_assert_int_eq(core_tables_add_instance(t, 1, CORE_NO_SLOT, 1), -EINVAL);
+	ck_assert_int_eq(core_route_add_instance(t, 1, CORE_NO_SLOT, 1), -EINVAL);
 	ck_assert_int_eq(memcmp(t, before, sizeof(*t)), 0);
 	/* the slot -> service map follows adds and removes */
 	ck_assert_uint_eq(t->slot_svc[5], 1);
 	add(t, NFG_MAX_SERVICES - 1, NFG_MAX_NFS - 1, 0);
 	ck_assert_uint_eq(t->slot_svc[NFG_MAX_NFS - 1], NFG_MAX_SERVICES - 1);
-	core_tables_remove_slot(t, 5);
+	core_route_remove_slot(t, 5);
 	ck_assert_uint_eq(t->slot_svc[5], 0);
 	ck_assert_uint_eq(t->slot_svc[NFG_MAX_NFS - 1], NFG_MAX_SERVICES - 1);
-	core_tables_free(before);
-	core_tables_free(t);
+	core_route_free(before);
+	core_route_free(t);
 }
 END_TEST
 
@@ -539,7 +539,7 @@ START_TEST(test_clone_mirror)
 	memset(base, 0, sz);
 	nfg_hdr(base)->services_off = sizeof(struct nfg_region_hdr);
 	add(t, 1, 3, 0);
-	c = core_tables_clone(t);
+	c = core_route_clone(t);
 	ck_assert_ptr_nonnull(c);
 	ck_assert_ptr_ne(c, t);
 	ck_assert_int_eq(memcmp(c, t, sizeof(*t)), 0);
@@ -555,20 +555,20 @@ START_TEST(test_clone_mirror)
 	ck_assert_uint_eq(t->flows_on, 0);
 	ck_assert_uint_lt(t->epoch, c->epoch);
 
-	core_tables_mirror(c, base);
+	core_route_mirror(c, base);
 	ck_assert_uint_eq(nfg_service_at(base, 1)->nb_instances, 2);
 	ck_assert_uint_eq(nfg_service_at(base, 1)->slots[0], 3);
 	ck_assert_uint_eq(nfg_service_at(base, 1)->slots[1], 4);
 	ck_assert_uint_eq(nfg_service_at(base, 200)->nb_instances, 1);
 	ck_assert_uint_eq(nfg_service_at(base, 200)->slots[0], 5);
 	ck_assert_uint_eq(nfg_service_at(base, 2)->nb_instances, 0);
-	core_tables_remove_slot(c, 3);
-	core_tables_mirror(c, base);
+	core_route_remove_slot(c, 3);
+	core_route_mirror(c, base);
 	ck_assert_uint_eq(nfg_service_at(base, 1)->nb_instances, 1);
 	ck_assert_uint_eq(nfg_service_at(base, 1)->slots[0], 4);
 	free(base);
-	core_tables_free(c);
-	core_tables_free(t);
+	core_route_free(c);
+	core_route_free(t);
 }
 END_TEST
 
@@ -614,11 +614,11 @@ START_TEST(test_route_rx_chain)
 	ck_assert_uint_eq(m.ms.path[0], 3);
 	ck_assert_uint_eq(m.ms.path[1], 1);
 	ck_assert_uint_eq(m.ms.exit, 1);
-	core_tables_remove_slot(t, 6);
+	core_route_remove_slot(t, 6);
 	target = 0xabcd;
 	ck_assert_int_eq(rx_act(t, &m, act_chain(9), NULL, 0, &target), CORE_DROP_NO_INST);
 	ck_assert_uint_eq(target, 0xabcd);
-	core_tables_free(t);
+	core_route_free(t);
 
 	/* no chain: nowhere to go */
 	t = tables(2, NULL, 0);
@@ -628,7 +628,7 @@ START_TEST(test_route_rx_chain)
 		ck_assert_int_eq(rx(t, &m, &target), CORE_DROP_BAD);
 		ck_assert_uint_eq(target, 0xabcd);
 	}
-	core_tables_free(t);
+	core_route_free(t);
 }
 END_TEST
 
@@ -662,7 +662,7 @@ START_TEST(test_route_rx_port)
 				UNIT_EQ(target, 0x7777);
 			}
 		}
-		core_tables_free(t);
+		core_route_free(t);
 	}
 }
 END_TEST
@@ -689,7 +689,7 @@ START_TEST(test_route_rx_drop_none)
 			      "action type %u accepted", bad_types[i]);
 		ck_assert_uint_eq(target, 0x7777);
 	}
-	core_tables_free(t);
+	core_route_free(t);
 }
 END_TEST
 
@@ -723,7 +723,7 @@ START_TEST(test_route_rx_empty_chain)
 	pkt_init(&m, 2, 5);
 	ck_assert_int_eq(rx_act(t, &m, act_chain(4), NULL, 0, &target), CORE_TO_PORT);
 	ck_assert_uint_eq(target, 1);
-	core_tables_free(t);
+	core_route_free(t);
 }
 END_TEST
 
@@ -797,7 +797,7 @@ START_TEST(test_route_rx_skip)
 	ck_assert_uint_eq(m.ms.len, 2);
 	ck_assert_uint_eq(m.ms.path[0], 1);
 	ck_assert_uint_eq(m.ms.path[1], 1);
-	core_tables_free(t);
+	core_route_free(t);
 }
 END_TEST
 
@@ -864,7 +864,7 @@ START_TEST(test_route_rx_skip_random)
 		/* the skipping was the packet's alone */
 		UNIT_EQ(t->chain[id].len, len);
 	}
-	core_tables_free(t);
+	core_route_free(t);
 }
 END_TEST
 
@@ -895,7 +895,7 @@ static void walk(uint16_t nb_ports, uint16_t in_port, uint16_t want_out)
 	ck_assert_int_eq(verdict(t, &m, &target), CORE_DROP_BAD);
 	m.in_port = 0xffff;
 	ck_assert_int_eq(verdict(t, &m, &target), CORE_DROP_BAD);
-	core_tables_free(t);
+	core_route_free(t);
 }
 
 START_TEST(test_verdict_next_walk)
@@ -938,7 +938,7 @@ START_TEST(test_chain_exit)
 		ck_assert_int_eq(next(t, &m, 1, &target), CORE_TO_PORT);
 		ck_assert_uint_eq(target, in ^ 1);
 	}
-	core_tables_free(t);
+	core_route_free(t);
 }
 END_TEST
 
@@ -992,7 +992,7 @@ START_TEST(test_verdict_next_hops)
 			}
 		}
 	}
-	core_tables_free(t);
+	core_route_free(t);
 }
 END_TEST
 
@@ -1028,7 +1028,7 @@ START_TEST(test_verdict_next_garbage_pos)
 				UNIT_EQ(target, 0x7777);
 			}
 		}
-	core_tables_free(t);
+	core_route_free(t);
 }
 END_TEST
 
@@ -1112,7 +1112,7 @@ START_TEST(test_verdict_to_service)
 			ck_assert_uint_eq(m.ms.pos, 1);
 		}
 	}
-	core_tables_free(t);
+	core_route_free(t);
 }
 END_TEST
 
@@ -1149,7 +1149,7 @@ START_TEST(test_verdict_out_drop_bad)
 			ck_assert_msg(verdict(t, &m, &target) == CORE_DROP_BAD, "action %u accepted", bad[i]);
 		}
 	}
-	core_tables_free(t);
+	core_route_free(t);
 }
 END_TEST
 
@@ -1185,7 +1185,7 @@ START_TEST(test_chain_repeat)
 	ck_assert_int_eq(verdict(t, &m, &target), CORE_TO_SLOT);
 	ck_assert_uint_eq(target, 1);
 	ck_assert_uint_eq(m.ms.pos, 0);
-	core_tables_free(t);
+	core_route_free(t);
 }
 END_TEST
 
@@ -1227,7 +1227,7 @@ START_TEST(test_path_is_packets_own)
 	ck_assert_uint_eq(target, 13);
 	ck_assert_int_eq(next(t, &a, 0, &target), CORE_TO_PORT);
 	ck_assert_uint_eq(target, 1);
-	core_tables_free(t);
+	core_route_free(t);
 }
 END_TEST
 
@@ -1262,7 +1262,7 @@ START_TEST(test_affinity_two)
 	}
 	ck_assert_int_gt(seen[0], 1024);
 	ck_assert_int_gt(seen[1], 1024);
-	core_tables_free(t);
+	core_route_free(t);
 }
 END_TEST
 
@@ -1310,7 +1310,7 @@ static void affinity_add(int keep)
 	}
 	/* 17th: refused, nothing changed */
 	memcpy(before, t->svc[1].bucket, sizeof(before));
-	ck_assert_int_eq(core_tables_add_instance(t, 1, 62, keep), -ENOSPC);
+	ck_assert_int_eq(core_route_add_instance(t, 1, 62, keep), -ENOSPC);
 	ck_assert_uint_eq(t->svc[1].nb, NFG_MAX_INSTANCES);
 	ck_assert_int_eq(memcmp(before, t->svc[1].bucket, sizeof(before)), 0);
 	ck_assert_int_eq(owned(t, 1, 62), 0);
@@ -1319,7 +1319,7 @@ static void affinity_add(int keep)
 	add(t, 2, 62, keep);
 	ck_assert_int_eq(owned(t, 2, 62), NFG_HASH_BUCKETS);
 	ck_assert_uint_eq(t->svc[2].moving, 0);
-	core_tables_free(t);
+	core_route_free(t);
 }
 
 START_TEST(test_affinity_add)
@@ -1350,7 +1350,7 @@ START_TEST(test_affinity_remove)
 		memcpy(before, t->svc[2].bucket, sizeof(before));
 		memcpy(slots_before, t->svc[2].slots, sizeof(slots_before));
 		ck_assert_int_gt(had, 0);
-		core_tables_remove_slot(t, gone);
+		core_route_remove_slot(t, gone);
 		ck_assert_uint_eq(t->svc[2].nb, nb - 1);
 		ck_assert_int_eq(owned(t, 2, gone), 0);
 		ck_assert_uint_eq(t->slot_svc[gone], 0);
@@ -1383,15 +1383,15 @@ START_TEST(test_affinity_remove)
 		ck_assert_int_eq(owned(t, 1, 50), NFG_HASH_BUCKETS);
 	}
 	/* a slot that serves nothing, or is not a slot: no change at all */
-	copy = core_tables_clone(t);
+	copy = core_route_clone(t);
 	ck_assert_ptr_nonnull(copy);
-	core_tables_remove_slot(t, 60);
-	core_tables_remove_slot(t, 77);
-	core_tables_remove_slot(t, CORE_NO_SLOT);
+	core_route_remove_slot(t, 60);
+	core_route_remove_slot(t, 77);
+	core_route_remove_slot(t, CORE_NO_SLOT);
 	ck_assert_int_eq(memcmp(copy, t, sizeof(*t)), 0);
-	core_tables_free(copy);
+	core_route_free(copy);
 	/* the last one: no instance, no bucket, packets have nowhere to go */
-	core_tables_remove_slot(t, 41);
+	core_route_remove_slot(t, 41);
 	ck_assert_uint_eq(t->svc[2].nb, 0);
 	ck_assert_int_eq(owned(t, 2, CORE_NO_SLOT), NFG_HASH_BUCKETS);
 	ck_assert_uint_eq(core_pick(t, 2, 1, CORE_BORN_NEW), CORE_NO_SLOT);
@@ -1408,7 +1408,7 @@ START_TEST(test_affinity_remove)
 	/* and it can come back */
 	add(t, 2, 41, 0);
 	ck_assert_int_eq(owned(t, 2, 41), NFG_HASH_BUCKETS);
-	core_tables_free(t);
+	core_route_free(t);
 }
 END_TEST
 
@@ -1427,7 +1427,7 @@ START_TEST(test_affinity_churn)
 
 		memcpy(before, t->svc[3].bucket, sizeof(before));
 		if (!present[slot]) {
-			int rc = core_tables_add_instance(t, 3, slot, 0);
+			int rc = core_route_add_instance(t, 3, slot, 0);
 
 			if (t->svc[3].nb == NFG_MAX_INSTANCES && rc == -ENOSPC)
 				continue;
@@ -1437,7 +1437,7 @@ START_TEST(test_affinity_churn)
 				UNIT_ASSERT(t->svc[3].bucket[b] == before[b] || t->svc[3].bucket[b] == slot);
 			UNIT_EQ(owned(t, 3, slot), NFG_HASH_BUCKETS / t->svc[3].nb);
 		} else {
-			core_tables_remove_slot(t, slot);
+			core_route_remove_slot(t, slot);
 			present[slot] = 0;
 			for (int b = 0; b < NFG_HASH_BUCKETS; b++)
 				UNIT_ASSERT(before[b] == slot || t->svc[3].bucket[b] == before[b]);
@@ -1457,7 +1457,7 @@ START_TEST(test_affinity_churn)
 			UNIT_EQ(t->rx_ready, 0); /* 1 and 2 never got instances */
 		}
 	}
-	core_tables_free(t);
+	core_route_free(t);
 }
 END_TEST
 
@@ -1538,7 +1538,7 @@ START_TEST(test_keep_add)
 	}
 	/* other services never started moving */
 	ck_assert_uint_eq(t->svc[2].moving, 0);
-	core_tables_free(t);
+	core_route_free(t);
 }
 END_TEST
 
@@ -1558,7 +1558,7 @@ START_TEST(test_keep_off)
 		UNIT_EQ(core_pick(t, 1, in_bucket(b), 0), t->svc[1].bucket[b]);
 	}
 	check_service(t, 1);
-	core_tables_free(t);
+	core_route_free(t);
 }
 END_TEST
 
@@ -1581,7 +1581,7 @@ START_TEST(test_keep_two_adds)
 	add(t, 1, 2, 0);
 	add(t, 1, 3, 1);
 	e1 = t->epoch;
-	core_tables_remove_slot(t, 1);
+	core_route_remove_slot(t, 1);
 	check_service(t, 1);
 	for (int b = 0; b < NFG_HASH_BUCKETS; b++)
 		if (s->bucket[b] == 3) {
@@ -1625,7 +1625,7 @@ START_TEST(test_keep_two_adds)
 	ck_assert_int_gt(taken_c, 0);
 	ck_assert_int_le(taken_c, free_c);
 	ck_assert_int_eq(s->moving, moving_before + owned(t, 1, 4));
-	core_tables_free(t);
+	core_route_free(t);
 }
 END_TEST
 
@@ -1645,7 +1645,7 @@ START_TEST(test_keep_remove_new)
 	add(t, 1, 3, 1);
 	e = t->epoch;
 	memcpy(old_before, s->old, sizeof(old_before));
-	core_tables_remove_slot(t, 3);
+	core_route_remove_slot(t, 3);
 	check_service(t, 1);
 	for (int b = 0; b < NFG_HASH_BUCKETS; b++) {
 		uint32_t h = in_bucket(b);
@@ -1670,7 +1670,7 @@ START_TEST(test_keep_remove_new)
 	ck_assert_int_gt(kept, 0);
 	ck_assert_int_eq(s->moving, kept);
 	ck_assert_uint_eq(t->flows_on, 1);
-	core_tables_free(t);
+	core_route_free(t);
 }
 END_TEST
 
@@ -1696,7 +1696,7 @@ START_TEST(test_keep_remove_old)
 	}
 	ck_assert_int_gt(from1, 0);
 	ck_assert_int_gt(from2, 0);
-	core_tables_remove_slot(t, 1);
+	core_route_remove_slot(t, 1);
 	check_service(t, 1);
 	ck_assert_int_eq(s->moving, from2);
 	for (int b = 0; b < NFG_HASH_BUCKETS; b++) {
@@ -1715,12 +1715,12 @@ START_TEST(test_keep_remove_old)
 		}
 	}
 	/* the other old one too: nothing moves any more */
-	core_tables_remove_slot(t, 2);
+	core_route_remove_slot(t, 2);
 	check_service(t, 1);
 	ck_assert_uint_eq(s->moving, 0);
 	ck_assert_uint_eq(t->flows_on, 0);
 	ck_assert_int_eq(owned(t, 1, 3), NFG_HASH_BUCKETS);
-	core_tables_free(t);
+	core_route_free(t);
 }
 END_TEST
 
@@ -1746,12 +1746,12 @@ START_TEST(test_settle)
 	ck_assert_int_eq(n2, 128);
 
 	/* flows born before either move still live */
-	ck_assert_uint_eq(core_tables_settle(t, e0), 0);
-	ck_assert_uint_eq(core_tables_settle(t, e1 - 1), 0);
+	ck_assert_uint_eq(core_route_settle(t, e0), 0);
+	ck_assert_uint_eq(core_route_settle(t, e1 - 1), 0);
 	ck_assert_uint_eq(t->svc[1].moving, n1);
 	ck_assert_uint_eq(t->svc[2].moving, n2);
 	/* the first move's flows are gone, not the second's */
-	ck_assert_uint_eq(core_tables_settle(t, e1), n1);
+	ck_assert_uint_eq(core_route_settle(t, e1), n1);
 	ck_assert_uint_eq(t->svc[1].moving, 0);
 	ck_assert_uint_eq(t->svc[2].moving, n2);
 	ck_assert_uint_eq(t->flows_on, 1);
@@ -1761,24 +1761,24 @@ START_TEST(test_settle)
 	}
 	check_service(t, 1);
 	check_service(t, 2);
-	ck_assert_uint_eq(core_tables_settle(t, e1), 0);
+	ck_assert_uint_eq(core_route_settle(t, e1), 0);
 	/* all over, but rules or learning keep the flow table on */
 	t->learning = 1;
-	ck_assert_uint_eq(core_tables_settle(t, e2 + 10), n2);
+	ck_assert_uint_eq(core_route_settle(t, e2 + 10), n2);
 	ck_assert_uint_eq(t->svc[2].moving, 0);
 	ck_assert_uint_eq(t->flows_on, 1);
 	t->learning = 0;
 	t->rules = (struct core_ruleset *)(void *)&dummy;
-	ck_assert_uint_eq(core_tables_settle(t, e2), 0);
+	ck_assert_uint_eq(core_route_settle(t, e2), 0);
 	ck_assert_uint_eq(t->flows_on, 1);
 	t->rules = NULL;
-	ck_assert_uint_eq(core_tables_settle(t, e2), 0);
+	ck_assert_uint_eq(core_route_settle(t, e2), 0);
 	ck_assert_uint_eq(t->flows_on, 0);
 	check_service(t, 2);
 	/* the buckets stay where the moves put them */
 	ck_assert_int_eq(owned(t, 1, 3), 128);
 	ck_assert_int_eq(owned(t, 2, 4), 128);
-	core_tables_free(t);
+	core_route_free(t);
 
 	/* without the rest: a settle ends exactly the moves begun at or
 	 * before min_born, at once */
@@ -1795,15 +1795,15 @@ START_TEST(test_settle)
 			at_e2 += t->svc[1].old[b] != CORE_NO_SLOT && t->svc[1].since[b] == e2;
 		ck_assert_uint_gt(at_e2, 0);
 		ck_assert_uint_lt(at_e2, moving);
-		ck_assert_uint_eq(core_tables_settle(t, e1), moving - at_e2);
+		ck_assert_uint_eq(core_route_settle(t, e1), moving - at_e2);
 		ck_assert_uint_eq(t->svc[1].moving, at_e2);
 		for (int b = 0; b < NFG_HASH_BUCKETS; b++)
 			if (t->svc[1].old[b] != CORE_NO_SLOT)
 				UNIT_EQ(t->svc[1].since[b], e2);
-		ck_assert_uint_eq(core_tables_settle(t, e2), at_e2);
+		ck_assert_uint_eq(core_route_settle(t, e2), at_e2);
 	}
 	ck_assert_uint_eq(t->flows_on, 0);
-	core_tables_free(t);
+	core_route_free(t);
 }
 END_TEST
 
@@ -1850,7 +1850,7 @@ START_TEST(test_keep_churn)
 			if (present[slot])
 				continue;
 			keep = unit_rng_range(&rng, 0, 3) != 0;
-			rc = core_tables_add_instance(t, 4, slot, keep);
+			rc = core_route_add_instance(t, 4, slot, keep);
 			if (rc == -ENOSPC) {
 				UNIT_EQ(s->nb, NFG_MAX_INSTANCES);
 				continue;
@@ -1863,7 +1863,7 @@ START_TEST(test_keep_churn)
 
 			if (!present[slot])
 				continue;
-			core_tables_remove_slot(t, slot);
+			core_route_remove_slot(t, slot);
 			present[slot] = 0;
 			removed = slot;
 		} else if (r == 6) {
@@ -1872,7 +1872,7 @@ START_TEST(test_keep_churn)
 			for (int i = 0; i < CHURN_FLOWS; i++)
 				if (f[i].live && f[i].born < min_born)
 					min_born = f[i].born;
-			settled = core_tables_settle(t, min_born);
+			settled = core_route_settle(t, min_born);
 			UNIT_EQ(settled, moving_before - s->moving);
 		} else if (r == 7) {
 			for (int i = 0; i < CHURN_FLOWS; i++)
@@ -1914,7 +1914,7 @@ START_TEST(test_keep_churn)
 		}
 	}
 	free(f);
-	core_tables_free(t);
+	core_route_free(t);
 }
 END_TEST
 

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The control thread: registrations and departures of NFs, guests'
+ * VMMs, heartbeats, buffer reclaim, counters, and the API's requests. */
+#ifndef CORE_CTRL_H
+#define CORE_CTRL_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "nfhost/nfg_abi.h"
+
+struct core;
+
+/* A guest's VMM process on the host (bound by the manager): when it ends,
+ * every NF of that guest is gone. */
+struct core_guest_bind {
+	uint32_t id;  /* 0: unused */
+	pid_t pid;
+	int pidfd;
+};
+
+struct core_ctrl {
+	pthread_t thread;
+	volatile int stop;
+	int pidfds[NFG_MAX_NFS];                      /* host NFs' processes, -1: none */
+	struct core_guest_bind guests[NFG_MAX_NFS];
+	/* Guest NFs have no pidfd of their own; a heartbeat that stops moving
+	 * for cfg.guest_timeout_ms means the guest hung or vanished unbound. */
+	uint64_t last_beat[NFG_MAX_NFS], beat_tsc[NFG_MAX_NFS];
+	/* Slots of guest NFs given up on by heartbeat: the NF may only be
+	 * frozen and wake up believing it owns the slot, so after the reclaim
+	 * the slot is kept (DEAD) until the NF acknowledges (DONE) or its
+	 * guest's VMM ends. */
+	uint64_t quarantine;
+};
+
+/** Start the control thread (the API must be open).
+ * @return 0 or a negative errno */
+int core_ctrl_start(struct core *c);
+
+/** Stop the control thread, close the API and every pidfd. */
+void core_ctrl_stop(struct core *c);
+
+#endif

@@ -8,17 +8,15 @@
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 #include <rte_mempool.h>
-#include <rte_reciprocal.h>
 
 #include "core_api.h"
 #include "core_ctrl.h"
+#include "core_desc.h"
 #include "core_flow.h"
 #include "core_region.h"
 #include "core_route.h"
 #include "core_tables.h"
 #include "nfhost/nfg_abi.h"
-
-#define CORE_MAX_BURST 256
 
 struct core_cfg {
 	char name[64];          /* region file: /dev/hugepages/NAME-sSOCKET */
@@ -41,17 +39,6 @@ struct core_cfg {
 				   core learns which flows are live (when the flow table
 				   was off) */
 	char api_path[108];     /* the control API's UNIX socket */
-};
-
-/* Descriptor <-> buffer arithmetic without divisions on the fast path. */
-struct core_bufmap {
-	uint64_t bufs_off;
-	uint32_t meta_off;       /* nfg_pkt from buffer start */
-	uint32_t page_shift;
-	uint32_t stride;
-	uint32_t per_page;
-	uint32_t count;
-	struct rte_reciprocal stride_div;
 };
 
 struct core {
@@ -90,22 +77,6 @@ struct core {
  * layout in the region header. */
 int core_pool_create(struct core *c);
 void core_pool_free(struct core *c);
-
-/** Buffer index of the nfg_pkt at @p desc, or -1 when it is not one. */
-static inline int64_t core_desc_index(const struct core_bufmap *bm, uint32_t desc)
-{
-	uint64_t rel, in_page, k;
-
-	if (desc < bm->bufs_off + bm->meta_off)
-		return -1;
-	rel = desc - bm->bufs_off - bm->meta_off;
-	in_page = rel & ((1ULL << bm->page_shift) - 1);
-	k = rte_reciprocal_divide((uint32_t)in_page, bm->stride_div);
-	if (k * bm->stride != in_page || k >= bm->per_page)
-		return -1;
-	k += (rel >> bm->page_shift) * bm->per_page;
-	return k < bm->count ? (int64_t)k : -1;
-}
 
 /* An mbuf's buffer starts with its nfg_pkt: that offset is the descriptor.
  * mbuf headers are private, so buf_addr can be trusted. */

@@ -54,10 +54,6 @@ static const struct rte_acl_field_def core_acl_defs[F_NUM] = {
  * random ones: 3 tries, 15 MB); exact 5-tuples take far less. */
 #define CORE_ACL_MAX_SIZE (64u << 20)
 
-/* rte_acl_create() hands back an existing context of the same name
- * instead of failing, so two live classifiers must never share one. */
-static uint32_t core_acl_seq;
-
 static void __attribute__((format(printf, 3, 4))) cl_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -181,8 +177,11 @@ static void to_acl_rule(const struct graph_rule *r, struct core_acl_rule *a, uin
 	}
 }
 
-static struct rte_acl_ctx *acl_build(const struct graph_rule *rules, uint32_t n, const struct rank_ent *ent,
-				     int socket_id, char *err, size_t errlen)
+/* rte_acl_create() hands back an existing context of the same name
+ * instead of failing, so two live classifiers must never share one: the
+ * name is that of @p owner, the classifier the context is built for. */
+static struct rte_acl_ctx *acl_build(const void *owner, const struct graph_rule *rules, uint32_t n,
+				     const struct rank_ent *ent, int socket_id, char *err, size_t errlen)
 {
 	char name[RTE_ACL_NAMESIZE];
 	struct rte_acl_param prm = {
@@ -204,7 +203,7 @@ static struct rte_acl_ctx *acl_build(const struct graph_rule *rules, uint32_t n,
 	}
 	for (uint32_t rank = 0; rank < n; rank++)
 		to_acl_rule(&rules[ent[rank].idx], &ar[rank], ent[rank].idx, rank, n);
-	snprintf(name, sizeof(name), "nfh_cls_%u", __atomic_fetch_add(&core_acl_seq, 1, __ATOMIC_RELAXED));
+	snprintf(name, sizeof(name), "nfh_cls_%p", owner);
 	ctx = rte_acl_create(&prm);
 	if (ctx == NULL) {
 		rc = rte_errno ? rte_errno : ENOMEM;
@@ -310,7 +309,7 @@ struct core_classifier *core_classifier_build(const struct graph_rule *rules, ui
 	cl->nb_rules = n;
 
 	if (n > 0) {
-		acl = acl_build(rules, n, ent, socket_id, err, errlen);
+		acl = acl_build(cl, rules, n, ent, socket_id, err, errlen);
 		if (acl == NULL) {
 			rc = -errno;
 			goto fail;

@@ -42,8 +42,6 @@ struct lstate {
 	struct rte_mbuf *direct[CORE_MAX_BURST];
 };
 
-static RTE_DEFINE_PER_LCORE(struct lstate *, lst);
-
 static inline int64_t in_flight(const struct nfg_core_stats *s)
 {
 	return (int64_t)(__atomic_load_n(&s->rx_pkts, __ATOMIC_RELAXED) - nfg_rx_dropped(s) -
@@ -133,110 +131,11 @@ static void flush_direct(struct core *c, struct lstate *ls, uint64_t *full)
 
 /* ---- RX ------------------------------------------------------------- */
 
-/* The flow table's answer for a burst: each packet's hint, fresh (0
- * where the table is full: such a packet is classified on its own).  One
- * bulk lookup brings the hints with the keys; a packet whose flow is new,
- * or whose hint is stale, goes the slow way: it finds its entry (or
- * creates it), marks it alive, has it reclassified if the rules changed,
- * and writes the fresh hint back. */
-static void rx_flows(struct core *c, const struct core_tables *t, const struct nfg_flow_key *keys,
-		     uint32_t *sig, uint16_t n, uint64_t now, uint64_t *hint)
+/* RX, step 1: the metadata the NFs read, the parse, each packet's flow
+ * key and hash. */
+static inline void rx_fill_meta(const struct core *c, uint16_t port, struct rte_mbuf **mb, uint16_t n, uint64_t tsc,
+				struct nfg_flow_key *keys, uint32_t *sig)
 {
-	struct core_flows *f = &c->flows;
-	const struct core_ruleset *rs = t->rules;
-	const void *kp[RTE_HASH_LOOKUP_BULK_MAX];
-	void *data[RTE_HASH_LOOKUP_BULK_MAX];
-	uint16_t slow[CORE_MAX_BURST];
-	int32_t spos[CORE_MAX_BURST];
-	const struct nfg_flow_key *stale[CORE_MAX_BURST];
-	int32_t stale_pos[CORE_MAX_BURST];
-	int32_t rule[CORE_MAX_BURST];
-	uint16_t nslow = 0, nstale = 0;
-	uint32_t misses = 0, stamp, tick;
-
-	core_flows_follow(f, t->rules_gen, t->moving);
-	stamp = f->stamp;
-	for (uint16_t i = 0; i < n; i += RTE_HASH_LOOKUP_BULK_MAX) {
-		uint16_t m = RTE_MIN((uint16_t)(n - i), (uint16_t)RTE_HASH_LOOKUP_BULK_MAX);
-		uint64_t hit = 0;
-
-		for (uint16_t j = 0; j < m; j++)
-			kp[j] = &keys[i + j];
-		rte_hash_lookup_with_hash_bulk_data(f->h, kp, sig + i, m, &hit, data);
-		for (uint16_t j = 0; j < m; j++) {
-			uint64_t h = hit >> j & 1 ? (uint64_t)(uintptr_t)data[j] : 0;
-
-			hint[i + j] = h;
-			if (unlikely(core_hint_stamp(h) != stamp))
-				slow[nslow++] = (uint16_t)(i + j);
-		}
-	}
-	if (likely(nslow == 0)) {
-		f->st.hits += n;
-		return;
-	}
-	tick = core_flow_tick(f, now);
-	for (uint16_t s = 0; s < nslow; s++) {
-		uint16_t k = slow[s];
-		/* a second packet of a new flow in this burst finds it */
-		int32_t p = rte_hash_lookup_with_hash(f->h, &keys[k], sig[k]);
-		struct core_flow *e;
-
-		if (p < 0) {
-			misses++;
-			p = core_flows_add(f, &keys[k], sig[k], now, t->epoch);
-		}
-		spos[s] = p;
-		hint[k] = 0;
-		if (p < 0)
-			continue;
-		e = &f->e[p];
-		e->last = tick;
-		/* classified once however many of its packets came */
-		if (e->gen != t->rules_gen) {
-			e->gen = t->rules_gen;
-			stale[nstale] = &keys[k];
-			stale_pos[nstale++] = p;
-		}
-	}
-	if (nstale && rs)
-		core_ruleset_classify(rs, stale, rule, nstale);
-	for (uint16_t s = 0; s < nstale; s++) {
-		struct core_flow *e = &f->e[stale_pos[s]];
-		int32_t r = rs ? rule[s] : -1;
-
-		e->rule = r;
-		e->act = r >= 0 ? rs->act[r] : t->dflt;
-	}
-	for (uint16_t s = 0; s < nslow; s++) {
-		uint16_t k = slow[s];
-
-		if (spos[s] < 0)
-			continue;
-		hint[k] = core_flow_hint(&f->e[spos[s]], stamp, spos[s], t->moving);
-		core_flows_set_hint(f, &keys[k], sig[k], hint[k]);
-	}
-	f->st.misses += misses;
-	f->st.hits += n - misses;
-}
-
-/* Handle @p n packets received on @p port: metadata, parse, classify,
- * first hop. */
-static void rx_handle(struct core *c, struct lstate *ls, const struct core_tables *t, uint16_t port,
-		      struct rte_mbuf **mb, uint16_t n)
-{
-	struct nfg_core_stats *s = c->stats;
-	struct nfg_port *np = nfg_port_at(c->base, port);
-	const struct core_ruleset *rs = t->rules;
-	uint64_t bytes = 0, tsc = rte_rdtsc();
-	uint16_t dst[CORE_MAX_BURST];
-	nfg_desc_t desc[CORE_MAX_BURST];
-	uint32_t idx[CORE_MAX_BURST];
-	struct nfg_flow_key keys[CORE_MAX_BURST];
-	uint32_t sig[CORE_MAX_BURST];
-	uint64_t hint[CORE_MAX_BURST];
-	uint64_t policy = 0, no_inst = 0;
-
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = mb[i];
 		struct nfg_pkt *p = m->buf_addr;
@@ -251,86 +150,98 @@ static void rx_handle(struct core *c, struct lstate *ls, const struct core_table
 		sig[i] = p->flow_hash;
 		m->port = port;
 	}
-	if (t->flows_on)
-		rx_flows(c, t, keys, sig, n, tsc, hint);
-	for (uint16_t i = 0; i < n; i++) {
-		struct rte_mbuf *m = mb[i];
-		struct nfg_pkt *p = m->buf_addr;
-		struct core_mstate *ms = core_ms(m);
-		struct graph_action act = t->dflt;
-		const uint8_t *skip = NULL;
-		uint8_t nskip = 0;
-		uint16_t target;
+}
 
-		dst[i] = DST_NONE;
-		bytes += m->pkt_len;
-		if (unlikely(m->nb_segs != 1)) {
-			s->rx_multiseg++;
-			rte_pktmbuf_free(m);
-			continue;
+/* What classification decided for one packet. */
+struct rx_class {
+	struct graph_action act;
+	const uint8_t *skip;   /* services its flow skips */
+	uint8_t nskip;
+};
+
+/* RX, step 2: classify one packet, from its flow's hint (@p h, 0: none),
+ * or by the rules when the flow table could not keep it; sets its flow's
+ * birth for the pick. */
+static inline struct rx_class rx_classify(const struct core *c, const struct core_tables *t, uint64_t h,
+					  const struct nfg_flow_key *k, struct core_mstate *ms)
+{
+	const struct core_ruleset *rs = t->rules;
+	struct rx_class r = { .act = t->dflt };
+	int32_t rule;
+
+	ms->born = CORE_BORN_NEW;
+	if (!t->flows_on)
+		return r;
+	if (likely(h != 0)) {
+		if (likely(!(h & CORE_HINT_SLOW))) {
+			/* with no bucket moving, every flow in the table was born
+			 * before any move still to come: 0 tells core_pick the
+			 * same, without reading the entry */
+			ms->born = 0;
+			r.act = core_hint_act(h);
+			rule = core_hint_rule(h);
+		} else {
+			const struct core_flow *e = &c->flows.e[core_hint_pos(h)];
+
+			ms->born = e->born;
+			r.act = e->ovr.type != GRAPH_ACT_NONE ? e->ovr : e->act;
+			r.skip = e->skip;
+			r.nskip = e->nskip;
+			rule = e->rule;
 		}
-		ms->hash = p->flow_hash;
-		ms->born = CORE_BORN_NEW;
-		if (t->flows_on) {
-			uint64_t h = hint[i];
-
-			if (likely(h != 0)) {
-				int32_t r;
-
-				if (likely(!(h & CORE_HINT_SLOW))) {
-					/* with no bucket moving, every flow in the table
-					 * was born before any move still to come: 0 tells
-					 * core_pick the same, without reading the entry */
-					ms->born = 0;
-					act = core_hint_act(h);
-					r = core_hint_rule(h);
-				} else {
-					const struct core_flow *e = &c->flows.e[core_hint_pos(h)];
-
-					ms->born = e->born;
-					act = e->ovr.type != GRAPH_ACT_NONE ? e->ovr : e->act;
-					skip = e->skip;
-					nskip = e->nskip;
-					r = e->rule;
-				}
-				if (rs)
-					rs->pkts[r]++;
-			} else if (rs) {
-				int32_t r;
-				const struct nfg_flow_key *k = &keys[i];
-
-				core_ruleset_classify(rs, &k, &r, 1);
-				if (r >= 0) {
-					act = rs->act[r];
-					rs->pkts[r]++;
-				}
-			}
+		if (rs)
+			rs->pkts[rule]++; /* pkts[-1] counts the unmatched */
+	} else if (rs) {
+		core_ruleset_classify(rs, &k, &rule, 1);
+		if (rule >= 0) {
+			r.act = rs->act[rule];
+			rs->pkts[rule]++;
 		}
-		switch (core_route_rx(t, ms, port, act, skip, nskip, &target)) {
-		case CORE_TO_SLOT:
-			dst[i] = target;
-			break;
-		case CORE_TO_PORT:
-			ms->exit = target;
-			dst[i] = DST_DIRECT;
-			break;
-		case CORE_DROP_POLICY:
-			policy++;
-			rte_pktmbuf_free(m);
-			continue;
-		default:
-			no_inst++;
-			rte_pktmbuf_free(m);
-			continue;
-		}
-		c->chain_pkts[ms->chain_id & (GRAPH_MAX_CHAINS - 1)] += act.type == GRAPH_ACT_CHAIN;
-		p->chain_id = ms->chain_id;
-		p->path_len = ms->len;
-		memcpy(p->path, ms->path, sizeof(p->path));
-		desc[i] = core_desc_of_mbuf(c, m);
-		idx[i] = ms->idx;
 	}
-	stage_burst(c, ls, dst, desc, idx, n);
+	return r;
+}
+
+/* RX, step 3: the packet's path and first stop, written where the NFs
+ * read them; DST_NONE when it is dropped (freed and counted). */
+static inline uint16_t rx_first_hop(struct core *c, const struct core_tables *t, struct rte_mbuf *m, uint16_t port,
+				    const struct rx_class *cl, uint64_t *policy, uint64_t *no_inst)
+{
+	struct core_mstate *ms = core_ms(m);
+	struct nfg_pkt *p = m->buf_addr;
+	uint16_t target, dst;
+
+	switch (core_route_rx(t, ms, port, cl->act, cl->skip, cl->nskip, &target)) {
+	case CORE_TO_SLOT:
+		dst = target;
+		break;
+	case CORE_TO_PORT:
+		ms->exit = target;
+		dst = DST_DIRECT;
+		break;
+	case CORE_DROP_POLICY:
+		(*policy)++;
+		rte_pktmbuf_free(m);
+		return DST_NONE;
+	default:
+		(*no_inst)++;
+		rte_pktmbuf_free(m);
+		return DST_NONE;
+	}
+	c->chain_pkts[ms->chain_id & (GRAPH_MAX_CHAINS - 1)] += cl->act.type == GRAPH_ACT_CHAIN;
+	p->chain_id = ms->chain_id;
+	p->path_len = ms->len;
+	memcpy(p->path, ms->path, sizeof(p->path));
+	return dst;
+}
+
+/* RX, step 4: counters, before the packets are handed out so that
+ * in_flight never goes negative. */
+static inline void rx_count(struct core *c, uint16_t port, uint16_t n, uint64_t bytes, uint64_t tsc,
+			    uint64_t policy, uint64_t no_inst)
+{
+	struct nfg_core_stats *s = c->stats;
+	struct nfg_port *np = nfg_port_at(c->base, port);
+
 	if (s->first_rx_tsc == 0)
 		s->first_rx_tsc = tsc;
 	s->last_rx_tsc = tsc;
@@ -340,10 +251,47 @@ static void rx_handle(struct core *c, struct lstate *ls, const struct core_table
 		s->rx_policy_drop += policy;
 		s->rx_no_instance += no_inst;
 	}
-	/* count before handing out, so in_flight never goes negative */
 	__atomic_store_n(&s->rx_pkts, s->rx_pkts + n, __ATOMIC_RELEASE);
-	flush_slots(c, ls, &s->rx_ring_full);
-	flush_direct(c, ls, &s->rx_ring_full);
+}
+
+/* Handle @p n packets received on @p port: fill metadata and parse,
+ * classify, pick each first hop, count, stage and hand out. */
+static void rx_handle(struct core *c, struct lstate *ls, const struct core_tables *t, uint16_t port,
+		      struct rte_mbuf **mb, uint16_t n)
+{
+	uint64_t bytes = 0, tsc = rte_rdtsc(), policy = 0, no_inst = 0;
+	uint16_t dst[CORE_MAX_BURST];
+	nfg_desc_t desc[CORE_MAX_BURST];
+	uint32_t idx[CORE_MAX_BURST];
+	struct nfg_flow_key keys[CORE_MAX_BURST];
+	uint32_t sig[CORE_MAX_BURST];
+	uint64_t hint[CORE_MAX_BURST];
+
+	rx_fill_meta(c, port, mb, n, tsc, keys, sig);
+	if (t->flows_on)
+		core_flows_lookup(&c->flows, t, keys, sig, n, tsc, hint);
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = mb[i];
+		struct core_mstate *ms = core_ms(m);
+		struct rx_class cl;
+
+		bytes += m->pkt_len;
+		if (unlikely(m->nb_segs != 1)) {
+			c->stats->rx_multiseg++;
+			rte_pktmbuf_free(m);
+			dst[i] = DST_NONE;
+			continue;
+		}
+		ms->hash = ((struct nfg_pkt *)m->buf_addr)->flow_hash;
+		cl = rx_classify(c, t, t->flows_on ? hint[i] : 0, &keys[i], ms);
+		dst[i] = rx_first_hop(c, t, m, port, &cl, &policy, &no_inst);
+		desc[i] = core_desc_of_mbuf(c, m);
+		idx[i] = ms->idx;
+	}
+	stage_burst(c, ls, dst, desc, idx, n);
+	rx_count(c, port, n, bytes, tsc, policy, no_inst);
+	flush_slots(c, ls, &c->stats->rx_ring_full);
+	flush_direct(c, ls, &c->stats->rx_ring_full);
 }
 
 static void rx_once(struct core *c, struct lstate *ls)
@@ -402,40 +350,46 @@ struct tx_counts {
 	uint64_t nf_drops, bad_meta, bad_dest, no_inst, bad_desc;
 };
 
-/* Decide where one entry handed back by slot @p s goes; *idx is its buffer.
- * What is dropped is freed and counted here. */
-static inline uint16_t tx_one(struct core *c, const struct core_tables *t, uint8_t s, nfg_desc_t e,
-			      uint32_t *idx_out, struct tx_counts *k)
+/* TX, step 1: take back the buffer of entry @p e from slot @p s, after
+ * checking it is one that slot holds and, when the NF says it moved or
+ * resized the packet, that the packet is still inside its buffer.  NULL
+ * when it is not (a bad descriptor touches nothing; a bad packet is freed). */
+static inline struct rte_mbuf *tx_take_back(struct core *c, uint8_t s, nfg_desc_t e, uint32_t *idx,
+					    struct tx_counts *k)
 {
 	uint32_t desc = NFG_D_OFF(e);
-	int64_t idx = core_desc_index(&c->bm, desc);
 	struct rte_mbuf *m;
-	uint16_t target;
 
-	if (unlikely(idx < 0 || c->owner[idx] != s + 1)) {
-		k->bad_desc++; /* not a buffer, or not this NF's: touch nothing */
+	if (unlikely(core_desc_invalid(&c->bm, c->owner, s, desc, idx))) {
+		k->bad_desc++;
 		nfg_slot_at(c->base, s)->bad_desc++;
-		return DST_NONE;
+		return NULL;
 	}
-	c->owner[idx] = 0;
-	m = c->mbuf[idx];
-	*idx_out = (uint32_t)idx;
+	c->owner[*idx] = 0;
+	m = c->mbuf[*idx];
 	if (unlikely(NFG_D_FLAGS(e) & NFG_D_F_META)) {
-		/* the NF moved or resized the packet: only now read what it wrote */
+		/* only now read what the NF wrote, once, into a private copy */
 		const struct nfg_pkt *p = nfg_pkt_at(c->base, desc);
-		uint32_t off = p->data_off;
-		uint16_t len = p->len;
-		struct nfg_pkt v = { .data_off = off, .len = len };
+		struct nfg_pkt v = { .data_off = p->data_off, .len = p->len };
 
-		if (len == 0 || !nfg_pkt_in_room(c->hdr, desc, &v)) {
+		if (v.len == 0 || !nfg_pkt_in_room(c->hdr, desc, &v)) {
 			rte_pktmbuf_free(m);
 			k->bad_meta++;
-			return DST_NONE;
+			return NULL;
 		}
-		m->data_off = (uint16_t)(off - (desc - c->bm.meta_off));
-		m->data_len = len;
-		m->pkt_len = len;
+		m->data_off = (uint16_t)(v.data_off - (desc - c->bm.meta_off));
+		m->data_len = v.len;
+		m->pkt_len = v.len;
 	}
+	return m;
+}
+
+/* TX, step 2: where the NF's verdict sends @p m; DST_NONE when it is
+ * dropped (freed and counted here). */
+static inline uint16_t tx_route(const struct core_tables *t, struct rte_mbuf *m, nfg_desc_t e, struct tx_counts *k)
+{
+	uint16_t target;
+
 	switch (core_route_verdict(t, core_ms(m), m->port, NFG_D_ACTION(e), NFG_D_DEST(e), &target)) {
 	case CORE_TO_SLOT:
 		return target;
@@ -521,8 +475,9 @@ static uint64_t reclaim_slot(struct core *c, uint8_t s)
 	return n;
 }
 
-/* Drain one burst from slot @p s and stage it; at most one burst is staged
- * per destination between flushes, which bounds the staging areas. */
+/* Drain one burst from slot @p s: take each buffer back, route it by its
+ * verdict, stage it.  At most one burst is staged per destination between
+ * flushes, which bounds the staging areas. */
 static uint32_t tx_drain_slot(struct core *c, struct lstate *ls, const struct core_tables *t, uint8_t s,
 			      struct tx_counts *k)
 {
@@ -532,7 +487,9 @@ static uint32_t tx_drain_slot(struct core *c, struct lstate *ls, const struct co
 	uint32_t n = nfg_ring_dequeue_burst(c->txr[s], e, c->cfg.burst);
 
 	for (uint32_t i = 0; i < n; i++) {
-		dst[i] = tx_one(c, t, s, e[i], &idx[i], k);
+		struct rte_mbuf *m = tx_take_back(c, s, e[i], &idx[i], k);
+
+		dst[i] = m ? tx_route(t, m, e[i], k) : DST_NONE;
 		e[i] = NFG_D_OFF(e[i]); /* on to the next NF without the verdict */
 	}
 	stage_burst(c, ls, dst, e, idx, n);
@@ -587,19 +544,6 @@ static void tx_once(struct core *c, struct lstate *ls)
 
 /* ---- loops ---------------------------------------------------------- */
 
-static struct lstate *lstate_get(void)
-{
-	if (!RTE_PER_LCORE(lst))
-		RTE_PER_LCORE(lst) = rte_zmalloc("core_lstate", sizeof(struct lstate), RTE_CACHE_LINE_SIZE);
-	return RTE_PER_LCORE(lst);
-}
-
-static void lstate_put(void)
-{
-	rte_free(RTE_PER_LCORE(lst));
-	RTE_PER_LCORE(lst) = NULL;
-}
-
 /* The TX side runs on after RX stops until nothing is in flight (or the
  * drain time is up), so a shutdown with live NFs loses no packet. */
 static int tx_should_stop(struct core *c, uint64_t *deadline)
@@ -614,7 +558,8 @@ static int tx_should_stop(struct core *c, uint64_t *deadline)
 /* One loop for every lcore role: RX, TX, or both on one lcore. */
 static int run_loop(struct core *c, int rx, int tx)
 {
-	struct lstate *ls = lstate_get();
+	/* each loop's own staging, on the lcore's socket */
+	struct lstate *ls = rte_zmalloc_socket("core_lstate", sizeof(*ls), RTE_CACHE_LINE_SIZE, (int)rte_socket_id());
 	uint64_t deadline = 0;
 
 	if (!ls)
@@ -637,7 +582,7 @@ static int run_loop(struct core *c, int rx, int tx)
 		urcu_qsbr_quiescent_state();
 	}
 	urcu_qsbr_unregister_thread();
-	lstate_put();
+	rte_free(ls);
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 
 #include "core_flow.h"
 #include "core_parse.h"
+#include "core_rules.h"
 #include "graph.h"
 
 _Static_assert(GRAPH_MAX_RULES < 0x7fff, "a rule index + 1 fits the hint's 15 bits");
@@ -238,4 +239,90 @@ void core_flows_apply_cmds(struct core_flows *f, uint64_t now, uint32_t epoch)
 		f->st.cmds++;
 		rte_free(m[i]);
 	}
+}
+
+/* The flow table's answer for a burst: each packet's hint, fresh (0
+ * where the table is full: such a packet is classified on its own).  One
+ * bulk lookup brings the hints with the keys; a packet whose flow is new,
+ * or whose hint is stale, goes the slow way: it finds its entry (or
+ * creates it), marks it alive, has it reclassified if the rules changed,
+ * and writes the fresh hint back. */
+void core_flows_lookup(struct core_flows *f, const struct core_tables *t, const struct nfg_flow_key *keys,
+		       uint32_t *sig, uint16_t n, uint64_t now, uint64_t *hint)
+{
+	const struct core_ruleset *rs = t->rules;
+	const void *kp[RTE_HASH_LOOKUP_BULK_MAX];
+	void *data[RTE_HASH_LOOKUP_BULK_MAX];
+	uint16_t slow[CORE_MAX_BURST];
+	int32_t spos[CORE_MAX_BURST];
+	const struct nfg_flow_key *stale[CORE_MAX_BURST];
+	int32_t stale_pos[CORE_MAX_BURST];
+	int32_t rule[CORE_MAX_BURST];
+	uint16_t nslow = 0, nstale = 0;
+	uint32_t misses = 0, stamp, tick;
+
+	core_flows_follow(f, t->rules_gen, t->moving);
+	stamp = f->stamp;
+	for (uint16_t i = 0; i < n; i += RTE_HASH_LOOKUP_BULK_MAX) {
+		uint16_t m = RTE_MIN((uint16_t)(n - i), (uint16_t)RTE_HASH_LOOKUP_BULK_MAX);
+		uint64_t hit = 0;
+
+		for (uint16_t j = 0; j < m; j++)
+			kp[j] = &keys[i + j];
+		rte_hash_lookup_with_hash_bulk_data(f->h, kp, sig + i, m, &hit, data);
+		for (uint16_t j = 0; j < m; j++) {
+			uint64_t h = hit >> j & 1 ? (uint64_t)(uintptr_t)data[j] : 0;
+
+			hint[i + j] = h;
+			if (unlikely(core_hint_stamp(h) != stamp))
+				slow[nslow++] = (uint16_t)(i + j);
+		}
+	}
+	if (likely(nslow == 0)) {
+		f->st.hits += n;
+		return;
+	}
+	tick = core_flow_tick(f, now);
+	for (uint16_t s = 0; s < nslow; s++) {
+		uint16_t k = slow[s];
+		/* a second packet of a new flow in this burst finds it */
+		int32_t p = rte_hash_lookup_with_hash(f->h, &keys[k], sig[k]);
+		struct core_flow *e;
+
+		if (p < 0) {
+			misses++;
+			p = core_flows_add(f, &keys[k], sig[k], now, t->epoch);
+		}
+		spos[s] = p;
+		hint[k] = 0;
+		if (p < 0)
+			continue;
+		e = &f->e[p];
+		e->last = tick;
+		/* classified once however many of its packets came */
+		if (e->gen != t->rules_gen) {
+			e->gen = t->rules_gen;
+			stale[nstale] = &keys[k];
+			stale_pos[nstale++] = p;
+		}
+	}
+	if (nstale && rs)
+		core_ruleset_classify(rs, stale, rule, nstale);
+	for (uint16_t s = 0; s < nstale; s++) {
+		struct core_flow *e = &f->e[stale_pos[s]];
+		int32_t r = rs ? rule[s] : -1;
+
+		e->rule = r;
+		e->act = r >= 0 ? rs->act[r] : t->dflt;
+	}
+	for (uint16_t s = 0; s < nslow; s++) {
+		uint16_t k = slow[s];
+
+		if (spos[s] < 0)
+			continue;
+		hint[k] = core_flow_hint(&f->e[spos[s]], stamp, spos[s], t->moving);
+		core_flows_set_hint(f, &keys[k], sig[k], hint[k]);
+	}
+	f->st.misses += misses;
+	f->st.hits += n - misses;
 }

@@ -169,6 +169,15 @@ static inline void core_flow_key_reverse(const struct nfg_flow_key *k, struct nf
  * is inherited from the reverse direction when that exists, so both
  * directions of a connection stay together.  Returns its position, or -1
  * when the table is full (counted).  Its hint (0) is stale until written. */
+/**
+ * The flow table's answer for a burst of @p n keys (@p sig: their hashes):
+ * each packet's hint in @p hint, fresh, or 0 where the table is full (such
+ * a packet is classified on its own).  New flows are added and classified
+ * by @p t's rules; flows whose hint went stale are refreshed.  RX lcore.
+ */
+void core_flows_lookup(struct core_flows *f, const struct core_tables *t, const struct nfg_flow_key *keys,
+		       uint32_t *sig, uint16_t n, uint64_t now, uint64_t *hint);
+
 int32_t core_flows_add(struct core_flows *f, const struct nfg_flow_key *k, uint32_t sig, uint64_t now,
 		       uint32_t epoch);
 

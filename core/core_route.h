@@ -11,6 +11,7 @@
 #include "graph.h"
 #include "nfhost/nfg_abi.h"
 
+#define CORE_MAX_BURST 256      /* the most packets the data path handles at once */
 #define CORE_NO_SLOT 0xff
 #define CORE_BORN_NEW UINT32_MAX /* a packet with no flow entry counts as a new flow */
 #define CORE_NO_CHAIN 0xffff     /* chain_id of a packet a rule sent straight out */

@@ -274,8 +274,7 @@ static int commit(struct core *c, struct graph *cand, struct core_ruleset *rs, i
 		free(c->tabs.model->rule);
 		free(c->tabs.model->act);
 	} else {
-		nt->rules = c->tables->rules;
-		core_tables_publish(c, nt);
+		core_tables_publish(c, nt); /* the clone kept the rule set */
 	}
 	*c->tabs.model = *cand;
 	return 0;

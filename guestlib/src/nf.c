@@ -11,7 +11,6 @@
 
 #include "nfg_internal.h"
 
-#define DEFAULT_REGION "/dev/hugepages/nfhost0-s0"
 #define MAX_BURST 256
 #define REPLY_TIMEOUT_S 5.0
 #define LEAVE_TIMEOUT_S 5.0
@@ -21,8 +20,19 @@
 
 static struct nfg_ctx *signal_ctx;
 
+/* The region an NF takes without -r: the default core's on socket 0, by
+ * the one naming rule.  It fits any region buffer (a fixed, short name). */
+static void default_region(char *out, size_t len)
+{
+	if (nfg_region_name(out, len, NFG_HUGEDIR, NFG_DEFAULT_CORE, 0) < 0)
+		out[0] = '\0';
+}
+
 void nfg_usage(FILE *f, const char *prog)
 {
+	char region[sizeof(((struct nfg_opts *)0)->region)];
+
+	default_region(region, sizeof(region));
 	fprintf(f,
 		"usage: %s [-r REGION] -s SERVICE_ID[,ID...] [-n NAME] [-b BURST] [-q] [-- NF options]\n"
 		"  -r REGION   region file (default %s)\n"
@@ -31,7 +41,7 @@ void nfg_usage(FILE *f, const char *prog)
 		"  -n NAME     instance name shown in stats\n"
 		"  -b BURST    descriptors per burst (default 32, max %d)\n"
 		"  -q          no per-second rate lines\n",
-		prog, DEFAULT_REGION, NFG_MAX_SERVICES - 1, MAX_BURST);
+		prog, region, NFG_MAX_SERVICES - 1, MAX_BURST);
 }
 
 static void on_signal(int sig)
@@ -91,7 +101,7 @@ int nfg_init(int argc, char **argv, const char *name, struct nfg_ctx **ctx)
 	struct sigaction sa;
 	int c, rc;
 
-	snprintf(o.region, sizeof(o.region), "%s", DEFAULT_REGION);
+	default_region(o.region, sizeof(o.region));
 	snprintf(o.name, sizeof(o.name), "%s", name);
 	optind = 1;
 	while ((c = getopt(argc, argv, "+r:s:n:b:qh")) != -1) {

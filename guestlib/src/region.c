@@ -208,6 +208,10 @@ static int attach_ivshmem(const char *want, struct nfg_region *r, int *devices)
 	closedir(d);
 	if (*devices == 0)
 		return -ENOENT;
+	/* the core cuts the name it writes in the header to fit */
+	if (strlen(want) >= NFG_NAME_LEN)
+		return nfg_set_error(-ENOENT, "no ivshmem device carries region %s (%s): a region header holds "
+				     "names of at most %d characters", want, seen, NFG_NAME_LEN - 1);
 	return nfg_set_error(-ENOENT, "no ivshmem device carries region %s (%s)", want, seen);
 }
 

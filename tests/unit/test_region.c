@@ -32,7 +32,7 @@ static void setup(void)
 
 	snprintf(tmpdir, sizeof(tmpdir), "%s/t-XXXXXX", topdir);
 	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-	snprintf(path, sizeof(path), "%s/region-s0", tmpdir);
+	ck_assert_int_gt(nfg_region_name(path, sizeof(path), tmpdir, "region", 0), 0);
 	snprintf(errlog, sizeof(errlog), "%s/stderr.log", tmpdir);
 	fflush(stderr);
 	saved_stderr = dup(2);
@@ -140,6 +140,54 @@ static void expect_refused(int err, const char *what)
 	ck_assert_int_eq(g.fd, -1);
 }
 
+/* ---- nfg_region_name ---------------------------------------------------- */
+
+/* @p dir, @p core, @p socket name @p want (its length back) */
+static void name_is(const char *dir, const char *core, int socket, const char *want)
+{
+	char out[128];
+	int n;
+
+	memset(out, 'z', sizeof(out));
+	n = nfg_region_name(out, sizeof(out), dir, core, socket);
+	ck_assert_msg(n == (int)strlen(want), "%s, %s, %d: %d, want %zu (%s)", dir ? dir : "NULL", core, socket, n,
+		      strlen(want), want);
+	ck_assert_str_eq(out, want);
+}
+
+START_TEST(test_region_name)
+{
+	char out[64], big[300];
+	int n;
+
+	name_is(NFG_HUGEDIR, NFG_DEFAULT_CORE, 0, "/dev/hugepages/nfhost0-s0");
+	name_is(NULL, NFG_DEFAULT_CORE, 0, "nfhost0-s0");
+	name_is(NULL, "edge", 1, "edge-s1");
+	name_is("/mnt/huge", "a-b_c", 12, "/mnt/huge/a-b_c-s12");
+	name_is("", "x", 0, "/x-s0"); /* the root directory, as an empty dir says */
+	name_is("/d", "x", 2147483647, "/d/x-s2147483647");
+
+	/* the buffer: exactly the length plus its NUL fits, one byte less does not */
+	n = nfg_region_name(out, sizeof(out), NULL, "nfhost0", 0);
+	ck_assert_int_eq(n, 10);
+	ck_assert_int_eq(nfg_region_name(out, (size_t)n + 1, NULL, "nfhost0", 0), n);
+	ck_assert_str_eq(out, "nfhost0-s0");
+	ck_assert_int_eq(nfg_region_name(out, (size_t)n, NULL, "nfhost0", 0), -ENAMETOOLONG);
+	ck_assert_int_eq(nfg_region_name(out, 1, NFG_HUGEDIR, "nfhost0", 0), -ENAMETOOLONG);
+	ck_assert_int_eq(nfg_region_name(out, 0, NFG_HUGEDIR, "nfhost0", 0), -ENAMETOOLONG);
+	/* a directory too long for the caller's buffer */
+	memset(big, 'd', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	ck_assert_int_eq(nfg_region_name(out, sizeof(out), big, "nfhost0", 0), -ENAMETOOLONG);
+
+	/* no core name, or a negative socket */
+	ck_assert_int_eq(nfg_region_name(out, sizeof(out), NFG_HUGEDIR, "", 0), -EINVAL);
+	ck_assert_int_eq(nfg_region_name(out, sizeof(out), NFG_HUGEDIR, NULL, 0), -EINVAL);
+	ck_assert_int_eq(nfg_region_name(out, sizeof(out), NFG_HUGEDIR, "nfhost0", -1), -EINVAL);
+	ck_assert_int_eq(nfg_region_name(out, sizeof(out), NULL, "nfhost0", -2147483647 - 1), -EINVAL);
+}
+END_TEST
+
 /* ---- core_region_create ------------------------------------------------- */
 
 START_TEST(test_create_formats)
@@ -162,8 +210,15 @@ START_TEST(test_create_formats)
 	ck_assert_uint_eq(h->state, NFG_REGION_INIT);
 	ck_assert_int_eq(h->core_pid, getpid());
 	ck_assert_int_eq(h->socket_id, -1);
-	/* the name a guest matches its ivshmem BARs against: the file's basename */
+	/* the name a guest matches its ivshmem BARs against: the file's basename,
+	 * which is the naming rule's name without the directory */
 	ck_assert_str_eq(h->name, strrchr(path, '/') + 1);
+	{
+		char name[NFG_NAME_LEN];
+
+		ck_assert_int_eq(nfg_region_name(name, sizeof(name), NULL, "region", 0), 9);
+		ck_assert_str_eq(h->name, name);
+	}
 	ck_assert_uint_eq(h->max_nfs, 8);
 	ck_assert_uint_eq(h->ring_size, 256);
 	ck_assert_uint_eq(h->buf_page_size, BUF_PAGE);
@@ -629,6 +684,7 @@ static Suite *region_suite(void)
 	Suite *s = suite_create("region");
 	TCase *cr = tcase_create("create");
 	TCase *at = tcase_create("attach");
+	TCase *nm = tcase_create("name");
 
 	tcase_add_unchecked_fixture(cr, top_setup, top_teardown);
 	tcase_add_checked_fixture(cr, setup, teardown);
@@ -649,6 +705,8 @@ static Suite *region_suite(void)
 	tcase_add_test(at, test_attach_bad_offsets);
 	tcase_add_test(at, test_attach_bad_fields);
 	tcase_set_timeout(at, 20);
+	tcase_add_test(nm, test_region_name);
+	suite_add_tcase(s, nm);
 	suite_add_tcase(s, cr);
 	suite_add_tcase(s, at);
 	{

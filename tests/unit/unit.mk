@@ -6,7 +6,8 @@
 
 UNIT_DIR  := tests/unit
 UNIT_OUT  := $(BUILD)/tests
-UNIT_BINS := $(addprefix $(UNIT_OUT)/,test_ring test_abi test_region test_route test_parse test_parse_asan test_ring_tsan test_yaml test_classify)
+UNIT_BINS := $(addprefix $(UNIT_OUT)/,test_ring test_abi test_region test_route test_parse test_parse_asan test_ring_tsan test_yaml test_classify \
+		test_graph test_graph_asan)
 UNIT_DEPS := $(UNIT_DIR)/unit_util.h $(HDRS) $(wildcard core/*.h) $(wildcard graph/*.h) $(LIB)/libnfguest.a
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit) -lm -lrt -lpthread
 UNIT_CFLAGS = $(CFLAGS) $(GUEST_INC) $(GRAPH_INC) -Icore -pthread
@@ -60,6 +61,21 @@ $(UNIT_OUT)/test_parse_asan: $(UNIT_DIR)/test_parse.c core/core_parse.h $(UNIT_D
 $(UNIT_OUT)/test_yaml: $(UNIT_DIR)/test_yaml.c $(LIB)/libnfhgraph.a $(UNIT_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(LIB)/libnfhgraph.a -lyaml -ljansson $(CHECK_LIBS)
+
+# the validator: the example graphs, every refusal's path and message, the
+# canonical form read back.  The examples are found where this tree is
+# (NFH_EXAMPLES overrides).
+GRAPH_TEST_DEFS = -DGRAPH_EXAMPLES='"$(abspath examples)"'
+$(UNIT_OUT)/test_graph: $(UNIT_DIR)/test_graph.c $(LIB)/libnfhgraph.a $(UNIT_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) $(GRAPH_TEST_DEFS) -o $@ $< $(LIB)/libnfhgraph.a -lyaml -ljansson $(CHECK_LIBS)
+
+# ... and again with the graph sources under AddressSanitizer/UBSan: the
+# validator reads what users and API clients send, so an overrun in it
+# fails the run itself
+$(UNIT_OUT)/test_graph_asan: $(UNIT_DIR)/test_graph.c $(GRAPH_SRC) $(UNIT_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN) $(GRAPH_TEST_DEFS) -o $@ $< $(GRAPH_SRC) -lyaml -ljansson $(CHECK_LIBS)
 
 # the rule classifier on rte_acl, held to its linear reference, and the
 # flow table on rte_hash; the test starts the EAL itself (no hugepages)

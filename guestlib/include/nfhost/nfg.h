@@ -82,7 +82,10 @@ struct nfg_ops {
 
 /** Options nfg_init() takes from the command line (before "--"). */
 struct nfg_opts {
-	char region[256];   /**< -r PATH: region file, or "auto" (guest: ivshmem) */
+	/** -r PATH: the region file (default: nfg_region_name() of
+	 * NFG_DEFAULT_CORE, socket 0, in NFG_HUGEDIR).  In a guest, where no
+	 * such file exists, its last component picks the ivshmem BAR. */
+	char region[256];
 	uint16_t service_id;/**< -s ID[,ID...]: the first */
 	uint16_t nb_more;   /**< how many more IDs -s listed */
 	uint16_t more[NFG_MAX_LOCAL - 1]; /**< served with the same handler */
@@ -109,9 +112,12 @@ int nfg_region_name(char *out, size_t len, const char *dir, const char *core, in
 
 /**
  * Map the region at @p path (a hugetlbfs or tmpfs file) and validate its
- * header: magic, ABI version, size, state.
+ * header: magic, ABI version, size, state.  When there is no such file and
+ * the machine has ivshmem devices (a guest), map the BAR whose region name
+ * is @p path's last component instead.
  * @return 0, -ENOENT, -EPROTO (not a region / wrong version), -EAGAIN
- *   (the core is still formatting it), or another negative errno.
+ *   (the core is still formatting it), -ESHUTDOWN (the core is shutting
+ *   down), or another negative errno.
  */
 int nfg_region_attach(const char *path, struct nfg_region *r);
 
@@ -155,8 +161,8 @@ int nfg_open(const struct nfg_opts *o, struct nfg_ctx **ctx);
  * that keeps the flow's affinity.  Call before nfg_run().
  * @param fn   handler for @p service_id, or NULL for nfg_run()'s
  * @param arg  its argument (with @p fn NULL: nfg_run()'s)
- * @return 0, -EEXIST (served already), -ENOSPC (NFG_MAX_LOCAL reached), or
- *   the core's refusal.
+ * @return 0, -EINVAL (not an ID in 1..NFG_MAX_SERVICES - 1), -EEXIST (served
+ *   already), -ENOSPC (NFG_MAX_LOCAL reached), or the core's refusal.
  */
 int nfg_serve(struct nfg_ctx *ctx, uint16_t service_id, nfg_pkt_fn fn, void *arg);
 
@@ -191,7 +197,8 @@ uint32_t nfg_rx_burst(struct nfg_ctx *ctx, nfg_desc_t *descs, uint32_t n);
 /**
  * Hand @p n packets back to the core, each entry carrying its verdict
  * (nfg_desc_verdict()).  Waits while the ring is full.
- * @return n, or fewer if the core went away.
+ * @return n, or fewer if the core went away or the ring stayed full for
+ *   5 seconds.
  */
 uint32_t nfg_tx_burst(struct nfg_ctx *ctx, const nfg_desc_t *descs, uint32_t n);
 

@@ -4,31 +4,67 @@
  * nfhost shared-memory ABI: the one definition of a region's layout, the
  * per-packet metadata, the descriptor rings and the control messages.
  *
- * A region is one hugetlbfs file per NUMA socket, a power of two in size so
- * that it can become an ivshmem BAR unchanged.  Every process and guest maps
- * it at whatever address it gets, so nothing in it is a pointer: every
- * reference is a byte offset from the region base.  The core (a DPDK
- * process) and libnfguest (no DPDK) both include this header.
+ * A region is one hugetlbfs file per NUMA socket, named by
+ * nfg_region_name(), a power of two in size so that it can become an
+ * ivshmem BAR unchanged.  Every process and guest maps it at whatever
+ * address it gets, so nothing in it is a pointer: every reference is a byte
+ * offset from the region base.  The core (a DPDK process) and libnfguest
+ * (no DPDK) both include this header.
  *
  *   +--------------------+ 0
  *   | nfg_region_hdr     |  magic, version, sizes, offsets of every area
  *   +--------------------+ ctrl_off
- *   | control ring       |  NF -> core requests (register, unregister)
- *   | reply board        |  core -> NF answers, found by token
+ *   | control ring       |  requests to the core (register, unregister, ...)
+ *   +--------------------+ replies_off
+ *   | reply board        |  the core's answers, found by token
  *   +--------------------+ slots_off
  *   | nfg_slot[max_nfs]  |  NF state, service ID, counters
  *   +--------------------+ services_off
- *   | nfg_service[...]   |  service ID -> instances (mirror of the core's)
+ *   | nfg_service[256]   |  service ID -> instances (mirror of the core's)
  *   +--------------------+ ports_off
- *   | nfg_port[...]      |  port counters
+ *   | nfg_port[16]       |  port counters
+ *   +--------------------+ stats_off
+ *   | nfg_core_stats     |  the core's counters
  *   +--------------------+ rings_off
  *   | 2 rings per slot   |  to the NF (rx), from the NF (tx)
- *   +--------------------+ bufs_off (hugepage aligned)
- *   | packet buffers     |  DPDK mbufs; each holds an nfg_pkt + data room
+ *   +--------------------+ bufs_off (buf_page_size aligned)
+ *   | packet buffers     |  buf_count buffers: each an nfg_pkt, then its
+ *   |                    |  data room; no rte_mbuf (see below)
  *   +--------------------+ region_size
+ *
+ * Buffers.  A buffer is buf_stride bytes: its struct nfg_pkt at
+ * buf_meta_off, then buf_room_len bytes of data room at buf_room_off.  A
+ * port receives into the room and the packet stays there, in place, until
+ * it leaves; the core leaves headroom in the room before a received
+ * packet's first byte, so an NF can prepend headers.  The buffers are not
+ * DPDK mbufs: each buffer's rte_mbuf (the header a PMD trusts, and in its
+ * private area the core's routing state, CORE_MBUF_PRIV) lives in the
+ * core's own memory, in an external-buffer pool whose buf_addr is the
+ * buffer's start (core/core_pool.c); core_desc_of_mbuf() and
+ * core_desc_index() in core/core.h map between the two.  So nothing an NF
+ * writes in the region reaches a PMD or decides where a packet goes.
  *
  * A descriptor is the 32-bit offset of a buffer's struct nfg_pkt, so a
  * region is at most 4 GiB.
+ *
+ * Who writes what.  Each field says who writes it:
+ *   format   the core, once, while it formats the region (state INIT);
+ *            nobody after
+ *   startup  the core, after formatting and before it sets state READY;
+ *            nobody after (a READY region's layout never changes)
+ *   core     the core while it runs; which of its threads where that matters
+ *            (RX lcore, TX lcore, control thread)
+ *   NF       the NF, through libnfguest unless it uses the raw ring API
+ *   manager  a tool that maps the region (nfhost)
+ * Everyone else only reads.  Nothing in the hardware stops a process that
+ * maps the region from writing anywhere in it: these are the rules the
+ * core and libnfguest keep, and the core checks what an NF hands it before
+ * use.  Each entry an NF hands back goes through core_desc_invalid()
+ * (core/core_desc.h): unless it names the nfg_pkt of a buffer that NF
+ * holds, the core touches nothing.  With NFG_D_F_META the packet's new
+ * bounds go through nfg_pkt_in_room().  Two inputs of those checks are still read from the
+ * region, not from a private copy: the room bounds in this header that
+ * nfg_pkt_in_room() takes, and each NF ring's size and mask.
  */
 #ifndef NFHOST_NFG_ABI_H
 #define NFHOST_NFG_ABI_H
@@ -52,62 +88,86 @@
 
 #define NFG_ALIGNED __attribute__((aligned(NFG_CACHE_LINE)))
 
-/** Region state, written by the core. */
+/** Region state (nfg_region_hdr.state), written by the core alone. */
 enum nfg_region_state {
 	NFG_REGION_INIT = 0,  /**< being formatted: do not attach */
 	NFG_REGION_READY = 1, /**< the core accepts NFs */
 	NFG_REGION_CLOSED = 2 /**< the core is shutting down: detach */
 };
 
-/** Region header: the first bytes of every region. */
+/**
+ * Region header: the first bytes of every region.  The core writes all of
+ * it before it sets state READY and nothing but state after; libnfguest
+ * checks every size and offset against its mapping (nfg_region_check())
+ * before it trusts one.
+ */
 struct nfg_region_hdr {
-	uint64_t magic;          /**< NFG_MAGIC */
-	uint32_t abi_version;    /**< NFG_ABI_VERSION */
-	uint32_t hdr_size;       /**< sizeof(struct nfg_region_hdr) */
-	uint64_t region_size;    /**< bytes, power of two */
-	uint64_t boot_id;        /**< random per core start: detects a restart */
-	int32_t socket_id;       /**< NUMA socket this region's memory is on */
-	uint32_t state;          /**< enum nfg_region_state */
-	int32_t core_pid;        /**< host PID of the core */
-	uint32_t max_nfs;
-	uint64_t tsc_hz;         /**< core's TSC rate, for rates in tools */
+	uint64_t magic;          /**< format: NFG_MAGIC */
+	uint32_t abi_version;    /**< format: NFG_ABI_VERSION */
+	uint32_t hdr_size;       /**< format: sizeof(struct nfg_region_hdr) */
+	uint64_t region_size;    /**< format: bytes, power of two */
+	uint64_t boot_id;        /**< format: random per core start: detects a restart */
+	int32_t socket_id;       /**< format: NUMA socket this region's memory is on */
+	uint32_t state;          /**< core: enum nfg_region_state (atomic) */
+	int32_t core_pid;        /**< format: host PID of the core */
+	uint32_t max_nfs;        /**< format: slots (and ring pairs) in the region */
+	uint64_t tsc_hz;         /**< startup: core's TSC rate, for rates in tools */
 
-	uint64_t ctrl_off;       /**< struct nfg_ctrl_ring */
-	uint64_t replies_off;    /**< struct nfg_reply_board */
-	uint64_t slots_off;      /**< struct nfg_slot[max_nfs] */
-	uint64_t services_off;   /**< struct nfg_service[NFG_MAX_SERVICES] */
-	uint64_t ports_off;      /**< struct nfg_port[NFG_MAX_PORTS] */
-	uint64_t stats_off;      /**< struct nfg_core_stats */
-	uint64_t rings_off;      /**< first ring; rings are ring_bytes apart */
-	uint32_t ring_size;      /**< entries per NF ring, power of two */
-	uint32_t ring_bytes;     /**< bytes per ring including entries */
+	uint64_t ctrl_off;       /**< format: struct nfg_ctrl_ring */
+	uint64_t replies_off;    /**< format: struct nfg_reply_board */
+	uint64_t slots_off;      /**< format: struct nfg_slot[max_nfs] */
+	uint64_t services_off;   /**< format: struct nfg_service[NFG_MAX_SERVICES] */
+	uint64_t ports_off;      /**< format: struct nfg_port[NFG_MAX_PORTS] */
+	uint64_t stats_off;      /**< format: struct nfg_core_stats */
+	uint64_t rings_off;      /**< format: first ring; rings are ring_bytes apart */
+	uint32_t ring_size;      /**< format: entries per NF ring, power of two */
+	uint32_t ring_bytes;     /**< format: bytes per ring including entries */
 
 	/* Buffer area.  Buffers are laid out page by page: bufs_per_page
 	 * buffers buf_stride apart from each page start, so a buffer never
-	 * straddles a hugepage (a NIC may DMA into it). */
-	uint64_t bufs_off;       /**< hugepage aligned */
-	uint64_t bufs_len;
-	uint32_t buf_page_size;
-	uint32_t bufs_per_page;
-	uint32_t buf_stride;
-	uint32_t buf_count;
-	uint32_t buf_meta_off;   /**< struct nfg_pkt from a buffer's start */
-	uint32_t buf_room_off;   /**< data room from a buffer's start */
-	uint32_t buf_room_len;   /**< data room bytes */
-	uint16_t nb_ports;
-	uint16_t chain_len;      /**< default chain, for tools */
+	 * straddles a hugepage (a NIC may DMA into it).  nfg_desc_index()
+	 * is the layout as a formula; the core proves at startup that its
+	 * pool put every buffer exactly there (core_pool_create()). */
+	uint64_t bufs_off;       /**< format: aligned to buf_page_size */
+	uint64_t bufs_len;       /**< format */
+	uint32_t buf_page_size;  /**< format: power of two */
+	uint32_t bufs_per_page;  /**< startup (pool) */
+	uint32_t buf_stride;     /**< startup (pool): bytes per buffer */
+	uint32_t buf_count;      /**< startup (pool) */
+	uint32_t buf_meta_off;   /**< startup (pool): struct nfg_pkt from a buffer's start */
+	uint32_t buf_room_off;   /**< startup (pool): data room from a buffer's start */
+	uint32_t buf_room_len;   /**< startup (pool): data room bytes */
+	uint16_t nb_ports;       /**< startup: ports 0..nb_ports-1 */
+	/** startup: the chain given on the core's command line (--chain), for
+	 * tools; chains a graph sets later are not written here */
+	uint16_t chain_len;
 	uint16_t chain[NFG_MAX_CHAIN];
-	/** The region's name (its file's basename, e.g. "nfhost0-s0"): a guest
+	/** format: the region's name, nfg_region_name() without the directory
+	 * (e.g. "nfhost0-s0"), cut to NFG_NAME_LEN - 1 characters: a guest
 	 * that sees several ivshmem BARs picks by this, never by PCI order. */
 	char name[NFG_NAME_LEN];
 } NFG_ALIGNED;
 
-/** Actions an NF sets per packet. */
+/**
+ * Actions an NF sets per packet, with the entry's dest (NFG_D_DEST):
+ *
+ * NFG_ACT_NEXT: on to the next service of the packet's path, or out its
+ * exit port after the last one (or when TO_SERVICE took it off its path).
+ * dest counts the services of the path that the NF ran itself after the
+ * one whose ring the packet came from (run to completion: a process serving
+ * consecutive services of the path runs them back to back, with no ring
+ * between them).  The core resumes the path dest + 1 services on
+ * (core_route_verdict() in core/core_route.h); past the path's end it drops
+ * the packet (bad_dest).  libnfguest's run loop sets dest: a handler
+ * cannot, NFG_V_NEXT carries 0 and any other dest is overwritten.  An NF
+ * that builds entries itself (the burst API) and runs no other service
+ * sends 0.
+ */
 enum nfg_action {
-	NFG_ACT_NONE = 0,       /**< never handed back by a valid NF */
-	NFG_ACT_DROP = 1,       /**< free the buffer */
-	NFG_ACT_NEXT = 2,       /**< next service of the packet's chain */
-	NFG_ACT_TO_SERVICE = 3, /**< dest is a service ID */
+	NFG_ACT_NONE = 0,       /**< never handed back by a valid NF (bad_meta) */
+	NFG_ACT_DROP = 1,       /**< free the buffer; dest ignored */
+	NFG_ACT_NEXT = 2,       /**< on along the packet's path; dest: hops run here (above) */
+	NFG_ACT_TO_SERVICE = 3, /**< dest is a service ID; on the packet's path, the path resumes there */
 	NFG_ACT_OUT = 4,        /**< dest is a port ID */
 	NFG_ACT_MAX
 };
@@ -115,34 +175,43 @@ enum nfg_action {
 /** Packet flags set by the core's parser. */
 #define NFG_PKT_F_IPV4 0x01
 #define NFG_PKT_F_IPV6 0x02
-#define NFG_PKT_F_L4 0x04 /**< l4_off valid: IPv4 any protocol (not a fragment); IPv6 TCP, UDP, ICMPv6, SCTP (extension headers are not walked) */
+/** l4_off valid: IPv4 any protocol (not a fragment); IPv6 TCP, UDP, ICMPv6,
+ * SCTP (extension headers are not walked) */
+#define NFG_PKT_F_L4 0x04
 #define NFG_PKT_F_FRAG 0x08
 
 /**
  * Per-packet metadata, at the start of every buffer.  The core fills it when
- * a port receives; an NF reads it, and may move or resize the packet
- * (data_off, len), saying so with NFG_D_F_META in the entry it hands back.
- * The core keeps its own routing state (chain position, hash) privately, so
- * nothing an NF writes here can misroute a packet.
+ * a port receives (all but reserved[] and user[]); after that it never
+ * reads it again, but for data_off and len when an NF hands the packet back
+ * flagged NFG_D_F_META.  It routes by its own private copy of the packet's
+ * path and hash, so nothing an NF writes here can misroute a packet.
+ *
+ * The NF holding the buffer (see struct nfg_ring) may move or resize the
+ * packet inside the data room (data_off, len: flag it with NFG_D_F_META,
+ * or the core keeps the bounds it had) and use user[].  The other fields
+ * are for reading: a change reaches no one but later NFs on the path.
  */
 struct nfg_pkt {
-	uint32_t data_off;  /**< first byte, from the region base */
-	uint16_t len;       /**< bytes from data_off */
-	uint16_t in_port;
-	uint32_t flow_hash; /**< symmetric: both directions agree */
-	uint16_t chain_id;  /**< the chain it was classified to at receive */
-	uint8_t l3_off;     /**< from the packet's first byte */
-	uint8_t l4_off;
-	uint8_t l4_proto;   /**< IPPROTO_* */
-	uint8_t flags;      /**< NFG_PKT_F_* */
-	uint8_t path_len;   /**< services in path[] */
-	uint8_t reserved[5];
-	uint64_t rx_tsc;    /**< core TSC at receive */
-	/** The services this packet visits, in order, fixed at receive: a
+	uint32_t data_off;  /**< core at receive, NF: first byte, from the region base */
+	uint16_t len;       /**< core at receive, NF: bytes from data_off */
+	uint16_t in_port;   /**< core at receive */
+	uint32_t flow_hash; /**< core at receive: symmetric, both directions agree */
+	uint16_t chain_id;  /**< core at receive: the chain it was classified to */
+	uint8_t l3_off;     /**< core at receive: from the packet's first byte then */
+	uint8_t l4_off;     /**< core at receive: likewise; valid with NFG_PKT_F_L4 */
+	uint8_t l4_proto;   /**< core at receive: IPPROTO_* */
+	uint8_t flags;      /**< core at receive: NFG_PKT_F_* */
+	uint8_t path_len;   /**< core at receive: services in path[] */
+	uint8_t reserved[5]; /**< nobody */
+	uint64_t rx_tsc;    /**< core at receive: its TSC then */
+	/** core at receive: the services this packet visits, in order: a
 	 * process serving consecutive ones runs them back to back.  A copy
 	 * for NFs: the core routes by its own. */
 	uint8_t path[NFG_MAX_CHAIN];
-	uint64_t user[2];   /**< free for NFs along the chain */
+	/** NF: free for NFs along the path.  Not cleared at receive: until an
+	 * NF writes them they hold what the buffer's last packet left. */
+	uint64_t user[2];
 } NFG_ALIGNED;
 
 /**
@@ -192,7 +261,11 @@ static inline uint32_t nfg_mac_fold(uint64_t mac48)
  */
 typedef uint64_t nfg_desc_t;
 
-#define NFG_D_F_META 0x01 /**< the NF changed data_off/len: revalidate them */
+/** The NF moved or resized the packet: the core reads data_off and len
+ * (once, into a private copy) and drops the packet (bad_meta) unless
+ * nfg_pkt_in_room() holds and len > 0.  Without the flag it never reads
+ * them and keeps the bounds it had. */
+#define NFG_D_F_META 0x01
 
 #define NFG_D_OFF(e) ((uint32_t)(e))
 #define NFG_D_ACTION(e) ((uint8_t)((e) >> 32))
@@ -203,57 +276,89 @@ typedef uint64_t nfg_desc_t;
 	 (nfg_desc_t)(uint16_t)(dest) << 48)
 
 /**
- * Single-producer single-consumer descriptor ring.  Each index has exactly
- * one writer and lives on its writer's cache line; each side keeps a cached
- * copy of the other's index so that it touches the remote line only when the
- * cached view says the ring is full (producer) or empty (consumer).
+ * Single-producer single-consumer descriptor ring.  Each slot has two: its
+ * rx ring (the core produces, the NF consumes) and its tx ring (the NF
+ * produces, the core consumes).  Each index has exactly one writer and
+ * lives on its writer's cache line; each side keeps a cached copy of the
+ * other's index so that it touches the remote line only when the cached
+ * view says the ring is full (producer) or empty (consumer).  (One writer
+ * is not so today when the core's RX and TX loops run on separate lcores:
+ * both enqueue, unsynchronized, on the rx ring of a slot that is a chain's
+ * first hop and also a later hop or a TO_SERVICE target.)  The core resets
+ * both rings of a slot (nfg_ring_init()) when it grants the slot, before
+ * the NF can see them.
+ *
+ * Buffer ownership.  An entry on the rx ring hands the NF one buffer.  From
+ * the moment the NF dequeues it until it enqueues an entry naming that
+ * buffer on its tx ring, the buffer is the NF's, and it hands it back
+ * exactly once.  Meanwhile:
+ *   - the NF may read and write the packet bytes anywhere in the buffer's
+ *     data room, and in its nfg_pkt data_off and len (moving or resizing
+ *     the packet: flag the entry NFG_D_F_META) and user[]; it reads the
+ *     other nfg_pkt fields and writes no other buffer;
+ *   - the core touches nothing of that buffer, metadata or bytes.
+ * Once handed back the buffer is the core's again: it may already be on
+ * its way to the next NF or a port, or free for another packet, so the NF
+ * keeps no pointer into it.  The core checks every entry it dequeues with
+ * core_desc_invalid(): an entry naming no buffer, or a buffer this NF does
+ * not hold (say, one it handed back already), is counted (bad_desc) and
+ * ignored.  Buffers an NF still holds when it leaves or dies the core frees
+ * (reclaimed).
  */
 struct nfg_ring {
-	uint32_t size;   /**< entries, power of two */
-	uint32_t mask;
+	uint32_t size;   /**< core (format, slot grant): entries, power of two */
+	uint32_t mask;   /**< core (format, slot grant): size - 1 */
 	uint8_t pad0[NFG_CACHE_LINE - 8];
-	/* producer line */
-	uint32_t head;      /**< next entry to write */
-	uint32_t cons_seen; /**< producer's last view of tail */
-	uint64_t enq_full;  /**< enqueues that found the ring full */
+	/* producer line: written by the producer alone */
+	uint32_t head;      /**< producer: next entry to write */
+	uint32_t cons_seen; /**< producer: its last view of tail */
+	uint64_t enq_full;  /**< producer: enqueues that found the ring full */
 	uint8_t pad1[NFG_CACHE_LINE - 16];
-	/* consumer line */
-	uint32_t tail;      /**< next entry to read */
-	uint32_t prod_seen; /**< consumer's last view of head */
+	/* consumer line: written by the consumer alone */
+	uint32_t tail;      /**< consumer: next entry to read */
+	uint32_t prod_seen; /**< consumer: its last view of head */
 	uint8_t pad2[NFG_CACHE_LINE - 8];
-	nfg_desc_t ring[];  /**< entries */
+	nfg_desc_t ring[];  /**< entries: written by the producer before head */
 } NFG_ALIGNED;
 
-/** Slot states.  Arrows show who moves them. */
+/** Slot states (nfg_slot.state); each says who sets it. */
 enum nfg_slot_state {
-	NFG_SLOT_FREE = 0,     /**< core: unused */
+	NFG_SLOT_FREE = 0,     /**< core: unused; it grants the slot from here */
 	NFG_SLOT_ACTIVE = 1,   /**< core: registered, receives packets */
-	NFG_SLOT_DRAINING = 2, /**< NF asked to leave; still receiving */
+	NFG_SLOT_DRAINING = 2, /**< core: asked to leave (UNREGISTER, by the NF or a manager);
+				*   still receiving while the core routes around it */
 	NFG_SLOT_DRAINED = 3,  /**< core: no more packets will arrive */
-	NFG_SLOT_DONE = 4,     /**< NF: ring empty, it has gone */
-	NFG_SLOT_DEAD = 5      /**< core: NF vanished; buffers being reclaimed */
+	NFG_SLOT_DONE = 4,     /**< NF: its rx ring is handled, it has gone (or it saw DEAD);
+				*   the core takes back what it holds, then sets FREE */
+	NFG_SLOT_DEAD = 5      /**< core: the NF vanished (process gone, or a guest's heartbeat
+				*   stopped); buffers being reclaimed */
 };
 
 #define NFG_SLOT_F_GUEST 0x1 /**< NF runs in a guest (no host PID) */
 
-/** One NF instance. */
+/**
+ * One NF instance: a line the core's control thread writes, one the NF
+ * writes, one the core's data path writes.  At registration the core
+ * zeroes the NF's and its data path's lines before it sets ACTIVE.
+ */
 struct nfg_slot {
-	/* written by the core */
-	uint32_t state;          /**< enum nfg_slot_state (atomic) */
+	/* written by the core's control thread, when it grants the slot,
+	 * but for state, which the NF sets to DONE */
+	uint32_t state;          /**< core, NF: enum nfg_slot_state (atomic) */
 	uint16_t service_id;
-	uint16_t index;          /**< this slot's index */
+	uint16_t index;          /**< format: this slot's index */
 	int32_t pid;             /**< host PID, 0 for a guest */
 	uint32_t flags;          /**< NFG_SLOT_F_* */
 	uint64_t token;          /**< the registering NF's token */
-	uint64_t rx_ring_off;    /**< core -> NF */
-	uint64_t tx_ring_off;    /**< NF -> core */
+	uint64_t rx_ring_off;    /**< format: core -> NF */
+	uint64_t tx_ring_off;    /**< format: NF -> core */
 	uint64_t start_tsc;
 	char name[NFG_NAME_LEN];
 	uint32_t guest_id;       /**< for NFG_SLOT_F_GUEST: the guest it runs in */
 	uint8_t pad0[NFG_CACHE_LINE - 20];
-	/* written by the NF */
-	uint64_t heartbeat;      /**< bumped by the NF's run loop */
-	uint64_t rx_pkts;
+	/* written by the NF (libnfguest) */
+	uint64_t heartbeat;      /**< bumped by the NF's run loop; the core watches a guest's */
+	uint64_t rx_pkts;        /**< dequeued from its rx ring */
 	uint64_t tx_pkts;        /**< handed back to the core */
 	uint64_t drop_pkts;      /**< verdict DROP */
 	uint64_t rx_bytes;
@@ -263,57 +368,65 @@ struct nfg_slot {
 	uint64_t hop_pkts;
 	uint8_t pad1[NFG_CACHE_LINE - 56];
 	/* written by the core's data path */
-	uint64_t enq_pkts;       /**< handed to this NF */
-	uint64_t bad_desc;       /**< invalid descriptors handed back */
-	uint64_t reclaimed;      /**< buffers freed after it vanished */
+	uint64_t enq_pkts;       /**< RX and TX lcores: handed to this NF */
+	uint64_t bad_desc;       /**< TX lcore: invalid entries handed back (core_desc_invalid()) */
+	uint64_t reclaimed;      /**< TX lcore (the main thread at exit): buffers freed after it left */
 	uint8_t pad2[NFG_CACHE_LINE - 24];
 } NFG_ALIGNED;
 
-/** Service ID -> instances, as the core routes right now (a mirror). */
+/** Service ID -> instances, as the core routes right now: a mirror the
+ * core's control thread rewrites after each change of its tables. */
 struct nfg_service {
-	uint16_t id;
-	uint16_t nb_instances;
-	uint16_t slots[NFG_MAX_INSTANCES];
+	uint16_t id;             /**< format */
+	uint16_t nb_instances;   /**< core: written after slots[] (release) */
+	uint16_t slots[NFG_MAX_INSTANCES]; /**< core: slot indexes */
 	uint8_t pad[NFG_CACHE_LINE - 4 - 2 * NFG_MAX_INSTANCES];
 } NFG_ALIGNED;
 
-/** Port counters: line 0 written by the RX side, line 1 by the TX side. */
+/** Port counters: line 0 the RX side's, line 1 the TX lcore's. */
 struct nfg_port {
-	char name[NFG_NAME_LEN];
-	uint64_t rx_pkts, rx_bytes;
-	uint64_t rx_missed; /**< device-level drops (imissed + rx_nombuf) */
+	char name[NFG_NAME_LEN];  /**< startup: the DPDK device's name */
+	uint64_t rx_pkts, rx_bytes; /**< RX lcore */
+	uint64_t rx_missed; /**< control thread: device-level drops (imissed + rx_nombuf) */
 	uint8_t pad0[8];
-	uint64_t tx_pkts, tx_bytes;
-	uint64_t tx_drops;  /**< the device refused them */
+	uint64_t tx_pkts, tx_bytes; /**< TX lcore */
+	uint64_t tx_drops;  /**< TX lcore: the device refused them */
 	uint8_t pad1[NFG_CACHE_LINE - 24];
 } NFG_ALIGNED;
 
-/** Core-wide counters: every packet the core drops lands in one of them. */
+/**
+ * Core-wide counters: every packet the core drops lands in one of them.
+ * Each line has one writer: the RX lcore, the TX lcore, the control thread
+ * (the same thread when RX and TX share an lcore).
+ */
 struct nfg_core_stats {
-	/* RX side; in flight = rx_pkts - rx_dropped() - done_pkts */
+	/* RX lcore; in flight = rx_pkts - nfg_rx_dropped() - done_pkts */
 	uint64_t rx_pkts;        /**< from all ports */
 	uint64_t rx_multiseg;    /**< dropped: chained mbufs */
-	uint64_t rx_no_instance; /**< dropped: first service has no instance */
-	uint64_t rx_ring_full;   /**< dropped: first NF's ring full */
+	uint64_t rx_no_instance; /**< dropped: first service has no instance, or the chain or port
+				  *   the packet was classified to is not the core's */
+	uint64_t rx_ring_full;   /**< dropped: first NF's ring (or the RX -> TX queue of packets a
+				  *   rule sends straight out) full */
 	uint64_t first_rx_tsc;
 	uint64_t last_rx_tsc;
 	uint64_t rx_throttled;   /**< polls skipped: too many packets in flight */
 	uint64_t rx_policy_drop; /**< dropped: a flow rule says so */
-	/* TX side: done_pkts is the sum of the counters after it */
+	/* TX lcore: done_pkts is the sum of tx_pkts .. reclaimed (not
+	 * bad_desc: an entry that names no buffer of the NF is no packet) */
 	uint64_t done_pkts;      /**< left the platform */
 	uint64_t tx_pkts;        /**< sent out a port */
 	uint64_t nf_drops;       /**< verdict DROP */
-	uint64_t bad_meta;       /**< dropped: metadata out of bounds, unknown action */
-	uint64_t bad_dest;       /**< dropped: unknown service or port */
+	uint64_t bad_meta;       /**< dropped: data_off/len outside the room or len 0, unknown action */
+	uint64_t bad_dest;       /**< dropped: unknown service or port, NEXT past the path's end */
 	uint64_t tx_no_instance; /**< dropped: next service has no instance */
 	uint64_t tx_ring_full;   /**< dropped: next NF's ring full */
 	uint64_t tx_drops;       /**< dropped: a port refused them */
-	uint64_t reclaimed;      /**< freed: held by an NF that vanished */
-	uint64_t bad_desc;       /**< ignored: not a buffer, or not the NF's */
+	uint64_t reclaimed;      /**< freed: held by an NF that left or vanished */
+	uint64_t bad_desc;       /**< ignored: not a buffer, or not the NF's (core_desc_invalid()) */
 	uint64_t last_done_tsc;
 	uint8_t pad1[2 * NFG_CACHE_LINE - 88];
 	/* control thread */
-	uint32_t pool_size;
+	uint32_t pool_size;      /**< startup: buffers */
 	uint32_t pool_avail;
 	uint32_t nfs_active;
 	uint32_t pad2;
@@ -349,9 +462,10 @@ enum nfg_flow_action {
 	NFG_FLOW_CHAIN = 4  /**< send it down chain dest instead */
 };
 
-/** A control message.  pid is 0 from a guest. */
+/** A control message: a cell of the control ring, written by the producer
+ * that claimed it (an NF or a manager).  pid is 0 from a guest. */
 struct nfg_ctrl_msg {
-	uint64_t seq;   /**< ring sequence, owned by the ring */
+	uint64_t seq;   /**< ring sequence: see struct nfg_ctrl_ring */
 	uint64_t token; /**< random, chosen by the NF, echoed on the board */
 	uint32_t type;  /**< enum nfg_ctrl_type */
 	union {
@@ -376,29 +490,36 @@ struct nfg_ctrl_msg {
  * The control ring is the one multi-producer structure: registrations are
  * rare and come from processes that do not yet own a slot.  Bounded MPSC
  * queue with a sequence per cell (Vyukov), so a producer never waits on
- * another.
+ * another.  Producers: NFs and managers (nfg_ctrl_post()).  A producer
+ * claims position pos by CAS on enq_pos, fills the cell and stores its seq
+ * = pos + 1 (release); the core's control thread, the one consumer, takes
+ * the cell when seq is deq_pos + 1, then gives it back (seq = deq_pos +
+ * NFG_CTRL_RING_SIZE) and advances deq_pos.
  */
 struct nfg_ctrl_ring {
-	uint32_t size;
-	uint32_t mask;
+	uint32_t size;     /**< format: NFG_CTRL_RING_SIZE (both sides use the constant) */
+	uint32_t mask;     /**< format: size - 1 (likewise) */
 	uint8_t pad0[NFG_CACHE_LINE - 8];
 	uint64_t enq_pos;  /**< producers: CAS */
 	uint8_t pad1[NFG_CACHE_LINE - 8];
-	uint64_t deq_pos;  /**< the core */
+	uint64_t deq_pos;  /**< core: control thread */
 	uint8_t pad2[NFG_CACHE_LINE - 8];
 	struct nfg_ctrl_msg cells[NFG_CTRL_RING_SIZE];
 } NFG_ALIGNED;
 
-/** Answer to a request, found by token. */
+/** Answer to a request, found by token; written by the core's control
+ * thread. */
 struct nfg_reply {
-	uint64_t token;  /**< written last, with release */
+	uint64_t token;  /**< zeroed first, written last (release): a reader re-reads it after the rest */
 	int32_t result;  /**< 0 or negative errno */
-	uint32_t slot;
+	uint32_t slot;   /**< REGISTER: the slot granted */
 	char reason[48];
 };
 
+/** The core's answers, round robin: an answer stays until NFG_REPLY_BOARD
+ * later ones. */
 struct nfg_reply_board {
-	uint32_t next; /**< core only */
+	uint32_t next; /**< core: control thread; the cell it writes next */
 	uint32_t pad;
 	struct nfg_reply r[NFG_REPLY_BOARD];
 } NFG_ALIGNED;
@@ -476,7 +597,10 @@ static inline uint32_t nfg_ring_bytes(uint32_t size)
 /**
  * Index of the buffer whose nfg_pkt is at @p desc, or -1 when @p desc is
  * not exactly the metadata of one buffer of the region's buffer area.  The
- * core runs this on every descriptor an NF hands back.
+ * reference form of the layout: the core's data path runs its
+ * division-free twin, core_desc_index() in core/core.h, on its private copy
+ * of these fields (test_abi holds the two equal), inside
+ * core_desc_invalid(); NFs may run this one.
  */
 static inline int64_t nfg_desc_index(const struct nfg_region_hdr *h, uint32_t desc)
 {
@@ -505,7 +629,9 @@ static inline uint32_t nfg_desc_of_index(const struct nfg_region_hdr *h, uint32_
 
 /**
  * 1 when the packet's bytes lie inside the data room of the buffer whose
- * metadata is at @p desc (already a valid descriptor).
+ * metadata is at @p desc (already a valid descriptor).  The core's check of
+ * an entry flagged NFG_D_F_META (on a private copy of data_off and len),
+ * and libnfguest's before each run-to-completion hop.
  */
 static inline int nfg_pkt_in_room(const struct nfg_region_hdr *h, uint32_t desc,
 				  const struct nfg_pkt *p)

@@ -521,6 +521,46 @@ START_TEST(test_desc_fast_strides)
 }
 END_TEST
 
+/* What an NF hands back is good exactly when it is a buffer that NF holds:
+ * core_desc_invalid() against the reference index and an owner map, for
+ * every buffer and its neighbours, held by this slot, another, or none. */
+START_TEST(test_desc_invalid)
+{
+	struct layout l = { 2u << 20, 2u << 20, 0, 2, 7, 0, 0, 0 };
+	struct nfg_region_hdr h;
+	struct core_bufmap bm;
+	uint8_t *owner;
+
+	l.stride = 2304;
+	synth_hdr(&h, &l);
+	synth_bufmap(&bm, &h);
+	owner = calloc(h.buf_count, 1);
+	ck_assert_ptr_nonnull(owner);
+	for (uint32_t i = 0; i < h.buf_count; i++)
+		owner[i] = (uint8_t)(i % 3); /* none, slot 0, slot 1 */
+	for (uint32_t i = 0; i < h.buf_count; i++) {
+		uint32_t d = nfg_desc_of_index(&h, i);
+
+		for (int delta = -1; delta <= 1; delta++)
+			for (uint8_t slot = 0; slot < 2; slot++) {
+				int64_t ref = nfg_desc_index(&h, d + delta);
+				int good = ref >= 0 && owner[ref] == slot + 1;
+				uint32_t idx = UINT32_MAX;
+				int bad = core_desc_invalid(&bm, owner, slot, d + delta, &idx);
+
+				UNIT_ASSERT_MSG((bad == 0) == good, "desc %u%+d, slot %u: invalid %d, reference index %lld owned by %d",
+						d, delta, slot, bad, (long long)ref, ref >= 0 ? owner[ref] : -1);
+				UNIT_ASSERT_MSG(bad || idx == (uint32_t)ref, "desc %u: index %u, reference %lld", d, idx,
+						(long long)ref);
+			}
+	}
+	/* below the buffer area, past it, and the largest offset */
+	UNIT_ASSERT_MSG(core_desc_invalid(&bm, owner, 0, 0, &(uint32_t){ 0 }), "descriptor 0 passed");
+	UNIT_ASSERT_MSG(core_desc_invalid(&bm, owner, 0, UINT32_MAX, &(uint32_t){ 0 }), "descriptor 2^32-1 passed");
+	free(owner);
+}
+END_TEST
+
 /* ---- ring entries: offset + verdict ---------------------------------- */
 
 START_TEST(test_entry_fields)
@@ -668,6 +708,7 @@ static Suite *abi_suite(void)
 	tcase_add_test(desc, test_desc_exhaustive);
 	tcase_add_loop_test(desc, test_desc_random, 0, NLAYOUTS);
 	tcase_add_test(desc, test_desc_fast_strides);
+	tcase_add_test(desc, test_desc_invalid);
 	tcase_add_test(desc, test_pkt_in_room);
 	tcase_add_test(desc, test_entry_fields);
 	tcase_add_test(desc, test_entry_verdict);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* YAML into jansson (manager/mgr_yaml.[ch]): how plain scalars are typed,
+/* YAML into jansson (graph/graph_load.[ch]): how plain scalars are typed,
  * trees against their JSON, the line of every path, and the exact message
  * for each way a file can be wrong, since users read those. */
 #include <errno.h>

@@ -1,16 +1,50 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The nfhost manager's modules: talking to a running core through its
- * region (mgr_core.c) and guests through libvirt (mgr_vm*.c). */
+/* What every part of the manager uses (mgr.c): usage errors, numbers from
+ * the command line, log tails, time, and where the manager keeps its files. */
 #ifndef MGR_H
 #define MGR_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <time.h>
 
-/** Core name when none is given: regions are /dev/hugepages/NAME-sSOCKET. */
-#define MGR_DEFAULT_CORE "nfhost0"
+/**
+ * "WHO: MESSAGE (HINT)" on stderr, without the hint when @p hint is NULL.
+ * @return 2, the exit code of a usage error.
+ */
+int mgr_usage_error(const char *who, const char *hint, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/**
+ * The usage error for what getopt returned as @p opt (':' for a missing
+ * value, anything else for an unknown option) about @p arg, the word it
+ * stopped at.
+ * @return 2.
+ */
+int mgr_option_error(const char *who, const char *hint, int opt, const char *arg);
+
+/**
+ * A whole decimal number from @p lo to @p hi.
+ * @param who   when not NULL, on error "WHO: WHAT must be a whole number ..." on stderr
+ * @return 0, or -EINVAL.
+ */
+int mgr_parse_num(const char *who, const char *what, const char *s, long long lo, long long hi, long long *out);
+
+/**
+ * The last @p lines lines of @p path (what: "console log", "log") on
+ * stderr, for a program that failed: its own last words.
+ */
+void mgr_print_log_tail(const char *what, const char *path, int lines);
+
+/** printf at buf + *n, never past @p len (what does not fit is cut). */
+void mgr_appendf(char *buf, size_t len, size_t *n, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/** The manager's state directory: $NFHOST_STATE_DIR or /var/lib/nfhost. */
+const char *mgr_state_dir(void);
+
+/** mkdir -p.  @return 0, or a negative errno. */
+int mgr_mkdir_p(const char *path);
 
 /** Seconds on clock @p clk (CLOCK_MONOTONIC for intervals). */
 static inline double mgr_clock_s(clockid_t clk)
@@ -21,12 +55,17 @@ static inline double mgr_clock_s(clockid_t clk)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/** Sleep @p ms milliseconds (less when a signal comes). */
 static inline void mgr_nap_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 
 	nanosleep(&ts, NULL);
 }
+
+
+/** Core name when none is given: regions are /dev/hugepages/NAME-sSOCKET. */
+#define MGR_DEFAULT_CORE "nfhost0"
 
 /** What a guest's NFs are doing, summed over its registered slots. */
 struct mgr_guest_stats {
@@ -69,11 +108,5 @@ int mgr_guest_main(const char *region, int argc, char **argv);
 
 /** `nfhost vm ...`: argv[0] is "vm". @return the process exit code. */
 int mgr_vm_main(int argc, char **argv);
-
-/** The manager's state directory: $NFHOST_STATE_DIR or /var/lib/nfhost. */
-const char *mgr_state_dir(void);
-
-/** mkdir -p: 0, or negative errno. */
-int mgr_mkdir_p(const char *path);
 
 #endif

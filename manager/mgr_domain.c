@@ -2,6 +2,7 @@
 /* Domain XML for an nfhost guest, and the metadata that makes a domain
  * ours: `nfhost vm` keeps no state files, so list, stop and log read
  * everything they need back from libvirt. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,8 @@
 
 #include <libvirt/virterror.h>
 
+#include "mgr.h"
+#include "mgr_place.h"
 #include "mgr_vm.h"
 
 /* Text and attribute values: everything user-supplied goes through here. */
@@ -58,19 +61,13 @@ static void put_meta(FILE *f, const struct mgr_vm_meta *m)
 /* The i-th CPU of a cpulist ("0-3,6"), or -1. */
 static int nth_cpu(const char *list, int i)
 {
-	const char *p = list;
+	cpu_set_t set;
 
-	while (*p) {
-		char *end;
-		long a = strtol(p, &end, 10), b = a;
-
-		if (*end == '-')
-			b = strtol(end + 1, &end, 10);
-		if (i <= b - a)
-			return (int)(a + i);
-		i -= (int)(b - a + 1);
-		p = *end == ',' ? end + 1 : end;
-	}
+	if (mgr_parse_cpulist(list, &set) < 0)
+		return -1;
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &set) && i-- == 0)
+			return c;
 	return -1;
 }
 
@@ -181,21 +178,23 @@ static int get_elem(const char *xml, const char *tag, char *out, size_t len)
 
 static int get_long(const char *xml, const char *tag, long min, long max, long *v)
 {
-	char buf[32], *end;
+	char buf[32];
+	long long n;
 	int rc = get_elem(xml, tag, buf, sizeof(buf));
 
 	if (rc < 0)
 		return rc;
-	errno = 0;
-	*v = strtol(buf, &end, 10);
-	return errno || end == buf || *end || *v < min || *v > max ? -EPROTO : 0;
+	if (mgr_parse_num(NULL, NULL, buf, min, max, &n) < 0)
+		return -EPROTO;
+	*v = (long)n;
+	return 0;
 }
 
 int mgr_domain_meta(virDomainPtr dom, struct mgr_vm_meta *m)
 {
 	char *xml = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, MGR_VM_NS_URI, 0);
 	char started[32], *end;
-	long v;
+	long guest, service, socket;
 	int rc = 0;
 
 	memset(m, 0, sizeof(*m));
@@ -204,23 +203,16 @@ int mgr_domain_meta(virDomainPtr dom, struct mgr_vm_meta *m)
 
 		return code == VIR_ERR_NO_DOMAIN_METADATA || code == VIR_ERR_NO_DOMAIN ? -ENOENT : -EIO;
 	}
-	if (get_long(xml, "guest", 1, 0x7fffffff, &v) < 0)
+	if (get_long(xml, "guest", 1, 0x7fffffff, &guest) < 0 || get_long(xml, "service", 1, 255, &service) < 0 ||
+	    get_long(xml, "socket", 0, 1023, &socket) < 0 || get_elem(xml, "nf", m->nf, sizeof(m->nf)) < 0 ||
+	    get_elem(xml, "core", m->core, sizeof(m->core)) < 0 ||
+	    get_elem(xml, "accel", m->accel, sizeof(m->accel)) < 0 || get_elem(xml, "log", m->log, sizeof(m->log)) < 0 ||
+	    get_elem(xml, "shm", m->shm, sizeof(m->shm)) < 0 || get_elem(xml, "started", started, sizeof(started)) < 0) {
 		rc = -EPROTO;
-	m->guest_id = (uint32_t)v;
-	if (!rc && get_long(xml, "service", 1, 255, &v) < 0)
-		rc = -EPROTO;
-	m->service = (int)v;
-	if (!rc && get_long(xml, "socket", 0, 1023, &v) < 0)
-		rc = -EPROTO;
-	m->socket = (int)v;
-	if (!rc && (get_elem(xml, "nf", m->nf, sizeof(m->nf)) < 0 ||
-		    get_elem(xml, "core", m->core, sizeof(m->core)) < 0 ||
-		    get_elem(xml, "accel", m->accel, sizeof(m->accel)) < 0 ||
-		    get_elem(xml, "log", m->log, sizeof(m->log)) < 0 ||
-		    get_elem(xml, "shm", m->shm, sizeof(m->shm)) < 0 ||
-		    get_elem(xml, "started", started, sizeof(started)) < 0))
-		rc = -EPROTO;
-	if (!rc) {
+	} else {
+		m->guest_id = (uint32_t)guest;
+		m->service = (int)service;
+		m->socket = (int)socket;
 		m->started = strtod(started, &end);
 		if (end == started || *end)
 			rc = -EPROTO;

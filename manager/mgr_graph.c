@@ -11,7 +11,6 @@
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +23,7 @@
 #include "graph.h"
 #include "mgr.h"
 #include "mgr_api.h"
+#include "mgr_place.h"
 #include "graph_load.h"
 
 /* An NF that has not registered by then is not coming: its log says why.
@@ -45,9 +45,6 @@ struct inst {
 	char name[NFG_NAME_LEN];
 };
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void append(char *buf, size_t len, size_t *n, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
 static void graph_usage(FILE *f)
 {
 	fprintf(f,
@@ -65,46 +62,6 @@ static void graph_usage(FILE *f)
 		"environment: NFHOST_API (API socket, default /run/nfhost/NAME.sock for region NAME-sN),\n"
 		"             NFHOST_NF_DIR (NF programs, default the nfhost binary's directory),\n"
 		"             NFHOST_STATE_DIR (default /var/lib/nfhost; NF logs in its logs/)\n");
-}
-
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("nfhost: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs(" (nfhost graph --help)\n", stderr);
-	return 2;
-}
-
-/* printf at buf + *n, never past @p len (a long line is cut). */
-static void append(char *buf, size_t len, size_t *n, const char *fmt, ...)
-{
-	va_list ap;
-	int k;
-
-	if (*n >= len)
-		return;
-	va_start(ap, fmt);
-	k = vsnprintf(buf + *n, len - *n, fmt, ap);
-	va_end(ap);
-	if (k > 0)
-		*n = *n + (size_t)k < len ? *n + (size_t)k : len;
-}
-
-static int parse_num(const char *what, const char *s, long long lo, long long hi, long long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoll(s, &end, 10);
-	if (errno || end == s || *end || *out < lo || *out > hi) {
-		fprintf(stderr, "nfhost: %s must be a whole number from %lld to %lld, not '%s'\n", what, lo, hi, s);
-		return -EINVAL;
-	}
-	return 0;
 }
 
 static int all_digits(const char *s)
@@ -277,12 +234,12 @@ static void path_str(const json_t *svcs, const json_t *exit, const json_t *graph
 		char num[32];
 
 		scalar_str(s, num, sizeof(num));
-		append(buf, len, &n, "%s -> ", name ? name : num);
+		mgr_appendf(buf, len, &n, "%s -> ", name ? name : num);
 	}
 	if (json_is_integer(exit))
-		append(buf, len, &n, "port %lld", (long long)json_integer_value(exit));
+		mgr_appendf(buf, len, &n, "port %lld", (long long)json_integer_value(exit));
 	else
-		append(buf, len, &n, "paired port");
+		mgr_appendf(buf, len, &n, "paired port");
 }
 
 static void print_rule_table(const json_t *rules, const json_t *graph)
@@ -483,35 +440,6 @@ static int parse_services(const json_t *graph, struct graph *g, json_t **doc)
 
 /* ---- NF instances --------------------------------------------------------- */
 
-/* "2-3,6" */
-static int parse_cpulist(const char *s, cpu_set_t *set)
-{
-	CPU_ZERO(set);
-	while (*s) {
-		char *end;
-		long a = strtol(s, &end, 10), b = a;
-
-		if (end == s)
-			return -EINVAL;
-		if (*end == '-') {
-			s = end + 1;
-			b = strtol(s, &end, 10);
-			if (end == s)
-				return -EINVAL;
-		}
-		if (a < 0 || b < a || b >= CPU_SETSIZE)
-			return -EINVAL;
-		for (long i = a; i <= b; i++)
-			CPU_SET((int)i, set);
-		if (*end == ',')
-			end++;
-		else if (*end)
-			return -EINVAL;
-		s = end;
-	}
-	return CPU_COUNT(set) ? 0 : -EINVAL;
-}
-
 /* NAME-K with the lowest K no instance of the service uses, within an NF
  * name's length (the service name gives way). */
 static void instance_name(const char *svc, const struct inst *in, int n, char *out)
@@ -530,25 +458,6 @@ static void instance_name(const char *svc, const struct inst *in, int n, char *o
 		if (!taken)
 			return;
 	}
-}
-
-static void print_log_tail(const char *log)
-{
-	char buf[2048];
-	FILE *f = fopen(log, "r");
-	size_t n;
-	long size;
-
-	if (!f)
-		return;
-	fseek(f, 0, SEEK_END);
-	size = ftell(f);
-	fseek(f, size > (long)sizeof(buf) - 1 ? size - (long)sizeof(buf) + 1 : 0, SEEK_SET);
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	if (n)
-		fprintf(stderr, "--- end of %s ---\n%s%s--- ---\n", log, buf, buf[n - 1] == '\n' ? "" : "\n");
 }
 
 /* A service's NF arguments as strings (the graph allows numbers): @p nums
@@ -621,7 +530,7 @@ static int wait_registered(const struct ctx *c, uint16_t id, pid_t pid, const ch
 			else
 				fprintf(stderr, "nfhost: %s (pid %d) was killed by signal %d before it registered\n", name,
 					(int)pid, WTERMSIG(status));
-			print_log_tail(log);
+			mgr_print_log_tail("log", log, 20);
 			return -ECHILD;
 		}
 		if (mgr_clock_s(CLOCK_MONOTONIC) - t0 > REGISTER_TIMEOUT_S) {
@@ -633,7 +542,7 @@ static int wait_registered(const struct ctx *c, uint16_t id, pid_t pid, const ch
 			waitpid(pid, &status, 0);
 			fprintf(stderr, "nfhost: %s (pid %d) had not registered with the core after %.0f s (%s): killed "
 				"it\n", name, (int)pid, REGISTER_TIMEOUT_S, where);
-			print_log_tail(log);
+			mgr_print_log_tail("log", log, 20);
 			return -ETIMEDOUT;
 		}
 		mgr_nap_ms(20);
@@ -655,7 +564,7 @@ static int start_host(const struct ctx *c, const struct graph_service *s, const 
 			strerror(-rc));
 		return rc;
 	}
-	if (s->cores && parse_cpulist(s->cores, &cpus) < 0) {
+	if (s->cores && (mgr_parse_cpulist(s->cores, &cpus) < 0 || !CPU_COUNT(&cpus))) {
 		fprintf(stderr, "nfhost: service %u: cores '%s' is not a CPU list\n", s->id, s->cores);
 		return -EINVAL;
 	}
@@ -1211,7 +1120,7 @@ static void changes(const json_t *a, const json_t *b, char *buf, size_t len)
 			continue;
 		sx = x ? json_dumps(x, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 		sy = y ? json_dumps(y, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-		append(buf, len, &n, "%s%s: %s -> %s", n ? ", " : "", keys[i], sx ? sx : "(none)", sy ? sy : "(none)");
+		mgr_appendf(buf, len, &n, "%s%s: %s -> %s", n ? ", " : "", keys[i], sx ? sx : "(none)", sy ? sy : "(none)");
 		free(sx);
 		free(sy);
 	}
@@ -1316,7 +1225,7 @@ static int cmd_chain(const struct ctx *c, int argc, char **argv)
 	json_t *resp, *ch, *svcs;
 
 	if (ac < 1)
-		return usage_error("usage: chain set ID SVC[,SVC...] [--exit PORT] [--name NAME] | chain del ID");
+		return mgr_usage_error("nfhost", "nfhost graph --help", "usage: chain set ID SVC[,SVC...] [--exit PORT] [--name NAME] | chain del ID");
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(ac, av, ":h", lo, NULL)) != -1) {
@@ -1324,14 +1233,14 @@ static int cmd_chain(const struct ctx *c, int argc, char **argv)
 		case 'x': exit = optarg; break;
 		case 'n': name = optarg; break;
 		case 'h': graph_usage(stdout); return 0;
-		case ':': return usage_error("chain %s: %s needs a value", sub, av[optind - 1]);
-		default: return usage_error("chain %s: unknown option '%s'", sub, av[optind - 1]);
+		case ':': return mgr_usage_error("nfhost", "nfhost graph --help", "chain %s: %s needs a value", sub, av[optind - 1]);
+		default: return mgr_usage_error("nfhost", "nfhost graph --help", "chain %s: unknown option '%s'", sub, av[optind - 1]);
 		}
 	}
 	if (!strcmp(sub, "del")) {
 		if (ac - optind != 1 || exit || name)
-			return usage_error("usage: chain del ID");
-		if (parse_num("chain ID", av[optind], 1, 255, &id) < 0)
+			return mgr_usage_error("nfhost", "nfhost graph --help", "usage: chain del ID");
+		if (mgr_parse_num("nfhost", "chain ID", av[optind], 1, 255, &id) < 0)
 			return 2;
 		if (call(c, json_pack("{s:s, s:I}", "cmd", "chain.del", "id", (json_int_t)id), &resp) < 0)
 			return 1;
@@ -1340,9 +1249,9 @@ static int cmd_chain(const struct ctx *c, int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(sub, "set") || ac - optind != 2)
-		return usage_error("usage: chain set ID SVC[,SVC...] [--exit PORT] [--name NAME] | chain del ID");
-	if (parse_num("chain ID", av[optind], 1, 255, &id) < 0 ||
-	    (exit && parse_num("--exit", exit, 0, NFG_MAX_PORTS - 1, &port) < 0))
+		return mgr_usage_error("nfhost", "nfhost graph --help", "usage: chain set ID SVC[,SVC...] [--exit PORT] [--name NAME] | chain del ID");
+	if (mgr_parse_num("nfhost", "chain ID", av[optind], 1, 255, &id) < 0 ||
+	    (exit && mgr_parse_num("nfhost", "--exit", exit, 0, NFG_MAX_PORTS - 1, &port) < 0))
 		return 2;
 	if (!(list = strdup(av[optind + 1])))
 		return 1;
@@ -1352,7 +1261,7 @@ static int cmd_chain(const struct ctx *c, int argc, char **argv)
 	free(list);
 	if (!json_array_size(svcs)) {
 		json_decref(svcs);
-		return usage_error("chain set %lld: no services (chain del %lld deletes a chain)", id, id);
+		return mgr_usage_error("nfhost", "nfhost graph --help", "chain set %lld: no services (chain del %lld deletes a chain)", id, id);
 	}
 	ch = json_pack("{s:I, s:o}", "id", (json_int_t)id, "services", svcs);
 	if (ch && name)
@@ -1386,19 +1295,19 @@ static int cmd_rule_add(const struct ctx *c, int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'i':
-			if (parse_num("--id", optarg, 1, UINT32_MAX, &v) < 0)
+			if (mgr_parse_num("nfhost", "--id", optarg, 1, UINT32_MAX, &v) < 0)
 				goto usage;
 			json_object_set_new(r, "id", json_integer(v));
 			id = v;
 			have_id = 1;
 			break;
 		case 'P':
-			if (parse_num("--priority", optarg, INT32_MIN + 1LL, INT32_MAX, &v) < 0)
+			if (mgr_parse_num("nfhost", "--priority", optarg, INT32_MIN + 1LL, INT32_MAX, &v) < 0)
 				goto usage;
 			json_object_set_new(r, "priority", json_integer(v));
 			break;
 		case 'I':
-			if (parse_num("--in-port", optarg, 0, NFG_MAX_PORTS - 1, &v) < 0)
+			if (mgr_parse_num("nfhost", "--in-port", optarg, 0, NFG_MAX_PORTS - 1, &v) < 0)
 				goto usage;
 			json_object_set_new(r, "in_port", json_integer(v));
 			break;
@@ -1412,7 +1321,7 @@ static int cmd_rule_add(const struct ctx *c, int argc, char **argv)
 			actions++;
 			break;
 		case 'o':
-			if (parse_num("--port", optarg, 0, NFG_MAX_PORTS - 1, &v) < 0)
+			if (mgr_parse_num("nfhost", "--port", optarg, 0, NFG_MAX_PORTS - 1, &v) < 0)
 				goto usage;
 			json_object_set_new(r, "port", json_integer(v));
 			actions++;
@@ -1422,16 +1331,17 @@ static int cmd_rule_add(const struct ctx *c, int argc, char **argv)
 			actions++;
 			break;
 		case 'h': graph_usage(stdout); json_decref(r); return 0;
-		case ':': usage_error("rule add: %s needs a value", argv[optind - 1]); goto usage;
-		default: usage_error("rule add: unknown option '%s'", argv[optind - 1]); goto usage;
+		default:
+			mgr_option_error("nfhost: rule add", "nfhost graph --help", opt, argv[optind - 1]);
+			goto usage;
 		}
 	}
 	if (optind < argc) {
-		usage_error("rule add: unexpected '%s'", argv[optind]);
+		mgr_usage_error("nfhost", "nfhost graph --help", "rule add: unexpected '%s'", argv[optind]);
 		goto usage;
 	}
 	if (!have_id || actions != 1) {
-		usage_error("rule add needs --id N and exactly one of --chain C, --port P, --drop");
+		mgr_usage_error("nfhost", "nfhost graph --help", "rule add needs --id N and exactly one of --chain C, --port P, --drop");
 		goto usage;
 	}
 	if (call(c, json_pack("{s:s, s:o}", "cmd", "rule.add", "rule", r), &resp) < 0)
@@ -1454,7 +1364,7 @@ static int cmd_rule(const struct ctx *c, int argc, char **argv)
 	if (!strcmp(sub, "add"))
 		return cmd_rule_add(c, argc - 1, argv + 1);
 	if (!strcmp(sub, "del") && argc == 3) {
-		if (parse_num("rule ID", argv[2], 1, UINT32_MAX, &id) < 0)
+		if (mgr_parse_num("nfhost", "rule ID", argv[2], 1, UINT32_MAX, &id) < 0)
 			return 2;
 		if (call(c, json_pack("{s:s, s:I}", "cmd", "rule.del", "id", (json_int_t)id), &resp) < 0)
 			return 1;
@@ -1473,7 +1383,7 @@ static int cmd_rule(const struct ctx *c, int argc, char **argv)
 		json_decref(show);
 		return 0;
 	}
-	return usage_error("usage: rule add --id N ... | rule del ID | rule list");
+	return mgr_usage_error("nfhost", "nfhost graph --help", "usage: rule add --id N ... | rule del ID | rule list");
 }
 
 static int cmd_service(const struct ctx *c, int argc, char **argv)
@@ -1484,9 +1394,9 @@ static int cmd_service(const struct ctx *c, int argc, char **argv)
 	int started = 0, retired = 0, rc = 1;
 
 	if (argc != 4 || strcmp(argv[1], "scale"))
-		return usage_error("usage: service scale ID N");
-	if (parse_num("service ID", argv[2], 1, NFG_MAX_SERVICES - 1, &id) < 0 ||
-	    parse_num("instance count", argv[3], 0, NFG_MAX_INSTANCES, &want) < 0)
+		return mgr_usage_error("nfhost", "nfhost graph --help", "usage: service scale ID N");
+	if (mgr_parse_num("nfhost", "service ID", argv[2], 1, NFG_MAX_SERVICES - 1, &id) < 0 ||
+	    mgr_parse_num("nfhost", "instance count", argv[3], 0, NFG_MAX_INSTANCES, &want) < 0)
 		return 2;
 	if (call_cmd(c, "graph.show", &show) < 0)
 		return 1;
@@ -1524,7 +1434,7 @@ static int cmd_graph(const struct ctx *c, int argc, char **argv)
 		return cmd_diff(c, argv[2]);
 	if (!strcmp(sub, "show") && (argc == 2 || (argc == 3 && !strcmp(argv[2], "--json"))))
 		return cmd_show(c, argc == 3);
-	return usage_error("usage: graph check FILE | graph load FILE | graph show [--json] | graph diff FILE");
+	return mgr_usage_error("nfhost", "nfhost graph --help", "usage: graph check FILE | graph load FILE | graph show [--json] | graph diff FILE");
 }
 
 int mgr_graph_main(const char *region, int argc, char **argv)
@@ -1546,7 +1456,7 @@ int mgr_graph_main(const char *region, int argc, char **argv)
 		return cmd_rule(&c, argc, argv);
 	if (!strcmp(argv[0], "service"))
 		return cmd_service(&c, argc, argv);
-	return usage_error("unknown command '%s'", argv[0]);
+	return mgr_usage_error("nfhost", "nfhost graph --help", "unknown command '%s'", argv[0]);
 }
 
 void mgr_graph_status(const char *region)

@@ -10,21 +10,6 @@
 
 #include "mgr.h"
 
-static int parse_u32(const char *what, const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *s == '\0' || *end || v < lo || v > hi) {
-		fprintf(stderr, "nfhost guest: %s '%s' is not a number in %u..%u\n", what, s, lo, hi);
-		return -1;
-	}
-	*out = (uint32_t)v;
-	return 0;
-}
-
 static void guest_usage(FILE *f)
 {
 	fprintf(f, "usage: nfhost [-r REGION] guest bind ID PID   the guest's QEMU is host process PID\n"
@@ -35,31 +20,31 @@ static void guest_usage(FILE *f)
 int mgr_guest_main(const char *region, int argc, char **argv)
 {
 	struct mgr_guest_stats st;
-	uint32_t id, pid;
+	long long id, pid;
 	int rc;
 
 	if (argc < 3) {
 		guest_usage(stderr);
 		return 2;
 	}
-	if (parse_u32("guest ID", argv[2], 1, INT32_MAX, &id) < 0)
+	if (mgr_parse_num("nfhost guest", "guest ID", argv[2], 1, INT32_MAX, &id) < 0)
 		return 2;
 	if (!strcmp(argv[1], "bind") && argc == 4) {
-		if (parse_u32("PID", argv[3], 1, INT32_MAX, &pid) < 0)
+		if (mgr_parse_num("nfhost guest", "PID", argv[3], 1, INT32_MAX, &pid) < 0)
 			return 2;
-		rc = mgr_core_bind_guest(region, id, (pid_t)pid);
+		rc = mgr_core_bind_guest(region, (uint32_t)id, (pid_t)pid);
 	} else if (!strcmp(argv[1], "stop") && argc == 3) {
-		rc = mgr_core_stop_guest(region, id);
+		rc = mgr_core_stop_guest(region, (uint32_t)id);
 		if (rc >= 0)
-			printf("guest %u: asked %d NF%s to leave\n", id, rc, rc == 1 ? "" : "s");
+			printf("guest %lld: asked %d NF%s to leave\n", id, rc, rc == 1 ? "" : "s");
 	} else if (!strcmp(argv[1], "show") && argc == 3) {
-		rc = mgr_core_guest_stats(region, id, &st);
+		rc = mgr_core_guest_stats(region, (uint32_t)id, &st);
 		if (rc == 0 && st.nfs == 0) {
-			printf("guest %u: no NF registered\n", id);
+			printf("guest %lld: no NF registered\n", id);
 			return 1;
 		}
 		if (rc == 0)
-			printf("guest %u: registered, %d NF%s, service %u, up %.1f s, rx %llu, tx %llu, dropped %llu\n",
+			printf("guest %lld: registered, %d NF%s, service %u, up %.1f s, rx %llu, tx %llu, dropped %llu\n",
 			       id, st.nfs, st.nfs == 1 ? "" : "s", st.service_id, st.uptime_s,
 			       (unsigned long long)st.rx_pkts, (unsigned long long)st.tx_pkts,
 			       (unsigned long long)st.drop_pkts);

@@ -4,6 +4,7 @@
  * NF), with the core's region as an ivshmem BAR.  Everything about a guest
  * lives in its domain's metadata, so there are no state files to go stale:
  * when the domain is gone, so is the VM. */
+#define _GNU_SOURCE
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -25,6 +26,7 @@
 #include <nfhost/nfg.h>
 
 #include "mgr.h"
+#include "mgr_place.h"
 #include "mgr_vm.h"
 
 #define SHM_PREFIX "nfhost-"
@@ -52,19 +54,6 @@ static void catch_signals(void)
 }
 
 /* ---- arguments ---------------------------------------------------------- */
-
-static int parse_long(const char *opt, const char *s, long min, long max, long *v)
-{
-	char *end;
-
-	errno = 0;
-	*v = strtol(s, &end, 10);
-	if (errno || end == s || *end || *v < min || *v > max) {
-		fprintf(stderr, "nfhost vm: %s must be a whole number from %ld to %ld, not '%s'\n", opt, min, max, s);
-		return -EINVAL;
-	}
-	return 0;
-}
 
 static int parse_seconds(const char *opt, const char *s, double *v)
 {
@@ -295,46 +284,11 @@ static pid_t qemu_pid(const char *name)
 	return (pid_t)pid;
 }
 
-static void print_log_tail(const char *path, int lines)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = NULL, *p;
-	size_t len = 0;
-	long size;
-	int n = 0;
-
-	if (!f) {
-		fprintf(stderr, "  (no console log at %s: %s)\n", path, strerror(errno));
-		return;
-	}
-	fseek(f, 0, SEEK_END);
-	size = ftell(f);
-	/* The tail is enough; a boot log can be long. */
-	fseek(f, size > 65536 ? size - 65536 : 0, SEEK_SET);
-	buf = malloc(65537);
-	if (buf) {
-		len = fread(buf, 1, 65536, f);
-		buf[len] = '\0';
-		if (len == 0) {
-			fprintf(stderr, "  (console log %s is empty: the guest printed nothing)\n", path);
-			goto out;
-		}
-		for (p = buf + len; p > buf; p--)
-			if (p[-1] == '\n' && p != buf + len && ++n > lines)
-				break;
-		fprintf(stderr, "--- last lines of %s ---\n%s%s--- end ---\n", path, p,
-			buf[len - 1] != '\n' ? "\n" : "");
-	}
-out:
-	free(buf);
-	fclose(f);
-}
-
 /* ---- start ---------------------------------------------------------------- */
 
 struct start_opts {
 	const char *nf, *name, *core, *cpus, *image, *accel;
-	long service, socket, vcpus, memory;
+	long long service, socket, vcpus, memory;
 	double wait_ready;
 	int print_xml;
 	int nf_argc;
@@ -345,7 +299,7 @@ static int build_cmdline(struct mgr_vm_spec *sp, const char *region, const struc
 {
 	size_t len = sizeof(sp->cmdline);
 	int n = snprintf(sp->cmdline, len,
-			 "console=ttyS0 panic=-1 quiet nfhost.nf=%s nfhost.args=-r,%s,-s,%ld,-n,%s", o->nf, region,
+			 "console=ttyS0 panic=-1 quiet nfhost.nf=%s nfhost.args=-r,%s,-s,%lld,-n,%s", o->nf, region,
 			 o->service, sp->name);
 
 	for (int i = 0; i < o->nf_argc && n >= 0 && (size_t)n < len; i++)
@@ -383,13 +337,13 @@ static int wait_ready(virDomainPtr dom, const struct mgr_vm_spec *sp, const char
 		}
 		if (domain_gone(dom)) {
 			fprintf(stderr, "nfhost vm: guest %s stopped before its NF registered\n", sp->name);
-			print_log_tail(sp->meta.log, 20);
+			mgr_print_log_tail("console log", sp->meta.log, 20);
 			return -ECHILD;
 		}
 		mgr_nap_ms(10);
 	}
 	fprintf(stderr, "nfhost vm: the NF of %s did not register within %g s; destroying it\n", sp->name, timeout);
-	print_log_tail(sp->meta.log, 20);
+	mgr_print_log_tail("console log", sp->meta.log, 20);
 	return -ETIMEDOUT;
 }
 
@@ -450,7 +404,7 @@ static int cmd_start(const struct start_opts *o)
 		}
 	} else {
 		for (int i = 1;; i++) {
-			snprintf(name, sizeof(name), "nf-%s-%ld-%d", o->nf, o->service, i);
+			snprintf(name, sizeof(name), "nf-%s-%lld-%d", o->nf, o->service, i);
 			if (!conn || !name_taken(conn, name))
 				break;
 		}
@@ -847,16 +801,16 @@ static int main_start(int argc, char **argv)
 		case 'N': o.nf = optarg; break;
 		case 's': service = optarg; break;
 		case 'S':
-			if (parse_long("--socket", optarg, 0, 1023, &o.socket) < 0)
+			if (mgr_parse_num("nfhost vm", "--socket", optarg, 0, 1023, &o.socket) < 0)
 				return 2;
 			break;
 		case 'c': o.cpus = optarg; break;
 		case 'v':
-			if (parse_long("--vcpus", optarg, 1, 64, &o.vcpus) < 0)
+			if (mgr_parse_num("nfhost vm", "--vcpus", optarg, 1, 64, &o.vcpus) < 0)
 				return 2;
 			break;
 		case 'm':
-			if (parse_long("--memory", optarg, 64, 1L << 20, &o.memory) < 0)
+			if (mgr_parse_num("nfhost vm", "--memory", optarg, 64, 1L << 20, &o.memory) < 0)
 				return 2;
 			break;
 		case 'n': o.name = optarg; break;
@@ -869,8 +823,7 @@ static int main_start(int argc, char **argv)
 			break;
 		case 'x': o.print_xml = 1; break;
 		case 'h': vm_usage(stdout); return 0;
-		case ':': fprintf(stderr, "nfhost vm start: %s needs a value\n", argv[optind - 1]); return 2;
-		default: fprintf(stderr, "nfhost vm start: unknown option '%s'\n", argv[optind - 1]); return 2;
+		default: return mgr_option_error("nfhost vm start", NULL, opt, argv[optind - 1]);
 		}
 	}
 	if (optind < end) {
@@ -881,7 +834,7 @@ static int main_start(int argc, char **argv)
 		fprintf(stderr, "nfhost vm start: --nf and --service are required\n");
 		return 2;
 	}
-	if (parse_long("--service", service, 1, 255, &o.service) < 0)
+	if (mgr_parse_num("nfhost vm", "--service", service, 1, 255, &o.service) < 0)
 		return 2;
 	return cmd_start(&o);
 }
@@ -895,19 +848,15 @@ static int main_simple(const char *cmd, int argc, char **argv)
 	};
 	int opt, json = 0, force = 0, follow = 0, nargs;
 	double timeout = 10;
+	char who[32];
 
+	snprintf(who, sizeof(who), "nfhost vm %s", cmd);
 	while ((opt = getopt_long(argc, argv, ":fh", lo, NULL)) != -1) {
 		int ours = (opt == 'j' && !strcmp(cmd, "list")) || ((opt == 't' || opt == 'F') && !strcmp(cmd, "stop")) ||
 			   (opt == 'f' && !strcmp(cmd, "log")) || opt == 'h';
 
-		if (opt == ':') {
-			fprintf(stderr, "nfhost vm %s: %s needs a value\n", cmd, argv[optind - 1]);
-			return 2;
-		}
-		if (opt == '?' || !ours) {
-			fprintf(stderr, "nfhost vm %s: unknown option '%s'\n", cmd, argv[optind - 1]);
-			return 2;
-		}
+		if (opt == ':' || opt == '?' || !ours)
+			return mgr_option_error(who, NULL, opt, argv[optind - 1]);
 		switch (opt) {
 		case 'j': json = 1; break;
 		case 't':

@@ -44,24 +44,6 @@ struct mgr_vm_spec {
 	unsigned long shm_mib;   /**< the region's size */
 };
 
-/* mgr_place.c */
-
-/**
- * Host CPUs for a guest on NUMA node @p node: @p want (a cpulist, checked
- * to exist and to belong to the node) or, when NULL, all of the node's.
- * @param[out] out    the cpulist, @p len bytes
- * @param[out] count  how many CPUs it holds
- * @return 0, or a negative errno after printing why on stderr.
- */
-int mgr_pick_cpus(int node, const char *want, char *out, size_t len, int *count);
-
-/**
- * The accelerator for @p want ("auto", "kvm" or "tcg"): auto is kvm only
- * where /dev/kvm exists and the CPU has VMX/SVM.
- * @return 0, or a negative errno after printing why on stderr.
- */
-int mgr_pick_accel(const char *want, char *out, size_t len);
-
 /* mgr_libvirt.c */
 
 /**

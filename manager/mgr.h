@@ -63,46 +63,6 @@ static inline void mgr_nap_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-
-/** Core name when none is given: regions are /dev/hugepages/NAME-sSOCKET. */
-#define MGR_DEFAULT_CORE "nfhost0"
-
-/** What a guest's NFs are doing, summed over its registered slots. */
-struct mgr_guest_stats {
-	int nfs;               /**< slots registered (active or leaving) */
-	uint16_t service_id;   /**< of the first such slot */
-	uint64_t rx_pkts, tx_pkts, drop_pkts, rx_bytes;
-	double uptime_s;       /**< since the first slot registered */
-	uint64_t tsc_hz;
-};
-
-/**
- * Region file of socket @p socket of core @p core (NULL: the default).
- * @return 0, or -ENAMETOOLONG.
- */
-int mgr_region_path(const char *core, int socket, char *buf, size_t len);
-
-/**
- * Tell the core that guest @p guest_id runs in host process @p pid (its
- * QEMU): when that process ends, the core reclaims the guest's NFs at once
- * instead of waiting for their heartbeat to stop.
- * @return 0 or a negative errno (message via nfg_last_error()).
- */
-int mgr_core_bind_guest(const char *region, uint32_t guest_id, pid_t pid);
-
-/**
- * Ask every NF of guest @p guest_id to leave cleanly (the core stops
- * routing to it, it finishes its ring and exits).
- * @return how many NFs were asked, or a negative errno.
- */
-int mgr_core_stop_guest(const char *region, uint32_t guest_id);
-
-/**
- * Counters of guest @p guest_id's NFs.
- * @return 0 (st->nfs may be 0: not registered) or a negative errno.
- */
-int mgr_core_guest_stats(const char *region, uint32_t guest_id, struct mgr_guest_stats *st);
-
 /** `nfhost guest ...` on @p region: argv[0] is "guest". @return the exit code. */
 int mgr_guest_main(const char *region, int argc, char **argv);
 

@@ -15,34 +15,9 @@
 
 #include "mgr.h"
 #include "mgr_api.h"
+#include "mgr_core.h"
 
 #define API_DIR "/run/nfhost/"
-
-int mgr_region_core(const char *region, char *name, size_t len, int *socket)
-{
-	const char *base = strrchr(region, '/'), *dash = NULL;
-	char *end;
-	long sock;
-
-	base = base ? base + 1 : region;
-	/* the last "-s": a core name may hold "-s" itself */
-	for (const char *p = base + 1; *p; p++)
-		if (p[0] == '-' && p[1] == 's')
-			dash = p;
-	if (!dash || !(dash[2] >= '0' && dash[2] <= '9'))
-		return -EINVAL;
-	errno = 0;
-	sock = strtol(dash + 2, &end, 10);
-	if (errno || *end || sock > 1023)
-		return -EINVAL;
-	if ((size_t)(dash - base) >= len)
-		return -ENAMETOOLONG;
-	memcpy(name, base, (size_t)(dash - base));
-	name[dash - base] = '\0';
-	if (socket)
-		*socket = (int)sock;
-	return 0;
-}
 
 int mgr_api_path(const char *region, char *buf, size_t len)
 {

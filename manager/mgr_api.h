@@ -17,15 +17,6 @@
 #define MGR_API_MAX_REPLY (64u << 20)
 
 /**
- * Core name and socket of a region file /dev/hugepages/NAME-sSOCKET (any
- * directory).
- * @param[out] name  NAME, @p len bytes
- * @param[out] socket  SOCKET; may be NULL
- * @return 0, -EINVAL if the file name is not NAME-sSOCKET, or -ENAMETOOLONG.
- */
-int mgr_region_core(const char *region, char *name, size_t len, int *socket);
-
-/**
  * The control API socket of the core whose region is @p region:
  * $NFHOST_API if set, else /run/nfhost/NAME.sock (the core's default for
  * --name NAME).

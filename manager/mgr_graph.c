@@ -23,6 +23,7 @@
 #include "graph.h"
 #include "mgr.h"
 #include "mgr_api.h"
+#include "mgr_core.h"
 #include "mgr_place.h"
 #include "graph_load.h"
 
@@ -636,8 +637,8 @@ static int start_guest(const struct ctx *c, const struct graph_service *s, const
 
 	/* vm start finds the region from the core's name and socket */
 	if (mgr_region_core(c->region, core, sizeof(core), &socket) < 0 ||
-	    mgr_region_path(core, socket, region, sizeof(region)) < 0 || strcmp(region, c->region)) {
-		fprintf(stderr, "nfhost: service %u: guests attach to /dev/hugepages/NAME-sSOCKET regions only, not %s\n",
+	    nfg_region_name(region, sizeof(region), NFG_HUGEDIR, core, socket) < 0 || strcmp(region, c->region)) {
+		fprintf(stderr, "nfhost: service %u: guests attach to " NFG_HUGEDIR "/NAME-sSOCKET regions only, not %s\n",
 			s->id, c->region);
 		return -EINVAL;
 	}
@@ -692,7 +693,6 @@ static int retire(const struct ctx *c, uint16_t id, const struct inst *in, int n
 	}
 	for (int i = 0; i < n; i++) {
 		struct nfg_slot *sl;
-		struct nfg_ctrl_msg m = { .type = NFG_CTRL_UNREGISTER };
 
 		if (in[i].slot < 0 || (uint32_t)in[i].slot >= r.hdr->max_nfs)
 			continue;
@@ -703,9 +703,7 @@ static int retire(const struct ctx *c, uint16_t id, const struct inst *in, int n
 			printf("service %u: %s is already leaving\n", id, in[i].name);
 			continue;
 		}
-		m.slot = (uint32_t)in[i].slot;
-		m.token = token[i] = sl->token;
-		if ((rc = nfg_ctrl_post(r.base, &m)) < 0) {
+		if ((rc = mgr_core_ask_leave(&r, (uint32_t)in[i].slot, &token[i])) < 0) {
 			fprintf(stderr, "nfhost: cannot ask %s to leave: %s\n", in[i].name, nfg_last_error());
 			token[i] = 0;
 			break;
@@ -716,14 +714,11 @@ static int retire(const struct ctx *c, uint16_t id, const struct inst *in, int n
 		mgr_nap_ms(10);
 		for (int i = 0; i < n; i++) {
 			struct nfg_slot *sl;
-			uint32_t st;
 
 			if (!token[i])
 				continue;
 			sl = nfg_slot_at(r.base, (uint32_t)in[i].slot);
-			st = __atomic_load_n(&sl->state, __ATOMIC_ACQUIRE);
-			if (sl->token == token[i] && (st == NFG_SLOT_ACTIVE || st == NFG_SLOT_DRAINING ||
-						      st == NFG_SLOT_DRAINED))
+			if (sl->token == token[i] && mgr_core_slot_registered(sl))
 				continue;
 			printf("service %u: retired %s: it drained and left in %.2f s\n", id,
 			       inst_str(&in[i], buf, sizeof(buf)), mgr_clock_s(CLOCK_MONOTONIC) - t0);

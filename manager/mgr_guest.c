@@ -9,6 +9,7 @@
 #include <nfhost/nfg.h>
 
 #include "mgr.h"
+#include "mgr_core.h"
 
 static void guest_usage(FILE *f)
 {

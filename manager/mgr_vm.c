@@ -26,6 +26,7 @@
 #include <nfhost/nfg.h>
 
 #include "mgr.h"
+#include "mgr_core.h"
 #include "mgr_place.h"
 #include "mgr_vm.h"
 
@@ -174,7 +175,7 @@ static void sweep_links(virConnectPtr conn)
 		if ((n = readlink(path, target, sizeof(target) - 1)) < 0)
 			continue;
 		target[n] = '\0';
-		if (strncmp(target, "/dev/hugepages/", 15))
+		if (strncmp(target, NFG_HUGEDIR "/", strlen(NFG_HUGEDIR "/")))
 			continue;
 		if (now - sb.st_mtime < STALE_LINK_S && access(target, F_OK) == 0)
 			continue;
@@ -378,7 +379,7 @@ static int cmd_start(const struct start_opts *o)
 		return 2;
 	/* Given exactly one CPU per vCPU, the user meant a placement. */
 	sp.pin_one_to_one = o->cpus && ncpus == sp.vcpus;
-	if (mgr_region_path(o->core, (int)o->socket, region, sizeof(region)) < 0) {
+	if (nfg_region_name(region, sizeof(region), NFG_HUGEDIR, o->core, (int)o->socket) < 0) {
 		fprintf(stderr, "nfhost vm: core name '%s' is too long\n", o->core);
 		return 2;
 	}
@@ -525,6 +526,15 @@ static void fmt_uptime(double s, char *buf, size_t len)
 		snprintf(buf, len, "%lds", t);
 }
 
+/* The core's counters of a guest: 1, or 0 when its core cannot be read. */
+static int sample(const struct mgr_vm_meta *m, struct mgr_guest_stats *st)
+{
+	char region[PATH_MAX];
+
+	return nfg_region_name(region, sizeof(region), NFG_HUGEDIR, m->core, m->socket) >= 0 &&
+	       mgr_core_guest_stats(region, m->guest_id, st) == 0;
+}
+
 static int cmd_list(int json)
 {
 	virConnectPtr conn;
@@ -551,21 +561,13 @@ static int cmd_list(int json)
 		goto out;
 	}
 	/* Two samples: rates are what a person asks a list for. */
-	for (int i = 0; i < n; i++) {
-		char region[PATH_MAX];
-
-		ok[i] = mgr_region_path(metas[i].core, metas[i].socket, region, sizeof(region)) == 0 &&
-			mgr_core_guest_stats(region, metas[i].guest_id, &a[i]) == 0;
-	}
+	for (int i = 0; i < n; i++)
+		ok[i] = sample(&metas[i], &a[i]);
 	t0 = mgr_clock_s(CLOCK_MONOTONIC);
 	if (n > 0) {
 		mgr_nap_ms(500);
-		for (int i = 0; i < n; i++) {
-			char region[PATH_MAX];
-
-			ok[i] = ok[i] && mgr_region_path(metas[i].core, metas[i].socket, region, sizeof(region)) == 0 &&
-				mgr_core_guest_stats(region, metas[i].guest_id, &b[i]) == 0;
-		}
+		for (int i = 0; i < n; i++)
+			ok[i] = ok[i] && sample(&metas[i], &b[i]);
 		dt = mgr_clock_s(CLOCK_MONOTONIC) - t0;
 	}
 	if (json)
@@ -642,7 +644,7 @@ static int cmd_stop(const char *name, double timeout, int force)
 	}
 	catch_signals();
 	if (!force) {
-		if (mgr_region_path(m.core, m.socket, region, sizeof(region)) < 0 ||
+		if (nfg_region_name(region, sizeof(region), NFG_HUGEDIR, m.core, m.socket) < 0 ||
 		    (asked = mgr_core_stop_guest(region, m.guest_id)) < 0) {
 			fprintf(stderr, "nfhost vm: cannot reach core '%s' (%s); destroying %s\n", m.core, nfg_last_error(),
 				name);
@@ -762,7 +764,7 @@ static void vm_usage(FILE *f)
 		"        [--name NAME] [--core NAME] [--accel auto|kvm|tcg] [--image DIR]\n"
 		"        [--wait-ready S] [--print-xml] [-- NF ARGS...]\n"
 		"                    boot a guest running NF for service ID (1..255) on the region of\n"
-		"                    core NAME (default " MGR_DEFAULT_CORE "), socket N (0); waits up to S\n"
+		"                    core NAME (default " NFG_DEFAULT_CORE "), socket N (0); waits up to S\n"
 		"                    seconds (60; 0: no wait) until its NF registered\n"
 		"  list [--json]     nfhost guests: NF, state, uptime, rates\n"
 		"  stop NAME [--timeout S] [--force]\n"
@@ -783,7 +785,7 @@ static int main_start(int argc, char **argv)
 		{ "wait-ready", required_argument, NULL, 'w' }, { "print-xml", no_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' },	      { NULL, 0, NULL, 0 },
 	};
-	struct start_opts o = { .core = MGR_DEFAULT_CORE, .accel = "auto", .service = -1, .vcpus = 1,
+	struct start_opts o = { .core = NFG_DEFAULT_CORE, .accel = "auto", .service = -1, .vcpus = 1,
 				.memory = 256, .wait_ready = 60 };
 	const char *service = NULL;
 	int opt, end = argc;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +17,6 @@
 
 #include "mgr.h"
 #include "mgr_api.h"
-
-#define DEFAULT_REGION "/dev/hugepages/nfhost0-s0"
 
 static const char *const slot_states[] = { "free", "active", "draining", "drained", "done", "dead" };
 static volatile sig_atomic_t stop;
@@ -263,7 +262,7 @@ static int cmd_rate(void *base, double seconds)
 	return 0;
 }
 
-static void usage(FILE *f)
+static void usage(FILE *f, const char *dflt_region)
 {
 	fprintf(f,
 		"usage: nfhost [-r REGION] COMMAND [options]\n"
@@ -287,7 +286,7 @@ static void usage(FILE *f)
 		"                            (nfhost graph --help: all options)\n"
 		"  -r REGION                 region file (default %s)\n"
 		"  --wait S                  wait up to S seconds for the region to appear\n",
-		DEFAULT_REGION);
+		dflt_region);
 }
 
 int main(int argc, char **argv)
@@ -299,11 +298,13 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *region = DEFAULT_REGION, *cmd, *field = NULL;
+	char dflt_region[PATH_MAX];
+	const char *region = dflt_region, *cmd, *field = NULL;
 	int opt, idle_ms = 300, count = 0, rc;
 	double timeout_s = 60, wait_s = 0, end;
 	struct nfg_region r;
 
+	nfg_region_name(dflt_region, sizeof(dflt_region), NFG_HUGEDIR, NFG_DEFAULT_CORE, 0);
 	/* Before our getopt, which would permute and reject vm's options; vm
 	 * manages guests and attaches regions itself. */
 	if (argc > 1 && !strcmp(argv[1], "vm"))
@@ -315,7 +316,7 @@ int main(int argc, char **argv)
 	if (opt < argc && (!strcmp(argv[opt], "graph") || !strcmp(argv[opt], "chain") || !strcmp(argv[opt], "rule") ||
 			   !strcmp(argv[opt], "service")))
 		return mgr_graph_main(region, argc - opt, argv + opt);
-	region = DEFAULT_REGION;
+	region = dflt_region;
 	while ((opt = getopt_long(argc, argv, "r:c:f:h", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'r': region = optarg; break;
@@ -324,12 +325,12 @@ int main(int argc, char **argv)
 		case 'c': count = atoi(optarg); break;
 		case 'w': wait_s = atof(optarg); break;
 		case 'f': field = optarg; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'h': usage(stdout, dflt_region); return 0;
+		default: usage(stderr, dflt_region); return 2;
 		}
 	}
 	if (optind >= argc) {
-		usage(stderr);
+		usage(stderr, dflt_region);
 		return 2;
 	}
 	cmd = argv[optind];
@@ -338,7 +339,7 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "status") && strcmp(cmd, "top") && strcmp(cmd, "stats") && strcmp(cmd, "wait-drained") &&
 	    strcmp(cmd, "rate")) {
 		fprintf(stderr, "nfhost: unknown command '%s'\n", cmd);
-		usage(stderr);
+		usage(stderr, dflt_region);
 		return 2;
 	}
 	end = mgr_clock_s(CLOCK_MONOTONIC) + wait_s;

@@ -63,10 +63,4 @@ static inline void mgr_nap_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-/** `nfhost guest ...` on @p region: argv[0] is "guest". @return the exit code. */
-int mgr_guest_main(const char *region, int argc, char **argv);
-
-/** `nfhost vm ...`: argv[0] is "vm". @return the process exit code. */
-int mgr_vm_main(int argc, char **argv);
-
 #endif

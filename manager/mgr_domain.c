@@ -1,18 +1,21 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Domain XML for an nfhost guest, and the metadata that makes a domain
- * ours: `nfhost vm` keeps no state files, so list, stop and log read
- * everything they need back from libvirt. */
+/* Domain XML for an nfhost guest, the metadata that makes a domain ours,
+ * and finding our domains again: `nfhost vm` keeps no state files, so list,
+ * stop and log read everything they need back from libvirt. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #include <libvirt/virterror.h>
 
 #include "mgr.h"
+#include "mgr_domain.h"
+#include "mgr_libvirt.h"
 #include "mgr_place.h"
-#include "mgr_vm.h"
 
 /* Text and attribute values: everything user-supplied goes through here. */
 static void put_esc(FILE *f, const char *s)
@@ -260,6 +263,70 @@ int mgr_domain_list(virConnectPtr conn, virDomainPtr **doms_out, struct mgr_vm_m
 	*doms_out = doms;
 	*metas_out = metas;
 	return k;
+}
+
+int mgr_domain_gone(virDomainPtr dom)
+{
+	return virDomainIsActive(dom) != 1;
+}
+
+int mgr_domain_find(virConnectPtr conn, const char *name, virDomainPtr *dom, struct mgr_vm_meta *meta)
+{
+	int rc;
+
+	if (!(*dom = virDomainLookupByName(conn, name))) {
+		if (virGetLastErrorCode() == VIR_ERR_NO_DOMAIN)
+			fprintf(stderr, "nfhost vm: no VM named '%s' is running (see nfhost vm list)\n", name);
+		else
+			fprintf(stderr, "nfhost vm: cannot look up '%s': %s\n", name, mgr_virt_error());
+		return -ENOENT;
+	}
+	if ((rc = mgr_domain_meta(*dom, meta)) < 0) {
+		if (rc == -ENOENT)
+			fprintf(stderr, "nfhost vm: domain '%s' is not an nfhost VM (no nfhost metadata)\n", name);
+		else
+			fprintf(stderr, "nfhost vm: domain '%s' has unreadable nfhost metadata\n", name);
+		virDomainFree(*dom);
+		*dom = NULL;
+		return rc;
+	}
+	return 0;
+}
+
+int mgr_domain_exists(virConnectPtr conn, const char *name)
+{
+	virDomainPtr d = virDomainLookupByName(conn, name);
+
+	if (!d)
+		return 0;
+	virDomainFree(d);
+	return 1;
+}
+
+int mgr_domain_new_guest_id(virConnectPtr conn, uint32_t *id)
+{
+	virDomainPtr *doms = NULL;
+	struct mgr_vm_meta *metas = NULL;
+	int n = conn ? mgr_domain_list(conn, &doms, &metas) : 0;
+
+	if (n < 0)
+		return n;
+	for (int tries = 0; tries < 100; tries++) {
+		int clash = 0;
+
+		if (getrandom(id, sizeof(*id), 0) != sizeof(*id))
+			*id = (uint32_t)rand() ^ (uint32_t)getpid();
+		*id &= 0x7fffffff;
+		for (int i = 0; i < n; i++)
+			clash |= metas[i].guest_id == *id;
+		if (*id && !clash)
+			break;
+	}
+	for (int i = 0; i < n; i++)
+		virDomainFree(doms[i]);
+	free(doms);
+	free(metas);
+	return 0;
 }
 
 const char *mgr_domain_state_name(int state)

@@ -25,6 +25,7 @@
 #include "mgr_api.h"
 #include "mgr_core.h"
 #include "mgr_place.h"
+#include "mgr_vm.h"
 #include "graph_load.h"
 
 /* An NF that has not registered by then is not coming: its log says why.
@@ -628,49 +629,38 @@ out:
 	return rc;
 }
 
-/* A guest, through `nfhost vm start` (libvirt), which waits for its NF. */
+/* A guest, through libvirt: mgr_vm_start() waits for its NF. */
 static int start_guest(const struct ctx *c, const struct graph_service *s, const char *name)
 {
-	char core[64], region[PATH_MAX], sid[8], sock[8], **argv, (*nums)[24];
+	struct mgr_vm_opts o = MGR_VM_OPTS_INIT;
+	char core[64], region[PATH_MAX], **argv, (*nums)[24];
 	size_t nargs = json_array_size(s->args);
-	int socket, n = 0, rc;
+	int rc;
 
-	/* vm start finds the region from the core's name and socket */
-	if (mgr_region_core(c->region, core, sizeof(core), &socket) < 0 ||
-	    nfg_region_name(region, sizeof(region), NFG_HUGEDIR, core, socket) < 0 || strcmp(region, c->region)) {
+	/* a guest finds its region by the core's name and socket */
+	if (mgr_region_core(c->region, core, sizeof(core), &o.socket) < 0 ||
+	    nfg_region_name(region, sizeof(region), NFG_HUGEDIR, core, o.socket) < 0 || strcmp(region, c->region)) {
 		fprintf(stderr, "nfhost: service %u: guests attach to " NFG_HUGEDIR "/NAME-sSOCKET regions only, not %s\n",
 			s->id, c->region);
 		return -EINVAL;
 	}
-	argv = calloc(nargs + 18, sizeof(*argv));
+	argv = calloc(nargs + 1, sizeof(*argv));
 	nums = calloc(nargs + 1, sizeof(*nums));
 	if (!argv || !nums) {
 		free(argv);
 		free(nums);
 		return -ENOMEM;
 	}
-	snprintf(sid, sizeof(sid), "%u", s->id);
-	snprintf(sock, sizeof(sock), "%d", socket);
-	argv[n++] = "vm";
-	argv[n++] = "start";
-	argv[n++] = "--nf";
-	argv[n++] = (char *)s->nf;
-	argv[n++] = "--service";
-	argv[n++] = sid;
-	argv[n++] = "--core";
-	argv[n++] = core;
-	argv[n++] = "--socket";
-	argv[n++] = sock;
-	argv[n++] = "--name";
-	argv[n++] = (char *)name;
-	if (s->cores) {
-		argv[n++] = "--cpus";
-		argv[n++] = (char *)s->cores;
-	}
-	argv[n++] = "--";
-	nf_args(s, argv + n, nums);
+	nf_args(s, argv, nums);
+	o.nf = s->nf;
+	o.service = s->id;
+	o.core = core;
+	o.name = name;
+	o.cpus = s->cores;
+	o.nf_argc = (int)nargs;
+	o.nf_argv = argv;
 	fflush(stdout);
-	rc = mgr_vm_main(n + (int)nargs, argv) == 0 ? 0 : -EIO;
+	rc = mgr_vm_start(&o);
 	free(argv);
 	free(nums);
 	return rc;

@@ -10,6 +10,7 @@
 
 #include "mgr.h"
 #include "mgr_core.h"
+#include "mgr_guest.h"
 
 static void guest_usage(FILE *f)
 {

@@ -28,6 +28,8 @@
 #include "mgr.h"
 #include "mgr_core.h"
 #include "mgr_place.h"
+#include "mgr_domain.h"
+#include "mgr_libvirt.h"
 #include "mgr_vm.h"
 
 #define SHM_PREFIX "nfhost-"
@@ -145,12 +147,7 @@ static int region_mib(const char *region, const char *core, int socket, unsigned
 	return 0;
 }
 
-/* ---- domains ---------------------------------------------------------------- */
-
-static int domain_gone(virDomainPtr dom)
-{
-	return virDomainIsActive(dom) != 1;
-}
+/* ---- /dev/shm links and QEMU ------------------------------------------------ */
 
 /* Our links in /dev/shm whose guest powered itself off. */
 static void sweep_links(virConnectPtr conn)
@@ -180,7 +177,7 @@ static void sweep_links(virConnectPtr conn)
 		if (now - sb.st_mtime < STALE_LINK_S && access(target, F_OK) == 0)
 			continue;
 		dom = virDomainLookupByName(conn, e->d_name + strlen(SHM_PREFIX));
-		if (dom && !domain_gone(dom)) {
+		if (dom && !mgr_domain_gone(dom)) {
 			virDomainFree(dom);
 			continue;
 		}
@@ -199,68 +196,6 @@ static void remove_link(const char *path)
 	if (!strncmp(path, "/dev/shm/" SHM_PREFIX, strlen("/dev/shm/" SHM_PREFIX)) && lstat(path, &sb) == 0 &&
 	    S_ISLNK(sb.st_mode))
 		unlink(path);
-}
-
-/* An nfhost VM by name: its domain and metadata, or a message. */
-static int find_vm(virConnectPtr conn, const char *name, virDomainPtr *dom, struct mgr_vm_meta *meta)
-{
-	int rc;
-
-	if (!(*dom = virDomainLookupByName(conn, name))) {
-		if (virGetLastErrorCode() == VIR_ERR_NO_DOMAIN)
-			fprintf(stderr, "nfhost vm: no VM named '%s' is running (see nfhost vm list)\n", name);
-		else
-			fprintf(stderr, "nfhost vm: cannot look up '%s': %s\n", name, mgr_virt_error());
-		return -ENOENT;
-	}
-	if ((rc = mgr_domain_meta(*dom, meta)) < 0) {
-		if (rc == -ENOENT)
-			fprintf(stderr, "nfhost vm: domain '%s' is not an nfhost VM (no nfhost metadata)\n", name);
-		else
-			fprintf(stderr, "nfhost vm: domain '%s' has unreadable nfhost metadata\n", name);
-		virDomainFree(*dom);
-		*dom = NULL;
-		return rc;
-	}
-	return 0;
-}
-
-static int name_taken(virConnectPtr conn, const char *name)
-{
-	virDomainPtr d = virDomainLookupByName(conn, name);
-
-	if (!d)
-		return 0;
-	virDomainFree(d);
-	return 1;
-}
-
-/* Nonzero and 31 bits; unique among our running guests, since the core
- * tells a guest's NFs apart by it. */
-static int new_guest_id(virConnectPtr conn, uint32_t *id)
-{
-	virDomainPtr *doms = NULL;
-	struct mgr_vm_meta *metas = NULL;
-	int n = conn ? mgr_domain_list(conn, &doms, &metas) : 0;
-
-	if (n < 0)
-		return n;
-	for (int tries = 0; tries < 100; tries++) {
-		int clash = 0;
-
-		if (getrandom(id, sizeof(*id), 0) != sizeof(*id))
-			*id = (uint32_t)rand() ^ (uint32_t)getpid();
-		*id &= 0x7fffffff;
-		for (int i = 0; i < n; i++)
-			clash |= metas[i].guest_id == *id;
-		if (*id && !clash)
-			break;
-	}
-	for (int i = 0; i < n; i++)
-		virDomainFree(doms[i]);
-	free(doms);
-	free(metas);
-	return 0;
 }
 
 static pid_t qemu_pid(const char *name)
@@ -287,20 +222,11 @@ static pid_t qemu_pid(const char *name)
 
 /* ---- start ---------------------------------------------------------------- */
 
-struct start_opts {
-	const char *nf, *name, *core, *cpus, *image, *accel;
-	long long service, socket, vcpus, memory;
-	double wait_ready;
-	int print_xml;
-	int nf_argc;
-	char **nf_argv;
-};
-
-static int build_cmdline(struct mgr_vm_spec *sp, const char *region, const struct start_opts *o)
+static int build_cmdline(struct mgr_vm_spec *sp, const char *region, const struct mgr_vm_opts *o)
 {
 	size_t len = sizeof(sp->cmdline);
 	int n = snprintf(sp->cmdline, len,
-			 "console=ttyS0 panic=-1 quiet nfhost.nf=%s nfhost.args=-r,%s,-s,%lld,-n,%s", o->nf, region,
+			 "console=ttyS0 panic=-1 quiet nfhost.nf=%s nfhost.args=-r,%s,-s,%d,-n,%s", o->nf, region,
 			 o->service, sp->name);
 
 	for (int i = 0; i < o->nf_argc && n >= 0 && (size_t)n < len; i++)
@@ -336,7 +262,7 @@ static int wait_ready(virDomainPtr dom, const struct mgr_vm_spec *sp, const char
 			       mgr_clock_s(CLOCK_MONOTONIC) - t0, sp->meta.accel);
 			return 0;
 		}
-		if (domain_gone(dom)) {
+		if (mgr_domain_gone(dom)) {
 			fprintf(stderr, "nfhost vm: guest %s stopped before its NF registered\n", sp->name);
 			mgr_print_log_tail("console log", sp->meta.log, 20);
 			return -ECHILD;
@@ -348,65 +274,65 @@ static int wait_ready(virDomainPtr dom, const struct mgr_vm_spec *sp, const char
 	return -ETIMEDOUT;
 }
 
-static int cmd_start(const struct start_opts *o)
+int mgr_vm_start(const struct mgr_vm_opts *o)
 {
-	struct mgr_vm_spec sp = { .vcpus = (int)o->vcpus, .memory_mib = (unsigned long)o->memory };
+	struct mgr_vm_spec sp = { .vcpus = o->vcpus, .memory_mib = (unsigned long)o->memory_mib };
 	char region[PATH_MAX], kernel[PATH_MAX], initrd[PATH_MAX], name[64], shm_name[128], dir[PATH_MAX];
 	char *xml = NULL;
 	virConnectPtr conn = NULL;
 	virDomainPtr dom = NULL;
-	int ncpus, rc = 1, linked = 0, fd;
+	int ncpus, rc = -EIO, linked = 0, fd;
 	double t0, t_created;
 	pid_t pid;
 
 	if (check_word("--nf", o->nf, 63) < 0 || check_word("--core", o->core, 63) < 0 ||
 	    (o->name && check_word("--name", o->name, MGR_VM_NAME_MAX) < 0))
-		return 2;
+		return -EINVAL;
 	for (int i = 0; i < o->nf_argc; i++) {
 		const char *a = o->nf_argv[i];
 
 		if (!*a || strpbrk(a, ", \t\n\r\v\f\"")) {
 			fprintf(stderr, "nfhost vm: NF argument '%s' cannot be passed on the guest kernel command line "
 					"(empty, or holds a comma, whitespace or '\"')\n", a);
-			return 2;
+			return -EINVAL;
 		}
 	}
 	if (image_files(o->image, kernel, initrd, sizeof(kernel)) < 0)
-		return 1;
+		return -EIO;
 	sp.kernel = kernel;
 	sp.initrd = initrd;
-	if (mgr_pick_cpus((int)o->socket, o->cpus, sp.cpuset, sizeof(sp.cpuset), &ncpus) < 0)
-		return 2;
+	if (mgr_pick_cpus(o->socket, o->cpus, sp.cpuset, sizeof(sp.cpuset), &ncpus) < 0)
+		return -EINVAL;
 	/* Given exactly one CPU per vCPU, the user meant a placement. */
 	sp.pin_one_to_one = o->cpus && ncpus == sp.vcpus;
-	if (nfg_region_name(region, sizeof(region), NFG_HUGEDIR, o->core, (int)o->socket) < 0) {
+	if (nfg_region_name(region, sizeof(region), NFG_HUGEDIR, o->core, o->socket) < 0) {
 		fprintf(stderr, "nfhost vm: core name '%s' is too long\n", o->core);
-		return 2;
+		return -EINVAL;
 	}
-	if (region_mib(region, o->core, (int)o->socket, &sp.shm_mib) < 0)
-		return 1;
+	if (region_mib(region, o->core, o->socket, &sp.shm_mib) < 0)
+		return -EIO;
 	if (mgr_pick_accel(o->accel, sp.meta.accel, sizeof(sp.meta.accel)) < 0)
-		return 2;
+		return -EINVAL;
 	snprintf(sp.meta.nf, sizeof(sp.meta.nf), "%s", o->nf);
 	snprintf(sp.meta.core, sizeof(sp.meta.core), "%s", o->core);
-	sp.meta.service = (int)o->service;
-	sp.meta.socket = (int)o->socket;
+	sp.meta.service = o->service;
+	sp.meta.socket = o->socket;
 
 	if (!o->print_xml) {
 		if (mgr_virt_connect(&conn, 1) < 0)
-			return 1;
+			return -EIO;
 		sweep_links(conn);
 	}
 	if (o->name) {
 		snprintf(name, sizeof(name), "%s", o->name);
-		if (conn && name_taken(conn, name)) {
+		if (conn && mgr_domain_exists(conn, name)) {
 			fprintf(stderr, "nfhost vm: a domain named '%s' already exists\n", name);
 			goto out;
 		}
 	} else {
 		for (int i = 1;; i++) {
-			snprintf(name, sizeof(name), "nf-%s-%lld-%d", o->nf, o->service, i);
-			if (!conn || !name_taken(conn, name))
+			snprintf(name, sizeof(name), "nf-%s-%d-%d", o->nf, o->service, i);
+			if (!conn || !mgr_domain_exists(conn, name))
 				break;
 		}
 		if (strlen(name) > MGR_VM_NAME_MAX) {
@@ -416,7 +342,7 @@ static int cmd_start(const struct start_opts *o)
 		}
 	}
 	sp.name = name;
-	if (new_guest_id(conn, &sp.meta.guest_id) < 0)
+	if (mgr_domain_new_guest_id(conn, &sp.meta.guest_id) < 0)
 		goto out;
 	snprintf(dir, sizeof(dir), "%s/vm", mgr_state_dir());
 	if ((size_t)snprintf(sp.meta.log, sizeof(sp.meta.log), "%s/%s.log", dir, name) >= sizeof(sp.meta.log)) {
@@ -439,12 +365,10 @@ static int cmd_start(const struct start_opts *o)
 		goto out;
 	}
 
-	if ((rc = mgr_mkdir_p(dir)) < 0) {
-		fprintf(stderr, "nfhost vm: cannot create state directory %s: %s\n", dir, strerror(-rc));
-		rc = 1;
+	if ((fd = mgr_mkdir_p(dir)) < 0) {
+		fprintf(stderr, "nfhost vm: cannot create state directory %s: %s\n", dir, strerror(-fd));
 		goto out;
 	}
-	rc = 1;
 	/* libvirt appends to the console file: a name used again would show
 	 * the last guest's boot, and the tail on failure would mislead. */
 	if ((fd = open(sp.meta.log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) < 0) {
@@ -471,18 +395,17 @@ static int cmd_start(const struct start_opts *o)
 	if ((pid = qemu_pid(name)) <= 0)
 		fprintf(stderr, "nfhost vm: warning: no QEMU pid in " QEMU_PID_DIR "/%s.pid; the core will notice the "
 				"guest's end only by its NF's missing heartbeat\n", name);
-	else if ((rc = mgr_core_bind_guest(region, sp.meta.guest_id, pid)) < 0)
+	else if (mgr_core_bind_guest(region, sp.meta.guest_id, pid) < 0)
 		fprintf(stderr, "nfhost vm: warning: could not tell the core about guest %u (qemu pid %d): %s\n",
 			sp.meta.guest_id, (int)pid, nfg_last_error());
-	rc = 1;
 	printf("vm %s: started (guest id %u, qemu pid %d, accel %s, %lu MiB region, libvirt create %.2f s); "
 	       "console log %s\n", name, sp.meta.guest_id, (int)pid, sp.meta.accel, sp.shm_mib, t_created - t0,
 	       sp.meta.log);
 	fflush(stdout);
 	if (o->wait_ready > 0 && wait_ready(dom, &sp, region, t0, o->wait_ready) < 0) {
-		if (virDomainDestroy(dom) < 0 && !domain_gone(dom))
+		if (virDomainDestroy(dom) < 0 && !mgr_domain_gone(dom))
 			fprintf(stderr, "nfhost vm: could not destroy %s: %s\n", name, mgr_virt_error());
-		rc = interrupted ? 130 : 1;
+		rc = interrupted ? -EINTR : -EIO;
 		goto out;
 	}
 	linked = 0;
@@ -637,7 +560,7 @@ static int cmd_stop(const char *name, double timeout, int force)
 
 	if (mgr_virt_connect(&conn, 0) < 0)
 		return 1;
-	if (find_vm(conn, name, &dom, &m) < 0) {
+	if (mgr_domain_find(conn, name, &dom, &m) < 0) {
 		sweep_links(conn);
 		virConnectClose(conn);
 		return 1;
@@ -654,13 +577,13 @@ static int cmd_stop(const char *name, double timeout, int force)
 		}
 	}
 	/* Its NF leaves, /init powers the guest off, the transient domain goes. */
-	while (asked > 0 && !domain_gone(dom) && mgr_clock_s(CLOCK_MONOTONIC) - t0 < timeout && !interrupted)
+	while (asked > 0 && !mgr_domain_gone(dom) && mgr_clock_s(CLOCK_MONOTONIC) - t0 < timeout && !interrupted)
 		mgr_nap_ms(20);
 	waited = mgr_clock_s(CLOCK_MONOTONIC) - t0;
-	if (asked > 0 && domain_gone(dom)) {
+	if (asked > 0 && mgr_domain_gone(dom)) {
 		printf("vm %s: stopped in %.2f s (NF left, guest powered off)\n", name, mgr_clock_s(CLOCK_MONOTONIC) - t0);
 		rc = 0;
-	} else if (virDomainDestroy(dom) == 0 || domain_gone(dom)) {
+	} else if (virDomainDestroy(dom) == 0 || mgr_domain_gone(dom)) {
 		if (asked > 0)
 			printf("vm %s: destroyed in %.2f s (still running %.1f s after its NF was asked to leave)\n",
 			       name, mgr_clock_s(CLOCK_MONOTONIC) - t0, waited);
@@ -739,7 +662,7 @@ static int cmd_log(const char *name, int follow)
 		}
 		if (got)
 			continue;
-		gone = domain_gone(dom);
+		gone = mgr_domain_gone(dom);
 		if (gone) {
 			rc = copy_out(fd) < 0;
 			break;
@@ -785,10 +708,10 @@ static int main_start(int argc, char **argv)
 		{ "wait-ready", required_argument, NULL, 'w' }, { "print-xml", no_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' },	      { NULL, 0, NULL, 0 },
 	};
-	struct start_opts o = { .core = NFG_DEFAULT_CORE, .accel = "auto", .service = -1, .vcpus = 1,
-				.memory = 256, .wait_ready = 60 };
+	struct mgr_vm_opts o = MGR_VM_OPTS_INIT;
 	const char *service = NULL;
-	int opt, end = argc;
+	long long v;
+	int opt, end = argc, rc;
 
 	/* NF arguments follow "--" and are never ours to parse. */
 	for (int i = 1; i < argc; i++)
@@ -803,17 +726,20 @@ static int main_start(int argc, char **argv)
 		case 'N': o.nf = optarg; break;
 		case 's': service = optarg; break;
 		case 'S':
-			if (mgr_parse_num("nfhost vm", "--socket", optarg, 0, 1023, &o.socket) < 0)
+			if (mgr_parse_num("nfhost vm", "--socket", optarg, 0, 1023, &v) < 0)
 				return 2;
+			o.socket = (int)v;
 			break;
 		case 'c': o.cpus = optarg; break;
 		case 'v':
-			if (mgr_parse_num("nfhost vm", "--vcpus", optarg, 1, 64, &o.vcpus) < 0)
+			if (mgr_parse_num("nfhost vm", "--vcpus", optarg, 1, 64, &v) < 0)
 				return 2;
+			o.vcpus = (int)v;
 			break;
 		case 'm':
-			if (mgr_parse_num("nfhost vm", "--memory", optarg, 64, 1L << 20, &o.memory) < 0)
+			if (mgr_parse_num("nfhost vm", "--memory", optarg, 64, 1L << 20, &v) < 0)
 				return 2;
+			o.memory_mib = (long)v;
 			break;
 		case 'n': o.name = optarg; break;
 		case 'C': o.core = optarg; break;
@@ -836,9 +762,11 @@ static int main_start(int argc, char **argv)
 		fprintf(stderr, "nfhost vm start: --nf and --service are required\n");
 		return 2;
 	}
-	if (mgr_parse_num("nfhost vm", "--service", service, 1, 255, &o.service) < 0)
+	if (mgr_parse_num("nfhost vm", "--service", service, 1, 255, &v) < 0)
 		return 2;
-	return cmd_start(&o);
+	o.service = (int)v;
+	rc = mgr_vm_start(&o);
+	return rc == 0 ? 0 : rc == -EINVAL ? 2 : rc == -EINTR ? 130 : 1;
 }
 
 static int main_simple(const char *cmd, int argc, char **argv)

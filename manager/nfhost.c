@@ -17,6 +17,8 @@
 
 #include "mgr.h"
 #include "mgr_api.h"
+#include "mgr_guest.h"
+#include "mgr_vm.h"
 
 static const char *const slot_states[] = { "free", "active", "draining", "drained", "done", "dead" };
 static volatile sig_atomic_t stop;

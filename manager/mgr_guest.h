@@ -1,0 +1,9 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* `nfhost guest` (mgr_guest.c): the core's view of a guest started by hand. */
+#ifndef MGR_GUEST_H
+#define MGR_GUEST_H
+
+/** `nfhost guest ...` on @p region: argv[0] is "guest". @return the exit code. */
+int mgr_guest_main(const char *region, int argc, char **argv);
+
+#endif

@@ -122,3 +122,22 @@ int mgr_mkdir_p(const char *path)
 	}
 	return mkdir(buf, 0755) < 0 && errno != EEXIST ? -errno : 0;
 }
+
+const struct mgr_cmd *mgr_cmd_find(const struct mgr_cmd *tab, const char *name)
+{
+	for (; name && tab->name; tab++)
+		if (!strcmp(tab->name, name))
+			return tab;
+	return NULL;
+}
+
+void mgr_cmd_usage(FILE *f, const struct mgr_cmd *tab, const char *first, const char *lead)
+{
+	for (; tab->name; tab++) {
+		if (!tab->help)
+			continue;
+		fputs(first ? first : lead, f);
+		fputs(tab->help, f);
+		first = NULL;
+	}
+}

@@ -1,14 +1,53 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* What every part of the manager uses (mgr.c): usage errors, numbers from
- * the command line, log tails, time, and where the manager keeps its files. */
+/* What every part of the manager uses (mgr.c): the command tables and the
+ * context commands run in, usage errors, numbers from the command line,
+ * log tails, time, and where the manager keeps its files. */
 #ifndef MGR_H
 #define MGR_H
 
 #include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
-#include <sys/types.h>
 #include <time.h>
+
+/** What a command runs on: nfhost's command line, and what its family
+ * found out before handing it on. */
+struct mgr_ctx {
+	const char *region;     /**< -r REGION */
+	char sock[108];         /**< the core's API socket, once mgr_client_init() found it */
+	void *base;             /**< the region, for the commands that read it (MGR_CMD_READS_REGION) */
+	int count;              /**< -c COUNT */
+	const char *field;      /**< -f FIELD */
+	int idle_ms;            /**< --idle-ms N */
+	double timeout_s;       /**< --timeout S */
+};
+
+/* How nfhost's main hands a command its part of the command line. */
+#define MGR_CMD_OWN_LINE 1u     /* only as the first word, and every word after is its own: -r does not apply */
+#define MGR_CMD_OWN_OPTS 2u     /* -r REGION may come before it; every word after is its own */
+#define MGR_CMD_READS_REGION 4u /* the common options, and the region attached in ctx->base */
+
+/** A command, or a subcommand of a command family. */
+struct mgr_cmd {
+	const char *name;
+	/** @p argv[0] is the command's word.  @return the process exit code. */
+	int (*run)(struct mgr_ctx *ctx, int argc, char **argv);
+	/** Its lines in its family's usage, continuation lines indented; NULL
+	 * when another entry's lines cover it. */
+	const char *help;
+	unsigned flags;         /**< MGR_CMD_*, for nfhost's top-level commands */
+};
+
+/**
+ * The entry named @p name of @p tab (ended by an entry without a name).
+ * @return the entry, or NULL (also for a NULL @p name).
+ */
+const struct mgr_cmd *mgr_cmd_find(const struct mgr_cmd *tab, const char *name);
+
+/**
+ * Print the help of every entry of @p tab, each after @p lead, the first
+ * after @p first instead when it is not NULL.
+ */
+void mgr_cmd_usage(FILE *f, const struct mgr_cmd *tab, const char *first, const char *lead);
 
 /**
  * "WHO: MESSAGE (HINT)" on stderr, without the hint when @p hint is NULL.

@@ -209,8 +209,9 @@ int mgr_domain_meta(virDomainPtr dom, struct mgr_vm_meta *m)
 	if (get_long(xml, "guest", 1, 0x7fffffff, &guest) < 0 || get_long(xml, "service", 1, 255, &service) < 0 ||
 	    get_long(xml, "socket", 0, 1023, &socket) < 0 || get_elem(xml, "nf", m->nf, sizeof(m->nf)) < 0 ||
 	    get_elem(xml, "core", m->core, sizeof(m->core)) < 0 ||
-	    get_elem(xml, "accel", m->accel, sizeof(m->accel)) < 0 || get_elem(xml, "log", m->log, sizeof(m->log)) < 0 ||
-	    get_elem(xml, "shm", m->shm, sizeof(m->shm)) < 0 || get_elem(xml, "started", started, sizeof(started)) < 0) {
+	    get_elem(xml, "accel", m->accel, sizeof(m->accel)) < 0 ||
+	    get_elem(xml, "log", m->log, sizeof(m->log)) < 0 || get_elem(xml, "shm", m->shm, sizeof(m->shm)) < 0 ||
+	    get_elem(xml, "started", started, sizeof(started)) < 0) {
 		rc = -EPROTO;
 	} else {
 		m->guest_id = (uint32_t)guest;

@@ -3,7 +3,9 @@
 #ifndef MGR_GUEST_H
 #define MGR_GUEST_H
 
-/** `nfhost guest ...` on @p region: argv[0] is "guest". @return the exit code. */
-int mgr_guest_main(const char *region, int argc, char **argv);
+#include "mgr.h"
+
+/** `nfhost guest bind|stop|show ...` on ctx->region: argv[0] is "guest".  @return the exit code. */
+int mgr_guest_cmd(struct mgr_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -336,8 +336,8 @@ int mgr_vm_start(const struct mgr_vm_opts *o)
 				break;
 		}
 		if (strlen(name) > MGR_VM_NAME_MAX) {
-			fprintf(stderr, "nfhost vm: the automatic name '%s' is longer than %d characters; give --name\n",
-				name, MGR_VM_NAME_MAX);
+			fprintf(stderr, "nfhost vm: the automatic name '%s' is longer than %d characters; give "
+				"--name\n", name, MGR_VM_NAME_MAX);
 			goto out;
 		}
 	}
@@ -569,8 +569,8 @@ static int cmd_stop(const char *name, double timeout, int force)
 	if (!force) {
 		if (nfg_region_name(region, sizeof(region), NFG_HUGEDIR, m.core, m.socket) < 0 ||
 		    (asked = mgr_core_stop_guest(region, m.guest_id)) < 0) {
-			fprintf(stderr, "nfhost vm: cannot reach core '%s' (%s); destroying %s\n", m.core, nfg_last_error(),
-				name);
+			fprintf(stderr, "nfhost vm: cannot reach core '%s' (%s); destroying %s\n", m.core,
+				nfg_last_error(), name);
 			asked = 0;
 		} else if (asked == 0) {
 			printf("vm %s: no registered NF to ask to leave; destroying it\n", name);
@@ -581,7 +581,8 @@ static int cmd_stop(const char *name, double timeout, int force)
 		mgr_nap_ms(20);
 	waited = mgr_clock_s(CLOCK_MONOTONIC) - t0;
 	if (asked > 0 && mgr_domain_gone(dom)) {
-		printf("vm %s: stopped in %.2f s (NF left, guest powered off)\n", name, mgr_clock_s(CLOCK_MONOTONIC) - t0);
+		printf("vm %s: stopped in %.2f s (NF left, guest powered off)\n", name,
+		       mgr_clock_s(CLOCK_MONOTONIC) - t0);
 		rc = 0;
 	} else if (virDomainDestroy(dom) == 0 || mgr_domain_gone(dom)) {
 		if (asked > 0)
@@ -679,25 +680,9 @@ out:
 
 /* ---- entry ------------------------------------------------------------------ */
 
-static void vm_usage(FILE *f)
-{
-	fprintf(f,
-		"usage: nfhost vm COMMAND [options]\n"
-		"  start --nf NF --service ID [--socket N] [--cpus LIST] [--vcpus N] [--memory MiB]\n"
-		"        [--name NAME] [--core NAME] [--accel auto|kvm|tcg] [--image DIR]\n"
-		"        [--wait-ready S] [--print-xml] [-- NF ARGS...]\n"
-		"                    boot a guest running NF for service ID (1..255) on the region of\n"
-		"                    core NAME (default " NFG_DEFAULT_CORE "), socket N (0); waits up to S\n"
-		"                    seconds (60; 0: no wait) until its NF registered\n"
-		"  list [--json]     nfhost guests: NF, state, uptime, rates\n"
-		"  stop NAME [--timeout S] [--force]\n"
-		"                    ask the guest's NF to leave, destroy it after S seconds (10)\n"
-		"  log NAME [-f]     the guest's console log (-f: follow until it is gone)\n"
-		"environment: NFHOST_VM_IMAGE (image dir, default <nfhost dir>/../vm),\n"
-		"             NFHOST_STATE_DIR (default /var/lib/nfhost; logs in its vm/)\n");
-}
+static void vm_usage(FILE *f);
 
-static int main_start(int argc, char **argv)
+static int vm_start(struct mgr_ctx *ctx, int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "nf", required_argument, NULL, 'N' },	      { "service", required_argument, NULL, 's' },
@@ -713,6 +698,7 @@ static int main_start(int argc, char **argv)
 	long long v;
 	int opt, end = argc, rc;
 
+	(void)ctx;
 	/* NF arguments follow "--" and are never ours to parse. */
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "--")) {
@@ -769,21 +755,24 @@ static int main_start(int argc, char **argv)
 	return rc == 0 ? 0 : rc == -EINVAL ? 2 : rc == -EINTR ? 130 : 1;
 }
 
-static int main_simple(const char *cmd, int argc, char **argv)
+/* list, stop and log: options parsed together, as one command's. */
+static int vm_simple(struct mgr_ctx *ctx, int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "json", no_argument, NULL, 'j' },  { "timeout", required_argument, NULL, 't' },
 		{ "force", no_argument, NULL, 'F' }, { "follow", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },  { NULL, 0, NULL, 0 },
 	};
+	const char *cmd = argv[0];
 	int opt, json = 0, force = 0, follow = 0, nargs;
 	double timeout = 10;
 	char who[32];
 
+	(void)ctx;
 	snprintf(who, sizeof(who), "nfhost vm %s", cmd);
 	while ((opt = getopt_long(argc, argv, ":fh", lo, NULL)) != -1) {
-		int ours = (opt == 'j' && !strcmp(cmd, "list")) || ((opt == 't' || opt == 'F') && !strcmp(cmd, "stop")) ||
-			   (opt == 'f' && !strcmp(cmd, "log")) || opt == 'h';
+		int ours = opt == 'h' || (opt == 'j' && !strcmp(cmd, "list")) ||
+			   ((opt == 't' || opt == 'F') && !strcmp(cmd, "stop")) || (opt == 'f' && !strcmp(cmd, "log"));
 
 		if (opt == ':' || opt == '?' || !ours)
 			return mgr_option_error(who, NULL, opt, argv[optind - 1]);
@@ -815,26 +804,50 @@ static int main_simple(const char *cmd, int argc, char **argv)
 	return cmd_log(argv[optind], follow);
 }
 
-int mgr_vm_main(int argc, char **argv)
-{
-	const char *cmd = argc > 1 ? argv[1] : NULL;
+static const struct mgr_cmd vm_cmds[] = {
+	{ "start", vm_start,
+	  "start --nf NF --service ID [--socket N] [--cpus LIST] [--vcpus N] [--memory MiB]\n"
+	  "        [--name NAME] [--core NAME] [--accel auto|kvm|tcg] [--image DIR]\n"
+	  "        [--wait-ready S] [--print-xml] [-- NF ARGS...]\n"
+	  "                    boot a guest running NF for service ID (1..255) on the region of\n"
+	  "                    core NAME (default " NFG_DEFAULT_CORE "), socket N (0); waits up to S\n"
+	  "                    seconds (60; 0: no wait) until its NF registered\n", 0 },
+	{ "list", vm_simple, "list [--json]     nfhost guests: NF, state, uptime, rates\n", 0 },
+	{ "stop", vm_simple,
+	  "stop NAME [--timeout S] [--force]\n"
+	  "                    ask the guest's NF to leave, destroy it after S seconds (10)\n", 0 },
+	{ "log", vm_simple, "log NAME [-f]     the guest's console log (-f: follow until it is gone)\n", 0 },
+	{ NULL, NULL, NULL, 0 },
+};
 
-	if (!cmd) {
+static void vm_usage(FILE *f)
+{
+	fprintf(f, "usage: nfhost vm COMMAND [options]\n");
+	mgr_cmd_usage(f, vm_cmds, NULL, "  ");
+	fprintf(f, "environment: NFHOST_VM_IMAGE (image dir, default <nfhost dir>/../vm),\n"
+		   "             NFHOST_STATE_DIR (default /var/lib/nfhost; logs in its vm/)\n");
+}
+
+int mgr_vm_cmd(struct mgr_ctx *ctx, int argc, char **argv)
+{
+	const char *name = argc > 1 ? argv[1] : NULL;
+	const struct mgr_cmd *sub;
+
+	if (!name) {
 		vm_usage(stderr);
 		return 2;
 	}
-	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+	if (!strcmp(name, "-h") || !strcmp(name, "--help") || !strcmp(name, "help")) {
 		vm_usage(stdout);
 		return 0;
+	}
+	if (!(sub = mgr_cmd_find(vm_cmds, name))) {
+		fprintf(stderr, "nfhost vm: unknown command '%s' (start, list, stop, log)\n", name);
+		vm_usage(stderr);
+		return 2;
 	}
 	/* argv[1] becomes the program name for getopt. */
 	optind = 1;
 	opterr = 0;
-	if (!strcmp(cmd, "start"))
-		return main_start(argc - 1, argv + 1);
-	if (!strcmp(cmd, "list") || !strcmp(cmd, "stop") || !strcmp(cmd, "log"))
-		return main_simple(cmd, argc - 1, argv + 1);
-	fprintf(stderr, "nfhost vm: unknown command '%s' (start, list, stop, log)\n", cmd);
-	vm_usage(stderr);
-	return 2;
+	return sub->run(ctx, argc - 1, argv + 1);
 }

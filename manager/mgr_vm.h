@@ -6,6 +6,8 @@
 
 #include <nfhost/nfg.h>
 
+#include "mgr.h"
+
 /** How to start a guest: the options of `nfhost vm start`. */
 struct mgr_vm_opts {
 	const char *nf;          /**< NF program in the guest image (required) */
@@ -40,7 +42,7 @@ struct mgr_vm_opts {
  */
 int mgr_vm_start(const struct mgr_vm_opts *o);
 
-/** `nfhost vm ...`: argv[0] is "vm". @return the process exit code. */
-int mgr_vm_main(int argc, char **argv);
+/** `nfhost vm start|list|stop|log ...`: argv[0] is "vm".  @return the exit code. */
+int mgr_vm_cmd(struct mgr_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* `nfhost graph diff FILE`: a graph file against what the core runs now,
- * service, chain and rule by ID. */
+ * service, chain and rule by ID.  Both sides go through the validator and
+ * then the graph library's canonical writers, so they differ only where
+ * they mean different things, however each was written (names or IDs,
+ * "tcp" or 6, 8 or "8"). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,74 +20,77 @@
 #include "mgr_graphcmd.h"
 #include "mgr_reply.h"
 
-/* A service, chain or rule in one canonical form, whichever side it came
- * from: what the validator made of it, not how it was written. */
-static json_t *service_json(const struct graph_service *s)
-{
-	json_t *args = json_array(), *br = json_array(), *a;
-	size_t i;
-
-	json_array_foreach(s->args, i, a) {
-		char buf[64];
-
-		mgr_reply_scalar(a, buf, sizeof(buf));
-		json_array_append_new(args, json_string(json_is_string(a) ? json_string_value(a) : buf));
-	}
-	for (uint8_t b = 0; b < s->nbranch; b++)
-		json_array_append_new(br, json_integer(s->branch[b]));
-	return json_pack("{s:s, s:s, s:o, s:i, s:s, s:i, s:s*, s:b, s:o}", "name", s->name, "nf", s->nf, "args", args,
-			 "instances", s->instances, "run", s->run == GRAPH_RUN_GUEST ? "guest" : "host", "socket",
-			 s->socket, "cores", s->cores, "passes", s->passes, "branches", br);
-}
-
-static json_t *chain_json(const char *name, const uint8_t *svc, unsigned len, int exit)
-{
-	json_t *s = json_array();
-
-	for (unsigned i = 0; i < len; i++)
-		json_array_append_new(s, json_integer(svc[i]));
-	return json_pack("{s:s*, s:o, s:o}", "name", name && *name ? name : NULL, "services", s, "exit",
-			 exit < 0 ? json_string("paired") : json_integer(exit));
-}
-
-static json_t *action_json(struct graph_action a)
-{
-	switch (a.type) {
-	case GRAPH_ACT_CHAIN: return json_pack("{s:i}", "chain", a.arg);
-	case GRAPH_ACT_PORT: return json_pack("{s:i}", "port", a.arg);
-	default: return json_pack("{s:b}", "drop", 1);
-	}
-}
-
 /* One side of a diff: services, chains and rules by ID (as text), the default. */
 struct side {
 	json_t *svc, *chain, *rule, *dflt;
 };
 
-static int side_from_file(const struct graph *g, struct side *s)
+/* @p item (consumed; NULL: out of memory) as @p kind's entry @p id. */
+static int put(json_t *kind, unsigned id, json_t *item)
 {
-	char key[32];
+	char key[16];
 
+	snprintf(key, sizeof(key), "%u", id);
+	return json_object_set_new(kind, key, item) < 0 ? -ENOMEM : 0;
+}
+
+static int side_init(struct side *s)
+{
 	s->svc = json_object();
 	s->chain = json_object();
 	s->rule = json_object();
-	for (uint32_t i = 0; i < g->nsvc; i++) {
-		snprintf(key, sizeof(key), "%u", g->svc[i].id);
-		json_object_set_new(s->svc, key, service_json(&g->svc[i]));
-	}
-	for (uint32_t i = 0; i < g->nchain; i++) {
-		const struct graph_chain *ch = &g->chain[i];
+	return s->svc && s->chain && s->rule ? 0 : -ENOMEM;
+}
 
-		snprintf(key, sizeof(key), "%u", ch->id);
-		json_object_set_new(s->chain, key, chain_json(ch->name, ch->svc, ch->len,
-							      ch->exit == GRAPH_EXIT_PAIRED ? -1 : ch->exit));
-	}
-	for (uint32_t i = 0; i < g->nrule; i++) {
-		snprintf(key, sizeof(key), "%u", g->rule[i].id);
-		json_object_set_new(s->rule, key, graph_rule_json(&g->rule[i], &g->act[i]));
-	}
-	s->dflt = action_json(g->dflt);
-	return s->svc && s->chain && s->rule && s->dflt ? 0 : -ENOMEM;
+static int side_from_file(const struct graph *g, struct side *s)
+{
+	int rc = side_init(s);
+
+	for (uint32_t i = 0; i < g->nsvc && rc == 0; i++)
+		rc = put(s->svc, g->svc[i].id, graph_service_json(&g->svc[i]));
+	for (uint32_t i = 0; i < g->nchain && rc == 0; i++)
+		rc = put(s->chain, g->chain[i].id, graph_chain_json(&g->chain[i]));
+	for (uint32_t i = 0; i < g->nrule && rc == 0; i++)
+		rc = put(s->rule, g->rule[i].id, graph_rule_json(&g->rule[i], &g->act[i]));
+	if (rc == 0 && !(s->dflt = graph_action_json(g->dflt)))
+		rc = -ENOMEM;
+	return rc;
+}
+
+/* Chain @p v of a status answer into @p g, whose rules may name it. */
+static void live_chain(const json_t *v, const json_t *graph, struct graph *g)
+{
+	struct graph_chain *ch = &g->chain[g->nchain++];
+	json_t *exit = json_object_get(v, "exit"), *x;
+	size_t k;
+
+	memset(ch, 0, sizeof(*ch));
+	ch->id = (uint16_t)mgr_reply_int(v, "id", 0);
+	snprintf(ch->name, sizeof(ch->name), "%s", mgr_reply_name(graph, "chains", ch->id) ?: "");
+	json_array_foreach(json_object_get(v, "services"), k, x)
+		if (ch->len < NFG_MAX_CHAIN)
+			ch->svc[ch->len++] = (uint8_t)json_integer_value(x);
+	ch->exit = json_is_integer(exit) ? (uint16_t)json_integer_value(exit) : GRAPH_EXIT_PAIRED;
+}
+
+/* A rule as the core lists it, through the validator, as the file's rules
+ * went.  The default reads as a rule that matches everything. */
+static int read_rule(const json_t *v, const struct graph *g, const char *path, struct graph_rule *r,
+		     struct graph_action *a)
+{
+	json_t *copy = json_deep_copy(v);
+	struct graph_err e;
+	int rc;
+
+	if (!copy)
+		return -ENOMEM;
+	json_object_del(copy, "pkts");
+	if (!json_object_get(copy, "id"))
+		json_object_set_new(copy, "id", json_integer(1));
+	if ((rc = graph_parse_rule(copy, g, 0, path, r, a, &e)) == -EINVAL)
+		fprintf(stderr, "nfhost: the applied graph does not parse: %s: %s\n", e.path, e.msg);
+	json_decref(copy);
+	return rc;
 }
 
 /* The applied side: the services as last applied, chains, rules and the
@@ -92,56 +98,45 @@ static int side_from_file(const struct graph *g, struct side *s)
 static int side_from_core(const json_t *show, struct side *s)
 {
 	json_t *graph = json_object_get(show, "graph"), *status = json_object_get(show, "status"), *v, *doc = NULL;
+	json_t *dflt = json_object_get(status, "default");
 	struct graph *g = calloc(1, sizeof(*g));
-	char key[32];
+	struct graph_rule r;
+	struct graph_action a;
+	char path[32];
 	size_t i;
-	int rc = 0;
+	int rc = side_init(s);
 
-	s->svc = json_object();
-	s->chain = json_object();
-	s->rule = json_object();
 	if (!g)
 		return -ENOMEM;
-	if (json_is_true(json_object_get(status, "graph"))) {
-		if ((rc = mgr_reply_services(graph, g, &doc)) < 0) {
-			json_decref(doc);
-			free(g);
-			return rc;
-		}
-		for (uint32_t k = 0; k < g->nsvc; k++) {
-			snprintf(key, sizeof(key), "%u", g->svc[k].id);
-			json_object_set_new(s->svc, key, service_json(&g->svc[k]));
-		}
-		graph_release(g);
-		json_decref(doc);
-	}
-	free(g);
+	if (rc == 0 && json_is_true(json_object_get(status, "graph")))
+		rc = mgr_reply_services(graph, g, &doc);
+	for (uint32_t k = 0; k < g->nsvc && rc == 0; k++)
+		rc = put(s->svc, g->svc[k].id, graph_service_json(&g->svc[k]));
 	json_array_foreach(json_object_get(status, "chains"), i, v) {
 		long long id = mgr_reply_int(v, "id", 0);
-		json_t *svcs = json_object_get(v, "services"), *x, *exit = json_object_get(v, "exit");
-		uint8_t ids[NFG_MAX_CHAIN];
-		unsigned n = 0;
-		size_t k;
 
-		if (id == 0)
-			continue; /* the core's --chain: no graph file names it */
-		json_array_foreach(svcs, k, x)
-			if (n < NFG_MAX_CHAIN)
-				ids[n++] = (uint8_t)json_integer_value(x);
-		snprintf(key, sizeof(key), "%lld", id);
-		json_object_set_new(s->chain, key,
-				    chain_json(mgr_reply_name(graph, "chains", id), ids, n,
-					       json_is_integer(exit) ? (int)json_integer_value(exit) : -1));
+		/* chain 0 is the core's --chain: no graph file names it */
+		if (rc < 0 || id <= 0 || id >= GRAPH_MAX_CHAINS || g->nchain == GRAPH_MAX_CHAINS - 1)
+			continue;
+		live_chain(v, graph, g);
+		rc = put(s->chain, (unsigned)id, graph_chain_json(&g->chain[g->nchain - 1]));
 	}
 	json_array_foreach(json_object_get(graph, "rules"), i, v) {
-		json_t *r = json_deep_copy(v);
-
-		json_object_del(r, "pkts");
-		snprintf(key, sizeof(key), "%lld", mgr_reply_int(v, "id", 0));
-		json_object_set_new(s->rule, key, r);
+		snprintf(path, sizeof(path), "rules[%zu]", i);
+		if (rc == 0 && (rc = read_rule(v, g, path, &r, &a)) == 0)
+			rc = put(s->rule, r.id, graph_rule_json(&r, &a));
 	}
-	s->dflt = json_deep_copy(json_object_get(status, "default"));
-	return 0;
+	if (rc == 0 && !json_is_object(dflt)) {
+		/* a core without a default (no --chain, no graph) says null */
+		s->dflt = json_deep_copy(dflt);
+	} else if (rc == 0 && (rc = read_rule(dflt, g, "default", &r, &a)) == 0) {
+		s->dflt = graph_action_json(a);
+		rc = s->dflt ? 0 : -ENOMEM;
+	}
+	graph_release(g);
+	free(g);
+	json_decref(doc);
+	return rc;
 }
 
 static void side_free(struct side *s)
@@ -150,6 +145,26 @@ static void side_free(struct side *s)
 	json_decref(s->chain);
 	json_decref(s->rule);
 	json_decref(s->dflt);
+}
+
+/* How an item reads on a '+' or '-' line: without its ID, which the line
+ * names already, and with its name, if any, first, where a reader looks. */
+static char *item_str(const json_t *item)
+{
+	json_t *o = json_object(), *v;
+	const char *k;
+	char *s;
+
+	if (!o)
+		return NULL;
+	if ((v = json_object_get(item, "name")))
+		json_object_set(o, "name", v);
+	json_object_foreach((json_t *)item, k, v)
+		if (strcmp(k, "id") && strcmp(k, "name"))
+			json_object_set(o, k, v);
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
 }
 
 static int cmp_ids(const void *a, const void *b)
@@ -220,7 +235,7 @@ static int diff_kind(const char *kind, const json_t *applied, const json_t *file
 			printf("~ %s %s: %s\n", kind, keys[i], buf);
 			continue;
 		}
-		s = json_dumps(a ? a : b, JSON_COMPACT);
+		s = item_str(a ? a : b);
 		printf("%c %s %s: %s\n", a ? '-' : '+', kind, keys[i], s ? s : "");
 		free(s);
 	}

@@ -2,12 +2,14 @@
 /* What every part of the manager uses.  Messages name the command ("nfhost
  * vm start: ..."), so the helpers that print take it from their caller. */
 #include <errno.h>
+#include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "mgr.h"
 
@@ -85,6 +87,22 @@ void mgr_print_log_tail(const char *what, const char *path, int lines)
 	fclose(f);
 }
 
+int mgr_read_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	int rc = 0;
+
+	buf[0] = '\0';
+	if (!f)
+		return -errno;
+	if (!fgets(buf, (int)len, f)) {
+		buf[0] = '\0';
+		rc = -EIO;
+	}
+	fclose(f);
+	return rc;
+}
+
 void mgr_appendf(char *buf, size_t len, size_t *n, const char *fmt, ...)
 {
 	va_list ap;
@@ -97,6 +115,18 @@ void mgr_appendf(char *buf, size_t len, size_t *n, const char *fmt, ...)
 	va_end(ap);
 	if (k > 0)
 		*n = *n + (size_t)k < len ? *n + (size_t)k : len;
+}
+
+int mgr_exe_dir(char *buf, size_t len)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n < 0)
+		return -errno;
+	exe[n] = '\0';
+	snprintf(buf, len, "%s", dirname(exe));
+	return 0;
 }
 
 const char *mgr_state_dir(void)

@@ -13,7 +13,7 @@
  * found out before handing it on. */
 struct mgr_ctx {
 	const char *region;     /**< -r REGION */
-	char sock[108];         /**< the core's API socket, once mgr_client_init() found it */
+	char sock[108];         /**< the core's API socket (sun_path's size), once mgr_client_init() found it */
 	void *base;             /**< the region, for the commands that read it (MGR_CMD_READS_REGION) */
 	int count;              /**< -c COUNT */
 	const char *field;      /**< -f FIELD */
@@ -76,8 +76,22 @@ int mgr_parse_num(const char *who, const char *what, const char *s, long long lo
  */
 void mgr_print_log_tail(const char *what, const char *path, int lines);
 
+/**
+ * The first line of file @p path, newline included, into @p buf (empty on
+ * error): /proc and /sys files, pid files.
+ * @return 0, or a negative errno (-EIO for an empty file).
+ */
+int mgr_read_line(const char *path, char *buf, size_t len);
+
 /** printf at buf + *n, never past @p len (what does not fit is cut). */
 void mgr_appendf(char *buf, size_t len, size_t *n, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/**
+ * The directory of the nfhost binary, where the NFs and (in ../vm) the guest
+ * image are built next to it.
+ * @return 0, or a negative errno.
+ */
+int mgr_exe_dir(char *buf, size_t len);
 
 /** The manager's state directory: $NFHOST_STATE_DIR or /var/lib/nfhost. */
 const char *mgr_state_dir(void);

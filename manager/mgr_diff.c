@@ -245,21 +245,16 @@ static int diff_kind(const char *kind, const json_t *applied, const json_t *file
 
 int mgr_diff_graph(const struct mgr_ctx *c, const char *file)
 {
-	struct graph *g = calloc(1, sizeof(*g));
-	struct graph_linemap *lines;
+	struct mgr_graph_file f;
 	struct side a = { 0 }, b = { 0 };
-	json_t *doc, *show = NULL;
+	json_t *show = NULL;
 	int n = 0, rc = 2;
 
-	if (!g)
+	if (mgr_graphcmd_file_load(c, file, 1, &f) < 0)
 		return 2;
-	if (mgr_graphcmd_file_load(c, file, 1, &doc, &lines, g) < 0) {
-		free(g);
-		return 2;
-	}
 	if (mgr_client_cmd(c, "graph.show", &show) < 0)
 		goto out;
-	if (side_from_core(show, &a) < 0 || side_from_file(g, &b) < 0) {
+	if (side_from_core(show, &a) < 0 || side_from_file(f.g, &b) < 0) {
 		fprintf(stderr, "nfhost: cannot compare the graphs (out of memory?)\n");
 		goto out;
 	}
@@ -281,6 +276,6 @@ out:
 	side_free(&a);
 	side_free(&b);
 	json_decref(show);
-	mgr_graphcmd_file_free(doc, lines, g);
+	mgr_graphcmd_file_free(&f);
 	return rc;
 }

@@ -323,11 +323,16 @@ int mgr_domain_new_guest_id(virConnectPtr conn, uint32_t *id)
 		if (*id && !clash)
 			break;
 	}
+	mgr_domain_list_free(doms, metas, n);
+	return 0;
+}
+
+void mgr_domain_list_free(virDomainPtr *doms, struct mgr_vm_meta *metas, int n)
+{
 	for (int i = 0; i < n; i++)
 		virDomainFree(doms[i]);
 	free(doms);
 	free(metas);
-	return 0;
 }
 
 const char *mgr_domain_state_name(int state)

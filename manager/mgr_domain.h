@@ -58,12 +58,14 @@ int mgr_domain_meta(virDomainPtr dom, struct mgr_vm_meta *meta);
 
 /**
  * Every active domain carrying our metadata.
- * @param[out] doms   malloc'ed array of domains (free each with
- *   virDomainFree, then the array with free)
- * @param[out] metas  malloc'ed array of their metadata, same order
+ * @param[out] doms   the domains (mgr_domain_list_free())
+ * @param[out] metas  their metadata, same order
  * @return how many, or a negative errno after printing why.
  */
 int mgr_domain_list(virConnectPtr conn, virDomainPtr **doms, struct mgr_vm_meta **metas);
+
+/** Free what mgr_domain_list() gave: @p n domains and their metadata. */
+void mgr_domain_list_free(virDomainPtr *doms, struct mgr_vm_meta *metas, int n);
 
 /**
  * Our domain named @p name, and its metadata.

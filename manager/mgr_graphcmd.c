@@ -3,7 +3,6 @@
  * its control API.  A graph file is checked here with the validator the
  * core runs (graph/) and then by the core, before anything changes, so an
  * error names the file's line. */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -91,30 +90,28 @@ static int check_programs(const char *file, const struct graph_linemap *lines, c
 	return 0;
 }
 
-int mgr_graphcmd_file_load(const struct mgr_ctx *c, const char *file, int need_core, json_t **doc,
-			   struct graph_linemap **lines, struct graph *g)
+/* The file in @p f, validated here and then by the core. */
+static int check_file(const struct mgr_ctx *c, const char *file, int need_core, struct mgr_graph_file *f)
 {
 	struct graph_err ge;
 	char err[512];
 	json_t *req, *resp = NULL;
 	int rc;
 
-	*doc = NULL;
-	*lines = NULL;
-	if ((rc = graph_yaml_load(file, doc, lines, err, sizeof(err))) < 0) {
+	if ((rc = graph_yaml_load(file, &f->doc, &f->lines, err, sizeof(err))) < 0) {
 		fprintf(stderr, "%s\n", err);
 		return rc;
 	}
-	cores_as_text(*doc);
-	if ((rc = graph_parse(*doc, 0, g, &ge)) < 0) {
+	cores_as_text(f->doc);
+	if ((rc = graph_parse(f->doc, 0, f->g, &ge)) < 0) {
 		if (rc == -ENOMEM)
 			snprintf(ge.msg, sizeof(ge.msg), "out of memory");
-		print_at(file, *lines, ge.path, ge.msg);
-		goto bad;
+		print_at(file, f->lines, ge.path, ge.msg);
+		return rc;
 	}
-	if ((rc = check_programs(file, *lines, g)) < 0)
-		goto bad_graph;
-	if (!(req = json_pack("{s:s, s:O}", "cmd", "graph.check", "graph", *doc))) {
+	if ((rc = check_programs(file, f->lines, f->g)) < 0)
+		return rc;
+	if (!(req = json_pack("{s:s, s:O}", "cmd", "graph.check", "graph", f->doc))) {
 		snprintf(err, sizeof(err), "out of memory");
 		rc = -ENOMEM;
 	} else {
@@ -122,7 +119,7 @@ int mgr_graphcmd_file_load(const struct mgr_ctx *c, const char *file, int need_c
 		json_decref(req);
 	}
 	if (rc == -EINVAL) {
-		print_at(file, *lines, json_string_value(json_object_get(resp, "path")),
+		print_at(file, f->lines, json_string_value(json_object_get(resp, "path")),
 			 json_string_value(json_object_get(resp, "error")) ?: "refused by the core");
 	} else if (rc == -ECONNREFUSED && !need_core) {
 		fprintf(stderr, "nfhost: note: checked here only (%s)\n", err);
@@ -131,24 +128,28 @@ int mgr_graphcmd_file_load(const struct mgr_ctx *c, const char *file, int need_c
 		fprintf(stderr, "nfhost: %s\n", err);
 	}
 	json_decref(resp);
-	if (rc == 0)
-		return 0;
-bad_graph:
-	graph_release(g);
-bad:
-	json_decref(*doc);
-	graph_linemap_free(*lines);
-	*doc = NULL;
-	*lines = NULL;
-	return rc < 0 ? rc : -EINVAL;
+	return rc;
 }
 
-void mgr_graphcmd_file_free(json_t *doc, struct graph_linemap *lines, struct graph *g)
+int mgr_graphcmd_file_load(const struct mgr_ctx *c, const char *file, int need_core, struct mgr_graph_file *f)
 {
-	graph_release(g);
-	free(g);
-	json_decref(doc);
-	graph_linemap_free(lines);
+	int rc;
+
+	f->doc = NULL;
+	f->lines = NULL;
+	if (!(f->g = calloc(1, sizeof(*f->g))))
+		return -ENOMEM;
+	if ((rc = check_file(c, file, need_core, f)) < 0)
+		mgr_graphcmd_file_free(f);
+	return rc;
+}
+
+void mgr_graphcmd_file_free(struct mgr_graph_file *f)
+{
+	graph_release(f->g);
+	free(f->g);
+	json_decref(f->doc);
+	graph_linemap_free(f->lines);
 }
 
 static void summary(const struct graph *g, char *buf, size_t len)
@@ -171,23 +172,16 @@ static void summary(const struct graph *g, char *buf, size_t len)
 
 static int graph_check(struct mgr_ctx *c, int argc, char **argv)
 {
-	const char *file = argv[1];
-	struct graph_linemap *lines;
-	struct graph *g;
-	json_t *doc;
+	struct mgr_graph_file f;
 	char sum[256];
 
 	if (argc != 2)
 		return usage(GRAPH_SYNOPSIS);
-	if (!(g = calloc(1, sizeof(*g))))
+	if (mgr_graphcmd_file_load(c, argv[1], 0, &f) < 0)
 		return 1;
-	if (mgr_graphcmd_file_load(c, file, 0, &doc, &lines, g) < 0) {
-		free(g);
-		return 1;
-	}
-	summary(g, sum, sizeof(sum));
-	printf("%s: ok: %s\n", file, sum);
-	mgr_graphcmd_file_free(doc, lines, g);
+	summary(f.g, sum, sizeof(sum));
+	printf("%s: ok: %s\n", argv[1], sum);
+	mgr_graphcmd_file_free(&f);
 	return 0;
 }
 
@@ -201,20 +195,17 @@ static int count_of(const json_t *status, uint16_t id)
 static int graph_load(struct mgr_ctx *c, int argc, char **argv)
 {
 	const char *file = argv[1];
-	struct graph_linemap *lines;
-	struct graph *g;
-	json_t *doc, *status = NULL, *resp = NULL;
+	struct mgr_graph_file f;
+	const struct graph *g;
+	json_t *status = NULL, *resp = NULL;
 	int started = 0, retired = 0, failed = 0, rc = 1;
 	char sum[256];
 
 	if (argc != 2)
 		return usage(GRAPH_SYNOPSIS);
-	if (!(g = calloc(1, sizeof(*g))))
+	if (mgr_graphcmd_file_load(c, file, 1, &f) < 0)
 		return 1;
-	if (mgr_graphcmd_file_load(c, file, 1, &doc, &lines, g) < 0) {
-		free(g);
-		return 1;
-	}
+	g = f.g;
 	if (mgr_client_cmd(c, "status", &status) < 0)
 		goto out;
 	/* Instances first, the graph next, retirements last: a new chain
@@ -230,7 +221,7 @@ static int graph_load(struct mgr_ctx *c, int argc, char **argv)
 			goto out;
 		}
 	}
-	if (mgr_client_call(c, json_pack("{s:s, s:O}", "cmd", "graph.apply", "graph", doc), &resp) < 0)
+	if (mgr_client_call(c, json_pack("{s:s, s:O}", "cmd", "graph.apply", "graph", f.doc), &resp) < 0)
 		goto out;
 	for (uint32_t i = 0; i < g->nsvc; i++) {
 		const struct graph_service *s = &g->svc[i];
@@ -254,7 +245,7 @@ static int graph_load(struct mgr_ctx *c, int argc, char **argv)
 out:
 	json_decref(status);
 	json_decref(resp);
-	mgr_graphcmd_file_free(doc, lines, g);
+	mgr_graphcmd_file_free(&f);
 	return rc;
 }
 

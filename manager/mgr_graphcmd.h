@@ -10,21 +10,25 @@
 #include "graph_load.h"
 #include "mgr.h"
 
+/** A graph file, read and validated. */
+struct mgr_graph_file {
+	json_t *doc;                    /**< the file's tree */
+	struct graph_linemap *lines;    /**< where in the file each node is */
+	struct graph *g;                /**< the graph, borrowing from @p doc */
+};
+
 /**
  * Read graph file @p file (YAML or JSON) and validate it here and then by
  * the core of @p c (its ports, its rule builder).
  * @param need_core  without a core it is an error; else a note, and the
  *   file is checked here only
- * @param[out] doc, lines, g  the file's tree, its line map and the graph
- *   (borrowing from @p doc), for mgr_graphcmd_file_free(); on error
- *   @p doc and @p lines are NULL and @p g holds nothing to release
+ * @param[out] f  for mgr_graphcmd_file_free(); nothing to free on error
  * @return 0, or a negative errno after saying why, with the file's line.
  */
-int mgr_graphcmd_file_load(const struct mgr_ctx *c, const char *file, int need_core, json_t **doc,
-			   struct graph_linemap **lines, struct graph *g);
+int mgr_graphcmd_file_load(const struct mgr_ctx *c, const char *file, int need_core, struct mgr_graph_file *f);
 
-/** Free what mgr_graphcmd_file_load() gave, and @p g (calloc'ed). */
-void mgr_graphcmd_file_free(json_t *doc, struct graph_linemap *lines, struct graph *g);
+/** Free what mgr_graphcmd_file_load() gave. */
+void mgr_graphcmd_file_free(struct mgr_graph_file *f);
 
 /**
  * `nfhost graph check|load|show|diff ...`; argv[0] is "graph".

@@ -11,10 +11,14 @@
 
 static int guest_usage(FILE *f);
 
-/* The ID comes before all else: a wrong one is named even in a wrong line. */
-static int guest_id(const char *s, long long *id)
+/* The ID, then the number of words (@p want, the subcommand's included).
+ * The ID comes first: a wrong one is named even in a wrong line.
+ * @return 0, or the exit code of a usage error. */
+static int guest_args(int argc, char **argv, int want, long long *id)
 {
-	return mgr_parse_num("nfhost guest", "guest ID", s, 1, INT32_MAX, id);
+	if (mgr_parse_num("nfhost guest", "guest ID", argv[1], 1, INT32_MAX, id) < 0)
+		return 2;
+	return argc == want ? 0 : guest_usage(stderr);
 }
 
 /* The exit code after talking to the core. */
@@ -30,11 +34,10 @@ static int done(int rc)
 static int guest_bind(struct mgr_ctx *ctx, int argc, char **argv)
 {
 	long long id, pid;
+	int rc;
 
-	if (guest_id(argv[1], &id) < 0)
-		return 2;
-	if (argc != 3)
-		return guest_usage(stderr);
+	if ((rc = guest_args(argc, argv, 3, &id)))
+		return rc;
 	if (mgr_parse_num("nfhost guest", "PID", argv[2], 1, INT32_MAX, &pid) < 0)
 		return 2;
 	return done(mgr_core_bind_guest(ctx->region, (uint32_t)id, (pid_t)pid));
@@ -45,10 +48,8 @@ static int guest_stop(struct mgr_ctx *ctx, int argc, char **argv)
 	long long id;
 	int rc;
 
-	if (guest_id(argv[1], &id) < 0)
-		return 2;
-	if (argc != 2)
-		return guest_usage(stderr);
+	if ((rc = guest_args(argc, argv, 2, &id)))
+		return rc;
 	rc = mgr_core_stop_guest(ctx->region, (uint32_t)id);
 	if (rc >= 0)
 		printf("guest %lld: asked %d NF%s to leave\n", id, rc, rc == 1 ? "" : "s");
@@ -61,10 +62,8 @@ static int guest_show(struct mgr_ctx *ctx, int argc, char **argv)
 	long long id;
 	int rc;
 
-	if (guest_id(argv[1], &id) < 0)
-		return 2;
-	if (argc != 2)
-		return guest_usage(stderr);
+	if ((rc = guest_args(argc, argv, 2, &id)))
+		return rc;
 	rc = mgr_core_guest_stats(ctx->region, (uint32_t)id, &st);
 	if (rc == 0 && st.nfs == 0) {
 		printf("guest %lld: no NF registered\n", id);

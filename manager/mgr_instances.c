@@ -6,7 +6,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
@@ -66,29 +65,16 @@ const char *mgr_inst_str(const struct mgr_inst *in, char *buf, size_t len)
 	return buf;
 }
 
-/* Where NF programs are: $NFHOST_NF_DIR, else next to this binary. */
-static int nf_dir(char *buf, size_t len)
-{
-	const char *env = getenv("NFHOST_NF_DIR");
-	char exe[PATH_MAX];
-	ssize_t n;
-
-	if (env && *env) {
-		snprintf(buf, len, "%s", env);
-		return 0;
-	}
-	if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) < 0)
-		return -errno;
-	exe[n] = '\0';
-	snprintf(buf, len, "%s", dirname(exe));
-	return 0;
-}
-
 int mgr_nf_program(const char *nf, char *buf, size_t len)
 {
+	const char *env = getenv("NFHOST_NF_DIR");
 	char dir[PATH_MAX];
-	int rc = nf_dir(dir, sizeof(dir));
+	int rc = 0;
 
+	if (env && *env)
+		snprintf(dir, sizeof(dir), "%s", env);
+	else
+		rc = mgr_exe_dir(dir, sizeof(dir));
 	if (rc < 0)
 		return rc;
 	if ((size_t)snprintf(buf, len, "%s/%s", dir, nf) >= len)
@@ -138,22 +124,13 @@ static char **nf_argv(const struct graph_service *s, size_t lead)
 /* "state R, in sched_yield": where a process that does not get on is. */
 static void proc_state(pid_t pid, char *buf, size_t len)
 {
-	char path[64], stat[512] = "", wchan[64] = "";
+	char path[64], stat[512], wchan[64];
 	const char *st;
-	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((f = fopen(path, "r"))) {
-		if (!fgets(stat, sizeof(stat), f))
-			stat[0] = '\0';
-		fclose(f);
-	}
+	mgr_read_line(path, stat, sizeof(stat));
 	snprintf(path, sizeof(path), "/proc/%d/wchan", (int)pid);
-	if ((f = fopen(path, "r"))) {
-		if (!fgets(wchan, sizeof(wchan), f))
-			wchan[0] = '\0';
-		fclose(f);
-	}
+	mgr_read_line(path, wchan, sizeof(wchan));
 	st = strrchr(stat, ')');
 	snprintf(buf, len, "state %c%s%s", st && st[1] && st[2] ? st[2] : '?',
 		 *wchan && strcmp(wchan, "0") ? ", in " : "", strcmp(wchan, "0") ? wchan : "");
@@ -302,9 +279,8 @@ static int start_guest(const struct mgr_ctx *c, const struct graph_service *s, c
 	return rc;
 }
 
-/* Ask instances to leave the way an NF leaves on its own (UNREGISTER with
- * its slot's token): the core stops routing to it, it drains its ring and
- * exits; a guest's /init then powers the guest off. */
+/* Ask instances to leave (mgr_core_ask_leave()) and see them go, for a
+ * while: a guest's /init then powers the guest off. */
 static int retire(const struct mgr_ctx *c, uint16_t id, const struct mgr_inst *in, int n)
 {
 	struct nfg_region r;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mgr.h"
 #include "mgr_place.h"
 
 /* ---- CPUs and NUMA ------------------------------------------------------- */
@@ -66,14 +67,9 @@ static int cpulist_format(const cpu_set_t *set, char *buf, size_t len)
 static int read_cpulist(const char *path, cpu_set_t *set)
 {
 	char buf[4096];
-	FILE *f = fopen(path, "r");
-	int rc;
+	int rc = mgr_read_line(path, buf, sizeof(buf));
 
-	if (!f)
-		return -errno;
-	rc = fgets(buf, sizeof(buf), f) ? mgr_parse_cpulist(buf, set) : -EIO;
-	fclose(f);
-	return rc;
+	return rc < 0 ? rc : mgr_parse_cpulist(buf, set);
 }
 
 /* The vCPUs' host CPUs: by default every CPU of the region's node, so that

@@ -11,25 +11,23 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <libvirt/virterror.h>
+#include <libvirt/libvirt.h>
 #include <nfhost/nfg.h>
 
 #include "mgr.h"
 #include "mgr_core.h"
-#include "mgr_place.h"
 #include "mgr_domain.h"
 #include "mgr_libvirt.h"
+#include "mgr_place.h"
 #include "mgr_vm.h"
 
 #define SHM_PREFIX "nfhost-"
@@ -95,21 +93,21 @@ static int check_word(const char *what, const char *s, size_t max)
 
 static int image_files(const char *dir_opt, char *kernel, char *initrd, size_t len)
 {
-	char exe[PATH_MAX], dir[PATH_MAX], real[PATH_MAX];
+	char bin[PATH_MAX], dir[PATH_MAX], real[PATH_MAX];
 	const char *env = getenv("NFHOST_VM_IMAGE");
-	ssize_t n;
+	int rc;
 
 	if (dir_opt) {
 		snprintf(dir, sizeof(dir), "%s", dir_opt);
 	} else if (env && *env) {
 		snprintf(dir, sizeof(dir), "%s", env);
 	} else {
-		if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) < 0) {
-			fprintf(stderr, "nfhost vm: cannot find my own executable: %s\n", strerror(errno));
-			return -errno;
+		if ((rc = mgr_exe_dir(bin, sizeof(bin))) < 0) {
+			fprintf(stderr, "nfhost vm: cannot find my own executable: %s\n", strerror(-rc));
+			return rc;
 		}
-		exe[n] = '\0';
-		snprintf(dir, sizeof(dir), "%s/../vm", dirname(exe));
+		if ((size_t)snprintf(dir, sizeof(dir), "%s/../vm", bin) >= sizeof(dir))
+			return -ENAMETOOLONG;
 	}
 	/* libvirt wants absolute paths, and messages read better without "..". */
 	if (!realpath(dir, real)) {
@@ -207,13 +205,10 @@ static pid_t qemu_pid(const char *name)
 	/* libvirt writes it before CreateXML returns; the retry is cheap
 	 * insurance against a version that does not. */
 	for (int i = 0; i < 50 && pid <= 0; i++) {
-		FILE *f = fopen(path, "r");
+		char line[32];
 
-		if (f) {
-			if (fscanf(f, "%ld", &pid) != 1)
-				pid = 0;
-			fclose(f);
-		}
+		if (mgr_read_line(path, line, sizeof(line)) == 0)
+			pid = strtol(line, NULL, 10);
 		if (pid <= 0)
 			mgr_nap_ms(20);
 	}
@@ -536,10 +531,7 @@ static int cmd_list(int json)
 		json_decref(arr);
 	}
 out:
-	for (int i = 0; i < n; i++)
-		virDomainFree(doms[i]);
-	free(doms);
-	free(metas);
+	mgr_domain_list_free(doms, metas, n);
 	free(a);
 	free(b);
 	free(ok);

@@ -13,7 +13,6 @@
 #include <nfhost/nfg.h>
 
 #include "graph.h"
-#include "graph_load.h"
 #include "mgr.h"
 #include "mgr_client.h"
 #include "mgr_diff.h"

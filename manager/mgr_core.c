@@ -8,12 +8,44 @@
 #include <nfhost/nfg.h>
 
 #include "mgr.h"
+#include "mgr_core.h"
 
-int mgr_region_path(const char *core, int socket, char *buf, size_t len)
+int mgr_region_core(const char *region, char *name, size_t len, int *socket)
 {
-	int n = snprintf(buf, len, "/dev/hugepages/%s-s%d", core ? core : MGR_DEFAULT_CORE, socket);
+	const char *base = strrchr(region, '/'), *dash = NULL;
+	long long sock;
 
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+	base = base ? base + 1 : region;
+	/* the last "-s": a core name may hold "-s" itself */
+	for (const char *p = base + 1; *p; p++)
+		if (p[0] == '-' && p[1] == 's')
+			dash = p;
+	if (!dash || !(dash[2] >= '0' && dash[2] <= '9') || mgr_parse_num(NULL, NULL, dash + 2, 0, 1023, &sock) < 0)
+		return -EINVAL;
+	if ((size_t)(dash - base) >= len)
+		return -ENAMETOOLONG;
+	memcpy(name, base, (size_t)(dash - base));
+	name[dash - base] = '\0';
+	if (socket)
+		*socket = (int)sock;
+	return 0;
+}
+
+int mgr_core_slot_registered(const struct nfg_slot *sl)
+{
+	uint32_t st = __atomic_load_n(&sl->state, __ATOMIC_ACQUIRE);
+
+	return st == NFG_SLOT_ACTIVE || st == NFG_SLOT_DRAINING || st == NFG_SLOT_DRAINED;
+}
+
+int mgr_core_ask_leave(const struct nfg_region *r, uint32_t slot, uint64_t *token)
+{
+	struct nfg_slot *sl = nfg_slot_at(r->base, slot);
+	struct nfg_ctrl_msg m = { .type = NFG_CTRL_UNREGISTER, .slot = slot, .token = sl->token };
+
+	if (token)
+		*token = m.token;
+	return nfg_ctrl_post(r->base, &m);
 }
 
 int mgr_core_bind_guest(const char *region, uint32_t guest_id, pid_t pid)
@@ -33,10 +65,8 @@ int mgr_core_bind_guest(const char *region, uint32_t guest_id, pid_t pid)
 static int guest_slot(const struct nfg_region *r, uint32_t s, uint32_t guest_id)
 {
 	struct nfg_slot *sl = nfg_slot_at(r->base, s);
-	uint32_t st = __atomic_load_n(&sl->state, __ATOMIC_ACQUIRE);
 
-	return (sl->flags & NFG_SLOT_F_GUEST) && sl->guest_id == guest_id &&
-	       (st == NFG_SLOT_ACTIVE || st == NFG_SLOT_DRAINING || st == NFG_SLOT_DRAINED);
+	return (sl->flags & NFG_SLOT_F_GUEST) && sl->guest_id == guest_id && mgr_core_slot_registered(sl);
 }
 
 int mgr_core_stop_guest(const char *region, uint32_t guest_id)
@@ -47,12 +77,9 @@ int mgr_core_stop_guest(const char *region, uint32_t guest_id)
 	if (rc < 0)
 		return rc;
 	for (uint32_t s = 0; s < r.hdr->max_nfs; s++) {
-		struct nfg_slot *sl = nfg_slot_at(r.base, s);
-		struct nfg_ctrl_msg m = { .type = NFG_CTRL_UNREGISTER, .slot = s, .token = sl->token };
-
-		if (!guest_slot(&r, s, guest_id) || sl->state != NFG_SLOT_ACTIVE)
+		if (!guest_slot(&r, s, guest_id) || nfg_slot_at(r.base, s)->state != NFG_SLOT_ACTIVE)
 			continue;
-		if ((rc = nfg_ctrl_post(r.base, &m)) < 0)
+		if ((rc = mgr_core_ask_leave(&r, s, NULL)) < 0)
 			break;
 		asked++;
 	}

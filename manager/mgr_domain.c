@@ -1,15 +1,21 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Domain XML for an nfhost guest, and the metadata that makes a domain
- * ours: `nfhost vm` keeps no state files, so list, stop and log read
- * everything they need back from libvirt. */
+/* Domain XML for an nfhost guest, the metadata that makes a domain ours,
+ * and finding our domains again: `nfhost vm` keeps no state files, so list,
+ * stop and log read everything they need back from libvirt. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #include <libvirt/virterror.h>
 
-#include "mgr_vm.h"
+#include "mgr.h"
+#include "mgr_domain.h"
+#include "mgr_libvirt.h"
+#include "mgr_place.h"
 
 /* Text and attribute values: everything user-supplied goes through here. */
 static void put_esc(FILE *f, const char *s)
@@ -58,19 +64,13 @@ static void put_meta(FILE *f, const struct mgr_vm_meta *m)
 /* The i-th CPU of a cpulist ("0-3,6"), or -1. */
 static int nth_cpu(const char *list, int i)
 {
-	const char *p = list;
+	cpu_set_t set;
 
-	while (*p) {
-		char *end;
-		long a = strtol(p, &end, 10), b = a;
-
-		if (*end == '-')
-			b = strtol(end + 1, &end, 10);
-		if (i <= b - a)
-			return (int)(a + i);
-		i -= (int)(b - a + 1);
-		p = *end == ',' ? end + 1 : end;
-	}
+	if (mgr_parse_cpulist(list, &set) < 0)
+		return -1;
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &set) && i-- == 0)
+			return c;
 	return -1;
 }
 
@@ -181,21 +181,23 @@ static int get_elem(const char *xml, const char *tag, char *out, size_t len)
 
 static int get_long(const char *xml, const char *tag, long min, long max, long *v)
 {
-	char buf[32], *end;
+	char buf[32];
+	long long n;
 	int rc = get_elem(xml, tag, buf, sizeof(buf));
 
 	if (rc < 0)
 		return rc;
-	errno = 0;
-	*v = strtol(buf, &end, 10);
-	return errno || end == buf || *end || *v < min || *v > max ? -EPROTO : 0;
+	if (mgr_parse_num(NULL, NULL, buf, min, max, &n) < 0)
+		return -EPROTO;
+	*v = (long)n;
+	return 0;
 }
 
 int mgr_domain_meta(virDomainPtr dom, struct mgr_vm_meta *m)
 {
 	char *xml = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, MGR_VM_NS_URI, 0);
 	char started[32], *end;
-	long v;
+	long guest, service, socket;
 	int rc = 0;
 
 	memset(m, 0, sizeof(*m));
@@ -204,23 +206,17 @@ int mgr_domain_meta(virDomainPtr dom, struct mgr_vm_meta *m)
 
 		return code == VIR_ERR_NO_DOMAIN_METADATA || code == VIR_ERR_NO_DOMAIN ? -ENOENT : -EIO;
 	}
-	if (get_long(xml, "guest", 1, 0x7fffffff, &v) < 0)
+	if (get_long(xml, "guest", 1, 0x7fffffff, &guest) < 0 || get_long(xml, "service", 1, 255, &service) < 0 ||
+	    get_long(xml, "socket", 0, 1023, &socket) < 0 || get_elem(xml, "nf", m->nf, sizeof(m->nf)) < 0 ||
+	    get_elem(xml, "core", m->core, sizeof(m->core)) < 0 ||
+	    get_elem(xml, "accel", m->accel, sizeof(m->accel)) < 0 ||
+	    get_elem(xml, "log", m->log, sizeof(m->log)) < 0 || get_elem(xml, "shm", m->shm, sizeof(m->shm)) < 0 ||
+	    get_elem(xml, "started", started, sizeof(started)) < 0) {
 		rc = -EPROTO;
-	m->guest_id = (uint32_t)v;
-	if (!rc && get_long(xml, "service", 1, 255, &v) < 0)
-		rc = -EPROTO;
-	m->service = (int)v;
-	if (!rc && get_long(xml, "socket", 0, 1023, &v) < 0)
-		rc = -EPROTO;
-	m->socket = (int)v;
-	if (!rc && (get_elem(xml, "nf", m->nf, sizeof(m->nf)) < 0 ||
-		    get_elem(xml, "core", m->core, sizeof(m->core)) < 0 ||
-		    get_elem(xml, "accel", m->accel, sizeof(m->accel)) < 0 ||
-		    get_elem(xml, "log", m->log, sizeof(m->log)) < 0 ||
-		    get_elem(xml, "shm", m->shm, sizeof(m->shm)) < 0 ||
-		    get_elem(xml, "started", started, sizeof(started)) < 0))
-		rc = -EPROTO;
-	if (!rc) {
+	} else {
+		m->guest_id = (uint32_t)guest;
+		m->service = (int)service;
+		m->socket = (int)socket;
 		m->started = strtod(started, &end);
 		if (end == started || *end)
 			rc = -EPROTO;
@@ -268,6 +264,75 @@ int mgr_domain_list(virConnectPtr conn, virDomainPtr **doms_out, struct mgr_vm_m
 	*doms_out = doms;
 	*metas_out = metas;
 	return k;
+}
+
+int mgr_domain_gone(virDomainPtr dom)
+{
+	return virDomainIsActive(dom) != 1;
+}
+
+int mgr_domain_find(virConnectPtr conn, const char *name, virDomainPtr *dom, struct mgr_vm_meta *meta)
+{
+	int rc;
+
+	if (!(*dom = virDomainLookupByName(conn, name))) {
+		if (virGetLastErrorCode() == VIR_ERR_NO_DOMAIN)
+			fprintf(stderr, "nfhost vm: no VM named '%s' is running (see nfhost vm list)\n", name);
+		else
+			fprintf(stderr, "nfhost vm: cannot look up '%s': %s\n", name, mgr_virt_error());
+		return -ENOENT;
+	}
+	if ((rc = mgr_domain_meta(*dom, meta)) < 0) {
+		if (rc == -ENOENT)
+			fprintf(stderr, "nfhost vm: domain '%s' is not an nfhost VM (no nfhost metadata)\n", name);
+		else
+			fprintf(stderr, "nfhost vm: domain '%s' has unreadable nfhost metadata\n", name);
+		virDomainFree(*dom);
+		*dom = NULL;
+		return rc;
+	}
+	return 0;
+}
+
+int mgr_domain_exists(virConnectPtr conn, const char *name)
+{
+	virDomainPtr d = virDomainLookupByName(conn, name);
+
+	if (!d)
+		return 0;
+	virDomainFree(d);
+	return 1;
+}
+
+int mgr_domain_new_guest_id(virConnectPtr conn, uint32_t *id)
+{
+	virDomainPtr *doms = NULL;
+	struct mgr_vm_meta *metas = NULL;
+	int n = conn ? mgr_domain_list(conn, &doms, &metas) : 0;
+
+	if (n < 0)
+		return n;
+	for (int tries = 0; tries < 100; tries++) {
+		int clash = 0;
+
+		if (getrandom(id, sizeof(*id), 0) != sizeof(*id))
+			*id = (uint32_t)rand() ^ (uint32_t)getpid();
+		*id &= 0x7fffffff;
+		for (int i = 0; i < n; i++)
+			clash |= metas[i].guest_id == *id;
+		if (*id && !clash)
+			break;
+	}
+	mgr_domain_list_free(doms, metas, n);
+	return 0;
+}
+
+void mgr_domain_list_free(virDomainPtr *doms, struct mgr_vm_meta *metas, int n)
+{
+	for (int i = 0; i < n; i++)
+		virDomainFree(doms[i]);
+	free(doms);
+	free(metas);
 }
 
 const char *mgr_domain_state_name(int state)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Where a guest runs: CPUs of its region's NUMA node, and the accelerator
  * (KVM only with hardware virtualisation). */
+#define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -8,20 +9,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mgr_vm.h"
-
-#define MAX_CPUS 1024
+#include "mgr.h"
+#include "mgr_place.h"
 
 /* ---- CPUs and NUMA ------------------------------------------------------- */
 
-typedef struct {
-	unsigned char bit[MAX_CPUS];
-} cpuset_t;
-
-/* A cpulist ("0-3,6") into @p set.  @return 0 or -EINVAL. */
-static int cpulist_parse(const char *s, cpuset_t *set)
+/* Trailing newline allowed: sysfs lists end with one. */
+int mgr_parse_cpulist(const char *s, cpu_set_t *set)
 {
-	memset(set, 0, sizeof(*set));
+	CPU_ZERO(set);
 	while (*s && *s != '\n') {
 		char *end;
 		long a, b;
@@ -34,11 +30,11 @@ static int cpulist_parse(const char *s, cpuset_t *set)
 				return -EINVAL;
 			b = strtol(end + 1, &end, 10);
 		}
-		if (a < 0 || b < a || b >= MAX_CPUS)
+		if (b < a || b >= CPU_SETSIZE)
 			return -EINVAL;
 		for (long c = a; c <= b; c++)
-			set->bit[c] = 1;
-		if (*end == ',' && end[1])
+			CPU_SET((int)c, set);
+		if (*end == ',')
 			end++;
 		else if (*end && *end != '\n')
 			return -EINVAL;
@@ -47,17 +43,17 @@ static int cpulist_parse(const char *s, cpuset_t *set)
 	return 0;
 }
 
-static int cpulist_format(const cpuset_t *set, char *buf, size_t len)
+static int cpulist_format(const cpu_set_t *set, char *buf, size_t len)
 {
 	size_t n = 0;
 
 	buf[0] = '\0';
-	for (int c = 0; c < MAX_CPUS; c++) {
+	for (int c = 0; c < CPU_SETSIZE; c++) {
 		int e = c;
 
-		if (!set->bit[c])
+		if (!CPU_ISSET(c, set))
 			continue;
-		while (e + 1 < MAX_CPUS && set->bit[e + 1])
+		while (e + 1 < CPU_SETSIZE && CPU_ISSET(e + 1, set))
 			e++;
 		n += (size_t)snprintf(buf + n, n < len ? len - n : 0, e > c ? "%s%d-%d" : "%s%d", n ? "," : "", c,
 				      e);
@@ -68,26 +64,12 @@ static int cpulist_format(const cpuset_t *set, char *buf, size_t len)
 	return 0;
 }
 
-static int cpuset_count(const cpuset_t *set)
-{
-	int n = 0;
-
-	for (int c = 0; c < MAX_CPUS; c++)
-		n += set->bit[c];
-	return n;
-}
-
-static int read_cpulist(const char *path, cpuset_t *set)
+static int read_cpulist(const char *path, cpu_set_t *set)
 {
 	char buf[4096];
-	FILE *f = fopen(path, "r");
-	int rc;
+	int rc = mgr_read_line(path, buf, sizeof(buf));
 
-	if (!f)
-		return -errno;
-	rc = fgets(buf, sizeof(buf), f) ? cpulist_parse(buf, set) : -EIO;
-	fclose(f);
-	return rc;
+	return rc < 0 ? rc : mgr_parse_cpulist(buf, set);
 }
 
 /* The vCPUs' host CPUs: by default every CPU of the region's node, so that
@@ -95,7 +77,7 @@ static int read_cpulist(const char *path, cpuset_t *set)
 int mgr_pick_cpus(int node, const char *want, char *out, size_t len, int *count)
 {
 	char path[128], nodelist[256];
-	cpuset_t on_node, online, chosen;
+	cpu_set_t on_node, online, chosen;
 
 	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/cpulist", node);
 	if (read_cpulist(path, &on_node) < 0) {
@@ -107,30 +89,29 @@ int mgr_pick_cpus(int node, const char *want, char *out, size_t len, int *count)
 	cpulist_format(&on_node, nodelist, sizeof(nodelist));
 	if (!want) {
 		chosen = on_node;
-	} else if (cpulist_parse(want, &chosen) < 0 || cpuset_count(&chosen) == 0) {
+	} else if (mgr_parse_cpulist(want, &chosen) < 0 || CPU_COUNT(&chosen) == 0) {
 		fprintf(stderr, "nfhost vm: --cpus '%s' is not a CPU list (like 1, 1-2 or 0,2-3)\n", want);
 		return -EINVAL;
 	}
-	for (int c = 0; c < MAX_CPUS; c++) {
-		if (!chosen.bit[c])
+	for (int c = 0; c < CPU_SETSIZE; c++) {
+		if (!CPU_ISSET(c, &chosen))
 			continue;
-		if (!online.bit[c]) {
+		if (!CPU_ISSET(c, &online)) {
 			fprintf(stderr, "nfhost vm: --cpus: CPU %d does not exist or is offline\n", c);
 			return -EINVAL;
 		}
-		if (!on_node.bit[c]) {
+		if (!CPU_ISSET(c, &on_node)) {
 			fprintf(stderr, "nfhost vm: --cpus: CPU %d is not on NUMA node %d (its CPUs: %s)\n", c, node,
 				nodelist);
 			return -EINVAL;
 		}
 	}
-	for (int c = 0; c < MAX_CPUS; c++)
-		chosen.bit[c] &= online.bit[c];
-	if (cpuset_count(&chosen) == 0) {
+	CPU_AND(&chosen, &chosen, &online);
+	if (CPU_COUNT(&chosen) == 0) {
 		fprintf(stderr, "nfhost vm: NUMA node %d has no online CPU\n", node);
 		return -ENODEV;
 	}
-	*count = cpuset_count(&chosen);
+	*count = CPU_COUNT(&chosen);
 	return cpulist_format(&chosen, out, len);
 }
 

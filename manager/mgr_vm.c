@@ -4,27 +4,30 @@
  * NF), with the core's region as an ivshmem BAR.  Everything about a guest
  * lives in its domain's metadata, so there are no state files to go stale:
  * when the domain is gone, so is the VM. */
+#define _GNU_SOURCE
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <libvirt/virterror.h>
+#include <libvirt/libvirt.h>
 #include <nfhost/nfg.h>
 
 #include "mgr.h"
+#include "mgr_core.h"
+#include "mgr_domain.h"
+#include "mgr_libvirt.h"
+#include "mgr_place.h"
 #include "mgr_vm.h"
 
 #define SHM_PREFIX "nfhost-"
@@ -52,19 +55,6 @@ static void catch_signals(void)
 }
 
 /* ---- arguments ---------------------------------------------------------- */
-
-static int parse_long(const char *opt, const char *s, long min, long max, long *v)
-{
-	char *end;
-
-	errno = 0;
-	*v = strtol(s, &end, 10);
-	if (errno || end == s || *end || *v < min || *v > max) {
-		fprintf(stderr, "nfhost vm: %s must be a whole number from %ld to %ld, not '%s'\n", opt, min, max, s);
-		return -EINVAL;
-	}
-	return 0;
-}
 
 static int parse_seconds(const char *opt, const char *s, double *v)
 {
@@ -103,21 +93,21 @@ static int check_word(const char *what, const char *s, size_t max)
 
 static int image_files(const char *dir_opt, char *kernel, char *initrd, size_t len)
 {
-	char exe[PATH_MAX], dir[PATH_MAX], real[PATH_MAX];
+	char bin[PATH_MAX], dir[PATH_MAX], real[PATH_MAX];
 	const char *env = getenv("NFHOST_VM_IMAGE");
-	ssize_t n;
+	int rc;
 
 	if (dir_opt) {
 		snprintf(dir, sizeof(dir), "%s", dir_opt);
 	} else if (env && *env) {
 		snprintf(dir, sizeof(dir), "%s", env);
 	} else {
-		if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) < 0) {
-			fprintf(stderr, "nfhost vm: cannot find my own executable: %s\n", strerror(errno));
-			return -errno;
+		if ((rc = mgr_exe_dir(bin, sizeof(bin))) < 0) {
+			fprintf(stderr, "nfhost vm: cannot find my own executable: %s\n", strerror(-rc));
+			return rc;
 		}
-		exe[n] = '\0';
-		snprintf(dir, sizeof(dir), "%s/../vm", dirname(exe));
+		if ((size_t)snprintf(dir, sizeof(dir), "%s/../vm", bin) >= sizeof(dir))
+			return -ENAMETOOLONG;
 	}
 	/* libvirt wants absolute paths, and messages read better without "..". */
 	if (!realpath(dir, real)) {
@@ -155,12 +145,7 @@ static int region_mib(const char *region, const char *core, int socket, unsigned
 	return 0;
 }
 
-/* ---- domains ---------------------------------------------------------------- */
-
-static int domain_gone(virDomainPtr dom)
-{
-	return virDomainIsActive(dom) != 1;
-}
+/* ---- /dev/shm links and QEMU ------------------------------------------------ */
 
 /* Our links in /dev/shm whose guest powered itself off. */
 static void sweep_links(virConnectPtr conn)
@@ -185,12 +170,12 @@ static void sweep_links(virConnectPtr conn)
 		if ((n = readlink(path, target, sizeof(target) - 1)) < 0)
 			continue;
 		target[n] = '\0';
-		if (strncmp(target, "/dev/hugepages/", 15))
+		if (strncmp(target, NFG_HUGEDIR "/", strlen(NFG_HUGEDIR "/")))
 			continue;
 		if (now - sb.st_mtime < STALE_LINK_S && access(target, F_OK) == 0)
 			continue;
 		dom = virDomainLookupByName(conn, e->d_name + strlen(SHM_PREFIX));
-		if (dom && !domain_gone(dom)) {
+		if (dom && !mgr_domain_gone(dom)) {
 			virDomainFree(dom);
 			continue;
 		}
@@ -211,68 +196,6 @@ static void remove_link(const char *path)
 		unlink(path);
 }
 
-/* An nfhost VM by name: its domain and metadata, or a message. */
-static int find_vm(virConnectPtr conn, const char *name, virDomainPtr *dom, struct mgr_vm_meta *meta)
-{
-	int rc;
-
-	if (!(*dom = virDomainLookupByName(conn, name))) {
-		if (virGetLastErrorCode() == VIR_ERR_NO_DOMAIN)
-			fprintf(stderr, "nfhost vm: no VM named '%s' is running (see nfhost vm list)\n", name);
-		else
-			fprintf(stderr, "nfhost vm: cannot look up '%s': %s\n", name, mgr_virt_error());
-		return -ENOENT;
-	}
-	if ((rc = mgr_domain_meta(*dom, meta)) < 0) {
-		if (rc == -ENOENT)
-			fprintf(stderr, "nfhost vm: domain '%s' is not an nfhost VM (no nfhost metadata)\n", name);
-		else
-			fprintf(stderr, "nfhost vm: domain '%s' has unreadable nfhost metadata\n", name);
-		virDomainFree(*dom);
-		*dom = NULL;
-		return rc;
-	}
-	return 0;
-}
-
-static int name_taken(virConnectPtr conn, const char *name)
-{
-	virDomainPtr d = virDomainLookupByName(conn, name);
-
-	if (!d)
-		return 0;
-	virDomainFree(d);
-	return 1;
-}
-
-/* Nonzero and 31 bits; unique among our running guests, since the core
- * tells a guest's NFs apart by it. */
-static int new_guest_id(virConnectPtr conn, uint32_t *id)
-{
-	virDomainPtr *doms = NULL;
-	struct mgr_vm_meta *metas = NULL;
-	int n = conn ? mgr_domain_list(conn, &doms, &metas) : 0;
-
-	if (n < 0)
-		return n;
-	for (int tries = 0; tries < 100; tries++) {
-		int clash = 0;
-
-		if (getrandom(id, sizeof(*id), 0) != sizeof(*id))
-			*id = (uint32_t)rand() ^ (uint32_t)getpid();
-		*id &= 0x7fffffff;
-		for (int i = 0; i < n; i++)
-			clash |= metas[i].guest_id == *id;
-		if (*id && !clash)
-			break;
-	}
-	for (int i = 0; i < n; i++)
-		virDomainFree(doms[i]);
-	free(doms);
-	free(metas);
-	return 0;
-}
-
 static pid_t qemu_pid(const char *name)
 {
 	char path[PATH_MAX];
@@ -282,70 +205,23 @@ static pid_t qemu_pid(const char *name)
 	/* libvirt writes it before CreateXML returns; the retry is cheap
 	 * insurance against a version that does not. */
 	for (int i = 0; i < 50 && pid <= 0; i++) {
-		FILE *f = fopen(path, "r");
+		char line[32];
 
-		if (f) {
-			if (fscanf(f, "%ld", &pid) != 1)
-				pid = 0;
-			fclose(f);
-		}
+		if (mgr_read_line(path, line, sizeof(line)) == 0)
+			pid = strtol(line, NULL, 10);
 		if (pid <= 0)
 			mgr_nap_ms(20);
 	}
 	return (pid_t)pid;
 }
 
-static void print_log_tail(const char *path, int lines)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = NULL, *p;
-	size_t len = 0;
-	long size;
-	int n = 0;
-
-	if (!f) {
-		fprintf(stderr, "  (no console log at %s: %s)\n", path, strerror(errno));
-		return;
-	}
-	fseek(f, 0, SEEK_END);
-	size = ftell(f);
-	/* The tail is enough; a boot log can be long. */
-	fseek(f, size > 65536 ? size - 65536 : 0, SEEK_SET);
-	buf = malloc(65537);
-	if (buf) {
-		len = fread(buf, 1, 65536, f);
-		buf[len] = '\0';
-		if (len == 0) {
-			fprintf(stderr, "  (console log %s is empty: the guest printed nothing)\n", path);
-			goto out;
-		}
-		for (p = buf + len; p > buf; p--)
-			if (p[-1] == '\n' && p != buf + len && ++n > lines)
-				break;
-		fprintf(stderr, "--- last lines of %s ---\n%s%s--- end ---\n", path, p,
-			buf[len - 1] != '\n' ? "\n" : "");
-	}
-out:
-	free(buf);
-	fclose(f);
-}
-
 /* ---- start ---------------------------------------------------------------- */
 
-struct start_opts {
-	const char *nf, *name, *core, *cpus, *image, *accel;
-	long service, socket, vcpus, memory;
-	double wait_ready;
-	int print_xml;
-	int nf_argc;
-	char **nf_argv;
-};
-
-static int build_cmdline(struct mgr_vm_spec *sp, const char *region, const struct start_opts *o)
+static int build_cmdline(struct mgr_vm_spec *sp, const char *region, const struct mgr_vm_opts *o)
 {
 	size_t len = sizeof(sp->cmdline);
 	int n = snprintf(sp->cmdline, len,
-			 "console=ttyS0 panic=-1 quiet nfhost.nf=%s nfhost.args=-r,%s,-s,%ld,-n,%s", o->nf, region,
+			 "console=ttyS0 panic=-1 quiet nfhost.nf=%s nfhost.args=-r,%s,-s,%d,-n,%s", o->nf, region,
 			 o->service, sp->name);
 
 	for (int i = 0; i < o->nf_argc && n >= 0 && (size_t)n < len; i++)
@@ -381,87 +257,87 @@ static int wait_ready(virDomainPtr dom, const struct mgr_vm_spec *sp, const char
 			       mgr_clock_s(CLOCK_MONOTONIC) - t0, sp->meta.accel);
 			return 0;
 		}
-		if (domain_gone(dom)) {
+		if (mgr_domain_gone(dom)) {
 			fprintf(stderr, "nfhost vm: guest %s stopped before its NF registered\n", sp->name);
-			print_log_tail(sp->meta.log, 20);
+			mgr_print_log_tail("console log", sp->meta.log, 20);
 			return -ECHILD;
 		}
 		mgr_nap_ms(10);
 	}
 	fprintf(stderr, "nfhost vm: the NF of %s did not register within %g s; destroying it\n", sp->name, timeout);
-	print_log_tail(sp->meta.log, 20);
+	mgr_print_log_tail("console log", sp->meta.log, 20);
 	return -ETIMEDOUT;
 }
 
-static int cmd_start(const struct start_opts *o)
+int mgr_vm_start(const struct mgr_vm_opts *o)
 {
-	struct mgr_vm_spec sp = { .vcpus = (int)o->vcpus, .memory_mib = (unsigned long)o->memory };
+	struct mgr_vm_spec sp = { .vcpus = o->vcpus, .memory_mib = (unsigned long)o->memory_mib };
 	char region[PATH_MAX], kernel[PATH_MAX], initrd[PATH_MAX], name[64], shm_name[128], dir[PATH_MAX];
 	char *xml = NULL;
 	virConnectPtr conn = NULL;
 	virDomainPtr dom = NULL;
-	int ncpus, rc = 1, linked = 0, fd;
+	int ncpus, rc = -EIO, linked = 0, fd;
 	double t0, t_created;
 	pid_t pid;
 
 	if (check_word("--nf", o->nf, 63) < 0 || check_word("--core", o->core, 63) < 0 ||
 	    (o->name && check_word("--name", o->name, MGR_VM_NAME_MAX) < 0))
-		return 2;
+		return -EINVAL;
 	for (int i = 0; i < o->nf_argc; i++) {
 		const char *a = o->nf_argv[i];
 
 		if (!*a || strpbrk(a, ", \t\n\r\v\f\"")) {
 			fprintf(stderr, "nfhost vm: NF argument '%s' cannot be passed on the guest kernel command line "
 					"(empty, or holds a comma, whitespace or '\"')\n", a);
-			return 2;
+			return -EINVAL;
 		}
 	}
 	if (image_files(o->image, kernel, initrd, sizeof(kernel)) < 0)
-		return 1;
+		return -EIO;
 	sp.kernel = kernel;
 	sp.initrd = initrd;
-	if (mgr_pick_cpus((int)o->socket, o->cpus, sp.cpuset, sizeof(sp.cpuset), &ncpus) < 0)
-		return 2;
+	if (mgr_pick_cpus(o->socket, o->cpus, sp.cpuset, sizeof(sp.cpuset), &ncpus) < 0)
+		return -EINVAL;
 	/* Given exactly one CPU per vCPU, the user meant a placement. */
 	sp.pin_one_to_one = o->cpus && ncpus == sp.vcpus;
-	if (mgr_region_path(o->core, (int)o->socket, region, sizeof(region)) < 0) {
+	if (nfg_region_name(region, sizeof(region), NFG_HUGEDIR, o->core, o->socket) < 0) {
 		fprintf(stderr, "nfhost vm: core name '%s' is too long\n", o->core);
-		return 2;
+		return -EINVAL;
 	}
-	if (region_mib(region, o->core, (int)o->socket, &sp.shm_mib) < 0)
-		return 1;
+	if (region_mib(region, o->core, o->socket, &sp.shm_mib) < 0)
+		return -EIO;
 	if (mgr_pick_accel(o->accel, sp.meta.accel, sizeof(sp.meta.accel)) < 0)
-		return 2;
+		return -EINVAL;
 	snprintf(sp.meta.nf, sizeof(sp.meta.nf), "%s", o->nf);
 	snprintf(sp.meta.core, sizeof(sp.meta.core), "%s", o->core);
-	sp.meta.service = (int)o->service;
-	sp.meta.socket = (int)o->socket;
+	sp.meta.service = o->service;
+	sp.meta.socket = o->socket;
 
 	if (!o->print_xml) {
 		if (mgr_virt_connect(&conn, 1) < 0)
-			return 1;
+			return -EIO;
 		sweep_links(conn);
 	}
 	if (o->name) {
 		snprintf(name, sizeof(name), "%s", o->name);
-		if (conn && name_taken(conn, name)) {
+		if (conn && mgr_domain_exists(conn, name)) {
 			fprintf(stderr, "nfhost vm: a domain named '%s' already exists\n", name);
 			goto out;
 		}
 	} else {
 		for (int i = 1;; i++) {
-			snprintf(name, sizeof(name), "nf-%s-%ld-%d", o->nf, o->service, i);
-			if (!conn || !name_taken(conn, name))
+			snprintf(name, sizeof(name), "nf-%s-%d-%d", o->nf, o->service, i);
+			if (!conn || !mgr_domain_exists(conn, name))
 				break;
 		}
 		if (strlen(name) > MGR_VM_NAME_MAX) {
-			fprintf(stderr, "nfhost vm: the automatic name '%s' is longer than %d characters; give --name\n",
-				name, MGR_VM_NAME_MAX);
+			fprintf(stderr, "nfhost vm: the automatic name '%s' is longer than %d characters; give "
+				"--name\n", name, MGR_VM_NAME_MAX);
 			goto out;
 		}
 	}
 	sp.name = name;
-	if (new_guest_id(conn, &sp.meta.guest_id) < 0)
+	if (mgr_domain_new_guest_id(conn, &sp.meta.guest_id) < 0)
 		goto out;
 	snprintf(dir, sizeof(dir), "%s/vm", mgr_state_dir());
 	if ((size_t)snprintf(sp.meta.log, sizeof(sp.meta.log), "%s/%s.log", dir, name) >= sizeof(sp.meta.log)) {
@@ -484,12 +360,10 @@ static int cmd_start(const struct start_opts *o)
 		goto out;
 	}
 
-	if ((rc = mgr_mkdir_p(dir)) < 0) {
-		fprintf(stderr, "nfhost vm: cannot create state directory %s: %s\n", dir, strerror(-rc));
-		rc = 1;
+	if ((fd = mgr_mkdir_p(dir)) < 0) {
+		fprintf(stderr, "nfhost vm: cannot create state directory %s: %s\n", dir, strerror(-fd));
 		goto out;
 	}
-	rc = 1;
 	/* libvirt appends to the console file: a name used again would show
 	 * the last guest's boot, and the tail on failure would mislead. */
 	if ((fd = open(sp.meta.log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) < 0) {
@@ -516,18 +390,17 @@ static int cmd_start(const struct start_opts *o)
 	if ((pid = qemu_pid(name)) <= 0)
 		fprintf(stderr, "nfhost vm: warning: no QEMU pid in " QEMU_PID_DIR "/%s.pid; the core will notice the "
 				"guest's end only by its NF's missing heartbeat\n", name);
-	else if ((rc = mgr_core_bind_guest(region, sp.meta.guest_id, pid)) < 0)
+	else if (mgr_core_bind_guest(region, sp.meta.guest_id, pid) < 0)
 		fprintf(stderr, "nfhost vm: warning: could not tell the core about guest %u (qemu pid %d): %s\n",
 			sp.meta.guest_id, (int)pid, nfg_last_error());
-	rc = 1;
 	printf("vm %s: started (guest id %u, qemu pid %d, accel %s, %lu MiB region, libvirt create %.2f s); "
 	       "console log %s\n", name, sp.meta.guest_id, (int)pid, sp.meta.accel, sp.shm_mib, t_created - t0,
 	       sp.meta.log);
 	fflush(stdout);
 	if (o->wait_ready > 0 && wait_ready(dom, &sp, region, t0, o->wait_ready) < 0) {
-		if (virDomainDestroy(dom) < 0 && !domain_gone(dom))
+		if (virDomainDestroy(dom) < 0 && !mgr_domain_gone(dom))
 			fprintf(stderr, "nfhost vm: could not destroy %s: %s\n", name, mgr_virt_error());
-		rc = interrupted ? 130 : 1;
+		rc = interrupted ? -EINTR : -EIO;
 		goto out;
 	}
 	linked = 0;
@@ -571,6 +444,15 @@ static void fmt_uptime(double s, char *buf, size_t len)
 		snprintf(buf, len, "%lds", t);
 }
 
+/* The core's counters of a guest: 1, or 0 when its core cannot be read. */
+static int sample(const struct mgr_vm_meta *m, struct mgr_guest_stats *st)
+{
+	char region[PATH_MAX];
+
+	return nfg_region_name(region, sizeof(region), NFG_HUGEDIR, m->core, m->socket) >= 0 &&
+	       mgr_core_guest_stats(region, m->guest_id, st) == 0;
+}
+
 static int cmd_list(int json)
 {
 	virConnectPtr conn;
@@ -597,21 +479,13 @@ static int cmd_list(int json)
 		goto out;
 	}
 	/* Two samples: rates are what a person asks a list for. */
-	for (int i = 0; i < n; i++) {
-		char region[PATH_MAX];
-
-		ok[i] = mgr_region_path(metas[i].core, metas[i].socket, region, sizeof(region)) == 0 &&
-			mgr_core_guest_stats(region, metas[i].guest_id, &a[i]) == 0;
-	}
+	for (int i = 0; i < n; i++)
+		ok[i] = sample(&metas[i], &a[i]);
 	t0 = mgr_clock_s(CLOCK_MONOTONIC);
 	if (n > 0) {
 		mgr_nap_ms(500);
-		for (int i = 0; i < n; i++) {
-			char region[PATH_MAX];
-
-			ok[i] = ok[i] && mgr_region_path(metas[i].core, metas[i].socket, region, sizeof(region)) == 0 &&
-				mgr_core_guest_stats(region, metas[i].guest_id, &b[i]) == 0;
-		}
+		for (int i = 0; i < n; i++)
+			ok[i] = ok[i] && sample(&metas[i], &b[i]);
 		dt = mgr_clock_s(CLOCK_MONOTONIC) - t0;
 	}
 	if (json)
@@ -657,10 +531,7 @@ static int cmd_list(int json)
 		json_decref(arr);
 	}
 out:
-	for (int i = 0; i < n; i++)
-		virDomainFree(doms[i]);
-	free(doms);
-	free(metas);
+	mgr_domain_list_free(doms, metas, n);
 	free(a);
 	free(b);
 	free(ok);
@@ -681,30 +552,31 @@ static int cmd_stop(const char *name, double timeout, int force)
 
 	if (mgr_virt_connect(&conn, 0) < 0)
 		return 1;
-	if (find_vm(conn, name, &dom, &m) < 0) {
+	if (mgr_domain_find(conn, name, &dom, &m) < 0) {
 		sweep_links(conn);
 		virConnectClose(conn);
 		return 1;
 	}
 	catch_signals();
 	if (!force) {
-		if (mgr_region_path(m.core, m.socket, region, sizeof(region)) < 0 ||
+		if (nfg_region_name(region, sizeof(region), NFG_HUGEDIR, m.core, m.socket) < 0 ||
 		    (asked = mgr_core_stop_guest(region, m.guest_id)) < 0) {
-			fprintf(stderr, "nfhost vm: cannot reach core '%s' (%s); destroying %s\n", m.core, nfg_last_error(),
-				name);
+			fprintf(stderr, "nfhost vm: cannot reach core '%s' (%s); destroying %s\n", m.core,
+				nfg_last_error(), name);
 			asked = 0;
 		} else if (asked == 0) {
 			printf("vm %s: no registered NF to ask to leave; destroying it\n", name);
 		}
 	}
 	/* Its NF leaves, /init powers the guest off, the transient domain goes. */
-	while (asked > 0 && !domain_gone(dom) && mgr_clock_s(CLOCK_MONOTONIC) - t0 < timeout && !interrupted)
+	while (asked > 0 && !mgr_domain_gone(dom) && mgr_clock_s(CLOCK_MONOTONIC) - t0 < timeout && !interrupted)
 		mgr_nap_ms(20);
 	waited = mgr_clock_s(CLOCK_MONOTONIC) - t0;
-	if (asked > 0 && domain_gone(dom)) {
-		printf("vm %s: stopped in %.2f s (NF left, guest powered off)\n", name, mgr_clock_s(CLOCK_MONOTONIC) - t0);
+	if (asked > 0 && mgr_domain_gone(dom)) {
+		printf("vm %s: stopped in %.2f s (NF left, guest powered off)\n", name,
+		       mgr_clock_s(CLOCK_MONOTONIC) - t0);
 		rc = 0;
-	} else if (virDomainDestroy(dom) == 0 || domain_gone(dom)) {
+	} else if (virDomainDestroy(dom) == 0 || mgr_domain_gone(dom)) {
 		if (asked > 0)
 			printf("vm %s: destroyed in %.2f s (still running %.1f s after its NF was asked to leave)\n",
 			       name, mgr_clock_s(CLOCK_MONOTONIC) - t0, waited);
@@ -783,7 +655,7 @@ static int cmd_log(const char *name, int follow)
 		}
 		if (got)
 			continue;
-		gone = domain_gone(dom);
+		gone = mgr_domain_gone(dom);
 		if (gone) {
 			rc = copy_out(fd) < 0;
 			break;
@@ -800,25 +672,9 @@ out:
 
 /* ---- entry ------------------------------------------------------------------ */
 
-static void vm_usage(FILE *f)
-{
-	fprintf(f,
-		"usage: nfhost vm COMMAND [options]\n"
-		"  start --nf NF --service ID [--socket N] [--cpus LIST] [--vcpus N] [--memory MiB]\n"
-		"        [--name NAME] [--core NAME] [--accel auto|kvm|tcg] [--image DIR]\n"
-		"        [--wait-ready S] [--print-xml] [-- NF ARGS...]\n"
-		"                    boot a guest running NF for service ID (1..255) on the region of\n"
-		"                    core NAME (default " MGR_DEFAULT_CORE "), socket N (0); waits up to S\n"
-		"                    seconds (60; 0: no wait) until its NF registered\n"
-		"  list [--json]     nfhost guests: NF, state, uptime, rates\n"
-		"  stop NAME [--timeout S] [--force]\n"
-		"                    ask the guest's NF to leave, destroy it after S seconds (10)\n"
-		"  log NAME [-f]     the guest's console log (-f: follow until it is gone)\n"
-		"environment: NFHOST_VM_IMAGE (image dir, default <nfhost dir>/../vm),\n"
-		"             NFHOST_STATE_DIR (default /var/lib/nfhost; logs in its vm/)\n");
-}
+static void vm_usage(FILE *f);
 
-static int main_start(int argc, char **argv)
+static int vm_start(struct mgr_ctx *ctx, int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "nf", required_argument, NULL, 'N' },	      { "service", required_argument, NULL, 's' },
@@ -829,11 +685,12 @@ static int main_start(int argc, char **argv)
 		{ "wait-ready", required_argument, NULL, 'w' }, { "print-xml", no_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' },	      { NULL, 0, NULL, 0 },
 	};
-	struct start_opts o = { .core = MGR_DEFAULT_CORE, .accel = "auto", .service = -1, .vcpus = 1,
-				.memory = 256, .wait_ready = 60 };
+	struct mgr_vm_opts o = MGR_VM_OPTS_INIT;
 	const char *service = NULL;
-	int opt, end = argc;
+	long long v;
+	int opt, end = argc, rc;
 
+	(void)ctx;
 	/* NF arguments follow "--" and are never ours to parse. */
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "--")) {
@@ -847,17 +704,20 @@ static int main_start(int argc, char **argv)
 		case 'N': o.nf = optarg; break;
 		case 's': service = optarg; break;
 		case 'S':
-			if (parse_long("--socket", optarg, 0, 1023, &o.socket) < 0)
+			if (mgr_parse_num("nfhost vm", "--socket", optarg, 0, 1023, &v) < 0)
 				return 2;
+			o.socket = (int)v;
 			break;
 		case 'c': o.cpus = optarg; break;
 		case 'v':
-			if (parse_long("--vcpus", optarg, 1, 64, &o.vcpus) < 0)
+			if (mgr_parse_num("nfhost vm", "--vcpus", optarg, 1, 64, &v) < 0)
 				return 2;
+			o.vcpus = (int)v;
 			break;
 		case 'm':
-			if (parse_long("--memory", optarg, 64, 1L << 20, &o.memory) < 0)
+			if (mgr_parse_num("nfhost vm", "--memory", optarg, 64, 1L << 20, &v) < 0)
 				return 2;
+			o.memory_mib = (long)v;
 			break;
 		case 'n': o.name = optarg; break;
 		case 'C': o.core = optarg; break;
@@ -869,8 +729,7 @@ static int main_start(int argc, char **argv)
 			break;
 		case 'x': o.print_xml = 1; break;
 		case 'h': vm_usage(stdout); return 0;
-		case ':': fprintf(stderr, "nfhost vm start: %s needs a value\n", argv[optind - 1]); return 2;
-		default: fprintf(stderr, "nfhost vm start: unknown option '%s'\n", argv[optind - 1]); return 2;
+		default: return mgr_option_error("nfhost vm start", NULL, opt, argv[optind - 1]);
 		}
 	}
 	if (optind < end) {
@@ -881,33 +740,34 @@ static int main_start(int argc, char **argv)
 		fprintf(stderr, "nfhost vm start: --nf and --service are required\n");
 		return 2;
 	}
-	if (parse_long("--service", service, 1, 255, &o.service) < 0)
+	if (mgr_parse_num("nfhost vm", "--service", service, 1, 255, &v) < 0)
 		return 2;
-	return cmd_start(&o);
+	o.service = (int)v;
+	rc = mgr_vm_start(&o);
+	return rc == 0 ? 0 : rc == -EINVAL ? 2 : rc == -EINTR ? 130 : 1;
 }
 
-static int main_simple(const char *cmd, int argc, char **argv)
+/* list, stop and log: options parsed together, as one command's. */
+static int vm_simple(struct mgr_ctx *ctx, int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "json", no_argument, NULL, 'j' },  { "timeout", required_argument, NULL, 't' },
 		{ "force", no_argument, NULL, 'F' }, { "follow", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },  { NULL, 0, NULL, 0 },
 	};
+	const char *cmd = argv[0];
 	int opt, json = 0, force = 0, follow = 0, nargs;
 	double timeout = 10;
+	char who[32];
 
+	(void)ctx;
+	snprintf(who, sizeof(who), "nfhost vm %s", cmd);
 	while ((opt = getopt_long(argc, argv, ":fh", lo, NULL)) != -1) {
-		int ours = (opt == 'j' && !strcmp(cmd, "list")) || ((opt == 't' || opt == 'F') && !strcmp(cmd, "stop")) ||
-			   (opt == 'f' && !strcmp(cmd, "log")) || opt == 'h';
+		int ours = opt == 'h' || (opt == 'j' && !strcmp(cmd, "list")) ||
+			   ((opt == 't' || opt == 'F') && !strcmp(cmd, "stop")) || (opt == 'f' && !strcmp(cmd, "log"));
 
-		if (opt == ':') {
-			fprintf(stderr, "nfhost vm %s: %s needs a value\n", cmd, argv[optind - 1]);
-			return 2;
-		}
-		if (opt == '?' || !ours) {
-			fprintf(stderr, "nfhost vm %s: unknown option '%s'\n", cmd, argv[optind - 1]);
-			return 2;
-		}
+		if (opt == ':' || opt == '?' || !ours)
+			return mgr_option_error(who, NULL, opt, argv[optind - 1]);
 		switch (opt) {
 		case 'j': json = 1; break;
 		case 't':
@@ -936,26 +796,50 @@ static int main_simple(const char *cmd, int argc, char **argv)
 	return cmd_log(argv[optind], follow);
 }
 
-int mgr_vm_main(int argc, char **argv)
-{
-	const char *cmd = argc > 1 ? argv[1] : NULL;
+static const struct mgr_cmd vm_cmds[] = {
+	{ "start", vm_start,
+	  "start --nf NF --service ID [--socket N] [--cpus LIST] [--vcpus N] [--memory MiB]\n"
+	  "        [--name NAME] [--core NAME] [--accel auto|kvm|tcg] [--image DIR]\n"
+	  "        [--wait-ready S] [--print-xml] [-- NF ARGS...]\n"
+	  "                    boot a guest running NF for service ID (1..255) on the region of\n"
+	  "                    core NAME (default " NFG_DEFAULT_CORE "), socket N (0); waits up to S\n"
+	  "                    seconds (60; 0: no wait) until its NF registered\n", 0 },
+	{ "list", vm_simple, "list [--json]     nfhost guests: NF, state, uptime, rates\n", 0 },
+	{ "stop", vm_simple,
+	  "stop NAME [--timeout S] [--force]\n"
+	  "                    ask the guest's NF to leave, destroy it after S seconds (10)\n", 0 },
+	{ "log", vm_simple, "log NAME [-f]     the guest's console log (-f: follow until it is gone)\n", 0 },
+	{ NULL, NULL, NULL, 0 },
+};
 
-	if (!cmd) {
+static void vm_usage(FILE *f)
+{
+	fprintf(f, "usage: nfhost vm COMMAND [options]\n");
+	mgr_cmd_usage(f, vm_cmds, NULL, "  ");
+	fprintf(f, "environment: NFHOST_VM_IMAGE (image dir, default <nfhost dir>/../vm),\n"
+		   "             NFHOST_STATE_DIR (default /var/lib/nfhost; logs in its vm/)\n");
+}
+
+int mgr_vm_cmd(struct mgr_ctx *ctx, int argc, char **argv)
+{
+	const char *name = argc > 1 ? argv[1] : NULL;
+	const struct mgr_cmd *sub;
+
+	if (!name) {
 		vm_usage(stderr);
 		return 2;
 	}
-	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+	if (!strcmp(name, "-h") || !strcmp(name, "--help") || !strcmp(name, "help")) {
 		vm_usage(stdout);
 		return 0;
+	}
+	if (!(sub = mgr_cmd_find(vm_cmds, name))) {
+		fprintf(stderr, "nfhost vm: unknown command '%s' (start, list, stop, log)\n", name);
+		vm_usage(stderr);
+		return 2;
 	}
 	/* argv[1] becomes the program name for getopt. */
 	optind = 1;
 	opterr = 0;
-	if (!strcmp(cmd, "start"))
-		return main_start(argc - 1, argv + 1);
-	if (!strcmp(cmd, "list") || !strcmp(cmd, "stop") || !strcmp(cmd, "log"))
-		return main_simple(cmd, argc - 1, argv + 1);
-	fprintf(stderr, "nfhost vm: unknown command '%s' (start, list, stop, log)\n", cmd);
-	vm_usage(stderr);
-	return 2;
+	return sub->run(ctx, argc - 1, argv + 1);
 }

@@ -1,107 +1,48 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Private to `nfhost vm`: the libvirt connection (mgr_libvirt.c), domain
- * XML and metadata (mgr_domain.c) and the commands (mgr_vm.c). */
+/* `nfhost vm` (mgr_vm.c): NFs in QEMU guests through libvirt, started from
+ * the command line or, for a graph's guest instances, from C. */
 #ifndef MGR_VM_H
 #define MGR_VM_H
 
-#include <limits.h>
-#include <stdint.h>
-#include <stdio.h>
+#include <nfhost/nfg.h>
 
-#include <libvirt/libvirt.h>
+#include "mgr.h"
 
-/** Our namespace in a domain's <metadata>: a domain carrying it is ours. */
-#define MGR_VM_NS_URI "http://nfhost.org/xmlns/vm/1"
-#define MGR_VM_NS_PREFIX "nfhost"
-
-/** VM names become NF names inside the guest, so they fit NFG_NAME_LEN. */
-#define MGR_VM_NAME_MAX 31
-
-/** What `nfhost vm` records about a guest in its domain's metadata. */
-struct mgr_vm_meta {
-	uint32_t guest_id;       /**< nonzero, 31 bits, unique among our domains */
-	char nf[64];             /**< NF program run by the guest's /init */
-	int service;             /**< 1..255 */
-	int socket;              /**< NUMA node of the region */
-	char core[64];           /**< core name (region NAME-sSOCKET) */
-	char accel[8];           /**< "kvm" or "tcg" */
-	double started;          /**< wall clock, seconds since the epoch */
-	char log[PATH_MAX];      /**< console log */
-	char shm[PATH_MAX];      /**< the /dev/shm symlink to the region */
+/** How to start a guest: the options of `nfhost vm start`. */
+struct mgr_vm_opts {
+	const char *nf;          /**< NF program in the guest image (required) */
+	int service;             /**< 1..255 (required) */
+	const char *core;        /**< the core: its region is NFG_HUGEDIR/CORE-sSOCKET */
+	int socket;              /**< 0..1023, the region's NUMA node */
+	const char *name;        /**< the VM's name; NULL: nf-NF-SERVICE-K */
+	const char *cpus;        /**< host CPUs, a CPU list on the node; NULL: all of the node's */
+	int vcpus;               /**< 1..64 */
+	long memory_mib;         /**< 64..1048576 */
+	const char *accel;       /**< "auto", "kvm" or "tcg" */
+	const char *image;       /**< kernel and initramfs directory; NULL: $NFHOST_VM_IMAGE or ../vm */
+	double wait_ready;       /**< seconds to wait for the NF to register; 0: do not wait */
+	int print_xml;           /**< only print the domain XML */
+	int nf_argc;
+	char **nf_argv;          /**< the NF's own arguments */
 };
 
-/** Everything the domain XML is made of. */
-struct mgr_vm_spec {
-	const char *name;
-	struct mgr_vm_meta meta;
-	int vcpus;
-	unsigned long memory_mib;
-	char cpuset[256];        /**< host CPUs, cpulist syntax */
-	int pin_one_to_one;      /**< vCPU i on the i-th CPU of cpuset */
-	const char *kernel, *initrd;
-	char cmdline[2048];      /**< x86 COMMAND_LINE_SIZE */
-	const char *shm_name;    /**< libvirt maps /dev/shm/shm_name */
-	unsigned long shm_mib;   /**< the region's size */
-};
-
-/* mgr_place.c */
+/** vm start's defaults. */
+#define MGR_VM_OPTS_INIT                                                                                    \
+	{                                                                                                   \
+		.core = NFG_DEFAULT_CORE, .accel = "auto", .vcpus = 1, .memory_mib = 256, .wait_ready = 60 \
+	}
 
 /**
- * Host CPUs for a guest on NUMA node @p node: @p want (a cpulist, checked
- * to exist and to belong to the node) or, when NULL, all of the node's.
- * @param[out] out    the cpulist, @p len bytes
- * @param[out] count  how many CPUs it holds
- * @return 0, or a negative errno after printing why on stderr.
+ * Boot a guest as @p o says, with the core's region as an ivshmem BAR, and
+ * wait until its NF registered; a guest whose NF does not is destroyed.
+ * Says on stdout what it started, on stderr why it could not.
+ * @return 0; -EINVAL when an option is wrong or does not fit this host (no
+ *   such NUMA node or CPU, no KVM); -EINTR when a signal came while waiting;
+ *   -EIO when the guest could not be started or its NF did not register.
  */
-int mgr_pick_cpus(int node, const char *want, char *out, size_t len, int *count);
+int mgr_vm_start(const struct mgr_vm_opts *o);
 
-/**
- * The accelerator for @p want ("auto", "kvm" or "tcg"): auto is kvm only
- * where /dev/kvm exists and the CPU has VMX/SVM.
- * @return 0, or a negative errno after printing why on stderr.
- */
-int mgr_pick_accel(const char *want, char *out, size_t len);
-
-/* mgr_libvirt.c */
-
-/**
- * Connect to qemu:///system, setting libvirtd up and starting it if the
- * first attempt fails (user libvirt-qemu, qemu.conf, the daemon itself).
- * @param[out] conn  the connection
- * @param need_conf  also make sure the running libvirtd uses the qemu.conf
- *   settings guests need (restarting it if nfhost started it), for start
- * @return 0, or a negative errno after printing why on stderr.
- */
-int mgr_virt_connect(virConnectPtr *conn, int need_conf);
-
-/** The last libvirt error as one line (never NULL). */
-const char *mgr_virt_error(void);
-
-/* mgr_domain.c */
-
-/**
- * Build a transient domain's XML from @p spec.
- * @return a malloc'ed string, or NULL (out of memory, errno set).
- */
-char *mgr_domain_xml(const struct mgr_vm_spec *spec);
-
-/**
- * Read our metadata from @p dom.
- * @return 0, -ENOENT when the domain is not one of ours, or -EPROTO if the
- *   metadata cannot be parsed.
- */
-int mgr_domain_meta(virDomainPtr dom, struct mgr_vm_meta *meta);
-
-/**
- * Every active domain carrying our metadata.
- * @param[out] doms   malloc'ed array of domains (free each with
- *   virDomainFree, then the array with free)
- * @param[out] metas  malloc'ed array of their metadata, same order
- * @return how many, or a negative errno after printing why.
- */
-int mgr_domain_list(virConnectPtr conn, virDomainPtr **doms, struct mgr_vm_meta **metas);
-
-/** Human name of a virDomainState. */
-const char *mgr_domain_state_name(int state);
+/** `nfhost vm start|list|stop|log ...`: argv[0] is "vm".  @return the exit code. */
+int mgr_vm_cmd(struct mgr_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -1,293 +1,58 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* nfhost: the user's command line.  These commands read a running core's
- * region as an observer (no registration): status, live rates, counters as
- * JSON, and waiting until a finite input has gone through. */
-#include <errno.h>
+/* nfhost: the user's command line.  Each command says in the table how it
+ * takes its part of the line: vm all of it, the API commands what follows
+ * -r REGION, the others the common options from anywhere on the line. */
 #include <getopt.h>
-#include <jansson.h>
-#include <signal.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <nfhost/nfg.h>
 
 #include "mgr.h"
-#include "mgr_api.h"
+#include "mgr_graphcmd.h"
+#include "mgr_guest.h"
+#include "mgr_stats.h"
+#include "mgr_vm.h"
 
-#define DEFAULT_REGION "/dev/hugepages/nfhost0-s0"
+static const struct mgr_cmd cmds[] = {
+	{ "status", mgr_stats_status, "status                    ports, NFs, services and counters\n",
+	  MGR_CMD_READS_REGION },
+	{ "top", mgr_stats_top, "top [-c COUNT]            live rates once a second\n", MGR_CMD_READS_REGION },
+	{ "stats", mgr_stats_json, "stats [-f FIELD]          counters as JSON (or one of them)\n",
+	  MGR_CMD_READS_REGION },
+	{ "rate", mgr_stats_rate, "rate [-c SECONDS]         average rates over a window, as JSON\n",
+	  MGR_CMD_READS_REGION },
+	{ "wait-drained", mgr_stats_wait_drained,
+	  "wait-drained [--idle-ms N] [--timeout S]\n"
+	  "                            wait until a finite input has gone through\n", MGR_CMD_READS_REGION },
+	{ "vm", mgr_vm_cmd,
+	  "vm start --nf NF --service ID [...] [-- NF ARGS]\n"
+	  "                            boot a QEMU guest (libvirt) running an NF\n"
+	  "  vm list [--json] | vm stop NAME | vm log NAME [-f]\n"
+	  "                            guests and their rates, stop one, its console\n"
+	  "                            (nfhost vm --help: all options; -r does not apply)\n", MGR_CMD_OWN_LINE },
+	{ "guest", mgr_guest_cmd, "guest bind|stop|show ID   the core's view of a guest started by hand\n", 0 },
+	{ "graph", mgr_graphcmd_graph,
+	  "graph check|load|diff FILE, graph show [--json]\n"
+	  "                            service graphs on the core's control API\n", MGR_CMD_OWN_OPTS },
+	{ "chain", mgr_graphcmd_chain, "chain set ID SVC,... | chain del ID\n", MGR_CMD_OWN_OPTS },
+	{ "rule", mgr_graphcmd_rule, "rule add --id N ... | rule del ID | rule list\n", MGR_CMD_OWN_OPTS },
+	{ "service", mgr_graphcmd_service,
+	  "service scale ID N        start or retire NF instances\n"
+	  "                            (nfhost graph --help: all options)\n", MGR_CMD_OWN_OPTS },
+	{ NULL, NULL, NULL, 0 },
+};
 
-static const char *const slot_states[] = { "free", "active", "draining", "drained", "done", "dead" };
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
+static void usage(FILE *f, const char *dflt_region)
 {
-	(void)sig;
-	stop = 1;
-}
-
-static int64_t in_flight(const struct nfg_core_stats *s)
-{
-	return (int64_t)(s->rx_pkts - nfg_rx_dropped(s) - s->done_pkts);
-}
-
-static uint64_t all_drops(const struct nfg_core_stats *s)
-{
-	return nfg_rx_dropped(s) + s->nf_drops + s->bad_meta + s->bad_dest + s->tx_no_instance +
-	       s->tx_ring_full + s->tx_drops + s->reclaimed;
-}
-
-static json_t *stats_json(void *base)
-{
-	const struct nfg_region_hdr *h = base;
-	const struct nfg_core_stats *s = nfg_core_stats(base);
-	json_t *root = json_object(), *ports = json_array(), *nfs = json_array(), *svcs = json_array();
-	json_t *chain = json_array();
-
-	json_object_set_new(root, "core_pid", json_integer(h->core_pid));
-	json_object_set_new(root, "socket", json_integer(h->socket_id));
-	json_object_set_new(root, "region_size", json_integer((json_int_t)h->region_size));
-	json_object_set_new(root, "bufs_off", json_integer((json_int_t)h->bufs_off));
-	json_object_set_new(root, "bufs_len", json_integer((json_int_t)h->bufs_len));
-	json_object_set_new(root, "pool_size", json_integer(s->pool_size));
-	json_object_set_new(root, "pool_avail", json_integer(s->pool_avail));
-	json_object_set_new(root, "nfs_active", json_integer(s->nfs_active));
-	for (int i = 0; i < h->chain_len; i++)
-		json_array_append_new(chain, json_integer(h->chain[i]));
-	json_object_set_new(root, "chain", chain);
-#define C(f) json_object_set_new(root, #f, json_integer((json_int_t)s->f))
-	C(rx_pkts); C(rx_multiseg); C(rx_no_instance); C(rx_ring_full); C(rx_policy_drop); C(rx_throttled);
-	C(done_pkts); C(tx_pkts); C(nf_drops); C(bad_meta); C(bad_dest); C(tx_no_instance);
-	C(tx_ring_full); C(tx_drops); C(reclaimed); C(bad_desc); C(registrations); C(ctrl_errors);
-#undef C
-	json_object_set_new(root, "in_flight", json_integer(in_flight(s)));
-	json_object_set_new(root, "drops", json_integer((json_int_t)all_drops(s)));
-	for (uint16_t p = 0; p < h->nb_ports; p++) {
-		const struct nfg_port *np = nfg_port_at(base, p);
-
-		json_array_append_new(ports, json_pack("{s:i,s:s,s:I,s:I,s:I,s:I,s:I,s:I}", "id", p, "name", np->name,
-						       "rx_pkts", (json_int_t)np->rx_pkts, "rx_bytes", (json_int_t)np->rx_bytes,
-						       "rx_missed", (json_int_t)np->rx_missed, "tx_pkts", (json_int_t)np->tx_pkts,
-						       "tx_bytes", (json_int_t)np->tx_bytes, "tx_drops", (json_int_t)np->tx_drops));
-	}
-	json_object_set_new(root, "ports", ports);
-	for (uint32_t i = 0; i < h->max_nfs; i++) {
-		const struct nfg_slot *sl = nfg_slot_at(base, i);
-		uint32_t st = __atomic_load_n(&sl->state, __ATOMIC_ACQUIRE);
-
-		if (st == NFG_SLOT_FREE)
-			continue;
-		json_array_append_new(nfs, json_pack("{s:i,s:s,s:i,s:i,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "slot", i,
-						     "name", sl->name, "service", sl->service_id, "pid", sl->pid,
-						     "state", st < 6 ? slot_states[st] : "?", "rx_pkts", (json_int_t)sl->rx_pkts,
-						     "hop_pkts", (json_int_t)sl->hop_pkts,
-						     "tx_pkts", (json_int_t)sl->tx_pkts, "drop_pkts", (json_int_t)sl->drop_pkts,
-						     "enq_pkts", (json_int_t)sl->enq_pkts, "bad_desc", (json_int_t)sl->bad_desc,
-						     "reclaimed", (json_int_t)sl->reclaimed));
-	}
-	json_object_set_new(root, "nfs", nfs);
-	for (uint16_t id = 1; id < NFG_MAX_SERVICES; id++) {
-		const struct nfg_service *sv = nfg_service_at(base, id);
-		json_t *inst;
-
-		if (sv->nb_instances == 0)
-			continue;
-		inst = json_array();
-		for (int i = 0; i < sv->nb_instances && i < NFG_MAX_INSTANCES; i++)
-			json_array_append_new(inst, json_integer(sv->slots[i]));
-		json_array_append_new(svcs, json_pack("{s:i,s:o}", "id", id, "slots", inst));
-	}
-	json_object_set_new(root, "services", svcs);
-	return root;
-}
-
-static void print_status(void *base)
-{
-	const struct nfg_region_hdr *h = base;
-	const struct nfg_core_stats *s = nfg_core_stats(base);
-
-	printf("core pid %d, socket %d, region %llu MiB, buffers %u free of %u, %u NFs active\n", h->core_pid,
-	       h->socket_id, (unsigned long long)(h->region_size >> 20), s->pool_avail, s->pool_size, s->nfs_active);
-	printf("chain:");
-	for (int i = 0; i < h->chain_len; i++)
-		printf(" %s%u", i ? "-> " : "", h->chain[i]);
-	printf("\npackets: rx %llu, tx %llu, in flight %lld, drops %llu (NF %llu), bad descriptors %llu\n",
-	       (unsigned long long)s->rx_pkts, (unsigned long long)s->tx_pkts, (long long)in_flight(s),
-	       (unsigned long long)all_drops(s), (unsigned long long)s->nf_drops, (unsigned long long)s->bad_desc);
-	printf("%-5s %-16s %10s %10s %10s %8s\n", "port", "name", "rx", "tx", "tx-drop", "missed");
-	for (uint16_t p = 0; p < h->nb_ports; p++) {
-		const struct nfg_port *np = nfg_port_at(base, p);
-
-		printf("%-5u %-16s %10llu %10llu %10llu %8llu\n", p, np->name, (unsigned long long)np->rx_pkts,
-		       (unsigned long long)np->tx_pkts, (unsigned long long)np->tx_drops,
-		       (unsigned long long)np->rx_missed);
-	}
-	printf("%-5s %-16s %7s %7s %-8s %10s %10s %10s %10s %9s\n", "slot", "name", "service", "pid", "state", "rx",
-	       "in-place", "tx", "dropped", "reclaimed");
-	for (uint32_t i = 0; i < h->max_nfs; i++) {
-		const struct nfg_slot *sl = nfg_slot_at(base, i);
-		uint32_t st = sl->state;
-
-		if (st == NFG_SLOT_FREE)
-			continue;
-		printf("%-5u %-16s %7u %7d %-8s %10llu %10llu %10llu %10llu %9llu\n", i, sl->name, sl->service_id,
-		       sl->pid, st < 6 ? slot_states[st] : "?", (unsigned long long)sl->rx_pkts,
-		       (unsigned long long)sl->hop_pkts, (unsigned long long)sl->tx_pkts, (unsigned long long)sl->drop_pkts,
-		       (unsigned long long)sl->reclaimed);
-	}
-}
-
-/* Live rates: one line per second for the ports and one per NF. */
-static void print_rates(void *base, const struct nfg_core_stats *prev_s, const uint64_t *prev_nf, double dt)
-{
-	const struct nfg_region_hdr *h = base;
-	const struct nfg_core_stats *s = nfg_core_stats(base);
-
-	printf("in %.3f Mpps  out %.3f Mpps  drops %.3f Mpps  in-flight %lld |",
-	       (double)(s->rx_pkts - prev_s->rx_pkts) / dt / 1e6, (double)(s->tx_pkts - prev_s->tx_pkts) / dt / 1e6,
-	       (double)(all_drops(s) - all_drops(prev_s)) / dt / 1e6, (long long)in_flight(s));
-	for (uint32_t i = 0; i < h->max_nfs; i++) {
-		const struct nfg_slot *sl = nfg_slot_at(base, i);
-
-		if (sl->state != NFG_SLOT_FREE)
-			printf(" %s %.3f", sl->name, (double)(sl->rx_pkts - prev_nf[i]) / dt / 1e6);
-	}
-	printf(" (Mpps)\n");
-	fflush(stdout);
-}
-
-static void snapshot(void *base, struct nfg_core_stats *s, uint64_t *nf)
-{
-	memcpy(s, nfg_core_stats(base), sizeof(*s));
-	for (uint32_t i = 0; i < nfg_hdr(base)->max_nfs; i++)
-		nf[i] = nfg_slot_at(base, i)->rx_pkts;
-}
-
-static int cmd_top(void *base, int count)
-{
-	struct nfg_core_stats prev;
-	uint64_t prev_nf[NFG_MAX_NFS];
-	double t0 = mgr_clock_s(CLOCK_MONOTONIC);
-
-	snapshot(base, &prev, prev_nf);
-	for (int i = 0; (count == 0 || i < count) && !stop; i++) {
-		double t1;
-
-		mgr_nap_ms(1000);
-		t1 = mgr_clock_s(CLOCK_MONOTONIC);
-		print_rates(base, &prev, prev_nf, t1 - t0);
-		snapshot(base, &prev, prev_nf);
-		t0 = t1;
-	}
-	return 0;
-}
-
-/* A finite input (a pcap file) has gone through when nothing new arrived
- * for idle_ms and nothing is left inside the platform. */
-static int cmd_wait_drained(void *base, int idle_ms, double timeout_s)
-{
-	const struct nfg_region_hdr *h = base;
-	const struct nfg_core_stats *s = nfg_core_stats(base);
-	struct nfg_core_stats prev;
-	uint64_t prev_nf[NFG_MAX_NFS], last_rx = (uint64_t)-1;
-	double start = mgr_clock_s(CLOCK_MONOTONIC), last_change = start, last_print = start;
-
-	snapshot(base, &prev, prev_nf);
-	while (!stop) {
-		double t = mgr_clock_s(CLOCK_MONOTONIC);
-
-		if (s->rx_pkts != last_rx) {
-			last_rx = s->rx_pkts;
-			last_change = t;
-		}
-		if (s->rx_pkts > 0 && in_flight(s) == 0 && (t - last_change) * 1000 >= idle_ms)
-			break;
-		/* a core that crashed leaves its region behind: do not wait on it */
-		if (kill(h->core_pid, 0) < 0 && errno == ESRCH) {
-			fprintf(stderr, "nfhost: the core (pid %d) is gone: rx %llu, in flight %lld\n", h->core_pid,
-				(unsigned long long)s->rx_pkts, (long long)in_flight(s));
-			return 1;
-		}
-		if (t - start > timeout_s) {
-			fprintf(stderr, "nfhost: not drained after %.0f s: rx %llu, in flight %lld\n", timeout_s,
-				(unsigned long long)s->rx_pkts, (long long)in_flight(s));
-			return 1;
-		}
-		if (t - last_print >= 1.0) {
-			print_rates(base, &prev, prev_nf, t - last_print);
-			snapshot(base, &prev, prev_nf);
-			last_print = t;
-		}
-		mgr_nap_ms(20);
-	}
-	if (s->last_done_tsc > s->first_rx_tsc && h->tsc_hz) {
-		double dt = (double)(s->last_done_tsc - s->first_rx_tsc) / (double)h->tsc_hz;
-
-		printf("drained: %llu packets in, %llu out, %llu dropped, in %.3f s: %.3f Mpps in, %.3f Mpps out\n",
-		       (unsigned long long)s->rx_pkts, (unsigned long long)s->tx_pkts, (unsigned long long)all_drops(s),
-		       dt, (double)s->rx_pkts / dt / 1e6, (double)s->tx_pkts / dt / 1e6);
-		for (uint16_t p = 0; p < h->nb_ports; p++) {
-			const struct nfg_port *np = nfg_port_at(base, p);
-
-			printf("  port %u %-12s rx %.3f Mpps %.3f Gbps, tx %.3f Mpps %.3f Gbps\n", p, np->name,
-			       (double)np->rx_pkts / dt / 1e6, (double)np->rx_bytes * 8 / dt / 1e9,
-			       (double)np->tx_pkts / dt / 1e6, (double)np->tx_bytes * 8 / dt / 1e9);
-		}
-		for (uint32_t i = 0; i < h->max_nfs; i++) {
-			const struct nfg_slot *sl = nfg_slot_at(base, i);
-
-			if (sl->state != NFG_SLOT_FREE)
-				printf("  NF %-14s service %u: %llu pkts, %.3f Mpps, %.3f Gbps, %llu dropped\n", sl->name,
-				       sl->service_id, (unsigned long long)sl->rx_pkts, (double)sl->rx_pkts / dt / 1e6,
-				       (double)sl->rx_bytes * 8 / dt / 1e9, (unsigned long long)sl->drop_pkts);
-		}
-	}
-	return 0;
-}
-
-/* Average output rate over a window, as JSON: what benchmarks read. */
-static int cmd_rate(void *base, double seconds)
-{
-	const struct nfg_core_stats *s = nfg_core_stats(base);
-	uint64_t tx0 = s->tx_pkts, rx0 = s->rx_pkts;
-	double t0 = mgr_clock_s(CLOCK_MONOTONIC), dt;
-
-	while (!stop && mgr_clock_s(CLOCK_MONOTONIC) - t0 < seconds)
-		mgr_nap_ms(20);
-	dt = mgr_clock_s(CLOCK_MONOTONIC) - t0;
-	printf("{\"mpps_out\":%.4f,\"mpps_in\":%.4f,\"seconds\":%.3f,\"tsc_hz\":%llu}\n",
-	       (double)(s->tx_pkts - tx0) / dt / 1e6, (double)(s->rx_pkts - rx0) / dt / 1e6, dt,
-	       (unsigned long long)nfg_hdr(base)->tsc_hz);
-	return 0;
-}
-
-static void usage(FILE *f)
-{
+	fprintf(f, "usage: nfhost [-r REGION] COMMAND [options]\n");
+	mgr_cmd_usage(f, cmds, NULL, "  ");
 	fprintf(f,
-		"usage: nfhost [-r REGION] COMMAND [options]\n"
-		"  status                    ports, NFs, services and counters\n"
-		"  top [-c COUNT]            live rates once a second\n"
-		"  stats [-f FIELD]          counters as JSON (or one of them)\n"
-		"  rate [-c SECONDS]         average rates over a window, as JSON\n"
-		"  wait-drained [--idle-ms N] [--timeout S]\n"
-		"                            wait until a finite input has gone through\n"
-		"  vm start --nf NF --service ID [...] [-- NF ARGS]\n"
-		"                            boot a QEMU guest (libvirt) running an NF\n"
-		"  vm list [--json] | vm stop NAME | vm log NAME [-f]\n"
-		"                            guests and their rates, stop one, its console\n"
-		"                            (nfhost vm --help: all options; -r does not apply)\n"
-		"  guest bind|stop|show ID   the core's view of a guest started by hand\n"
-		"  graph check|load|diff FILE, graph show [--json]\n"
-		"                            service graphs on the core's control API\n"
-		"  chain set ID SVC,... | chain del ID\n"
-		"  rule add --id N ... | rule del ID | rule list\n"
-		"  service scale ID N        start or retire NF instances\n"
-		"                            (nfhost graph --help: all options)\n"
 		"  -r REGION                 region file (default %s)\n"
 		"  --wait S                  wait up to S seconds for the region to appear\n",
-		DEFAULT_REGION);
+		dflt_region);
 }
 
 int main(int argc, char **argv)
@@ -299,80 +64,50 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *region = DEFAULT_REGION, *cmd, *field = NULL;
-	int opt, idle_ms = 300, count = 0, rc;
-	double timeout_s = 60, wait_s = 0, end;
+	struct mgr_ctx ctx = { .idle_ms = 300, .timeout_s = 60 };
+	char dflt_region[PATH_MAX];
+	const struct mgr_cmd *cmd;
 	struct nfg_region r;
+	double wait_s = 0;
+	int opt, rc;
 
-	/* Before our getopt, which would permute and reject vm's options; vm
-	 * manages guests and attaches regions itself. */
-	if (argc > 1 && !strcmp(argv[1], "vm"))
-		return mgr_vm_main(argc - 1, argv + 1);
-	/* The graph commands have options of their own too: only -r may come
-	 * before them. */
+	nfg_region_name(dflt_region, sizeof(dflt_region), NFG_HUGEDIR, NFG_DEFAULT_CORE, 0);
+	ctx.region = dflt_region;
+	/* Before our getopt, which would permute and reject vm's options. */
+	if (argc > 1 && (cmd = mgr_cmd_find(cmds, argv[1])) && (cmd->flags & MGR_CMD_OWN_LINE))
+		return cmd->run(&ctx, argc - 1, argv + 1);
 	for (opt = 1; opt + 1 < argc && (!strcmp(argv[opt], "-r") || !strcmp(argv[opt], "--region")); opt += 2)
-		region = argv[opt + 1];
-	if (opt < argc && (!strcmp(argv[opt], "graph") || !strcmp(argv[opt], "chain") || !strcmp(argv[opt], "rule") ||
-			   !strcmp(argv[opt], "service")))
-		return mgr_graph_main(region, argc - opt, argv + opt);
-	region = DEFAULT_REGION;
+		ctx.region = argv[opt + 1];
+	if (opt < argc && (cmd = mgr_cmd_find(cmds, argv[opt])) && (cmd->flags & MGR_CMD_OWN_OPTS))
+		return cmd->run(&ctx, argc - opt, argv + opt);
+	ctx.region = dflt_region;
 	while ((opt = getopt_long(argc, argv, "r:c:f:h", lo, NULL)) != -1) {
 		switch (opt) {
-		case 'r': region = optarg; break;
-		case 'i': idle_ms = atoi(optarg); break;
-		case 't': timeout_s = atof(optarg); break;
-		case 'c': count = atoi(optarg); break;
+		case 'r': ctx.region = optarg; break;
+		case 'i': ctx.idle_ms = atoi(optarg); break;
+		case 't': ctx.timeout_s = atof(optarg); break;
+		case 'c': ctx.count = atoi(optarg); break;
 		case 'w': wait_s = atof(optarg); break;
-		case 'f': field = optarg; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'f': ctx.field = optarg; break;
+		case 'h': usage(stdout, dflt_region); return 0;
+		default: usage(stderr, dflt_region); return 2;
 		}
 	}
 	if (optind >= argc) {
-		usage(stderr);
+		usage(stderr, dflt_region);
 		return 2;
 	}
-	cmd = argv[optind];
-	if (!strcmp(cmd, "guest"))
-		return mgr_guest_main(region, argc - optind, argv + optind);
-	if (strcmp(cmd, "status") && strcmp(cmd, "top") && strcmp(cmd, "stats") && strcmp(cmd, "wait-drained") &&
-	    strcmp(cmd, "rate")) {
-		fprintf(stderr, "nfhost: unknown command '%s'\n", cmd);
-		usage(stderr);
+	cmd = mgr_cmd_find(cmds, argv[optind]);
+	if (!cmd || (cmd->flags & (MGR_CMD_OWN_LINE | MGR_CMD_OWN_OPTS))) {
+		fprintf(stderr, "nfhost: unknown command '%s'\n", argv[optind]);
+		usage(stderr, dflt_region);
 		return 2;
 	}
-	end = mgr_clock_s(CLOCK_MONOTONIC) + wait_s;
-	while ((rc = nfg_region_attach(region, &r)) < 0 && mgr_clock_s(CLOCK_MONOTONIC) < end)
-		mgr_nap_ms(50);
-	if (rc < 0) {
-		fprintf(stderr, "nfhost: %s\n", nfg_last_error());
+	if (!(cmd->flags & MGR_CMD_READS_REGION))
+		return cmd->run(&ctx, argc - optind, argv + optind);
+	if (mgr_stats_attach(&ctx, &r, wait_s) < 0)
 		return 1;
-	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	if (!strcmp(cmd, "status")) {
-		print_status(r.base);
-		mgr_graph_status(region);
-		rc = 0;
-	} else if (!strcmp(cmd, "top")) {
-		rc = cmd_top(r.base, count);
-	} else if (!strcmp(cmd, "stats")) {
-		json_t *j = stats_json(r.base), *v = field ? json_object_get(j, field) : j;
-
-		rc = 0;
-		if (!v) {
-			fprintf(stderr, "nfhost: no counter '%s' (see 'nfhost stats')\n", field);
-			rc = 1;
-		} else {
-			json_dumpf(v, stdout, JSON_COMPACT | JSON_ENCODE_ANY);
-			putchar('\n');
-		}
-		json_decref(j);
-	} else if (!strcmp(cmd, "rate")) {
-		rc = cmd_rate(r.base, count > 0 ? count : 3);
-	} else {
-		rc = cmd_wait_drained(r.base, idle_ms, timeout_s);
-	}
+	rc = cmd->run(&ctx, argc - optind, argv + optind);
 	nfg_region_detach(&r);
 	return rc;
 }

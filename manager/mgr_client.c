@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* A client of the core's control API.  One connection per request: the
- * manager is a short-lived command, and the core serves few clients at
- * once, so holding a connection open would only take a place from others. */
+/* The manager's client of the core's control API.  One connection per
+ * request: the manager is a short-lived command, and the core serves few
+ * clients at once, so holding a connection open would only take a place
+ * from others. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
@@ -14,37 +15,16 @@
 #include <unistd.h>
 
 #include "mgr.h"
-#include "mgr_api.h"
+#include "mgr_client.h"
+#include "mgr_core.h"
 
 #define API_DIR "/run/nfhost/"
 
-int mgr_region_core(const char *region, char *name, size_t len, int *socket)
-{
-	const char *base = strrchr(region, '/'), *dash = NULL;
-	char *end;
-	long sock;
+/* A graph of 8 MiB (the core's request limit) comes back from graph.show
+ * with counters added. */
+#define MAX_REPLY (64u << 20)
 
-	base = base ? base + 1 : region;
-	/* the last "-s": a core name may hold "-s" itself */
-	for (const char *p = base + 1; *p; p++)
-		if (p[0] == '-' && p[1] == 's')
-			dash = p;
-	if (!dash || !(dash[2] >= '0' && dash[2] <= '9'))
-		return -EINVAL;
-	errno = 0;
-	sock = strtol(dash + 2, &end, 10);
-	if (errno || *end || sock > 1023)
-		return -EINVAL;
-	if ((size_t)(dash - base) >= len)
-		return -ENAMETOOLONG;
-	memcpy(name, base, (size_t)(dash - base));
-	name[dash - base] = '\0';
-	if (socket)
-		*socket = (int)sock;
-	return 0;
-}
-
-int mgr_api_path(const char *region, char *buf, size_t len)
+int mgr_client_sock(const char *region, char *buf, size_t len)
 {
 	const char *env = getenv("NFHOST_API");
 	char name[64];
@@ -181,7 +161,7 @@ static int recv_line(int fd, double deadline, char **line, size_t *len)
 			size_t ncap = cap ? cap * 2 : 65536;
 			char *b;
 
-			if (ncap > MGR_API_MAX_REPLY + 1) {
+			if (ncap > MAX_REPLY + 1) {
 				rc = -EMSGSIZE;
 				break;
 			}
@@ -217,7 +197,7 @@ static int recv_line(int fd, double deadline, char **line, size_t *len)
 	return 0;
 }
 
-int mgr_api_call_timeout(const char *sock, json_t *req, json_t **resp, int timeout_ms, char *err, size_t errlen)
+int mgr_client_request(const char *sock, json_t *req, json_t **resp, int timeout_ms, char *err, size_t errlen)
 {
 	double deadline = mgr_clock_s(CLOCK_MONOTONIC) + timeout_ms / 1000.0;
 	char *out = NULL, *line = NULL;
@@ -247,7 +227,7 @@ int mgr_api_call_timeout(const char *sock, json_t *req, json_t **resp, int timeo
 		else if (rc == -ECONNRESET)
 			snprintf(err, errlen, "the core on %s closed the connection without answering", sock);
 		else if (rc == -EMSGSIZE)
-			snprintf(err, errlen, "the core's answer is longer than %u MiB", MGR_API_MAX_REPLY >> 20);
+			snprintf(err, errlen, "the core's answer is longer than %u MiB", MAX_REPLY >> 20);
 		else
 			snprintf(err, errlen, "cannot read the core's answer on %s: %s", sock, strerror(-rc));
 		goto out;
@@ -274,7 +254,39 @@ out:
 	return rc;
 }
 
-int mgr_api_call(const char *sock, json_t *req, json_t **resp, char *err, size_t errlen)
+int mgr_client_init(struct mgr_ctx *ctx)
 {
-	return mgr_api_call_timeout(sock, req, resp, MGR_API_TIMEOUT_MS, err, errlen);
+	int rc = mgr_client_sock(ctx->region, ctx->sock, sizeof(ctx->sock));
+
+	if (rc == -EINVAL)
+		fprintf(stderr, "nfhost: region %s is not named NAME-sSOCKET: give the core's API socket in "
+			"NFHOST_API\n", ctx->region);
+	else if (rc < 0)
+		fprintf(stderr, "nfhost: the API socket path for region %s is too long\n", ctx->region);
+	return rc;
+}
+
+int mgr_client_call(const struct mgr_ctx *ctx, json_t *req, json_t **resp)
+{
+	char err[512];
+	int rc;
+
+	*resp = NULL;
+	if (!req) {
+		fprintf(stderr, "nfhost: out of memory\n");
+		return -ENOMEM;
+	}
+	rc = mgr_client_request(ctx->sock, req, resp, MGR_CLIENT_TIMEOUT_MS, err, sizeof(err));
+	json_decref(req);
+	if (rc < 0) {
+		fprintf(stderr, "nfhost: %s\n", err);
+		json_decref(*resp);
+		*resp = NULL;
+	}
+	return rc;
+}
+
+int mgr_client_cmd(const struct mgr_ctx *ctx, const char *cmd, json_t **resp)
+{
+	return mgr_client_call(ctx, json_pack("{s:s}", "cmd", cmd), resp);
 }

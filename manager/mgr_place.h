@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Where NFs and guests run (mgr_place.c): CPU lists, the CPUs of a NUMA
+ * node, the accelerator.  Includers define _GNU_SOURCE, for cpu_set_t. */
+#ifndef MGR_PLACE_H
+#define MGR_PLACE_H
+
+#include <sched.h>
+#include <stddef.h>
+
+/**
+ * A CPU list ("0-3,6") into @p set; the set may come out empty.
+ * @return 0, or -EINVAL when @p s is not a CPU list.
+ */
+int mgr_parse_cpulist(const char *s, cpu_set_t *set);
+
+/**
+ * Host CPUs for a guest on NUMA node @p node: @p want (a cpulist, checked
+ * to exist and to belong to the node) or, when NULL, all of the node's.
+ * @param[out] out    the cpulist, @p len bytes
+ * @param[out] count  how many CPUs it holds
+ * @return 0, or a negative errno after printing why on stderr.
+ */
+int mgr_pick_cpus(int node, const char *want, char *out, size_t len, int *count);
+
+/**
+ * The accelerator for @p want ("auto", "kvm" or "tcg"): auto is kvm only
+ * where /dev/kvm exists and the CPU has VMX/SVM.
+ * @return 0, or a negative errno after printing why on stderr.
+ */
+int mgr_pick_accel(const char *want, char *out, size_t len);
+
+#endif

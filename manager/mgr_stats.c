@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* A running core's counters, read from its region as an observer (no
+ * registration): status, live rates, counters as JSON, and waiting until a
+ * finite input has gone through. */
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <nfhost/nfg.h>
+
+#include "mgr.h"
+#include "mgr_show.h"
+#include "mgr_stats.h"
+
+static const char *const slot_states[] = { "free", "active", "draining", "drained", "done", "dead" };
+
+/* Set by SIGINT and SIGTERM: the commands that wait end their wait. */
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static int64_t in_flight(const struct nfg_core_stats *s)
+{
+	return (int64_t)(s->rx_pkts - nfg_rx_dropped(s) - s->done_pkts);
+}
+
+static uint64_t all_drops(const struct nfg_core_stats *s)
+{
+	return nfg_rx_dropped(s) + s->nf_drops + s->bad_meta + s->bad_dest + s->tx_no_instance +
+	       s->tx_ring_full + s->tx_drops + s->reclaimed;
+}
+
+static json_t *stats_json(void *base)
+{
+	const struct nfg_region_hdr *h = base;
+	const struct nfg_core_stats *s = nfg_core_stats(base);
+	json_t *root = json_object(), *ports = json_array(), *nfs = json_array(), *svcs = json_array();
+	json_t *chain = json_array();
+
+	json_object_set_new(root, "core_pid", json_integer(h->core_pid));
+	json_object_set_new(root, "socket", json_integer(h->socket_id));
+	json_object_set_new(root, "region_size", json_integer((json_int_t)h->region_size));
+	json_object_set_new(root, "bufs_off", json_integer((json_int_t)h->bufs_off));
+	json_object_set_new(root, "bufs_len", json_integer((json_int_t)h->bufs_len));
+	json_object_set_new(root, "pool_size", json_integer(s->pool_size));
+	json_object_set_new(root, "pool_avail", json_integer(s->pool_avail));
+	json_object_set_new(root, "nfs_active", json_integer(s->nfs_active));
+	for (int i = 0; i < h->chain_len; i++)
+		json_array_append_new(chain, json_integer(h->chain[i]));
+	json_object_set_new(root, "chain", chain);
+#define C(f) json_object_set_new(root, #f, json_integer((json_int_t)s->f))
+	C(rx_pkts); C(rx_multiseg); C(rx_no_instance); C(rx_ring_full); C(rx_policy_drop); C(rx_throttled);
+	C(done_pkts); C(tx_pkts); C(nf_drops); C(bad_meta); C(bad_dest); C(tx_no_instance);
+	C(tx_ring_full); C(tx_drops); C(reclaimed); C(bad_desc); C(registrations); C(ctrl_errors);
+#undef C
+	json_object_set_new(root, "in_flight", json_integer(in_flight(s)));
+	json_object_set_new(root, "drops", json_integer((json_int_t)all_drops(s)));
+	for (uint16_t p = 0; p < h->nb_ports; p++) {
+		const struct nfg_port *np = nfg_port_at(base, p);
+
+		json_array_append_new(ports, json_pack("{s:i,s:s,s:I,s:I,s:I,s:I,s:I,s:I}", "id", p, "name",
+						       np->name, "rx_pkts", (json_int_t)np->rx_pkts, "rx_bytes",
+						       (json_int_t)np->rx_bytes, "rx_missed", (json_int_t)np->rx_missed,
+						       "tx_pkts", (json_int_t)np->tx_pkts, "tx_bytes",
+						       (json_int_t)np->tx_bytes, "tx_drops", (json_int_t)np->tx_drops));
+	}
+	json_object_set_new(root, "ports", ports);
+	for (uint32_t i = 0; i < h->max_nfs; i++) {
+		const struct nfg_slot *sl = nfg_slot_at(base, i);
+		uint32_t st = __atomic_load_n(&sl->state, __ATOMIC_ACQUIRE);
+
+		if (st == NFG_SLOT_FREE)
+			continue;
+		json_array_append_new(nfs, json_pack("{s:i,s:s,s:i,s:i,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "slot",
+						     i, "name", sl->name, "service", sl->service_id, "pid", sl->pid,
+						     "state", st < 6 ? slot_states[st] : "?", "rx_pkts",
+						     (json_int_t)sl->rx_pkts, "hop_pkts", (json_int_t)sl->hop_pkts,
+						     "tx_pkts", (json_int_t)sl->tx_pkts, "drop_pkts",
+						     (json_int_t)sl->drop_pkts, "enq_pkts", (json_int_t)sl->enq_pkts,
+						     "bad_desc", (json_int_t)sl->bad_desc, "reclaimed",
+						     (json_int_t)sl->reclaimed));
+	}
+	json_object_set_new(root, "nfs", nfs);
+	for (uint16_t id = 1; id < NFG_MAX_SERVICES; id++) {
+		const struct nfg_service *sv = nfg_service_at(base, id);
+		json_t *inst;
+
+		if (sv->nb_instances == 0)
+			continue;
+		inst = json_array();
+		for (int i = 0; i < sv->nb_instances && i < NFG_MAX_INSTANCES; i++)
+			json_array_append_new(inst, json_integer(sv->slots[i]));
+		json_array_append_new(svcs, json_pack("{s:i,s:o}", "id", id, "slots", inst));
+	}
+	json_object_set_new(root, "services", svcs);
+	return root;
+}
+
+static void print_status(void *base)
+{
+	const struct nfg_region_hdr *h = base;
+	const struct nfg_core_stats *s = nfg_core_stats(base);
+
+	printf("core pid %d, socket %d, region %llu MiB, buffers %u free of %u, %u NFs active\n", h->core_pid,
+	       h->socket_id, (unsigned long long)(h->region_size >> 20), s->pool_avail, s->pool_size, s->nfs_active);
+	printf("chain:");
+	for (int i = 0; i < h->chain_len; i++)
+		printf(" %s%u", i ? "-> " : "", h->chain[i]);
+	printf("\npackets: rx %llu, tx %llu, in flight %lld, drops %llu (NF %llu), bad descriptors %llu\n",
+	       (unsigned long long)s->rx_pkts, (unsigned long long)s->tx_pkts, (long long)in_flight(s),
+	       (unsigned long long)all_drops(s), (unsigned long long)s->nf_drops, (unsigned long long)s->bad_desc);
+	printf("%-5s %-16s %10s %10s %10s %8s\n", "port", "name", "rx", "tx", "tx-drop", "missed");
+	for (uint16_t p = 0; p < h->nb_ports; p++) {
+		const struct nfg_port *np = nfg_port_at(base, p);
+
+		printf("%-5u %-16s %10llu %10llu %10llu %8llu\n", p, np->name, (unsigned long long)np->rx_pkts,
+		       (unsigned long long)np->tx_pkts, (unsigned long long)np->tx_drops,
+		       (unsigned long long)np->rx_missed);
+	}
+	printf("%-5s %-16s %7s %7s %-8s %10s %10s %10s %10s %9s\n", "slot", "name", "service", "pid", "state", "rx",
+	       "in-place", "tx", "dropped", "reclaimed");
+	for (uint32_t i = 0; i < h->max_nfs; i++) {
+		const struct nfg_slot *sl = nfg_slot_at(base, i);
+		uint32_t st = sl->state;
+
+		if (st == NFG_SLOT_FREE)
+			continue;
+		printf("%-5u %-16s %7u %7d %-8s %10llu %10llu %10llu %10llu %9llu\n", i, sl->name, sl->service_id,
+		       sl->pid, st < 6 ? slot_states[st] : "?", (unsigned long long)sl->rx_pkts,
+		       (unsigned long long)sl->hop_pkts, (unsigned long long)sl->tx_pkts,
+		       (unsigned long long)sl->drop_pkts, (unsigned long long)sl->reclaimed);
+	}
+}
+
+/* Live rates: one line per second for the ports and one per NF. */
+static void print_rates(void *base, const struct nfg_core_stats *prev_s, const uint64_t *prev_nf, double dt)
+{
+	const struct nfg_region_hdr *h = base;
+	const struct nfg_core_stats *s = nfg_core_stats(base);
+
+	printf("in %.3f Mpps  out %.3f Mpps  drops %.3f Mpps  in-flight %lld |",
+	       (double)(s->rx_pkts - prev_s->rx_pkts) / dt / 1e6, (double)(s->tx_pkts - prev_s->tx_pkts) / dt / 1e6,
+	       (double)(all_drops(s) - all_drops(prev_s)) / dt / 1e6, (long long)in_flight(s));
+	for (uint32_t i = 0; i < h->max_nfs; i++) {
+		const struct nfg_slot *sl = nfg_slot_at(base, i);
+
+		if (sl->state != NFG_SLOT_FREE)
+			printf(" %s %.3f", sl->name, (double)(sl->rx_pkts - prev_nf[i]) / dt / 1e6);
+	}
+	printf(" (Mpps)\n");
+	fflush(stdout);
+}
+
+static void snapshot(void *base, struct nfg_core_stats *s, uint64_t *nf)
+{
+	memcpy(s, nfg_core_stats(base), sizeof(*s));
+	for (uint32_t i = 0; i < nfg_hdr(base)->max_nfs; i++)
+		nf[i] = nfg_slot_at(base, i)->rx_pkts;
+}
+
+static int top(void *base, int count)
+{
+	struct nfg_core_stats prev;
+	uint64_t prev_nf[NFG_MAX_NFS];
+	double t0 = mgr_clock_s(CLOCK_MONOTONIC);
+
+	snapshot(base, &prev, prev_nf);
+	for (int i = 0; (count == 0 || i < count) && !stop; i++) {
+		double t1;
+
+		mgr_nap_ms(1000);
+		t1 = mgr_clock_s(CLOCK_MONOTONIC);
+		print_rates(base, &prev, prev_nf, t1 - t0);
+		snapshot(base, &prev, prev_nf);
+		t0 = t1;
+	}
+	return 0;
+}
+
+/* A finite input (a pcap file) has gone through when nothing new arrived
+ * for idle_ms and nothing is left inside the platform. */
+static int wait_drained(void *base, int idle_ms, double timeout_s)
+{
+	const struct nfg_region_hdr *h = base;
+	const struct nfg_core_stats *s = nfg_core_stats(base);
+	struct nfg_core_stats prev;
+	uint64_t prev_nf[NFG_MAX_NFS], last_rx = (uint64_t)-1;
+	double start = mgr_clock_s(CLOCK_MONOTONIC), last_change = start, last_print = start;
+
+	snapshot(base, &prev, prev_nf);
+	while (!stop) {
+		double t = mgr_clock_s(CLOCK_MONOTONIC);
+
+		if (s->rx_pkts != last_rx) {
+			last_rx = s->rx_pkts;
+			last_change = t;
+		}
+		if (s->rx_pkts > 0 && in_flight(s) == 0 && (t - last_change) * 1000 >= idle_ms)
+			break;
+		/* a core that crashed leaves its region behind: do not wait on it */
+		if (kill(h->core_pid, 0) < 0 && errno == ESRCH) {
+			fprintf(stderr, "nfhost: the core (pid %d) is gone: rx %llu, in flight %lld\n", h->core_pid,
+				(unsigned long long)s->rx_pkts, (long long)in_flight(s));
+			return 1;
+		}
+		if (t - start > timeout_s) {
+			fprintf(stderr, "nfhost: not drained after %.0f s: rx %llu, in flight %lld\n", timeout_s,
+				(unsigned long long)s->rx_pkts, (long long)in_flight(s));
+			return 1;
+		}
+		if (t - last_print >= 1.0) {
+			print_rates(base, &prev, prev_nf, t - last_print);
+			snapshot(base, &prev, prev_nf);
+			last_print = t;
+		}
+		mgr_nap_ms(20);
+	}
+	if (s->last_done_tsc > s->first_rx_tsc && h->tsc_hz) {
+		double dt = (double)(s->last_done_tsc - s->first_rx_tsc) / (double)h->tsc_hz;
+
+		printf("drained: %llu packets in, %llu out, %llu dropped, in %.3f s: %.3f Mpps in, %.3f Mpps out\n",
+		       (unsigned long long)s->rx_pkts, (unsigned long long)s->tx_pkts, (unsigned long long)all_drops(s),
+		       dt, (double)s->rx_pkts / dt / 1e6, (double)s->tx_pkts / dt / 1e6);
+		for (uint16_t p = 0; p < h->nb_ports; p++) {
+			const struct nfg_port *np = nfg_port_at(base, p);
+
+			printf("  port %u %-12s rx %.3f Mpps %.3f Gbps, tx %.3f Mpps %.3f Gbps\n", p, np->name,
+			       (double)np->rx_pkts / dt / 1e6, (double)np->rx_bytes * 8 / dt / 1e9,
+			       (double)np->tx_pkts / dt / 1e6, (double)np->tx_bytes * 8 / dt / 1e9);
+		}
+		for (uint32_t i = 0; i < h->max_nfs; i++) {
+			const struct nfg_slot *sl = nfg_slot_at(base, i);
+
+			if (sl->state != NFG_SLOT_FREE)
+				printf("  NF %-14s service %u: %llu pkts, %.3f Mpps, %.3f Gbps, %llu dropped\n",
+				       sl->name, sl->service_id, (unsigned long long)sl->rx_pkts,
+				       (double)sl->rx_pkts / dt / 1e6, (double)sl->rx_bytes * 8 / dt / 1e9,
+				       (unsigned long long)sl->drop_pkts);
+		}
+	}
+	return 0;
+}
+
+/* Average output rate over a window, as JSON: what benchmarks read. */
+static int rate(void *base, double seconds)
+{
+	const struct nfg_core_stats *s = nfg_core_stats(base);
+	uint64_t tx0 = s->tx_pkts, rx0 = s->rx_pkts;
+	double t0 = mgr_clock_s(CLOCK_MONOTONIC), dt;
+
+	while (!stop && mgr_clock_s(CLOCK_MONOTONIC) - t0 < seconds)
+		mgr_nap_ms(20);
+	dt = mgr_clock_s(CLOCK_MONOTONIC) - t0;
+	printf("{\"mpps_out\":%.4f,\"mpps_in\":%.4f,\"seconds\":%.3f,\"tsc_hz\":%llu}\n",
+	       (double)(s->tx_pkts - tx0) / dt / 1e6, (double)(s->rx_pkts - rx0) / dt / 1e6, dt,
+	       (unsigned long long)nfg_hdr(base)->tsc_hz);
+	return 0;
+}
+
+int mgr_stats_attach(struct mgr_ctx *ctx, struct nfg_region *r, double wait_s)
+{
+	double end = mgr_clock_s(CLOCK_MONOTONIC) + wait_s;
+	int rc;
+
+	while ((rc = nfg_region_attach(ctx->region, r)) < 0 && mgr_clock_s(CLOCK_MONOTONIC) < end)
+		mgr_nap_ms(50);
+	if (rc < 0) {
+		fprintf(stderr, "nfhost: %s\n", nfg_last_error());
+		return rc;
+	}
+	ctx->base = r->base;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	return 0;
+}
+
+int mgr_stats_status(struct mgr_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	print_status(ctx->base);
+	mgr_show_status(ctx->region);
+	return 0;
+}
+
+int mgr_stats_top(struct mgr_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return top(ctx->base, ctx->count);
+}
+
+int mgr_stats_json(struct mgr_ctx *ctx, int argc, char **argv)
+{
+	json_t *j = stats_json(ctx->base), *v = ctx->field ? json_object_get(j, ctx->field) : j;
+	int rc = 0;
+
+	(void)argc;
+	(void)argv;
+	if (!v) {
+		fprintf(stderr, "nfhost: no counter '%s' (see 'nfhost stats')\n", ctx->field);
+		rc = 1;
+	} else {
+		json_dumpf(v, stdout, JSON_COMPACT | JSON_ENCODE_ANY);
+		putchar('\n');
+	}
+	json_decref(j);
+	return rc;
+}
+
+int mgr_stats_rate(struct mgr_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return rate(ctx->base, ctx->count > 0 ? ctx->count : 3);
+}
+
+int mgr_stats_wait_drained(struct mgr_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return wait_drained(ctx->base, ctx->idle_ms, ctx->timeout_s);
+}

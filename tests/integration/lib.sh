@@ -1,8 +1,11 @@
 #!/bin/bash
 # Shared helpers for integration tests: start the real core and real NF
 # processes over DPDK virtual ports, and clean up every process (by PID),
-# region and hugepage file whatever happens.
-set -euo pipefail
+# region and hugepage file whatever happens.  A test that fails says why:
+# fail's message, or for any other command that ends it under set -e, that
+# command, its status and where; then the logs of the processes it ran.
+# -E: functions and subshells inherit the ERR trap below.
+set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 B=$ROOT/build/bin
@@ -16,8 +19,23 @@ NF_CPU=$((NCPU > 1 ? 1 : 0))
 
 ON_CLEANUP=() # commands a test adds, run first (e.g. destroy a libvirt guest)
 
+# ERR: a command failed where set -e ends the test (not in a condition, an
+# && / || list or a `!`).  Only where errexit is on: inside $(...) it is off,
+# and a failure there ends nothing (the command using its value reports it).
+on_err() {
+	local rc=$1 cmd=$2 line=$3 i
+	[[ $- == *e* ]] || return 0
+	echo "FAIL: command exited $rc at $(basename "${BASH_SOURCE[1]}"):$line: $cmd"
+	for ((i = 1; i < ${#FUNCNAME[@]} - 1; i++)); do
+		echo "      in ${FUNCNAME[i]}(), called at $(basename "${BASH_SOURCE[i + 1]}"):${BASH_LINENO[i]}"
+	done
+}
+trap 'on_err $? "$BASH_COMMAND" $LINENO' ERR
+
 cleanup() {
 	local rc=$? c
+	# what fails while cleaning up (a guest already gone, say) is expected
+	trap - ERR
 	set +e
 	for c in "${ON_CLEANUP[@]}"; do eval "$c"; done
 	for p in "${PIDS[@]}" $CORE_PID; do
@@ -27,16 +45,31 @@ cleanup() {
 	rm -f /dev/hugepages/"$NAME"-s* /dev/hugepages/"$NAME"map_* /run/nfhost/"$NAME".sock
 	if ((rc != 0)); then
 		echo "--- logs of the failed test ($T) ---"
-		for f in "$T"/*.log; do
-			[[ -f $f ]] && { echo "== $f"; grep -v '^EAL' "$f" | tail -20 || true; }
+		# processes' logs and commands' saved output, the manager's
+		# state directory (NF and guest console logs) included
+		for f in $(find "$T" -maxdepth 3 -type f \( -name '*.log' -o -name '*.out' -o -name '*.qemu' \) | sort); do
+			echo "== $f"
+			grep -v '^EAL' "$f" | tail -20
 		done
 	fi
 	[[ -n ${KEEP:-} ]] || rm -rf "$T"
 	exit $rc
 }
 trap cleanup EXIT
-# a timeout or Ctrl-C must still clean up: exit runs the EXIT trap
-trap 'exit 143' TERM INT HUP
+# a timeout or Ctrl-C must still clean up: exit runs the EXIT trap.  Say
+# what was running (the runner's time limit sends SIGTERM); a trap knows
+# the command, not its line, but the functions it is in.
+on_signal() {
+	local i
+	echo "FAIL: got SIG$1 while running: $BASH_COMMAND"
+	for ((i = 1; i < ${#FUNCNAME[@]} - 1; i++)); do
+		echo "      in ${FUNCNAME[i]}(), called at $(basename "${BASH_SOURCE[i + 1]}"):${BASH_LINENO[i]}"
+	done
+	exit $((128 + $(kill -l "$1")))
+}
+trap 'on_signal TERM' TERM
+trap 'on_signal INT' INT
+trap 'on_signal HUP' HUP
 
 fail() {
 	echo "FAIL: $*"

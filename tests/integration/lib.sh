@@ -18,6 +18,9 @@ NCPU=$(nproc)
 NF_CPU=$((NCPU > 1 ? 1 : 0))
 
 ON_CLEANUP=() # commands a test adds, run first (e.g. destroy a libvirt guest)
+# seconds since boot, as dmesg stamps: a failed test shows the kernel's
+# warnings since then (a stalled CPU, the OOM killer, a segfault)
+T0_KERNEL=$(cut -d' ' -f1 /proc/uptime)
 
 # ERR: a command failed where set -e ends the test (not in a condition, an
 # && / || list or a `!`).  Only where errexit is on: inside $(...) it is off,
@@ -31,6 +34,14 @@ on_err() {
 	done
 }
 trap 'on_err $? "$BASH_COMMAND" $LINENO' ERR
+
+kernel_says() {
+	local k
+	k=$(dmesg --level=emerg,alert,crit,err,warn 2> /dev/null |
+		awk -v t0="$T0_KERNEL" '{ t = $0; sub(/^\[ */, "", t); sub(/\].*/, "", t); if (t + 0 >= t0) print }' |
+		tail -20)
+	[[ -z $k ]] || printf '== kernel warnings since the test started (dmesg)\n%s\n' "$k"
+}
 
 cleanup() {
 	local rc=$? c
@@ -51,6 +62,7 @@ cleanup() {
 			echo "== $f"
 			grep -v '^EAL' "$f" | tail -20
 		done
+		kernel_says
 	fi
 	[[ -n ${KEEP:-} ]] || rm -rf "$T"
 	exit $rc

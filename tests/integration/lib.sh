@@ -97,7 +97,18 @@ start_core() {
 	"$B"/nfhost-core -l "${CORE_LCORES:-0}" --no-pci --in-memory --no-telemetry --file-prefix "$NAME" "${eal[@]}" \
 		-- --name "$NAME" "${core[@]}" > "$T/core.log" 2>&1 &
 	CORE_PID=$!
-	"$B"/nfhost -r "$REGION" --wait 15 status > /dev/null || fail "core did not come up"
+	"$B"/nfhost -r "$REGION" --wait 15 status > /dev/null || fail "core did not come up in 15 s$(core_gone)"
+}
+
+# core_gone: ", and the core has exited" once it has, else nothing: a wait
+# that times out says whether the core was still there (called in $(...),
+# which cannot wait for the core: no exit status)
+core_gone() {
+	local state
+	[[ -n $CORE_PID ]] || return 0
+	# an exited child stays a zombie (state Z) until waited for
+	state=$(sed 's/.*) //' "/proc/$CORE_PID/stat" 2> /dev/null | cut -d' ' -f1)
+	[[ -n $state && $state != Z ]] || echo ", and the core has exited (its log is below)"
 }
 
 # start_nf LOGNAME BIN SERVICE [NF args...]: the NF's PID is in $NF_PID
@@ -116,7 +127,7 @@ wait_nfs() {
 		(( $(stat_field nfs_active) >= want )) && return 0
 		sleep 0.02
 	done
-	fail "only $(stat_field nfs_active) of $want NFs registered"
+	fail "only $(stat_field nfs_active) of $want NFs registered in 10 s$(core_gone)"
 }
 
 stat_field() {
@@ -130,7 +141,7 @@ wait_tx() {
 		(( $(stat_field tx_pkts) > $1 )) && return 0
 		sleep 0.005
 	done
-	fail "fewer than $1 packets left in 15 s"
+	fail "fewer than $1 packets left in 15 s$(core_gone)"
 }
 
 stats_json() {
@@ -138,7 +149,8 @@ stats_json() {
 }
 
 wait_drained() {
-	"$B"/nfhost -r "$REGION" wait-drained --timeout "${1:-60}" > "$T/drained.log" || fail "input did not drain"
+	"$B"/nfhost -r "$REGION" wait-drained --timeout "${1:-60}" > "$T/drained.log" ||
+		fail "input did not drain in ${1:-60} s$(core_gone)"
 }
 
 # stop_nf PID: SIGTERM and wait for a clean exit

@@ -93,9 +93,10 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@tools/demo.sh
 
+# make test TESTS="t_rtc unit": only the named tests (tests/run-all.sh NAME...)
 test: deps
 	@$(MAKE) --no-print-directory all unit-tests vm-image
-	@tests/run-all.sh
+	@tests/run-all.sh $(TESTS)
 
 bench: deps
 	@$(MAKE) --no-print-directory all

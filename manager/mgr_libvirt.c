@@ -4,6 +4,7 @@
  * must run as root so that they can map the core's hugepage region. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
@@ -23,6 +24,18 @@
 #define QEMU_CONF "/etc/libvirt/qemu.conf"
 #define LIBVIRTD_PIDFILE "/run/nfhost-libvirtd.pid"
 #define QEMU_USER "libvirt-qemu"
+#define LIBVIRTD_LOG "/var/log/libvirt/libvirtd.log"
+
+/* libvirtd probes a QEMU binary's capabilities (QEMU run twice under QMP)
+ * the first time a domain needs them after QEMU or libvirt was installed
+ * or updated, and caches them in /var/cache/libvirt/qemu/capabilities.
+ * Without KVM on 2 busy CPUs that took about 4 s, silently, inside the
+ * first virDomainCreateXML.  We ask for the probe ourselves before a guest
+ * starts: the wait is said and bounded, and not counted in the guest's
+ * start time.  Cached, the answer takes milliseconds. */
+#define PROBE_SAY_S 1.0      /* say what we wait for once it takes this long */
+#define PROBE_EVERY_S 10.0   /* then how long it has taken, this often */
+#define PROBE_LIMIT_S 180.0  /* a probe this long is stuck: libvirtd's log says why */
 
 extern char **environ;
 
@@ -426,6 +439,109 @@ static int recheck_conf(virConnectPtr *conn)
 	return open_retry(conn);
 }
 
+/* One probe at a time, in a thread of its own so that the wait can be
+ * bounded: libvirt's calls have no timeout.  Static, because a probe that
+ * outlives its bound keeps using it. */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	virConnectPtr conn;
+	int done, ok;
+	char err[256];
+} probe = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+
+static void *probe_thread(void *arg)
+{
+	/* The host's architecture, its default emulator and domain type: what
+	 * the guest's domain XML leaves libvirt to choose. */
+	char *caps = virConnectGetDomainCapabilities(probe.conn, NULL, NULL, NULL, NULL, 0);
+
+	(void)arg;
+	pthread_mutex_lock(&probe.lock);
+	probe.ok = caps != NULL;
+	if (!caps) /* libvirt's last error is per thread: take it here */
+		snprintf(probe.err, sizeof(probe.err), "%s", mgr_virt_error());
+	probe.done = 1;
+	pthread_cond_signal(&probe.cond);
+	pthread_mutex_unlock(&probe.lock);
+	free(caps);
+	return NULL;
+}
+
+/* Wait until libvirtd knows QEMU's capabilities.  @return 0 (a failed
+ * probe only warns: creating the domain then says what is wrong), or
+ * -ETIMEDOUT, the connection then left to the stuck probe. */
+static int wait_caps(virConnectPtr conn)
+{
+	double t0 = mgr_clock_s(CLOCK_MONOTONIC), said = 0, now;
+	pthread_t th;
+	int rc;
+
+	probe.conn = conn;
+	probe.done = 0;
+	if ((rc = pthread_create(&th, NULL, probe_thread, NULL)) != 0) {
+		fprintf(stderr, "nfhost vm: warning: cannot start a thread to wait for libvirtd: %s\n", strerror(rc));
+		return 0;
+	}
+	pthread_detach(th);
+	pthread_mutex_lock(&probe.lock);
+	while (!probe.done) {
+		struct timespec ts;
+
+		now = mgr_clock_s(CLOCK_MONOTONIC) - t0;
+		if (now >= PROBE_LIMIT_S)
+			break;
+		if (now >= (said ? said + PROBE_EVERY_S : PROBE_SAY_S)) {
+			pthread_mutex_unlock(&probe.lock);
+			if (!said)
+				printf("nfhost vm: libvirtd is probing QEMU's capabilities (once after QEMU or libvirt is "
+				       "installed or updated; waiting up to %.0f s)\n", PROBE_LIMIT_S);
+			else
+				printf("nfhost vm: libvirtd still probing QEMU's capabilities (%.0f s)\n", now);
+			fflush(stdout);
+			said = now;
+			pthread_mutex_lock(&probe.lock);
+			continue;
+		}
+		/* a bounded nap: the next message or the limit may come first */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 200 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&probe.cond, &probe.lock, &ts);
+	}
+	rc = probe.done ? 0 : -ETIMEDOUT;
+	pthread_mutex_unlock(&probe.lock);
+	now = mgr_clock_s(CLOCK_MONOTONIC) - t0;
+	if (rc < 0) {
+		fprintf(stderr, "nfhost vm: libvirtd has not finished probing QEMU's capabilities in %.0f s; see "
+				LIBVIRTD_LOG "\n", now);
+		return rc;
+	}
+	if (!probe.ok)
+		fprintf(stderr, "nfhost vm: warning: libvirtd could not report QEMU's capabilities: %s\n", probe.err);
+	else if (said)
+		printf("nfhost vm: libvirtd probed QEMU's capabilities in %.1f s\n", now);
+	return 0;
+}
+
+/* For starting a guest: qemu.conf as guests need it, and QEMU probed. */
+static int ready_for_guests(virConnectPtr *conn)
+{
+	int rc;
+
+	if ((rc = recheck_conf(conn)) < 0 || (rc = wait_caps(*conn)) < 0) {
+		/* a probe past its limit still uses the connection: left open */
+		if (*conn && rc != -ETIMEDOUT)
+			virConnectClose(*conn);
+		*conn = NULL;
+		return rc;
+	}
+	return 0;
+}
+
 int mgr_virt_connect(virConnectPtr *conn, int need_conf)
 {
 	char changed[256], first[512], why[600];
@@ -436,15 +552,8 @@ int mgr_virt_connect(virConnectPtr *conn, int need_conf)
 		fprintf(stderr, "nfhost vm: cannot initialise libvirt: %s\n", mgr_virt_error());
 		return -EIO;
 	}
-	if ((*conn = virConnectOpen("qemu:///system"))) {
-		if (need_conf && (rc = recheck_conf(conn)) < 0) {
-			if (*conn)
-				virConnectClose(*conn);
-			*conn = NULL;
-			return rc;
-		}
-		return 0;
-	}
+	if ((*conn = virConnectOpen("qemu:///system")))
+		return need_conf ? ready_for_guests(conn) : 0;
 	snprintf(first, sizeof(first), "%s", mgr_virt_error());
 	if (geteuid() != 0) {
 		fprintf(stderr, "nfhost vm: cannot connect to libvirtd (%s); run as root to set it up\n", first);
@@ -458,7 +567,7 @@ int mgr_virt_connect(virConnectPtr *conn, int need_conf)
 	       user ? ", created user " QEMU_USER : "", rc ? ", set in " QEMU_CONF ": " : "", changed);
 	fflush(stdout);
 	snprintf(why, sizeof(why), "the connection error before was: %s", first);
-	if ((rc = start_libvirtd(why)) < 0)
+	if ((rc = start_libvirtd(why)) < 0 || (rc = open_retry(conn)) < 0)
 		return rc;
-	return open_retry(conn);
+	return need_conf ? ready_for_guests(conn) : 0;
 }

@@ -1,8 +1,11 @@
 #!/bin/bash
 # Shared helpers for integration tests: start the real core and real NF
 # processes over DPDK virtual ports, and clean up every process (by PID),
-# region and hugepage file whatever happens.
-set -euo pipefail
+# region and hugepage file whatever happens.  A test that fails says why:
+# fail's message, or for any other command that ends it under set -e, that
+# command, its status and where; then the logs of the processes it ran.
+# -E: functions and subshells inherit the ERR trap below.
+set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 B=$ROOT/build/bin
@@ -15,9 +18,35 @@ NCPU=$(nproc)
 NF_CPU=$((NCPU > 1 ? 1 : 0))
 
 ON_CLEANUP=() # commands a test adds, run first (e.g. destroy a libvirt guest)
+# seconds since boot, as dmesg stamps: a failed test shows the kernel's
+# warnings since then (a stalled CPU, the OOM killer, a segfault)
+T0_KERNEL=$(cut -d' ' -f1 /proc/uptime)
+
+# ERR: a command failed where set -e ends the test (not in a condition, an
+# && / || list or a `!`).  Only where errexit is on: inside $(...) it is off,
+# and a failure there ends nothing (the command using its value reports it).
+on_err() {
+	local rc=$1 cmd=$2 line=$3 i
+	[[ $- == *e* ]] || return 0
+	echo "FAIL: command exited $rc at $(basename "${BASH_SOURCE[1]}"):$line: $cmd"
+	for ((i = 1; i < ${#FUNCNAME[@]} - 1; i++)); do
+		echo "      in ${FUNCNAME[i]}(), called at $(basename "${BASH_SOURCE[i + 1]}"):${BASH_LINENO[i]}"
+	done
+}
+trap 'on_err $? "$BASH_COMMAND" $LINENO' ERR
+
+kernel_says() {
+	local k
+	k=$(dmesg --level=emerg,alert,crit,err,warn 2> /dev/null |
+		awk -v t0="$T0_KERNEL" '{ t = $0; sub(/^\[ */, "", t); sub(/\].*/, "", t); if (t + 0 >= t0) print }' |
+		tail -20)
+	[[ -z $k ]] || printf '== kernel warnings since the test started (dmesg)\n%s\n' "$k"
+}
 
 cleanup() {
 	local rc=$? c
+	# what fails while cleaning up (a guest already gone, say) is expected
+	trap - ERR
 	set +e
 	for c in "${ON_CLEANUP[@]}"; do eval "$c"; done
 	for p in "${PIDS[@]}" $CORE_PID; do
@@ -27,16 +56,32 @@ cleanup() {
 	rm -f /dev/hugepages/"$NAME"-s* /dev/hugepages/"$NAME"map_* /run/nfhost/"$NAME".sock
 	if ((rc != 0)); then
 		echo "--- logs of the failed test ($T) ---"
-		for f in "$T"/*.log; do
-			[[ -f $f ]] && { echo "== $f"; grep -v '^EAL' "$f" | tail -20 || true; }
+		# processes' logs and commands' saved output, the manager's
+		# state directory (NF and guest console logs) included
+		for f in $(find "$T" -maxdepth 3 -type f \( -name '*.log' -o -name '*.out' -o -name '*.qemu' \) | sort); do
+			echo "== $f"
+			grep -v '^EAL' "$f" | tail -20
 		done
+		kernel_says
 	fi
 	[[ -n ${KEEP:-} ]] || rm -rf "$T"
 	exit $rc
 }
 trap cleanup EXIT
-# a timeout or Ctrl-C must still clean up: exit runs the EXIT trap
-trap 'exit 143' TERM INT HUP
+# a timeout or Ctrl-C must still clean up: exit runs the EXIT trap.  Say
+# what was running (the runner's time limit sends SIGTERM); a trap knows
+# the command, not its line, but the functions it is in.
+on_signal() {
+	local i
+	echo "FAIL: got SIG$1 while running: $BASH_COMMAND"
+	for ((i = 1; i < ${#FUNCNAME[@]} - 1; i++)); do
+		echo "      in ${FUNCNAME[i]}(), called at $(basename "${BASH_SOURCE[i + 1]}"):${BASH_LINENO[i]}"
+	done
+	exit $((128 + $(kill -l "$1")))
+}
+trap 'on_signal TERM' TERM
+trap 'on_signal INT' INT
+trap 'on_signal HUP' HUP
 
 fail() {
 	echo "FAIL: $*"
@@ -52,7 +97,18 @@ start_core() {
 	"$B"/nfhost-core -l "${CORE_LCORES:-0}" --no-pci --in-memory --no-telemetry --file-prefix "$NAME" "${eal[@]}" \
 		-- --name "$NAME" "${core[@]}" > "$T/core.log" 2>&1 &
 	CORE_PID=$!
-	"$B"/nfhost -r "$REGION" --wait 15 status > /dev/null || fail "core did not come up"
+	"$B"/nfhost -r "$REGION" --wait 15 status > /dev/null || fail "core did not come up in 15 s$(core_gone)"
+}
+
+# core_gone: ", and the core has exited" once it has, else nothing: a wait
+# that times out says whether the core was still there (called in $(...),
+# which cannot wait for the core: no exit status)
+core_gone() {
+	local state
+	[[ -n $CORE_PID ]] || return 0
+	# an exited child stays a zombie (state Z) until waited for
+	state=$(sed 's/.*) //' "/proc/$CORE_PID/stat" 2> /dev/null | cut -d' ' -f1)
+	[[ -n $state && $state != Z ]] || echo ", and the core has exited (its log is below)"
 }
 
 # start_nf LOGNAME BIN SERVICE [NF args...]: the NF's PID is in $NF_PID
@@ -71,7 +127,7 @@ wait_nfs() {
 		(( $(stat_field nfs_active) >= want )) && return 0
 		sleep 0.02
 	done
-	fail "only $(stat_field nfs_active) of $want NFs registered"
+	fail "only $(stat_field nfs_active) of $want NFs registered in 10 s$(core_gone)"
 }
 
 stat_field() {
@@ -85,7 +141,7 @@ wait_tx() {
 		(( $(stat_field tx_pkts) > $1 )) && return 0
 		sleep 0.005
 	done
-	fail "fewer than $1 packets left in 15 s"
+	fail "fewer than $1 packets left in 15 s$(core_gone)"
 }
 
 stats_json() {
@@ -93,7 +149,8 @@ stats_json() {
 }
 
 wait_drained() {
-	"$B"/nfhost -r "$REGION" wait-drained --timeout "${1:-60}" > "$T/drained.log" || fail "input did not drain"
+	"$B"/nfhost -r "$REGION" wait-drained --timeout "${1:-60}" > "$T/drained.log" ||
+		fail "input did not drain in ${1:-60} s$(core_gone)"
 }
 
 # stop_nf PID: SIGTERM and wait for a clean exit

@@ -4,23 +4,56 @@
 # region's node) in a chain host nf-monitor -> guest nf-forward -> out;
 # `vm list` and `vm log` show it; `vm stop` retires its NF without loss and
 # the guest powers off; the output is byte-identical.  Sets libvirtd up if
-# it is not running, and stops the one it started.
+# it is not running (the first start on a machine probes QEMU), and stops
+# the one it started.
 . "$(dirname "$0")/lib.sh"
 export NFHOST_STATE_DIR=$T/state
 VM=t-vm-$$
 LVPID=/run/nfhost-libvirtd.pid
+
+# libvirtd_pid: the live libvirtd nfhost started, if any (a dead one's PID
+# may be another process's by now; a zombie is not live)
+libvirtd_pid() {
+	local p
+	p=$(cat "$LVPID" 2> /dev/null) || return 1
+	[[ $p =~ ^[0-9]+$ && $(cat "/proc/$p/comm" 2> /dev/null) == libvirtd ]] || return 1
+	[[ $(awk '{print $3}' "/proc/$p/stat" 2> /dev/null) != Z ]] || return 1
+	echo "$p"
+}
+
+# stop_libvirtd: the one this test started, and wait until it has gone:
+# the next test would otherwise find a daemon that is shutting down
+stop_libvirtd() {
+	local p i
+	p=$(libvirtd_pid) || return 0
+	kill -TERM "$p"
+	for i in $(seq 1 150); do
+		libvirtd_pid > /dev/null || return 0
+		sleep 0.1
+	done
+	echo "libvirtd (pid $p) still running 15 s after SIGTERM"
+	return 1
+}
+
 had_libvirtd=0
-[[ -f $LVPID ]] && kill -0 "$(cat "$LVPID")" 2> /dev/null && had_libvirtd=1
+libvirtd_pid > /dev/null && had_libvirtd=1
 ON_CLEANUP+=('"$B"/nfhost vm stop --force "$VM" > /dev/null 2>&1')
-ON_CLEANUP+=('((had_libvirtd)) || { [[ -f $LVPID ]] && kill "$(cat "$LVPID")" 2> /dev/null; rmdir /dev/hugepages/libvirt/qemu /dev/hugepages/libvirt 2> /dev/null; }')
+ON_CLEANUP+=('((had_libvirtd)) || { stop_libvirtd; rmdir /dev/hugepages/libvirt/qemu /dev/hugepages/libvirt 2> /dev/null; }')
 N=3000
 gen_pcap -n $N -f 200 -s 5 "$T/in.pcap"
 start_core "net_pcap0,rx_pcap=$T/in.pcap,tx_pcap=$T/out.pcap" -- --chain 1,2
-start_nf mon nf-monitor 1
+# The guest before the host NF: a polling NF keeps its CPU busy even with
+# no traffic, and QEMU's start (its memory policy, mbind with
+# MPOL_MF_MOVE) waits until a kernel worker has run on every CPU.  With
+# the core and nf-monitor polling both CPUs of a 2-CPU machine those
+# workers were seen stalled for 30 s and more (dmesg: "workqueue lockup"),
+# and the first `libvirt create` with them (27-29 s against 1-2 s).
+# The port holds traffic until both services have an NF.
 "$B"/nfhost vm start --core "$NAME" --nf nf-forward --service 2 --name "$VM" --accel "$(guest_accel)" \
-	--wait-ready 120 > "$T/start.out" 2>&1 || fail "vm start: $(cat "$T/start.out")"
+	--wait-ready 120 > "$T/start.out" 2>&1 || fail "vm start failed (exit $?): $(cat "$T/start.out")"
 cat "$T/start.out"
 grep -q "ready in" "$T/start.out" || fail "vm start did not report start-to-ready time"
+start_nf mon nf-monitor 1
 wait_drained 120
 "$B"/nfhost vm list > "$T/list.out" || fail "vm list failed"
 cat "$T/list.out"

@@ -100,7 +100,8 @@ char *mgr_domain_xml(const struct mgr_vm_spec *sp)
 			fprintf(f, "    <vcpupin vcpu='%d' cpuset='%s'/>\n", i, sp->cpuset);
 	}
 	fprintf(f, "    <emulatorpin cpuset='%s'/>\n  </cputune>\n", sp->cpuset);
-	fprintf(f, "  <numatune>\n    <memory mode='strict' nodeset='%d'/>\n  </numatune>\n", sp->meta.socket);
+	if (sp->bind_memory)
+		fprintf(f, "  <numatune>\n    <memory mode='strict' nodeset='%d'/>\n  </numatune>\n", sp->meta.socket);
 	fprintf(f, "  <os>\n    <type arch='x86_64' machine='pc'>hvm</type>\n"
 		   "    <loader type='rom'>/usr/share/qemu/qboot.rom</loader>\n");
 	put_elem(f, "    ", "kernel", sp->kernel);

@@ -37,6 +37,7 @@ struct mgr_vm_spec {
 	unsigned long memory_mib;
 	char cpuset[256];        /**< host CPUs, cpulist syntax */
 	int pin_one_to_one;      /**< vCPU i on the i-th CPU of cpuset */
+	int bind_memory;         /**< guest memory bound to meta.socket (numatune) */
 	const char *kernel, *initrd;
 	char cmdline[2048];      /**< x86 COMMAND_LINE_SIZE */
 	const char *shm_name;    /**< libvirt maps /dev/shm/shm_name */

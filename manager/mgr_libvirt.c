@@ -19,7 +19,7 @@
 #include <libvirt/virterror.h>
 
 #include "mgr.h"
-#include "mgr_vm.h"
+#include "mgr_libvirt.h"
 
 #define QEMU_CONF "/etc/libvirt/qemu.conf"
 #define LIBVIRTD_PIDFILE "/run/nfhost-libvirtd.pid"

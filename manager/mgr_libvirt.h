@@ -10,8 +10,10 @@
  * Connect to qemu:///system, setting libvirtd up and starting it if the
  * first attempt fails (user libvirt-qemu, qemu.conf, the daemon itself).
  * @param[out] conn  the connection
- * @param need_conf  also make sure the running libvirtd uses the qemu.conf
- *   settings guests need (restarting it if nfhost started it), for start
+ * @param need_conf  for starting a guest: also make sure the running
+ *   libvirtd uses the qemu.conf settings guests need (restarting it if
+ *   nfhost started it), and wait, said and bounded, until it has probed
+ *   QEMU's capabilities
  * @return 0, or a negative errno after printing why on stderr.
  */
 int mgr_virt_connect(virConnectPtr *conn, int need_conf);

@@ -72,6 +72,15 @@ static int read_cpulist(const char *path, cpu_set_t *set)
 	return rc < 0 ? rc : mgr_parse_cpulist(buf, set);
 }
 
+int mgr_numa_nodes(void)
+{
+	cpu_set_t nodes; /* a node list has the syntax of a CPU list */
+
+	if (read_cpulist("/sys/devices/system/node/online", &nodes) < 0 || CPU_COUNT(&nodes) == 0)
+		return 1;
+	return CPU_COUNT(&nodes);
+}
+
 /* The vCPUs' host CPUs: by default every CPU of the region's node, so that
  * QEMU's memory accesses to the region stay local. */
 int mgr_pick_cpus(int node, const char *want, char *out, size_t len, int *count)

@@ -22,6 +22,9 @@ int mgr_parse_cpulist(const char *s, cpu_set_t *set);
  */
 int mgr_pick_cpus(int node, const char *want, char *out, size_t len, int *count);
 
+/** How many NUMA nodes are online (1 where sysfs does not say). */
+int mgr_numa_nodes(void);
+
 /**
  * The accelerator for @p want ("auto", "kvm" or "tcg"): auto is kvm only
  * where /dev/kvm exists and the CPU has VMX/SVM.

@@ -54,9 +54,6 @@ struct core {
 	struct rte_mbuf **mbuf;     /* per buffer: its mbuf, in private memory */
 	struct nfg_ring *rxr[NFG_MAX_NFS], *txr[NFG_MAX_NFS];
 	struct core_tables *tables; /* RCU-protected; built and swapped by tabs' owner only */
-	struct core_tables_owner tabs; /* control thread */
-	struct core_ctrl ctrl;
-	struct core_api api;
 	struct core_flows flows;    /* RX lcore only */
 	struct rte_ring *direct;    /* RX -> TX: packets a rule sends straight out */
 	uint64_t chain_pkts[GRAPH_MAX_CHAINS]; /* RX: packets sent down each chain */
@@ -69,6 +66,11 @@ struct core {
 	uint64_t poll_mask;         /* slots whose tx ring the TX loop drains */
 	uint64_t reclaim_req;       /* slots the TX loop must reclaim */
 	uint64_t reclaim_done;
+
+	/* the control thread's own, after what the data path reads */
+	struct core_tables_owner tabs;
+	struct core_ctrl ctrl;
+	struct core_api api;
 };
 
 /* ---- buffers (core_pool.c) --------------------------------------------- */

@@ -264,7 +264,8 @@ static int answer(struct core_api_client *cl, json_t *resp)
 	len = strlen(s);
 	s[len++] = '\n'; /* json_dumps' NUL becomes the line end */
 	while (off < len) {
-		ssize_t k = write(cl->fd, s + off, len - off);
+		/* a client that hung up must not raise SIGPIPE in the core */
+		ssize_t k = send(cl->fd, s + off, len - off, MSG_NOSIGNAL);
 
 		if (k < 0 && errno == EAGAIN) {
 			struct pollfd p = { .fd = cl->fd, .events = POLLOUT };

@@ -454,6 +454,9 @@ int main(int argc, char **argv)
 		goto out_tables;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	/* what a reader that went away (an API client, a closed log pipe)
+	 * leaves is an EPIPE to handle, never the core's death */
+	signal(SIGPIPE, SIG_IGN);
 	if (core_api_open(&c->api, c->cfg.api_path) < 0)
 		goto out_tables;
 	if (core_ctrl_start(c) < 0) {

@@ -9,6 +9,24 @@
 
 #include "graph.h"
 
+/* A text cut to its buffer may end inside a UTF-8 character: drop that
+ * part, so that the answer carrying it stays valid JSON (the input was
+ * valid UTF-8: jansson and libyaml check). */
+static void utf8_whole(char *s)
+{
+	size_t n = strlen(s), lead = n, need;
+	unsigned char c;
+
+	while (lead > 0 && ((unsigned char)s[lead - 1] & 0xc0) == 0x80)
+		lead--;
+	if (lead == 0)
+		return;
+	c = (unsigned char)s[--lead];
+	need = c < 0xc0 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+	if (n - lead < need)
+		s[lead] = '\0';
+}
+
 static int fail(struct graph_err *err, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -17,9 +35,11 @@ static int fail(struct graph_err *err, const char *path, const char *fmt, ...)
 	va_list ap;
 
 	snprintf(err->path, sizeof(err->path), "%s", path);
+	utf8_whole(err->path);
 	va_start(ap, fmt);
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
+	utf8_whole(err->msg);
 	return -EINVAL;
 }
 
@@ -28,7 +48,7 @@ static int fail(struct graph_err *err, const char *path, const char *fmt, ...)
 static void member(char *out, size_t len, const char *parent, const char *key)
 {
 	if (snprintf(out, len, "%s%s%s", parent, *parent ? "." : "", key) >= (int)len)
-		out[len - 1] = '\0';
+		utf8_whole(out);
 }
 
 static void element(char *out, size_t len, const char *parent, size_t i)

@@ -302,6 +302,35 @@ END_TEST
 
 /* every file in examples/ is one of the above: a new example gets its
  * expected model here */
+/* A key of 300 two-byte characters: the path (128 bytes) and the message
+ * (256) are cut inside one of them; what is left must stay whole UTF-8
+ * (an answer with a broken character was replaced by "out of memory"). */
+START_TEST(test_refuse_utf8_cut)
+{
+	char key[601], text[700];
+	struct graph_err err;
+	struct graph g;
+	json_t *root, *p, *m;
+
+	for (int i = 0; i < 300; i++)
+		memcpy(key + 2 * i, "\xc3\xa9", 2); /* U+00E9 */
+	key[600] = '\0';
+	snprintf(text, sizeof(text), "{\"%s\": 1}", key);
+	root = json_loads(text, 0, NULL);
+	ck_assert_ptr_nonnull(root);
+	ck_assert_int_eq(graph_parse(root, 0, &g, &err), -EINVAL);
+	p = json_string(err.path);
+	m = json_string(err.msg);
+	ck_assert_msg(p != NULL, "path is not whole UTF-8 (%zu bytes)", strlen(err.path));
+	ck_assert_msg(m != NULL, "message is not whole UTF-8 (%zu bytes)", strlen(err.msg));
+	ck_assert_msg(strlen(err.path) >= sizeof(err.path) - 2, "path cut to %zu bytes", strlen(err.path));
+	ck_assert_msg(strncmp(err.msg, "unknown key '", 13) == 0, "message: %s", err.msg);
+	json_decref(p);
+	json_decref(m);
+	json_decref(root);
+}
+END_TEST
+
 START_TEST(test_examples_all_known)
 {
 	char pattern[512];
@@ -1298,6 +1327,7 @@ static Suite *graph_suite(void)
 	tcase_add_test(re, test_refuse_actions);
 	tcase_add_test(re, test_refuse_loops);
 	tcase_add_test(re, test_refuse_limits);
+	tcase_add_test(re, test_refuse_utf8_cut);
 	/* 16384 rules parsed twice: slow under valgrind */
 	tcase_set_timeout(re, 120);
 	tcase_add_loop_test(ca, test_canonical_examples, 0, NREF(examples));

@@ -60,7 +60,7 @@ static void on_register(struct core *c, const struct nfg_ctrl_msg *m)
 		snprintf(why, sizeof(why), "service ID %u not in 1..%d", m->service_id, NFG_MAX_SERVICES - 1);
 		return reply(c, m->token, -EINVAL, 0, why);
 	}
-	if (c->tables->svc[m->service_id].nb >= NFG_MAX_INSTANCES) {
+	if (core_tables_instances(c, m->service_id) >= NFG_MAX_INSTANCES) {
 		snprintf(why, sizeof(why), "service %u has %d instances already", m->service_id, NFG_MAX_INSTANCES);
 		return reply(c, m->token, -ENOSPC, 0, why);
 	}

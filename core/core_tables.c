@@ -111,6 +111,15 @@ int core_tables_join(struct core *c, uint16_t id, uint8_t slot)
 	return 0;
 }
 
+uint32_t core_tables_instances(const struct core *c, uint16_t id)
+{
+	uint32_t n = c->tables->svc[id].nb;
+
+	for (uint8_t s = 0; s < NFG_MAX_NFS; s++)
+		n += c->tabs.pending[s].service == id;
+	return n;
+}
+
 int core_tables_leave(struct core *c, uint8_t s)
 {
 	struct core_pending *pending = c->tabs.pending;

@@ -68,6 +68,10 @@ void core_tables_publish(struct core *c, struct core_tables *nt);
  */
 int core_tables_join(struct core *c, uint16_t id, uint8_t slot);
 
+/** Instances of service @p id: those in the tables and those waiting to
+ * join, which hold a place as much as the others. */
+uint32_t core_tables_instances(const struct core *c, uint16_t id);
+
 /** Slot @p slot serves nothing any more; only its flows move.  A service
  * it leaves with no instance takes its waiting ones at once.
  * @return 0 or -ENOMEM */

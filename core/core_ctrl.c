@@ -43,6 +43,28 @@ static void reply(struct core *c, uint64_t token, int result, uint32_t slot, con
 	}
 }
 
+/* Whether process @p pid maps the region file @p path: a host NF's claimed
+ * PID is believed only then.  (Another NF of the region could still be
+ * named; PID 1, a stranger, or the core itself cannot.) */
+static int maps_region(pid_t pid, const char *path)
+{
+	char maps[64], line[512];
+	size_t plen = strlen(path);
+	int found = 0;
+	FILE *f;
+
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pid);
+	if (!(f = fopen(maps, "r")))
+		return 0;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *at = strstr(line, path);
+
+		found = at && (at[plen] == '\n' || at[plen] == '\0');
+	}
+	fclose(f);
+	return found;
+}
+
 static void on_register(struct core *c, const struct nfg_ctrl_msg *m)
 {
 	struct nfg_slot *sl = NULL;
@@ -73,10 +95,21 @@ static void on_register(struct core *c, const struct nfg_ctrl_msg *m)
 		snprintf(why, sizeof(why), "all %u NF slots in use", c->cfg.max_nfs);
 		return reply(c, m->token, -ENOSPC, 0, why);
 	}
-	if (!(m->flags & NFG_SLOT_F_GUEST) && m->pid > 0) {
+	if (!(m->flags & NFG_SLOT_F_GUEST)) {
+		/* the pidfd is how the core sees the NF die: the PID must be the
+		 * NF's, or a dead NF's slot would stay active */
+		if (m->pid <= 0 || m->pid == getpid()) {
+			snprintf(why, sizeof(why), "a host NF gives its own PID, not %d", m->pid);
+			return reply(c, m->token, -EINVAL, 0, why);
+		}
 		fd = (int)syscall(SYS_pidfd_open, m->pid, 0);
 		if (fd < 0) /* it is gone already: nobody to answer */
 			return;
+		if (!maps_region(m->pid, c->region.path)) {
+			close(fd);
+			snprintf(why, sizeof(why), "PID %d has not mapped the region", m->pid);
+			return reply(c, m->token, -EPERM, 0, why);
+		}
 	}
 	memset(&sl->heartbeat, 0, sizeof(*sl) - offsetof(struct nfg_slot, heartbeat));
 	sl->service_id = m->service_id;

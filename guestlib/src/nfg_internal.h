@@ -33,8 +33,6 @@ struct nfg_ctx {
 /** Record the text for nfg_last_error(); returns @p err. */
 int nfg_set_error(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/** Wait for the core's answer to @p token; returns its result. */
-int nfg_ctrl_wait_reply(void *base, uint64_t token, uint32_t *slot, double timeout_s);
 
 /** Monotonic seconds. */
 double nfg_now(void);

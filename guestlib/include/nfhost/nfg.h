@@ -185,6 +185,15 @@ void nfg_stop(struct nfg_ctx *ctx);
  */
 int nfg_ctrl_post(void *base, const struct nfg_ctrl_msg *m);
 
+/**
+ * Wait up to @p timeout_s for the core's answer to the request posted with
+ * @p token (REGISTER is answered; see nfg_ctrl_post()).
+ * @param[out] slot  the slot given, when accepted
+ * @return 0, the core's negative errno with its reason in nfg_last_error(),
+ *   or -ETIMEDOUT
+ */
+int nfg_ctrl_wait_reply(void *base, uint64_t token, uint32_t *slot, double timeout_s);
+
 /* ---- lower-level burst API (nfg_run is built on it) ---------------- */
 /* These work on the first service's rings. */
 

@@ -472,7 +472,8 @@ struct nfg_ctrl_msg {
 		uint32_t slot;     /**< UNREGISTER */
 		uint32_t guest_id; /**< REGISTER from a guest, GUEST_BIND */
 	};
-	int32_t pid;    /**< host PID: the NF's, or for GUEST_BIND the VMM's */
+	int32_t pid;    /**< host PID: the NF's (REGISTER: believed only when that process
+			 * maps the region), or for GUEST_BIND the VMM's */
 	uint16_t service_id;
 	uint16_t flags; /**< NFG_SLOT_F_* */
 	union {

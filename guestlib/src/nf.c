@@ -51,14 +51,18 @@ static void on_signal(int sig)
 		nfg_stop(signal_ctx);
 }
 
+/* Decimal digits only: " 1", "+1" and "0x01" are not what a user meant
+ * by a service ID, and strtoul would take them. */
 static int parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
 {
 	char *end;
 	unsigned long v;
 
+	if (*s == '\0' || strspn(s, "0123456789") != strlen(s))
+		return -1;
 	errno = 0;
-	v = strtoul(s, &end, 0);
-	if (errno || *s == '\0' || *end != '\0' || v < lo || v > hi)
+	v = strtoul(s, &end, 10);
+	if (errno || *end != '\0' || v < lo || v > hi)
 		return -1;
 	*out = (uint32_t)v;
 	return 0;
@@ -67,11 +71,14 @@ static int parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
 /* "ID[,ID...]" into o->service_id and o->more */
 static int parse_services(const char *arg, struct nfg_opts *o)
 {
-	char buf[256], *tok, *save = NULL;
+	char buf[256], *tok, *next;
 	uint32_t v, n = 0;
 
 	snprintf(buf, sizeof(buf), "%s", arg);
-	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	/* every element counts: ",1", "1," and "1,,2" hold an empty one */
+	for (tok = buf; tok; tok = next) {
+		if ((next = strchr(tok, ',')))
+			*next++ = '\0';
 		if (parse_u32(tok, 1, NFG_MAX_SERVICES - 1, &v) < 0)
 			return nfg_set_error(-EINVAL, "service ID must be 1..%d, not '%s'", NFG_MAX_SERVICES - 1, tok);
 		if (n == NFG_MAX_LOCAL)
@@ -85,8 +92,6 @@ static int parse_services(const char *arg, struct nfg_opts *o)
 			o->more[n - 1] = (uint16_t)v;
 		n++;
 	}
-	if (n == 0)
-		return nfg_set_error(-EINVAL, "no service ID");
 	o->nb_more = (uint16_t)(n - 1);
 	return 0;
 }

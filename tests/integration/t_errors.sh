@@ -24,6 +24,9 @@ expect "in use by another nfhost-core" "$B"/nfhost-core -l 0 --no-pci --in-memor
 	--file-prefix "${NAME}y" --vdev "net_null0" -- --name "$NAME" --chain 1
 expect "service ID must be 1..255" "$B"/nf-forward -r "$REGION" -s 0
 expect "service 1 listed twice" "$B"/nf-forward -r "$REGION" -s 1,1
+for bad in ",1" "1," "1,,2" " 1" "+1" "0x01"; do # issue 13, item 10: each was taken as service 1
+	expect "service ID must be 1..255, not '" "$B"/nf-forward -r "$REGION" -s "$bad"
+done
 expect "service 1 is served by this process already" "$B"/nf-trail -r "$REGION" -s 1 -- --also 1
 expect "-s SERVICE_ID is required" "$B"/nf-forward -r "$REGION"
 expect "is nfhost-core running?" "$B"/nf-forward -r /dev/hugepages/none-s0 -s 1

@@ -7,8 +7,9 @@
 # SCALE_GUEST=1 (t_guest_scale): the newcomer is an NF in a guest.
 . "$(dirname "$0")/lib.sh"
 # the first instance handles ~25 kpps: the old flows alone last HEAD/25k s,
-# long enough for the newcomer to start (a guest boots in seconds)
-HEAD=${SCALE_GUEST:+250000}
+# long enough for the newcomer to start (a TCG guest boots in seconds, and
+# took over 12 s once in a busy minute: 250 000 packets were not enough)
+HEAD=${SCALE_GUEST:+400000}
 HEAD=${HEAD:-30000}
 gen_pcap -n $((HEAD + 30000)) -f 300 -s 5 --fixed 200 "$T/old.pcap"
 gen_pcap -n 30000 -f 300 -s 6 --fixed 300 "$T/new.pcap"

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #define _LGPL_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -48,7 +49,7 @@ static void reply(struct core *c, uint64_t token, int result, uint32_t slot, con
  * named; PID 1, a stranger, or the core itself cannot.) */
 static int maps_region(pid_t pid, const char *path)
 {
-	char maps[64], line[512];
+	char maps[64], line[PATH_MAX + 128]; /* a maps line: ~80 B of fields, then the path */
 	size_t plen = strlen(path);
 	int found = 0;
 	FILE *f;

@@ -14,6 +14,7 @@
 #include "core_desc.h"
 #include "core_flow.h"
 #include "core_region.h"
+#include "core_ring.h"
 #include "core_route.h"
 #include "core_tables.h"
 #include "nfhost/nfg_abi.h"
@@ -52,7 +53,9 @@ struct core {
 	uint8_t *owner;             /* per buffer: holding slot + 1, or 0 */
 	rte_iova_t *page_iova;      /* per buffer-area page */
 	struct rte_mbuf **mbuf;     /* per buffer: its mbuf, in private memory */
-	struct nfg_ring *rxr[NFG_MAX_NFS], *txr[NFG_MAX_NFS];
+	/* each slot's rings as the core uses them (core_ring.h): rx written
+	 * by whichever lcore enqueues, tx by the TX lcore */
+	struct core_ring rx[NFG_MAX_NFS], tx[NFG_MAX_NFS];
 	struct core_tables *tables; /* RCU-protected; built and swapped by tabs' owner only */
 	struct core_flows flows;    /* RX lcore only */
 	struct rte_ring *direct;    /* RX -> TX: packets a rule sends straight out */
@@ -72,6 +75,17 @@ struct core {
 	struct core_ctrl ctrl;
 	struct core_api api;
 };
+
+/* The region's areas by the core's private layout, never by the header. */
+static inline struct nfg_slot *core_slot(const struct core *c, uint32_t s)
+{
+	return &c->region.lay.slots[s];
+}
+
+static inline struct nfg_port *core_port(const struct core *c, uint16_t p)
+{
+	return &c->region.lay.ports[p];
+}
 
 /* ---- buffers (core_pool.c) --------------------------------------------- */
 

@@ -147,11 +147,10 @@ static json_t *status_json(struct core *c)
 			continue;
 		inst = json_array();
 		for (uint8_t i = 0; i < s->nb; i++) {
-			const struct nfg_slot *sl = nfg_slot_at(c->base, s->slots[i]);
+			const struct core_slot_info *ci = &c->ctrl.slot[s->slots[i]];
 
 			json_array_append_new(inst, json_pack("{s:i, s:s, s:i, s:b}", "slot", s->slots[i], "name",
-							      sl->name, "pid", sl->pid, "guest",
-							      !!(sl->flags & NFG_SLOT_F_GUEST)));
+							      ci->name, "pid", ci->pid, "guest", ci->guest));
 		}
 		json_array_append_new(svcs, json_pack("{s:i, s:o, s:i}", "id", id, "instances", inst, "moving_buckets",
 						      s->moving));

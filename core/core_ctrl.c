@@ -30,14 +30,15 @@
 
 static void reply(struct core *c, uint64_t token, int result, uint32_t slot, const char *reason)
 {
-	struct nfg_reply_board *b = NFG_AT(c->base, c->hdr->replies_off);
-	struct nfg_reply *r = &b->r[b->next++ % NFG_REPLY_BOARD];
+	struct nfg_reply_board *b = c->region.lay.replies;
+	struct nfg_reply *r = &b->r[c->ctrl.reply_next++ % NFG_REPLY_BOARD];
 
 	__atomic_store_n(&r->token, 0, __ATOMIC_RELEASE);
 	r->result = result;
 	r->slot = slot;
 	snprintf(r->reason, sizeof(r->reason), "%s", reason);
 	__atomic_store_n(&r->token, token, __ATOMIC_RELEASE);
+	b->next = c->ctrl.reply_next;
 	if (result < 0) {
 		c->stats->ctrl_errors++;
 		fprintf(stderr, "core: refused a registration: %s\n", reason);
@@ -66,8 +67,23 @@ static int maps_region(pid_t pid, const char *path)
 	return found;
 }
 
+/* The core moves slot @p s to @p st: its own record, then the region's
+ * copy for the NF. */
+static void set_state(struct core *c, uint32_t s, uint32_t st)
+{
+	c->ctrl.slot[s].state = st;
+	__atomic_store_n(&core_slot(c, s)->state, st, __ATOMIC_RELEASE);
+}
+
+/* Whether the slot is an NF's that the core still counts as alive. */
+static int slot_live(const struct core_slot_info *ci)
+{
+	return ci->state == NFG_SLOT_ACTIVE || ci->state == NFG_SLOT_DRAINING || ci->state == NFG_SLOT_DRAINED;
+}
+
 static void on_register(struct core *c, const struct nfg_ctrl_msg *m)
 {
+	struct core_slot_info *ci;
 	struct nfg_slot *sl = NULL;
 	char why[48];
 	uint32_t s;
@@ -87,11 +103,9 @@ static void on_register(struct core *c, const struct nfg_ctrl_msg *m)
 		snprintf(why, sizeof(why), "service %u has %d instances already", m->service_id, NFG_MAX_INSTANCES);
 		return reply(c, m->token, -ENOSPC, 0, why);
 	}
-	for (s = 0; s < c->cfg.max_nfs; s++) {
-		sl = nfg_slot_at(c->base, s);
-		if (sl->state == NFG_SLOT_FREE && !(c->poll_mask & (1ULL << s)))
+	for (s = 0; s < c->cfg.max_nfs; s++)
+		if (c->ctrl.slot[s].state == NFG_SLOT_FREE && !(c->poll_mask & (1ULL << s)))
 			break;
-	}
 	if (s == c->cfg.max_nfs) {
 		snprintf(why, sizeof(why), "all %u NF slots in use", c->cfg.max_nfs);
 		return reply(c, m->token, -ENOSPC, 0, why);
@@ -112,19 +126,27 @@ static void on_register(struct core *c, const struct nfg_ctrl_msg *m)
 			return reply(c, m->token, -EPERM, 0, why);
 		}
 	}
+	ci = &c->ctrl.slot[s];
+	ci->service_id = m->service_id;
+	ci->guest = !!(m->flags & NFG_SLOT_F_GUEST);
+	ci->pid = ci->guest ? 0 : m->pid;
+	ci->guest_id = ci->guest ? m->guest_id : 0;
+	ci->token = m->token;
+	memcpy(ci->name, m->name, sizeof(ci->name));
+	ci->name[sizeof(ci->name) - 1] = '\0';
+	sl = core_slot(c, s);
 	memset(&sl->heartbeat, 0, sizeof(*sl) - offsetof(struct nfg_slot, heartbeat));
-	sl->service_id = m->service_id;
-	sl->flags = m->flags & NFG_SLOT_F_GUEST;
-	sl->pid = sl->flags & NFG_SLOT_F_GUEST ? 0 : m->pid;
-	sl->guest_id = sl->flags & NFG_SLOT_F_GUEST ? m->guest_id : 0;
+	sl->service_id = ci->service_id;
+	sl->flags = ci->guest ? NFG_SLOT_F_GUEST : 0;
+	sl->pid = ci->pid;
+	sl->guest_id = ci->guest_id;
+	sl->token = ci->token;
+	sl->start_tsc = rte_rdtsc();
+	memcpy(sl->name, ci->name, sizeof(sl->name));
 	c->ctrl.last_beat[s] = 0;
 	c->ctrl.beat_tsc[s] = rte_rdtsc();
-	sl->token = m->token;
-	sl->start_tsc = rte_rdtsc();
-	memcpy(sl->name, m->name, sizeof(sl->name));
-	sl->name[sizeof(sl->name) - 1] = '\0';
-	nfg_ring_init(c->rxr[s], c->cfg.ring_size);
-	nfg_ring_init(c->txr[s], c->cfg.ring_size);
+	core_ring_reset(&c->rx[s], core_region_ring(&c->region.lay, s, 0), c->region.lay.ring_size);
+	core_ring_reset(&c->tx[s], core_region_ring(&c->region.lay, s, 1), c->region.lay.ring_size);
 	/* the rings are ready before the tables route to them; the NF learns
 	 * its slot from the reply, so nothing uses it until then */
 	rc = core_tables_join(c, m->service_id, (uint8_t)s);
@@ -135,65 +157,84 @@ static void on_register(struct core *c, const struct nfg_ctrl_msg *m)
 	}
 	c->ctrl.pidfds[s] = fd;
 	__atomic_or_fetch(&c->poll_mask, 1ULL << s, __ATOMIC_RELEASE);
-	__atomic_store_n(&sl->state, NFG_SLOT_ACTIVE, __ATOMIC_RELEASE);
+	set_state(c, s, NFG_SLOT_ACTIVE);
 	c->stats->registrations++;
 	reply(c, m->token, 0, s, "ok");
-	if (sl->flags & NFG_SLOT_F_GUEST)
-		printf("core: NF '%s' (guest %u) registered for service %u in slot %u\n", sl->name, sl->guest_id,
-		       sl->service_id, s);
+	if (ci->guest)
+		printf("core: NF '%s' (guest %u) registered for service %u in slot %u\n", ci->name, ci->guest_id,
+		       ci->service_id, s);
 	else
-		printf("core: NF '%s' (pid %d) registered for service %u in slot %u\n", sl->name, sl->pid,
-		       sl->service_id, s);
+		printf("core: NF '%s' (pid %d) registered for service %u in slot %u\n", ci->name, ci->pid,
+		       ci->service_id, s);
 	fflush(stdout);
 }
 
 static void on_unregister(struct core *c, const struct nfg_ctrl_msg *m)
 {
-	struct nfg_slot *sl;
+	const struct core_slot_info *ci;
 
 	if (m->slot >= c->cfg.max_nfs)
 		goto bad;
-	sl = nfg_slot_at(c->base, m->slot);
-	if (sl->token != m->token || sl->state != NFG_SLOT_ACTIVE)
+	ci = &c->ctrl.slot[m->slot];
+	if (ci->token != m->token || ci->state != NFG_SLOT_ACTIVE)
 		goto bad;
-	__atomic_store_n(&sl->state, NFG_SLOT_DRAINING, __ATOMIC_RELEASE);
+	set_state(c, m->slot, NFG_SLOT_DRAINING);
 	if (core_tables_leave(c, (uint8_t)m->slot) < 0)
 		goto bad;
-	__atomic_store_n(&sl->state, NFG_SLOT_DRAINED, __ATOMIC_RELEASE);
+	set_state(c, m->slot, NFG_SLOT_DRAINED);
 	return;
 bad:
 	c->stats->ctrl_errors++;
 	fprintf(stderr, "core: ignored an unregister for slot %u with a wrong token or state\n", m->slot);
 }
 
-/* The NF's process is gone without leaving: route around it, then let the
- * TX loop reclaim what it held. */
-static void on_death(struct core *c, uint8_t s)
+/* The core is done with the NF in slot @p s (@p why: "vanished", or what
+ * it did): route around it, then let the TX loop reclaim what it held. */
+static void give_up(struct core *c, uint8_t s, const char *why)
 {
-	struct nfg_slot *sl = nfg_slot_at(c->base, s);
-	uint32_t st = __atomic_load_n(&sl->state, __ATOMIC_ACQUIRE);
+	struct core_slot_info *ci = &c->ctrl.slot[s];
 
-	if (st == NFG_SLOT_ACTIVE || st == NFG_SLOT_DRAINING || st == NFG_SLOT_DRAINED) {
-		__atomic_store_n(&sl->state, NFG_SLOT_DEAD, __ATOMIC_RELEASE);
+	if (slot_live(ci)) {
+		set_state(c, s, NFG_SLOT_DEAD);
 		core_tables_leave(c, s);
-		printf("core: NF '%s' (%s %d, slot %u) vanished; reclaiming its buffers\n", sl->name,
-		       sl->flags & NFG_SLOT_F_GUEST ? "guest" : "pid",
-		       sl->flags & NFG_SLOT_F_GUEST ? (int)sl->guest_id : sl->pid, s);
+		printf("core: NF '%s' (%s %d, slot %u) %s; reclaiming its buffers\n", ci->name,
+		       ci->guest ? "guest" : "pid", ci->guest ? (int)ci->guest_id : ci->pid, s, why);
 		fflush(stdout);
 	}
-	if (c->ctrl.pidfds[s] >= 0)
-		close(c->ctrl.pidfds[s]);
-	c->ctrl.pidfds[s] = -1;
-	if (sl->state == NFG_SLOT_DEAD)
+	if (ci->state == NFG_SLOT_DEAD)
 		__atomic_or_fetch(&c->reclaim_req, 1ULL << s, __ATOMIC_RELEASE);
 }
 
-static int guest_slot_live(const struct nfg_slot *sl)
+/* The one word the core takes from an NF's slot: the NF has finished
+ * with it (DONE). */
+static void take_done(struct core *c, uint8_t s)
 {
-	uint32_t st = __atomic_load_n(&sl->state, __ATOMIC_ACQUIRE);
+	struct core_slot_info *ci = &c->ctrl.slot[s];
 
-	return (sl->flags & NFG_SLOT_F_GUEST) &&
-	       (st == NFG_SLOT_ACTIVE || st == NFG_SLOT_DRAINING || st == NFG_SLOT_DRAINED);
+	if ((slot_live(ci) || ci->state == NFG_SLOT_DEAD) &&
+	    __atomic_load_n(&core_slot(c, s)->state, __ATOMIC_ACQUIRE) == NFG_SLOT_DONE) {
+		if (ci->state != NFG_SLOT_DRAINED && ci->state != NFG_SLOT_DEAD)
+			core_tables_leave(c, s); /* it did not ask to leave first */
+		ci->state = NFG_SLOT_DONE;
+	}
+}
+
+/* The NF's process is gone: without leaving, unless it said DONE just
+ * before it ended.  A slot kept for it after the
+ * core gave up on it (quarantine) has nobody left to wait for. */
+static void on_death(struct core *c, uint8_t s)
+{
+	take_done(c, s);
+	give_up(c, s, "vanished");
+	if (c->ctrl.pidfds[s] >= 0)
+		close(c->ctrl.pidfds[s]);
+	c->ctrl.pidfds[s] = -1;
+	c->ctrl.quarantine &= ~(1ULL << s);
+}
+
+static int guest_slot_live(const struct core_slot_info *ci)
+{
+	return ci->guest && slot_live(ci);
 }
 
 /* Guest @p id's VMM ended: all its NFs are gone with it. */
@@ -202,15 +243,15 @@ static void on_guest_gone(struct core *c, struct core_guest_bind *g)
 	printf("core: guest %u (host process %d) ended\n", g->id, (int)g->pid);
 	fflush(stdout);
 	for (uint8_t s = 0; s < c->cfg.max_nfs; s++) {
-		struct nfg_slot *sl = nfg_slot_at(c->base, s);
+		const struct core_slot_info *ci = &c->ctrl.slot[s];
 
-		if (sl->guest_id != g->id || !(sl->flags & NFG_SLOT_F_GUEST))
+		if (ci->guest_id != g->id || !ci->guest)
 			continue;
-		if (guest_slot_live(sl))
-			on_death(c, s);
+		if (guest_slot_live(ci))
+			give_up(c, s, "vanished");
 		/* nobody left to wake up: a slot kept for it is free now */
 		if ((c->ctrl.quarantine & (1ULL << s)) && !(c->reclaim_req & (1ULL << s))) {
-			__atomic_store_n(&sl->state, NFG_SLOT_FREE, __ATOMIC_RELEASE);
+			set_state(c, s, NFG_SLOT_FREE);
 			printf("core: slot %u free again\n", s);
 		}
 		c->ctrl.quarantine &= ~(1ULL << s);
@@ -263,20 +304,41 @@ static void check_heartbeats(struct core *c)
 	uint64_t now = rte_rdtsc(), limit = rte_get_tsc_hz() / 1000 * c->cfg.guest_timeout_ms;
 
 	for (uint8_t s = 0; s < c->cfg.max_nfs; s++) {
-		struct nfg_slot *sl = nfg_slot_at(c->base, s);
 		uint64_t beat;
 
-		if (!guest_slot_live(sl))
+		if (!guest_slot_live(&c->ctrl.slot[s]))
 			continue;
-		beat = __atomic_load_n(&sl->heartbeat, __ATOMIC_RELAXED);
+		beat = __atomic_load_n(&core_slot(c, s)->heartbeat, __ATOMIC_RELAXED);
 		if (beat != c->ctrl.last_beat[s]) {
 			c->ctrl.last_beat[s] = beat;
 			c->ctrl.beat_tsc[s] = now;
 		} else if (now - c->ctrl.beat_tsc[s] > limit) {
-			printf("core: guest NF '%s' (slot %u) silent for %u ms\n", sl->name, s, c->cfg.guest_timeout_ms);
+			printf("core: guest NF '%s' (slot %u) silent for %u ms\n", c->ctrl.slot[s].name, s,
+			       c->cfg.guest_timeout_ms);
 			c->ctrl.quarantine |= 1ULL << s;
-			on_death(c, s);
+			give_up(c, s, "silent");
 		}
+	}
+}
+
+/* An NF ring whose NF index no honest NF could have written (core_ring.h):
+ * the core has stopped using it; the NF is given up on, and its slot kept
+ * until the NF says it saw that (DONE) or its process ends, so it cannot
+ * scribble on a ring granted to someone else meanwhile. */
+static void check_rings(struct core *c)
+{
+	for (uint8_t s = 0; s < c->cfg.max_nfs; s++) {
+		int rx = __atomic_load_n(&c->rx[s].corrupt, __ATOMIC_RELAXED);
+		int tx = __atomic_load_n(&c->tx[s].corrupt, __ATOMIC_RELAXED);
+		char why[96];
+
+		if (!(rx | tx) || !slot_live(&c->ctrl.slot[s]))
+			continue;
+		snprintf(why, sizeof(why), "wrote an impossible index on its %s ring (%s %u)", rx ? "rx" : "tx",
+			 rx ? "tail" : "head", rx ? c->rx[s].sh->tail : c->tx[s].sh->head);
+		c->stats->nfs_retired++;
+		c->ctrl.quarantine |= 1ULL << s;
+		give_up(c, s, why);
 	}
 }
 
@@ -284,40 +346,44 @@ static void check_heartbeats(struct core *c)
 static void advance_slots(struct core *c)
 {
 	for (uint8_t s = 0; s < c->cfg.max_nfs; s++) {
-		struct nfg_slot *sl = nfg_slot_at(c->base, s);
-		uint32_t st = __atomic_load_n(&sl->state, __ATOMIC_ACQUIRE);
+		struct core_slot_info *ci = &c->ctrl.slot[s];
+		const struct nfg_slot *sl = core_slot(c, s);
 		uint64_t bit = 1ULL << s;
+		uint32_t st;
 
+		take_done(c, s);
+		st = ci->state;
 		if (st == NFG_SLOT_DONE && !(c->reclaim_req & bit))
 			__atomic_or_fetch(&c->reclaim_req, bit, __ATOMIC_RELEASE);
 		if ((c->reclaim_req & bit) && (__atomic_load_n(&c->reclaim_done, __ATOMIC_ACQUIRE) & bit)) {
 			__atomic_and_fetch(&c->reclaim_req, ~bit, __ATOMIC_RELEASE);
 			__atomic_and_fetch(&c->reclaim_done, ~bit, __ATOMIC_RELEASE);
-			if (c->ctrl.pidfds[s] >= 0) {
-				close(c->ctrl.pidfds[s]);
-				c->ctrl.pidfds[s] = -1;
-			}
+			/* a host NF's pidfd stays while its slot is kept: its exit
+			 * ends the wait (on_death) */
 			if (st == NFG_SLOT_DEAD && (c->ctrl.quarantine & bit)) {
-				printf("core: slot %u: %llu buffers reclaimed; kept until its guest NF acknowledges\n", s,
+				printf("core: slot %u: %llu buffers reclaimed; kept until its NF acknowledges or ends\n", s,
 				       (unsigned long long)sl->reclaimed);
 				fflush(stdout);
 				continue;
 			}
+			if (c->ctrl.pidfds[s] >= 0) {
+				close(c->ctrl.pidfds[s]);
+				c->ctrl.pidfds[s] = -1;
+			}
 			if (c->ctrl.quarantine & bit)
-				printf("core: guest NF '%s' (slot %u) saw it was given up on; slot free again\n",
-				       sl->name, s);
+				printf("core: NF '%s' (slot %u) saw it was given up on; slot free again\n", ci->name, s);
 			else if (st == NFG_SLOT_DONE && sl->reclaimed == 0)
-				printf("core: NF '%s' (slot %u) left cleanly after %llu packets\n", sl->name, s,
+				printf("core: NF '%s' (slot %u) left cleanly after %llu packets\n", ci->name, s,
 				       (unsigned long long)sl->tx_pkts);
 			else if (st == NFG_SLOT_DONE) /* said it was done, kept buffers */
 				printf("core: NF '%s' (slot %u) left after %llu packets, holding %llu buffers (reclaimed)\n",
-				       sl->name, s, (unsigned long long)sl->tx_pkts, (unsigned long long)sl->reclaimed);
+				       ci->name, s, (unsigned long long)sl->tx_pkts, (unsigned long long)sl->reclaimed);
 			else
 				printf("core: slot %u free again, %llu buffers reclaimed\n", s,
 				       (unsigned long long)sl->reclaimed);
 			fflush(stdout);
 			c->ctrl.quarantine &= ~bit;
-			__atomic_store_n(&sl->state, NFG_SLOT_FREE, __ATOMIC_RELEASE);
+			set_state(c, s, NFG_SLOT_FREE);
 		}
 	}
 }
@@ -328,10 +394,10 @@ static void on_flow_rule(struct core *c, const struct nfg_ctrl_msg *m)
 {
 	const struct core_tables *t = c->tables;
 	struct core_flow_cmd cmd = { .key = m->flow.key, .action = m->flow.action, .dest = m->flow.dest };
-	struct nfg_slot *sl = m->slot < c->cfg.max_nfs ? nfg_slot_at(c->base, m->slot) : NULL;
+	const struct core_slot_info *ci = m->slot < c->cfg.max_nfs ? &c->ctrl.slot[m->slot] : NULL;
 	int ok;
 
-	if (!sl || sl->token != m->token || __atomic_load_n(&sl->state, __ATOMIC_ACQUIRE) != NFG_SLOT_ACTIVE) {
+	if (!ci || ci->token != m->token || ci->state != NFG_SLOT_ACTIVE) {
 		c->stats->ctrl_errors++;
 		return;
 	}
@@ -357,17 +423,19 @@ static void on_flow_rule(struct core *c, const struct nfg_ctrl_msg *m)
 
 static void drain_ctrl_ring(struct core *c)
 {
-	struct nfg_ctrl_ring *q = NFG_AT(c->base, c->hdr->ctrl_off);
+	struct nfg_ctrl_ring *q = c->region.lay.ctrl;
 
 	for (;;) {
-		struct nfg_ctrl_msg *cell = &q->cells[q->deq_pos & (NFG_CTRL_RING_SIZE - 1)];
+		uint64_t pos = c->ctrl.ctrl_deq;
+		struct nfg_ctrl_msg *cell = &q->cells[pos & (NFG_CTRL_RING_SIZE - 1)];
 		struct nfg_ctrl_msg m;
 
-		if (__atomic_load_n(&cell->seq, __ATOMIC_ACQUIRE) != q->deq_pos + 1)
+		if (__atomic_load_n(&cell->seq, __ATOMIC_ACQUIRE) != pos + 1)
 			return;
 		m = *cell;
-		__atomic_store_n(&cell->seq, q->deq_pos + NFG_CTRL_RING_SIZE, __ATOMIC_RELEASE);
-		q->deq_pos++;
+		__atomic_store_n(&cell->seq, pos + NFG_CTRL_RING_SIZE, __ATOMIC_RELEASE);
+		c->ctrl.ctrl_deq = pos + 1;
+		q->deq_pos = pos + 1; /* for producers' view, never read back */
 		switch (m.type) {
 		case NFG_CTRL_REGISTER:
 			on_register(c, &m);
@@ -393,7 +461,7 @@ static void update_stats(struct core *c)
 	uint32_t active = 0;
 
 	for (uint32_t s = 0; s < c->cfg.max_nfs; s++)
-		active += nfg_slot_at(c->base, s)->state == NFG_SLOT_ACTIVE;
+		active += c->ctrl.slot[s].state == NFG_SLOT_ACTIVE;
 	c->stats->nfs_active = active;
 	c->stats->pool_avail = rte_mempool_avail_count(c->pool);
 	core_ports_stats(c);
@@ -431,6 +499,7 @@ static void *ctrl_main(void *arg)
 		}
 		drain_ctrl_ring(c);
 		check_heartbeats(c);
+		check_rings(c);
 		advance_slots(c);
 		core_tables_tick(c);
 		if (rte_rdtsc() >= next_stats) {

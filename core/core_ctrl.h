@@ -20,6 +20,21 @@ struct core_guest_bind {
 	int pidfd;
 };
 
+/* What the core granted a slot, in its own memory: the slot in the region
+ * carries a copy for NFs and tools, which any NF can rewrite.  The core
+ * decides by this one and reads from the region only the NF's own word:
+ * its state once it sets DONE. */
+struct core_slot_info {
+	uint32_t state;          /* enum nfg_slot_state as the core set it last */
+	uint32_t guest_id;       /* with guest */
+	int32_t pid;             /* host NF's PID, 0 for a guest */
+	uint16_t service_id;
+	uint8_t guest;           /* runs in a guest */
+	uint8_t pad;
+	uint64_t token;
+	char name[NFG_NAME_LEN];
+};
+
 struct core_ctrl {
 	pthread_t thread;
 	volatile int stop;
@@ -33,6 +48,9 @@ struct core_ctrl {
 	 * the slot is kept (DEAD) until the NF acknowledges (DONE) or its
 	 * guest's VMM ends. */
 	uint64_t quarantine;
+	struct core_slot_info slot[NFG_MAX_NFS];
+	uint64_t ctrl_deq;       /* the control ring's consumer index, mirrored to the region */
+	uint32_t reply_next;     /* the reply board cell written next, likewise */
 };
 
 /** Start the control thread (the API must be open).

@@ -102,8 +102,8 @@ static void flush_slots(struct core *c, struct lstate *ls, uint64_t *ring_full)
 		ls->touched &= ls->touched - 1;
 		for (k = 0; k < st->n; k++)
 			c->owner[st->idx[k]] = s + 1;
-		k = nfg_ring_enqueue_burst(c->rxr[s], st->d, st->n);
-		nfg_slot_at(c->base, s)->enq_pkts += k;
+		k = core_ring_enqueue(&c->rx[s], st->d, st->n);
+		core_slot(c, s)->enq_pkts += k;
 		for (; k < st->n; k++) {
 			c->owner[st->idx[k]] = 0;
 			rte_pktmbuf_free(c->mbuf[st->idx[k]]);
@@ -240,7 +240,7 @@ static inline void rx_count(struct core *c, uint16_t port, uint16_t n, uint64_t 
 			    uint64_t policy, uint64_t no_inst)
 {
 	struct nfg_core_stats *s = c->stats;
-	struct nfg_port *np = nfg_port_at(c->base, port);
+	struct nfg_port *np = core_port(c, port);
 
 	if (s->first_rx_tsc == 0)
 		s->first_rx_tsc = tsc;
@@ -362,7 +362,7 @@ static inline struct rte_mbuf *tx_take_back(struct core *c, uint8_t s, nfg_desc_
 
 	if (unlikely(core_desc_invalid(&c->bm, c->owner, s, desc, idx))) {
 		k->bad_desc++;
-		nfg_slot_at(c->base, s)->bad_desc++;
+		core_slot(c, s)->bad_desc++;
 		return NULL;
 	}
 	c->owner[*idx] = 0;
@@ -370,16 +370,17 @@ static inline struct rte_mbuf *tx_take_back(struct core *c, uint8_t s, nfg_desc_
 	if (unlikely(NFG_D_FLAGS(e) & NFG_D_F_META)) {
 		/* only now read what the NF wrote, once, into a private copy */
 		const struct nfg_pkt *p = nfg_pkt_at(c->base, desc);
-		struct nfg_pkt v = { .data_off = p->data_off, .len = p->len };
+		uint32_t data_off = __atomic_load_n(&p->data_off, __ATOMIC_RELAXED);
+		uint16_t len = __atomic_load_n(&p->len, __ATOMIC_RELAXED);
 
-		if (v.len == 0 || !nfg_pkt_in_room(c->hdr, desc, &v)) {
+		if (!core_desc_room_ok(&c->bm, desc, data_off, len)) {
 			rte_pktmbuf_free(m);
 			k->bad_meta++;
 			return NULL;
 		}
-		m->data_off = (uint16_t)(v.data_off - (desc - c->bm.meta_off));
-		m->data_len = v.len;
-		m->pkt_len = v.len;
+		m->data_off = (uint16_t)(data_off - (desc - c->bm.meta_off));
+		m->data_len = len;
+		m->pkt_len = len;
 	}
 	return m;
 }
@@ -428,7 +429,7 @@ static uint64_t flush_ports(struct core *c, struct lstate *ls, uint64_t *dropped
 			bytes += ls->port_m[port][i]->pkt_len;
 		for (int tries = 0; sent < n && tries < TX_RETRIES; tries++)
 			sent += rte_eth_tx_burst(port, 0, ls->port_m[port] + sent, n - sent);
-		np = nfg_port_at(c->base, port);
+		np = core_port(c, port);
 		for (uint16_t i = sent; i < n; i++) {
 			bytes -= ls->port_m[port][i]->pkt_len;
 			rte_pktmbuf_free(ls->port_m[port][i]);
@@ -471,7 +472,7 @@ static uint64_t reclaim_slot(struct core *c, uint8_t s)
 		rte_pktmbuf_free(c->mbuf[i]);
 		n++;
 	}
-	nfg_slot_at(c->base, s)->reclaimed += n;
+	core_slot(c, s)->reclaimed += n;
 	return n;
 }
 
@@ -484,7 +485,7 @@ static uint32_t tx_drain_slot(struct core *c, struct lstate *ls, const struct co
 	nfg_desc_t e[CORE_MAX_BURST];
 	uint16_t dst[CORE_MAX_BURST];
 	uint32_t idx[CORE_MAX_BURST];
-	uint32_t n = nfg_ring_dequeue_burst(c->txr[s], e, c->cfg.burst);
+	uint32_t n = core_ring_dequeue(&c->tx[s], e, c->cfg.burst);
 
 	for (uint32_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = tx_take_back(c, s, e[i], &idx[i], k);

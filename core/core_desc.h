@@ -15,6 +15,8 @@
 struct core_bufmap {
 	uint64_t bufs_off;
 	uint32_t meta_off;       /* nfg_pkt from buffer start */
+	uint32_t room_off;       /* data room from buffer start */
+	uint32_t room_len;
 	uint32_t page_shift;
 	uint32_t stride;
 	uint32_t per_page;
@@ -67,6 +69,19 @@ static inline int core_desc_invalid(const struct core_bufmap *bm, const uint8_t 
 	k = bad ? 0 : k; /* a select, not a branch: owner[0] is always there to read */
 	*idx = (uint32_t)k;
 	return bad | (owner[k] != slot + 1);
+}
+
+/**
+ * Whether @p len bytes from region offset @p data_off lie inside the data
+ * room of the buffer whose nfg_pkt is at @p desc (a valid descriptor), and
+ * @p len is not 0: nfg_pkt_in_room() on the core's private layout, for the
+ * bounds an NF hands back with NFG_D_F_META.
+ */
+static inline int core_desc_room_ok(const struct core_bufmap *bm, uint32_t desc, uint32_t data_off, uint32_t len)
+{
+	uint64_t room = (uint64_t)desc - bm->meta_off + bm->room_off;
+
+	return len != 0 && data_off >= room && (uint64_t)data_off + len <= room + bm->room_len;
 }
 
 #endif

@@ -329,12 +329,14 @@ static void on_signal(int sig)
 
 static void print_banner(const struct core *c)
 {
-	const struct nfg_region_hdr *h = c->hdr;
-
 	printf("core: region %s: %llu MiB on socket %d, %u buffers of %u B data room\n", c->region.path,
-	       (unsigned long long)(h->region_size >> 20), c->socket_id, h->buf_count, h->buf_room_len);
-	for (uint16_t p = 0; p < c->nb_ports; p++)
-		printf("core: port %u: %s\n", p, nfg_port_at(c->base, p)->name);
+	       (unsigned long long)(c->region.size >> 20), c->socket_id, c->bm.count, c->bm.room_len);
+	for (uint16_t p = 0; p < c->nb_ports; p++) {
+		char name[RTE_ETH_NAME_MAX_LEN] = "";
+
+		rte_eth_dev_get_name_by_port(p, name);
+		printf("core: port %u: %s\n", p, name);
+	}
 	printf("core: chain 0:");
 	for (uint16_t i = 0; i < c->cfg.chain_len; i++)
 		printf(" %s%u", i ? "-> " : "", c->cfg.chain[i]);
@@ -389,11 +391,10 @@ static int shutdown_core(struct core *c)
 	       (unsigned long long)(nfg_rx_dropped(s) + s->bad_meta + s->bad_dest + s->tx_no_instance +
 				    s->tx_ring_full + s->tx_drops),
 	       (unsigned long long)s->reclaimed, held, (unsigned long long)s->bad_desc);
-	if (avail == c->hdr->buf_count) {
+	if (avail == c->bm.count) {
 		printf("core: all %u buffers back in the pool\n", avail);
 	} else {
-		printf("core: LEAK: %u of %u buffers missing from the pool\n", c->hdr->buf_count - avail,
-		       c->hdr->buf_count);
+		printf("core: LEAK: %u of %u buffers missing from the pool\n", c->bm.count - avail, c->bm.count);
 		rc = 3;
 	}
 	fflush(stdout);
@@ -402,7 +403,8 @@ static int shutdown_core(struct core *c)
 
 int main(int argc, char **argv)
 {
-	struct core *c = calloc(1, sizeof(*c));
+	/* its rings' private views are cache-line aligned */
+	struct core *c = aligned_alloc(NFG_CACHE_LINE, sizeof(*c));
 	char path[256];
 	int rc, exit_code = 1;
 
@@ -410,6 +412,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "core: out of memory\n");
 		return 1;
 	}
+	memset(c, 0, sizeof(*c));
 	sig_core = c;
 
 	rc = rte_eal_init(argc, argv);
@@ -434,14 +437,10 @@ int main(int argc, char **argv)
 		goto out_eal;
 	c->base = c->region.base;
 	c->hdr = c->base;
-	c->stats = nfg_core_stats(c->base);
+	c->stats = c->region.lay.stats;
 	c->hdr->tsc_hz = rte_get_tsc_hz();
 	c->hdr->chain_len = c->cfg.chain_len;
 	memcpy(c->hdr->chain, c->cfg.chain, sizeof(c->cfg.chain));
-	for (uint32_t s = 0; s < c->cfg.max_nfs; s++) {
-		c->rxr[s] = nfg_ring_at(c->base, nfg_slot_at(c->base, s)->rx_ring_off);
-		c->txr[s] = nfg_ring_at(c->base, nfg_slot_at(c->base, s)->tx_ring_off);
-	}
 	if (core_pool_create(c) < 0 || core_ports_init(c) < 0)
 		goto out_region;
 	if (core_tables_init(c) < 0)

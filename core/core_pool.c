@@ -27,11 +27,12 @@ _Static_assert(BUF_SIZE % NFG_CACHE_LINE == 0, "buffers are cache-line aligned")
 
 int core_pool_create(struct core *c)
 {
+	const struct core_layout *l = &c->region.lay;
 	struct nfg_region_hdr *h = c->hdr;
-	uint32_t per_page = h->buf_page_size / BUF_SIZE;
-	uint32_t pages = (uint32_t)(h->bufs_len / h->buf_page_size);
+	uint32_t per_page = l->buf_page_size / BUF_SIZE;
+	uint32_t pages = (uint32_t)(l->bufs_len / l->buf_page_size);
 	uint32_t n = per_page * pages, seen = 0;
-	uint8_t *area = (uint8_t *)c->base + h->bufs_off;
+	uint8_t *area = (uint8_t *)c->base + l->bufs_off;
 	struct rte_pktmbuf_extmem *ext;
 	char name[RTE_MEMPOOL_NAMESIZE];
 	int rc;
@@ -42,7 +43,7 @@ int core_pool_create(struct core *c)
 			c->cfg.max_inflight);
 		return -ENOSPC;
 	}
-	rc = rte_extmem_register(area, h->bufs_len, NULL, 0, h->buf_page_size);
+	rc = rte_extmem_register(area, l->bufs_len, NULL, 0, l->buf_page_size);
 	if (rc < 0 && rte_errno != EEXIST) {
 		fprintf(stderr, "core: rte_extmem_register: %s\n", rte_strerror(rte_errno));
 		return -rte_errno;
@@ -58,9 +59,9 @@ int core_pool_create(struct core *c)
 		return -ENOMEM;
 	}
 	for (uint32_t p = 0; p < pages; p++) {
-		ext[p].buf_ptr = area + (uint64_t)p * h->buf_page_size;
+		ext[p].buf_ptr = area + (uint64_t)p * l->buf_page_size;
 		ext[p].buf_iova = rte_mem_virt2iova(ext[p].buf_ptr);
-		ext[p].buf_len = h->buf_page_size;
+		ext[p].buf_len = l->buf_page_size;
 		ext[p].elt_size = BUF_SIZE;
 		c->page_iova[p] = ext[p].buf_iova;
 	}
@@ -78,9 +79,11 @@ int core_pool_create(struct core *c)
 	h->buf_meta_off = 0;
 	h->buf_room_off = BUF_META;
 	h->buf_room_len = BUF_ROOM;
-	c->bm.bufs_off = h->bufs_off;
+	c->bm.bufs_off = l->bufs_off;
 	c->bm.meta_off = 0;
-	c->bm.page_shift = (uint32_t)__builtin_ctz(h->buf_page_size);
+	c->bm.room_off = BUF_META;
+	c->bm.room_len = BUF_ROOM;
+	c->bm.page_shift = (uint32_t)__builtin_ctz(l->buf_page_size);
 	c->bm.stride = BUF_SIZE;
 	c->bm.per_page = per_page;
 	c->bm.count = n;
@@ -120,7 +123,7 @@ void core_pool_free(struct core *c)
 {
 	if (c->pool) {
 		rte_mempool_free(c->pool);
-		rte_extmem_unregister((uint8_t *)c->base + c->hdr->bufs_off, c->hdr->bufs_len);
+		rte_extmem_unregister((uint8_t *)c->base + c->region.lay.bufs_off, c->region.lay.bufs_len);
 		c->pool = NULL;
 	}
 	free(c->owner);

@@ -37,7 +37,7 @@ int core_ports_init(struct core *c)
 			return rc;
 		}
 		rte_eth_promiscuous_enable(port); /* virtual devices may not support it */
-		np = nfg_port_at(c->base, port);
+		np = core_port(c, port);
 		rte_eth_dev_get_name_by_port(port, name);
 		snprintf(np->name, sizeof(np->name), "%.31s", name);
 		c->nb_ports++;
@@ -57,7 +57,7 @@ void core_ports_stats(struct core *c)
 		struct rte_eth_stats st;
 
 		if (rte_eth_stats_get(p, &st) == 0)
-			nfg_port_at(c->base, p)->rx_missed = st.imissed + st.rx_nombuf;
+			core_port(c, p)->rx_missed = st.imissed + st.rx_nombuf;
 	}
 }
 

@@ -58,7 +58,7 @@ int core_region_create(struct core_region *r, const char *path, uint64_t size,
 		       uint32_t max_nfs, uint32_t ring_size, uint32_t buf_page, int socket_id)
 {
 	struct nfg_region_hdr *h;
-	struct nfg_ctrl_ring *q;
+	struct core_layout *l;
 	struct stat st;
 	uint64_t off;
 	void *base;
@@ -114,52 +114,61 @@ int core_region_create(struct core_region *r, const char *path, uint64_t size,
 	if (getrandom(&h->boot_id, sizeof(h->boot_id), 0) != sizeof(h->boot_id))
 		h->boot_id = (uint64_t)getpid();
 
+	l = &r->lay;
 	off = sizeof(*h);
 	h->ctrl_off = off;
+	l->ctrl = NFG_AT(base, off);
 	off += ALIGN_UP(sizeof(struct nfg_ctrl_ring), NFG_CACHE_LINE);
 	h->replies_off = off;
+	l->replies = NFG_AT(base, off);
 	off += ALIGN_UP(sizeof(struct nfg_reply_board), NFG_CACHE_LINE);
 	h->slots_off = off;
+	l->slots = NFG_AT(base, off);
 	off += (uint64_t)max_nfs * sizeof(struct nfg_slot);
 	h->services_off = off;
+	l->services = NFG_AT(base, off);
 	off += NFG_MAX_SERVICES * sizeof(struct nfg_service);
 	h->ports_off = off;
+	l->ports = NFG_AT(base, off);
 	off += NFG_MAX_PORTS * sizeof(struct nfg_port);
 	h->stats_off = off;
+	l->stats = NFG_AT(base, off);
 	off += sizeof(struct nfg_core_stats);
-	h->ring_size = ring_size;
-	h->ring_bytes = nfg_ring_bytes(ring_size);
+	h->ring_size = l->ring_size = ring_size;
+	h->ring_bytes = l->ring_bytes = nfg_ring_bytes(ring_size);
 	h->rings_off = off;
-	off += 2ULL * max_nfs * h->ring_bytes;
-	h->bufs_off = ALIGN_UP(off, buf_page);
-	if (h->bufs_off + buf_page > size) {
+	l->rings = NFG_AT(base, off);
+	off += 2ULL * max_nfs * l->ring_bytes;
+	l->bufs_off = ALIGN_UP(off, buf_page);
+	if (l->bufs_off + buf_page > size) {
 		fprintf(stderr, "core: region of %llu bytes has no room for buffers after %llu bytes of tables\n",
-			(unsigned long long)size, (unsigned long long)h->bufs_off);
+			(unsigned long long)size, (unsigned long long)l->bufs_off);
 		munmap(base, size);
 		close(fd);
 		unlink(path);
 		return -ENOSPC;
 	}
-	h->bufs_len = size - h->bufs_off;
-	h->buf_page_size = buf_page;
-	memset((uint8_t *)base + sizeof(*h), 0, h->bufs_off - sizeof(*h));
+	h->bufs_off = l->bufs_off;
+	h->bufs_len = l->bufs_len = size - l->bufs_off;
+	h->buf_page_size = l->buf_page_size = buf_page;
+	l->max_nfs = max_nfs;
+	memset((uint8_t *)base + sizeof(*h), 0, l->bufs_off - sizeof(*h));
 
-	q = NFG_AT(base, h->ctrl_off);
-	q->size = NFG_CTRL_RING_SIZE;
-	q->mask = NFG_CTRL_RING_SIZE - 1;
+	l->ctrl->size = NFG_CTRL_RING_SIZE;
+	l->ctrl->mask = NFG_CTRL_RING_SIZE - 1;
 	for (uint32_t i = 0; i < NFG_CTRL_RING_SIZE; i++)
-		q->cells[i].seq = i;
+		l->ctrl->cells[i].seq = i;
 	for (uint32_t i = 0; i < max_nfs; i++) {
-		struct nfg_slot *s = nfg_slot_at(base, i);
+		struct nfg_slot *s = &l->slots[i];
 
 		s->index = (uint16_t)i;
-		s->rx_ring_off = h->rings_off + (2ULL * i) * h->ring_bytes;
-		s->tx_ring_off = s->rx_ring_off + h->ring_bytes;
-		nfg_ring_init(nfg_ring_at(base, s->rx_ring_off), ring_size);
-		nfg_ring_init(nfg_ring_at(base, s->tx_ring_off), ring_size);
+		s->rx_ring_off = (uint64_t)((uint8_t *)core_region_ring(l, i, 0) - (uint8_t *)base);
+		s->tx_ring_off = (uint64_t)((uint8_t *)core_region_ring(l, i, 1) - (uint8_t *)base);
+		nfg_ring_init(core_region_ring(l, i, 0), ring_size);
+		nfg_ring_init(core_region_ring(l, i, 1), ring_size);
 	}
 	for (uint32_t i = 0; i < NFG_MAX_SERVICES; i++)
-		nfg_service_at(base, (uint16_t)i)->id = (uint16_t)i;
+		l->services[i].id = (uint16_t)i;
 
 	r->base = base;
 	r->size = size;
@@ -177,14 +186,6 @@ fail_errno: {
 	unlink(path);
 	return -err;
 }
-}
-
-void core_region_buf_area(const struct core_region *r, uint64_t *off, uint64_t *len)
-{
-	const struct nfg_region_hdr *h = r->base;
-
-	*off = h->bufs_off;
-	*len = h->bufs_len;
 }
 
 void core_region_destroy(struct core_region *r)

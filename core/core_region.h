@@ -8,7 +8,25 @@
 
 #include "nfhost/nfg_abi.h"
 
+/* Where each area of a region is, as the core formatted it: the core's
+ * private copy, used instead of the header's offsets (an NF can write the
+ * header). */
+struct core_layout {
+	struct nfg_ctrl_ring *ctrl;
+	struct nfg_reply_board *replies;
+	struct nfg_slot *slots;
+	struct nfg_service *services;
+	struct nfg_port *ports;
+	struct nfg_core_stats *stats;
+	uint8_t *rings;          /* the first ring; ring_bytes apart, rx then tx per slot */
+	uint32_t ring_size, ring_bytes;
+	uint64_t bufs_off, bufs_len;
+	uint32_t buf_page_size;
+	uint32_t max_nfs;
+};
+
 struct core_region {
+	struct core_layout lay;
 	void *base;
 	uint64_t size;
 	int fd;          /* holds an exclusive flock while the core lives */
@@ -25,8 +43,11 @@ struct core_region {
 int core_region_create(struct core_region *r, const char *path, uint64_t size,
 		       uint32_t max_nfs, uint32_t ring_size, uint32_t buf_page, int socket_id);
 
-/** Offset and length of the buffer area core_region_create() left. */
-void core_region_buf_area(const struct core_region *r, uint64_t *off, uint64_t *len);
+/** Slot @p s's rx ring (@p tx 0) or tx ring (@p tx 1). */
+static inline struct nfg_ring *core_region_ring(const struct core_layout *l, uint32_t s, int tx)
+{
+	return (struct nfg_ring *)(l->rings + (2ULL * s + (tx != 0)) * l->ring_bytes);
+}
 
 /** Unmap, unlock and remove the file. */
 void core_region_destroy(struct core_region *r);

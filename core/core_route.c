@@ -216,10 +216,10 @@ void core_route_update_ready(struct core_tables *t)
 	t->flows_on = t->rules != NULL || t->moving || t->learning || t->nf_rules;
 }
 
-void core_route_mirror(const struct core_tables *t, void *base)
+void core_route_mirror(const struct core_tables *t, struct nfg_service *svc)
 {
 	for (int id = 1; id < NFG_MAX_SERVICES; id++) {
-		struct nfg_service *m = nfg_service_at(base, (uint16_t)id);
+		struct nfg_service *m = &svc[id];
 
 		for (int i = 0; i < t->svc[id].nb; i++)
 			m->slots[i] = t->svc[id].slots[i];

@@ -247,6 +247,6 @@ int core_route_set_chain(struct core_tables *t, uint16_t id, const uint8_t *svc,
 void core_route_update_ready(struct core_tables *t);
 
 /** Write the service -> instances mirror into a region. */
-void core_route_mirror(const struct core_tables *t, void *region_base);
+void core_route_mirror(const struct core_tables *t, struct nfg_service *svc);
 
 #endif

@@ -42,7 +42,7 @@ int core_tables_init(struct core *c)
 		return -ENOMEM;
 	}
 	o->model->dflt = c->tables->dflt;
-	core_route_mirror(c->tables, c->base);
+	core_route_mirror(c->tables, c->region.lay.services);
 	return 0;
 }
 
@@ -70,7 +70,7 @@ void core_tables_publish(struct core *c, struct core_tables *nt)
 	old = rcu_xchg_pointer(&c->tables, nt);
 	urcu_qsbr_synchronize_rcu();
 	core_route_free(old);
-	core_route_mirror(nt, c->base);
+	core_route_mirror(nt, c->region.lay.services);
 }
 
 /* ---- instances ------------------------------------------------------------ */

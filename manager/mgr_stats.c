@@ -58,7 +58,7 @@ static json_t *stats_json(void *base)
 #define C(f) json_object_set_new(root, #f, json_integer((json_int_t)s->f))
 	C(rx_pkts); C(rx_multiseg); C(rx_no_instance); C(rx_ring_full); C(rx_policy_drop); C(rx_throttled);
 	C(done_pkts); C(tx_pkts); C(nf_drops); C(bad_meta); C(bad_dest); C(tx_no_instance);
-	C(tx_ring_full); C(tx_drops); C(reclaimed); C(bad_desc); C(registrations); C(ctrl_errors);
+	C(tx_ring_full); C(tx_drops); C(reclaimed); C(bad_desc); C(registrations); C(ctrl_errors); C(nfs_retired);
 #undef C
 	json_object_set_new(root, "in_flight", json_integer(in_flight(s)));
 	json_object_set_new(root, "drops", json_integer((json_int_t)all_drops(s)));

@@ -28,7 +28,7 @@ for i in $(seq 1 400); do
 done
 kill -0 "$GUEST_PID" 2> /dev/null && fail "the guest did not power off after its NF was declared dead"
 grep -q "the core gave up on this NF" "$T/hung.log" || fail "guest NF did not say why it stopped"
-grep -q "kept until its guest NF acknowledges" "$T/core.log" || fail "core did not keep the slot of a frozen NF"
+grep -q "kept until its NF acknowledges" "$T/core.log" || fail "core did not keep the slot of a frozen NF"
 for i in $(seq 1 100); do
 	grep -q "saw it was given up on; slot free again" "$T/core.log" && break
 	sleep 0.02

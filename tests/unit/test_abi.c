@@ -212,7 +212,6 @@ static void check_layout(uint64_t size, uint32_t max_nfs, uint32_t ring_size, ui
 	struct core_region r;
 	struct nfg_region_hdr *h;
 	char path[128];
-	uint64_t boff, blen;
 	struct stat st;
 
 	snprintf(path, sizeof(path), "%s/layout", tmpdir);
@@ -260,9 +259,20 @@ static void check_layout(uint64_t size, uint32_t max_nfs, uint32_t ring_size, ui
 	ck_assert_uint_gt(h->bufs_off, h->rings_off);
 	ck_assert_uint_eq(h->bufs_off + h->bufs_len, size);
 	ck_assert_uint_ge(h->bufs_len, buf_page);
-	core_region_buf_area(&r, &boff, &blen);
-	ck_assert_uint_eq(boff, h->bufs_off);
-	ck_assert_uint_eq(blen, h->bufs_len);
+	/* the core's private layout says what the header says */
+	ck_assert_ptr_eq(r.lay.ctrl, NFG_AT(r.base, h->ctrl_off));
+	ck_assert_ptr_eq(r.lay.replies, NFG_AT(r.base, h->replies_off));
+	ck_assert_ptr_eq(r.lay.slots, nfg_slot_at(r.base, 0));
+	ck_assert_ptr_eq(r.lay.services, nfg_service_at(r.base, 0));
+	ck_assert_ptr_eq(r.lay.ports, nfg_port_at(r.base, 0));
+	ck_assert_ptr_eq(r.lay.stats, nfg_core_stats(r.base));
+	ck_assert_ptr_eq(r.lay.rings, NFG_AT(r.base, h->rings_off));
+	ck_assert_uint_eq(r.lay.ring_size, h->ring_size);
+	ck_assert_uint_eq(r.lay.ring_bytes, h->ring_bytes);
+	ck_assert_uint_eq(r.lay.bufs_off, h->bufs_off);
+	ck_assert_uint_eq(r.lay.bufs_len, h->bufs_len);
+	ck_assert_uint_eq(r.lay.buf_page_size, h->buf_page_size);
+	ck_assert_uint_eq(r.lay.max_nfs, h->max_nfs);
 
 	/* each slot owns two rings inside the ring area, initialised, disjoint */
 	for (uint32_t i = 0; i < max_nfs; i++) {
@@ -278,6 +288,9 @@ static void check_layout(uint64_t size, uint32_t max_nfs, uint32_t ring_size, ui
 			    s->tx_ring_off + h->ring_bytes <= s->rx_ring_off);
 		UNIT_EQ(nfg_ring_at(r.base, s->rx_ring_off)->size, ring_size);
 		UNIT_EQ(nfg_ring_at(r.base, s->tx_ring_off)->mask, ring_size - 1);
+		/* the core finds the rings where the slot tells NFs they are */
+		UNIT_ASSERT(core_region_ring(&r.lay, i, 0) == nfg_ring_at(r.base, s->rx_ring_off));
+		UNIT_ASSERT(core_region_ring(&r.lay, i, 1) == nfg_ring_at(r.base, s->tx_ring_off));
 		for (uint32_t j = 0; j < i; j++) {
 			struct nfg_slot *o = nfg_slot_at(r.base, j);
 

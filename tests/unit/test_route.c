@@ -555,7 +555,7 @@ START_TEST(test_clone_mirror)
 	ck_assert_uint_eq(t->flows_on, 0);
 	ck_assert_uint_lt(t->epoch, c->epoch);
 
-	core_route_mirror(c, base);
+	core_route_mirror(c, nfg_service_at(base, 0));
 	ck_assert_uint_eq(nfg_service_at(base, 1)->nb_instances, 2);
 	ck_assert_uint_eq(nfg_service_at(base, 1)->slots[0], 3);
 	ck_assert_uint_eq(nfg_service_at(base, 1)->slots[1], 4);
@@ -563,7 +563,7 @@ START_TEST(test_clone_mirror)
 	ck_assert_uint_eq(nfg_service_at(base, 200)->slots[0], 5);
 	ck_assert_uint_eq(nfg_service_at(base, 2)->nb_instances, 0);
 	core_route_remove_slot(c, 3);
-	core_route_mirror(c, base);
+	core_route_mirror(c, nfg_service_at(base, 0));
 	ck_assert_uint_eq(nfg_service_at(base, 1)->nb_instances, 1);
 	ck_assert_uint_eq(nfg_service_at(base, 1)->slots[0], 4);
 	free(base);

@@ -433,7 +433,8 @@ struct nfg_core_stats {
 	uint64_t registrations;
 	uint64_t ctrl_errors;    /**< rejected control requests */
 	uint64_t updated_tsc;
-	uint8_t pad3[NFG_CACHE_LINE - 40];
+	uint64_t nfs_retired;    /**< NFs given up on for writing an impossible ring index */
+	uint8_t pad3[NFG_CACHE_LINE - 48];
 } NFG_ALIGNED;
 
 /** Packets the RX side dropped itself (never reached the TX side). */

@@ -294,6 +294,18 @@ static void rx_handle(struct core *c, struct lstate *ls, const struct core_table
 	flush_direct(c, ls, &c->stats->rx_ring_full);
 }
 
+/* The platform is full.  Packets may sit on an NF ring whose tail the NF
+ * wrote past the core's head: the core reads a tail only when its cached
+ * view of the ring runs out, and with the platform full it never will.
+ * So look now, once in a while (the views are this lcore's to update). */
+#define THROTTLE_CHECK 256
+
+static void rx_check_rings(struct core *c)
+{
+	for (uint64_t m = __atomic_load_n(&c->poll_mask, __ATOMIC_ACQUIRE); m; m &= m - 1)
+		core_ring_free(&c->rx[__builtin_ctzll(m)]);
+}
+
 static void rx_once(struct core *c, struct lstate *ls)
 {
 	const struct core_tables *t = rcu_dereference(c->tables);
@@ -318,8 +330,8 @@ static void rx_once(struct core *c, struct lstate *ls)
 		/* the held burst already counts as received for flow control */
 		if (in_flight(c->stats) + held + burst <= c->cfg.max_inflight)
 			n = rte_eth_rx_burst(port, 0, mb, (uint16_t)burst);
-		else
-			c->stats->rx_throttled++;
+		else if ((++c->stats->rx_throttled & (THROTTLE_CHECK - 1)) == 0)
+			rx_check_rings(c);
 		for (uint16_t i = 0; i < n; i++) {
 			rte_prefetch0(rte_pktmbuf_mtod(mb[i], void *));
 			__builtin_prefetch(mb[i]->buf_addr, 1, 3);

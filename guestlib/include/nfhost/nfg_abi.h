@@ -59,12 +59,38 @@
  * Everyone else only reads.  Nothing in the hardware stops a process that
  * maps the region from writing anywhere in it: these are the rules the
  * core and libnfguest keep, and the core checks what an NF hands it before
- * use.  Each entry an NF hands back goes through core_desc_invalid()
- * (core/core_desc.h): unless it names the nfg_pkt of a buffer that NF
- * holds, the core touches nothing.  With NFG_D_F_META the packet's new
- * bounds go through nfg_pkt_in_room().  Two inputs of those checks are still read from the
- * region, not from a private copy: the room bounds in this header that
- * nfg_pkt_in_room() takes, and each NF ring's size and mask.
+ * use.
+ *
+ * The trust boundary: what the core reads from the region, and what it
+ * checks.  Everything that decides where the core reads or writes is fixed
+ * when it formats the region and kept in its private memory
+ * (core/core_region.h struct core_layout, core/core_desc.h struct
+ * core_bufmap, core/core_ring.h struct core_ring): the areas' offsets, each
+ * ring's position, size and mask, the buffer layout and room bounds.  It
+ * never reads them back from this header or from a slot.  Likewise what it
+ * granted a slot (service, PID, token, guest, name: core/core_ctrl.h struct
+ * core_slot_info) and the control ring's and reply board's own indices.
+ * What it does read, NF-written:
+ *   - a ring's NF index (an rx ring's tail, a tx ring's head): checked
+ *     against the core's private index and size (core_ring.h).  An index
+ *     no honest NF could have written marks the ring corrupt: the core
+ *     stops using it, gives the NF up (state DEAD, counted in
+ *     nfs_retired), reclaims the buffers it held, and keeps the slot until
+ *     the NF acknowledges (DONE) or its process ends;
+ *   - tx ring entries: each through core_desc_invalid() (core_desc.h):
+ *     unless it names the nfg_pkt of a buffer that NF holds, the core
+ *     touches nothing (bad_desc);
+ *   - with NFG_D_F_META, the packet's data_off and len, read once into a
+ *     private copy and checked against the private room bounds
+ *     (core_desc_room_ok(), bad_meta);
+ *   - a slot's state, only for the NF's one move (to DONE), and a guest
+ *     NF's heartbeat (a counter);
+ *   - control ring cells: each field checked before use (core_ctrl.c).
+ * Counters in the region are the core's output; it never reads them back
+ * to decide anything.  An NF can still wreck another NF: every byte of the
+ * region is writable to every process and guest that maps it, so an NF
+ * can write another NF's packets or ring indices (that NF is then
+ * retired); only a region of its own (copy mode) isolates an NF.
  */
 #ifndef NFHOST_NFG_ABI_H
 #define NFHOST_NFG_ABI_H
@@ -281,7 +307,9 @@ typedef uint64_t nfg_desc_t;
  * produces, the core consumes).  Each index has exactly one writer and
  * lives on its writer's cache line; each side keeps a cached copy of the
  * other's index so that it touches the remote line only when the cached
- * view says the ring is full (producer) or empty (consumer).  (One writer
+ * view says the ring is full (producer) or empty (consumer).  The core
+ * keeps its index and cached view in private memory (core/core_ring.h):
+ * its copies here are written for tools to read.  (One writer
  * is not so today when the core's RX and TX loops run on separate lcores:
  * both enqueue, unsynchronized, on the rx ring of a slot that is a chain's
  * first hop and also a later hop or a TO_SERVICE target.)  The core resets

@@ -56,6 +56,7 @@ struct core {
 	/* each slot's rings as the core uses them (core_ring.h): rx written
 	 * by whichever lcore enqueues, tx by the TX lcore */
 	struct core_ring rx[NFG_MAX_NFS], tx[NFG_MAX_NFS];
+	int split;                  /* RX and TX on separate lcores: both enqueue on rx rings */
 	struct core_tables *tables; /* RCU-protected; built and swapped by tabs' owner only */
 	struct core_flows flows;    /* RX lcore only */
 	struct rte_ring *direct;    /* RX -> TX: packets a rule sends straight out */

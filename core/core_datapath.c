@@ -102,7 +102,11 @@ static void flush_slots(struct core *c, struct lstate *ls, uint64_t *ring_full)
 		ls->touched &= ls->touched - 1;
 		for (k = 0; k < st->n; k++)
 			c->owner[st->idx[k]] = s + 1;
+		if (c->split)
+			rte_spinlock_lock(&c->rx[s].lock);
 		k = core_ring_enqueue(&c->rx[s], st->d, st->n);
+		if (c->split)
+			rte_spinlock_unlock(&c->rx[s].lock);
 		core_slot(c, s)->enq_pkts += k;
 		for (; k < st->n; k++) {
 			c->owner[st->idx[k]] = 0;
@@ -302,8 +306,15 @@ static void rx_handle(struct core *c, struct lstate *ls, const struct core_table
 
 static void rx_check_rings(struct core *c)
 {
-	for (uint64_t m = __atomic_load_n(&c->poll_mask, __ATOMIC_ACQUIRE); m; m &= m - 1)
-		core_ring_free(&c->rx[__builtin_ctzll(m)]);
+	for (uint64_t m = __atomic_load_n(&c->poll_mask, __ATOMIC_ACQUIRE); m; m &= m - 1) {
+		struct core_ring *r = &c->rx[__builtin_ctzll(m)];
+
+		if (c->split)
+			rte_spinlock_lock(&r->lock);
+		core_ring_free(r);
+		if (c->split)
+			rte_spinlock_unlock(&r->lock);
+	}
 }
 
 static void rx_once(struct core *c, struct lstate *ls)

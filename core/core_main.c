@@ -425,6 +425,7 @@ int main(int argc, char **argv)
 	argv[0] = "nfhost-core";
 	if (parse_args(argc, argv, &c->cfg) < 0 || check_hugepages(&c->cfg) < 0)
 		goto out_eal;
+	c->split = c->cfg.rx_lcore != c->cfg.tx_lcore;
 	c->socket_id = (int)rte_lcore_to_socket_id(c->cfg.rx_lcore);
 	if (c->socket_id < 0 || c->socket_id == SOCKET_ID_ANY)
 		c->socket_id = 0;

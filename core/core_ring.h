@@ -15,6 +15,8 @@
 
 #include <stdint.h>
 
+#include <rte_spinlock.h>
+
 #include "nfhost/nfg_abi.h"
 
 struct core_ring {
@@ -24,7 +26,9 @@ struct core_ring {
 	uint32_t mine;        /* private: the core's index (head of an rx ring, tail of a tx ring) */
 	uint32_t seen;        /* private: the NF's index as last read and checked */
 	uint32_t corrupt;     /* the NF wrote an impossible index: the ring is not used again */
-	uint32_t pad;
+	/* an rx ring has two producers when RX and TX run on separate lcores
+	 * (a chain's first hop that is also a later hop): they take turns */
+	rte_spinlock_t lock;
 	uint64_t full;        /* enqueues that found the ring full */
 } __attribute__((aligned(NFG_CACHE_LINE)));
 
@@ -39,6 +43,7 @@ static inline void core_ring_reset(struct core_ring *r, struct nfg_ring *sh, uin
 	r->mask = size - 1;
 	r->mine = r->seen = r->corrupt = 0;
 	r->full = 0;
+	rte_spinlock_init(&r->lock);
 }
 
 /* Producer, step 1: refresh the view of the NF's tail.  An honest tail

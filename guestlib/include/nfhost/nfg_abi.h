@@ -309,10 +309,10 @@ typedef uint64_t nfg_desc_t;
  * other's index so that it touches the remote line only when the cached
  * view says the ring is full (producer) or empty (consumer).  The core
  * keeps its index and cached view in private memory (core/core_ring.h):
- * its copies here are written for tools to read.  (One writer
- * is not so today when the core's RX and TX loops run on separate lcores:
- * both enqueue, unsynchronized, on the rx ring of a slot that is a chain's
- * first hop and also a later hop or a TO_SERVICE target.)  The core resets
+ * its copies here are written for tools to read.  (When the core's RX and
+ * TX loops run on separate lcores, both may produce on one rx ring: a
+ * chain's first hop that is also a later hop.  They take turns under a
+ * lock of the core's; for the NF there is still one producer.)  The core resets
  * both rings of a slot (nfg_ring_init()) when it grants the slot, before
  * the NF can see them.
  *

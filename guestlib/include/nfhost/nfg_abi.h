@@ -73,7 +73,9 @@
 #include <stdint.h>
 
 #define NFG_MAGIC 0x314e4f4947455248ULL /* "HREGION1" little-endian */
-#define NFG_ABI_VERSION 3u
+/* 4: the core's heartbeat (core_beat), which a library of version 4 waits
+ * on; an older core never beats */
+#define NFG_ABI_VERSION 4u
 
 #define NFG_CACHE_LINE 64
 #define NFG_MAX_NFS 64        /**< NF slots per region */
@@ -146,7 +148,16 @@ struct nfg_region_hdr {
 	 * (e.g. "nfhost0-s0"), cut to NFG_NAME_LEN - 1 characters: a guest
 	 * that sees several ivshmem BARs picks by this, never by PCI order. */
 	char name[NFG_NAME_LEN];
+	/** core (control thread): bumped every NFG_CORE_BEAT_MS while the
+	 * core lives, from before it sets READY.  A core killed outright
+	 * leaves state READY behind; a beat that stands still tells NFs
+	 * (libnfguest, after NFG_CORE_SILENT_MS) and tools that it is gone,
+	 * in a guest as on the host (no PID needed).  Zero at format. */
+	uint64_t core_beat;
 } NFG_ALIGNED;
+
+#define NFG_CORE_BEAT_MS 100   /**< the core's heartbeat period */
+#define NFG_CORE_SILENT_MS 500 /**< a beat standing still this long: the core is gone */
 
 /**
  * Actions an NF sets per packet, with the entry's dest (NFG_D_DEST):
@@ -366,7 +377,11 @@ struct nfg_slot {
 	/** Run back to back after another service of the same process, with
 	 * no ring between them (never in rx_pkts). */
 	uint64_t hop_pkts;
-	uint8_t pad1[NFG_CACHE_LINE - 56];
+	/** Dropped before its handler: the packet's data_off/len outside
+	 * its buffer's data room, or path_len past NFG_MAX_CHAIN, as a hop
+	 * before (an NF that moved it without NFG_D_F_META) left it; or an rx
+	 * entry naming no buffer (nfg_pkt_check()).  Never in drop_pkts. */
+	uint64_t bad_pkt;
 	/* written by the core's data path */
 	uint64_t enq_pkts;       /**< RX and TX lcores: handed to this NF */
 	uint64_t bad_desc;       /**< TX lcore: invalid entries handed back (core_desc_invalid()) */

@@ -65,6 +65,17 @@
  * bounds go through nfg_pkt_in_room().  Two inputs of those checks are still read from the
  * region, not from a private copy: the room bounds in this header that
  * nfg_pkt_in_room() takes, and each NF ring's size and mask.
+ *
+ * libnfguest's side.  It checks the header once, at attach
+ * (nfg_region_check()), and copies the buffer layout into its own memory.
+ * Before a handler sees a packet (and before each run-to-completion hop)
+ * it checks, against that copy, what another party could have written:
+ * the rx entry names a buffer's nfg_pkt, data_off/len lie in that buffer's
+ * room, path_len fits path[] (nfg_pkt_check(), guestlib/src/nfg_internal.h).
+ * A packet that fails goes back as a drop and is counted (nfg_slot.bad_pkt):
+ * a hop before may have moved it without NFG_D_F_META, which the core
+ * ignores for routing but does not undo in the metadata.  Of the header it
+ * reads again only state, boot_id and core_beat, to follow the core's life.
  */
 #ifndef NFHOST_NFG_ABI_H
 #define NFHOST_NFG_ABI_H
@@ -92,14 +103,16 @@
 
 /** Region state (nfg_region_hdr.state), written by the core alone. */
 enum nfg_region_state {
-	NFG_REGION_INIT = 0,  /**< being formatted: do not attach */
+	NFG_REGION_INIT = 0,  /**< being formatted (maybe again, by a restarted core): do not attach */
 	NFG_REGION_READY = 1, /**< the core accepts NFs */
 	NFG_REGION_CLOSED = 2 /**< the core is shutting down: detach */
 };
 
 /**
  * Region header: the first bytes of every region.  The core writes all of
- * it before it sets state READY and nothing but state after; libnfguest
+ * it before it sets state READY and nothing but state and core_beat after
+ * (a core restarted on a dead one's file formats it again: state INIT
+ * first, a new boot_id, READY last); libnfguest
  * checks every size and offset against its mapping (nfg_region_check())
  * before it trusts one.
  */
@@ -108,7 +121,9 @@ struct nfg_region_hdr {
 	uint32_t abi_version;    /**< format: NFG_ABI_VERSION */
 	uint32_t hdr_size;       /**< format: sizeof(struct nfg_region_hdr) */
 	uint64_t region_size;    /**< format: bytes, power of two */
-	uint64_t boot_id;        /**< format: random per core start: detects a restart */
+	uint64_t boot_id;        /**< format (after state INIT, release): random per core start:
+				  *   an NF waiting on a dead core's region re-attaches when it
+				  *   changes and state is READY */
 	int32_t socket_id;       /**< format: NUMA socket this region's memory is on */
 	uint32_t state;          /**< core: enum nfg_region_state (atomic) */
 	int32_t core_pid;        /**< format: host PID of the core */
@@ -552,6 +567,7 @@ _Static_assert(sizeof(struct nfg_port) == 2 * NFG_CACHE_LINE, "port");
 _Static_assert(sizeof(struct nfg_core_stats) == 4 * NFG_CACHE_LINE, "stats");
 _Static_assert(offsetof(struct nfg_port, tx_pkts) == NFG_CACHE_LINE, "port TX line");
 _Static_assert(sizeof(struct nfg_region_hdr) % NFG_CACHE_LINE == 0, "header");
+_Static_assert(sizeof(struct nfg_region_hdr) == 4 * NFG_CACHE_LINE, "header: 16 bytes spare after core_beat");
 _Static_assert(sizeof(struct nfg_ctrl_msg) == 64, "ctrl msg");
 _Static_assert(sizeof(struct nfg_flow_key) == 16, "flow key");
 _Static_assert(NFG_MAX_SERVICES <= 256, "a service ID fits a path byte");
@@ -646,8 +662,9 @@ static inline uint32_t nfg_desc_of_index(const struct nfg_region_hdr *h, uint32_
 /**
  * 1 when the packet's bytes lie inside the data room of the buffer whose
  * metadata is at @p desc (already a valid descriptor).  The core's check of
- * an entry flagged NFG_D_F_META (on a private copy of data_off and len),
- * and libnfguest's before each run-to-completion hop.
+ * an entry flagged NFG_D_F_META (on a private copy of data_off and len);
+ * libnfguest runs the same test on its private copy of the layout
+ * (nfg_pkt_check()).
  */
 static inline int nfg_pkt_in_room(const struct nfg_region_hdr *h, uint32_t desc,
 				  const struct nfg_pkt *p)

@@ -26,7 +26,7 @@
 #include "core_tables.h"
 
 #define CTRL_POLL_MS 1
-#define STATS_EVERY_MS 100
+#define STATS_EVERY_MS NFG_CORE_BEAT_MS /* the heartbeat goes with the counters */
 
 static void reply(struct core *c, uint64_t token, int result, uint32_t slot, const char *reason)
 {
@@ -466,6 +466,8 @@ static void update_stats(struct core *c)
 	c->stats->pool_avail = rte_mempool_avail_count(c->pool);
 	core_ports_stats(c);
 	c->stats->updated_tsc = rte_rdtsc();
+	/* NFs and tools tell a live core from a dead one's region by this */
+	__atomic_store_n(&c->hdr->core_beat, c->hdr->core_beat + 1, __ATOMIC_RELAXED);
 }
 
 static void *ctrl_main(void *arg)

@@ -10,6 +10,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core_region.h"
@@ -60,7 +61,7 @@ int core_region_create(struct core_region *r, const char *path, uint64_t size,
 	struct nfg_region_hdr *h;
 	struct core_layout *l;
 	struct stat st;
-	uint64_t off;
+	uint64_t off, boot_id;
 	void *base;
 	int fd;
 
@@ -83,10 +84,23 @@ int core_region_create(struct core_region *r, const char *path, uint64_t size,
 	fd = open_locked(path);
 	if (fd < 0)
 		return fd;
-	if (fstat(fd, &st) == 0 && st.st_size != 0) {
-		fprintf(stderr, "core: replacing stale region %s (no core holds it)\n", path);
-		if (ftruncate(fd, 0) < 0)
-			goto fail_errno;
+	/* A stale file is a dead core's, and its NFs may still map it, waiting
+	 * for a restart.  Shrinking it under them would be their SIGBUS: of the
+	 * right size it is formatted again in place (they see state INIT, then
+	 * a new boot_id, and re-attach); else it is unlinked (they keep the old
+	 * pages until they follow the path to the new file). */
+	if (fstat(fd, &st) < 0)
+		goto fail_errno;
+	if (st.st_size != 0 && (uint64_t)st.st_size != size) {
+		fprintf(stderr, "core: replacing stale region %s of %lld bytes (no core holds it)\n", path,
+			(long long)st.st_size);
+		unlink(path);
+		close(fd);
+		fd = open_locked(path);
+		if (fd < 0)
+			return fd;
+	} else if (st.st_size != 0) {
+		fprintf(stderr, "core: formatting stale region %s again in place (no core holds it)\n", path);
 	}
 	if (ftruncate(fd, (off_t)size) < 0)
 		goto fail_errno;
@@ -98,9 +112,12 @@ int core_region_create(struct core_region *r, const char *path, uint64_t size,
 	/* pages are placed at first touch: bind them to the socket first */
 	if (socket_id >= 0 && numa_available() >= 0 && socket_id <= numa_max_node())
 		numa_tonode_memory(base, size, socket_id);
+	h = base;
+	/* INIT before anything else changes: an NF still mapping a stale
+	 * region must see it is being formatted before any field moves */
+	__atomic_store_n(&h->state, NFG_REGION_INIT, __ATOMIC_SEQ_CST);
 	memset(base, 0, sizeof(struct nfg_region_hdr));
 
-	h = base;
 	h->magic = NFG_MAGIC;
 	h->abi_version = NFG_ABI_VERSION;
 	h->hdr_size = sizeof(*h);
@@ -108,11 +125,13 @@ int core_region_create(struct core_region *r, const char *path, uint64_t size,
 	h->socket_id = socket_id;
 	/* guests tell their BARs apart by this */
 	snprintf(h->name, sizeof(h->name), "%s", strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
-	h->state = NFG_REGION_INIT;
 	h->core_pid = getpid();
 	h->max_nfs = max_nfs;
-	if (getrandom(&h->boot_id, sizeof(h->boot_id), 0) != sizeof(h->boot_id))
-		h->boot_id = (uint64_t)getpid();
+	if (getrandom(&boot_id, sizeof(boot_id), 0) != sizeof(boot_id))
+		boot_id = (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL);
+	/* after INIT (release): an NF that reads this boot_id then reads
+	 * INIT or the new core's READY, never the dead core's */
+	__atomic_store_n(&h->boot_id, boot_id, __ATOMIC_RELEASE);
 
 	l = &r->lay;
 	off = sizeof(*h);

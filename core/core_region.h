@@ -36,7 +36,10 @@ struct core_region {
 /**
  * Create @p path (size a power of two), lock it, map it and format every
  * area except the buffer layout.  Refuses when the file is locked by a live
- * core; replaces a stale one (no lock holder) and says so on stderr.
+ * core.  A stale one (no lock holder: its core died) is formatted again in
+ * place when it has @p size bytes, so NFs waiting on it see a new boot_id;
+ * of another size it is unlinked and a new file made.  Either way stderr
+ * says so.
  * @param buf_page  page size the buffer area starts on (hugepage size)
  * @return 0 or negative errno with a message printed to stderr.
  */

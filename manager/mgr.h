@@ -15,6 +15,7 @@ struct mgr_ctx {
 	const char *region;     /**< -r REGION */
 	char sock[108];         /**< the core's API socket (sun_path's size), once mgr_client_init() found it */
 	void *base;             /**< the region, for the commands that read it (MGR_CMD_READS_REGION) */
+	const struct nfg_region *reg; /**< the same region as attached */
 	int count;              /**< -c COUNT */
 	const char *field;      /**< -f FIELD */
 	int idle_ms;            /**< --idle-ms N */

@@ -37,7 +37,7 @@ static uint64_t all_drops(const struct nfg_core_stats *s)
 	       s->tx_ring_full + s->tx_drops + s->reclaimed;
 }
 
-static json_t *stats_json(void *base)
+static json_t *stats_json(void *base, int alive)
 {
 	const struct nfg_region_hdr *h = base;
 	const struct nfg_core_stats *s = nfg_core_stats(base);
@@ -45,6 +45,7 @@ static json_t *stats_json(void *base)
 	json_t *chain = json_array();
 
 	json_object_set_new(root, "core_pid", json_integer(h->core_pid));
+	json_object_set_new(root, "core_alive", json_boolean(alive));
 	json_object_set_new(root, "socket", json_integer(h->socket_id));
 	json_object_set_new(root, "region_size", json_integer((json_int_t)h->region_size));
 	json_object_set_new(root, "bufs_off", json_integer((json_int_t)h->bufs_off));
@@ -78,14 +79,14 @@ static json_t *stats_json(void *base)
 
 		if (st == NFG_SLOT_FREE)
 			continue;
-		json_array_append_new(nfs, json_pack("{s:i,s:s,s:i,s:i,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "slot",
+		json_array_append_new(nfs, json_pack("{s:i,s:s,s:i,s:i,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "slot",
 						     i, "name", sl->name, "service", sl->service_id, "pid", sl->pid,
 						     "state", st < 6 ? slot_states[st] : "?", "rx_pkts",
 						     (json_int_t)sl->rx_pkts, "hop_pkts", (json_int_t)sl->hop_pkts,
 						     "tx_pkts", (json_int_t)sl->tx_pkts, "drop_pkts",
 						     (json_int_t)sl->drop_pkts, "enq_pkts", (json_int_t)sl->enq_pkts,
 						     "bad_desc", (json_int_t)sl->bad_desc, "reclaimed",
-						     (json_int_t)sl->reclaimed));
+						     (json_int_t)sl->reclaimed, "bad_pkt", (json_int_t)sl->bad_pkt));
 	}
 	json_object_set_new(root, "nfs", nfs);
 	for (uint16_t id = 1; id < NFG_MAX_SERVICES; id++) {
@@ -103,13 +104,18 @@ static json_t *stats_json(void *base)
 	return root;
 }
 
-static void print_status(void *base)
+static void print_status(void *base, const char *region, int alive)
 {
 	const struct nfg_region_hdr *h = base;
 	const struct nfg_core_stats *s = nfg_core_stats(base);
 
-	printf("core pid %d, socket %d, region %llu MiB, buffers %u free of %u, %u NFs active\n", h->core_pid,
-	       h->socket_id, (unsigned long long)(h->region_size >> 20), s->pool_avail, s->pool_size, s->nfs_active);
+	if (alive)
+		printf("core pid %d, socket %d, region %llu MiB, buffers %u free of %u, %u NFs active\n", h->core_pid,
+		       h->socket_id, (unsigned long long)(h->region_size >> 20), s->pool_avail, s->pool_size,
+		       s->nfs_active);
+	else
+		printf("core pid %d is GONE: no live core holds region %s; below is what it left (its NFs wait "
+		       "for a core of the same name, or have left)\n", h->core_pid, region);
 	printf("chain:");
 	for (int i = 0; i < h->chain_len; i++)
 		printf(" %s%u", i ? "-> " : "", h->chain[i]);
@@ -124,18 +130,19 @@ static void print_status(void *base)
 		       (unsigned long long)np->tx_pkts, (unsigned long long)np->tx_drops,
 		       (unsigned long long)np->rx_missed);
 	}
-	printf("%-5s %-16s %7s %7s %-8s %10s %10s %10s %10s %9s\n", "slot", "name", "service", "pid", "state", "rx",
-	       "in-place", "tx", "dropped", "reclaimed");
+	printf("%-5s %-16s %7s %7s %-8s %10s %10s %10s %10s %9s %8s\n", "slot", "name", "service", "pid", "state",
+	       "rx", "in-place", "tx", "dropped", "reclaimed", "bad-pkt");
 	for (uint32_t i = 0; i < h->max_nfs; i++) {
 		const struct nfg_slot *sl = nfg_slot_at(base, i);
 		uint32_t st = sl->state;
 
 		if (st == NFG_SLOT_FREE)
 			continue;
-		printf("%-5u %-16s %7u %7d %-8s %10llu %10llu %10llu %10llu %9llu\n", i, sl->name, sl->service_id,
-		       sl->pid, st < 6 ? slot_states[st] : "?", (unsigned long long)sl->rx_pkts,
+		printf("%-5u %-16s %7u %7d %-8s %10llu %10llu %10llu %10llu %9llu %8llu\n", i, sl->name,
+		       sl->service_id, sl->pid, st < 6 ? slot_states[st] : "?", (unsigned long long)sl->rx_pkts,
 		       (unsigned long long)sl->hop_pkts, (unsigned long long)sl->tx_pkts,
-		       (unsigned long long)sl->drop_pkts, (unsigned long long)sl->reclaimed);
+		       (unsigned long long)sl->drop_pkts, (unsigned long long)sl->reclaimed,
+		       (unsigned long long)sl->bad_pkt);
 	}
 }
 
@@ -269,13 +276,26 @@ int mgr_stats_attach(struct mgr_ctx *ctx, struct nfg_region *r, double wait_s)
 	double end = mgr_clock_s(CLOCK_MONOTONIC) + wait_s;
 	int rc;
 
-	while ((rc = nfg_region_attach(ctx->region, r)) < 0 && mgr_clock_s(CLOCK_MONOTONIC) < end)
+	/* waiting for a core: a region a dead core left (READY and all) is
+	 * not one, its successor will format it again */
+	while ((rc = nfg_region_attach(ctx->region, r)) < 0 || (wait_s > 0 && !nfg_region_core_alive(r))) {
+		if (rc == 0) {
+			nfg_region_detach(r);
+			rc = -EHOSTDOWN;
+		}
+		if (mgr_clock_s(CLOCK_MONOTONIC) >= end)
+			break;
 		mgr_nap_ms(50);
+	}
 	if (rc < 0) {
-		fprintf(stderr, "nfhost: %s\n", nfg_last_error());
+		if (rc == -EHOSTDOWN)
+			fprintf(stderr, "nfhost: region %s: its core is gone\n", ctx->region);
+		else
+			fprintf(stderr, "nfhost: %s\n", nfg_last_error());
 		return rc;
 	}
 	ctx->base = r->base;
+	ctx->reg = r;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	return 0;
@@ -283,9 +303,13 @@ int mgr_stats_attach(struct mgr_ctx *ctx, struct nfg_region *r, double wait_s)
 
 int mgr_stats_status(struct mgr_ctx *ctx, int argc, char **argv)
 {
+	int alive = nfg_region_core_alive(ctx->reg);
+
 	(void)argc;
 	(void)argv;
-	print_status(ctx->base);
+	print_status(ctx->base, ctx->region, alive);
+	if (!alive)
+		return 1;
 	mgr_show_status(ctx->region);
 	return 0;
 }
@@ -299,7 +323,7 @@ int mgr_stats_top(struct mgr_ctx *ctx, int argc, char **argv)
 
 int mgr_stats_json(struct mgr_ctx *ctx, int argc, char **argv)
 {
-	json_t *j = stats_json(ctx->base), *v = ctx->field ? json_object_get(j, ctx->field) : j;
+	json_t *j = stats_json(ctx->base, nfg_region_core_alive(ctx->reg)), *v = ctx->field ? json_object_get(j, ctx->field) : j;
 	int rc = 0;
 
 	(void)argc;

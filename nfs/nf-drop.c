@@ -90,6 +90,10 @@ static int parse_rule(int argc, char **argv, struct rule *r)
 			return -1;
 		}
 	}
+	if (optind < argc) {
+		fprintf(stderr, "nf-drop: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
 	if (r->proto < 0 && r->port < 0 && r->sport < 0 && r->dport < 0) {
 		fprintf(stderr, "nf-drop: give at least one of --proto tcp|udp|icmp|N, --port, --src-port, --dst-port\n");
 		return -1;

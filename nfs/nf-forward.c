@@ -12,8 +12,11 @@ int main(int argc, char **argv)
 {
 	static const struct nfg_ops ops = { .pkt = forward };
 	struct nfg_ctx *ctx;
+	int n = nfg_init(argc, argv, "forward", &ctx);
 
-	if (nfg_init(argc, argv, "forward", &ctx) < 0)
+	if (n < 0)
 		return 1;
+	if (nfg_no_args(ctx, argc - n, argv + n) < 0)
+		return nfg_close(ctx), 2;
 	return nfg_run(ctx, &ops, NULL) < 0;
 }

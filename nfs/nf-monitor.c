@@ -85,12 +85,17 @@ int main(int argc, char **argv)
 	static const struct nfg_ops ops = { .pkt = monitor_pkt, .tick = monitor_tick, .fini = monitor_fini };
 	struct monitor m = { 0 };
 	struct nfg_ctx *ctx;
-	int rc;
+	int rc = -1;
 
 	m.table = calloc(FLOW_SLOTS, sizeof(*m.table));
-	if (!m.table || nfg_init(argc, argv, "monitor", &ctx) < 0) {
+	if (!m.table || (rc = nfg_init(argc, argv, "monitor", &ctx)) < 0) {
 		free(m.table);
 		return 1;
+	}
+	if (nfg_no_args(ctx, argc - rc, argv + rc) < 0) {
+		nfg_close(ctx);
+		free(m.table);
+		return 2;
 	}
 	rc = nfg_run(ctx, &ops, &m);
 	free(m.table);

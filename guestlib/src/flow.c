@@ -14,11 +14,13 @@ void nfg_flow_key(const struct nfg_pkt *p, const uint8_t *d, struct nfg_flow_key
 {
 	memset(k, 0, sizeof(*k));
 	k->in_port = p->in_port;
-	if (p->flags & NFG_PKT_F_IPV4) {
+	/* the core flags a header only when it fits the packet; a hop before
+	 * may have moved or cut the packet since: read nothing past len */
+	if ((p->flags & NFG_PKT_F_IPV4) && p->len >= p->l3_off + 20u) {
 		memcpy(&k->a, d + p->l3_off + 12, 4);
 		memcpy(&k->b, d + p->l3_off + 16, 4);
 		k->kind = NFG_FLOW_IPV4;
-	} else if (p->flags & NFG_PKT_F_IPV6) {
+	} else if ((p->flags & NFG_PKT_F_IPV6) && p->len >= p->l3_off + 40u) {
 		k->a = nfg_addr6_fold(d + p->l3_off + 8);
 		k->b = nfg_addr6_fold(d + p->l3_off + 24);
 		k->kind = NFG_FLOW_IPV6;
@@ -26,7 +28,7 @@ void nfg_flow_key(const struct nfg_pkt *p, const uint8_t *d, struct nfg_flow_key
 		uint64_t dst = 0, src = 0;
 
 		/* the same bytes the core folds: byte 0 lowest */
-		for (int i = 5; i >= 0; i--) {
+		for (int i = 5; i >= 0 && p->len >= 12; i--) {
 			dst = dst << 8 | d[i];
 			src = src << 8 | d[6 + i];
 		}
@@ -57,7 +59,7 @@ int nfg_flow_rule(struct nfg_ctx *ctx, const struct nfg_pkt *p, const uint8_t *d
 	while (s->done && s + 1 < ctx->svc + ctx->nb_svc)
 		s++;
 	m.token = s->token;
-	m.slot = s->slot->index;
+	m.slot = s->index;
 	nfg_flow_key(p, data, &m.flow.key);
 	m.flow.action = (uint8_t)action;
 	m.flow.dest = dest;

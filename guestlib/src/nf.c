@@ -2,10 +2,12 @@
 /* NF lifecycle: register, run loop, clean leave. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,6 +19,9 @@
 /* Empty polls before yielding the CPU: NFs sharing a core take turns, and
  * each turn drains a whole ring, so the switch cost spreads over a batch. */
 #define EMPTY_POLLS_BEFORE_YIELD 8
+/* How often an NF waiting for a gone core looks for it again: well inside
+ * the second a restarted core may wait for its NFs. */
+#define CORE_WAIT_POLL_NS (20 * 1000 * 1000)
 
 static struct nfg_ctx *signal_ctx;
 
@@ -34,12 +39,14 @@ void nfg_usage(FILE *f, const char *prog)
 
 	default_region(region, sizeof(region));
 	fprintf(f,
-		"usage: %s [-r REGION] -s SERVICE_ID[,ID...] [-n NAME] [-b BURST] [-q] [-- NF options]\n"
+		"usage: %s [-r REGION] -s SERVICE_ID[,ID...] [-n NAME] [-b BURST] [-w SECONDS] [-q] [-- NF options]\n"
 		"  -r REGION   region file (default %s)\n"
 		"  -s ID,...   service IDs to register for (1..%d); one process serving\n"
 		"              consecutive services of a chain runs them back to back\n"
 		"  -n NAME     instance name shown in stats\n"
 		"  -b BURST    descriptors per burst (default 32, max %d)\n"
+		"  -w SECONDS  --core-wait: how long to wait for a core that died to be\n"
+		"              restarted (default: for ever; 0: exit at once, status 1)\n"
 		"  -q          no per-second rate lines\n",
 		prog, region, NFG_MAX_SERVICES - 1, MAX_BURST);
 }
@@ -102,14 +109,16 @@ static int parse_services(const char *arg, struct nfg_opts *o)
 
 int nfg_init(int argc, char **argv, const char *name, struct nfg_ctx **ctx)
 {
+	static const struct option lo[] = { { "core-wait", required_argument, NULL, 'w' }, { NULL, 0, NULL, 0 } };
 	struct nfg_opts o = { .burst = 32 };
 	struct sigaction sa;
+	uint32_t wait_s;
 	int c, rc;
 
 	default_region(o.region, sizeof(o.region));
 	snprintf(o.name, sizeof(o.name), "%s", name);
 	optind = 1;
-	while ((c = getopt(argc, argv, "+r:s:n:b:qh")) != -1) {
+	while ((c = getopt_long(argc, argv, "+r:s:n:b:w:qh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			snprintf(o.region, sizeof(o.region), "%s", optarg);
@@ -125,6 +134,11 @@ int nfg_init(int argc, char **argv, const char *name, struct nfg_ctx **ctx)
 		case 'b':
 			if (parse_u32(optarg, 1, MAX_BURST, &o.burst) < 0)
 				return init_error(-EINVAL, "-b %s: burst must be 1..%d", optarg, MAX_BURST);
+			break;
+		case 'w':
+			if (parse_u32(optarg, 0, INT32_MAX / 1000, &wait_s) < 0)
+				return init_error(-EINVAL, "-w %s: seconds must be 0..%d", optarg, INT32_MAX / 1000);
+			o.core_wait_ms = wait_s ? (int32_t)wait_s * 1000 : NFG_CORE_WAIT_NONE;
 			break;
 		case 'q':
 			o.quiet = 1;
@@ -156,6 +170,15 @@ int nfg_init(int argc, char **argv, const char *name, struct nfg_ctx **ctx)
 	return rc;
 }
 
+int nfg_no_args(const struct nfg_ctx *ctx, int argc, char **argv)
+{
+	if (argc <= 1)
+		return 0;
+	fprintf(stderr, "%s: unexpected argument '%s': this NF takes no options of its own\n", ctx->opts.name,
+		argv[1]);
+	return nfg_set_error(-EINVAL, "unexpected argument '%s'", argv[1]);
+}
+
 /* A ring the core names must be one of the region's rings, with the size
  * the header says: the NF indexes it with that mask. */
 static int ring_ok(const struct nfg_region_hdr *h, uint64_t off)
@@ -169,23 +192,14 @@ static int ring_ok(const struct nfg_region_hdr *h, uint64_t off)
 	return r->size == h->ring_size && r->mask == h->ring_size - 1;
 }
 
-/* Register a slot for service @p id and fill ctx->svc[ctx->nb_svc]. */
-static int register_svc(struct nfg_ctx *ctx, uint16_t id, nfg_pkt_fn fn, void *arg)
+/* Ask the core of the region for a slot for @p s (its id and token set)
+ * and point @p s at it. */
+static int grant(struct nfg_ctx *ctx, struct nfg_svc *s)
 {
-	struct nfg_svc *s = &ctx->svc[ctx->nb_svc];
 	struct nfg_ctrl_msg m;
 	uint32_t slot;
 	int rc;
 
-	if (id == 0 || id >= NFG_MAX_SERVICES)
-		return nfg_set_error(-EINVAL, "service ID %u out of range 1..%d", id, NFG_MAX_SERVICES - 1);
-	if (ctx->local[id])
-		return nfg_set_error(-EEXIST, "service %u is served by this process already", id);
-	if (ctx->nb_svc == NFG_MAX_LOCAL)
-		return nfg_set_error(-ENOSPC, "a process serves at most %d services", NFG_MAX_LOCAL);
-	memset(s, 0, sizeof(*s));
-	/* odd (0 marks an empty reply) and one per slot */
-	s->token = ctx->token + 2 * ctx->nb_svc;
 	memset(&m, 0, sizeof(m));
 	m.type = NFG_CTRL_REGISTER;
 	m.token = s->token;
@@ -199,7 +213,7 @@ static int register_svc(struct nfg_ctx *ctx, uint16_t id, nfg_pkt_fn fn, void *a
 	} else {
 		m.pid = getpid();
 	}
-	m.service_id = id;
+	m.service_id = s->id;
 	snprintf(m.name, sizeof(m.name), "%s", ctx->opts.name);
 	rc = nfg_ctrl_post(ctx->region.base, &m);
 	if (rc < 0)
@@ -212,14 +226,47 @@ static int register_svc(struct nfg_ctx *ctx, uint16_t id, nfg_pkt_fn fn, void *a
 	s->slot = nfg_slot_at(ctx->region.base, slot);
 	if (!ring_ok(ctx->region.hdr, s->slot->rx_ring_off) || !ring_ok(ctx->region.hdr, s->slot->tx_ring_off))
 		return nfg_set_error(-EPROTO, "slot %u names rings outside the ring area", slot);
-	s->id = id;
+	s->index = (uint16_t)slot;
 	s->rx = nfg_ring_at(ctx->region.base, s->slot->rx_ring_off);
 	s->tx = nfg_ring_at(ctx->region.base, s->slot->tx_ring_off);
-	s->route = nfg_service_at(ctx->region.base, id);
+	s->route = nfg_service_at(ctx->region.base, s->id);
+	return 0;
+}
+
+/* Register a slot for service @p id and fill ctx->svc[ctx->nb_svc]. */
+static int register_svc(struct nfg_ctx *ctx, uint16_t id, nfg_pkt_fn fn, void *arg)
+{
+	struct nfg_svc *s = &ctx->svc[ctx->nb_svc];
+	int rc;
+
+	if (id == 0 || id >= NFG_MAX_SERVICES)
+		return nfg_set_error(-EINVAL, "service ID %u out of range 1..%d", id, NFG_MAX_SERVICES - 1);
+	if (ctx->local[id])
+		return nfg_set_error(-EEXIST, "service %u is served by this process already", id);
+	if (ctx->nb_svc == NFG_MAX_LOCAL)
+		return nfg_set_error(-ENOSPC, "a process serves at most %d services", NFG_MAX_LOCAL);
+	memset(s, 0, sizeof(*s));
+	s->id = id;
+	/* odd (0 marks an empty reply) and one per slot */
+	s->token = ctx->token + 2 * ctx->nb_svc;
+	rc = grant(ctx, s);
+	if (rc < 0)
+		return rc;
 	s->fn = fn;
 	s->arg = arg;
 	ctx->local[id] = (uint8_t)++ctx->nb_svc;
 	return 0;
+}
+
+/* The core we register with: its layout (kept private) and boot. */
+static void adopt_core(struct nfg_ctx *ctx)
+{
+	const struct nfg_region_hdr *h = ctx->region.hdr;
+
+	nfg_bufmap_init(&ctx->map, h);
+	ctx->boot_id = __atomic_load_n(&h->boot_id, __ATOMIC_ACQUIRE);
+	ctx->beat = __atomic_load_n(&h->core_beat, __ATOMIC_RELAXED);
+	ctx->beat_at = nfg_now();
 }
 
 static int leave(struct nfg_ctx *ctx, nfg_pkt_fn fn, void *arg);
@@ -249,6 +296,7 @@ int nfg_open(const struct nfg_opts *o, struct nfg_ctx **out)
 	if (getrandom(&ctx->token, sizeof(ctx->token), 0) != sizeof(ctx->token))
 		ctx->token = (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL);
 	ctx->token |= 1;
+	adopt_core(ctx);
 	rc = register_svc(ctx, o->service_id, NULL, NULL);
 	for (uint32_t i = 0; rc == 0 && i < o->nb_more; i++)
 		rc = register_svc(ctx, o->more[i], NULL, NULL);
@@ -307,25 +355,50 @@ static uint32_t svc_rx(struct nfg_svc *s, nfg_desc_t *descs, uint32_t n)
 	return got;
 }
 
-static int region_open(const struct nfg_ctx *ctx)
+/* The region still belongs to the core we registered with, and it is
+ * READY (no restart formatted it since). */
+static int core_ours(const struct nfg_ctx *ctx)
 {
-	return __atomic_load_n(&ctx->region.hdr->state, __ATOMIC_RELAXED) == NFG_REGION_READY;
+	const struct nfg_region_hdr *h = ctx->region.hdr;
+
+	return __atomic_load_n(&h->state, __ATOMIC_ACQUIRE) == NFG_REGION_READY &&
+	       __atomic_load_n(&h->boot_id, __ATOMIC_RELAXED) == ctx->boot_id;
 }
 
-static uint32_t svc_tx(const struct nfg_ctx *ctx, struct nfg_svc *s, const nfg_desc_t *descs, uint32_t n)
+/* core_ours(), and its heartbeat moved within NFG_CORE_SILENT_MS of
+ * @p now.  Two header lines the core writes only on a change or once a
+ * beat: cache hits, called once per wait step or idle poll, never per
+ * packet. */
+static int core_here(struct nfg_ctx *ctx, double now)
+{
+	uint64_t beat = __atomic_load_n(&ctx->region.hdr->core_beat, __ATOMIC_RELAXED);
+
+	if (beat != ctx->beat) {
+		ctx->beat = beat;
+		ctx->beat_at = now;
+	}
+	return core_ours(ctx) && (now - ctx->beat_at) * 1e3 <= NFG_CORE_SILENT_MS;
+}
+
+static uint32_t svc_tx(struct nfg_ctx *ctx, struct nfg_svc *s, const nfg_desc_t *descs, uint32_t n)
 {
 	uint32_t done = 0;
 	double give_up = 0;
 
 	/* The core always drains NF rings, so a full ring clears in
-	 * microseconds; a core that has gone is noticed by the region state. */
+	 * microseconds; a core that has gone is noticed by its heartbeat. */
 	for (;;) {
+		double now;
+
 		done += nfg_ring_enqueue_burst(s->tx, descs + done, n - done);
-		if (done == n || !region_open(ctx))
+		if (done == n)
+			break;
+		now = nfg_now();
+		if (!core_here(ctx, now))
 			break;
 		if (give_up == 0)
-			give_up = nfg_now() + LEAVE_TIMEOUT_S;
-		else if (nfg_now() > give_up)
+			give_up = now + LEAVE_TIMEOUT_S;
+		else if (now > give_up)
 			break;
 		sched_yield();
 	}
@@ -354,7 +427,7 @@ static uint32_t local_hops(const struct nfg_ctx *ctx)
 		const struct nfg_svc *s = &ctx->svc[i];
 
 		if (!s->done && __atomic_load_n(&s->route->nb_instances, __ATOMIC_ACQUIRE) == 1 &&
-		    s->route->slots[0] == s->slot->index)
+		    s->route->slots[0] == s->index)
 			mask |= 1u << i;
 	}
 	return mask;
@@ -378,12 +451,12 @@ static nfg_verdict_t run_on(struct nfg_ctx *ctx, const struct nfg_svc *s, uint32
 			if (!i || !(mask & 1u << (i - 1)))
 				break;
 			n = &ctx->svc[i - 1];
-			n->slot->hop_pkts++;
-			n->slot->rx_bytes += p->len;
 			/* the hop before may have moved the packet (decap, encap);
 			 * outside its buffer, the core drops it as bad metadata */
-			if (!nfg_pkt_in_room(ctx->region.hdr, NFG_D_OFF(d), p))
+			if (nfg_pkt_check(&ctx->map, ctx->region.base, NFG_D_OFF(d)))
 				break;
+			n->slot->hop_pkts++;
+			n->slot->rx_bytes += p->len;
 			data = nfg_pkt_bytes(ctx->region.base, p);
 			v = n->fn ? n->fn(p, data, n->arg) : dfn(p, data, darg);
 			n->slot->drop_pkts += (v >> 16) == NFG_ACT_DROP;
@@ -412,11 +485,20 @@ static uint32_t handle_burst(struct nfg_ctx *ctx, struct nfg_svc *s, nfg_pkt_fn 
 		__builtin_prefetch(nfg_pkt_at(base, NFG_D_OFF(descs[i])));
 	for (i = 0; i < n; i++) {
 		struct nfg_pkt *p = nfg_pkt_at(base, NFG_D_OFF(descs[i]));
-		uint32_t off = p->data_off;
-		uint16_t len = p->len;
-		uint8_t *data = nfg_pkt_bytes(base, p);
-		nfg_verdict_t v = fn ? fn(p, data, arg) : NFG_V_NEXT;
+		uint32_t off;
+		uint16_t len;
+		nfg_verdict_t v;
 
+		/* what a hop before left is checked, not trusted: such a packet
+		 * goes back as a drop, without META (the core keeps its bounds) */
+		if (__builtin_expect(nfg_pkt_check(&ctx->map, base, NFG_D_OFF(descs[i])) != 0, 0)) {
+			s->slot->bad_pkt++;
+			descs[i] = nfg_desc_verdict(descs[i], NFG_V_DROP, 0);
+			continue;
+		}
+		off = p->data_off;
+		len = p->len;
+		v = fn ? fn(p, (uint8_t *)base + off, arg) : NFG_V_NEXT;
 		bytes += len;
 		drops += (v >> 16) == NFG_ACT_DROP;
 		/* NEXT's dest is ours: how many hops ran here */
@@ -448,16 +530,17 @@ static int leave(struct nfg_ctx *ctx, nfg_pkt_fn fn, void *arg)
 	uint32_t left = 0, i;
 	int rc = 0;
 
-	if (!region_open(ctx))
+	/* a core that is gone confirms nothing: there is nobody to leave */
+	if (!core_here(ctx, nfg_now()))
 		return 0;
 	for (i = 0; i < ctx->nb_svc; i++) {
 		struct nfg_svc *s = &ctx->svc[i];
-		struct nfg_ctrl_msg m = { .type = NFG_CTRL_UNREGISTER, .token = s->token, .slot = s->slot->index };
-
-		uint32_t st = __atomic_load_n(&s->slot->state, __ATOMIC_ACQUIRE);
+		struct nfg_ctrl_msg m = { .type = NFG_CTRL_UNREGISTER, .token = s->token, .slot = s->index };
+		uint32_t st;
 
 		if (s->done)
 			continue;
+		st = __atomic_load_n(&s->slot->state, __ATOMIC_ACQUIRE);
 		/* DRAINING or DRAINED: a manager already asked the core to
 		 * retire it; anything else but ACTIVE is a slot given up on */
 		if (st == NFG_SLOT_DRAINING || st == NFG_SLOT_DRAINED ||
@@ -466,7 +549,7 @@ static int leave(struct nfg_ctx *ctx, nfg_pkt_fn fn, void *arg)
 		else if (st == NFG_SLOT_ACTIVE)
 			rc = -ENOSPC; /* nfg_ctrl_post said why */
 	}
-	while (left && region_open(ctx)) {
+	while (left && core_here(ctx, nfg_now())) {
 		uint32_t busy = 0;
 
 		for (i = 0; i < ctx->nb_svc; i++) {
@@ -491,9 +574,14 @@ static int leave(struct nfg_ctx *ctx, nfg_pkt_fn fn, void *arg)
 		}
 		sched_yield();
 	}
+	/* a slot of a core that went meanwhile may be another core's now */
+	if (left && !core_ours(ctx))
+		fprintf(stderr, "%s: the core of region %s went away while this NF was leaving\n", ctx->opts.name,
+			ctx->region.path);
 	for (i = 0; i < ctx->nb_svc; i++)
 		if (!ctx->svc[i].done) {
-			__atomic_store_n(&ctx->svc[i].slot->state, NFG_SLOT_DONE, __ATOMIC_RELEASE);
+			if (core_ours(ctx))
+				__atomic_store_n(&ctx->svc[i].slot->state, NFG_SLOT_DONE, __ATOMIC_RELEASE);
 			ctx->svc[i].done = 1;
 		}
 	return rc;
@@ -507,11 +595,15 @@ static void free_ctx(struct nfg_ctx *ctx)
 	free(ctx);
 }
 
+/* check_slots(): the region is not our core's any more */
+#define CORE_CHANGED 2
+
 /* Checked before every burst: a guest that was frozen may wake up after the
  * core gave up on it, and must not touch a ring whose buffers were taken
  * back (one L1 hit: the core writes this line only when the state
- * changes).  Returns 0 to go on, 1 when nothing is left to serve, or a
- * negative errno when the core gave up on us. */
+ * changes).  Returns 0 to go on, 1 when nothing is left to serve,
+ * CORE_CHANGED when a core restarted (our slot is not ours: it may even be
+ * FREE), or a negative errno when the core gave up on us. */
 static int check_slots(struct nfg_ctx *ctx, nfg_pkt_fn fn, void *arg)
 {
 	uint32_t serving = 0;
@@ -533,13 +625,125 @@ static int check_slots(struct nfg_ctx *ctx, nfg_pkt_fn fn, void *arg)
 			retire(ctx, s, fn, arg);
 			continue;
 		}
+		if (!core_ours(ctx))
+			return CORE_CHANGED;
 		/* the core keeps such a slot until we say we saw it */
 		if (st == NFG_SLOT_DEAD)
 			__atomic_store_n(&s->slot->state, NFG_SLOT_DONE, __ATOMIC_RELEASE);
 		s->done = 1;
-		return nfg_set_error(-ETIMEDOUT, "the core gave up on this NF (no heartbeat for too long)");
+		return nfg_set_error(-ETIMEDOUT, "the core gave up on this NF (its heartbeat stopped, or its rings held an impossible index: see the core's log)");
 	}
 	return serving == 0;
+}
+
+/* On the host a restarted core may have put a new file under the path
+ * (the old one had another size, see core_region_create()): map that one,
+ * once it is READY, in place of ours. */
+static void follow_path(struct nfg_ctx *ctx)
+{
+	struct stat a, b;
+	struct nfg_region r;
+
+	if (ctx->region.guest || stat(ctx->region.path, &b) < 0 || fstat(ctx->region.fd, &a) < 0 ||
+	    (a.st_dev == b.st_dev && a.st_ino == b.st_ino) || nfg_region_attach(ctx->region.path, &r) < 0)
+		return;
+	nfg_region_detach(&ctx->region);
+	ctx->region = r;
+}
+
+/* A new core made the region READY: take its layout and register every
+ * service still served, with the same ID and handler.  Returns 0, or a
+ * negative errno when the new core refused one (those it granted are
+ * left by nfg_run()). */
+static int reattach(struct nfg_ctx *ctx)
+{
+	uint32_t n = 0;
+	int rc = 0;
+
+	adopt_core(ctx);
+	for (uint32_t i = 0; i < ctx->nb_svc; i++) {
+		struct nfg_svc *s = &ctx->svc[i];
+
+		if (s->done)
+			continue;
+		if (rc == 0)
+			rc = grant(ctx, s);
+		if (rc < 0)
+			s->done = 1; /* no slot of this core */
+		else
+			n++;
+	}
+	if (rc < 0) {
+		char why[256];
+
+		snprintf(why, sizeof(why), "%s", nfg_last_error());
+		return nfg_set_error(rc, "the restarted core of region %s refused a registration: %s",
+				     ctx->region.path, why);
+	}
+	fprintf(stderr, "%s: re-attached to the restarted core of region %s: %u service%s registered again\n",
+		ctx->opts.name, ctx->region.path, n, n == 1 ? "" : "s");
+	return 0;
+}
+
+/*
+ * The core is not there (its heartbeat stood still, or a new core is
+ * formatting the region): say so, touch no ring or buffer, sleep, and go
+ * on once it is back: the same core (it had stalled, or it is closing
+ * the region) as it was, a restarted one by reattach().  Returns 0 to go
+ * on, 1 when a signal ended the wait, or a negative errno (-w: not
+ * waiting, or not that long).
+ */
+static int await_core(struct nfg_ctx *ctx)
+{
+	const struct nfg_region_hdr *h = ctx->region.hdr;
+	struct timespec nap = { 0, CORE_WAIT_POLL_NS };
+	int32_t wait_ms = ctx->opts.core_wait_ms;
+	double t0 = nfg_now();
+	char how[64];
+
+	if (wait_ms == NFG_CORE_WAIT_NONE)
+		snprintf(how, sizeof(how), "not waiting (-w 0)");
+	else if (wait_ms > 0)
+		snprintf(how, sizeof(how), "waiting up to %d s for it to restart", wait_ms / 1000);
+	else
+		snprintf(how, sizeof(how), "waiting for it to restart");
+	if (__atomic_load_n(&h->boot_id, __ATOMIC_RELAXED) == ctx->boot_id)
+		fprintf(stderr, "%s: nfhost core of region %s is gone (no heartbeat for %.0f ms); %s\n",
+			ctx->opts.name, ctx->region.path, (t0 - ctx->beat_at) * 1e3, how);
+	else
+		fprintf(stderr, "%s: nfhost core of region %s was replaced by a new one; %s\n", ctx->opts.name,
+			ctx->region.path, wait_ms == NFG_CORE_WAIT_NONE ? how : "re-attaching");
+	if (wait_ms == NFG_CORE_WAIT_NONE)
+		return nfg_set_error(-ENOTCONN, "the core of region %s is gone", ctx->region.path);
+	for (;;) {
+		uint64_t boot;
+		uint32_t st;
+
+		if (ctx->stop) {
+			fprintf(stderr, "%s: stopped while the core of region %s is gone: nothing to leave\n",
+				ctx->opts.name, ctx->region.path);
+			return 1;
+		}
+		follow_path(ctx);
+		h = ctx->region.hdr;
+		/* boot_id before state: a new boot_id is written after the
+		 * core set INIT, so a READY read after it is the new core's */
+		boot = __atomic_load_n(&h->boot_id, __ATOMIC_ACQUIRE);
+		st = __atomic_load_n(&h->state, __ATOMIC_ACQUIRE);
+		/* the same core: it had stalled (and may be closing now) */
+		if (boot == ctx->boot_id && (st == NFG_REGION_CLOSED || core_here(ctx, nfg_now()))) {
+			fprintf(stderr, "%s: the core of region %s is back after %.1f s\n", ctx->opts.name,
+				ctx->region.path, nfg_now() - t0);
+			return 0;
+		}
+		if (boot != ctx->boot_id && st == NFG_REGION_READY &&
+		    nfg_region_check(ctx->region.base, ctx->region.size) == 0)
+			return reattach(ctx);
+		if (wait_ms > 0 && (nfg_now() - t0) * 1e3 > wait_ms)
+			return nfg_set_error(-ETIMEDOUT, "the core of region %s did not come back within %d s",
+					     ctx->region.path, wait_ms / 1000);
+		nanosleep(&nap, NULL);
+	}
 }
 
 int nfg_run(struct nfg_ctx *ctx, const struct nfg_ops *ops, void *arg)
@@ -556,6 +760,8 @@ int nfg_run(struct nfg_ctx *ctx, const struct nfg_ops *ops, void *arg)
 		uint32_t got = 0;
 
 		rc = check_slots(ctx, ops->pkt, arg);
+		if (rc == CORE_CHANGED && (rc = await_core(ctx)) == 0)
+			continue;
 		if (rc)
 			break;
 		for (i = 0; i < ctx->nb_svc; i++)
@@ -577,9 +783,15 @@ int nfg_run(struct nfg_ctx *ctx, const struct nfg_ops *ops, void *arg)
 				ops->tick(ctx, now - last, arg);
 			last = now;
 		}
-		if (!region_open(ctx)) {
-			fprintf(stderr, "%s: core closed the region, leaving\n", ctx->opts.name);
-			break;
+		if (__builtin_expect(!core_here(ctx, now), 0)) {
+			if (__atomic_load_n(&ctx->region.hdr->state, __ATOMIC_ACQUIRE) == NFG_REGION_CLOSED &&
+			    ctx->region.hdr->boot_id == ctx->boot_id) {
+				fprintf(stderr, "%s: core closed the region, leaving\n", ctx->opts.name);
+				break;
+			}
+			rc = await_core(ctx);
+			if (rc)
+				break;
 		}
 	}
 	if (rc < 0) {

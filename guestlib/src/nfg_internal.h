@@ -7,10 +7,66 @@
 
 #include "nfhost/nfg.h"
 
+/*
+ * The buffer layout of a region, copied from its header once the header
+ * passed nfg_region_check(): what libnfguest checks packets against, so
+ * nothing written in the region later (by another NF) moves the bounds.
+ * The descriptor arithmetic is nfg_desc_index()'s, division-free.
+ */
+struct nfg_bufmap {
+	uint64_t first;        /* bufs_off + buf_meta_off: the first nfg_pkt */
+	uint64_t stride_m;     /* 2^64 / stride rounded up: n / stride = (n * stride_m) >> 64 */
+	uint32_t page_shift;
+	uint32_t stride, per_page, count;
+	uint32_t meta_off, room_off, room_len;
+};
+
+/* What nfg_pkt_check() found wrong (0: nothing). */
+enum nfg_pkt_bad {
+	NFG_PKT_BAD_DESC = 1, /* the entry names no buffer's nfg_pkt */
+	NFG_PKT_BAD_ROOM = 2, /* data_off/len not inside the buffer's data room */
+	NFG_PKT_BAD_PATH = 3  /* path_len past NFG_MAX_CHAIN */
+};
+
+/** Fill @p m from header @p h, which nfg_region_check() accepted. */
+void nfg_bufmap_init(struct nfg_bufmap *m, const struct nfg_region_hdr *h);
+
+/*
+ * Whether the entry @p desc the core handed this NF, and the packet it
+ * names, are fit for a handler: @p desc is the nfg_pkt of a buffer of the
+ * region mapped at @p base (checked before anything there is read), the
+ * packet lies in that buffer's data room and its path_len is one the core
+ * writes.  A hop before this one could have written any of them (moving a
+ * packet without NFG_D_F_META leaves the core's bounds alone, not the
+ * metadata).  Reads each field once.  Returns 0 or an enum nfg_pkt_bad.
+ */
+static inline int nfg_pkt_check(const struct nfg_bufmap *m, const void *base, uint32_t desc)
+{
+	uint64_t rel = (uint64_t)desc - m->first, in_page, k, room;
+	const struct nfg_pkt *p;
+	uint32_t off;
+	uint16_t len;
+
+	if (desc < m->first)
+		return NFG_PKT_BAD_DESC;
+	in_page = rel & ((1ULL << m->page_shift) - 1);
+	k = (uint64_t)(((unsigned __int128)m->stride_m * in_page) >> 64);
+	if (k * m->stride != in_page || k >= m->per_page || k + (rel >> m->page_shift) * m->per_page >= m->count)
+		return NFG_PKT_BAD_DESC;
+	p = (const struct nfg_pkt *)((const uint8_t *)base + desc);
+	off = __atomic_load_n(&p->data_off, __ATOMIC_RELAXED);
+	len = __atomic_load_n(&p->len, __ATOMIC_RELAXED);
+	room = (uint64_t)desc - m->meta_off + m->room_off;
+	if (off < room || (uint64_t)off + len > room + m->room_len)
+		return NFG_PKT_BAD_ROOM;
+	return p->path_len > NFG_MAX_CHAIN ? NFG_PKT_BAD_PATH : 0;
+}
+
 /* One service this process serves: a slot of its own. */
 struct nfg_svc {
 	uint16_t id;
 	uint8_t done;          /* left (retired by a manager) */
+	uint16_t index;        /* the slot's index, as the core granted it */
 	struct nfg_slot *slot;
 	struct nfg_ring *rx;   /* core -> NF */
 	struct nfg_ring *tx;   /* NF -> core */
@@ -28,6 +84,11 @@ struct nfg_ctx {
 	uint8_t local[NFG_MAX_SERVICES]; /* service ID -> index in svc + 1 */
 	uint64_t token;        /* the first slot's; the others' follow it */
 	volatile sig_atomic_t stop;
+	struct nfg_bufmap map; /* the region's buffer layout, private */
+	/* the core we registered with, and its heartbeat as last seen */
+	uint64_t boot_id;
+	uint64_t beat;
+	double beat_at;        /* nfg_now() when the beat last moved */
 };
 
 /** Record the text for nfg_last_error(); returns @p err. */

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <fcntl.h>
 #include <string.h>
+#include <time.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -77,6 +79,47 @@ int nfg_region_check(const void *base, uint64_t map_size)
 				     h->buf_stride, h->buf_count);
 	if (h->nb_ports > NFG_MAX_PORTS || h->chain_len > NFG_MAX_CHAIN)
 		return nfg_set_error(-EPROTO, "nb_ports %u or chain_len %u out of range", h->nb_ports, h->chain_len);
+	return 0;
+}
+
+void nfg_bufmap_init(struct nfg_bufmap *m, const struct nfg_region_hdr *h)
+{
+	memset(m, 0, sizeof(*m));
+	m->first = h->bufs_off + h->buf_meta_off;
+	m->page_shift = (uint32_t)__builtin_ctz(h->buf_page_size);
+	m->stride = h->buf_stride;
+	/* exact for every 32-bit dividend (Lemire, Kaser, Kurz 2019); the
+	 * stride holds an nfg_pkt, so it is never 1 */
+	m->stride_m = UINT64_MAX / h->buf_stride + 1;
+	m->per_page = h->bufs_per_page;
+	m->count = h->buf_count;
+	m->meta_off = h->buf_meta_off;
+	m->room_off = h->buf_room_off;
+	m->room_len = h->buf_room_len;
+}
+
+int nfg_region_core_alive(const struct nfg_region *r)
+{
+	const struct nfg_region_hdr *h = r->hdr;
+	uint64_t beat;
+
+	/* a live core holds an exclusive lock on its file: taking a shared
+	 * one (and dropping it at once) succeeds only when none does */
+	if (!r->guest && r->fd >= 0) {
+		if (flock(r->fd, LOCK_SH | LOCK_NB) < 0)
+			return 1;
+		flock(r->fd, LOCK_UN);
+		return 0;
+	}
+	/* a BAR has no lock to test: a live core beats every NFG_CORE_BEAT_MS */
+	beat = __atomic_load_n(&h->core_beat, __ATOMIC_RELAXED);
+	for (int i = 0; i < 3; i++) {
+		struct timespec nap = { 0, NFG_CORE_BEAT_MS * 1000000L };
+
+		nanosleep(&nap, NULL);
+		if (__atomic_load_n(&h->core_beat, __ATOMIC_RELAXED) != beat)
+			return 1;
+	}
 	return 0;
 }
 

@@ -32,6 +32,13 @@ expect "-s SERVICE_ID is required" "$B"/nf-forward -r "$REGION"
 expect "is nfhost-core running?" "$B"/nf-forward -r /dev/hugepages/none-s0 -s 1
 head -c 1048576 /dev/urandom > "$T/junk"
 expect "bad magic" "$B"/nf-forward -r "$T/junk" -s 1
+# issue 13, item 10: arguments an NF does not take are refused, by name
+expect "unexpected argument '--bogus'" "$B"/nf-forward -r "$REGION" -s 1 -- --bogus
+expect "unexpected argument 'bogus'" "$B"/nf-forward -r "$REGION" -s 1 bogus
+expect "unexpected argument '--bogus'" "$B"/nf-monitor -r "$REGION" -s 1 -- --bogus
+expect "unrecognized option '--bogus'" "$B"/nf-drop -r "$REGION" -s 1 -- --proto udp --bogus
+expect "unexpected argument 'bogus'" "$B"/nf-drop -r "$REGION" -s 1 -- --proto udp bogus
+expect "-w x: seconds must be" "$B"/nf-forward -r "$REGION" -s 1 -w x
 expect "give at least one of --proto" "$B"/nf-drop -r "$REGION" -s 1
 expect "--port 70000: expected a port" "$B"/nf-drop -r "$REGION" -s 1 -- --port 70000
 expect "unknown command 'frobnicate'" "$B"/nfhost -r "$REGION" frobnicate

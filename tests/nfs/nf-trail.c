@@ -88,13 +88,17 @@ int main(int argc, char **argv)
 	a = nfg_init(argc, argv, "trail", &ctx);
 	if (a < 0)
 		return 1;
-	while ((c = getopt_long(argc - a + 1, argv + a - 1, "", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc - a, argv + a, "", lo, NULL)) != -1) {
 		if (c == 'a') {
 			also = optarg;
 		} else if (c != 'd' || sscanf(optarg, "%u:%u", &drop_svc, &drop_every) != 2) {
 			fprintf(stderr, "usage: nf-trail NFG-OPTIONS -- [--also ID,...] [--drop ID:N]\n");
 			return nfg_close(ctx), 2;
 		}
+	}
+	if (optind < argc - a) {
+		fprintf(stderr, "trail: unexpected argument '%s'\n", argv[a + optind]);
+		return nfg_close(ctx), 2;
 	}
 	st[0].id = nfg_ctx_opts(ctx)->service_id;
 	for (char *t = also ? strtok(also, ",") : NULL; t; t = strtok(NULL, ",")) {

@@ -3,7 +3,8 @@
  * region, a hash of them and the flow key, so tests can prove zero copy
  * and flow affinity from outside; can be slow on purpose; and in --hostile
  * mode hands the core garbage descriptors and metadata to prove the core
- * survives them.  With --check-path it checks that every packet is routed
+ * survives them; in --scribble mode it spoils the metadata of 3 packets in
+ * 4 without saying so (no NFG_D_F_META), for the next NF to survive.  With --check-path it checks that every packet is routed
  * along the path it was given at receive (live changes, t_live_change).
  * SIGUSR1 ends --spin-ns. */
 #include <getopt.h>
@@ -24,7 +25,8 @@ struct probe {
 	FILE *log;
 	const struct nfg_region_hdr *h;
 	long spin_ns;
-	uint64_t pkts, outside, hostile_sent;
+	uint64_t pkts, outside, hostile_sent, scribbled;
+	int scribble;         /* --scribble */
 	uint64_t rng;
 	struct nfg_ctx *ctx;
 	int rule_action;      /* --flow-rule: installed on every packet seen */
@@ -269,8 +271,22 @@ static uint64_t next_rand(struct probe *pr)
 	return pr->rng;
 }
 
+/* The packet's metadata spoilt as a careless NF could leave it, unsaid:
+ * the core keeps its own bounds and sends it on; the next NF must check. */
+static void scribble(struct probe *pr, struct nfg_pkt *p)
+{
+	switch (pr->pkts % 4) {
+	case 0: p->data_off = (uint32_t)next_rand(pr); break; /* anywhere, mapped or not */
+	case 1: p->len = 0xffff; break;                     /* past its room */
+	case 2: p->path_len = 200; break;                   /* past path[] */
+	default: return;
+	}
+	pr->scribbled++;
+}
+
 /* Hostile: every burst, pass the real packets on (some with corrupted
- * metadata or mbuf headers) plus forged descriptors. */
+ * metadata or mbuf headers) plus forged descriptors.  --scribble: the
+ * packets only, 3 in 4 with metadata spoilt (scribble()). */
 static int run_hostile(struct nfg_ctx *ctx, struct probe *pr, volatile int *stop)
 {
 	nfg_desc_t d[64 + 8];
@@ -283,6 +299,12 @@ static int run_hostile(struct nfg_ctx *ctx, struct probe *pr, volatile int *stop
 			nfg_verdict_t v = NFG_V_NEXT;
 			int meta = 0;
 
+			if (pr->scribble) {
+				scribble(pr, p);
+				pr->pkts++;
+				d[i] = nfg_desc_verdict(d[i], NFG_V_NEXT, 0);
+				continue;
+			}
 			pr->pkts++;
 			switch (next_rand(pr) % 8) {
 			case 0: p->len = 60000; meta = 1; break;           /* overruns the room */
@@ -298,6 +320,10 @@ static int run_hostile(struct nfg_ctx *ctx, struct probe *pr, volatile int *stop
 			default: break;
 			}
 			d[i] = nfg_desc_verdict(d[i], v, meta);
+		}
+		if (pr->scribble) {
+			nfg_tx_burst(ctx, d, n);
+			continue;
 		}
 		/* forged: random entries, the header, a buffer it does not hold,
 		 * the same buffer twice */
@@ -353,7 +379,8 @@ int main(int argc, char **argv)
 		{ "log", required_argument, NULL, 'l' }, { "spin-ns", required_argument, NULL, 's' },
 		{ "hostile", no_argument, NULL, 'H' }, { "flow-rule", required_argument, NULL, 'R' },
 		{ "check-path", no_argument, NULL, 'P' }, { "chain-def", required_argument, NULL, 'D' },
-		{ "rx-log", required_argument, NULL, 'X' }, { NULL, 0, NULL, 0 },
+		{ "rx-log", required_argument, NULL, 'X' }, { "scribble", no_argument, NULL, 'S' },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct probe pr = { .rng = 0x9e3779b97f4a7c15ULL };
 	struct nfg_ctx *ctx;
@@ -373,6 +400,8 @@ int main(int argc, char **argv)
 			pr.spin_ns = atol(optarg);
 		if (c == 'H')
 			hostile = 1;
+		if (c == 'S')
+			hostile = pr.scribble = 1;
 		if (c == 'R') {
 			/* skip:SERVICE | drop:0 | out:PORT | chain:ID */
 			static const char *const acts[] = { "", "skip", "drop", "out", "chain" };
@@ -406,6 +435,11 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (optind < argc) {
+		fprintf(stderr, "zc-probe: unexpected argument '%s'\n", argv[optind]);
+		nfg_close(ctx);
+		return 2;
+	}
 	if (pr.rx_log && !HAVE_TSC) {
 		fprintf(stderr, "zc-probe: --rx-log: no TSC to read on this CPU\n");
 		nfg_close(ctx);
@@ -421,8 +455,9 @@ int main(int argc, char **argv)
 		signal(SIGINT, on_term);
 		signal(SIGTERM, on_term);
 		n = run_hostile(ctx, &pr, &hostile_stop);
-		printf("zc-probe: hostile: %llu packets, %llu forged descriptors\n", (unsigned long long)pr.pkts,
-		       (unsigned long long)pr.hostile_sent);
+		printf("zc-probe: hostile: %llu packets, %llu forged descriptors, %llu scribbled on\n",
+		       (unsigned long long)pr.pkts, (unsigned long long)pr.hostile_sent,
+		       (unsigned long long)pr.scribbled);
 		return n < 0;
 	}
 	return nfg_run(ctx, &ops, &pr) < 0;

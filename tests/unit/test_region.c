@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Region files: core_region_create (formatting, flock, stale files,
  * argument checks) and the guest side's nfg_region_check/attach, which must
- * refuse any header it cannot trust and say why. */
+ * refuse any header it cannot trust and say why; libnfguest's check of each
+ * packet against its private copy of the buffer layout (nfg_pkt_check). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 #include "core_region.h"
 #include "nfhost/nfg.h"
 #include "unit_util.h"
+#include "../../guestlib/src/nfg_internal.h" /* nfg_pkt_check() */
 
 #define MiB (1ull << 20)
 #define REGION_SIZE (8 * MiB)
@@ -401,6 +403,156 @@ START_TEST(test_create_replaces_stale)
 }
 END_TEST
 
+/* A core that died leaves its file with NFs still mapping it: a new core
+ * of the same size formats it again in place (same inode: the NFs' mapping
+ * sees INIT, then a new boot_id), never shrinking it under them; of another
+ * size it makes a new file and leaves the old pages to their mappers. */
+/* An NF's own mapping of the file at @p path (no lock: only a core holds one). */
+static struct nfg_region_hdr *nf_map(void)
+{
+	int fd = open(path, O_RDWR);
+	void *base;
+
+	ck_assert_int_ge(fd, 0);
+	base = mmap(NULL, REGION_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	ck_assert_ptr_ne(base, MAP_FAILED);
+	return base;
+}
+
+/* The core dies: its mapping and lock go, its file stays. */
+static void core_dies(struct core_region *c)
+{
+	munmap(c->base, c->size);
+	close(c->fd);
+}
+
+START_TEST(test_create_reformats_in_place)
+{
+	struct core_region dead, r;
+	struct nfg_region_hdr *old;
+	struct stat a, b;
+	uint64_t boot;
+
+	ck_assert_int_eq(core_region_create(&dead, path, REGION_SIZE, 8, 256, BUF_PAGE, -1), 0);
+	make_ready(dead.base);
+	old = nf_map();
+	boot = old->boot_id;
+	old->core_beat = 77;
+	nfg_slot_at(old, 3)->state = NFG_SLOT_ACTIVE;
+	ck_assert_int_eq(stat(path, &a), 0);
+	core_dies(&dead);
+
+	ck_assert_int_eq(core_region_create(&r, path, REGION_SIZE, 8, 256, BUF_PAGE, -1), 0);
+	ck_assert(stderr_says("formatting stale region"));
+	ck_assert_int_eq(stat(path, &b), 0);
+	ck_assert_uint_eq(a.st_ino, b.st_ino);
+	/* what the waiting NF sees through its old mapping */
+	ck_assert_uint_eq(__atomic_load_n(&old->state, __ATOMIC_ACQUIRE), NFG_REGION_INIT);
+	ck_assert_uint_ne(old->boot_id, boot);
+	ck_assert_uint_eq(old->boot_id, nfg_hdr(r.base)->boot_id);
+	ck_assert_uint_eq(old->core_beat, 0);
+	ck_assert_uint_eq(nfg_slot_at(old, 3)->state, NFG_SLOT_FREE);
+	ck_assert_msg(nfg_region_check(old, REGION_SIZE) == 0, "%s", nfg_last_error());
+	munmap(old, REGION_SIZE);
+	core_region_destroy(&r);
+
+	/* another size: a new file; the old mapping stays readable */
+	ck_assert_int_eq(core_region_create(&dead, path, REGION_SIZE, 8, 256, BUF_PAGE, -1), 0);
+	old = nf_map();
+	boot = old->boot_id;
+	ck_assert_int_eq(stat(path, &a), 0);
+	core_dies(&dead);
+	ck_assert_int_eq(core_region_create(&r, path, 2 * REGION_SIZE, 8, 256, BUF_PAGE, -1), 0);
+	ck_assert(stderr_says("replacing stale region"));
+	ck_assert_int_eq(stat(path, &b), 0);
+	ck_assert_uint_ne(a.st_ino, b.st_ino);
+	ck_assert_uint_eq(old->boot_id, boot);
+	ck_assert_uint_eq(old->magic, NFG_MAGIC);
+	munmap(old, REGION_SIZE);
+	core_region_destroy(&r);
+}
+END_TEST
+
+/* ---- nfg_pkt_check: what libnfguest checks before a handler ------------- */
+
+/* The packet at @p desc: in room at @p off from the room's start, @p len
+ * bytes, @p path_len; then nfg_pkt_check()'s verdict. */
+static int check_pkt(const struct nfg_bufmap *m, void *base, uint32_t desc, int64_t off, uint32_t len,
+		     uint8_t path_len)
+{
+	const struct nfg_region_hdr *h = base;
+	struct nfg_pkt *p = nfg_pkt_at(base, desc);
+
+	p->data_off = (uint32_t)((int64_t)desc - h->buf_meta_off + h->buf_room_off + off);
+	p->len = (uint16_t)len;
+	p->path_len = path_len;
+	return nfg_pkt_check(m, base, desc);
+}
+
+START_TEST(test_pkt_check)
+{
+	/* stride, meta_off, room_off, room_len: the pool's layout, and odd ones */
+	static const uint32_t layouts[][4] = { { 2240, 0, 64, 2176 }, { 2432, 128, 192, 2176 },
+					       { 4160, 4096, 0, 4096 }, { 192, 64, 128, 64 } };
+	struct core_region r;
+	struct nfg_region_hdr *h;
+	struct nfg_bufmap m;
+
+	create_ready(&r);
+	h = r.base;
+	for (size_t l = 0; l < sizeof(layouts) / sizeof(layouts[0]); l++) {
+		uint32_t room_len = layouts[l][3], desc;
+
+		h->buf_stride = layouts[l][0];
+		h->buf_meta_off = layouts[l][1];
+		h->buf_room_off = layouts[l][2];
+		h->buf_room_len = room_len;
+		h->bufs_per_page = h->buf_page_size / h->buf_stride;
+		h->buf_count = (uint32_t)(h->bufs_len / h->buf_page_size) * h->bufs_per_page - 3;
+		ck_assert_msg(nfg_region_check(h, REGION_SIZE) == 0, "layout %zu: %s", l, nfg_last_error());
+		nfg_bufmap_init(&m, h);
+		/* descriptors: exactly nfg_desc_index()'s, every offset of the first
+		 * page and around every buffer */
+		for (uint64_t d = 0; d < h->bufs_off + h->buf_page_size + 4096; d++)
+			UNIT_ASSERT_MSG((nfg_pkt_check(&m, h, (uint32_t)d) == NFG_PKT_BAD_DESC) ==
+						(nfg_desc_index(h, (uint32_t)d) < 0),
+					"layout %zu: desc %llu", l, (unsigned long long)d);
+		for (uint32_t i = 0; i < h->buf_count + 3; i++) {
+			desc = nfg_desc_of_index(h, i);
+			for (int64_t delta = -65; delta <= 65; delta++)
+				UNIT_ASSERT_MSG((nfg_pkt_check(&m, h, (uint32_t)(desc + delta)) == NFG_PKT_BAD_DESC) ==
+							(nfg_desc_index(h, (uint32_t)(desc + delta)) < 0),
+						"layout %zu: buffer %u %+lld", l, i, (long long)delta);
+		}
+		ck_assert_int_eq(nfg_pkt_check(&m, h, UINT32_MAX), NFG_PKT_BAD_DESC);
+		/* the packet: inside its room, to the byte */
+		desc = nfg_desc_of_index(h, h->buf_count - 1);
+		ck_assert_int_eq(check_pkt(&m, h, desc, 0, room_len, NFG_MAX_CHAIN), 0);
+		ck_assert_int_eq(check_pkt(&m, h, desc, 0, 1, 0), 0);
+		ck_assert_int_eq(check_pkt(&m, h, desc, room_len, 0, 1), 0);
+		ck_assert_int_eq(check_pkt(&m, h, desc, -1, 60, 1), NFG_PKT_BAD_ROOM);
+		ck_assert_int_eq(check_pkt(&m, h, desc, 0, room_len + 1, 1), NFG_PKT_BAD_ROOM);
+		ck_assert_int_eq(check_pkt(&m, h, desc, 1, room_len, 1), NFG_PKT_BAD_ROOM);
+		ck_assert_int_eq(check_pkt(&m, h, desc, room_len - 10, 0xffff, 1), NFG_PKT_BAD_ROOM);
+		ck_assert_int_eq(check_pkt(&m, h, desc, 0, 64, NFG_MAX_CHAIN + 1), NFG_PKT_BAD_PATH);
+		ck_assert_int_eq(check_pkt(&m, h, desc, 0, 64, 255), NFG_PKT_BAD_PATH);
+		nfg_pkt_at(h, desc)->data_off = UINT32_MAX;
+		ck_assert_int_eq(nfg_pkt_check(&m, h, desc), NFG_PKT_BAD_ROOM);
+		nfg_pkt_at(h, desc)->data_off = 0;
+		ck_assert_int_eq(nfg_pkt_check(&m, h, desc), NFG_PKT_BAD_ROOM);
+		/* the private copy holds: the header's room raised afterwards
+		 * (by a hostile NF) changes nothing */
+		ck_assert_int_eq(check_pkt(&m, h, desc, 0, room_len + 100, 1), NFG_PKT_BAD_ROOM);
+		h->buf_room_len += 1000;
+		ck_assert_int_eq(check_pkt(&m, h, desc, 0, room_len + 100, 1), NFG_PKT_BAD_ROOM);
+		h->buf_count += 3;
+		ck_assert_int_eq(nfg_pkt_check(&m, h, nfg_desc_of_index(h, h->buf_count - 1)), NFG_PKT_BAD_DESC);
+	}
+	core_region_destroy(&r);
+}
+END_TEST
+
 /* ---- nfg_region_check / nfg_region_attach --------------------------------- */
 
 START_TEST(test_check_init_state)
@@ -693,6 +845,7 @@ static Suite *region_suite(void)
 	tcase_add_test(cr, test_create_busy);
 	tcase_add_test(cr, test_create_after_core_died);
 	tcase_add_test(cr, test_create_replaces_stale);
+	tcase_add_test(cr, test_create_reformats_in_place);
 	tcase_set_timeout(cr, 20);
 	tcase_add_unchecked_fixture(at, top_setup, top_teardown);
 	tcase_add_checked_fixture(at, setup, teardown);
@@ -704,6 +857,7 @@ static Suite *region_suite(void)
 	tcase_add_test(at, test_attach_non_pow2_file);
 	tcase_add_test(at, test_attach_bad_offsets);
 	tcase_add_test(at, test_attach_bad_fields);
+	tcase_add_test(at, test_pkt_check);
 	tcase_set_timeout(at, 20);
 	tcase_add_test(nm, test_region_name);
 	suite_add_tcase(s, nm);

@@ -92,7 +92,15 @@ struct nfg_opts {
 	char name[NFG_NAME_LEN]; /**< -n NAME */
 	uint32_t burst;     /**< -b N: descriptors per burst (default 32) */
 	int quiet;          /**< -q: no rate lines */
+	/** -w S: how long nfg_run() waits for a core that is gone (its
+	 * heartbeat stood still NFG_CORE_SILENT_MS) to restart, in ms:
+	 * NFG_CORE_WAIT_FOREVER (0, the default) or NFG_CORE_WAIT_NONE (-w 0:
+	 * exit at once, status 1) */
+	int32_t core_wait_ms;
 };
+
+#define NFG_CORE_WAIT_FOREVER 0
+#define NFG_CORE_WAIT_NONE (-1)
 
 /* ---- region -------------------------------------------------------- */
 
@@ -127,6 +135,16 @@ int nfg_region_attach(const char *path, struct nfg_region *r);
  */
 int nfg_region_check(const void *base, uint64_t map_size);
 
+/**
+ * Whether a live core holds region @p r.  A core killed outright leaves its
+ * region behind, state READY and all.  On the host this tests the core's
+ * lock on the file (taking a shared lock for an instant: a core starting on
+ * that file in that instant is refused); from an ivshmem BAR it watches
+ * the core's heartbeat for up to 3 * NFG_CORE_BEAT_MS.
+ * @return 1 alive, 0 gone
+ */
+int nfg_region_core_alive(const struct nfg_region *r);
+
 /** Unmap a region attached with nfg_region_attach(). */
 void nfg_region_detach(struct nfg_region *r);
 
@@ -139,10 +157,19 @@ void nfg_region_detach(struct nfg_region *r);
  *   an optional "--" ends them.
  * @param name        default NF name (used in messages and stats)
  * @param ctx         receives the context
- * @return number of arguments consumed (argv[ret] is the first NF-specific
- *   one, argv[ret-1] becomes the program name), or a negative errno.
+ * @return number of arguments consumed, less one: argv[ret] becomes the
+ *   program name, so (argc - ret, argv + ret) is the NF's own command
+ *   line, getopt-style; or a negative errno.
  */
 int nfg_init(int argc, char **argv, const char *name, struct nfg_ctx **ctx);
+
+/**
+ * For an NF that takes no options of its own: refuse what nfg_init() left
+ * (@p argc, @p argv as it hands them over, argv[0] the program name).
+ * @return 0 when nothing is left; else -EINVAL after saying on stderr
+ *   which argument is not taken.
+ */
+int nfg_no_args(const struct nfg_ctx *ctx, int argc, char **argv);
 
 /**
  * Attach and register with explicit options (what nfg_init() does after
@@ -170,6 +197,23 @@ int nfg_serve(struct nfg_ctx *ctx, uint16_t service_id, nfg_pkt_fn fn, void *arg
  * Receive, handle and hand back packets until nfg_stop() or a signal, then
  * leave cleanly: tell the core, keep handling until it confirms no more
  * packets will come and the ring is empty, and free the context.
+ *
+ * Each packet is checked before its handler sees it (nfg_pkt_check() in
+ * the library: it names a buffer, lies in that buffer's data room, its
+ * path_len is one the core writes); one that fails, as a hop before could
+ * leave it, goes back to the core as a drop, counted in the slot's
+ * bad_pkt.
+ *
+ * The core's death is noticed by its heartbeat (nfg_region_hdr.core_beat)
+ * within NFG_CORE_SILENT_MS plus a beat: the loop says so on stderr, stops
+ * touching rings and buffers, and sleeps until the core is back.  A core
+ * that only stalled carries on where it was; a core restarted with the
+ * same name (a new boot_id) is re-attached to by itself: each service
+ * registers again, with its handler and state as they were.  On the host a
+ * region file the new core replaced is opened again, so the region may
+ * then be mapped elsewhere: keep no pointer from nfg_ctx_region() or
+ * nfg_ctx_slot() across packets.  opts.core_wait_ms bounds the wait; a
+ * signal during the wait ends the loop at once (there is nobody to leave).
  * @return 0 or a negative errno.
  */
 int nfg_run(struct nfg_ctx *ctx, const struct nfg_ops *ops, void *arg);

@@ -91,6 +91,17 @@
  * region is writable to every process and guest that maps it, so an NF
  * can write another NF's packets or ring indices (that NF is then
  * retired); only a region of its own (copy mode) isolates an NF.
+ *
+ * libnfguest's side.  It checks the header once, at attach
+ * (nfg_region_check()), and copies the buffer layout into its own memory.
+ * Before a handler sees a packet (and before each run-to-completion hop)
+ * it checks, against that copy, what another party could have written:
+ * the rx entry names a buffer's nfg_pkt, data_off/len lie in that buffer's
+ * room, path_len fits path[] (nfg_pkt_check(), guestlib/src/nfg_internal.h).
+ * A packet that fails goes back as a drop and is counted (nfg_slot.bad_pkt):
+ * a hop before may have moved it without NFG_D_F_META, which the core
+ * ignores for routing but does not undo in the metadata.  Of the header it
+ * reads again only state, boot_id and core_beat, to follow the core's life.
  */
 #ifndef NFHOST_NFG_ABI_H
 #define NFHOST_NFG_ABI_H
@@ -99,7 +110,9 @@
 #include <stdint.h>
 
 #define NFG_MAGIC 0x314e4f4947455248ULL /* "HREGION1" little-endian */
-#define NFG_ABI_VERSION 3u
+/* 4: the core's heartbeat (core_beat), which a library of version 4 waits
+ * on; an older core never beats */
+#define NFG_ABI_VERSION 4u
 
 #define NFG_CACHE_LINE 64
 #define NFG_MAX_NFS 64        /**< NF slots per region */
@@ -116,14 +129,16 @@
 
 /** Region state (nfg_region_hdr.state), written by the core alone. */
 enum nfg_region_state {
-	NFG_REGION_INIT = 0,  /**< being formatted: do not attach */
+	NFG_REGION_INIT = 0,  /**< being formatted (maybe again, by a restarted core): do not attach */
 	NFG_REGION_READY = 1, /**< the core accepts NFs */
 	NFG_REGION_CLOSED = 2 /**< the core is shutting down: detach */
 };
 
 /**
  * Region header: the first bytes of every region.  The core writes all of
- * it before it sets state READY and nothing but state after; libnfguest
+ * it before it sets state READY and nothing but state and core_beat after
+ * (a core restarted on a dead one's file formats it again: state INIT
+ * first, a new boot_id, READY last); libnfguest
  * checks every size and offset against its mapping (nfg_region_check())
  * before it trusts one.
  */
@@ -132,7 +147,9 @@ struct nfg_region_hdr {
 	uint32_t abi_version;    /**< format: NFG_ABI_VERSION */
 	uint32_t hdr_size;       /**< format: sizeof(struct nfg_region_hdr) */
 	uint64_t region_size;    /**< format: bytes, power of two */
-	uint64_t boot_id;        /**< format: random per core start: detects a restart */
+	uint64_t boot_id;        /**< format (after state INIT, release): random per core start:
+				  *   an NF waiting on a dead core's region re-attaches when it
+				  *   changes and state is READY */
 	int32_t socket_id;       /**< format: NUMA socket this region's memory is on */
 	uint32_t state;          /**< core: enum nfg_region_state (atomic) */
 	int32_t core_pid;        /**< format: host PID of the core */
@@ -172,7 +189,16 @@ struct nfg_region_hdr {
 	 * (e.g. "nfhost0-s0"), cut to NFG_NAME_LEN - 1 characters: a guest
 	 * that sees several ivshmem BARs picks by this, never by PCI order. */
 	char name[NFG_NAME_LEN];
+	/** core (control thread): bumped every NFG_CORE_BEAT_MS while the
+	 * core lives, from before it sets READY.  A core killed outright
+	 * leaves state READY behind; a beat that stands still tells NFs
+	 * (libnfguest, after NFG_CORE_SILENT_MS) and tools that it is gone,
+	 * in a guest as on the host (no PID needed).  Zero at format. */
+	uint64_t core_beat;
 } NFG_ALIGNED;
+
+#define NFG_CORE_BEAT_MS 100   /**< the core's heartbeat period */
+#define NFG_CORE_SILENT_MS 500 /**< a beat standing still this long: the core is gone */
 
 /**
  * Actions an NF sets per packet, with the entry's dest (NFG_D_DEST):
@@ -394,7 +420,11 @@ struct nfg_slot {
 	/** Run back to back after another service of the same process, with
 	 * no ring between them (never in rx_pkts). */
 	uint64_t hop_pkts;
-	uint8_t pad1[NFG_CACHE_LINE - 56];
+	/** Dropped before its handler: the packet's data_off/len outside
+	 * its buffer's data room, or path_len past NFG_MAX_CHAIN, as a hop
+	 * before (an NF that moved it without NFG_D_F_META) left it; or an rx
+	 * entry naming no buffer (nfg_pkt_check()).  Never in drop_pkts. */
+	uint64_t bad_pkt;
 	/* written by the core's data path */
 	uint64_t enq_pkts;       /**< RX and TX lcores: handed to this NF */
 	uint64_t bad_desc;       /**< TX lcore: invalid entries handed back (core_desc_invalid()) */
@@ -566,6 +596,7 @@ _Static_assert(sizeof(struct nfg_port) == 2 * NFG_CACHE_LINE, "port");
 _Static_assert(sizeof(struct nfg_core_stats) == 4 * NFG_CACHE_LINE, "stats");
 _Static_assert(offsetof(struct nfg_port, tx_pkts) == NFG_CACHE_LINE, "port TX line");
 _Static_assert(sizeof(struct nfg_region_hdr) % NFG_CACHE_LINE == 0, "header");
+_Static_assert(sizeof(struct nfg_region_hdr) == 4 * NFG_CACHE_LINE, "header: 16 bytes spare after core_beat");
 _Static_assert(sizeof(struct nfg_ctrl_msg) == 64, "ctrl msg");
 _Static_assert(sizeof(struct nfg_flow_key) == 16, "flow key");
 _Static_assert(NFG_MAX_SERVICES <= 256, "a service ID fits a path byte");
@@ -660,8 +691,9 @@ static inline uint32_t nfg_desc_of_index(const struct nfg_region_hdr *h, uint32_
 /**
  * 1 when the packet's bytes lie inside the data room of the buffer whose
  * metadata is at @p desc (already a valid descriptor).  The core's check of
- * an entry flagged NFG_D_F_META (on a private copy of data_off and len),
- * and libnfguest's before each run-to-completion hop.
+ * an entry flagged NFG_D_F_META (on a private copy of data_off and len);
+ * libnfguest runs the same test on its private copy of the layout
+ * (nfg_pkt_check()).
  */
 static inline int nfg_pkt_in_room(const struct nfg_region_hdr *h, uint32_t desc,
 				  const struct nfg_pkt *p)

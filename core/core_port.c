@@ -28,8 +28,10 @@ static int port_failed(const struct core *c, uint16_t port, const char *name, co
 		inf = strstr(da->args, "infinite_rx=");
 	/* the pcap driver reads the whole file into the pool first */
 	if (inf && atoi(inf + strlen("infinite_rx=")) > 0)
-		snprintf(hint, sizeof(hint), " (infinite_rx holds every packet of the file in the pool at once: it has %u "
-			 "buffers; --region-size sets them)", rte_mempool_avail_count(c->pool));
+		snprintf(hint, sizeof(hint),
+			 " (infinite_rx holds every packet of the file in the pool at once: it has %u buffers; "
+			 "--region-size sets them)",
+			 rte_mempool_avail_count(c->pool));
 	fprintf(stderr, "core: port %u (%s): %s failed: %s%s\n", port, name, step, rte_strerror(-rc), hint);
 	return rc;
 }

@@ -11,14 +11,12 @@ start_core "net_pcap0,rx_pcap=$T/in.pcap,tx_pcap=$T/out.pcap" -- --chain 1 --api
 start_nf fwd nf-forward 1 # chain set needs a service with an instance
 wait_nfs 1
 SOCK=/run/nfhost/$NAME.sock
-/usr/bin/python3 - "$SOCK" "$B/nfhost" "$REGION" << 'PY' > "$T/clients.out" 2>&1 || fail "$(cat "$T/clients.out")"
-import json, socket, subprocess, sys, time
+TESTDIR=$(dirname "$0") /usr/bin/python3 - "$SOCK" "$B/nfhost" "$REGION" << 'PY' > "$T/clients.out" 2>&1 || fail "$(cat "$T/clients.out")"
+import json, os, socket, subprocess, sys, time
+sys.path.insert(0, os.environ["TESTDIR"])
+from api_client import connect, ask
 path, NFHOST, region = sys.argv[1:]
-
-def conn():
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(path)
-    return s
+conn = lambda: connect(path)
 
 def lines(s, timeout):
     """What s receives until the core closes it (or the time is up)."""
@@ -32,17 +30,6 @@ def lines(s, timeout):
             data += k
     except socket.timeout:
         return data, False
-
-def ask(s, req):
-    s.sendall(json.dumps(req).encode() + b'\n')
-    s.settimeout(2)
-    data = b''
-    while not data.endswith(b'\n'):
-        k = s.recv(65536)
-        if not k:
-            sys.exit("the core closed a client that was asking")
-        data += k
-    return json.loads(data)
 
 def nfhost(*args):
     return subprocess.run([NFHOST, '-r', region, *args], capture_output=True, text=True, timeout=10)

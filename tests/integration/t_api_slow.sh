@@ -9,32 +9,22 @@
 gen_pcap -n 10 "$T/in.pcap"
 start_core "net_pcap0,rx_pcap=$T/in.pcap,tx_pcap=$T/out.pcap" -- --chain 1 --api-idle-ms 2000
 SOCK=/run/nfhost/$NAME.sock
-/usr/bin/python3 - "$SOCK" << 'PY' > "$T/clients.out" 2>&1 || fail "$(cat "$T/clients.out")"
-import json, socket, sys, time
+TESTDIR=$(dirname "$0") /usr/bin/python3 - "$SOCK" << 'PY' > "$T/clients.out" 2>&1 || fail "$(cat "$T/clients.out")"
+import os, sys, time
+sys.path.insert(0, os.environ["TESTDIR"])
+from api_client import connect as conn, ask
 path = sys.argv[1]
 N = 5000
-
-def conn():
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(path)
-    return s
 
 def status():
     """status from a new client, and how long it took"""
     t = time.monotonic()
-    s = conn()
-    s.sendall(b'{"cmd":"status"}\n')
-    s.settimeout(5)
-    data = b''
-    while not data.endswith(b'\n'):
-        k = s.recv(65536)
-        if not k:
-            sys.exit("the core closed a client without answering its status")
-        data += k
+    s = conn(path)
+    r = ask(s, {"cmd": "status"})
     s.close()
-    return json.loads(data), time.monotonic() - t
+    return r, time.monotonic() - t
 
-slow = conn()
+slow = conn(path)
 slow.setblocking(False)
 sent = 0
 req = b'{"cmd":"status"}\n' * N

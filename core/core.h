@@ -40,6 +40,7 @@ struct core_cfg {
 				   core learns which flows are live (when the flow table
 				   was off) */
 	char api_path[108];     /* the control API's UNIX socket */
+	uint32_t api_idle_ms;   /* an API client silent this long is closed */
 };
 
 struct core {

@@ -25,9 +25,11 @@
 #include "core_rules.h"
 #include "core_tables.h"
 
-#define API_MAX_REQ (8u << 20)
+/* requests served per client per turn of the control loop, so that one
+ * client's pipeline does not keep the others (and the NFs) waiting */
+#define API_BUDGET 64
 
-int core_api_open(struct core_api *a, const char *path)
+int core_api_open(struct core_api *a, const char *path, uint32_t idle_ms)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char dir[108], *slash;
@@ -36,6 +38,8 @@ int core_api_open(struct core_api *a, const char *path)
 	for (int i = 0; i < CORE_API_CLIENTS; i++)
 		a->clients[i].fd = -1;
 	a->listen_fd = -1;
+	a->idle_ms = idle_ms;
+	a->idle_tsc = rte_get_tsc_hz() * idle_ms / 1000;
 	snprintf(a->sock_path, sizeof(a->sock_path), "%s", path);
 	snprintf(dir, sizeof(dir), "%s", a->sock_path);
 	if ((slash = strrchr(dir, '/')) && slash != dir) {
@@ -71,7 +75,8 @@ int core_api_open(struct core_api *a, const char *path)
 static void drop_client(struct core_api_client *cl)
 {
 	close(cl->fd);
-	free(cl->buf);
+	free(cl->in);
+	free(cl->out);
 	memset(cl, 0, sizeof(*cl));
 	cl->fd = -1;
 }
@@ -98,11 +103,16 @@ int core_api_pollfds(const struct core_api *a, struct pollfd *pfd, int max)
 		pfd[n].fd = a->listen_fd;
 		pfd[n++].events = POLLIN;
 	}
-	for (int i = 0; i < CORE_API_CLIENTS && n < max; i++)
-		if (a->clients[i].fd >= 0) {
-			pfd[n].fd = a->clients[i].fd;
-			pfd[n++].events = POLLIN;
-		}
+	for (int i = 0; i < CORE_API_CLIENTS && n < max; i++) {
+		const struct core_api_client *cl = &a->clients[i];
+
+		/* a client with an answer to take, or requests received and not
+		 * served, sends nothing more in: it waits its turn */
+		if (cl->fd < 0 || (!cl->out && cl->in_scan < cl->in_len))
+			continue;
+		pfd[n].fd = cl->fd;
+		pfd[n++].events = cl->out ? POLLOUT : POLLIN;
+	}
 	return n;
 }
 
@@ -126,6 +136,15 @@ static json_t *chain_json(const struct core_chain *ch, uint16_t id, uint64_t pkt
 	return json_pack("{s:i, s:o, s:o, s:I}", "id", id, "services", s, "exit",
 			 ch->exit == GRAPH_EXIT_PAIRED ? json_string("paired") : json_integer(ch->exit), "pkts",
 			 (json_int_t)pkts);
+}
+
+static int api_clients(const struct core_api *a)
+{
+	int n = 0;
+
+	for (int i = 0; i < CORE_API_CLIENTS; i++)
+		n += a->clients[i].fd >= 0;
+	return n;
 }
 
 static json_t *status_json(struct core *c)
@@ -166,6 +185,10 @@ static json_t *status_json(struct core *c)
 						  t->epoch));
 	json_object_set_new(r, "moving_buckets", json_integer(moving));
 	json_object_set_new(r, "rx_policy_drop", json_integer((json_int_t)c->stats->rx_policy_drop));
+	json_object_set_new(r, "api", json_pack("{s:i, s:i, s:I, s:I, s:I}", "clients", api_clients(&c->api),
+						"max_clients", CORE_API_CLIENTS, "refused", (json_int_t)c->api.refused,
+						"closed_idle", (json_int_t)c->api.closed_idle, "closed_slow",
+						(json_int_t)c->api.closed_slow));
 	return r;
 }
 
@@ -252,119 +275,239 @@ static json_t *handle(struct core *c, json_t *req)
 
 /* ---- the socket --------------------------------------------------------- */
 
-static int answer(struct core_api_client *cl, json_t *resp)
+/* Send what is left of the client's answer, as much as the socket takes.
+ * 0: all sent or the rest waits for POLLOUT; <0: the client is gone. */
+static int flush_out(struct core_api_client *cl, uint64_t now)
 {
-	char *s = json_dumps(resp, JSON_COMPACT);
-	size_t len, off = 0;
+	while (cl->out_off < cl->out_len) {
+		/* a client that hung up must not raise SIGPIPE in the core */
+		ssize_t k = send(cl->fd, cl->out + cl->out_off, cl->out_len - cl->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0 && errno == EAGAIN)
+			return 0;
+		if (k <= 0)
+			return -EIO;
+		cl->out_off += (size_t)k;
+		cl->last_tsc = now;
+	}
+	free(cl->out);
+	cl->out = NULL;
+	cl->out_off = cl->out_len = 0;
+	return 0;
+}
+
+/* Queue @p resp (consumed) and send what the socket takes now. */
+static int answer(struct core_api *a, struct core_api_client *cl, json_t *resp, uint64_t now)
+{
+	char *s = resp ? json_dumps(resp, JSON_COMPACT) : NULL;
+	int rc;
 
 	json_decref(resp);
 	if (!s)
 		return -ENOMEM;
-	len = strlen(s);
-	s[len++] = '\n'; /* json_dumps' NUL becomes the line end */
-	while (off < len) {
-		/* a client that hung up must not raise SIGPIPE in the core */
-		ssize_t k = send(cl->fd, s + off, len - off, MSG_NOSIGNAL);
-
-		if (k < 0 && errno == EAGAIN) {
-			struct pollfd p = { .fd = cl->fd, .events = POLLOUT };
-
-			if (poll(&p, 1, 1000) <= 0)
-				break; /* a client that does not read loses its answer */
-			continue;
-		}
-		if (k <= 0)
-			break;
-		off += (size_t)k;
+	cl->out = s;
+	cl->out_off = 0;
+	cl->out_len = strlen(s);
+	s[cl->out_len++] = '\n'; /* json_dumps' NUL becomes the line end */
+	if ((rc = flush_out(cl, now)) < 0)
+		return rc;
+	if (cl->out_len - cl->out_off > CORE_API_MAX_OUT) {
+		a->closed_slow++;
+		return -ENOBUFS;
 	}
-	free(s);
-	return off == len ? 0 : -EIO;
+	return 0;
 }
 
-static void serve(struct core *c, struct core_api_client *cl)
+/* Tell @p cl why, if its socket takes it at once (the answer it is
+ * owed, if any, comes first), and close it. */
+static void refuse(struct core_api_client *cl, const char *why)
 {
-	char *nl;
+	if (!cl->out) {
+		json_t *r = error_reply(why, NULL);
+		char *s = json_dumps(r, JSON_COMPACT);
 
-	for (;;) {
-		ssize_t k;
+		json_decref(r);
+		if (s) {
+			size_t len = strlen(s);
 
-		if (cl->cap - cl->len < 4096) {
-			size_t cap = cl->cap ? cl->cap * 2 : 65536;
-			char *b;
-
-			if (cap > API_MAX_REQ + 1) {
-				answer(cl, error_reply("request longer than 8 MiB", NULL));
-				drop_client(cl);
-				return;
-			}
-			if (!(b = realloc(cl->buf, cap))) {
-				drop_client(cl);
-				return;
-			}
-			cl->buf = b;
-			cl->cap = cap;
+			s[len++] = '\n';
+			/* if it does not fit, the client learns from the hang-up */
+			send(cl->fd, s, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+			free(s);
 		}
-		k = read(cl->fd, cl->buf + cl->len, cl->cap - cl->len - 1);
-		if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR)) {
+	}
+	drop_client(cl);
+}
+
+static int too_deep(const json_t *v, int levels)
+{
+	const char *k;
+	json_t *m;
+	size_t i;
+
+	if (!json_is_object(v) && !json_is_array(v))
+		return 0;
+	if (levels == 0)
+		return 1;
+	if (json_is_object(v)) {
+		json_object_foreach((json_t *)v, k, m)
+			if (too_deep(m, levels - 1))
+				return 1;
+	} else {
+		json_array_foreach(v, i, m)
+			if (too_deep(m, levels - 1))
+				return 1;
+	}
+	return 0;
+}
+
+static json_t *request(struct core *c, const char *line, size_t len)
+{
+	json_error_t je;
+	json_t *req = json_loadb(line, len, 0, &je), *resp;
+	char msg[300];
+
+	if ((!req && json_error_code(&je) == json_error_stack_overflow) || (req && too_deep(req, CORE_API_MAX_DEPTH))) {
+		json_decref(req);
+		snprintf(msg, sizeof(msg), "nesting deeper than %d levels", CORE_API_MAX_DEPTH);
+		return error_reply(msg, NULL);
+	}
+	if (!req) {
+		snprintf(msg, sizeof(msg), "malformed JSON at character %d: %s", je.position, je.text);
+		return error_reply(msg, NULL);
+	}
+	resp = handle(c, req);
+	json_decref(req);
+	return resp ? resp : error_reply("out of memory", NULL);
+}
+
+/* Answer the complete requests received, in order, up to the budget,
+ * and while each answer went out whole: a client that does not take its
+ * answers is not read further (its own pipeline waits in its socket). */
+static void serve_lines(struct core *c, struct core_api_client *cl, uint64_t now)
+{
+	for (int n = 0; n < API_BUDGET && !cl->out; n++) {
+		char *line = cl->in + cl->in_off, *nl = memchr(cl->in + cl->in_scan, '\n', cl->in_len - cl->in_scan);
+
+		if (!nl) {
+			cl->in_scan = cl->in_len;
+			break;
+		}
+		cl->in_off = cl->in_scan = (size_t)(nl + 1 - cl->in);
+		cl->last_tsc = now;
+		if (answer(&c->api, cl, request(c, line, (size_t)(nl - line)), now) < 0) {
 			drop_client(cl);
 			return;
 		}
-		if (k < 0)
-			break;
-		cl->len += (size_t)k;
 	}
-	while (cl->fd >= 0 && (nl = memchr(cl->buf, '\n', cl->len))) {
-		size_t line = (size_t)(nl - cl->buf);
-		json_error_t je;
-		json_t *req = json_loadb(cl->buf, line, 0, &je), *resp;
+	if (cl->in_off == cl->in_len)
+		cl->in_off = cl->in_len = cl->in_scan = 0;
+}
 
-		if (!req) {
-			char msg[300];
+/* POLLIN on a client with nothing owed and nothing unserved: one read. */
+static void serve_in(struct core *c, struct core_api_client *cl, uint64_t now)
+{
+	ssize_t k;
 
-			snprintf(msg, sizeof(msg), "malformed JSON at character %d: %s", je.position, je.text);
-			resp = error_reply(msg, NULL);
-		} else {
-			resp = handle(c, req);
-			json_decref(req);
+	if (cl->in_off) {
+		memmove(cl->in, cl->in + cl->in_off, cl->in_len - cl->in_off);
+		cl->in_len -= cl->in_off;
+		cl->in_scan -= cl->in_off;
+		cl->in_off = 0;
+	}
+	if (cl->in_len == cl->in_cap) {
+		/* room for a request of the limit and its '\n', and no more */
+		size_t cap = cl->in_cap ? cl->in_cap * 2 : 65536;
+		char *b;
+
+		if (cap > CORE_API_MAX_REQ + 1)
+			cap = CORE_API_MAX_REQ + 1;
+		if (!(b = realloc(cl->in, cap))) {
+			refuse(cl, "out of memory");
+			return;
 		}
-		if (!resp)
-			resp = error_reply("out of memory", NULL);
-		memmove(cl->buf, nl + 1, cl->len - line - 1);
-		cl->len -= line + 1;
-		if (answer(cl, resp) < 0)
-			drop_client(cl);
+		cl->in = b;
+		cl->in_cap = cap;
+	}
+	k = read(cl->fd, cl->in + cl->in_len, cl->in_cap - cl->in_len);
+	if (k < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (k <= 0) {
+		drop_client(cl);
+		return;
+	}
+	cl->in_len += (size_t)k;
+	serve_lines(c, cl, now);
+	if (cl->fd >= 0 && !cl->out && cl->in_scan == cl->in_len && cl->in_len - cl->in_off > CORE_API_MAX_REQ)
+		refuse(cl, "request longer than 8 MiB");
+}
+
+static void accept_clients(struct core_api *a, uint64_t now)
+{
+	for (int i = 0; i < CORE_API_CLIENTS; i++) {
+		int fd = accept4(a->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK), k;
+
+		if (fd < 0)
+			return;
+		for (k = 0; k < CORE_API_CLIENTS && a->clients[k].fd >= 0; k++)
+			;
+		if (k == CORE_API_CLIENTS) {
+			struct core_api_client tmp = { .fd = fd };
+			char msg[64];
+
+			snprintf(msg, sizeof(msg), "too many clients (%d)", CORE_API_CLIENTS);
+			refuse(&tmp, msg);
+			a->refused++;
+			continue;
+		}
+		a->clients[k].fd = fd;
+		a->clients[k].last_tsc = now;
 	}
 }
 
 void core_api_handle(struct core *c, const struct pollfd *pfd, int n)
 {
 	struct core_api *a = &c->api;
+	uint64_t now = rte_rdtsc();
 
 	for (int i = 0; i < n; i++) {
 		if (!pfd[i].revents)
 			continue;
 		if (pfd[i].fd == a->listen_fd) {
-			int fd = accept4(a->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-			int k;
-
-			if (fd < 0)
-				continue;
-			for (k = 0; k < CORE_API_CLIENTS && a->clients[k].fd >= 0; k++)
-				;
-			if (k == CORE_API_CLIENTS) {
-				struct core_api_client tmp = { .fd = fd };
-
-				answer(&tmp, error_reply("too many API clients", NULL));
-				close(fd);
-				continue;
-			}
-			a->clients[k].fd = fd;
+			accept_clients(a, now);
 			continue;
 		}
-		for (int k = 0; k < CORE_API_CLIENTS; k++)
-			if (a->clients[k].fd == pfd[i].fd) {
-				serve(c, &a->clients[k]);
-				break;
-			}
+		for (int k = 0; k < CORE_API_CLIENTS; k++) {
+			struct core_api_client *cl = &a->clients[k];
+
+			if (cl->fd != pfd[i].fd)
+				continue;
+			if (!cl->out)
+				serve_in(c, cl, now);
+			else if (flush_out(cl, now) < 0)
+				drop_client(cl);
+			break;
+		}
+	}
+	for (int k = 0; k < CORE_API_CLIENTS; k++) {
+		struct core_api_client *cl = &a->clients[k];
+		char msg[64];
+
+		if (cl->fd < 0)
+			continue;
+		if (!cl->out && cl->in_scan < cl->in_len)
+			serve_lines(c, cl, now);
+		if (cl->fd < 0 || now - cl->last_tsc < a->idle_tsc)
+			continue;
+		if (cl->out) {
+			a->closed_slow++;
+			drop_client(cl);
+			continue;
+		}
+		a->closed_idle++;
+		snprintf(msg, sizeof(msg), "idle for %u ms: closed", a->idle_ms);
+		refuse(cl, msg);
 	}
 }

@@ -478,7 +478,7 @@ static void *ctrl_main(void *arg)
 	while (!c->ctrl.stop) {
 		struct pollfd pfd[3 * NFG_MAX_NFS];
 		int who[2 * NFG_MAX_NFS]; /* slot, or -1 - guest index */
-		int n = 0, napi;
+		int n = 0, napi, prc;
 
 		for (uint8_t s = 0; s < c->cfg.max_nfs; s++)
 			if (c->ctrl.pidfds[s] >= 0) {
@@ -493,12 +493,11 @@ static void *ctrl_main(void *arg)
 				who[n++] = -1 - g;
 			}
 		napi = core_api_pollfds(&c->api, pfd + n, NFG_MAX_NFS);
-		if (poll(pfd, (nfds_t)(n + napi), CTRL_POLL_MS) > 0) {
-			for (int i = 0; i < n; i++)
-				if (pfd[i].revents)
-					who[i] >= 0 ? on_death(c, (uint8_t)who[i]) : on_guest_gone(c, &c->ctrl.guests[-1 - who[i]]);
-			core_api_handle(c, pfd + n, napi);
-		}
+		prc = poll(pfd, (nfds_t)(n + napi), CTRL_POLL_MS);
+		for (int i = 0; prc > 0 && i < n; i++)
+			if (pfd[i].revents)
+				who[i] >= 0 ? on_death(c, (uint8_t)who[i]) : on_guest_gone(c, &c->ctrl.guests[-1 - who[i]]);
+		core_api_handle(c, pfd + n, prc > 0 ? napi : 0);
 		drain_ctrl_ring(c);
 		check_heartbeats(c);
 		check_rings(c);

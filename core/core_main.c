@@ -50,8 +50,10 @@ static void usage(const char *prog)
 		"  --flow-idle-ms N     a flow with no packet for N ms is forgotten (default 10000)\n"
 		"  --flow-learn-ms N    before a new instance of a service takes over flows, learn\n"
 		"                       the live ones for N ms, which stay put (default 1000)\n"
-		"  --api PATH           control API socket (default /run/nfhost/NAME.sock)\n",
-		prog, NFG_MAX_NFS);
+		"  --api PATH           control API socket (default /run/nfhost/NAME.sock)\n"
+		"  --api-idle-ms N      an API client that for N ms neither completes a request nor takes\n"
+		"                       its answer is closed (default %d)\n",
+		prog, NFG_MAX_NFS, CORE_API_IDLE_MS);
 }
 
 static int parse_size(const char *s, uint64_t *out)
@@ -129,6 +131,7 @@ static int parse_args(int argc, char **argv, struct core_cfg *cfg)
 		{ "flow-idle-ms", required_argument, NULL, 'I' },
 		{ "flow-learn-ms", required_argument, NULL, 'L' },
 		{ "api", required_argument, NULL, 'A' },
+		{ "api-idle-ms", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -150,6 +153,7 @@ static int parse_args(int argc, char **argv, struct core_cfg *cfg)
 	cfg->flow_max = 262144;
 	cfg->flow_idle_ms = 10000;
 	cfg->flow_learn_ms = 1000;
+	cfg->api_idle_ms = CORE_API_IDLE_MS;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -242,6 +246,11 @@ static int parse_args(int argc, char **argv, struct core_cfg *cfg)
 				return -1;
 			}
 			snprintf(cfg->api_path, sizeof(cfg->api_path), "%s", optarg);
+			break;
+		case 'a':
+			if (parse_num("api-idle-ms", optarg, 10, 3600000, &v) < 0)
+				return -1;
+			cfg->api_idle_ms = (uint32_t)v;
 			break;
 		case 'w':
 			if (parse_num("wait-nfs", optarg, 0, NFG_MAX_NFS, &v) < 0)
@@ -457,7 +466,7 @@ int main(int argc, char **argv)
 	/* what a reader that went away (an API client, a closed log pipe)
 	 * leaves is an EPIPE to handle, never the core's death */
 	signal(SIGPIPE, SIG_IGN);
-	if (core_api_open(&c->api, c->cfg.api_path) < 0)
+	if (core_api_open(&c->api, c->cfg.api_path, c->cfg.api_idle_ms) < 0)
 		goto out_tables;
 	if (core_ctrl_start(c) < 0) {
 		core_api_close(&c->api);

@@ -1,13 +1,40 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Ports: one RX and one TX queue each, receiving into the region's pool. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include <rte_dev.h>
+#include <rte_devargs.h>
 #include <rte_ethdev.h>
 
 #include "core.h"
 
 #define RX_DESC 1024
 #define TX_DESC 1024
+
+/* One line naming the port, its device and the step that failed (the
+ * driver may have logged its own reason above it). */
+static int port_failed(const struct core *c, uint16_t port, const char *name, const char *step, int rc)
+{
+	const struct rte_devargs *da = NULL;
+	struct rte_eth_dev_info di;
+	const char *inf = NULL;
+	char hint[160] = "";
+
+	if (rte_eth_dev_info_get(port, &di) == 0 && di.device)
+		da = rte_dev_devargs(di.device);
+	if (da && da->args)
+		inf = strstr(da->args, "infinite_rx=");
+	/* the pcap driver reads the whole file into the pool first */
+	if (inf && atoi(inf + strlen("infinite_rx=")) > 0)
+		snprintf(hint, sizeof(hint),
+			 " (infinite_rx holds every packet of the file in the pool at once: it has %u buffers; "
+			 "--region-size sets them)",
+			 rte_mempool_avail_count(c->pool));
+	fprintf(stderr, "core: port %u (%s): %s failed: %s%s\n", port, name, step, rte_strerror(-rc), hint);
+	return rc;
+}
 
 int core_ports_init(struct core *c)
 {
@@ -25,20 +52,25 @@ int core_ports_init(struct core *c)
 				NFG_MAX_PORTS - 1);
 			return -EINVAL;
 		}
-		rc = rte_eth_dev_configure(port, 1, 1, &conf);
-		if (rc == 0)
-			rc = rte_eth_rx_queue_setup(port, 0, RX_DESC, rte_eth_dev_socket_id(port), NULL, c->pool);
-		if (rc == 0)
-			rc = rte_eth_tx_queue_setup(port, 0, TX_DESC, rte_eth_dev_socket_id(port), NULL);
-		if (rc == 0)
-			rc = rte_eth_dev_start(port);
-		if (rc < 0) {
-			fprintf(stderr, "core: port %u: setup failed: %s\n", port, rte_strerror(-rc));
-			return rc;
+		if (rte_eth_dev_get_name_by_port(port, name) != 0)
+			snprintf(name, sizeof(name), "?");
+		if ((rc = rte_eth_dev_configure(port, 1, 1, &conf)) < 0)
+			return port_failed(c, port, name, "configuration", rc);
+		if ((rc = rte_eth_rx_queue_setup(port, 0, RX_DESC, rte_eth_dev_socket_id(port), NULL, c->pool)) < 0) {
+			/* The pcap driver frees an infinite_rx queue's ring when
+			 * the queue's setup fails but keeps the pointer, and frees
+			 * it again when the port is closed (at rte_eal_cleanup):
+			 * "RING: Cannot free ring", after a use of freed memory.
+			 * Closed with no RX queue, a port looks at none. */
+			rte_eth_dev_configure(port, 0, 1, &conf);
+			return port_failed(c, port, name, "RX queue setup", rc);
 		}
+		if ((rc = rte_eth_tx_queue_setup(port, 0, TX_DESC, rte_eth_dev_socket_id(port), NULL)) < 0)
+			return port_failed(c, port, name, "TX queue setup", rc);
+		if ((rc = rte_eth_dev_start(port)) < 0)
+			return port_failed(c, port, name, "start", rc);
 		rte_eth_promiscuous_enable(port); /* virtual devices may not support it */
 		np = core_port(c, port);
-		rte_eth_dev_get_name_by_port(port, name);
 		snprintf(np->name, sizeof(np->name), "%.31s", name);
 		c->nb_ports++;
 	}

@@ -3,7 +3,9 @@
  * the event parser first checks the stream's shape (syntax, one document,
  * nesting depth), then libyaml's document API builds the node graph with
  * its aliases resolved, and we walk that graph, typing the plain scalars
- * and recording each path's line as we go. */
+ * and recording each path's line as we go.  An explicit tag (!!str, !!int,
+ * ...) decides a scalar's type; an anchor does not change it, and an alias
+ * is a copy of the node it names. */
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -268,6 +270,8 @@ static int is_word(const char *s, const char *const *words)
 struct walk {
 	const char *name;
 	yaml_document_t *doc;
+	const uint8_t *tagged;       /* bit per node (libyaml's index - 1): written with a tag */
+	size_t ntagged;              /* bytes of tagged */
 	struct graph_linemap *lines; /* NULL: not wanted */
 	char *path;                /* the current node's path, NUL-terminated */
 	size_t plen, pcap;
@@ -311,34 +315,69 @@ static void path_cut(struct walk *w, size_t len)
 
 static int walk_node(struct walk *w, yaml_node_t *n, size_t line, json_t **out);
 
+/* The tag @p n was written with, or NULL: libyaml's loader gives every
+ * untagged scalar the !!str tag, so only the event pass can tell. */
+static const char *written_tag(const struct walk *w, const yaml_node_t *n)
+{
+	size_t i = (size_t)(n - w->doc->nodes.start);
+
+	return i / 8 < w->ntagged && w->tagged[i / 8] & (1u << (i % 8)) ? (const char *)n->tag : NULL;
+}
+
+/* "!!int" for the core schema's tags, which is how they are written */
+static const char *short_tag(const char *tag)
+{
+	static const char core[] = "tag:yaml.org,2002:";
+	static char buf[80];
+
+	if (strncmp(tag, core, sizeof(core) - 1) != 0)
+		return tag;
+	snprintf(buf, sizeof(buf), "!!%s", tag + sizeof(core) - 1);
+	return buf;
+}
+
 static int walk_scalar(struct walk *w, yaml_node_t *n, json_t **out)
 {
 	static const char *const yes[] = { "true", "yes", "on", NULL };
 	static const char *const no[] = { "false", "no", "off", NULL };
-	const char *s = (const char *)n->data.scalar.value;
+	static const char *const nulls[] = { "", "~", "null", NULL };
+	static const char *const tags[] = { YAML_STR_TAG, YAML_INT_TAG, YAML_FLOAT_TAG, YAML_BOOL_TAG, YAML_NULL_TAG };
+	enum { STR, INT, FLOAT, BOOL, NUL, ANY } want;
+	const char *s = (const char *)n->data.scalar.value, *tag = written_tag(w, n);
 	size_t len = n->data.scalar.length;
 	json_int_t i;
 	double d;
 	int rc = 0;
 
 	*out = NULL;
-	if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
-		if (!len || strcmp(s, "~") == 0 || strcasecmp(s, "null") == 0)
-			*out = json_null();
-		else if (is_word(s, yes))
-			*out = json_true();
-		else if (is_word(s, no))
-			*out = json_false();
-		else if ((rc = scalar_int(s, &i)) == 1)
-			*out = json_integer(i);
-		else if (rc == 0 && (rc = scalar_real(s, &d)) == 1)
-			*out = json_real(d);
-	}
+	/* untagged, a plain scalar may be anything and a quoted one is a string */
+	if (!tag)
+		want = n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE ? ANY : STR;
+	else
+		for (want = STR; want < ANY && strcmp(tag, tags[want]) != 0; want++)
+			;
+	if (tag && want == ANY)
+		return fail(w->err, w->errlen, w->name, &n->start_mark, -EINVAL,
+			    "unsupported tag %.40s (a scalar may be tagged !!str, !!int, !!float, !!bool or !!null)",
+			    short_tag(tag));
+	if ((want == ANY || want == NUL) && is_word(s, nulls))
+		*out = json_null();
+	else if ((want == ANY || want == BOOL) && is_word(s, yes))
+		*out = json_true();
+	else if ((want == ANY || want == BOOL) && is_word(s, no))
+		*out = json_false();
+	else if ((want == ANY || want == INT || want == FLOAT) && (rc = scalar_int(s, &i)) == 1)
+		*out = want == FLOAT ? json_real((double)i) : json_integer(i);
+	else if ((want == ANY || want == FLOAT) && rc == 0 && (rc = scalar_real(s, &d)) == 1)
+		*out = json_real(d);
 	if (rc < 0)
 		return fail(w->err, w->errlen, w->name, &n->start_mark, -EINVAL, "number %.40s is out of range", s);
+	if (!*out && want != ANY && want != STR)
+		return fail(w->err, w->errlen, w->name, &n->start_mark, -EINVAL, "'%.40s' is not a valid %s", s,
+			    short_tag(tag));
 	/* libyaml hands out valid UTF-8 only (it checks the input and the
 	 * escapes), so the one way for json_stringn() to fail is memory */
-	if (!*out && rc == 0)
+	if (!*out)
 		*out = json_stringn(s, len);
 	return *out ? 0 : fail(w->err, w->errlen, w->name, NULL, -ENOMEM, "out of memory");
 }
@@ -450,6 +489,10 @@ static int walk_node(struct walk *w, yaml_node_t *n, size_t line, json_t **out)
 	if (w->depth == GRAPH_YAML_MAX_DEPTH)
 		return fail(w->err, w->errlen, w->name, &n->start_mark, -EINVAL, "nesting deeper than %d levels",
 			    GRAPH_YAML_MAX_DEPTH);
+	if (written_tag(w, n) &&
+	    strcmp(written_tag(w, n), n->type == YAML_MAPPING_NODE ? YAML_MAP_TAG : YAML_SEQ_TAG) != 0)
+		return fail(w->err, w->errlen, w->name, &n->start_mark, -EINVAL, "unsupported tag %.40s on a %s",
+			    short_tag(written_tag(w, n)), n->type == YAML_MAPPING_NODE ? "mapping" : "sequence");
 	if (n->type == YAML_MAPPING_NODE)
 		j = json_object();
 	else if (n->type == YAML_SEQUENCE_NODE)
@@ -471,13 +514,36 @@ static int walk_node(struct walk *w, yaml_node_t *n, size_t line, json_t **out)
 
 /* ---- loading ------------------------------------------------------------------ */
 
+/* Set bit @p i of *@p bits (*@p nbytes long), growing it. */
+static int mark_tagged(uint8_t **bits, size_t *nbytes, size_t i, const char *name, char *err, size_t errlen)
+{
+	if (i / 8 >= *nbytes) {
+		size_t n = *nbytes ? *nbytes : 64;
+		uint8_t *b;
+
+		while (n <= i / 8)
+			n *= 2;
+		if (!(b = realloc(*bits, n)))
+			return fail(err, errlen, name, NULL, -ENOMEM, "out of memory");
+		memset(b + *nbytes, 0, n - *nbytes);
+		*bits = b;
+		*nbytes = n;
+	}
+	(*bits)[i / 8] |= (uint8_t)(1u << (i % 8));
+	return 0;
+}
+
 /* The event pass, before libyaml builds a node graph.  Depth is checked
  * here because libyaml's parser takes time quadratic in flow nesting
  * (100000 '[' take 16 s, 20000 take 0.6 s): this pass stops at the 65th.  Nodes are counted here as
  * they are written (walk_node() counts them again with aliases expanded) so
  * that a big flat file is refused before its graph takes 100s of MiB.  A
- * second document is refused before it is parsed. */
-static int check_stream(const char *name, const char *buf, size_t len, char *err, size_t errlen)
+ * second document is refused before it is parsed.  *tagged, *ntagged: a
+ * bit for each node written with a tag, in the order libyaml's loader
+ * numbers nodes (the order of their events, aliases not being nodes);
+ * NULL and 0 when none is. */
+static int check_stream(const char *name, const char *buf, size_t len, uint8_t **tagged, size_t *ntagged, char *err,
+			size_t errlen)
 {
 	/* per open collection: is it a mapping, how many nodes so far (in a
 	 * mapping, keys and values alternate; walk_node() counts values) */
@@ -488,7 +554,8 @@ static int check_stream(const char *name, const char *buf, size_t len, char *err
 	yaml_parser_t p;
 	yaml_event_t ev;
 	int depth = 0, docs = 0, rc = 0, end;
-	size_t nodes = 0;
+	size_t nodes = 0, written = 0; /* nodes as the walk and as the loader counts them */
+	const yaml_char_t *tag;
 
 	if (!yaml_parser_initialize(&p))
 		return fail(err, errlen, name, NULL, -ENOMEM, "out of memory");
@@ -509,6 +576,13 @@ static int check_stream(const char *name, const char *buf, size_t len, char *err
 		case YAML_ALIAS_EVENT:
 		case YAML_SEQUENCE_START_EVENT:
 		case YAML_MAPPING_START_EVENT:
+			tag = ev.type == YAML_SCALAR_EVENT	   ? ev.data.scalar.tag
+			      : ev.type == YAML_SEQUENCE_START_EVENT ? ev.data.sequence_start.tag
+			      : ev.type == YAML_MAPPING_START_EVENT  ? ev.data.mapping_start.tag
+								     : NULL;
+			if (tag && (rc = mark_tagged(tagged, ntagged, written, name, err, errlen)) < 0)
+				break;
+			written += ev.type != YAML_ALIAS_EVENT;
 			if (!open[depth].mapping || open[depth].items % 2)
 				nodes++;
 			open[depth].items++;
@@ -541,6 +615,11 @@ static int check_stream(const char *name, const char *buf, size_t len, char *err
 	yaml_parser_delete(&p);
 	if (rc == 0 && !docs)
 		rc = fail(err, errlen, name, NULL, -EINVAL, "no YAML document (the file is empty or only comments)");
+	if (rc < 0) {
+		free(*tagged);
+		*tagged = NULL;
+		*ntagged = 0;
+	}
 	return rc;
 }
 
@@ -552,6 +631,7 @@ int graph_yaml_load_buf(const char *name, const char *buf, size_t len, json_t **
 	yaml_document_t doc;
 	yaml_node_t *root;
 	json_t *tree = NULL;
+	uint8_t *tagged = NULL;
 	int rc;
 
 	*out = NULL;
@@ -562,17 +642,21 @@ int graph_yaml_load_buf(const char *name, const char *buf, size_t len, json_t **
 	if (len > GRAPH_YAML_MAX_BYTES)
 		return fail(err, errlen, name, NULL, -EFBIG, "larger than the %u MiB limit (%zu bytes)",
 			    GRAPH_YAML_MAX_BYTES >> 20, len);
-	rc = check_stream(name, buf, len, err, errlen);
+	rc = check_stream(name, buf, len, &tagged, &w.ntagged, err, errlen);
 	if (rc < 0)
 		return rc;
-	if (!yaml_parser_initialize(&parser))
+	w.tagged = tagged;
+	if (!yaml_parser_initialize(&parser)) {
+		free(tagged);
 		return fail(err, errlen, name, NULL, -ENOMEM, "out of memory");
+	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
 	if (!yaml_parser_load(&parser, &doc)) {
 		/* what check_stream() cannot see: undefined aliases,
 		 * duplicate anchors, memory */
 		rc = parser_fail(&parser, name, buf, len, err, errlen);
 		yaml_parser_delete(&parser);
+		free(tagged);
 		return rc;
 	}
 	root = yaml_document_get_root_node(&doc);
@@ -592,6 +676,7 @@ out:
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
 	free(w.path);
+	free(tagged);
 	if (rc < 0) {
 		json_decref(tree);
 		graph_linemap_free(w.lines);

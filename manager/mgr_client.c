@@ -216,12 +216,16 @@ int mgr_client_request(const char *sock, json_t *req, json_t **resp, int timeout
 	}
 	len = strlen(out);
 	out[len++] = '\n'; /* the NUL becomes the line end */
+	/* a core that turns a client away (too many clients) says why and
+	 * closes: the send may fail, and the reason is there to read */
 	if ((rc = send_all(fd, out, len, deadline)) < 0) {
-		snprintf(err, errlen, "cannot send the request to the core on %s: %s", sock,
-			 rc == -ETIMEDOUT ? "timed out" : strerror(-rc));
-		goto out;
-	}
-	if ((rc = recv_line(fd, deadline, &line, &len)) < 0) {
+		if ((rc != -EPIPE && rc != -ECONNRESET) || recv_line(fd, deadline, &line, &len) < 0) {
+			snprintf(err, errlen, "cannot send the request to the core on %s: %s", sock,
+				 rc == -ETIMEDOUT ? "timed out" : strerror(-rc));
+			goto out;
+		}
+		rc = 0;
+	} else if ((rc = recv_line(fd, deadline, &line, &len)) < 0) {
 		if (rc == -ETIMEDOUT)
 			snprintf(err, errlen, "the core on %s did not answer within %.0f s", sock, timeout_ms / 1000.0);
 		else if (rc == -ECONNRESET)

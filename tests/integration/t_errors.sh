@@ -4,9 +4,9 @@
 gen_pcap -n 100 "$T/in.pcap"
 
 expect() { # expect "MESSAGE" CMD...: CMD fails and says MESSAGE
-	local msg=$1 out rc=0
+	local msg=$1 rc=0
 	shift
-	out=$("$@" 2>&1) || rc=$?
+	out=$("$@" 2>&1) || rc=$? # left in $out for more checks
 	((rc != 0)) || fail "'$*' succeeded"
 	grep -qF -- "$msg" <<< "$out" || fail "'$*' did not say '$msg':"$'\n'"$out"
 }
@@ -17,6 +17,13 @@ expect "must be a power of two" "$B"/nfhost-core "${EAL[@]}" -- --name "${NAME}x
 expect "is not a hugetlbfs mount" "$B"/nfhost-core "${EAL[@]}" -- --name "${NAME}x" --chain 1 --huge-dir "$T"
 expect "needs 4096 MiB of hugepages" "$B"/nfhost-core "${EAL[@]}" -- --name "${NAME}x" --chain 1 --region-size 4G
 expect "is not in the EAL core list" "$B"/nfhost-core "${EAL[@]}" -- --name "${NAME}x" --chain 1 --rx-lcore 7
+# an infinite_rx port whose file does not fit the pool (issue 13, item 10):
+# one line naming the port and why, and no "RING: Cannot free ring" from
+# the pcap driver freeing its ring twice
+"$B"/nfh-pcapgen -n 30000 --fixed 64 --ipv4 "$T/many.pcap" > /dev/null
+expect "core: port 0 (net_pcap0): RX queue setup failed: Invalid argument (infinite_rx holds every packet" \
+	"$B"/nfhost-core "${EAL[@]/in.pcap/many.pcap,infinite_rx=1}" -- --name "${NAME}x" --chain 1
+! grep -q "Cannot free ring" <<< "$out" || fail "a failed infinite_rx port still says:"$'\n'"$out"
 [[ ! -e /dev/hugepages/${NAME}x-s0 ]] || fail "a refused core left its region"
 
 start_core "net_pcap0,rx_pcap=$T/in.pcap,tx_pcap=$T/out.pcap" -- --chain 1

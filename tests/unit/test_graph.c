@@ -704,6 +704,11 @@ START_TEST(test_refuse_types)
 		    "expected a number in 1..255, got a list"),
 		REF(WITH_SVC("{id: {n: 2}, name: b, nf: nf-forward}"), "services[1].id",
 		    "expected a number in 1..255, got a mapping"),
+		/* a tag decides, an anchor does not (issue 13, item 10) */
+		REF(WITH_SVC("{id: !!str 2, name: b, nf: nf-forward}"), "services[1].id",
+		    "expected a number in 1..255, got a string"),
+		REF(WITH_SVC("{id: &x 2, name: b, nf: nf-forward, instances: !!str 1}"), "services[1].instances",
+		    "expected a number in 0..16, got a string"),
 	};
 
 	check_refusals(t, NREF(t));

@@ -120,15 +120,36 @@ START_TEST(test_scalar_types)
 		{ "\"caf\\u00e9\"", "\"caf\\u00e9\"" },
 		{ "|\n  x\n  y\n", "\"x\\ny\\n\"" },
 		{ ">-\n  42\n", "\"42\"" },
+		/* an explicit tag decides, whatever the style; an anchor
+		 * changes nothing, and an alias (w: *x) is a copy of what it
+		 * names, type included (issue 13, item 10) */
+		{ "!!str 1", "\"1\"" },
+		{ "!!str true", "\"true\"" },
+		{ "!!str", "\"\"" },
+		{ "! 1", "\"1\"" },
+		{ "!<tag:yaml.org,2002:str> 1", "\"1\"" },
+		{ "!!int 1", "1" },
+		{ "!!int \"0x10\"", "16" },
+		{ "!!float 2", "2.0" },
+		{ "!!float '2.5'", "2.5" },
+		{ "!!bool 'yes'", "true" },
+		{ "!!null ''", "null" },
+		{ "&x 1", "1" },
+		{ "&x !!str 1", "\"1\"" },
+		{ "!!str &x 1", "\"1\"" },
+		{ "&x \"1\"", "\"1\"" },
 	};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		int anchored = strchr(t[i].yaml, '&') != NULL;
 		char yaml[128];
 		json_t *j;
 
-		snprintf(yaml, sizeof(yaml), "v: %s\n", t[i].yaml);
+		snprintf(yaml, sizeof(yaml), "v: %s\nw: %s\n", t[i].yaml, anchored ? "*x" : "0");
 		j = load_ok(yaml, NULL);
 		assert_json(json_object_get(j, "v"), t[i].json);
+		if (anchored)
+			assert_json(json_object_get(j, "w"), t[i].json);
 		json_decref(j);
 	}
 }
@@ -440,6 +461,28 @@ static const char *brackets(char c)
 	return b;
 }
 
+START_TEST(test_err_tags)
+{
+	load_err_str("a: !!int x\n", -EINVAL, NAME ":1:4: 'x' is not a valid !!int");
+	load_err_str("a: !!int 1.5\n", -EINVAL, NAME ":1:4: '1.5' is not a valid !!int");
+	load_err_str("a: !!float x\n", -EINVAL, NAME ":1:4: 'x' is not a valid !!float");
+	load_err_str("a: !!bool 1\n", -EINVAL, NAME ":1:4: '1' is not a valid !!bool");
+	load_err_str("a: !!null 0\n", -EINVAL, NAME ":1:4: '0' is not a valid !!null");
+	load_err_str("a: !!int 99999999999999999999\n", -EINVAL,
+		     NAME ":1:4: number 99999999999999999999 is out of range");
+	load_err_str("a: [1, !foo 2]\n", -EINVAL,
+		     NAME ":1:8: unsupported tag !foo (a scalar may be tagged !!str, !!int, !!float, !!bool or "
+			  "!!null)");
+	load_err_str("a: !!timestamp 2001-12-14\n", -EINVAL,
+		     NAME ":1:4: unsupported tag !!timestamp (a scalar may be tagged !!str, !!int, !!float, !!bool or "
+			  "!!null)");
+	load_err_str("a: !!seq {b: 1}\n", -EINVAL, NAME ":1:4: unsupported tag !!seq on a mapping");
+	load_err_str("a: !!set [1]\n", -EINVAL, NAME ":1:4: unsupported tag !!set on a sequence");
+	/* the tag goes with the node, so an alias to it is refused the same */
+	load_err_str("a: &x !!int y\nb: *x\n", -EINVAL, NAME ":1:4: 'y' is not a valid !!int");
+}
+END_TEST
+
 START_TEST(test_err_alias)
 {
 	load_err_str("a: &x [1, *x]\n", -EINVAL, NAME ":1:4: recursive alias: this node contains an alias to itself");
@@ -667,6 +710,7 @@ static Suite *yaml_suite(void)
 	tcase_add_test(er, test_err_structure);
 	tcase_add_test(er, test_err_empty);
 	tcase_add_test(er, test_err_depth);
+	tcase_add_test(er, test_err_tags);
 	tcase_add_test(er, test_err_alias);
 	tcase_add_test(er, test_err_alias_depth);
 	tcase_add_test(er, test_err_alias_bytes);

@@ -93,9 +93,9 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@tools/demo.sh
 
-# make test TESTS="t_rtc unit": only the named tests (tests/run-all.sh NAME...)
+# make test TESTS="t_rtc unit fuzz": only the named tests (tests/run-all.sh NAME...)
 test: deps
-	@$(MAKE) --no-print-directory all unit-tests vm-image
+	@$(MAKE) --no-print-directory all unit-tests vm-image fuzz-targets
 	@tests/run-all.sh $(TESTS)
 
 bench: deps
@@ -103,6 +103,7 @@ bench: deps
 	@bench/run-bench.sh
 
 include tests/unit/unit.mk
+include fuzz/fuzz.mk
 
 clean:
 	rm -rf $(BUILD)

@@ -12,7 +12,7 @@ FUZZ_NAMES  := parse desc graph api nfcheck
 FUZZ_TIME   ?= 600
 FUZZ_CFLAGS  = -g -O1 -std=gnu11 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined \
 	       -fno-sanitize-recover=all -fno-omit-frame-pointer $(GUEST_INC) $(GRAPH_INC) -Icore
-FUZZ_DEPS   := $(HDRS) $(wildcard core/*.h) $(wildcard graph/*.h) fuzz/fuzz.mk
+FUZZ_DEPS   := $(HDRS) $(wildcard core/*.h) $(wildcard graph/*.h) fuzz/fuzz_util.h fuzz/fuzz.mk
 
 .PHONY: fuzz fuzz-targets
 fuzz-targets: $(FUZZ_NAMES:%=$(FUZZ_OUT)/fuzz_%)

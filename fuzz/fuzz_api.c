@@ -14,24 +14,14 @@
  * Every reply must be an object with a boolean "ok" and, when false, an
  * "error" string, and must be writable as JSON (valid UTF-8): a client
  * gets an answer to everything. */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
 
+#include "fuzz_util.h"
 #include "core.h"
-
-#define CHECK(cond, ...)                                                      \
-	do {                                                                  \
-		if (!(cond)) {                                                \
-			fprintf(stderr, "fuzz_api: broken promise: %s: ", #cond); \
-			fprintf(stderr, __VA_ARGS__);                         \
-			fputc('\n', stderr);                                  \
-			abort();                                              \
-		}                                                             \
-	} while (0)
 
 static struct core core;
 static struct nfg_core_stats stats;

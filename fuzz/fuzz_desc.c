@@ -14,44 +14,16 @@
  *    must go to a live instance of the service its path names, out a port
  *    the core has, or be dropped; never index outside the tables (ASan).
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_util.h"
 #include "core_desc.h"
 #include "core_route.h"
 
-#define CHECK(cond)                                                                    \
-	do {                                                                           \
-		if (!(cond)) {                                                         \
-			fprintf(stderr, "fuzz_desc: broken promise at line %d: %s\n", __LINE__, #cond); \
-			abort();                                                       \
-		}                                                                      \
-	} while (0)
-
-/* The input, consumed front to back; zeros once it is used up. */
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint64_t take(struct in *in, unsigned bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < bytes; i++) {
-		v = v << 8 | (in->n ? *in->p : 0);
-		if (in->n) {
-			in->p++;
-			in->n--;
-		}
-	}
-	return v;
-}
-
 /* ---- 1: descriptors ---------------------------------------------------- */
 
-static void fuzz_layout(struct in *in)
+static void fuzz_layout(struct fuzz_in *in)
 {
 	struct nfg_region_hdr h;
 	struct core_bufmap bm;
@@ -144,7 +116,7 @@ static void check_dest(const struct core_tables *t, const struct core_mstate *ms
 	}
 }
 
-static void fuzz_route(struct in *in)
+static void fuzz_route(struct fuzz_in *in)
 {
 	uint16_t chain0[NFG_MAX_CHAIN], len0, nb_ports = (uint16_t)(take(in, 1) % (NFG_MAX_PORTS + 1));
 	struct core_tables *t;
@@ -233,7 +205,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
-	struct in in = { data, len };
+	struct fuzz_in in = { data, len };
 
 	if (len < 1)
 		return 0;

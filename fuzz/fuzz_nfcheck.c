@@ -15,40 +15,11 @@
  *    producer may have written anything into: no entry read outside the
  *    ring (ASan), never more than asked.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_util.h"
 #include "nfhost/nfg.h"
-
-#define CHECK(cond, ...)                                                          \
-	do {                                                                      \
-		if (!(cond)) {                                                    \
-			fprintf(stderr, "fuzz_nfcheck: broken promise: %s: ", #cond); \
-			fprintf(stderr, __VA_ARGS__);                             \
-			fputc('\n', stderr);                                      \
-			abort();                                                  \
-		}                                                                 \
-	} while (0)
-
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint64_t take(struct in *in, unsigned bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < bytes; i++) {
-		v = v << 8 | (in->n ? *in->p : 0);
-		if (in->n) {
-			in->p++;
-			in->n--;
-		}
-	}
-	return v;
-}
 
 /* [off, off + len) inside a mapping of @p size bytes */
 static int inside(uint64_t off, uint64_t len, uint64_t size)
@@ -56,7 +27,7 @@ static int inside(uint64_t off, uint64_t len, uint64_t size)
 	return len <= size && off <= size - len;
 }
 
-static void fuzz_header(struct in *in)
+static void fuzz_header(struct fuzz_in *in)
 {
 	struct nfg_region_hdr h;
 	uint64_t size = 1ull << (12 + take(in, 1) % 21), ring_len; /* 4 KiB .. 4 GiB */
@@ -138,7 +109,7 @@ static void fuzz_header(struct in *in)
 	}
 }
 
-static void fuzz_ring(struct in *in)
+static void fuzz_ring(struct fuzz_in *in)
 {
 	uint32_t size = 1u << (take(in, 1) % 11), n;
 	struct nfg_ring *r = aligned_alloc(NFG_CACHE_LINE, nfg_ring_bytes(size));
@@ -168,7 +139,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
-	struct in in = { data, len };
+	struct fuzz_in in = { data, len };
 
 	if (!len)
 		return 0;

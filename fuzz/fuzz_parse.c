@@ -5,19 +5,10 @@
  * What the ABI (struct nfg_pkt) promises NFs about the parsed fields is
  * checked on every frame: a broken promise aborts. */
 #include <netinet/in.h>
-#include <stdio.h>
 #include <stdlib.h>
 
+#include "fuzz_util.h"
 #include "core_parse.h"
-
-#define CHECK(cond)                                                                     \
-	do {                                                                            \
-		if (!(cond)) {                                                          \
-			fprintf(stderr, "fuzz_parse: broken promise: %s (frame of %zu bytes)\n", #cond, \
-				len);                                                   \
-			abort();                                                        \
-		}                                                                       \
-	} while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 

@@ -41,10 +41,16 @@ for n in "${names[@]}"; do
 	[[ -f fuzz/$n.dict ]] && args+=(-dict="fuzz/$n.dict")
 	echo "fuzz_$n: $time s on $(ls "$tmp/$n/corpus" | wc -l) seed inputs"
 	start=$(date +%s)
-	# libFuzzer's progress lines (exec/s, coverage) go to stderr; the
-	# target's own stdout is not wanted
-	"$bin" "${args[@]}" "$tmp/$n/corpus" > /dev/null 2> "$tmp/$n/log"
-	rc=$?
+	# libFuzzer's progress lines (exec/s, coverage) go to stderr: its
+	# periodic ones are shown on a long run; the target's stdout is not wanted
+	if ((time >= 60)); then
+		"$bin" "${args[@]}" "$tmp/$n/corpus" 2>&1 > /dev/null | tee "$tmp/$n/log" |
+			grep --line-buffered -E '^#[0-9]+\s+pulse' | sed -u 's/^/    /'
+		rc=${PIPESTATUS[0]}
+	else
+		"$bin" "${args[@]}" "$tmp/$n/corpus" > /dev/null 2> "$tmp/$n/log"
+		rc=$?
+	fi
 	took=$(($(date +%s) - start))
 	stats=$(grep -E '^stat::number_of_executed_units|^stat::average_exec_per_sec' "$tmp/$n/log" |
 		sed 's/stat:://' | tr '\n' ' ')
@@ -57,9 +63,9 @@ for n in "${names[@]}"; do
 	fi
 	echo "FAIL fuzz_$n after ${took} s (exit $rc): $stats"
 	grep -vE '^(#[0-9]+|INFO:|\s+NEW_FUNC)' "$tmp/$n/log" | tail -40 | sed 's/^/    /'
-	mkdir -p "$build/fuzz/crashes"
 	for a in "$tmp/$n/art"/*; do
 		[[ -f $a ]] || continue
+		mkdir -p "$build/fuzz/crashes"
 		cp "$a" "$build/fuzz/crashes/$n-$(basename "$a")"
 		echo "    input kept: $build/fuzz/crashes/$n-$(basename "$a")"
 		echo "    replay: $bin $build/fuzz/crashes/$n-$(basename "$a")"

@@ -57,6 +57,28 @@ $(BIN)/nfhost-core: $(CORE_SRC:core/%.c=$(OBJ)/core/%.o) $(LIB)/libnfhgraph.a $(
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^ $(DPDK_LIBS) -lurcu-qsbr -lnuma -ljansson -lpthread
 
+# ---- the core again under ASan/UBSan: our code (core, graph, libnfguest)
+# instrumented, DPDK as installed.  make test runs one integration test with
+# it (tests/integration/t_asan_core.sh).
+CORE_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+ASAN_OBJ := $(OBJ)/asan
+$(ASAN_OBJ)/core/%.o: core/%.c $(wildcard core/*.h) $(wildcard graph/*.h) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(CORE_SAN) $(DPDK_CFLAGS) $(GUEST_INC) $(GRAPH_INC) -c $< -o $@
+
+$(ASAN_OBJ)/graph/%.o: graph/%.c $(wildcard graph/*.h) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(CORE_SAN) $(GUEST_INC) $(GRAPH_INC) -c $< -o $@
+
+$(ASAN_OBJ)/guestlib/%.o: guestlib/src/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(CORE_SAN) $(GUEST_INC) -c $< -o $@
+
+$(BIN)/nfhost-core-asan: $(CORE_SRC:core/%.c=$(ASAN_OBJ)/core/%.o) $(GRAPH_SRC:graph/%.c=$(ASAN_OBJ)/graph/%.o) \
+			 $(GUEST_SRC:guestlib/src/%.c=$(ASAN_OBJ)/guestlib/%.o)
+	@mkdir -p $(@D)
+	$(CC) $(CORE_SAN) -o $@ $^ $(DPDK_LIBS) -lurcu-qsbr -lnuma -ljansson -lyaml -lpthread
+
 # ---- NFs and the manager link the static library: one self-contained binary
 $(BIN)/nf-%: nfs/nf-%.c $(wildcard nfs/*.h) $(LIB)/libnfguest.a
 	@mkdir -p $(@D)
@@ -93,9 +115,9 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@tools/demo.sh
 
-# make test TESTS="t_rtc unit": only the named tests (tests/run-all.sh NAME...)
+# make test TESTS="t_rtc unit fuzz": only the named tests (tests/run-all.sh NAME...)
 test: deps
-	@$(MAKE) --no-print-directory all unit-tests vm-image
+	@$(MAKE) --no-print-directory all unit-tests vm-image fuzz-targets $(BIN)/nfhost-core-asan
 	@tests/run-all.sh $(TESTS)
 
 bench: deps
@@ -103,6 +125,7 @@ bench: deps
 	@bench/run-bench.sh
 
 include tests/unit/unit.mk
+include fuzz/fuzz.mk
 
 clean:
 	rm -rf $(BUILD)

@@ -245,7 +245,7 @@ static json_t *do_show(struct core *c)
 	return json_pack("{s:b, s:o, s:o}", "ok", 1, "graph", core_tables_graph_json(c), "status", status_json(c));
 }
 
-static json_t *handle(struct core *c, json_t *req)
+json_t *core_api_handle_request(struct core *c, json_t *req)
 {
 	const char *cmd = json_string_value(json_object_get(req, "cmd"));
 
@@ -378,7 +378,7 @@ static json_t *request(struct core *c, const char *line, size_t len)
 		snprintf(msg, sizeof(msg), "malformed JSON at character %d: %s", je.position, je.text);
 		return error_reply(msg, NULL);
 	}
-	resp = handle(c, req);
+	resp = core_api_handle_request(c, req);
 	json_decref(req);
 	return resp ? resp : error_reply("out of memory", NULL);
 }

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 /* Limits, documented in docs/service-graphs.md ("The control API"). */
 #define CORE_API_CLIENTS 8            /* connected at once; one more is told and closed */
 #define CORE_API_MAX_REQ (8u << 20)   /* bytes in a request line, its '\n' not counted */
@@ -51,6 +53,14 @@ void core_api_close(struct core_api *a);
 
 /** The API's descriptors to poll: at most @p max written to @p pfd. */
 int core_api_pollfds(const struct core_api *a, struct pollfd *pfd, int max);
+
+/**
+ * Answer one request (a parsed line): validate it in full, then act on it
+ * (a change is a new table snapshot).  The socket's reader calls it for
+ * each line; the fuzz target fuzz/fuzz_api.c calls it without a socket.
+ * @return the reply object (new reference), NULL on no memory
+ */
+json_t *core_api_handle_request(struct core *c, json_t *req);
 
 /** Serve what @p pfd (as filled by core_api_pollfds and polled) reports
  * (@p n = 0 when the poll timed out), then the requests already received,

@@ -78,8 +78,11 @@ static int only_keys(const json_t *o, const char *path, const char *const *known
 	return 0;
 }
 
+/* What @p v is, for a refusal; NULL: an API request left the member out */
 static const char *type_name(const json_t *v)
 {
+	if (!v)
+		return "nothing";
 	switch (json_typeof(v)) {
 	case JSON_OBJECT: return "a mapping";
 	case JSON_ARRAY: return "a list";

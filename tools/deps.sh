@@ -3,7 +3,7 @@
 # packages, hugepages, the hugetlbfs mount.
 set -euo pipefail
 
-PKGS=(build-essential pkg-config dpdk dpdk-dev libdpdk-dev libnuma-dev libpcap-dev
+PKGS=(build-essential pkg-config clang libclang-rt-dev dpdk dpdk-dev libdpdk-dev libnuma-dev libpcap-dev
       liburcu-dev check libjansson-dev libyaml-dev valgrind tcpdump iproute2 procps bc python3
       qemu-system-x86 busybox-static cpio libvirt-daemon libvirt-clients
       libvirt-daemon-driver-qemu libvirt-dev)

@@ -46,7 +46,9 @@ int nfg_region_check(const void *base, uint64_t map_size)
 				     (unsigned long long)map_size);
 	if (h->max_nfs == 0 || h->max_nfs > NFG_MAX_NFS)
 		return nfg_set_error(-EPROTO, "max_nfs %u out of range 1..%u", h->max_nfs, NFG_MAX_NFS);
+	/* nfg_ring_bytes() is 32-bit: a ring of 2^29 entries or more wraps it */
 	if (h->ring_size == 0 || (h->ring_size & (h->ring_size - 1)) ||
+	    h->ring_size > (UINT32_MAX - sizeof(struct nfg_ring)) / sizeof(nfg_desc_t) ||
 	    h->ring_bytes != nfg_ring_bytes(h->ring_size))
 		return nfg_set_error(-EPROTO, "ring_size %u / ring_bytes %u inconsistent", h->ring_size, h->ring_bytes);
 	rings_len = 2ULL * h->max_nfs * h->ring_bytes;

@@ -625,6 +625,14 @@ START_TEST(test_parse_one)
 	ck_assert_str_eq(err.path, "chain.services[1]");
 	ck_assert_str_eq(err.msg, "unknown service 'z' (not in services)");
 	json_decref(o);
+	/* an API request without its "rule" or "chain" member (fuzz_api found
+	 * both killing the core: a NULL went to json_typeof()) */
+	ck_assert_int_eq(graph_parse_rule(NULL, &g, 2, "rule", &r, &a, &err), -EINVAL);
+	ck_assert_str_eq(err.path, "rule");
+	ck_assert_str_eq(err.msg, "expected a mapping (id, priority, match fields, action), got nothing");
+	ck_assert_int_eq(graph_parse_chain(NULL, &g, 2, "chain", &c, &err), -EINVAL);
+	ck_assert_str_eq(err.path, "chain");
+	ck_assert_str_eq(err.msg, "expected a mapping (id, services, ...), got nothing");
 	graph_release(&g);
 	json_decref(j);
 }

@@ -816,6 +816,26 @@ START_TEST(test_check_overflow)
 }
 END_TEST
 
+/* nfg_ring_bytes() of a ring of 2^29 entries wraps 32 bits to 192: a
+ * header saying so passed, and the NF indexed 4 GiB of ring entries past
+ * a 192-byte ring (found by fuzz_nfcheck) */
+START_TEST(test_check_overflow_ring)
+{
+	struct core_region r;
+	struct nfg_region_hdr *h;
+
+	create_ready(&r);
+	h = r.base;
+	for (uint32_t size = 1u << 29; size; size <<= 1) {
+		h->ring_size = size;
+		h->ring_bytes = nfg_ring_bytes(size);
+		ck_assert_msg(nfg_region_check(r.base, REGION_SIZE) == -EPROTO, "ring_size %u, ring_bytes %u passed",
+			      size, h->ring_bytes);
+	}
+	core_region_destroy(&r);
+}
+END_TEST
+
 START_TEST(test_check_overflow_room)
 {
 	struct core_region r;
@@ -870,6 +890,7 @@ static Suite *region_suite(void)
 		tcase_add_unchecked_fixture(ov, top_setup, top_teardown);
 		tcase_add_test(ov, test_check_overflow);
 		tcase_add_test(ov, test_check_overflow_room);
+		tcase_add_test(ov, test_check_overflow_ring);
 		suite_add_tcase(s, ov);
 	}
 	return s;

@@ -27,7 +27,8 @@ static struct core core;
 static struct nfg_core_stats stats;
 
 /* A region with what the control thread reads and writes in it: the
- * header's offsets, the service mirror, the slots. */
+ * header's offsets, the service mirror, the slots; and the core's private
+ * layout of it and record of its grants. */
 static void *fake_region(void)
 {
 	size_t hdr = sizeof(struct nfg_region_hdr);
@@ -47,7 +48,12 @@ static void *fake_region(void)
 		s->index = (uint16_t)i;
 		snprintf(s->name, sizeof(s->name), "nf%u", i);
 		s->pid = 1000 + (int32_t)i;
+		memcpy(core.ctrl.slot[i].name, s->name, sizeof(s->name));
+		core.ctrl.slot[i].pid = s->pid;
 	}
+	core.region.lay.services = nfg_service_at(h, 0);
+	core.region.lay.slots = nfg_slot_at(h, 0);
+	core.region.lay.max_nfs = NFG_MAX_NFS;
 	return h;
 }
 

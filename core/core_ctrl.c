@@ -328,14 +328,13 @@ static void check_heartbeats(struct core *c)
 static void check_rings(struct core *c)
 {
 	for (uint8_t s = 0; s < c->cfg.max_nfs; s++) {
-		int rx = __atomic_load_n(&c->rx[s].corrupt, __ATOMIC_RELAXED);
-		int tx = __atomic_load_n(&c->tx[s].corrupt, __ATOMIC_RELAXED);
+		int rx = core_ring_corrupt(&c->rx[s]), tx = core_ring_corrupt(&c->tx[s]);
 		char why[96];
 
 		if (!(rx | tx) || !slot_live(&c->ctrl.slot[s]))
 			continue;
 		snprintf(why, sizeof(why), "wrote an impossible index on its %s ring (%s %u)", rx ? "rx" : "tx",
-			 rx ? "tail" : "head", rx ? c->rx[s].sh->tail : c->tx[s].sh->head);
+			 rx ? "tail" : "head", rx ? c->rx[s].v.r->tail : c->tx[s].v.r->head);
 		c->stats->nfs_retired++;
 		c->ctrl.quarantine |= 1ULL << s;
 		give_up(c, s, why);

@@ -311,7 +311,7 @@ static void rx_check_rings(struct core *c)
 
 		if (c->split)
 			rte_spinlock_lock(&r->lock);
-		core_ring_free(r);
+		nfg_view_room(&r->v);
 		if (c->split)
 			rte_spinlock_unlock(&r->lock);
 	}

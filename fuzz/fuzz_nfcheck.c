@@ -11,7 +11,7 @@
  *    inside the mapping, and any packet nfg_pkt_in_room() passes lies
  *    inside that buffer's room.  The header is checked arithmetically, as
  *    a mapping of up to 4 GiB: nothing is mapped.
- * 2. Ring dequeue (nfg_ring_dequeue_burst()) of a ring whose indices the
+ * 2. Ring dequeue (nfg_view_dequeue()) of a ring whose indices the
  *    producer may have written anything into: no entry read outside the
  *    ring (ASan), never more than asked.
  */
@@ -117,20 +117,31 @@ static void fuzz_ring(struct fuzz_in *in)
 
 	if (!r)
 		return;
+	struct nfg_ring_view v;
+	uint32_t mine;
+
 	nfg_ring_init(r, size);
+	nfg_view_init(&v, r, size);
 	for (uint32_t i = 0; i < size; i++)
 		r->ring[i] = i;
-	/* indices the other side (or anyone mapping the region) wrote */
+	/* where the consumer is, and indices anyone mapping the region wrote */
+	v.mine = v.seen = mine = (uint32_t)take(in, 4);
 	r->head = (uint32_t)take(in, 4);
 	r->tail = (uint32_t)take(in, 4);
-	r->prod_seen = (uint32_t)take(in, 4);
 	while (in->n) {
 		uint32_t want = (uint32_t)(take(in, 1) % 257);
 
-		n = nfg_ring_dequeue_burst(r, out, want);
+		n = nfg_view_dequeue(&v, out, want);
 		CHECK(n <= want, "dequeued %u of %u", n, want);
+		mine += n;
+		CHECK(v.mine == mine && v.seen - v.mine <= size, "the view left the ring: mine %u seen %u size %u",
+		      v.mine, v.seen, size);
+		for (uint32_t i = 0; i < n; i++)
+			CHECK(out[i] < size, "an entry from outside the ring: %llu", (unsigned long long)out[i]);
 		if (take(in, 1) & 1)
 			r->head += (uint32_t)take(in, 2);
+		if (take(in, 1) & 1)
+			r->tail = (uint32_t)take(in, 4);
 	}
 	free(r);
 }

@@ -16,7 +16,16 @@ double nfg_now(void)
 
 int nfg_ctrl_post(void *base, const struct nfg_ctrl_msg *m)
 {
-	struct nfg_ctrl_ring *q = NFG_AT(base, nfg_hdr(base)->ctrl_off);
+	return nfg_ctrl_post_to(NFG_AT(base, nfg_hdr(base)->ctrl_off), m);
+}
+
+int nfg_ctrl_wait_reply(void *base, uint64_t token, uint32_t *slot, double timeout_s)
+{
+	return nfg_ctrl_wait_on(NFG_AT(base, nfg_hdr(base)->replies_off), token, slot, timeout_s);
+}
+
+int nfg_ctrl_post_to(struct nfg_ctrl_ring *q, const struct nfg_ctrl_msg *m)
+{
 	uint64_t pos = __atomic_load_n(&q->enq_pos, __ATOMIC_RELAXED);
 	struct nfg_ctrl_msg *c;
 
@@ -46,9 +55,8 @@ int nfg_ctrl_post(void *base, const struct nfg_ctrl_msg *m)
 	return 0;
 }
 
-int nfg_ctrl_wait_reply(void *base, uint64_t token, uint32_t *slot, double timeout_s)
+int nfg_ctrl_wait_on(struct nfg_reply_board *b, uint64_t token, uint32_t *slot, double timeout_s)
 {
-	struct nfg_reply_board *b = NFG_AT(base, nfg_hdr(base)->replies_off);
 	double end = nfg_now() + timeout_s;
 	struct timespec nap = { 0, 200 * 1000 };
 

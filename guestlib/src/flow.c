@@ -63,5 +63,5 @@ int nfg_flow_rule(struct nfg_ctx *ctx, const struct nfg_pkt *p, const uint8_t *d
 	nfg_flow_key(p, data, &m.flow.key);
 	m.flow.action = (uint8_t)action;
 	m.flow.dest = dest;
-	return nfg_ctrl_post(ctx->region.base, &m) < 0 ? -EAGAIN : 0;
+	return nfg_r_post(&ctx->region, &m) < 0 ? -EAGAIN : 0;
 }

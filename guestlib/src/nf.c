@@ -179,17 +179,12 @@ int nfg_no_args(const struct nfg_ctx *ctx, int argc, char **argv)
 	return nfg_set_error(-EINVAL, "unexpected argument '%s'", argv[1]);
 }
 
-/* A ring the core names must be one of the region's rings, with the size
- * the header says: the NF indexes it with that mask. */
-static int ring_ok(const struct nfg_region_hdr *h, uint64_t off)
+/* A ring the slot names must be one of the region's rings, by the layout
+ * (a slot is in the region: any party could have rewritten its offsets). */
+static int ring_ok(const struct nfg_region_hdr *lay, uint64_t off)
 {
-	const struct nfg_ring *r;
-
-	if (off < h->rings_off || (off - h->rings_off) % h->ring_bytes ||
-	    (off - h->rings_off) / h->ring_bytes >= 2ULL * h->max_nfs)
-		return 0;
-	r = (const struct nfg_ring *)((const uint8_t *)h + off);
-	return r->size == h->ring_size && r->mask == h->ring_size - 1;
+	return off >= lay->rings_off && (off - lay->rings_off) % lay->ring_bytes == 0 &&
+	       (off - lay->rings_off) / lay->ring_bytes < 2ULL * lay->max_nfs;
 }
 
 /* Ask the core of the region for a slot for @p s (its id and token set)
@@ -197,6 +192,7 @@ static int ring_ok(const struct nfg_region_hdr *h, uint64_t off)
 static int grant(struct nfg_ctx *ctx, struct nfg_svc *s)
 {
 	struct nfg_ctrl_msg m;
+	uint64_t rx_off, tx_off;
 	uint32_t slot;
 	int rc;
 
@@ -215,21 +211,24 @@ static int grant(struct nfg_ctx *ctx, struct nfg_svc *s)
 	}
 	m.service_id = s->id;
 	snprintf(m.name, sizeof(m.name), "%s", ctx->opts.name);
-	rc = nfg_ctrl_post(ctx->region.base, &m);
+	rc = nfg_r_post(&ctx->region, &m);
 	if (rc < 0)
 		return rc;
-	rc = nfg_ctrl_wait_reply(ctx->region.base, s->token, &slot, REPLY_TIMEOUT_S);
+	rc = nfg_ctrl_wait_on(NFG_AT(ctx->region.base, ctx->region.lay.replies_off), s->token, &slot,
+			      REPLY_TIMEOUT_S);
 	if (rc < 0)
 		return rc;
-	if (slot >= ctx->region.hdr->max_nfs)
-		return nfg_set_error(-EPROTO, "core answered with slot %u of %u", slot, ctx->region.hdr->max_nfs);
-	s->slot = nfg_slot_at(ctx->region.base, slot);
-	if (!ring_ok(ctx->region.hdr, s->slot->rx_ring_off) || !ring_ok(ctx->region.hdr, s->slot->tx_ring_off))
+	if (slot >= ctx->region.lay.max_nfs)
+		return nfg_set_error(-EPROTO, "core answered with slot %u of %u", slot, ctx->region.lay.max_nfs);
+	s->slot = nfg_r_slot(&ctx->region, slot);
+	rx_off = s->slot->rx_ring_off;
+	tx_off = s->slot->tx_ring_off;
+	if (!ring_ok(&ctx->region.lay, rx_off) || !ring_ok(&ctx->region.lay, tx_off))
 		return nfg_set_error(-EPROTO, "slot %u names rings outside the ring area", slot);
 	s->index = (uint16_t)slot;
-	s->rx = nfg_ring_at(ctx->region.base, s->slot->rx_ring_off);
-	s->tx = nfg_ring_at(ctx->region.base, s->slot->tx_ring_off);
-	s->route = nfg_service_at(ctx->region.base, s->id);
+	nfg_view_init(&s->rx, nfg_ring_at(ctx->region.base, rx_off), ctx->region.lay.ring_size);
+	nfg_view_init(&s->tx, nfg_ring_at(ctx->region.base, tx_off), ctx->region.lay.ring_size);
+	s->route = nfg_r_service(&ctx->region, s->id);
 	return 0;
 }
 
@@ -263,7 +262,7 @@ static void adopt_core(struct nfg_ctx *ctx)
 {
 	const struct nfg_region_hdr *h = ctx->region.hdr;
 
-	nfg_bufmap_init(&ctx->map, h);
+	nfg_bufmap_init(&ctx->map, &ctx->region.lay);
 	ctx->boot_id = __atomic_load_n(&h->boot_id, __ATOMIC_ACQUIRE);
 	ctx->beat = __atomic_load_n(&h->core_beat, __ATOMIC_RELAXED);
 	ctx->beat_at = nfg_now();
@@ -346,7 +345,7 @@ const struct nfg_opts *nfg_ctx_opts(const struct nfg_ctx *ctx)
 
 static uint32_t svc_rx(struct nfg_svc *s, nfg_desc_t *descs, uint32_t n)
 {
-	uint32_t got = nfg_ring_dequeue_burst(s->rx, descs, n);
+	uint32_t got = nfg_view_dequeue(&s->rx, descs, n);
 
 	if (got)
 		s->slot->rx_pkts += got;
@@ -390,7 +389,7 @@ static uint32_t svc_tx(struct nfg_ctx *ctx, struct nfg_svc *s, const nfg_desc_t 
 	for (;;) {
 		double now;
 
-		done += nfg_ring_enqueue_burst(s->tx, descs + done, n - done);
+		done += nfg_view_enqueue(&s->tx, descs + done, n - done);
 		if (done == n)
 			break;
 		now = nfg_now();
@@ -544,7 +543,7 @@ static int leave(struct nfg_ctx *ctx, nfg_pkt_fn fn, void *arg)
 		/* DRAINING or DRAINED: a manager already asked the core to
 		 * retire it; anything else but ACTIVE is a slot given up on */
 		if (st == NFG_SLOT_DRAINING || st == NFG_SLOT_DRAINED ||
-		    (st == NFG_SLOT_ACTIVE && nfg_ctrl_post(ctx->region.base, &m) == 0))
+		    (st == NFG_SLOT_ACTIVE && nfg_r_post(&ctx->region, &m) == 0))
 			left++;
 		else if (st == NFG_SLOT_ACTIVE)
 			rc = -ENOSPC; /* nfg_ctrl_post said why */
@@ -560,7 +559,7 @@ static int leave(struct nfg_ctx *ctx, nfg_pkt_fn fn, void *arg)
 			if (handle_burst(ctx, s, fn, arg))
 				busy = 1;
 			else if (__atomic_load_n(&s->slot->state, __ATOMIC_ACQUIRE) == NFG_SLOT_DRAINED &&
-				 nfg_ring_count(s->rx) == 0) {
+				 nfg_view_avail(&s->rx) == 0) {
 				__atomic_store_n(&s->slot->state, NFG_SLOT_DONE, __ATOMIC_RELEASE);
 				s->done = 1;
 				left--;
@@ -737,7 +736,7 @@ static int await_core(struct nfg_ctx *ctx)
 			return 0;
 		}
 		if (boot != ctx->boot_id && st == NFG_REGION_READY &&
-		    nfg_region_check(ctx->region.base, ctx->region.size) == 0)
+		    nfg_region_take_layout(&ctx->region.lay, ctx->region.base, ctx->region.size) == 0)
 			return reattach(ctx);
 		if (wait_ms > 0 && (nfg_now() - t0) * 1e3 > wait_ms)
 			return nfg_set_error(-ETIMEDOUT, "the core of region %s did not come back within %d s",

@@ -62,14 +62,40 @@ static inline int nfg_pkt_check(const struct nfg_bufmap *m, const void *base, ui
 	return p->path_len > NFG_MAX_CHAIN ? NFG_PKT_BAD_PATH : 0;
 }
 
+/** Copy the header of the region at @p base (@p size bytes mapped) into
+ * @p lay and check the copy (nfg_region_check()).  @return 0 or its error */
+int nfg_region_take_layout(struct nfg_region_hdr *lay, const void *base, uint64_t size);
+
+/* The region's areas by libnfguest's private copy of the layout. */
+static inline struct nfg_slot *nfg_r_slot(const struct nfg_region *r, uint32_t i)
+{
+	return (struct nfg_slot *)NFG_AT(r->base, r->lay.slots_off) + i;
+}
+
+static inline const struct nfg_service *nfg_r_service(const struct nfg_region *r, uint16_t id)
+{
+	return (const struct nfg_service *)NFG_AT(r->base, r->lay.services_off) + id;
+}
+
+/** nfg_ctrl_post() and nfg_ctrl_wait_reply() on a control ring and reply
+ * board found by the caller. */
+int nfg_ctrl_post_to(struct nfg_ctrl_ring *q, const struct nfg_ctrl_msg *m);
+int nfg_ctrl_wait_on(struct nfg_reply_board *b, uint64_t token, uint32_t *slot, double timeout_s);
+
+/* An NF's own requests: to the control ring its layout names. */
+static inline int nfg_r_post(const struct nfg_region *r, const struct nfg_ctrl_msg *m)
+{
+	return nfg_ctrl_post_to(NFG_AT(r->base, r->lay.ctrl_off), m);
+}
+
 /* One service this process serves: a slot of its own. */
 struct nfg_svc {
 	uint16_t id;
 	uint8_t done;          /* left (retired by a manager) */
 	uint16_t index;        /* the slot's index, as the core granted it */
 	struct nfg_slot *slot;
-	struct nfg_ring *rx;   /* core -> NF */
-	struct nfg_ring *tx;   /* NF -> core */
+	struct nfg_ring_view rx; /* core -> NF */
+	struct nfg_ring_view tx; /* NF -> core */
 	const struct nfg_service *route; /* the core's instances of id */
 	uint64_t token;
 	nfg_pkt_fn fn;         /* NULL: nfg_run()'s */

@@ -127,13 +127,23 @@ int nfg_region_core_alive(const struct nfg_region *r)
 
 /* Take @p base (@p size bytes of @p fd) as the region if it is a ready one;
  * otherwise unmap and close it.  @p what names it in messages. */
+int nfg_region_take_layout(struct nfg_region_hdr *lay, const void *base, uint64_t size)
+{
+	/* copied first, then checked: what is checked is what is used */
+	if (size >= sizeof(*lay))
+		memcpy(lay, base, sizeof(*lay));
+	else
+		memset(lay, 0, sizeof(*lay));
+	return nfg_region_check(lay, size);
+}
+
 static int adopt(void *base, uint64_t size, int fd, const char *what, struct nfg_region *r)
 {
-	int rc = nfg_region_check(base, size);
+	int rc = nfg_region_take_layout(&r->lay, base, size);
 
-	if (rc == 0 && nfg_hdr(base)->state != NFG_REGION_READY)
-		rc = nfg_set_error(nfg_hdr(base)->state == NFG_REGION_INIT ? -EAGAIN : -ESHUTDOWN,
-				   "core is %s", nfg_hdr(base)->state == NFG_REGION_INIT ?
+	if (rc == 0 && r->lay.state != NFG_REGION_READY)
+		rc = nfg_set_error(r->lay.state == NFG_REGION_INIT ? -EAGAIN : -ESHUTDOWN,
+				   "core is %s", r->lay.state == NFG_REGION_INIT ?
 				   "still setting the region up" : "shutting down");
 	if (rc < 0) {
 		char why[200];

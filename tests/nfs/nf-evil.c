@@ -220,11 +220,11 @@ int main(int argc, char **argv)
 		if (!strcmp(attack, "tx-ring")) {
 			tx.r->size = 0x80000000u;
 			tx.r->mask = 0xffffffffu;
-			tx.r->cons_seen = 0xdeadbeef;
+			tx.r->reserved_p = 0xdeadbeef;
 		} else if (!strcmp(attack, "rx-ring")) {
 			rx.r->size = 0x80000000u;
 			rx.r->mask = 0xffffffffu;
-			rx.r->prod_seen = 0xdeadbeef;
+			rx.r->reserved_c = 0xdeadbeef;
 		} else if (!strcmp(attack, "tx-head")) {
 			__atomic_store_n(&tx.r->head, tx.idx + 0x80000000u, __ATOMIC_RELEASE);
 			self_ring = 1;

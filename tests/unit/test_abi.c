@@ -79,10 +79,10 @@ START_TEST(test_ring_lines)
 	ON_LINE(struct nfg_ring, size, 0);
 	ON_LINE(struct nfg_ring, mask, 0);
 	ON_LINE(struct nfg_ring, head, 1);
-	ON_LINE(struct nfg_ring, cons_seen, 1);
+	ON_LINE(struct nfg_ring, reserved_p, 1);
 	ON_LINE(struct nfg_ring, enq_full, 1);
 	ON_LINE(struct nfg_ring, tail, 2);
-	ON_LINE(struct nfg_ring, prod_seen, 2);
+	ON_LINE(struct nfg_ring, reserved_c, 2);
 	ck_assert_uint_ne(LINE_FIRST(struct nfg_ring, head), LINE_FIRST(struct nfg_ring, tail));
 	ck_assert_uint_eq(offsetof(struct nfg_ring, ring), sizeof(struct nfg_ring));
 	ck_assert_uint_eq(offsetof(struct nfg_ring, ring) % NFG_CACHE_LINE, 0);

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* SPSC descriptor ring (nfg_ring_* in nfg_abi.h): empty and full edges,
- * index wrap-around past 2^32, burst semantics against a model queue, and
- * two threads hammering one ring. */
+/* SPSC descriptor ring (nfg_ring_view in nfg_abi.h): empty and full edges,
+ * index wrap-around past 2^32, burst semantics against a model queue, two
+ * threads hammering one ring, and indices no honest peer writes. */
 #include <pthread.h>
 #include <sched.h>
 
 #include "nfhost/nfg_abi.h"
 #include "unit_util.h"
+
+/* The producer's and the consumer's views of the ring under test. */
+static struct nfg_ring_view P, C;
 
 static struct nfg_ring *ring_new(uint32_t size)
 {
@@ -18,14 +21,23 @@ static struct nfg_ring *ring_new(uint32_t size)
 	/* garbage first: nfg_ring_init must set every index itself */
 	memset(r, 0xa5, bytes);
 	nfg_ring_init(r, size);
+	nfg_view_init(&P, r, size);
+	nfg_view_init(&C, r, size);
 	return r;
 }
 
-/* Put the ring's four indices at @p start, as if 'start' entries had
- * already gone through it. */
+/* Entries in the ring, by the two indices in it. */
+static uint32_t ring_count(const struct nfg_ring *r)
+{
+	return r->head - r->tail;
+}
+
+/* Put the ring's indices and both views at @p start, as if 'start'
+ * entries had already gone through it. */
 static void ring_set_indices(struct nfg_ring *r, uint32_t start)
 {
-	r->head = r->tail = r->prod_seen = r->cons_seen = start;
+	r->head = r->tail = start;
+	P.mine = P.seen = C.mine = C.seen = start;
 }
 
 /* An entry for sequence number @p x, with every bit of a (64-bit) entry
@@ -46,10 +58,10 @@ START_TEST(test_init)
 	ck_assert_uint_eq(r->mask, 1023);
 	ck_assert_uint_eq(r->head, 0);
 	ck_assert_uint_eq(r->tail, 0);
-	ck_assert_uint_eq(r->cons_seen, 0);
-	ck_assert_uint_eq(r->prod_seen, 0);
+	ck_assert_uint_eq(r->reserved_p, 0);
+	ck_assert_uint_eq(r->reserved_c, 0);
 	ck_assert_uint_eq(r->enq_full, 0);
-	ck_assert_uint_eq(nfg_ring_count(r), 0);
+	ck_assert_uint_eq(ring_count(r), 0);
 	/* the entries start right after the header, on a fresh line */
 	ck_assert_uint_eq((uintptr_t)r->ring - (uintptr_t)r, sizeof(struct nfg_ring));
 	ck_assert_uint_ge(nfg_ring_bytes(1024), sizeof(struct nfg_ring) + 1024 * sizeof(nfg_desc_t));
@@ -65,19 +77,19 @@ START_TEST(test_empty_dequeue)
 		nfg_desc_t out[64], d = ent(7);
 
 		memset(out, 0x5a, sizeof(out));
-		ck_assert_uint_eq(nfg_ring_dequeue_burst(r, out, 1), 0);
-		ck_assert_uint_eq(nfg_ring_dequeue_burst(r, out, 64), 0);
-		ck_assert_uint_eq(nfg_ring_dequeue_burst(r, out, 0), 0);
+		ck_assert_uint_eq(nfg_view_dequeue(&C, out, 1), 0);
+		ck_assert_uint_eq(nfg_view_dequeue(&C, out, 64), 0);
+		ck_assert_uint_eq(nfg_view_dequeue(&C, out, 0), 0);
 		ck_assert(out[0] == (nfg_desc_t)0x5a5a5a5a5a5a5a5aull); /* nothing written */
 		ck_assert_uint_eq(r->tail, 0);
-		ck_assert_uint_eq(nfg_ring_count(r), 0);
+		ck_assert_uint_eq(ring_count(r), 0);
 		/* one in, one out, then empty again */
-		ck_assert_uint_eq(nfg_ring_enqueue_burst(r, &d, 1), 1);
-		ck_assert_uint_eq(nfg_ring_count(r), 1);
-		ck_assert_uint_eq(nfg_ring_dequeue_burst(r, out, 64), 1);
+		ck_assert_uint_eq(nfg_view_enqueue(&P, &d, 1), 1);
+		ck_assert_uint_eq(ring_count(r), 1);
+		ck_assert_uint_eq(nfg_view_dequeue(&C, out, 64), 1);
 		ck_assert(out[0] == ent(7));
-		ck_assert_uint_eq(nfg_ring_dequeue_burst(r, out, 64), 0);
-		ck_assert_uint_eq(nfg_ring_count(r), 0);
+		ck_assert_uint_eq(nfg_view_dequeue(&C, out, 64), 0);
+		ck_assert_uint_eq(ring_count(r), 0);
 		ck_assert_uint_eq(r->enq_full, 0);
 		free(r);
 	}
@@ -93,45 +105,45 @@ START_TEST(test_fill_to_capacity)
 
 		for (uint32_t i = 0; i < size; i++) {
 			v = ent(1000 + i);
-			UNIT_ASSERT_MSG(nfg_ring_enqueue_burst(r, &v, 1) == 1, "size %u: entry %u refused", size, i);
-			UNIT_EQ(nfg_ring_count(r), i + 1);
+			UNIT_ASSERT_MSG(nfg_view_enqueue(&P, &v, 1) == 1, "size %u: entry %u refused", size, i);
+			UNIT_EQ(ring_count(r), i + 1);
 		}
 		ck_assert_uint_eq(r->enq_full, 0);
 		/* exactly full: every further enqueue returns 0 and is counted */
 		v = ent(0xdead);
-		ck_assert_uint_eq(nfg_ring_enqueue_burst(r, &v, 1), 0);
+		ck_assert_uint_eq(nfg_view_enqueue(&P, &v, 1), 0);
 		ck_assert_uint_eq(r->enq_full, 1);
-		ck_assert_uint_eq(nfg_ring_enqueue_burst(r, &v, 1), 0);
+		ck_assert_uint_eq(nfg_view_enqueue(&P, &v, 1), 0);
 		ck_assert_uint_eq(r->enq_full, 2);
 		{
 			nfg_desc_t five[5] = { 1, 2, 3, 4, 5 };
 
-			ck_assert_uint_eq(nfg_ring_enqueue_burst(r, five, 5), 0);
+			ck_assert_uint_eq(nfg_view_enqueue(&P, five, 5), 0);
 		}
 		ck_assert_uint_eq(r->enq_full, 3);
-		ck_assert_uint_eq(nfg_ring_count(r), size);
+		ck_assert_uint_eq(ring_count(r), size);
 		/* an empty burst on a full ring is not a refusal */
-		ck_assert_uint_eq(nfg_ring_enqueue_burst(r, &v, 0), 0);
+		ck_assert_uint_eq(nfg_view_enqueue(&P, &v, 0), 0);
 		ck_assert_uint_eq(r->enq_full, 3);
 
 		/* one out makes room for exactly one: a burst of 3 is partial */
-		ck_assert_uint_eq(nfg_ring_dequeue_burst(r, out, 1), 1);
+		ck_assert_uint_eq(nfg_view_dequeue(&C, out, 1), 1);
 		ck_assert(out[0] == ent(1000));
 		{
 			nfg_desc_t three[3] = { ent(2000), ent(2001), ent(2002) };
 
-			ck_assert_uint_eq(nfg_ring_enqueue_burst(r, three, 3), 1);
+			ck_assert_uint_eq(nfg_view_enqueue(&P, three, 3), 1);
 		}
 		ck_assert_uint_eq(r->enq_full, 4);
-		ck_assert_uint_eq(nfg_ring_count(r), size);
+		ck_assert_uint_eq(ring_count(r), size);
 		/* FIFO: the rest of the original entries, then the newcomer */
 		for (uint32_t i = 1; i < size; i++) {
-			UNIT_EQ(nfg_ring_dequeue_burst(r, out, 1), 1);
+			UNIT_EQ(nfg_view_dequeue(&C, out, 1), 1);
 			UNIT_ASSERT(out[0] == ent(1000 + i));
 		}
-		ck_assert_uint_eq(nfg_ring_dequeue_burst(r, out, 8), 1);
+		ck_assert_uint_eq(nfg_view_dequeue(&C, out, 8), 1);
 		ck_assert(out[0] == ent(2000));
-		ck_assert_uint_eq(nfg_ring_count(r), 0);
+		ck_assert_uint_eq(ring_count(r), 0);
 		free(r);
 	}
 }
@@ -144,10 +156,10 @@ START_TEST(test_burst_larger_than_ring)
 
 	for (uint32_t i = 0; i < 100; i++)
 		in[i] = ent(i * 3 + 1);
-	ck_assert_uint_eq(nfg_ring_enqueue_burst(r, in, 100), 64);
+	ck_assert_uint_eq(nfg_view_enqueue(&P, in, 100), 64);
 	ck_assert_uint_eq(r->enq_full, 1);
-	ck_assert_uint_eq(nfg_ring_count(r), 64);
-	ck_assert_uint_eq(nfg_ring_dequeue_burst(r, out, 100), 64);
+	ck_assert_uint_eq(ring_count(r), 64);
+	ck_assert_uint_eq(nfg_view_dequeue(&C, out, 100), 64);
 	for (uint32_t i = 0; i < 64; i++)
 		UNIT_ASSERT(out[i] == in[i]);
 	free(r);
@@ -168,17 +180,17 @@ START_TEST(test_wraparound)
 			uint32_t next_in = 0, next_out = 0, n;
 
 			ring_set_indices(r, start);
-			ck_assert_uint_eq(nfg_ring_count(r), 0);
-			ck_assert_uint_eq(nfg_ring_dequeue_burst(r, out, 4), 0);
+			ck_assert_uint_eq(ring_count(r), 0);
+			ck_assert_uint_eq(nfg_view_dequeue(&C, out, 4), 0);
 			/* fill to exactly full across the wrap point */
 			for (uint32_t i = 0; i < size; i++)
 				in[i] = ent(next_in++);
-			ck_assert_uint_eq(nfg_ring_enqueue_burst(r, in, size), size);
-			ck_assert_uint_eq(nfg_ring_count(r), size);
+			ck_assert_uint_eq(nfg_view_enqueue(&P, in, size), size);
+			ck_assert_uint_eq(ring_count(r), size);
 			in[0] = ent(next_in);
-			ck_assert_uint_eq(nfg_ring_enqueue_burst(r, in, 1), 0);
+			ck_assert_uint_eq(nfg_view_enqueue(&P, in, 1), 0);
 			ck_assert_uint_eq(r->enq_full, 1);
-			n = nfg_ring_dequeue_burst(r, out, 2048);
+			n = nfg_view_dequeue(&C, out, 2048);
 			ck_assert_uint_eq(n, size);
 			for (uint32_t i = 0; i < n; i++)
 				UNIT_ASSERT(out[i] == ent(next_out++));
@@ -190,21 +202,21 @@ START_TEST(test_wraparound)
 
 				for (uint32_t i = 0; i < want; i++)
 					in[i] = ent(next_in + i);
-				got = nfg_ring_enqueue_burst(r, in, want);
+				got = nfg_view_enqueue(&P, in, want);
 				UNIT_ASSERT_MSG(got == (want < room ? want : room),
 						"start 0x%x size %u: %u of %u enqueued with room for %u", start, size,
 						got, want, room);
 				next_in += got;
-				UNIT_EQ(nfg_ring_count(r), next_in - next_out);
-				n = nfg_ring_dequeue_burst(r, out, (next_out % 5) + 1);
+				UNIT_EQ(ring_count(r), next_in - next_out);
+				n = nfg_view_dequeue(&C, out, (next_out % 5) + 1);
 				UNIT_EQ(n, (next_out % 5) + 1 < next_in - next_out ? (next_out % 5) + 1 : next_in - next_out);
 				for (uint32_t i = 0; i < n; i++)
 					UNIT_ASSERT_MSG(out[i] == ent(next_out + i), "start 0x%x size %u: got %u want %u",
 						      start, size, NFG_D_OFF(out[i]), next_out + i);
 				next_out += n;
-				UNIT_EQ(nfg_ring_count(r), next_in - next_out);
+				UNIT_EQ(ring_count(r), next_in - next_out);
 			}
-			n = nfg_ring_dequeue_burst(r, out, 2048);
+			n = nfg_view_dequeue(&C, out, 2048);
 			for (uint32_t i = 0; i < n; i++)
 				UNIT_ASSERT(out[i] == ent(next_out + i));
 			next_out += n;
@@ -244,7 +256,7 @@ START_TEST(test_odd_bursts_model)
 
 			for (uint32_t i = 0; i < n; i++)
 				in[i] = ent(next_in + i);
-			got = nfg_ring_enqueue_burst(r, in, n);
+			got = nfg_view_enqueue(&P, in, n);
 			UNIT_ASSERT_MSG(got == expect, "op %llu: enqueue %u with %u queued gave %u (seed 0x%llx)",
 				      (unsigned long long)op, n, count, got, (unsigned long long)unit_seed());
 			full_calls += expect < n;
@@ -252,7 +264,7 @@ START_TEST(test_odd_bursts_model)
 		} else {
 			uint32_t expect = n < count ? n : count;
 
-			got = nfg_ring_dequeue_burst(r, out, n);
+			got = nfg_view_dequeue(&C, out, n);
 			UNIT_ASSERT_MSG(got == expect, "op %llu: dequeue %u with %u queued gave %u (seed 0x%llx)",
 				      (unsigned long long)op, n, count, got, (unsigned long long)unit_seed());
 			for (uint32_t i = 0; i < got; i++)
@@ -260,7 +272,7 @@ START_TEST(test_odd_bursts_model)
 					      (unsigned long long)op, NFG_D_OFF(out[i]), next_out + i);
 			next_out += got;
 		}
-		UNIT_EQ(nfg_ring_count(r), next_in - next_out);
+		UNIT_EQ(ring_count(r), next_in - next_out);
 		/* now and then an empty ring jumps to just below 2^32, so the run
 		 * wraps the indices many times, with every fill level */
 		if (next_in == next_out && (unit_rng_next(&rng) & 3) == 0) {
@@ -280,6 +292,7 @@ END_TEST
 
 struct hammer {
 	struct nfg_ring *r;
+	struct nfg_ring_view p, c;
 	uint32_t total;
 	/* producer's view */
 	uint64_t p_sum NFG_ALIGNED, p_xor;
@@ -318,7 +331,7 @@ static void *producer(void *arg)
 			n = h->total - seq;
 		for (uint32_t i = 0; i < n; i++)
 			buf[i] = ent(seq + i);
-		got = nfg_ring_enqueue_burst(h->r, buf, n);
+		got = nfg_view_enqueue(&h->p, buf, n);
 		h->p_calls++;
 		for (uint32_t i = 0; i < got; i++) {
 			h->p_sum += seq + i;
@@ -342,7 +355,7 @@ static void *consumer(void *arg)
 	while (h->c_got < h->total) {
 		uint32_t n = unit_rng_range(&rng, 1, 64), got;
 
-		got = nfg_ring_dequeue_burst(h->r, buf, n);
+		got = nfg_view_dequeue(&h->c, buf, n);
 		for (uint32_t i = 0; i < got; i++) {
 			if (buf[i] != ent(h->c_got + i) && !h->bad) {
 				h->bad = 1;
@@ -366,6 +379,8 @@ START_TEST(test_two_threads)
 	uint64_t n, want_sum, want_xor = 0;
 
 	h.r = ring_new(1024);
+	h.p = P;
+	h.c = C;
 	h.total = (uint32_t)unit_iters(10000000, 200000);
 	n = h.total;
 	want_sum = n * (n - 1) / 2;
@@ -383,12 +398,65 @@ START_TEST(test_two_threads)
 	ck_assert_uint_eq(h.c_sum, want_sum);
 	ck_assert_uint_eq(h.p_xor, want_xor);
 	ck_assert_uint_eq(h.c_xor, want_xor);
-	ck_assert_uint_eq(nfg_ring_count(h.r), 0);
+	ck_assert_uint_eq(ring_count(h.r), 0);
+	ck_assert_uint_eq(h.p.bad + h.c.bad, 0);
 	ck_assert_uint_eq(h.r->head, h.total);
 	ck_assert_uint_eq(h.r->tail, h.total);
 	/* every refusal was one producer call */
 	ck_assert_uint_le(h.r->enq_full, h.p_calls);
 	free(h.r);
+}
+END_TEST
+
+/* Another party wrote the producer's head: the consumer takes nothing
+ * until the producer writes its own index again, counts it, and never
+ * reads outside the ring or a stale entry. */
+START_TEST(test_impossible_head)
+{
+	static const uint32_t bogus[] = { 5, 0x80000000u, 0xffffffffu, 1040 };
+
+	for (size_t b = 0; b < sizeof(bogus) / sizeof(bogus[0]); b++) {
+		struct nfg_ring *r = ring_new(1024);
+		nfg_desc_t in[8], out[64];
+
+		for (uint32_t i = 0; i < 8; i++)
+			in[i] = ent(i);
+		ring_set_indices(r, 100);
+		ck_assert_uint_eq(nfg_view_enqueue(&P, in, 8), 8);
+		ck_assert_uint_eq(nfg_view_dequeue(&C, out, 3), 3);
+		/* behind what the consumer saw, or more than a ring ahead */
+		r->head = b == 0 ? 100 + bogus[b] - 10 : 100 + 3 + bogus[b];
+		ck_assert_uint_eq(nfg_view_dequeue(&C, out, 64), 5); /* what it had believed */
+		ck_assert_uint_eq(nfg_view_dequeue(&C, out, 64), 0);
+		ck_assert_uint_ge(C.bad, 1);
+		/* the producer writes its own index on its next enqueue */
+		ck_assert_uint_eq(nfg_view_enqueue(&P, in, 2), 2);
+		ck_assert_uint_eq(nfg_view_dequeue(&C, out, 64), 2);
+		ck_assert(out[0] == ent(0) && out[1] == ent(1));
+		ck_assert_uint_eq(r->tail, r->head);
+		free(r);
+	}
+}
+END_TEST
+
+/* Another party wrote the consumer's tail past the producer's head, or
+ * behind what the producer saw: the producer believes neither (no free
+ * entries appear that the consumer has not freed) and counts them. */
+START_TEST(test_impossible_tail)
+{
+	struct nfg_ring *r = ring_new(4);
+	nfg_desc_t in[4] = { ent(1), ent(2), ent(3), ent(4) }, out[4];
+
+	ck_assert_uint_eq(nfg_view_enqueue(&P, in, 4), 4);
+	r->tail = 1000; /* past the head */
+	ck_assert_uint_eq(nfg_view_enqueue(&P, in, 1), 0);
+	ck_assert_uint_eq(P.bad, 1);
+	ck_assert_uint_eq(nfg_view_dequeue(&C, out, 2), 2); /* the consumer writes its own tail */
+	ck_assert_uint_eq(nfg_view_enqueue(&P, in, 4), 2);
+	r->tail = 0; /* behind what the producer saw */
+	ck_assert_uint_eq(nfg_view_enqueue(&P, in, 1), 0);
+	ck_assert_uint_eq(P.bad, 2);
+	free(r);
 }
 END_TEST
 
@@ -404,6 +472,8 @@ static Suite *ring_suite(void)
 	tcase_add_test(tc, test_burst_larger_than_ring);
 	tcase_add_test(tc, test_wraparound);
 	tcase_add_test(tc, test_odd_bursts_model);
+	tcase_add_test(tc, test_impossible_head);
+	tcase_add_test(tc, test_impossible_tail);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(mt, test_two_threads);
 	tcase_set_timeout(mt, 60);

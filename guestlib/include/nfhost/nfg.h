@@ -42,6 +42,11 @@ struct nfg_region {
 	void *base;                  /**< where it is mapped here */
 	uint64_t size;
 	const struct nfg_region_hdr *hdr;
+	/** The header as it was checked (nfg_region_check()) when the region
+	 * was taken: libnfguest finds every area by this private copy, never
+	 * by the live header, which every party that maps the region can
+	 * write.  Of the live one it reads only state, boot_id and core_beat. */
+	struct nfg_region_hdr lay;
 	int fd;
 	int guest;                   /**< mapped from an ivshmem BAR */
 	char path[256];              /**< the file, or "ivshmem BDF (name)" */

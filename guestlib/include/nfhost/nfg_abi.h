@@ -333,9 +333,10 @@ typedef uint64_t nfg_desc_t;
  * produces, the core consumes).  Each index has exactly one writer and
  * lives on its writer's cache line; each side keeps a cached copy of the
  * other's index so that it touches the remote line only when the cached
- * view says the ring is full (producer) or empty (consumer).  The core
- * keeps its index and cached view in private memory (core/core_ring.h):
- * its copies here are written for tools to read.  (When the core's RX and
+ * view says the ring is full (producer) or empty (consumer).  Both
+ * sides keep their index and cached view in private memory (struct
+ * nfg_ring_view, below): what either reads from the ring is only the
+ * other's index, believed only when possible, and the entries.  (When the core's RX and
  * TX loops run on separate lcores, both may produce on one rx ring: a
  * chain's first hop that is also a later hop.  They take turns under a
  * lock of the core's; for the NF there is still one producer.)  The core resets
@@ -365,12 +366,12 @@ struct nfg_ring {
 	uint8_t pad0[NFG_CACHE_LINE - 8];
 	/* producer line: written by the producer alone */
 	uint32_t head;      /**< producer: next entry to write */
-	uint32_t cons_seen; /**< producer: its last view of tail */
+	uint32_t reserved_p; /**< nobody (each side's view is private: struct nfg_ring_view) */
 	uint64_t enq_full;  /**< producer: enqueues that found the ring full */
 	uint8_t pad1[NFG_CACHE_LINE - 16];
 	/* consumer line: written by the consumer alone */
 	uint32_t tail;      /**< consumer: next entry to read */
-	uint32_t prod_seen; /**< consumer: its last view of head */
+	uint32_t reserved_c; /**< nobody */
 	uint8_t pad2[NFG_CACHE_LINE - 8];
 	nfg_desc_t ring[];  /**< entries: written by the producer before head */
 } NFG_ALIGNED;
@@ -705,61 +706,116 @@ static inline int nfg_pkt_in_room(const struct nfg_region_hdr *h, uint32_t desc,
 
 /* ---- SPSC ring fast path -------------------------------------------- */
 
-/** Initialise a ring of @p size entries (power of two) in place. */
+/** Initialise a ring of @p size entries (power of two) in place (the core,
+ * when it formats the region and when it grants the slot). */
 static inline void nfg_ring_init(struct nfg_ring *r, uint32_t size)
 {
 	r->size = size;
 	r->mask = size - 1;
-	r->head = r->cons_seen = r->tail = r->prod_seen = 0;
+	r->head = r->tail = 0;
+	r->reserved_p = r->reserved_c = 0;
 	r->enq_full = 0;
 }
 
-/** Entries in the ring now (either side). */
-static inline uint32_t nfg_ring_count(const struct nfg_ring *r)
+/**
+ * One side's view of a ring, in that side's private memory.  The ring is
+ * in the region, where any party can write every byte of it, so what
+ * decides where a side reads or writes is kept here: the size and mask
+ * (from the layout the side checked), its own index (written to the ring,
+ * never read back) and the other side's index as last believed.  The
+ * other side's index is believed only when an honest peer could have
+ * written it: it moved forward from where it was seen, and a producer's
+ * head is at most a ring's worth past the consumer's tail, a consumer's
+ * tail not past the producer's head.  An impossible one is counted in
+ * bad and reads as no progress: the core then stops using the ring and
+ * gives the NF up; libnfguest waits for the core to write its own index
+ * again, which it does on every enqueue and every poll.
+ */
+struct nfg_ring_view {
+	struct nfg_ring *r;
+	nfg_desc_t *ent;      /**< r->ring */
+	uint32_t size, mask;
+	uint32_t mine;        /**< this side's index: a producer's head, a consumer's tail */
+	uint32_t seen;        /**< the other side's index as last believed */
+	uint32_t bad;         /**< impossible indices of the other side seen */
+	uint32_t pad;
+};
+
+/** Start viewing @p r, @p size entries, as it is right after
+ * nfg_ring_init() (both indices 0). */
+static inline void nfg_view_init(struct nfg_ring_view *v, struct nfg_ring *r, uint32_t size)
 {
-	return __atomic_load_n(&r->head, __ATOMIC_ACQUIRE) -
-	       __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+	v->r = r;
+	v->ent = r->ring;
+	v->size = size;
+	v->mask = size - 1;
+	v->mine = v->seen = v->bad = 0;
+}
+
+/** Producer, step 1: read the consumer's tail.  @return free entries */
+static inline uint32_t nfg_view_room(struct nfg_ring_view *v)
+{
+	uint32_t tail = __atomic_load_n(&v->r->tail, __ATOMIC_ACQUIRE);
+
+	if (__builtin_expect(tail - v->seen <= v->mine - v->seen, 1))
+		v->seen = tail;
+	else
+		__atomic_store_n(&v->bad, v->bad + 1, __ATOMIC_RELAXED);
+	return v->size - (v->mine - v->seen);
+}
+
+/** Consumer, step 1: read the producer's head.  @return entries to take */
+static inline uint32_t nfg_view_avail(struct nfg_ring_view *v)
+{
+	uint32_t head = __atomic_load_n(&v->r->head, __ATOMIC_ACQUIRE);
+
+	if (__builtin_expect(head - v->seen <= v->mine + v->size - v->seen, 1))
+		v->seen = head;
+	else
+		__atomic_store_n(&v->bad, v->bad + 1, __ATOMIC_RELAXED);
+	return v->seen - v->mine;
 }
 
 /**
- * Producer: enqueue up to @p n descriptors.
- * @return how many were enqueued (0..n).
+ * Producer: enqueue up to @p n descriptors; the remote line is read only
+ * when the cached view says the ring is full.
+ * @return how many were enqueued (0..n)
  */
-static inline uint32_t nfg_ring_enqueue_burst(struct nfg_ring *r, const nfg_desc_t *d, uint32_t n)
+static inline uint32_t nfg_view_enqueue(struct nfg_ring_view *v, const nfg_desc_t *d, uint32_t n)
 {
-	uint32_t head = r->head, mask = r->mask, free_ = r->size - (head - r->cons_seen), i;
+	uint32_t head = v->mine, free_ = v->size - (head - v->seen);
 
 	if (free_ < n) {
-		r->cons_seen = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
-		free_ = r->size - (head - r->cons_seen);
+		free_ = nfg_view_room(v);
 		if (free_ < n) {
-			r->enq_full++;
+			v->r->enq_full++;
 			n = free_;
 		}
 	}
-	for (i = 0; i < n; i++)
-		r->ring[(head + i) & mask] = d[i];
-	__atomic_store_n(&r->head, head + n, __ATOMIC_RELEASE);
+	for (uint32_t i = 0; i < n; i++)
+		v->ent[(head + i) & v->mask] = d[i];
+	v->mine = head + n;
+	__atomic_store_n(&v->r->head, v->mine, __ATOMIC_RELEASE);
 	return n;
 }
 
 /**
- * Consumer: dequeue up to @p n descriptors.
- * @return how many were dequeued (0..n).
+ * Consumer: dequeue up to @p n descriptors; the remote line is read only
+ * when the cached view says the ring is empty.
+ * @return how many were dequeued (0..n)
  */
-static inline uint32_t nfg_ring_dequeue_burst(struct nfg_ring *r, nfg_desc_t *d, uint32_t n)
+static inline uint32_t nfg_view_dequeue(struct nfg_ring_view *v, nfg_desc_t *d, uint32_t n)
 {
-	uint32_t tail = r->tail, mask = r->mask, avail = r->prod_seen - tail, i;
+	uint32_t tail = v->mine, avail = v->seen - tail;
 
 	if (avail < n) {
-		r->prod_seen = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
-		avail = r->prod_seen - tail;
-		if (avail < n)
-			n = avail;
+		avail = nfg_view_avail(v);
+		n = avail < n ? avail : n;
 	}
-	for (i = 0; i < n; i++)
-		d[i] = r->ring[(tail + i) & mask];
-	__atomic_store_n(&r->tail, tail + n, __ATOMIC_RELEASE);
+	for (uint32_t i = 0; i < n; i++)
+		d[i] = v->ent[(tail + i) & v->mask];
+	v->mine = tail + n;
+	__atomic_store_n(&v->r->tail, v->mine, __ATOMIC_RELEASE);
 	return n;
 }
 

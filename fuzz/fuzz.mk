@@ -44,4 +44,4 @@ $(FUZZ_OUT)/fuzz_api: fuzz/fuzz_api.c $(FUZZ_API_SRC) $(FUZZ_DEPS)
 
 $(FUZZ_OUT)/fuzz_nfcheck: fuzz/fuzz_nfcheck.c $(GUEST_SRC) $(FUZZ_DEPS)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(GUEST_SRC)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Iguestlib/src -o $@ $< $(GUEST_SRC)

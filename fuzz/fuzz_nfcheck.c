@@ -9,8 +9,11 @@
  *    and (once laid out) every buffer with its metadata and data room.
  *    Then any descriptor nfg_desc_index() accepts is a buffer's metadata
  *    inside the mapping, and any packet nfg_pkt_in_room() passes lies
- *    inside that buffer's room.  The header is checked arithmetically, as
- *    a mapping of up to 4 GiB: nothing is mapped.
+ *    inside that buffer's room; libnfguest's nfg_pkt_check() (what it
+ *    checks before a handler sees a packet) gives the same answers, on a
+ *    real mapping when the region is at most 1 MiB.  Larger headers are
+ *    checked arithmetically, as a mapping of up to 4 GiB: nothing is
+ *    mapped.
  * 2. Ring dequeue (nfg_view_dequeue()) of a ring whose indices the
  *    producer may have written anything into: no entry read outside the
  *    ring (ASan), never more than asked.
@@ -19,7 +22,12 @@
 #include <string.h>
 
 #include "fuzz_util.h"
+#include "nfg_internal.h"
 #include "nfhost/nfg.h"
+
+/* Regions this small are mapped for real (zeroed), so that
+ * nfg_pkt_check(), which reads the packet it judges, runs on them. */
+#define MAPPED_MAX (1u << 20)
 
 /* [off, off + len) inside a mapping of @p size bytes */
 static int inside(uint64_t off, uint64_t len, uint64_t size)
@@ -29,6 +37,8 @@ static int inside(uint64_t off, uint64_t len, uint64_t size)
 
 static void fuzz_header(struct fuzz_in *in)
 {
+	struct nfg_bufmap map;
+	void *mem = NULL;
 	struct nfg_region_hdr h;
 	uint64_t size = 1ull << (12 + take(in, 1) % 21), ring_len; /* 4 KiB .. 4 GiB */
 	uint8_t mode = (uint8_t)take(in, 1);
@@ -76,16 +86,25 @@ static void fuzz_header(struct fuzz_in *in)
 		CHECK(nfg_desc_index(&h, last) == h.buf_count - 1, "the last buffer does not round-trip");
 		CHECK(start + h.buf_stride <= h.bufs_off + h.bufs_len, "the last buffer ends past the area");
 	}
+	if (size <= MAPPED_MAX && !(mem = calloc(1, size)))
+		return;
+	nfg_bufmap_init(&map, &h);
 	while (in->n) {
 		uint32_t desc = (uint32_t)take(in, 4);
 		int64_t idx;
 		struct nfg_pkt p;
+		int bad;
 
 		if (h.buf_count && (desc & 0x80000000u))
 			desc = nfg_desc_of_index(&h, (desc & 0xffff) % h.buf_count);
 		idx = nfg_desc_index(&h, desc);
-		if (idx < 0)
+		if (idx < 0) {
+			/* libnfguest's check refuses it before reading anything */
+			if (mem)
+				CHECK(nfg_pkt_check(&map, mem, desc) == NFG_PKT_BAD_DESC,
+				      "nfg_pkt_check passed desc %u, which is no buffer", desc);
 			continue;
+		}
 		CHECK(idx < h.buf_count && nfg_desc_of_index(&h, (uint32_t)idx) == desc, "desc %u index %lld", desc,
 		      (long long)idx);
 		CHECK(desc >= h.bufs_off + h.buf_meta_off && (uint64_t)desc + sizeof(struct nfg_pkt) <=
@@ -97,6 +116,17 @@ static void fuzz_header(struct fuzz_in *in)
 		p.len = (uint16_t)take(in, 2);
 		if (take(in, 1) & 1)
 			p.data_off = desc - h.buf_meta_off + h.buf_room_off + (p.data_off & 0xfff);
+		p.path_len = (uint8_t)take(in, 1);
+		if (mem) {
+			/* what libnfguest checks before a handler: the same
+			 * answers as the reference checks */
+			memcpy((uint8_t *)mem + desc, &p, sizeof(p));
+			bad = nfg_pkt_check(&map, mem, desc);
+			CHECK(bad == (!nfg_pkt_in_room(&h, desc, &p) ? NFG_PKT_BAD_ROOM :
+				      p.path_len > NFG_MAX_CHAIN ? NFG_PKT_BAD_PATH : 0),
+			      "nfg_pkt_check says %d for desc %u data_off %u len %u path_len %u", bad, desc, p.data_off,
+			      p.len, p.path_len);
+		}
 		if (nfg_pkt_in_room(&h, desc, &p)) {
 			uint64_t room = (uint64_t)desc - h.buf_meta_off + h.buf_room_off;
 
@@ -107,6 +137,7 @@ static void fuzz_header(struct fuzz_in *in)
 			CHECK((uint64_t)p.data_off + p.len <= size, "packet past the mapping");
 		}
 	}
+	free(mem);
 }
 
 static void fuzz_ring(struct fuzz_in *in)

@@ -73,6 +73,8 @@ int nfg_region_check(const void *base, uint64_t map_size)
 	if (!AREA_OK(h->bufs_off, h->bufs_len) || h->buf_page_size == 0 || h->buf_stride == 0 ||
 	    h->bufs_per_page == 0 || (uint64_t)h->bufs_per_page * h->buf_stride > h->buf_page_size ||
 	    (h->buf_page_size & (h->buf_page_size - 1)) || h->bufs_off % h->buf_page_size ||
+	    /* each nfg_pkt on a cache line of its own, as its type says */
+	    h->buf_stride % NFG_CACHE_LINE || h->buf_meta_off % NFG_CACHE_LINE ||
 	    (uint64_t)h->buf_meta_off + sizeof(struct nfg_pkt) > h->buf_stride ||
 	    (uint64_t)h->buf_room_off + h->buf_room_len > h->buf_stride ||
 	    ((uint64_t)h->buf_count + h->bufs_per_page - 1) / h->bufs_per_page * h->buf_page_size > h->bufs_len)

@@ -118,11 +118,13 @@ core_gone() {
 	[[ -n $state && $state != Z ]] || echo ", and the core has exited (its log is below)"
 }
 
-# start_nf LOGNAME BIN SERVICE [NF args...]: the NF's PID is in $NF_PID
+# start_nf LOGNAME BIN SERVICE [NF args...]: the NF's PID is in $NF_PID;
+# libnfguest's own options (-b, -w, ...) in NFG_OPTS
 start_nf() {
 	local log=$1 bin=$2 svc=$3
 	shift 3
-	taskset -c "$NF_CPU" "$B/$bin" -r "$REGION" -s "$svc" -n "$log" -q -- "$@" > "$T/$log.log" 2>&1 &
+	# shellcheck disable=SC2086 # NFG_OPTS: words
+	taskset -c "$NF_CPU" "$B/$bin" -r "$REGION" -s "$svc" -n "$log" -q ${NFG_OPTS:-} -- "$@" > "$T/$log.log" 2>&1 &
 	NF_PID=$!
 	PIDS+=("$NF_PID")
 }

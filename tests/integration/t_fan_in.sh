@@ -8,8 +8,9 @@
 N=50000
 gen_pcap -n $N -f 400 --fixed 64 "$T/in.pcap"
 start_core "net_pcap0,rx_pcap=$T/in.pcap,tx_pcap=$T/out.pcap" -- --chain 1,2 --burst 256 --wait-nfs 5
-for i in 1 2 3 4; do start_nf "a$i" nf-forward 1 -b 256; done
-start_nf last nf-forward 2 -b 256
+# the NFs' bursts too: libnfguest's -b (before the NF's own arguments)
+for i in 1 2 3 4; do NFG_OPTS="-b 256" start_nf "a$i" nf-forward 1; done
+NFG_OPTS="-b 256" start_nf last nf-forward 2
 wait_drained 120
 (($(stat_field tx_pkts) == N)) || fail "$(stat_field tx_pkts) of $N packets out"
 stop_all

@@ -837,6 +837,27 @@ START_TEST(test_check_overflow_ring)
 }
 END_TEST
 
+/* An nfg_pkt off its cache line (found by fuzz_nfcheck): a buffer
+ * stride or metadata offset that is not a multiple of 64 is refused. */
+START_TEST(test_check_misaligned_meta)
+{
+	struct core_region r;
+	struct nfg_region_hdr *h;
+	uint32_t stride;
+
+	create_ready(&r);
+	h = r.base;
+	stride = h->buf_stride;
+	ck_assert_int_eq(nfg_region_check(r.base, REGION_SIZE), 0);
+	h->buf_stride = stride + 1;
+	ck_assert_int_eq(nfg_region_check(r.base, REGION_SIZE), -EPROTO);
+	h->buf_stride = stride;
+	h->buf_meta_off = 1;
+	ck_assert_int_eq(nfg_region_check(r.base, REGION_SIZE), -EPROTO);
+	core_region_destroy(&r);
+}
+END_TEST
+
 START_TEST(test_check_overflow_room)
 {
 	struct core_region r;
@@ -892,6 +913,7 @@ static Suite *region_suite(void)
 		tcase_add_test(ov, test_check_overflow);
 		tcase_add_test(ov, test_check_overflow_room);
 		tcase_add_test(ov, test_check_overflow_ring);
+		tcase_add_test(ov, test_check_misaligned_meta);
 		suite_add_tcase(s, ov);
 	}
 	return s;

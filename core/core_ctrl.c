@@ -466,7 +466,7 @@ static void update_stats(struct core *c)
 	core_ports_stats(c);
 	c->stats->updated_tsc = rte_rdtsc();
 	/* NFs and tools tell a live core from a dead one's region by this */
-	__atomic_store_n(&c->hdr->core_beat, c->hdr->core_beat + 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->hdr->core_beat, ++c->ctrl.beats, __ATOMIC_RELAXED);
 }
 
 static void *ctrl_main(void *arg)

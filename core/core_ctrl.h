@@ -51,6 +51,7 @@ struct core_ctrl {
 	struct core_slot_info slot[NFG_MAX_NFS];
 	uint64_t ctrl_deq;       /* the control ring's consumer index, mirrored to the region */
 	uint32_t reply_next;     /* the reply board cell written next, likewise */
+	uint64_t beats;          /* the heartbeat, likewise (nfg_region_hdr.core_beat) */
 };
 
 /** Start the control thread (the API must be open).

@@ -12,6 +12,8 @@ DPDK_LIBS   = $(shell pkg-config --libs libdpdk 2>/dev/null)
 
 GUEST_SRC := $(wildcard guestlib/src/*.c)
 GRAPH_SRC := $(wildcard graph/*.c)
+# what the graph code takes from libnfguest: the configuration reader
+CONF_SRC  := guestlib/src/conf.c guestlib/src/conf_yaml.c guestlib/src/error.c
 GRAPH_INC := -Igraph
 CORE_SRC  := $(wildcard core/*.c)
 NFS       := nf-forward nf-monitor nf-drop
@@ -37,7 +39,7 @@ $(LIB)/libnfguest.a: $(GUEST_SRC:guestlib/src/%.c=$(OBJ)/guestlib/%.o)
 
 $(LIB)/libnfguest.so: $(GUEST_SRC:guestlib/src/%.c=$(OBJ)/guestlib/%.o)
 	@mkdir -p $(@D)
-	$(CC) -shared -Wl,-soname,libnfguest.so.1 -o $@ $^
+	$(CC) -shared -Wl,-soname,libnfguest.so.1 -o $@ $^ -ljansson -lyaml
 
 # ---- the graph model: types, validation, the YAML/JSON loader; no DPDK ------
 $(OBJ)/graph/%.o: graph/%.c $(wildcard graph/*.h) $(HDRS)
@@ -55,7 +57,7 @@ $(OBJ)/core/%.o: core/%.c $(wildcard core/*.h) $(wildcard graph/*.h) $(HDRS)
 
 $(BIN)/nfhost-core: $(CORE_SRC:core/%.c=$(OBJ)/core/%.o) $(LIB)/libnfhgraph.a $(LIB)/libnfguest.a
 	@mkdir -p $(@D)
-	$(CC) -o $@ $^ $(DPDK_LIBS) -lurcu-qsbr -lnuma -ljansson -lpthread
+	$(CC) -o $@ $^ $(DPDK_LIBS) -lurcu-qsbr -lnuma -ljansson -lyaml -lpthread
 
 # ---- the core again under ASan/UBSan: our code (core, graph, libnfguest)
 # instrumented, DPDK as installed.  make test runs one integration test with

@@ -194,7 +194,7 @@ static json_t *status_json(struct core *c)
 
 /* ---- changes: validated and applied by the tables' owner ---------------- */
 
-static json_t *refused(int rc, const struct graph_err *e)
+static json_t *refused(int rc, const struct nfg_conf_err *e)
 {
 	return error_reply(rc == -ENOMEM ? "out of memory" : e->msg, rc == -ENOMEM ? NULL : e->path);
 }
@@ -203,7 +203,7 @@ static json_t *do_graph(struct core *c, json_t *req, int apply)
 {
 	json_t *doc = json_object_get(req, "graph");
 	struct core_graph_counts n;
-	struct graph_err e;
+	struct nfg_conf_err e;
 	int rc;
 
 	if (!doc)
@@ -217,7 +217,7 @@ static json_t *do_graph(struct core *c, json_t *req, int apply)
 
 static json_t *do_chain(struct core *c, json_t *req, int del)
 {
-	struct graph_err e;
+	struct nfg_conf_err e;
 	uint16_t id = 0;
 	int rc;
 
@@ -232,7 +232,7 @@ static json_t *do_chain(struct core *c, json_t *req, int del)
 
 static json_t *do_rule(struct core *c, json_t *req, int del)
 {
-	struct graph_err e;
+	struct nfg_conf_err e;
 	uint32_t n;
 	int rc = del ? core_tables_rule_del(c, json_object_get(req, "id"), &n, &e)
 		     : core_tables_rule_add(c, json_object_get(req, "rule"), &n, &e);

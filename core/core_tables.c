@@ -13,14 +13,14 @@
 #include "core_rules.h"
 #include "core_tables.h"
 
-static int nomem(struct graph_err *err)
+static int nomem(struct nfg_conf_err *err)
 {
 	snprintf(err->path, sizeof(err->path), "%s", "");
 	snprintf(err->msg, sizeof(err->msg), "out of memory");
 	return -ENOMEM;
 }
 
-static int refuse(struct graph_err *err, const char *path, const char *msg)
+static int refuse(struct nfg_conf_err *err, const char *path, const char *msg)
 {
 	snprintf(err->path, sizeof(err->path), "%s", path);
 	snprintf(err->msg, sizeof(err->msg), "%s", msg);
@@ -255,7 +255,7 @@ static void install(struct core *c, struct core_tables *nt, struct core_ruleset 
 }
 
 static int build_rules(struct core *c, const struct graph *g, struct core_ruleset **out, const char *path,
-		       struct graph_err *err)
+		       struct nfg_conf_err *err)
 {
 	*out = NULL;
 	if (g->nrule == 0)
@@ -270,7 +270,7 @@ static int build_rules(struct core *c, const struct graph *g, struct core_rulese
 /* The model edited by a chain or rule change (@p cand, a copy of it) becomes
  * the model, with new tables built from it. */
 static int commit(struct core *c, struct graph *cand, struct core_ruleset *rs, int rules_changed,
-		  struct graph_err *err)
+		  struct nfg_conf_err *err)
 {
 	struct core_tables *nt = tables_from(c, cand);
 
@@ -289,7 +289,7 @@ static int commit(struct core *c, struct graph *cand, struct core_ruleset *rs, i
 	return 0;
 }
 
-int core_tables_graph(struct core *c, json_t *doc, int apply, struct core_graph_counts *n, struct graph_err *err)
+int core_tables_graph(struct core *c, json_t *doc, int apply, struct core_graph_counts *n, struct nfg_conf_err *err)
 {
 	struct graph *g = calloc(1, sizeof(*g));
 	struct core_ruleset *rs = NULL;
@@ -348,7 +348,7 @@ static struct graph *known_services(const struct core *c)
 }
 
 /* Whether a rule or the default uses chain @p id (then @p err says which). */
-static int chain_in_use(const struct core *c, uint16_t id, const char *path, struct graph_err *err)
+static int chain_in_use(const struct core *c, uint16_t id, const char *path, struct nfg_conf_err *err)
 {
 	const struct graph *m = c->tabs.model;
 	char why[128];
@@ -366,7 +366,7 @@ static int chain_in_use(const struct core *c, uint16_t id, const char *path, str
 }
 
 /* The model with chain @p ch put in its place (len 0: removed). */
-static int put_chain(struct core *c, const struct graph_chain *ch, struct graph_err *err)
+static int put_chain(struct core *c, const struct graph_chain *ch, struct nfg_conf_err *err)
 {
 	struct graph *cand = malloc(sizeof(*cand));
 	uint32_t i;
@@ -389,7 +389,7 @@ static int put_chain(struct core *c, const struct graph_chain *ch, struct graph_
 	return rc;
 }
 
-int core_tables_chain_set(struct core *c, const json_t *chain, uint16_t *id, struct graph_err *err)
+int core_tables_chain_set(struct core *c, const json_t *chain, uint16_t *id, struct nfg_conf_err *err)
 {
 	struct graph *known = known_services(c);
 	struct graph_chain ch;
@@ -409,7 +409,7 @@ int core_tables_chain_set(struct core *c, const json_t *chain, uint16_t *id, str
 	return rc;
 }
 
-int core_tables_chain_del(struct core *c, const json_t *id, struct graph_err *err)
+int core_tables_chain_del(struct core *c, const json_t *id, struct nfg_conf_err *err)
 {
 	struct graph_chain ch = { .exit = GRAPH_EXIT_PAIRED };
 	json_int_t v = json_integer_value(id);
@@ -424,7 +424,7 @@ int core_tables_chain_del(struct core *c, const json_t *id, struct graph_err *er
 
 /* The model with @p rule (and @p act) as its rules, built into a set. */
 static int put_rules(struct core *c, struct graph_rule *rule, struct graph_action *act, uint32_t n,
-		     const char *path, struct graph_err *err)
+		     const char *path, struct nfg_conf_err *err)
 {
 	struct graph *cand = malloc(sizeof(*cand));
 	struct core_ruleset *rs;
@@ -473,7 +473,7 @@ static int copy_rules(const struct core *c, json_int_t skip_id, struct graph_rul
 	return 0;
 }
 
-int core_tables_rule_add(struct core *c, const json_t *r, uint32_t *n, struct graph_err *err)
+int core_tables_rule_add(struct core *c, const json_t *r, uint32_t *n, struct nfg_conf_err *err)
 {
 	struct graph *known = known_services(c);
 	struct graph_rule *rule;
@@ -504,7 +504,7 @@ int core_tables_rule_add(struct core *c, const json_t *r, uint32_t *n, struct gr
 	return put_rules(c, rule, act, m + 1, "rule", err);
 }
 
-int core_tables_rule_del(struct core *c, const json_t *id, uint32_t *n, struct graph_err *err)
+int core_tables_rule_del(struct core *c, const json_t *id, uint32_t *n, struct nfg_conf_err *err)
 {
 	struct graph_rule *rule;
 	struct graph_action *act;

@@ -90,20 +90,20 @@ void core_tables_tick(struct core *c);
  * 1..255, its rules the rule set, its default the default.
  * @return 0 with @p n filled, -EINVAL with @p err, -ENOMEM
  */
-int core_tables_graph(struct core *c, json_t *doc, int apply, struct core_graph_counts *n, struct graph_err *err);
+int core_tables_graph(struct core *c, json_t *doc, int apply, struct core_graph_counts *n, struct nfg_conf_err *err);
 
 /** Set the chain object @p chain (no services: delete it, refused while a
  * rule or the default uses it).  @p id: the chain's ID. */
-int core_tables_chain_set(struct core *c, const json_t *chain, uint16_t *id, struct graph_err *err);
+int core_tables_chain_set(struct core *c, const json_t *chain, uint16_t *id, struct nfg_conf_err *err);
 
 /** Delete chain @p id (a JSON integer), refused while in use. */
-int core_tables_chain_del(struct core *c, const json_t *id, struct graph_err *err);
+int core_tables_chain_del(struct core *c, const json_t *id, struct nfg_conf_err *err);
 
 /** Add the rule object @p rule; @p n: rules now in the set. */
-int core_tables_rule_add(struct core *c, const json_t *rule, uint32_t *n, struct graph_err *err);
+int core_tables_rule_add(struct core *c, const json_t *rule, uint32_t *n, struct nfg_conf_err *err);
 
 /** Delete rule @p id (a JSON integer); @p n: rules left. */
-int core_tables_rule_del(struct core *c, const json_t *id, uint32_t *n, struct graph_err *err);
+int core_tables_rule_del(struct core *c, const json_t *id, uint32_t *n, struct nfg_conf_err *err);
 
 /** The rules in force, each with "pkts": packets it sent its way since it
  * was added (a rule kept by ID across changes keeps its count). */

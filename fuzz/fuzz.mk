@@ -31,17 +31,18 @@ $(FUZZ_OUT)/fuzz_desc: fuzz/fuzz_desc.c core/core_route.c $(FUZZ_DEPS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DPDK_CFLAGS) -o $@ $< core/core_route.c -lrte_eal
 
-$(FUZZ_OUT)/fuzz_graph: fuzz/fuzz_graph.c $(GRAPH_SRC) $(FUZZ_DEPS)
+$(FUZZ_OUT)/fuzz_graph: fuzz/fuzz_graph.c $(GRAPH_SRC) $(CONF_SRC) $(FUZZ_DEPS)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(GRAPH_SRC) -lyaml -ljansson
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Iguestlib/src -o $@ $< $(GRAPH_SRC) $(CONF_SRC) -lyaml -ljansson
 
 # the request handler with the control thread's tables, rules (rte_acl) and
 # the graph validator; no ports, no data path
-FUZZ_API_SRC := core/core_api.c core/core_tables.c core/core_rules.c core/core_classify.c core/core_route.c graph/graph.c
+FUZZ_API_SRC := core/core_api.c core/core_tables.c core/core_rules.c core/core_classify.c core/core_route.c graph/graph.c \
+		$(CONF_SRC)
 $(FUZZ_OUT)/fuzz_api: fuzz/fuzz_api.c $(FUZZ_API_SRC) $(FUZZ_DEPS)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DPDK_CFLAGS) -o $@ $< $(FUZZ_API_SRC) -lrte_acl -lrte_eal -ljansson -lurcu-qsbr
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DPDK_CFLAGS) -Iguestlib/src -o $@ $< $(FUZZ_API_SRC) -lrte_acl -lrte_eal -ljansson -lyaml -lurcu-qsbr
 
 $(FUZZ_OUT)/fuzz_nfcheck: fuzz/fuzz_nfcheck.c $(GUEST_SRC) $(FUZZ_DEPS)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -Iguestlib/src -o $@ $< $(GUEST_SRC)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Iguestlib/src -o $@ $< $(GUEST_SRC) -lyaml -ljansson

@@ -2,7 +2,7 @@
 /* libFuzzer target: the graph library (graph/) on any text.
  *
  * The input is read twice: as a YAML graph file, the way the manager
- * loads one (graph_yaml_load_buf(), with the line map it uses to point at
+ * loads one (nfg_yaml_load_buf(), with the line map it uses to point at
  * an error), and as the JSON an API client sends (jansson, as the core's
  * API does).  Each tree goes through the validator, graph_parse().  A
  * graph it accepts must round-trip: its canonical form (graph_json())
@@ -14,14 +14,14 @@
 
 #include "fuzz_util.h"
 #include "graph.h"
-#include "graph_load.h"
+#include "nfhost/nfg_conf.h"
 
 static struct graph *g1, *g2;
 
 /* Validate @p root with @p nb_ports ports; round-trip what passes. */
-static void validate(const json_t *root, uint16_t nb_ports, const struct graph_linemap *lines)
+static void validate(const json_t *root, uint16_t nb_ports, const struct nfg_linemap *lines)
 {
-	struct graph_err err;
+	struct nfg_conf_err err;
 	json_t *c1, *c2;
 	char *s1, *s2;
 	int rc;
@@ -37,7 +37,7 @@ static void validate(const json_t *root, uint16_t nb_ports, const struct graph_l
 		      "unterminated error");
 		/* the manager turns the path into a line of the file */
 		if (lines)
-			(void)graph_linemap_line(lines, err.path);
+			(void)nfg_linemap_line(lines, err.path);
 		return;
 	}
 	CHECK(rc == 0, "rc %d", rc);
@@ -71,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
-	struct graph_linemap *lines = NULL;
+	struct nfg_linemap *lines = NULL;
 	json_error_t je;
 	json_t *root = NULL;
 	char err[256];
@@ -85,13 +85,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 			abort();
 	}
 	err[0] = '\0';
-	rc = graph_yaml_load_buf("fuzz.yaml", (const char *)data, len, &root, &lines, err, sizeof(err));
+	rc = nfg_yaml_load_buf("fuzz.yaml", (const char *)data, len, &root, &lines, err, sizeof(err));
 	if (rc == 0) {
 		CHECK(root != NULL, "loaded without a tree");
 		validate(root, 0, lines);
 		validate(root, 4, lines);
 		json_decref(root);
-		graph_linemap_free(lines);
+		nfg_linemap_free(lines);
 	} else {
 		CHECK(rc == -EINVAL || rc == -ENOMEM || rc == -EFBIG, "rc %d", rc);
 		CHECK(root == NULL && lines == NULL, "a tree left on error");

@@ -8,142 +8,7 @@
 #include <string.h>
 
 #include "graph.h"
-
-/* A text cut to its buffer may end inside a UTF-8 character: drop that
- * part, so that the answer carrying it stays valid JSON (the input was
- * valid UTF-8: jansson and libyaml check). */
-static void utf8_whole(char *s)
-{
-	size_t n = strlen(s), lead = n, need;
-	unsigned char c;
-
-	while (lead > 0 && ((unsigned char)s[lead - 1] & 0xc0) == 0x80)
-		lead--;
-	if (lead == 0)
-		return;
-	c = (unsigned char)s[--lead];
-	need = c < 0xc0 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-	if (n - lead < need)
-		s[lead] = '\0';
-}
-
-static int fail(struct graph_err *err, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(struct graph_err *err, const char *path, const char *fmt, ...)
-{
-	va_list ap;
-
-	snprintf(err->path, sizeof(err->path), "%s", path);
-	utf8_whole(err->path);
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	utf8_whole(err->msg);
-	return -EINVAL;
-}
-
-/* PARENT.KEY, or KEY at the top level; PARENT[I].  Paths are short: a
- * cut one still points the user near the spot. */
-static void member(char *out, size_t len, const char *parent, const char *key)
-{
-	if (snprintf(out, len, "%s%s%s", parent, *parent ? "." : "", key) >= (int)len)
-		utf8_whole(out);
-}
-
-static void element(char *out, size_t len, const char *parent, size_t i)
-{
-	if (snprintf(out, len, "%s[%zu]", parent, i) >= (int)len)
-		out[len - 1] = '\0';
-}
-
-/* Every key of @p o must be one of @p known (NULL-terminated). */
-static int only_keys(const json_t *o, const char *path, const char *const *known, const char *expect,
-		     struct graph_err *err)
-{
-	const char *k;
-	json_t *v;
-	char p[128];
-
-	json_object_foreach((json_t *)o, k, v) {
-		int ok = 0;
-
-		for (const char *const *kn = known; *kn && !ok; kn++)
-			ok = strcmp(k, *kn) == 0;
-		if (!ok) {
-			member(p, sizeof(p), path, k);
-			return fail(err, p, "unknown key '%s' (expected %s)", k, expect);
-		}
-	}
-	return 0;
-}
-
-/* What @p v is, for a refusal; NULL: an API request left the member out */
-static const char *type_name(const json_t *v)
-{
-	if (!v)
-		return "nothing";
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "a mapping";
-	case JSON_ARRAY: return "a list";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "a number";
-	case JSON_REAL: return "a fractional number";
-	case JSON_TRUE:
-	case JSON_FALSE: return "a boolean";
-	default: return "null";
-	}
-}
-
-/* An integer member in lo..hi; absent: *out = dflt, or an error if dflt
- * is "required" (INT64_MIN). */
-static int get_int(const json_t *o, const char *path, const char *key, int64_t lo, int64_t hi, int64_t dflt,
-		   int64_t *out, struct graph_err *err)
-{
-	json_t *v = json_object_get(o, key);
-	char p[128];
-
-	member(p, sizeof(p), path, key);
-	if (!v) {
-		if (dflt == INT64_MIN)
-			return fail(err, p, "missing (expected a number in %lld..%lld)", (long long)lo, (long long)hi);
-		*out = dflt;
-		return 0;
-	}
-	if (!json_is_integer(v))
-		return fail(err, p, "expected a number in %lld..%lld, got %s", (long long)lo, (long long)hi,
-			    type_name(v));
-	*out = json_integer_value(v);
-	if (*out < lo || *out > hi)
-		return fail(err, p, "%lld is out of range (expected %lld..%lld)", (long long)*out, (long long)lo,
-			    (long long)hi);
-	return 0;
-}
-
-static int get_name(const json_t *o, const char *path, const char *key, char *out, int required,
-		    struct graph_err *err)
-{
-	json_t *v = json_object_get(o, key);
-	const char *s;
-	char p[128];
-
-	member(p, sizeof(p), path, key);
-	out[0] = '\0';
-	if (!v)
-		return required ? fail(err, p, "missing (expected a name)") : 0;
-	if (!json_is_string(v))
-		return fail(err, p, "expected a name, got %s", type_name(v));
-	s = json_string_value(v);
-	if (!*s || strlen(s) >= GRAPH_NAME_LEN)
-		return fail(err, p, "'%s': a name is 1..%d characters", s, GRAPH_NAME_LEN - 1);
-	for (const char *c = s; *c; c++)
-		if (!isalnum((unsigned char)*c) && *c != '-' && *c != '_')
-			return fail(err, p, "'%s': a name holds letters, digits, '-' and '_' only", s);
-	if (isdigit((unsigned char)s[0]))
-		return fail(err, p, "'%s': a name must not start with a digit (it would read as an ID)", s);
-	snprintf(out, GRAPH_NAME_LEN, "%s", s);
-	return 0;
-}
+#include "nfhost/nfg_conf.h"
 
 const struct graph_service *graph_service(const struct graph *g, uint16_t id)
 {
@@ -163,13 +28,13 @@ const struct graph_chain *graph_chain(const struct graph *g, uint16_t id)
 
 /* A service by ID or name. */
 static int service_ref(const json_t *v, const struct graph *g, const char *path, uint8_t *out,
-		       struct graph_err *err)
+		       struct nfg_conf_err *err)
 {
 	if (json_is_integer(v)) {
 		json_int_t id = json_integer_value(v);
 
 		if (id < 1 || id >= NFG_MAX_SERVICES || !graph_service(g, (uint16_t)id))
-			return fail(err, path, "unknown service %lld (not in services)", (long long)id);
+			return nfg_conf_fail(err, path, "unknown service %lld (not in services)", (long long)id);
 		*out = (uint8_t)id;
 		return 0;
 	}
@@ -179,20 +44,20 @@ static int service_ref(const json_t *v, const struct graph *g, const char *path,
 				*out = (uint8_t)g->svc[i].id;
 				return 0;
 			}
-		return fail(err, path, "unknown service '%s' (not in services)", json_string_value(v));
+		return nfg_conf_fail(err, path, "unknown service '%s' (not in services)", json_string_value(v));
 	}
-	return fail(err, path, "expected a service ID or name, got %s", type_name(v));
+	return nfg_conf_fail(err, path, "expected a service ID or name, got %s", nfg_conf_type_name(v));
 }
 
 /* A chain by ID or name; 0 is the core's command-line chain. */
 static int chain_ref(const json_t *v, const struct graph *g, const char *path, uint16_t *out,
-		     struct graph_err *err)
+		     struct nfg_conf_err *err)
 {
 	if (json_is_integer(v)) {
 		json_int_t id = json_integer_value(v);
 
 		if (id < 0 || id >= GRAPH_MAX_CHAINS || (id != 0 && !graph_chain(g, (uint16_t)id)))
-			return fail(err, path, "unknown chain %lld (not in chains)", (long long)id);
+			return nfg_conf_fail(err, path, "unknown chain %lld (not in chains)", (long long)id);
 		*out = (uint16_t)id;
 		return 0;
 	}
@@ -202,13 +67,13 @@ static int chain_ref(const json_t *v, const struct graph *g, const char *path, u
 				*out = g->chain[i].id;
 				return 0;
 			}
-		return fail(err, path, "unknown chain '%s' (not in chains)", json_string_value(v));
+		return nfg_conf_fail(err, path, "unknown chain '%s' (not in chains)", json_string_value(v));
 	}
-	return fail(err, path, "expected a chain ID or name, got %s", type_name(v));
+	return nfg_conf_fail(err, path, "expected a chain ID or name, got %s", nfg_conf_type_name(v));
 }
 
 static int parse_service(const json_t *s, struct graph *g, const char *path, struct graph_service *out,
-			 struct graph_err *err)
+			 struct nfg_conf_err *err)
 {
 	static const char *const keys[] = { "id", "name", "nf", "args", "instances", "run", "socket", "cores",
 					    "branches", "passes", NULL };
@@ -219,42 +84,42 @@ static int parse_service(const json_t *s, struct graph *g, const char *path, str
 
 	memset(out, 0, sizeof(*out));
 	if (!json_is_object(s))
-		return fail(err, path, "expected a mapping (id, name, nf, ...), got %s", type_name(s));
-	if ((rc = only_keys(s, path, keys, "id, name, nf, args, instances, run, socket, cores, branches, passes",
+		return nfg_conf_fail(err, path, "expected a mapping (id, name, nf, ...), got %s", nfg_conf_type_name(s));
+	if ((rc = nfg_conf_keys(s, path, keys, "id, name, nf, args, instances, run, socket, cores, branches, passes",
 			    err)) < 0)
 		return rc;
-	if ((rc = get_int(s, path, "id", 1, NFG_MAX_SERVICES - 1, INT64_MIN, &n, err)) < 0)
+	if ((rc = nfg_conf_int(s, path, "id", 1, NFG_MAX_SERVICES - 1, INT64_MIN, &n, err)) < 0)
 		return rc;
 	out->id = (uint16_t)n;
-	if ((rc = get_name(s, path, "name", out->name, 1, err)) < 0)
+	if ((rc = nfg_conf_name(s, path, "name", out->name, GRAPH_NAME_LEN, 1, err)) < 0)
 		return rc;
-	member(p, sizeof(p), path, "nf");
+	nfg_conf_member(p, sizeof(p), path, "nf");
 	v = json_object_get(s, "nf");
 	if (!v)
-		return fail(err, p, "missing (expected the NF program, e.g. nf-forward)");
+		return nfg_conf_fail(err, p, "missing (expected the NF program, e.g. nf-forward)");
 	if (!json_is_string(v) || !*json_string_value(v) || strchr(json_string_value(v), '/'))
-		return fail(err, p, "expected the name of an NF program (no '/')");
+		return nfg_conf_fail(err, p, "expected the name of an NF program (no '/')");
 	out->nf = json_string_value(v);
-	member(p, sizeof(p), path, "args");
+	nfg_conf_member(p, sizeof(p), path, "args");
 	if ((v = json_object_get(s, "args"))) {
 		size_t i;
 		json_t *a;
 
 		if (!json_is_array(v))
-			return fail(err, p, "expected a list of strings, got %s", type_name(v));
+			return nfg_conf_fail(err, p, "expected a list of strings, got %s", nfg_conf_type_name(v));
 		json_array_foreach(v, i, a) {
 			char pa[128];
 
-			element(pa, sizeof(pa), p, i);
+			nfg_conf_element(pa, sizeof(pa), p, i);
 			if (!json_is_string(a) && !json_is_integer(a))
-				return fail(err, pa, "expected a string, got %s", type_name(a));
+				return nfg_conf_fail(err, pa, "expected a string, got %s", nfg_conf_type_name(a));
 		}
 		out->args = v;
 	}
-	if ((rc = get_int(s, path, "instances", 0, NFG_MAX_INSTANCES, 1, &n, err)) < 0)
+	if ((rc = nfg_conf_int(s, path, "instances", 0, NFG_MAX_INSTANCES, 1, &n, err)) < 0)
 		return rc;
 	out->instances = (uint8_t)n;
-	member(p, sizeof(p), path, "run");
+	nfg_conf_member(p, sizeof(p), path, "run");
 	if ((v = json_object_get(s, "run"))) {
 		const char *r = json_is_string(v) ? json_string_value(v) : "";
 
@@ -263,26 +128,26 @@ static int parse_service(const json_t *s, struct graph *g, const char *path, str
 		else if (strcmp(r, "guest") == 0)
 			out->run = GRAPH_RUN_GUEST;
 		else
-			return fail(err, p, "expected host or guest");
+			return nfg_conf_fail(err, p, "expected host or guest");
 	}
-	if ((rc = get_int(s, path, "socket", 0, 63, 0, &n, err)) < 0)
+	if ((rc = nfg_conf_int(s, path, "socket", 0, 63, 0, &n, err)) < 0)
 		return rc;
 	out->socket = (int16_t)n;
-	member(p, sizeof(p), path, "cores");
+	nfg_conf_member(p, sizeof(p), path, "cores");
 	if ((v = json_object_get(s, "cores"))) {
 		const char *c = json_is_string(v) ? json_string_value(v) : NULL;
 
 		if (json_is_integer(v))
 			c = "";
 		if (!c || (*c && strspn(c, "0123456789,-") != strlen(c)))
-			return fail(err, p, "expected a CPU list such as \"2-3,6\"");
+			return nfg_conf_fail(err, p, "expected a CPU list such as \"2-3,6\"");
 		out->cores = *c ? c : NULL;
 	}
 	out->passes = 1;
-	member(p, sizeof(p), path, "passes");
+	nfg_conf_member(p, sizeof(p), path, "passes");
 	if ((v = json_object_get(s, "passes"))) {
 		if (!json_is_boolean(v))
-			return fail(err, p, "expected true or false, got %s", type_name(v));
+			return nfg_conf_fail(err, p, "expected true or false, got %s", nfg_conf_type_name(v));
 		out->passes = json_is_true(v);
 	}
 	(void)g;
@@ -291,23 +156,23 @@ static int parse_service(const json_t *s, struct graph *g, const char *path, str
 
 /* Branches name other services: resolved once every service is known. */
 static int parse_branches(const json_t *s, struct graph *g, const char *path, struct graph_service *out,
-			  struct graph_err *err)
+			  struct nfg_conf_err *err)
 {
 	json_t *v = json_object_get(s, "branches"), *b;
 	char p[128], pb[128];
 	size_t i;
 	int rc;
 
-	member(p, sizeof(p), path, "branches");
+	nfg_conf_member(p, sizeof(p), path, "branches");
 	if (!v)
-		return out->passes ? 0 : fail(err, p, "missing: a service that does not pass packets on must "
+		return out->passes ? 0 : nfg_conf_fail(err, p, "missing: a service that does not pass packets on must "
 					      "branch somewhere");
 	if (!json_is_array(v))
-		return fail(err, p, "expected a list of services, got %s", type_name(v));
+		return nfg_conf_fail(err, p, "expected a list of services, got %s", nfg_conf_type_name(v));
 	if (json_array_size(v) > GRAPH_MAX_BRANCHES)
-		return fail(err, p, "%zu branches, at most %d", json_array_size(v), GRAPH_MAX_BRANCHES);
+		return nfg_conf_fail(err, p, "%zu branches, at most %d", json_array_size(v), GRAPH_MAX_BRANCHES);
 	json_array_foreach(v, i, b) {
-		element(pb, sizeof(pb), p, i);
+		nfg_conf_element(pb, sizeof(pb), p, i);
 		if ((rc = service_ref(b, g, pb, &out->branch[out->nbranch++], err)) < 0)
 			return rc;
 	}
@@ -315,7 +180,7 @@ static int parse_branches(const json_t *s, struct graph *g, const char *path, st
 }
 
 int graph_parse_chain(const json_t *c, const struct graph *g, uint16_t nb_ports, const char *path,
-		      struct graph_chain *out, struct graph_err *err)
+		      struct graph_chain *out, struct nfg_conf_err *err)
 {
 	static const char *const keys[] = { "id", "name", "services", "exit", NULL };
 	json_t *v, *s;
@@ -326,130 +191,57 @@ int graph_parse_chain(const json_t *c, const struct graph *g, uint16_t nb_ports,
 
 	memset(out, 0, sizeof(*out));
 	if (!json_is_object(c))
-		return fail(err, path, "expected a mapping (id, services, ...), got %s", type_name(c));
-	if ((rc = only_keys(c, path, keys, "id, name, services, exit", err)) < 0)
+		return nfg_conf_fail(err, path, "expected a mapping (id, services, ...), got %s", nfg_conf_type_name(c));
+	if ((rc = nfg_conf_keys(c, path, keys, "id, name, services, exit", err)) < 0)
 		return rc;
-	if ((rc = get_int(c, path, "id", 1, GRAPH_MAX_CHAINS - 1, INT64_MIN, &n, err)) < 0)
+	if ((rc = nfg_conf_int(c, path, "id", 1, GRAPH_MAX_CHAINS - 1, INT64_MIN, &n, err)) < 0)
 		return rc;
 	out->id = (uint16_t)n;
-	if ((rc = get_name(c, path, "name", out->name, 0, err)) < 0)
+	if ((rc = nfg_conf_name(c, path, "name", out->name, GRAPH_NAME_LEN, 0, err)) < 0)
 		return rc;
-	member(p, sizeof(p), path, "services");
+	nfg_conf_member(p, sizeof(p), path, "services");
 	v = json_object_get(c, "services");
 	if (!v)
-		return fail(err, p, "missing (expected a list of service IDs or names)");
+		return nfg_conf_fail(err, p, "missing (expected a list of service IDs or names)");
 	if (!json_is_array(v))
-		return fail(err, p, "expected a list of service IDs or names, got %s", type_name(v));
+		return nfg_conf_fail(err, p, "expected a list of service IDs or names, got %s", nfg_conf_type_name(v));
 	if (json_array_size(v) > NFG_MAX_CHAIN)
-		return fail(err, p, "%zu services, a chain holds at most %d", json_array_size(v), NFG_MAX_CHAIN);
+		return nfg_conf_fail(err, p, "%zu services, a chain holds at most %d", json_array_size(v), NFG_MAX_CHAIN);
 	json_array_foreach(v, i, s) {
-		element(ps, sizeof(ps), p, i);
+		nfg_conf_element(ps, sizeof(ps), p, i);
 		if ((rc = service_ref(s, g, ps, &out->svc[i], err)) < 0)
 			return rc;
 		for (size_t j = 0; j < i; j++)
 			if (out->svc[j] == out->svc[i])
-				return fail(err, ps, "service %u is already at position %zu: a chain visits a "
+				return nfg_conf_fail(err, ps, "service %u is already at position %zu: a chain visits a "
 					    "service once", out->svc[i], j);
 		out->len++;
 	}
 	out->exit = GRAPH_EXIT_PAIRED;
 	if (json_object_get(c, "exit")) {
-		if ((rc = get_int(c, path, "exit", 0, (nb_ports ? nb_ports : NFG_MAX_PORTS) - 1, 0, &n, err)) < 0)
+		if ((rc = nfg_conf_int(c, path, "exit", 0, (nb_ports ? nb_ports : NFG_MAX_PORTS) - 1, 0, &n, err)) < 0)
 			return rc;
 		out->exit = (uint16_t)n;
 	}
 	return 0;
 }
 
-/* "a.b.c.d" or "a.b.c.d/len" */
-static int parse_prefix(const json_t *v, const char *path, uint32_t *addr, uint8_t *len, struct graph_err *err)
+/* An IPv4 prefix, in host order as struct graph_rule holds it */
+static int parse_prefix(const json_t *v, const char *path, uint32_t *addr, uint8_t *len, struct nfg_conf_err *err)
 {
-	char buf[64], *slash;
-	struct in_addr a;
-	long l = 32;
+	struct nfg_conf_prefix p;
+	int rc = nfg_conf_prefix(v, path, 0, &p, err);
 
-	if (!json_is_string(v) || strlen(json_string_value(v)) >= sizeof(buf))
-		return fail(err, path, "expected an IPv4 prefix such as \"10.0.0.0/8\"");
-	snprintf(buf, sizeof(buf), "%s", json_string_value(v));
-	if ((slash = strchr(buf, '/'))) {
-		char *end;
-
-		*slash = '\0';
-		l = strtol(slash + 1, &end, 10);
-		if (!slash[1] || *end || l < 0 || l > 32)
-			return fail(err, path, "'%s': prefix length must be 0..32", json_string_value(v));
-	}
-	if (inet_pton(AF_INET, buf, &a) != 1)
-		return fail(err, path, "'%s': not an IPv4 address (expected e.g. \"10.0.0.0/8\")",
-			    json_string_value(v));
-	*addr = ntohl(a.s_addr);
-	*len = (uint8_t)l;
-	if (l < 32 && l > 0 && (*addr & (0xffffffffu >> l)))
-		return fail(err, path, "'%s': bits set past the prefix length", json_string_value(v));
-	if (l == 0 && *addr)
-		return fail(err, path, "'%s': bits set past the prefix length", json_string_value(v));
+	if (rc < 0)
+		return rc;
+	*addr = (uint32_t)p.a[0] << 24 | (uint32_t)p.a[1] << 16 | (uint32_t)p.a[2] << 8 | p.a[3];
+	*len = p.len;
 	return 0;
-}
-
-/* 80, or "1024-65535" */
-static int parse_range(const json_t *v, const char *path, uint16_t *lo, uint16_t *hi, struct graph_err *err)
-{
-	long a, b;
-	char *end;
-
-	if (json_is_integer(v)) {
-		a = b = (long)json_integer_value(v);
-	} else if (json_is_string(v)) {
-		const char *s = json_string_value(v);
-
-		a = strtol(s, &end, 10);
-		if (end == s)
-			goto bad;
-		if (*end == '-') {
-			const char *t = end + 1;
-
-			b = strtol(t, &end, 10);
-			if (end == t)
-				goto bad;
-		} else {
-			b = a;
-		}
-		if (*end)
-			goto bad;
-	} else {
-		goto bad;
-	}
-	if (a < 0 || b > 65535 || a > b)
-		return fail(err, path, "%ld-%ld: a port range is LO-HI within 0..65535, LO <= HI", a, b);
-	*lo = (uint16_t)a;
-	*hi = (uint16_t)b;
-	return 0;
-bad:
-	return fail(err, path, "expected a port (80) or a range (\"1024-65535\")");
-}
-
-static int parse_proto(const json_t *v, const char *path, uint8_t *proto, struct graph_err *err)
-{
-	static const struct { const char *n; uint8_t p; } names[] = {
-		{ "icmp", 1 }, { "tcp", 6 }, { "udp", 17 }, { "gre", 47 }, { "esp", 50 }, { "sctp", 132 },
-	};
-
-	if (json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) <= 255) {
-		*proto = (uint8_t)json_integer_value(v);
-		return 0;
-	}
-	if (json_is_string(v))
-		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-			if (strcasecmp(json_string_value(v), names[i].n) == 0) {
-				*proto = names[i].p;
-				return 0;
-			}
-	return fail(err, path, "expected tcp, udp, icmp, sctp, gre, esp or a number 0..255");
 }
 
 /* Exactly one of chain / port / drop. */
 static int parse_action(const json_t *o, const struct graph *g, uint16_t nb_ports, const char *path,
-			struct graph_action *act, struct graph_err *err)
+			struct graph_action *act, struct nfg_conf_err *err)
 {
 	json_t *ch = json_object_get(o, "chain"), *port = json_object_get(o, "port"), *drop = json_object_get(o, "drop");
 	char p[128];
@@ -457,29 +249,29 @@ static int parse_action(const json_t *o, const struct graph *g, uint16_t nb_port
 	int rc;
 
 	if (!!ch + !!port + !!drop != 1)
-		return fail(err, path, "expected exactly one of chain: ID, port: N or drop: true");
+		return nfg_conf_fail(err, path, "expected exactly one of chain: ID, port: N or drop: true");
 	if (ch) {
-		member(p, sizeof(p), path, "chain");
+		nfg_conf_member(p, sizeof(p), path, "chain");
 		act->type = GRAPH_ACT_CHAIN;
 		return chain_ref(ch, g, p, &act->arg, err);
 	}
 	if (port) {
-		if ((rc = get_int(o, path, "port", 0, (nb_ports ? nb_ports : NFG_MAX_PORTS) - 1, 0, &n, err)) < 0)
+		if ((rc = nfg_conf_int(o, path, "port", 0, (nb_ports ? nb_ports : NFG_MAX_PORTS) - 1, 0, &n, err)) < 0)
 			return rc;
 		act->type = GRAPH_ACT_PORT;
 		act->arg = (uint16_t)n;
 		return 0;
 	}
-	member(p, sizeof(p), path, "drop");
+	nfg_conf_member(p, sizeof(p), path, "drop");
 	if (!json_is_true(drop))
-		return fail(err, p, "expected true (or leave it out)");
+		return nfg_conf_fail(err, p, "expected true (or leave it out)");
 	act->type = GRAPH_ACT_DROP;
 	act->arg = 0;
 	return 0;
 }
 
 int graph_parse_rule(const json_t *r, const struct graph *g, uint16_t nb_ports, const char *path,
-		     struct graph_rule *out, struct graph_action *act, struct graph_err *err)
+		     struct graph_rule *out, struct graph_action *act, struct nfg_conf_err *err)
 {
 	static const char *const keys[] = { "id", "priority", "in_port", "proto", "src", "dst", "sport", "dport",
 					    "chain", "port", "drop", NULL };
@@ -490,41 +282,41 @@ int graph_parse_rule(const json_t *r, const struct graph *g, uint16_t nb_ports, 
 
 	memset(out, 0, sizeof(*out));
 	if (!json_is_object(r))
-		return fail(err, path, "expected a mapping (id, priority, match fields, action), got %s", type_name(r));
-	if ((rc = only_keys(r, path, keys,
+		return nfg_conf_fail(err, path, "expected a mapping (id, priority, match fields, action), got %s", nfg_conf_type_name(r));
+	if ((rc = nfg_conf_keys(r, path, keys,
 			    "id, priority, in_port, proto, src, dst, sport, dport, chain, port, drop", err)) < 0)
 		return rc;
-	if ((rc = get_int(r, path, "id", 1, UINT32_MAX, INT64_MIN, &n, err)) < 0)
+	if ((rc = nfg_conf_int(r, path, "id", 1, UINT32_MAX, INT64_MIN, &n, err)) < 0)
 		return rc;
 	out->id = (uint32_t)n;
-	if ((rc = get_int(r, path, "priority", INT32_MIN + 1, INT32_MAX, 0, &n, err)) < 0)
+	if ((rc = nfg_conf_int(r, path, "priority", INT32_MIN + 1, INT32_MAX, 0, &n, err)) < 0)
 		return rc;
 	out->priority = (int32_t)n;
 	out->in_port = GRAPH_ANY_PORT;
 	if (json_object_get(r, "in_port")) {
-		if ((rc = get_int(r, path, "in_port", 0, (nb_ports ? nb_ports : NFG_MAX_PORTS) - 1, 0, &n, err)) < 0)
+		if ((rc = nfg_conf_int(r, path, "in_port", 0, (nb_ports ? nb_ports : NFG_MAX_PORTS) - 1, 0, &n, err)) < 0)
 			return rc;
 		out->in_port = (uint16_t)n;
 	}
 	out->proto_any = 1;
-	member(p, sizeof(p), path, "proto");
+	nfg_conf_member(p, sizeof(p), path, "proto");
 	if ((v = json_object_get(r, "proto"))) {
-		if ((rc = parse_proto(v, p, &out->proto, err)) < 0)
+		if ((rc = nfg_conf_proto(v, p, &out->proto, err)) < 0)
 			return rc;
 		out->proto_any = 0;
 	}
-	member(p, sizeof(p), path, "src");
+	nfg_conf_member(p, sizeof(p), path, "src");
 	if ((v = json_object_get(r, "src")) && (rc = parse_prefix(v, p, &out->src, &out->src_len, err)) < 0)
 		return rc;
-	member(p, sizeof(p), path, "dst");
+	nfg_conf_member(p, sizeof(p), path, "dst");
 	if ((v = json_object_get(r, "dst")) && (rc = parse_prefix(v, p, &out->dst, &out->dst_len, err)) < 0)
 		return rc;
 	out->sport_hi = out->dport_hi = 65535;
-	member(p, sizeof(p), path, "sport");
-	if ((v = json_object_get(r, "sport")) && (rc = parse_range(v, p, &out->sport_lo, &out->sport_hi, err)) < 0)
+	nfg_conf_member(p, sizeof(p), path, "sport");
+	if ((v = json_object_get(r, "sport")) && (rc = nfg_conf_range(v, p, &out->sport_lo, &out->sport_hi, err)) < 0)
 		return rc;
-	member(p, sizeof(p), path, "dport");
-	if ((v = json_object_get(r, "dport")) && (rc = parse_range(v, p, &out->dport_lo, &out->dport_hi, err)) < 0)
+	nfg_conf_member(p, sizeof(p), path, "dport");
+	if ((v = json_object_get(r, "dport")) && (rc = nfg_conf_range(v, p, &out->dport_lo, &out->dport_hi, err)) < 0)
 		return rc;
 	return parse_action(r, g, nb_ports, path, act, err);
 }
@@ -532,7 +324,7 @@ int graph_parse_rule(const json_t *r, const struct graph *g, uint16_t nb_ports, 
 /* Every service a packet can reach must be able to leave: walk back from
  * the exits (the end of a chain, a service that passes packets on but is
  * on no chain) over chain and branch edges. */
-static int check_exits(const struct graph *g, struct graph_err *err)
+static int check_exits(const struct graph *g, struct nfg_conf_err *err)
 {
 	uint8_t can_exit[NFG_MAX_SERVICES] = { 0 };
 	int changed = 1;
@@ -569,14 +361,14 @@ static int check_exits(const struct graph *g, struct graph_err *err)
 			char p[64];
 
 			snprintf(p, sizeof(p), "services[%u]", i);
-			return fail(err, p, "service %u (%s) is in a loop with no exit: every path from it comes "
+			return nfg_conf_fail(err, p, "service %u (%s) is in a loop with no exit: every path from it comes "
 				    "back to it (a service with passes: false must branch to one that leaves)",
 				    g->svc[i].id, g->svc[i].name);
 		}
 	return 0;
 }
 
-int graph_parse(const json_t *root, uint16_t nb_ports, struct graph *g, struct graph_err *err)
+int graph_parse(const json_t *root, uint16_t nb_ports, struct graph *g, struct nfg_conf_err *err)
 {
 	static const char *const keys[] = { "services", "chains", "rules", "default", NULL };
 	json_t *v, *e;
@@ -587,51 +379,51 @@ int graph_parse(const json_t *root, uint16_t nb_ports, struct graph *g, struct g
 	memset(g, 0, sizeof(*g));
 	memset(err, 0, sizeof(*err));
 	if (!json_is_object(root))
-		return fail(err, "", "expected a mapping with services, chains, rules and default");
-	if ((rc = only_keys(root, "", keys, "services, chains, rules, default", err)) < 0)
+		return nfg_conf_fail(err, "", "expected a mapping with services, chains, rules and default");
+	if ((rc = nfg_conf_keys(root, "", keys, "services, chains, rules, default", err)) < 0)
 		return rc;
 
 	v = json_object_get(root, "services");
 	if (v && !json_is_array(v))
-		return fail(err, "services", "expected a list of services, got %s", type_name(v));
+		return nfg_conf_fail(err, "services", "expected a list of services, got %s", nfg_conf_type_name(v));
 	json_array_foreach(v, i, e) {
 		struct graph_service *s = &g->svc[g->nsvc];
 
-		element(p, sizeof(p), "services", i);
+		nfg_conf_element(p, sizeof(p), "services", i);
 		if (g->nsvc == NFG_MAX_SERVICES - 1)
-			return fail(err, p, "more than %d services", NFG_MAX_SERVICES - 1);
+			return nfg_conf_fail(err, p, "more than %d services", NFG_MAX_SERVICES - 1);
 		if ((rc = parse_service(e, g, p, s, err)) < 0)
 			return rc;
 		for (uint32_t j = 0; j < g->nsvc; j++) {
 			if (g->svc[j].id == s->id)
-				return fail(err, p, "service ID %u is already used by services[%u]", s->id, j);
+				return nfg_conf_fail(err, p, "service ID %u is already used by services[%u]", s->id, j);
 			if (strcmp(g->svc[j].name, s->name) == 0)
-				return fail(err, p, "service name '%s' is already used by services[%u]", s->name, j);
+				return nfg_conf_fail(err, p, "service name '%s' is already used by services[%u]", s->name, j);
 		}
 		g->nsvc++;
 	}
 	json_array_foreach(v, i, e) {
-		element(p, sizeof(p), "services", i);
+		nfg_conf_element(p, sizeof(p), "services", i);
 		if ((rc = parse_branches(e, g, p, &g->svc[i], err)) < 0)
 			return rc;
 	}
 
 	v = json_object_get(root, "chains");
 	if (v && !json_is_array(v))
-		return fail(err, "chains", "expected a list of chains, got %s", type_name(v));
+		return nfg_conf_fail(err, "chains", "expected a list of chains, got %s", nfg_conf_type_name(v));
 	json_array_foreach(v, i, e) {
 		struct graph_chain *c = &g->chain[g->nchain];
 
-		element(p, sizeof(p), "chains", i);
+		nfg_conf_element(p, sizeof(p), "chains", i);
 		if (g->nchain == GRAPH_MAX_CHAINS - 1)
-			return fail(err, p, "more than %d chains", GRAPH_MAX_CHAINS - 1);
+			return nfg_conf_fail(err, p, "more than %d chains", GRAPH_MAX_CHAINS - 1);
 		if ((rc = graph_parse_chain(e, g, nb_ports, p, c, err)) < 0)
 			return rc;
 		for (uint32_t j = 0; j < g->nchain; j++) {
 			if (g->chain[j].id == c->id)
-				return fail(err, p, "chain ID %u is already used by chains[%u]", c->id, j);
+				return nfg_conf_fail(err, p, "chain ID %u is already used by chains[%u]", c->id, j);
 			if (c->name[0] && strcmp(g->chain[j].name, c->name) == 0)
-				return fail(err, p, "chain name '%s' is already used by chains[%u]", c->name, j);
+				return nfg_conf_fail(err, p, "chain name '%s' is already used by chains[%u]", c->name, j);
 		}
 		g->nchain++;
 	}
@@ -640,9 +432,9 @@ int graph_parse(const json_t *root, uint16_t nb_ports, struct graph *g, struct g
 
 	v = json_object_get(root, "rules");
 	if (v && !json_is_array(v))
-		return fail(err, "rules", "expected a list of rules, got %s", type_name(v));
+		return nfg_conf_fail(err, "rules", "expected a list of rules, got %s", nfg_conf_type_name(v));
 	if (v && json_array_size(v) > GRAPH_MAX_RULES)
-		return fail(err, "rules", "%zu rules, at most %d", json_array_size(v), GRAPH_MAX_RULES);
+		return nfg_conf_fail(err, "rules", "%zu rules, at most %d", json_array_size(v), GRAPH_MAX_RULES);
 	if (v && json_array_size(v)) {
 		g->rule = calloc(json_array_size(v), sizeof(*g->rule));
 		g->act = calloc(json_array_size(v), sizeof(*g->act));
@@ -652,12 +444,12 @@ int graph_parse(const json_t *root, uint16_t nb_ports, struct graph *g, struct g
 		}
 	}
 	json_array_foreach(v, i, e) {
-		element(p, sizeof(p), "rules", i);
+		nfg_conf_element(p, sizeof(p), "rules", i);
 		if ((rc = graph_parse_rule(e, g, nb_ports, p, &g->rule[i], &g->act[i], err)) < 0)
 			goto bad;
 		for (uint32_t j = 0; j < i; j++)
 			if (g->rule[j].id == g->rule[i].id) {
-				rc = fail(err, p, "rule ID %u is already used by rules[%u]", g->rule[i].id, j);
+				rc = nfg_conf_fail(err, p, "rule ID %u is already used by rules[%u]", g->rule[i].id, j);
 				goto bad;
 			}
 		g->nrule++;
@@ -665,14 +457,14 @@ int graph_parse(const json_t *root, uint16_t nb_ports, struct graph *g, struct g
 
 	v = json_object_get(root, "default");
 	if (!v) {
-		rc = fail(err, "default", "missing (expected default: {chain: ID}, {port: N} or {drop: true})");
+		rc = nfg_conf_fail(err, "default", "missing (expected default: {chain: ID}, {port: N} or {drop: true})");
 		goto bad;
 	}
 	if (!json_is_object(v)) {
-		rc = fail(err, "default", "expected a mapping: {chain: ID}, {port: N} or {drop: true}");
+		rc = nfg_conf_fail(err, "default", "expected a mapping: {chain: ID}, {port: N} or {drop: true}");
 		goto bad;
 	}
-	if ((rc = only_keys(v, "default", (const char *const[]){ "chain", "port", "drop", NULL },
+	if ((rc = nfg_conf_keys(v, "default", (const char *const[]){ "chain", "port", "drop", NULL },
 			    "chain, port or drop", err)) < 0 ||
 	    (rc = parse_action(v, g, nb_ports, "default", &g->dflt, err)) < 0)
 		goto bad;

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "nfhost/nfg_abi.h"
+#include "nfhost/nfg_conf.h" /* struct nfg_conf_err: where a graph is wrong */
 
 #define GRAPH_MAX_CHAINS 256      /* chain IDs 0..255; 0 is the core's --chain */
 #define GRAPH_EXIT_PAIRED 0xffff  /* a chain leaves by the port paired with the input */
@@ -84,12 +85,6 @@ struct graph {
 	struct graph_action dflt;
 };
 
-/** Where a graph is wrong: the JSON path of the offending node (for a file,
- * the manager turns it into a line) and what was expected. */
-struct graph_err {
-	char path[128];
-	char msg[256];
-};
 
 /**
  * Validate @p root and fill @p g.  Strings and arrays in @p g are borrowed
@@ -97,16 +92,16 @@ struct graph_err {
  * @param nb_ports ports the core has, to check port numbers; 0: not known
  * @return 0, or -EINVAL with @p err filled (-ENOMEM on no memory)
  */
-int graph_parse(const json_t *root, uint16_t nb_ports, struct graph *g, struct graph_err *err);
+int graph_parse(const json_t *root, uint16_t nb_ports, struct graph *g, struct nfg_conf_err *err);
 
 /** Parse one flow rule object (as in a graph's rules list, and in the
  * API's rule add), with its action; @p path prefixes error paths. */
 int graph_parse_rule(const json_t *r, const struct graph *g, uint16_t nb_ports, const char *path,
-		     struct graph_rule *out, struct graph_action *act, struct graph_err *err);
+		     struct graph_rule *out, struct graph_action *act, struct nfg_conf_err *err);
 
 /** Parse one chain object against the services of @p g. */
 int graph_parse_chain(const json_t *c, const struct graph *g, uint16_t nb_ports, const char *path,
-		      struct graph_chain *out, struct graph_err *err);
+		      struct graph_chain *out, struct nfg_conf_err *err);
 
 /** Free what graph_parse() allocated (not @p g itself). */
 void graph_release(struct graph *g);

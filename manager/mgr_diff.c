@@ -78,7 +78,7 @@ static int read_rule(const json_t *v, const struct graph *g, const char *path, s
 		     struct graph_action *a)
 {
 	json_t *copy = json_deep_copy(v);
-	struct graph_err e;
+	struct nfg_conf_err e;
 	int rc;
 
 	if (!copy)

@@ -14,7 +14,7 @@
 #include <nfhost/nfg.h>
 
 #include "graph.h"
-#include "graph_load.h"
+#include "nfhost/nfg_conf.h"
 #include "mgr.h"
 #include "mgr_client.h"
 #include "mgr_diff.h"
@@ -40,9 +40,9 @@ static int usage(const char *synopsis)
 /* ---- graph files ---------------------------------------------------------- */
 
 /* "FILE:LINE: PATH: MESSAGE", the line from the file's line map. */
-static void print_at(const char *file, const struct graph_linemap *lines, const char *path, const char *msg)
+static void print_at(const char *file, const struct nfg_linemap *lines, const char *path, const char *msg)
 {
-	int line = graph_linemap_line(lines, path);
+	int line = nfg_linemap_line(lines, path);
 
 	if (line)
 		fprintf(stderr, "%s:%d: ", file, line);
@@ -70,7 +70,7 @@ static void cores_as_text(json_t *doc)
 }
 
 /* What the core cannot know: the host NF programs exist here. */
-static int check_programs(const char *file, const struct graph_linemap *lines, const struct graph *g)
+static int check_programs(const char *file, const struct nfg_linemap *lines, const struct graph *g)
 {
 	char prog[PATH_MAX], path[64], msg[PATH_MAX + 128];
 
@@ -93,12 +93,12 @@ static int check_programs(const char *file, const struct graph_linemap *lines, c
 /* The file in @p f, validated here and then by the core. */
 static int check_file(const struct mgr_ctx *c, const char *file, int need_core, struct mgr_graph_file *f)
 {
-	struct graph_err ge;
+	struct nfg_conf_err ge;
 	char err[512];
 	json_t *req, *resp = NULL;
 	int rc;
 
-	if ((rc = graph_yaml_load(file, &f->doc, &f->lines, err, sizeof(err))) < 0) {
+	if ((rc = nfg_yaml_load(file, &f->doc, &f->lines, err, sizeof(err))) < 0) {
 		fprintf(stderr, "%s\n", err);
 		return rc;
 	}
@@ -149,7 +149,7 @@ void mgr_graphcmd_file_free(struct mgr_graph_file *f)
 	graph_release(f->g);
 	free(f->g);
 	json_decref(f->doc);
-	graph_linemap_free(f->lines);
+	nfg_linemap_free(f->lines);
 }
 
 static void summary(const struct graph *g, char *buf, size_t len)

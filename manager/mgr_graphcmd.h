@@ -7,13 +7,13 @@
 #include <jansson.h>
 
 #include "graph.h"
-#include "graph_load.h"
+#include "nfhost/nfg_conf.h"
 #include "mgr.h"
 
 /** A graph file, read and validated. */
 struct mgr_graph_file {
 	json_t *doc;                    /**< the file's tree */
-	struct graph_linemap *lines;    /**< where in the file each node is */
+	struct nfg_linemap *lines;    /**< where in the file each node is */
 	struct graph *g;                /**< the graph, borrowing from @p doc */
 };
 

@@ -37,7 +37,7 @@ const char *mgr_reply_name(const json_t *graph, const char *list, long long id)
 
 int mgr_reply_services(const json_t *graph, struct graph *g, json_t **doc)
 {
-	struct graph_err e;
+	struct nfg_conf_err e;
 	int rc;
 
 	*doc = json_pack("{s:O*, s:{s:b}}", "services", json_object_get(graph, "services"), "default", "drop", 1);

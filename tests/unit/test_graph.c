@@ -9,7 +9,7 @@
 #include <libgen.h>
 
 #include "graph.h"
-#include "graph_load.h"
+#include "nfhost/nfg_conf.h"
 #include "unit_util.h"
 
 #ifndef GRAPH_EXAMPLES
@@ -23,7 +23,7 @@ static json_t *yaml(const char *text)
 {
 	char err[512] = "";
 	json_t *j = NULL;
-	int rc = graph_yaml_load_buf("t.yaml", text, strlen(text), &j, NULL, err, sizeof(err));
+	int rc = nfg_yaml_load_buf("t.yaml", text, strlen(text), &j, NULL, err, sizeof(err));
 
 	ck_assert_msg(rc == 0, "<<%s>> does not load: %s", text, err);
 	return j;
@@ -38,7 +38,7 @@ static char *dump(const json_t *j)
  * returned for the caller to free after graph_release() */
 static json_t *parse_ok(const char *text, uint16_t nb_ports, struct graph *g)
 {
-	struct graph_err err;
+	struct nfg_conf_err err;
 	json_t *j = yaml(text);
 	int rc = graph_parse(j, nb_ports, g, &err);
 
@@ -50,7 +50,7 @@ static json_t *parse_ok(const char *text, uint16_t nb_ports, struct graph *g)
  * allocated; @p what names the case in a failure */
 static void refused_json(const char *what, const json_t *j, uint16_t nb_ports, const char *path, const char *msg)
 {
-	struct graph_err err;
+	struct nfg_conf_err err;
 	struct graph g;
 	int rc = graph_parse(j, nb_ports, &g, &err);
 
@@ -272,7 +272,7 @@ static json_t *load_example(const char *file)
 	int rc;
 
 	snprintf(path, sizeof(path), "%s/%s", examples_dir(), file);
-	rc = graph_yaml_load(path, &j, NULL, err, sizeof(err));
+	rc = nfg_yaml_load(path, &j, NULL, err, sizeof(err));
 	ck_assert_msg(rc == 0, "%s", err);
 	return j;
 }
@@ -280,7 +280,7 @@ static json_t *load_example(const char *file)
 START_TEST(test_examples)
 {
 	const struct example *e = &examples[_i];
-	struct graph_err err;
+	struct nfg_conf_err err;
 	struct graph g;
 	json_t *j = load_example(e->file);
 	int rc = graph_parse(j, 0, &g, &err);
@@ -308,7 +308,7 @@ END_TEST
 START_TEST(test_refuse_utf8_cut)
 {
 	char key[601], text[700];
-	struct graph_err err;
+	struct nfg_conf_err err;
 	struct graph g;
 	json_t *root, *p, *m;
 
@@ -587,7 +587,7 @@ END_TEST
 START_TEST(test_parse_one)
 {
 	struct graph g;
-	struct graph_err err;
+	struct nfg_conf_err err;
 	struct graph_rule r;
 	struct graph_action a;
 	struct graph_chain c;
@@ -676,7 +676,7 @@ START_TEST(test_refuse_top)
 	json_t *j;
 
 	check_refusals(t, NREF(t));
-	/* a path longer than struct graph_err holds is cut; the message keeps the key whole */
+	/* a path longer than struct nfg_conf_err holds is cut; the message keeps the key whole */
 	{
 		char key[151], text[300], path[128], msg[256];
 		struct refusal r = { text, path, msg, 0 };
@@ -922,15 +922,15 @@ START_TEST(test_refuse_rules)
 		    "expected a number in 0..15, got a string"),
 		/* proto */
 		REF(WITH_RULES("{id: 1, proto: ipx, drop: true}"), "rules[0].proto",
-		    "expected tcp, udp, icmp, sctp, gre, esp or a number 0..255"),
+		    "expected tcp, udp, icmp, icmpv6, sctp, gre, esp or a number 0..255"),
 		REF(WITH_RULES("{id: 1, proto: 256, drop: true}"), "rules[0].proto",
-		    "expected tcp, udp, icmp, sctp, gre, esp or a number 0..255"),
+		    "expected tcp, udp, icmp, icmpv6, sctp, gre, esp or a number 0..255"),
 		REF(WITH_RULES("{id: 1, proto: -1, drop: true}"), "rules[0].proto",
-		    "expected tcp, udp, icmp, sctp, gre, esp or a number 0..255"),
+		    "expected tcp, udp, icmp, icmpv6, sctp, gre, esp or a number 0..255"),
 		REF(WITH_RULES("{id: 1, proto: '6', drop: true}"), "rules[0].proto",
-		    "expected tcp, udp, icmp, sctp, gre, esp or a number 0..255"),
+		    "expected tcp, udp, icmp, icmpv6, sctp, gre, esp or a number 0..255"),
 		REF(WITH_RULES("{id: 1, proto: [tcp], drop: true}"), "rules[0].proto",
-		    "expected tcp, udp, icmp, sctp, gre, esp or a number 0..255"),
+		    "expected tcp, udp, icmp, icmpv6, sctp, gre, esp or a number 0..255"),
 		/* src, dst */
 		REF(WITH_RULES("{id: 1, src: 10, drop: true}"), "rules[0].src",
 		    "expected an IPv4 prefix such as \"10.0.0.0/8\""),
@@ -1074,7 +1074,7 @@ START_TEST(test_refuse_limits)
 {
 	json_t *root, *svc = json_array(), *chains = json_array(), *rules = json_array();
 	struct graph *g = malloc(sizeof(*g));
-	struct graph_err err;
+	struct nfg_conf_err err;
 
 	ck_assert_ptr_nonnull(g);
 	for (int i = 1; i <= NFG_MAX_SERVICES - 1; i++) {
@@ -1137,7 +1137,7 @@ static void rule_str(char *out, size_t len, const struct graph_rule *r, const st
 static void assert_round_trip(const json_t *src, uint16_t nb_ports, const char *what)
 {
 	struct graph g1, g2;
-	struct graph_err err;
+	struct nfg_conf_err err;
 	json_t *c1, *c2;
 
 	ck_assert_msg(graph_parse(src, nb_ports, &g1, &err) == 0, "%s: refused at '%s': %s", what, err.path, err.msg);
@@ -1218,7 +1218,7 @@ START_TEST(test_canonical_exact)
 	json_error_t je;
 	json_t *want = json_loads(want_text, 0, &je), *j = load_example("simple-chain.yaml"), *c;
 	struct graph g;
-	struct graph_err err;
+	struct nfg_conf_err err;
 
 	ck_assert_msg(want != NULL, "%s", je.text);
 	ck_assert_int_eq(graph_parse(j, 0, &g, &err), 0);

@@ -5,16 +5,16 @@
 #include <errno.h>
 #include <stdarg.h>
 
-#include "graph_load.h"
+#include "nfhost/nfg_conf.h"
 #include "unit_util.h"
 
 #define NAME "t.yaml"
 
-static json_t *load_ok(const char *yaml, struct graph_linemap **lines)
+static json_t *load_ok(const char *yaml, struct nfg_linemap **lines)
 {
 	char err[512] = "";
 	json_t *j = NULL;
-	int rc = graph_yaml_load_buf(NAME, yaml, strlen(yaml), &j, lines, err, sizeof(err));
+	int rc = nfg_yaml_load_buf(NAME, yaml, strlen(yaml), &j, lines, err, sizeof(err));
 
 	ck_assert_msg(rc == 0, "load of <<%s>> failed: %d %s", yaml, rc, err);
 	ck_assert_ptr_nonnull(j);
@@ -28,8 +28,8 @@ static void load_err(const char *yaml, size_t len, int want_rc, const char *want
 {
 	char err[512] = "";
 	json_t *j = (json_t *)&err; /* must come back NULL */
-	struct graph_linemap *lines = (struct graph_linemap *)&err;
-	int rc = graph_yaml_load_buf(NAME, yaml, len, &j, &lines, err, sizeof(err));
+	struct nfg_linemap *lines = (struct nfg_linemap *)&err;
+	int rc = nfg_yaml_load_buf(NAME, yaml, len, &j, &lines, err, sizeof(err));
 
 	ck_assert_msg(rc == want_rc, "<<%.60s>>: rc %d, want %d (%s)", yaml, rc, want_rc, err);
 	ck_assert_str_eq(err, want_msg);
@@ -311,16 +311,16 @@ START_TEST(test_lines)
 		{ "nope.deeper[0]", 2 },
 		{ "servicesX", 2 }, /* no partial key match */
 	};
-	struct graph_linemap *m = NULL;
+	struct nfg_linemap *m = NULL;
 	json_t *j = load_ok(graph, &m);
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		ck_assert_msg(graph_linemap_line(m, t[i].path) == t[i].line, "'%s': line %d, want %d", t[i].path,
-			      graph_linemap_line(m, t[i].path), t[i].line);
-	ck_assert_int_eq(graph_linemap_line(m, NULL), 2);
-	ck_assert_int_eq(graph_linemap_line(NULL, "name"), 0);
-	graph_linemap_free(m);
-	graph_linemap_free(NULL);
+		ck_assert_msg(nfg_linemap_line(m, t[i].path) == t[i].line, "'%s': line %d, want %d", t[i].path,
+			      nfg_linemap_line(m, t[i].path), t[i].line);
+	ck_assert_int_eq(nfg_linemap_line(m, NULL), 2);
+	ck_assert_int_eq(nfg_linemap_line(NULL, "name"), 0);
+	nfg_linemap_free(m);
+	nfg_linemap_free(NULL);
 	json_decref(j);
 }
 END_TEST
@@ -331,7 +331,7 @@ START_TEST(test_lines_many)
 	enum { N = 3000 };
 	size_t cap = N * 32, len = 0;
 	char *yaml = malloc(cap);
-	struct graph_linemap *m = NULL;
+	struct nfg_linemap *m = NULL;
 	json_t *j;
 
 	ck_assert_ptr_nonnull(yaml);
@@ -339,20 +339,20 @@ START_TEST(test_lines_many)
 		len += (size_t)snprintf(yaml + len, cap - len, "- k%d: %d\n  v: x\n", i, i);
 	j = load_ok(yaml, &m);
 	ck_assert_uint_eq(json_array_size(j), N);
-	ck_assert_int_eq(graph_linemap_line(m, ""), 1);
+	ck_assert_int_eq(nfg_linemap_line(m, ""), 1);
 	for (int i = 0; i < N; i++) {
 		char path[64];
 
 		snprintf(path, sizeof(path), "[%d]", i);
-		UNIT_EQ(graph_linemap_line(m, path), 2 * i + 1);
+		UNIT_EQ(nfg_linemap_line(m, path), 2 * i + 1);
 		snprintf(path, sizeof(path), "[%d].k%d", i, i);
-		UNIT_EQ(graph_linemap_line(m, path), 2 * i + 1);
+		UNIT_EQ(nfg_linemap_line(m, path), 2 * i + 1);
 		snprintf(path, sizeof(path), "[%d].v", i);
-		UNIT_EQ(graph_linemap_line(m, path), 2 * i + 2);
+		UNIT_EQ(nfg_linemap_line(m, path), 2 * i + 2);
 		snprintf(path, sizeof(path), "[%d].nope", i);
-		UNIT_EQ(graph_linemap_line(m, path), 2 * i + 1);
+		UNIT_EQ(nfg_linemap_line(m, path), 2 * i + 1);
 	}
-	graph_linemap_free(m);
+	nfg_linemap_free(m);
 	json_decref(j);
 	free(yaml);
 }
@@ -422,14 +422,14 @@ static char *nested(int depth)
 
 START_TEST(test_err_depth)
 {
-	char *ok = nested(GRAPH_YAML_MAX_DEPTH), *deep = nested(GRAPH_YAML_MAX_DEPTH + 1);
+	char *ok = nested(NFG_YAML_MAX_DEPTH), *deep = nested(NFG_YAML_MAX_DEPTH + 1);
 	char *very = nested(100000);
 	json_t *j = load_ok(ok, NULL);
 	char want[128];
 
 	json_decref(j);
-	snprintf(want, sizeof(want), NAME ":1:%d: nesting deeper than %d levels", GRAPH_YAML_MAX_DEPTH + 1,
-		 GRAPH_YAML_MAX_DEPTH);
+	snprintf(want, sizeof(want), NAME ":1:%d: nesting deeper than %d levels", NFG_YAML_MAX_DEPTH + 1,
+		 NFG_YAML_MAX_DEPTH);
 	load_err_str(deep, -EINVAL, want);
 	load_err_str(very, -EINVAL, want);
 	/* block style: 65 mappings, a key on each line */
@@ -438,10 +438,10 @@ START_TEST(test_err_depth)
 		char *b = malloc(cap);
 
 		ck_assert_ptr_nonnull(b);
-		for (int i = 0; i < GRAPH_YAML_MAX_DEPTH + 1; i++)
+		for (int i = 0; i < NFG_YAML_MAX_DEPTH + 1; i++)
 			len += (size_t)snprintf(b + len, cap - len, "%*sk:\n", i, "");
-		snprintf(want, sizeof(want), NAME ":%d:%d: nesting deeper than %d levels", GRAPH_YAML_MAX_DEPTH + 1,
-			 GRAPH_YAML_MAX_DEPTH + 1, GRAPH_YAML_MAX_DEPTH);
+		snprintf(want, sizeof(want), NAME ":%d:%d: nesting deeper than %d levels", NFG_YAML_MAX_DEPTH + 1,
+			 NFG_YAML_MAX_DEPTH + 1, NFG_YAML_MAX_DEPTH);
 		load_err_str(b, -EINVAL, want);
 		free(b);
 	}
@@ -542,7 +542,7 @@ END_TEST
 /* a big flat file is refused by the first pass, before libyaml builds it */
 START_TEST(test_err_nodes)
 {
-	size_t n = GRAPH_YAML_MAX_NODES, len = 2 * n + 2;
+	size_t n = NFG_YAML_MAX_NODES, len = 2 * n + 2;
 	char *yaml = malloc(len + 1), want[128];
 
 	ck_assert_ptr_nonnull(yaml);
@@ -560,7 +560,7 @@ END_TEST
 
 START_TEST(test_err_size)
 {
-	size_t len = GRAPH_YAML_MAX_BYTES + 1;
+	size_t len = NFG_YAML_MAX_BYTES + 1;
 	char *big = malloc(len);
 
 	ck_assert_ptr_nonnull(big);
@@ -576,10 +576,10 @@ START_TEST(test_err_buffer)
 	char small[8];
 	json_t *j;
 
-	ck_assert_int_eq(graph_yaml_load_buf(NAME, "x: 1\nx: 2\n", 10, &j, NULL, NULL, 0), -EINVAL);
+	ck_assert_int_eq(nfg_yaml_load_buf(NAME, "x: 1\nx: 2\n", 10, &j, NULL, NULL, 0), -EINVAL);
 	ck_assert_ptr_null(j);
 	memset(small, 'z', sizeof(small));
-	ck_assert_int_eq(graph_yaml_load_buf(NAME, "x: 1\nx: 2\n", 10, &j, NULL, small, sizeof(small)), -EINVAL);
+	ck_assert_int_eq(nfg_yaml_load_buf(NAME, "x: 1\nx: 2\n", 10, &j, NULL, small, sizeof(small)), -EINVAL);
 	ck_assert_str_eq(small, NAME ":");
 }
 END_TEST
@@ -608,24 +608,24 @@ static void tmp_remove(void)
 
 START_TEST(test_file)
 {
-	struct graph_linemap *m = NULL;
+	struct nfg_linemap *m = NULL;
 	char err[512] = "";
 	json_t *j = NULL;
 	int rc;
 
 	tmp_write(graph, strlen(graph));
-	rc = graph_yaml_load(tmp_path, &j, &m, err, sizeof(err));
+	rc = nfg_yaml_load(tmp_path, &j, &m, err, sizeof(err));
 	tmp_remove();
 	ck_assert_msg(rc == 0, "%d %s", rc, err);
 	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(json_object_get(j, "services"), 1), "id")),
 			 2);
-	ck_assert_int_eq(graph_linemap_line(m, "rules[0].dport"), 15);
-	graph_linemap_free(m);
+	ck_assert_int_eq(nfg_linemap_line(m, "rules[0].dport"), 15);
+	nfg_linemap_free(m);
 	json_decref(j);
 
 	/* lines are optional */
 	tmp_write("a: [1]\n", 7);
-	rc = graph_yaml_load(tmp_path, &j, NULL, err, sizeof(err));
+	rc = nfg_yaml_load(tmp_path, &j, NULL, err, sizeof(err));
 	tmp_remove();
 	ck_assert_int_eq(rc, 0);
 	assert_json(j, "{\"a\": [1]}");
@@ -635,11 +635,11 @@ END_TEST
 
 static void file_err(const char *path, int want_rc, const char *fmt, ...)
 {
-	struct graph_linemap *m = (struct graph_linemap *)&m;
+	struct nfg_linemap *m = (struct nfg_linemap *)&m;
 	char err[512] = "", want[512];
 	json_t *j = (json_t *)&j;
 	va_list ap;
-	int rc = graph_yaml_load(path, &j, &m, err, sizeof(err));
+	int rc = nfg_yaml_load(path, &j, &m, err, sizeof(err));
 
 	va_start(ap, fmt);
 	vsnprintf(want, sizeof(want), fmt, ap);
@@ -652,7 +652,7 @@ static void file_err(const char *path, int want_rc, const char *fmt, ...)
 
 START_TEST(test_file_errors)
 {
-	size_t len = GRAPH_YAML_MAX_BYTES + 1;
+	size_t len = NFG_YAML_MAX_BYTES + 1;
 	char *big = malloc(len);
 
 	file_err("/nonexistent/graph.yaml", -ENOENT, "/nonexistent/graph.yaml: No such file or directory");
@@ -675,7 +675,7 @@ START_TEST(test_file_errors)
 	{
 		char err[512] = "";
 		json_t *j = NULL;
-		int rc = graph_yaml_load(tmp_path, &j, NULL, err, sizeof(err));
+		int rc = nfg_yaml_load(tmp_path, &j, NULL, err, sizeof(err));
 
 		ck_assert_msg(rc == 0, "%d %s", rc, err);
 		assert_json(j, "1");

@@ -60,7 +60,7 @@ $(UNIT_OUT)/test_parse_asan: $(UNIT_DIR)/test_parse.c core/core_parse.h $(UNIT_D
 # message; libyaml and jansson, nothing of the core
 $(UNIT_OUT)/test_yaml: $(UNIT_DIR)/test_yaml.c $(LIB)/libnfhgraph.a $(UNIT_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(LIB)/libnfhgraph.a -lyaml -ljansson $(CHECK_LIBS)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(LIB)/libnfhgraph.a $(LIB)/libnfguest.a -lyaml -ljansson $(CHECK_LIBS)
 
 # the validator: the example graphs, every refusal's path and message, the
 # canonical form read back.  The examples are found where this tree is
@@ -68,14 +68,14 @@ $(UNIT_OUT)/test_yaml: $(UNIT_DIR)/test_yaml.c $(LIB)/libnfhgraph.a $(UNIT_DEPS)
 GRAPH_TEST_DEFS = -DGRAPH_EXAMPLES='"$(abspath examples)"'
 $(UNIT_OUT)/test_graph: $(UNIT_DIR)/test_graph.c $(LIB)/libnfhgraph.a $(UNIT_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(UNIT_CFLAGS) $(GRAPH_TEST_DEFS) -o $@ $< $(LIB)/libnfhgraph.a -lyaml -ljansson $(CHECK_LIBS)
+	$(CC) $(UNIT_CFLAGS) $(GRAPH_TEST_DEFS) -o $@ $< $(LIB)/libnfhgraph.a $(LIB)/libnfguest.a -lyaml -ljansson $(CHECK_LIBS)
 
 # ... and again with the graph sources under AddressSanitizer/UBSan: the
 # validator reads what users and API clients send, so an overrun in it
 # fails the run itself
-$(UNIT_OUT)/test_graph_asan: $(UNIT_DIR)/test_graph.c $(GRAPH_SRC) $(UNIT_DEPS)
+$(UNIT_OUT)/test_graph_asan: $(UNIT_DIR)/test_graph.c $(GRAPH_SRC) $(CONF_SRC) $(UNIT_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN) $(GRAPH_TEST_DEFS) -o $@ $< $(GRAPH_SRC) -lyaml -ljansson $(CHECK_LIBS)
+	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN) $(GRAPH_TEST_DEFS) -o $@ $< $(GRAPH_SRC) $(CONF_SRC) -lyaml -ljansson $(CHECK_LIBS)
 
 # the rule classifier on rte_acl, held to its linear reference, and the
 # flow table on rte_hash; the test starts the EAL itself (no hugepages)

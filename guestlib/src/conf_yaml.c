@@ -19,7 +19,7 @@
 
 #include <yaml.h>
 
-#include "graph_load.h"
+#include "nfhost/nfg_conf.h"
 
 _Static_assert(sizeof(json_int_t) == sizeof(long long), "json_int_t is long long");
 
@@ -31,7 +31,7 @@ struct lm_ent {
 	int line;
 };
 
-struct graph_linemap {
+struct nfg_linemap {
 	struct lm_ent *tab;
 	size_t cap; /* a power of two */
 	size_t n;
@@ -55,7 +55,7 @@ static struct lm_ent *lm_slot(struct lm_ent *tab, size_t cap, const char *path, 
 	return &tab[i];
 }
 
-static int lm_grow(struct graph_linemap *m)
+static int lm_grow(struct nfg_linemap *m)
 {
 	size_t cap = m->cap ? m->cap * 2 : 64;
 	struct lm_ent *tab = calloc(cap, sizeof(*tab));
@@ -73,7 +73,7 @@ static int lm_grow(struct graph_linemap *m)
 
 /* The first line recorded for a path stays: a path can only repeat when a
  * key holds '.' or '[', and then either answer is as good. */
-static int lm_put(struct graph_linemap *m, const char *path, size_t len, int line)
+static int lm_put(struct nfg_linemap *m, const char *path, size_t len, int line)
 {
 	struct lm_ent *e;
 
@@ -93,7 +93,7 @@ static int lm_put(struct graph_linemap *m, const char *path, size_t len, int lin
 	return 0;
 }
 
-int graph_linemap_line(const struct graph_linemap *m, const char *path)
+int nfg_linemap_line(const struct nfg_linemap *m, const char *path)
 {
 	size_t len;
 
@@ -117,7 +117,7 @@ int graph_linemap_line(const struct graph_linemap *m, const char *path)
 	}
 }
 
-void graph_linemap_free(struct graph_linemap *m)
+void nfg_linemap_free(struct nfg_linemap *m)
 {
 	if (!m)
 		return;
@@ -272,10 +272,10 @@ struct walk {
 	yaml_document_t *doc;
 	const uint8_t *tagged;       /* bit per node (libyaml's index - 1): written with a tag */
 	size_t ntagged;              /* bytes of tagged */
-	struct graph_linemap *lines; /* NULL: not wanted */
+	struct nfg_linemap *lines; /* NULL: not wanted */
 	char *path;                /* the current node's path, NUL-terminated */
 	size_t plen, pcap;
-	yaml_node_t *open[GRAPH_YAML_MAX_DEPTH]; /* the collections we are inside */
+	yaml_node_t *open[NFG_YAML_MAX_DEPTH]; /* the collections we are inside */
 	int depth;
 	size_t nodes, bytes;
 	char *err;
@@ -467,13 +467,13 @@ static int walk_node(struct walk *w, yaml_node_t *n, size_t line, json_t **out)
 	/* aliases share nodes, so a small text can name a huge tree, and a
 	 * long string or key used many times a huge amount of memory */
 	w->bytes += w->plen + (n->type == YAML_SCALAR_NODE ? n->data.scalar.length : 0);
-	if (++w->nodes > GRAPH_YAML_MAX_NODES)
+	if (++w->nodes > NFG_YAML_MAX_NODES)
 		return fail(w->err, w->errlen, w->name, &n->start_mark, -EINVAL,
-			    "more than %u nodes (an alias counts each time it is used)", GRAPH_YAML_MAX_NODES);
-	if (w->bytes > GRAPH_YAML_MAX_EXPANDED)
+			    "more than %u nodes (an alias counts each time it is used)", NFG_YAML_MAX_NODES);
+	if (w->bytes > NFG_YAML_MAX_EXPANDED)
 		return fail(w->err, w->errlen, w->name, &n->start_mark, -EINVAL,
 			    "more than %u MiB of strings, keys and paths (an alias counts each time it is used)",
-			    GRAPH_YAML_MAX_EXPANDED >> 20);
+			    NFG_YAML_MAX_EXPANDED >> 20);
 	if (w->lines && lm_put(w->lines, w->path, w->plen, lineno(line)) < 0)
 		return fail(w->err, w->errlen, w->name, NULL, -ENOMEM, "out of memory");
 	if (n->type == YAML_SCALAR_NODE)
@@ -486,9 +486,9 @@ static int walk_node(struct walk *w, yaml_node_t *n, size_t line, json_t **out)
 			return fail(w->err, w->errlen, w->name, &n->start_mark, -EINVAL,
 				    "recursive alias: this node contains an alias to itself");
 	/* check_stream() saw the text's depth; aliases can add to it */
-	if (w->depth == GRAPH_YAML_MAX_DEPTH)
+	if (w->depth == NFG_YAML_MAX_DEPTH)
 		return fail(w->err, w->errlen, w->name, &n->start_mark, -EINVAL, "nesting deeper than %d levels",
-			    GRAPH_YAML_MAX_DEPTH);
+			    NFG_YAML_MAX_DEPTH);
 	if (written_tag(w, n) &&
 	    strcmp(written_tag(w, n), n->type == YAML_MAPPING_NODE ? YAML_MAP_TAG : YAML_SEQ_TAG) != 0)
 		return fail(w->err, w->errlen, w->name, &n->start_mark, -EINVAL, "unsupported tag %.40s on a %s",
@@ -550,7 +550,7 @@ static int check_stream(const char *name, const char *buf, size_t len, uint8_t *
 	struct {
 		int mapping;
 		size_t items;
-	} open[GRAPH_YAML_MAX_DEPTH + 1] = { { 0, 0 } };
+	} open[NFG_YAML_MAX_DEPTH + 1] = { { 0, 0 } };
 	yaml_parser_t p;
 	yaml_event_t ev;
 	int depth = 0, docs = 0, rc = 0, end;
@@ -586,17 +586,17 @@ static int check_stream(const char *name, const char *buf, size_t len, uint8_t *
 			if (!open[depth].mapping || open[depth].items % 2)
 				nodes++;
 			open[depth].items++;
-			if (nodes > GRAPH_YAML_MAX_NODES) {
+			if (nodes > NFG_YAML_MAX_NODES) {
 				rc = fail(err, errlen, name, &ev.start_mark, -EINVAL,
 					  "more than %u nodes (an alias counts each time it is used)",
-					  GRAPH_YAML_MAX_NODES);
+					  NFG_YAML_MAX_NODES);
 				break;
 			}
 			if (ev.type != YAML_SEQUENCE_START_EVENT && ev.type != YAML_MAPPING_START_EVENT)
 				break;
-			if (depth == GRAPH_YAML_MAX_DEPTH) {
+			if (depth == NFG_YAML_MAX_DEPTH) {
 				rc = fail(err, errlen, name, &ev.start_mark, -EINVAL, "nesting deeper than %d levels",
-					  GRAPH_YAML_MAX_DEPTH);
+					  NFG_YAML_MAX_DEPTH);
 				break;
 			}
 			depth++;
@@ -623,7 +623,7 @@ static int check_stream(const char *name, const char *buf, size_t len, uint8_t *
 	return rc;
 }
 
-int graph_yaml_load_buf(const char *name, const char *buf, size_t len, json_t **out, struct graph_linemap **lines,
+int nfg_yaml_load_buf(const char *name, const char *buf, size_t len, json_t **out, struct nfg_linemap **lines,
 		      char *err, size_t errlen)
 {
 	struct walk w = { .name = name, .err = err, .errlen = errlen };
@@ -639,9 +639,9 @@ int graph_yaml_load_buf(const char *name, const char *buf, size_t len, json_t **
 		*lines = NULL;
 	if (err && errlen)
 		err[0] = '\0';
-	if (len > GRAPH_YAML_MAX_BYTES)
+	if (len > NFG_YAML_MAX_BYTES)
 		return fail(err, errlen, name, NULL, -EFBIG, "larger than the %u MiB limit (%zu bytes)",
-			    GRAPH_YAML_MAX_BYTES >> 20, len);
+			    NFG_YAML_MAX_BYTES >> 20, len);
 	rc = check_stream(name, buf, len, &tagged, &w.ntagged, err, errlen);
 	if (rc < 0)
 		return rc;
@@ -679,7 +679,7 @@ out:
 	free(tagged);
 	if (rc < 0) {
 		json_decref(tree);
-		graph_linemap_free(w.lines);
+		nfg_linemap_free(w.lines);
 		return rc;
 	}
 	*out = tree;
@@ -688,7 +688,7 @@ out:
 	return 0;
 }
 
-int graph_yaml_load(const char *file, json_t **out, struct graph_linemap **lines, char *err, size_t errlen)
+int nfg_yaml_load(const char *file, json_t **out, struct nfg_linemap **lines, char *err, size_t errlen)
 {
 	size_t len = 0, cap = 0;
 	char *buf = NULL;
@@ -705,15 +705,15 @@ int graph_yaml_load(const char *file, json_t **out, struct graph_linemap **lines
 	}
 	/* read up to one byte past the limit to know it is exceeded, whatever
 	 * st_size says (pipes, /proc) */
-	while (len <= GRAPH_YAML_MAX_BYTES) {
+	while (len <= NFG_YAML_MAX_BYTES) {
 		size_t got;
 
 		if (len == cap) {
 			char *p;
 
 			cap = cap ? cap * 2 : 64 * 1024;
-			if (cap > GRAPH_YAML_MAX_BYTES + 1)
-				cap = GRAPH_YAML_MAX_BYTES + 1;
+			if (cap > NFG_YAML_MAX_BYTES + 1)
+				cap = NFG_YAML_MAX_BYTES + 1;
 			p = realloc(buf, cap);
 			if (!p) {
 				rc = fail(err, errlen, file, NULL, -ENOMEM, "out of memory");
@@ -732,10 +732,10 @@ int graph_yaml_load(const char *file, json_t **out, struct graph_linemap **lines
 		}
 		break; /* EOF */
 	}
-	if (len > GRAPH_YAML_MAX_BYTES)
-		rc = fail(err, errlen, file, NULL, -EFBIG, "larger than the %u MiB limit", GRAPH_YAML_MAX_BYTES >> 20);
+	if (len > NFG_YAML_MAX_BYTES)
+		rc = fail(err, errlen, file, NULL, -EFBIG, "larger than the %u MiB limit", NFG_YAML_MAX_BYTES >> 20);
 	else
-		rc = graph_yaml_load_buf(file, buf, len, out, lines, err, errlen);
+		rc = nfg_yaml_load_buf(file, buf, len, out, lines, err, errlen);
 out:
 	fclose(f);
 	free(buf);

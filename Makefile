@@ -17,7 +17,7 @@ CONF_SRC  := guestlib/src/conf.c guestlib/src/conf_yaml.c guestlib/src/error.c
 GRAPH_INC := -Igraph
 CORE_SRC  := $(wildcard core/*.c)
 NFS       := nf-forward nf-monitor nf-drop
-TEST_NFS  := nf-zc-probe nf-trail nf-fakepid nf-evil
+TEST_NFS  := nf-zc-probe nf-trail nf-fakepid nf-evil nf-conf-probe
 TOOLS     := nfh-pcapgen nfh-pcapcmp
 HDRS      := $(wildcard guestlib/include/nfhost/*.h) $(wildcard guestlib/src/*.h)
 
@@ -82,13 +82,16 @@ $(BIN)/nfhost-core-asan: $(CORE_SRC:core/%.c=$(ASAN_OBJ)/core/%.o) $(GRAPH_SRC:g
 	$(CC) $(CORE_SAN) -o $@ $^ $(DPDK_LIBS) -lurcu-qsbr -lnuma -ljansson -lyaml -lpthread
 
 # ---- NFs and the manager link the static library: one self-contained binary
+# what libnfguest's configuration reader (nfg_conf) needs
+NF_LIBS := -ljansson -lyaml
+
 $(BIN)/nf-%: nfs/nf-%.c $(wildcard nfs/*.h) $(LIB)/libnfguest.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(GUEST_INC) -o $@ $< $(LIB)/libnfguest.a
+	$(CC) $(CFLAGS) $(GUEST_INC) -o $@ $< $(LIB)/libnfguest.a $(NF_LIBS)
 
 $(BIN)/nf-%: tests/nfs/nf-%.c $(wildcard nfs/*.h) $(LIB)/libnfguest.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(GUEST_INC) -o $@ $< $(LIB)/libnfguest.a
+	$(CC) $(CFLAGS) $(GUEST_INC) -o $@ $< $(LIB)/libnfguest.a $(NF_LIBS)
 
 # the manager checks graph files with the same validator the core runs
 $(BIN)/nfhost: $(wildcard manager/*.c) $(wildcard manager/*.h) $(wildcard graph/*.h) $(LIB)/libnfhgraph.a \

@@ -37,6 +37,59 @@ static uint64_t all_drops(const struct nfg_core_stats *s)
 	       s->tx_ring_full + s->tx_drops + s->reclaimed;
 }
 
+/* An NF's named counters, as far as each cell is one an honest NF writes:
+ * {"name": value}; "bad_cells" counts those refused. */
+static json_t *counters_json(const struct nfg_slot *sl)
+{
+	json_t *o = json_object();
+	char name[NFG_COUNTER_NAME_LEN];
+	uint64_t v;
+	uint8_t kind;
+	int bad = 0;
+
+	for (uint32_t i = 0; i < NFG_NF_COUNTERS; i++) {
+		int rc = nfg_slot_counter(sl, i, name, &kind, &v);
+
+		if (rc > 0)
+			json_object_set_new(o, name, json_pack("{s:I,s:s}", "value", (json_int_t)v, "kind",
+							       kind == NFG_COUNTER_GAUGE ? "gauge" : "total"));
+		bad += rc < 0;
+	}
+	if (bad)
+		json_object_set_new(o, "bad_cells", json_pack("{s:i,s:s}", "value", bad, "kind", "gauge"));
+	return o;
+}
+
+/* Four counters to a line, indented under their NF's line. */
+static const char *sep(int shown)
+{
+	return shown == 0 ? "      " : shown % 4 ? ", " : ",\n      ";
+}
+
+/* "name value, name value, ..." under an NF's status line */
+static void print_counters(const struct nfg_slot *sl)
+{
+	char name[NFG_COUNTER_NAME_LEN];
+	int shown = 0, bad = 0;
+	uint64_t v;
+	uint8_t kind;
+
+	for (uint32_t i = 0; i < NFG_NF_COUNTERS; i++) {
+		int rc = nfg_slot_counter(sl, i, name, &kind, &v);
+
+		if (rc > 0)
+			printf("%s%s %llu", sep(shown++), name, (unsigned long long)v);
+		bad += rc < 0;
+	}
+	if (sl->reloads || sl->reload_errors)
+		printf("%sreloads %llu, reload_errors %llu", sep(shown++), (unsigned long long)sl->reloads,
+		       (unsigned long long)sl->reload_errors);
+	if (bad)
+		printf("%s%d counter cells not shown (not written as an NF writes them)", sep(shown++), bad);
+	if (shown)
+		printf("\n");
+}
+
 static json_t *stats_json(void *base, int alive)
 {
 	const struct nfg_region_hdr *h = base;
@@ -79,14 +132,17 @@ static json_t *stats_json(void *base, int alive)
 
 		if (st == NFG_SLOT_FREE)
 			continue;
-		json_array_append_new(nfs, json_pack("{s:i,s:s,s:i,s:i,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "slot",
+		json_array_append_new(nfs, json_pack("{s:i,s:s,s:i,s:i,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o}",
+						     "slot",
 						     i, "name", sl->name, "service", sl->service_id, "pid", sl->pid,
 						     "state", st < 6 ? slot_states[st] : "?", "rx_pkts",
 						     (json_int_t)sl->rx_pkts, "hop_pkts", (json_int_t)sl->hop_pkts,
 						     "tx_pkts", (json_int_t)sl->tx_pkts, "drop_pkts",
 						     (json_int_t)sl->drop_pkts, "enq_pkts", (json_int_t)sl->enq_pkts,
 						     "bad_desc", (json_int_t)sl->bad_desc, "reclaimed",
-						     (json_int_t)sl->reclaimed, "bad_pkt", (json_int_t)sl->bad_pkt));
+						     (json_int_t)sl->reclaimed, "bad_pkt", (json_int_t)sl->bad_pkt,
+						     "reloads", (json_int_t)sl->reloads, "reload_errors",
+						     (json_int_t)sl->reload_errors, "counters", counters_json(sl)));
 	}
 	json_object_set_new(root, "nfs", nfs);
 	for (uint16_t id = 1; id < NFG_MAX_SERVICES; id++) {
@@ -143,6 +199,7 @@ static void print_status(void *base, const char *region, int alive)
 		       (unsigned long long)sl->hop_pkts, (unsigned long long)sl->tx_pkts,
 		       (unsigned long long)sl->drop_pkts, (unsigned long long)sl->reclaimed,
 		       (unsigned long long)sl->bad_pkt);
+		print_counters(sl);
 	}
 }
 

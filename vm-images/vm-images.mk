@@ -17,12 +17,12 @@ $(VM)/vmlinuz: vm-images/fetch-kernel.sh
 $(VM)/bin/nf-%: nfs/nf-%.c $(wildcard nfs/*.h) $(LIB)/libnfguest.a
 	@mkdir -p $(@D)
 	@echo "vm-image: cc -static $@"
-	@$(CC) $(CFLAGS) $(GUEST_INC) -static -o $@ $< $(LIB)/libnfguest.a
+	@$(CC) $(CFLAGS) $(GUEST_INC) -static -o $@ $< $(LIB)/libnfguest.a $(NF_LIBS)
 
 $(VM)/bin/nf-zc-probe: tests/nfs/nf-zc-probe.c $(LIB)/libnfguest.a
 	@mkdir -p $(@D)
 	@echo "vm-image: cc -static $@"
-	@$(CC) $(CFLAGS) $(GUEST_INC) -static -o $@ $< $(LIB)/libnfguest.a
+	@$(CC) $(CFLAGS) $(GUEST_INC) -static -o $@ $< $(LIB)/libnfguest.a $(NF_LIBS)
 
 # /bin/busybox is a prerequisite so an upgraded busybox-static gets repacked.
 $(VM)/initramfs.cpio.gz: vm-images/mkinitramfs.sh vm-images/init $(VM_BINS) \

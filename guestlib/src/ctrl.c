@@ -6,14 +6,6 @@
 
 #include "nfg_internal.h"
 
-double nfg_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 int nfg_ctrl_post(void *base, const struct nfg_ctrl_msg *m)
 {
 	return nfg_ctrl_post_to(NFG_AT(base, nfg_hdr(base)->ctrl_off), m);

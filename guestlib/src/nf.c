@@ -58,6 +58,13 @@ static void on_signal(int sig)
 		nfg_stop(signal_ctx);
 }
 
+static void on_hangup(int sig)
+{
+	(void)sig;
+	if (signal_ctx)
+		signal_ctx->reload = 1;
+}
+
 /* Decimal digits only: " 1", "+1" and "0x01" are not what a user meant
  * by a service ID, and strtoul would take them. */
 static int parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
@@ -163,6 +170,9 @@ int nfg_init(int argc, char **argv, const char *name, struct nfg_ctx **ctx)
 	sa.sa_flags = SA_RESETHAND; /* a second signal kills: an escape hatch */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_hangup;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGHUP, &sa, NULL);
 	/* hand the rest to the NF's own parser, getopt-style */
 	rc = optind - 1;
 	argv[rc] = argv[0];
@@ -295,6 +305,8 @@ int nfg_open(const struct nfg_opts *o, struct nfg_ctx **out)
 	if (getrandom(&ctx->token, sizeof(ctx->token), 0) != sizeof(ctx->token))
 		ctx->token = (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL);
 	ctx->token |= 1;
+	nfg_tsc_hz(); /* calibrated now, not in the first burst that needs it */
+	ctx->burst_tsc = nfg_tsc();
 	adopt_core(ctx);
 	rc = register_svc(ctx, o->service_id, NULL, NULL);
 	for (uint32_t i = 0; rc == 0 && i < o->nb_more; i++)
@@ -478,6 +490,7 @@ static uint32_t handle_burst(struct nfg_ctx *ctx, struct nfg_svc *s, nfg_pkt_fn 
 	n = svc_rx(s, descs, ctx->opts.burst);
 	if (n == 0)
 		return 0;
+	ctx->burst_tsc = nfg_tsc();
 	if (ctx->nb_svc > 1 && dfn)
 		mask = local_hops(ctx);
 	for (i = 0; i < n; i++)
@@ -560,6 +573,7 @@ static int leave(struct nfg_ctx *ctx, nfg_pkt_fn fn, void *arg)
 				busy = 1;
 			else if (__atomic_load_n(&s->slot->state, __ATOMIC_ACQUIRE) == NFG_SLOT_DRAINED &&
 				 nfg_view_avail(&s->rx) == 0) {
+				nfg_counters_publish(ctx); /* the final values, while the slot is ours */
 				__atomic_store_n(&s->slot->state, NFG_SLOT_DONE, __ATOMIC_RELEASE);
 				s->done = 1;
 				left--;
@@ -577,6 +591,8 @@ static int leave(struct nfg_ctx *ctx, nfg_pkt_fn fn, void *arg)
 	if (left && !core_ours(ctx))
 		fprintf(stderr, "%s: the core of region %s went away while this NF was leaving\n", ctx->opts.name,
 			ctx->region.path);
+	if (core_ours(ctx))
+		nfg_counters_publish(ctx);
 	for (i = 0; i < ctx->nb_svc; i++)
 		if (!ctx->svc[i].done) {
 			if (core_ours(ctx))
@@ -745,9 +761,32 @@ static int await_core(struct nfg_ctx *ctx)
 	}
 }
 
+/* SIGHUP: the NF reloads between bursts; a refusal leaves it as it was. */
+static void reload(struct nfg_ctx *ctx, const struct nfg_ops *ops, void *arg)
+{
+	struct nfg_slot *sl = ctx->svc[0].slot;
+	int rc;
+
+	ctx->reload = 0;
+	if (!ops->reload) {
+		fprintf(stderr, "%s: SIGHUP: this NF has nothing to reload\n", ctx->opts.name);
+		sl->reload_errors++;
+		return;
+	}
+	rc = ops->reload(ctx, arg);
+	if (rc < 0) {
+		fprintf(stderr, "%s: reload refused, the configuration before stays: %s\n", ctx->opts.name,
+			nfg_last_error());
+		sl->reload_errors++;
+		return;
+	}
+	fprintf(stderr, "%s: configuration reloaded\n", ctx->opts.name);
+	sl->reloads++;
+}
+
 int nfg_run(struct nfg_ctx *ctx, const struct nfg_ops *ops, void *arg)
 {
-	double last = nfg_now(), now;
+	double last = nfg_now(), published = last, now;
 	uint32_t empty = 0, iter = 0, i;
 	int rc = 0;
 
@@ -777,6 +816,12 @@ int nfg_run(struct nfg_ctx *ctx, const struct nfg_ops *ops, void *arg)
 		if ((++iter & 1023) && got)
 			continue;
 		now = nfg_now();
+		if (__builtin_expect(ctx->reload, 0) && core_here(ctx, now))
+			reload(ctx, ops, arg);
+		if (now - published >= NFG_COUNTER_PUBLISH_MS * 1e-3) {
+			nfg_counters_publish(ctx);
+			published = now;
+		}
 		if (now - last >= 1.0) {
 			if (ops->tick)
 				ops->tick(ctx, now - last, arg);

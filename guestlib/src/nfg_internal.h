@@ -100,6 +100,13 @@ struct nfg_svc {
 	uint64_t token;
 	nfg_pkt_fn fn;         /* NULL: nfg_run()'s */
 	void *arg;
+	/* its named counters (nfg_counter()), published into the slot */
+	struct {
+		char name[NFG_COUNTER_NAME_LEN];
+		uint8_t kind;
+		const uint64_t *value;
+	} ctr[NFG_NF_COUNTERS];
+	uint32_t nb_ctr;
 };
 
 struct nfg_ctx {
@@ -110,6 +117,8 @@ struct nfg_ctx {
 	uint8_t local[NFG_MAX_SERVICES]; /* service ID -> index in svc + 1 */
 	uint64_t token;        /* the first slot's; the others' follow it */
 	volatile sig_atomic_t stop;
+	volatile sig_atomic_t reload; /* SIGHUP came: nfg_run() calls ops->reload */
+	uint64_t burst_tsc;    /* nfg_tsc() when the current burst began */
 	struct nfg_bufmap map; /* the region's buffer layout, private */
 	/* the core we registered with, and its heartbeat as last seen */
 	uint64_t boot_id;
@@ -123,5 +132,8 @@ int nfg_set_error(int err, const char *fmt, ...) __attribute__((format(printf, 2
 
 /** Monotonic seconds. */
 double nfg_now(void);
+
+/** Copy every service's named counters into its slot. */
+void nfg_counters_publish(struct nfg_ctx *ctx);
 
 #endif

@@ -127,7 +127,7 @@ START_TEST(test_slot_lines)
 	ON_LINE(struct nfg_slot, enq_pkts, 3);
 	ON_LINE(struct nfg_slot, bad_desc, 3);
 	ON_LINE(struct nfg_slot, reclaimed, 3);
-	ck_assert_uint_eq(sizeof(struct nfg_slot), 4 * NFG_CACHE_LINE);
+	ck_assert_uint_eq(sizeof(struct nfg_slot), 5 * NFG_CACHE_LINE + NFG_NF_COUNTERS * sizeof(struct nfg_counter));
 }
 END_TEST
 
@@ -703,6 +703,37 @@ START_TEST(test_pkt_in_room)
 }
 END_TEST
 
+/* nfg_slot_counter(): tools show a cell only as an honest NF writes it */
+START_TEST(test_slot_counter)
+{
+	static struct nfg_slot sl;
+	char name[NFG_COUNTER_NAME_LEN];
+	uint64_t v;
+	uint8_t kind;
+
+	memset(&sl, 0, sizeof(sl));
+	ck_assert_int_eq(nfg_slot_counter(&sl, 0, name, &kind, &v), 0);
+	memcpy(sl.counters[0].name, "dropped_no_rule", 15);
+	sl.counters[0].value = 42;
+	ck_assert_int_eq(nfg_slot_counter(&sl, 0, name, &kind, &v), 1);
+	ck_assert_str_eq(name, "dropped_no_rule");
+	ck_assert(v == 42 && kind == NFG_COUNTER_TOTAL);
+	memset(sl.counters[1].name, 'a', NFG_COUNTER_NAME_LEN); /* no NUL */
+	ck_assert_int_eq(nfg_slot_counter(&sl, 1, name, &kind, &v), -1);
+	memcpy(sl.counters[2].name, "a\0b", 3);                 /* bytes past the NUL */
+	ck_assert_int_eq(nfg_slot_counter(&sl, 2, name, &kind, &v), -1);
+	memcpy(sl.counters[3].name, "x\033[2J", 6);            /* a terminal escape */
+	ck_assert_int_eq(nfg_slot_counter(&sl, 3, name, &kind, &v), -1);
+	memcpy(sl.counters[4].name, "ok", 2);
+	sl.counters[4].kind = 7;                                /* no such kind */
+	ck_assert_int_eq(nfg_slot_counter(&sl, 4, name, &kind, &v), -1);
+	sl.counters[5].kind = NFG_COUNTER_GAUGE;                /* nameless, but written */
+	sl.counters[5].value = 1;
+	ck_assert_int_eq(nfg_slot_counter(&sl, 5, name, &kind, &v), 0);
+	ck_assert_int_eq(nfg_slot_counter(&sl, NFG_NF_COUNTERS, name, &kind, &v), -1);
+}
+END_TEST
+
 static Suite *abi_suite(void)
 {
 	Suite *s = suite_create("abi");
@@ -714,6 +745,7 @@ static Suite *abi_suite(void)
 	tcase_add_test(lay, test_ring_lines);
 	tcase_add_test(lay, test_slot_lines);
 	tcase_add_test(lay, test_port_stats_lines);
+	tcase_add_test(lay, test_slot_counter);
 	tcase_add_unchecked_fixture(reg, tmpdir_setup, tmpdir_teardown);
 	tcase_add_test(reg, test_region_layout);
 	tcase_set_timeout(reg, 20);

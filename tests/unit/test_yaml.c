@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* YAML into jansson (graph/graph_load.[ch]): how plain scalars are typed,
+/* YAML into jansson (guestlib/src/conf_yaml.c): how plain scalars are typed,
  * trees against their JSON, the line of every path, and the exact message
  * for each way a file can be wrong, since users read those. */
 #include <errno.h>
 #include <stdarg.h>
 
+#include "nfhost/nfg.h"
 #include "nfhost/nfg_conf.h"
 #include "unit_util.h"
 
@@ -689,6 +690,99 @@ START_TEST(test_file_errors)
 }
 END_TEST
 
+/* nfg_conf: the typed getters and FILE:LINE: PATH: messages NFs print */
+static void conf_ok(const char *yaml, struct nfg_conf *c)
+{
+	ck_assert_msg(nfg_conf_load_buf("nf.yaml", yaml, strlen(yaml), c) == 0, "<<%s>>: %s", yaml, nfg_last_error());
+}
+
+START_TEST(test_conf_getters)
+{
+	struct nfg_conf c;
+	struct nfg_conf_err e;
+	struct nfg_conf_prefix p;
+	uint16_t lo, hi;
+	uint8_t proto;
+	double d;
+	int64_t i;
+	int b;
+	char str[8];
+
+	conf_ok("n: 5\nt: 2.5\nb: yes\ns: abc\nv6: 2001:db8::/32\nv4: 10.1.0.0/16\nr: 1024-2047\np: icmpv6\n", &c);
+	ck_assert_int_eq(nfg_conf_int(c.root, "", "n", 0, 9, NFG_CONF_REQUIRED, &i, &e), 0);
+	ck_assert_int_eq(i, 5);
+	ck_assert_int_eq(nfg_conf_int(c.root, "", "none", 0, 9, 3, &i, &e), 0);
+	ck_assert_int_eq(i, 3);
+	ck_assert_int_eq(nfg_conf_num(c.root, "", "t", 0, 10, 0, 1, &d, &e), 0);
+	ck_assert(d == 2.5);
+	ck_assert_int_eq(nfg_conf_num(c.root, "", "n", 0, 10, 0, 1, &d, &e), 0); /* an integer is a number */
+	ck_assert(d == 5.0);
+	ck_assert_int_eq(nfg_conf_bool(c.root, "", "b", 0, &b, &e), 0);
+	ck_assert_int_eq(b, 1);
+	ck_assert_int_eq(nfg_conf_str(c.root, "", "s", str, sizeof(str), 1, &e), 0);
+	ck_assert_str_eq(str, "abc");
+	ck_assert_int_eq(nfg_conf_prefix(json_object_get(c.root, "v6"), "v6", 1, &p, &e), 0);
+	ck_assert(p.v6 && p.len == 32 && p.a[0] == 0x20 && p.a[1] == 0x01 && p.a[2] == 0x0d && p.a[3] == 0xb8);
+	ck_assert_int_eq(nfg_conf_prefix(json_object_get(c.root, "v4"), "v4", 0, &p, &e), 0);
+	ck_assert(!p.v6 && p.len == 16 && p.a[0] == 10 && p.a[1] == 1);
+	ck_assert_int_eq(nfg_conf_range(json_object_get(c.root, "r"), "r", &lo, &hi, &e), 0);
+	ck_assert(lo == 1024 && hi == 2047);
+	ck_assert_int_eq(nfg_conf_proto(json_object_get(c.root, "p"), "p", &proto, &e), 0);
+	ck_assert_int_eq(proto, 58);
+	nfg_conf_free(&c);
+	nfg_conf_free(&c); /* twice is fine */
+}
+END_TEST
+
+/* each refusal: its message, and the line nfg_conf_report() puts first */
+START_TEST(test_conf_refusals)
+{
+	struct nfg_conf c;
+	struct nfg_conf_err e;
+	struct nfg_conf_prefix p;
+	uint16_t lo, hi;
+	int64_t i;
+	double d;
+	int b;
+	char str[4];
+
+	conf_ok("a: 1\nt: -1\nb: 2\ns: toolong\nv6: 2001:db8::1/32\nr: 9-3\nrules:\n  - {x: 1}\n", &c);
+	ck_assert_int_eq(nfg_conf_int(c.root, "", "a", 2, 9, 0, &i, &e), -EINVAL);
+	ck_assert_int_eq(nfg_conf_report(&c, &e), -EINVAL);
+	ck_assert_str_eq(nfg_last_error(), "nf.yaml:1: a: 1 is out of range (expected 2..9)");
+	ck_assert_int_eq(nfg_conf_num(c.root, "", "t", 0, 60, 0, 1, &d, &e), -EINVAL);
+	nfg_conf_report(&c, &e);
+	ck_assert_str_eq(nfg_last_error(), "nf.yaml:2: t: -1 is out of range (expected 0..60)");
+	ck_assert_int_eq(nfg_conf_bool(c.root, "", "b", 0, &b, &e), -EINVAL);
+	nfg_conf_report(&c, &e);
+	ck_assert_str_eq(nfg_last_error(), "nf.yaml:3: b: expected true or false, got a number");
+	ck_assert_int_eq(nfg_conf_str(c.root, "", "s", str, sizeof(str), 1, &e), -EINVAL);
+	nfg_conf_report(&c, &e);
+	ck_assert_str_eq(nfg_last_error(), "nf.yaml:4: s: a string of 1..3 bytes expected, got 7");
+	ck_assert_int_eq(nfg_conf_prefix(json_object_get(c.root, "v6"), "v6", 1, &p, &e), -EINVAL);
+	nfg_conf_report(&c, &e);
+	ck_assert_str_eq(nfg_last_error(), "nf.yaml:5: v6: '2001:db8::1/32': bits set past the prefix length");
+	ck_assert_int_eq(nfg_conf_prefix(json_object_get(c.root, "v6"), "v6", 0, &p, &e), -EINVAL);
+	ck_assert_str_eq(e.msg, "'2001:db8::1/32': not an IPv4 address (expected e.g. \"10.0.0.0/8\")");
+	ck_assert_int_eq(nfg_conf_range(json_object_get(c.root, "r"), "r", &lo, &hi, &e), -EINVAL);
+	nfg_conf_report(&c, &e);
+	ck_assert_str_eq(nfg_last_error(), "nf.yaml:6: r: 9-3: a port range is LO-HI within 0..65535, LO <= HI");
+	{
+		static const char *const keys[] = { "y", NULL };
+
+		ck_assert_int_eq(nfg_conf_keys(json_array_get(json_object_get(c.root, "rules"), 0), "rules[0]", keys,
+					       "y", &e), -EINVAL);
+		nfg_conf_report(&c, &e);
+		ck_assert_str_eq(nfg_last_error(), "nf.yaml:8: rules[0].x: unknown key 'x' (expected y)");
+	}
+	nfg_conf_free(&c);
+	ck_assert_int_eq(nfg_conf_load("/nonexistent/nf.yaml", &c), -ENOENT);
+	ck_assert_ptr_nonnull(strstr(nfg_last_error(), "/nonexistent/nf.yaml"));
+	ck_assert_int_eq(nfg_conf_load_buf("nf.yaml", "a: [1\n", 6, &c), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(nfg_last_error(), "nf.yaml:"));
+}
+END_TEST
+
 static Suite *yaml_suite(void)
 {
 	Suite *s = suite_create("yaml");
@@ -718,6 +812,8 @@ static Suite *yaml_suite(void)
 	tcase_add_test(er, test_err_size);
 	tcase_add_test(er, test_err_buffer);
 	tcase_add_test(er, test_file_errors);
+	tcase_add_test(er, test_conf_getters);
+	tcase_add_test(er, test_conf_refusals);
 	/* the billion laughs builds a million nodes before giving up: slow
 	 * under valgrind */
 	tcase_set_timeout(er, 120);

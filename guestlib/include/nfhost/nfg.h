@@ -75,11 +75,24 @@ typedef nfg_verdict_t (*nfg_pkt_fn)(struct nfg_pkt *pkt, uint8_t *data, void *ar
 /** Called about once a second from the run loop (rates, housekeeping). */
 typedef void (*nfg_tick_fn)(struct nfg_ctx *ctx, double elapsed_s, void *arg);
 
+/**
+ * Reload the NF's configuration (SIGHUP), between bursts on the run loop's
+ * thread: no packet handler runs meanwhile, so the NF may swap its tables
+ * without locks.  Load and check the whole new configuration first and
+ * swap only when all of it is accepted, keeping state (connections,
+ * mappings) that the new one still allows.
+ * @return 0, or a negative errno with the reason in nfg_last_error()
+ *   (nfg_conf_report()'s "FILE:LINE: PATH: message"); the configuration
+ *   before then stays.  Counted in the slot (reloads, reload_errors).
+ */
+typedef int (*nfg_reload_fn)(struct nfg_ctx *ctx, void *arg);
+
 /** An NF's function table. */
 struct nfg_ops {
 	nfg_pkt_fn pkt;    /**< required */
 	nfg_tick_fn tick;  /**< optional */
 	nfg_tick_fn fini;  /**< optional: once, after the loop stops */
+	nfg_reload_fn reload; /**< optional: SIGHUP (without it SIGHUP is refused on stderr) */
 };
 
 /** Services one process may serve (nfg_serve()). */
@@ -306,6 +319,45 @@ void nfg_flow_key(const struct nfg_pkt *p, const uint8_t *data, struct nfg_flow_
  */
 int nfg_flow_rule(struct nfg_ctx *ctx, const struct nfg_pkt *p, const uint8_t *data, enum nfg_flow_action action,
 		  uint16_t dest);
+
+/* ---- named counters and the clock ------------------------------------ */
+
+/**
+ * Publish the NF's counter @p value under @p name in the slot of service
+ * @p service_id (0: the first service), where `nfhost stats`, `nfhost
+ * status` and the exporter show it by name, for host and guest NFs alike.
+ * The NF keeps counting in its own memory (no shared-memory write per
+ * packet); the run loop copies every declared value into the slot about
+ * every NFG_COUNTER_PUBLISH_MS and when the NF leaves, and after a core
+ * restart into the new slot.  @p value must stay valid until nfg_run()
+ * returns.
+ * @param name  1..NFG_COUNTER_NAME_LEN - 1 of [a-z0-9_], e.g.
+ *   "dropped_no_rule"; unique per service
+ * @return 0, -EINVAL (bad name, unknown service), -EEXIST (declared
+ *   already), -ENOSPC (NFG_NF_COUNTERS declared)
+ */
+int nfg_counter(struct nfg_ctx *ctx, uint16_t service_id, const char *name, enum nfg_counter_kind kind,
+		const uint64_t *value);
+
+/**
+ * The time-stamp counter: cheap, monotonic on one machine (invariant TSC),
+ * for timeouts and rates.  Ticks per second: nfg_tsc_hz().
+ */
+static inline uint64_t nfg_tsc(void)
+{
+	return __builtin_ia32_rdtsc();
+}
+
+/** nfg_tsc() ticks per second, measured against CLOCK_MONOTONIC_RAW once
+ * (about 10 ms, the first time; nfg_open() does it). */
+uint64_t nfg_tsc_hz(void);
+
+/**
+ * nfg_tsc() as read when the current burst began: what a handler uses for
+ * "now" (a connection's last packet, a timeout), with no clock read per
+ * packet.  Outside a burst, the last burst's.
+ */
+uint64_t nfg_burst_tsc(const struct nfg_ctx *ctx);
 
 /** Text of the last error of this thread. */
 const char *nfg_last_error(void);

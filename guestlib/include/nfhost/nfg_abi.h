@@ -112,7 +112,7 @@
 #define NFG_MAGIC 0x314e4f4947455248ULL /* "HREGION1" little-endian */
 /* 4: the core's heartbeat (core_beat), which a library of version 4 waits
  * on; an older core never beats */
-#define NFG_ABI_VERSION 4u
+#define NFG_ABI_VERSION 5u
 
 #define NFG_CACHE_LINE 64
 #define NFG_MAX_NFS 64        /**< NF slots per region */
@@ -391,6 +391,26 @@ enum nfg_slot_state {
 
 #define NFG_SLOT_F_GUEST 0x1 /**< NF runs in a guest (no host PID) */
 
+/** Named counters one service of an NF may publish in its slot. */
+#define NFG_NF_COUNTERS 32
+/** A counter's name: 1..NFG_COUNTER_NAME_LEN - 1 of [a-z0-9_], NUL-padded. */
+#define NFG_COUNTER_NAME_LEN 23
+/** How often libnfguest copies an NF's counters into its slot. */
+#define NFG_COUNTER_PUBLISH_MS 10
+
+/** What a named counter counts (Prometheus' two kinds). */
+enum nfg_counter_kind {
+	NFG_COUNTER_TOTAL = 0, /**< only goes up: packets, events */
+	NFG_COUNTER_GAUGE = 1  /**< a level: entries in a table, ports free */
+};
+
+/** One named counter in a slot: 32 bytes, all written by the NF. */
+struct nfg_counter {
+	char name[NFG_COUNTER_NAME_LEN]; /**< NF: "" for an unused cell */
+	uint8_t kind;                    /**< NF: enum nfg_counter_kind */
+	uint64_t value;                  /**< NF */
+};
+
 /**
  * One NF instance: a line the core's control thread writes, one the NF
  * writes, one the core's data path writes.  At registration the core
@@ -431,6 +451,16 @@ struct nfg_slot {
 	uint64_t bad_desc;       /**< TX lcore: invalid entries handed back (core_desc_invalid()) */
 	uint64_t reclaimed;      /**< TX lcore (the main thread at exit): buffers freed after it left */
 	uint8_t pad2[NFG_CACHE_LINE - 24];
+	/* written by the NF (libnfguest), read by tools only: the core never
+	 * reads what follows */
+	uint64_t reloads;        /**< configurations reloaded on SIGHUP */
+	uint64_t reload_errors;  /**< reloads refused (the one before stays) */
+	uint8_t pad3[NFG_CACHE_LINE - 16];
+	/** The NF's own named counters (nfg_counter()), published by
+	 * libnfguest about every NFG_COUNTER_PUBLISH_MS and when it leaves.
+	 * A tool reads them with nfg_slot_counter(), which refuses a name
+	 * that is not one an honest NF writes. */
+	struct nfg_counter counters[NFG_NF_COUNTERS];
 } NFG_ALIGNED;
 
 /** Service ID -> instances, as the core routes right now: a mirror the
@@ -589,7 +619,8 @@ _Static_assert(sizeof(struct nfg_pkt) == NFG_CACHE_LINE, "nfg_pkt is one line");
 _Static_assert(sizeof(struct nfg_ring) == 3 * NFG_CACHE_LINE, "ring header");
 _Static_assert(offsetof(struct nfg_ring, head) == NFG_CACHE_LINE, "producer line");
 _Static_assert(offsetof(struct nfg_ring, tail) == 2 * NFG_CACHE_LINE, "consumer line");
-_Static_assert(sizeof(struct nfg_slot) == 4 * NFG_CACHE_LINE, "slot lines");
+_Static_assert(sizeof(struct nfg_counter) == 32, "counter cell");
+_Static_assert(sizeof(struct nfg_slot) == 5 * NFG_CACHE_LINE + NFG_NF_COUNTERS * sizeof(struct nfg_counter), "slot lines");
 _Static_assert(offsetof(struct nfg_slot, heartbeat) == 2 * NFG_CACHE_LINE, "NF line");
 _Static_assert(offsetof(struct nfg_slot, enq_pkts) == 3 * NFG_CACHE_LINE, "core line");
 _Static_assert(sizeof(struct nfg_service) == NFG_CACHE_LINE, "service");
@@ -617,6 +648,38 @@ static inline struct nfg_region_hdr *nfg_hdr(void *base)
 static inline struct nfg_slot *nfg_slot_at(void *base, uint32_t i)
 {
 	return (struct nfg_slot *)NFG_AT(base, nfg_hdr(base)->slots_off) + i;
+}
+
+/**
+ * Read named counter @p i of slot @p sl as a tool may trust it: the name
+ * copied once and checked (1..NFG_COUNTER_NAME_LEN - 1 of [a-z0-9_], then
+ * only NULs), the kind known.  The NF writes the cell: a torn or hostile
+ * one is refused, never shown.
+ * @param[out] name  NFG_COUNTER_NAME_LEN bytes, NUL-terminated
+ * @return 1 a counter, 0 an unused cell, -1 a cell no honest NF writes
+ */
+static inline int nfg_slot_counter(const struct nfg_slot *sl, uint32_t i, char *name, uint8_t *kind,
+				   uint64_t *value)
+{
+	const struct nfg_counter *c = &sl->counters[i];
+	uint32_t n = 0, k;
+
+	if (i >= NFG_NF_COUNTERS)
+		return -1;
+	for (k = 0; k < NFG_COUNTER_NAME_LEN; k++)
+		name[k] = __atomic_load_n(&c->name[k], __ATOMIC_RELAXED);
+	*kind = __atomic_load_n(&c->kind, __ATOMIC_RELAXED);
+	*value = __atomic_load_n(&c->value, __ATOMIC_RELAXED);
+	while (n < NFG_COUNTER_NAME_LEN && ((name[n] >= 'a' && name[n] <= 'z') ||
+					    (name[n] >= '0' && name[n] <= '9') || name[n] == '_'))
+		n++;
+	for (k = n; k < NFG_COUNTER_NAME_LEN && name[k] == '\0'; k++)
+		;
+	if (n == 0 && k == NFG_COUNTER_NAME_LEN)
+		return 0;
+	if (n == 0 || n == NFG_COUNTER_NAME_LEN || k != NFG_COUNTER_NAME_LEN || *kind > NFG_COUNTER_GAUGE)
+		return -1;
+	return 1;
 }
 
 static inline struct nfg_service *nfg_service_at(void *base, uint16_t id)

@@ -5,7 +5,8 @@
  *
  * Checksum values are host-order numbers, as nf_rd16() reads the field and
  * nf_wr16() stores it back; data is summed as big-endian 16-bit words, an
- * odd last byte padded with zero.  A "sum" is an unfolded 32-bit one's
+ * odd last byte padded with zero (so when a sum is built of pieces, every
+ * piece but the last has an even length).  A "sum" is an unfolded 32-bit one's
  * complement accumulator: add pieces with nf_csum_add() and the
  * pseudo-header helpers, then nf_csum_fold() gives the checksum to store.
  *

@@ -28,10 +28,12 @@
  *   - Fragments: the first (offset 0, more fragments) is parsed down to L4
  *     like a whole packet and answered NF_PARSE_FRAG_FIRST; a later one
  *     (offset != 0) has no L4 header and is NF_PARSE_FRAG_LATER.
- *   - L4: TCP needs its data offset >= 5 and the whole header inside the L3
- *     end; UDP its 8 bytes, and (unfragmented) a length field in 8 .. what
- *     L3 holds (a shorter UDP length ends the payload there); ICMP and
- *     ICMPv6 8 bytes.  Other protocols pass with no L4 header.
+ *   - L4: the L3 end is authoritative.  Fewer bytes than the fixed header
+ *     (TCP 20, UDP, ICMP and ICMPv6 8) is NF_PARSE_TRUNC_L4; a TCP data
+ *     offset < 5 or past the L3 end, or (unfragmented) a UDP length < 8 or
+ *     past the L3 end, is NF_PARSE_BAD_L4 (a shorter UDP length ends the
+ *     payload there).  ICMP in IPv6 and ICMPv6 in IPv4, and every other
+ *     protocol, pass with no L4 header.
  */
 #ifndef NF_PKT_H
 #define NF_PKT_H
@@ -77,8 +79,10 @@ enum nf_parse_res {
 	NF_PARSE_IPV6_EXT,     /**< "ipv6_ext": more than NF_PKT_IPV6_EXT_MAX extension headers */
 	NF_PARSE_FRAG_FIRST,   /**< "frag_first": a first fragment, parsed to L4 */
 	NF_PARSE_FRAG_LATER,   /**< "frag_later": a later fragment, no L4 header */
-	NF_PARSE_TRUNC_L4,     /**< "trunc_l4": the L4 header runs past the L3 end */
-	NF_PARSE_BAD_L4,       /**< "bad_l4": TCP data offset < 5; UDP length < 8 or past L3 */
+	NF_PARSE_TRUNC_L4,     /**< "trunc_l4": the L3 packet ends inside the L4 header's fixed
+				    part (20 bytes TCP, 8 UDP/ICMP) */
+	NF_PARSE_BAD_L4,       /**< "bad_l4": TCP data offset < 5 or past the L3 end; UDP
+				    length < 8 or past the L3 end */
 	NF_PARSE__COUNT
 };
 
@@ -341,7 +345,9 @@ int nf_pkt_fix_l4_csum(uint8_t *d, const struct nf_pkt *p);
  * an L3 end of @p l3_end and fix the IPv4 header checksum; updates
  * p->l3_end and, for UDP, the UDP length and p->pay_end.  The caller has
  * made the frame that long and recomputes the L4 checksum afterwards.
- * @return 0, or -EINVAL if the length does not fit the header's field.
+ * @return 0, or -EINVAL: no L4 header (NF_PKT_F_L4), a fragment or an
+ *         inner packet, an L3 end before the payload or too long for the
+ *         header's field.
  */
 int nf_pkt_set_l3_end(uint8_t *d, struct nf_pkt *p, uint32_t l3_end);
 

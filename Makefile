@@ -20,9 +20,17 @@ NFS       := nf-forward nf-monitor nf-drop
 TEST_NFS  := nf-zc-probe nf-trail nf-fakepid nf-evil nf-conf-probe
 TOOLS     := nfh-pcapgen nfh-pcapcmp
 HDRS      := $(wildcard guestlib/include/nfhost/*.h) $(wildcard guestlib/src/*.h)
+KIT_SRC   := $(wildcard nfs/lib/*.c)
+KIT_HDRS  := $(wildcard nfs/lib/*.h)
+KIT_INC   := -Infs/lib
+# what an NF links: the toolkit, libnfguest, and liburcu's hash table (the
+# toolkit's flow table) and what libnfguest's configuration reader needs;
+# static archives, so the guest build links the same
+NF_LIBS   := -ljansson -lyaml
+KIT_LIBS   = $(LIB)/libnfkit.a $(LIB)/libnfguest.a -lurcu-cds -lurcu-qsbr -lurcu-common -lpthread $(NF_LIBS)
 
 .PHONY: all deps demo test bench clean vm-image
-all: $(LIB)/libnfguest.a $(LIB)/libnfguest.so $(LIB)/libnfhgraph.a $(BIN)/nfhost-core $(BIN)/nfhost \
+all: $(LIB)/libnfguest.a $(LIB)/libnfguest.so $(LIB)/libnfhgraph.a $(LIB)/libnfkit.a $(BIN)/nfhost-core $(BIN)/nfhost \
      $(NFS:%=$(BIN)/%) $(TOOLS:%=$(BIN)/%) $(BIN)/nfh-ref-ring $(BIN)/nfh-ref-hash $(TEST_NFS:%=$(BIN)/%)
 
 deps:
@@ -40,6 +48,15 @@ $(LIB)/libnfguest.a: $(GUEST_SRC:guestlib/src/%.c=$(OBJ)/guestlib/%.o)
 $(LIB)/libnfguest.so: $(GUEST_SRC:guestlib/src/%.c=$(OBJ)/guestlib/%.o)
 	@mkdir -p $(@D)
 	$(CC) -shared -Wl,-soname,libnfguest.so.1 -o $@ $^ -ljansson -lyaml
+
+# ---- the NF toolkit (nfs/lib/): parse, checksums, flow table; no DPDK ------
+$(OBJ)/nfkit/%.o: nfs/lib/%.c $(KIT_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(KIT_INC) -c $< -o $@
+
+$(LIB)/libnfkit.a: $(KIT_SRC:nfs/lib/%.c=$(OBJ)/nfkit/%.o)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
 
 # ---- the graph model: types, validation, the YAML/JSON loader; no DPDK ------
 $(OBJ)/graph/%.o: graph/%.c $(wildcard graph/*.h) $(HDRS)
@@ -82,12 +99,9 @@ $(BIN)/nfhost-core-asan: $(CORE_SRC:core/%.c=$(ASAN_OBJ)/core/%.o) $(GRAPH_SRC:g
 	$(CC) $(CORE_SAN) -o $@ $^ $(DPDK_LIBS) -lurcu-qsbr -lnuma -ljansson -lyaml -lpthread
 
 # ---- NFs and the manager link the static library: one self-contained binary
-# what libnfguest's configuration reader (nfg_conf) needs
-NF_LIBS := -ljansson -lyaml
-
-$(BIN)/nf-%: nfs/nf-%.c $(wildcard nfs/*.h) $(LIB)/libnfguest.a
+$(BIN)/nf-%: nfs/nf-%.c $(wildcard nfs/*.h) $(KIT_HDRS) $(LIB)/libnfkit.a $(LIB)/libnfguest.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(GUEST_INC) -o $@ $< $(LIB)/libnfguest.a $(NF_LIBS)
+	$(CC) $(CFLAGS) $(GUEST_INC) $(KIT_INC) -o $@ $< $(KIT_LIBS)
 
 $(BIN)/nf-%: tests/nfs/nf-%.c $(wildcard nfs/*.h) $(LIB)/libnfguest.a
 	@mkdir -p $(@D)

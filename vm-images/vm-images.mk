@@ -1,6 +1,7 @@
 # Guest image: `make vm-image` builds $(VM)/vmlinuz (Debian's cloud kernel)
 # and $(VM)/initramfs.cpio.gz (busybox, static NFs, vm-images/init).
-# Included by the top Makefile, which defines BUILD, LIB, CC, CFLAGS, GUEST_INC.
+# Included by the top Makefile, which defines BUILD, LIB, CC, CFLAGS, GUEST_INC,
+# KIT_INC, KIT_HDRS, KIT_LIBS.
 VM       := $(BUILD)/vm
 VM_NFS   := $(patsubst nfs/%.c,%,$(wildcard nfs/nf-*.c)) nf-zc-probe
 VM_BINS  := $(VM_NFS:%=$(VM)/bin/%)
@@ -14,10 +15,10 @@ $(VM)/vmlinuz: vm-images/fetch-kernel.sh
 	@vm-images/fetch-kernel.sh $(VM)
 
 # Static, because the guest has no libc of its own.
-$(VM)/bin/nf-%: nfs/nf-%.c $(wildcard nfs/*.h) $(LIB)/libnfguest.a
+$(VM)/bin/nf-%: nfs/nf-%.c $(wildcard nfs/*.h) $(KIT_HDRS) $(LIB)/libnfkit.a $(LIB)/libnfguest.a
 	@mkdir -p $(@D)
 	@echo "vm-image: cc -static $@"
-	@$(CC) $(CFLAGS) $(GUEST_INC) -static -o $@ $< $(LIB)/libnfguest.a $(NF_LIBS)
+	@$(CC) $(CFLAGS) $(GUEST_INC) $(KIT_INC) -static -o $@ $< $(KIT_LIBS)
 
 $(VM)/bin/nf-zc-probe: tests/nfs/nf-zc-probe.c $(LIB)/libnfguest.a
 	@mkdir -p $(@D)

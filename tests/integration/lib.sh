@@ -21,6 +21,9 @@ CORE_BIN=${NFH_CORE:-$B/nfhost-core}
 # its exit (DPDK, not instrumented, reports none: no suppressions needed)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:exitcode=86}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+# Debian's python3, which has python3-scapy (tools/deps.sh); a python3 found
+# first in PATH (pyenv, a venv) may not
+PY=/usr/bin/python3
 NCPU=$(nproc)
 NF_CPU=$((NCPU > 1 ? 1 : 0))
 

@@ -301,6 +301,19 @@ static inline nfg_desc_t nfg_desc_verdict(nfg_desc_t d, nfg_verdict_t v, int met
 }
 
 /**
+ * Bytes packet @p p (as its handler got it) may grow by at its end inside
+ * its buffer's data room: an NF that lengthens a packet (encryption,
+ * encapsulation) raises p->len by at most this much, and the run loop
+ * hands it back with its new bounds (never more: 16-bit len aside, the
+ * core checks the room again).
+ */
+uint32_t nfg_pkt_tailroom(const struct nfg_ctx *ctx, const struct nfg_pkt *p);
+
+/** Bytes packet @p p may grow by at its start: lower p->data_off (and
+ * raise p->len) by at most this much to prepend a header. */
+uint32_t nfg_pkt_headroom(const struct nfg_ctx *ctx, const struct nfg_pkt *p);
+
+/**
  * The flow table key of packet @p p (data at @p data), as the core keys it:
  * the same for every packet of that flow direction.
  */

@@ -460,20 +460,23 @@ static void on_acl_commit(struct core *c, const struct nfg_ctrl_msg *m)
 	char why[48] = "";
 	int rc;
 
-	if (m->token == 0) { /* nobody could read the answer */
+	uint64_t token = m->acl_commit.reply;
+
+	if (token == 0) { /* nobody could read the answer */
 		c->stats->ctrl_errors++;
+		fprintf(stderr, "core: ignored an ACL commit with reply token 0 (slot %u)\n", m->slot);
 		return;
 	}
 	if (!acl_sender(c, m)) {
 		snprintf(why, sizeof(why), "slot %u: not yours, or not serving service %u", m->slot, m->service_id);
-		return reply_to(c, "an ACL", m->token, -EPERM, m->slot, why);
+		return reply_to(c, "an ACL", token, -EPERM, m->slot, why);
 	}
 	rc = core_acl_commit(&c->ctrl.acl[m->slot], m->acl_commit.count, c->socket_id, &acl, why, sizeof(why));
 	if (rc == 0)
 		rc = core_tables_acl_set(c, m->service_id, acl);
 	if (rc < 0)
-		return reply_to(c, "an ACL", m->token, rc, m->slot, rc == -ENOMEM && !why[0] ? "out of memory" : why);
-	reply_to(c, "an ACL", m->token, 0, m->slot, "ok");
+		return reply_to(c, "an ACL", token, rc, m->slot, rc == -ENOMEM && !why[0] ? "out of memory" : why);
+	reply_to(c, "an ACL", token, 0, m->slot, "ok");
 	printf("core: service %u: ACL of %u rules from slot %u\n", m->service_id, m->acl_commit.count, m->slot);
 	fflush(stdout);
 }

@@ -530,7 +530,9 @@ enum nfg_ctrl_type {
 	NFG_CTRL_ACL_COMMIT = 6  /**< from an active NF (slot, token): the ACL of
 				  *   acl_commit.count rules sent since index 0 replaces
 				  *   service_id's (0 rules: it has none).  Answered on
-				  *   the board: 0, or -errno and the first refusal */
+				  *   the board under acl_commit.reply: 0, or -errno and
+				  *   the first refusal.  A service's ACL goes when its
+				  *   last instance leaves */
 };
 
 /**
@@ -585,6 +587,9 @@ struct nfg_ctrl_msg {
 		struct nfg_acl_wire acl; /**< ACL_RULE */
 		struct {
 			uint32_t count;  /**< rules sent since index 0 */
+			uint32_t pad;
+			uint64_t reply;  /**< != 0: the token the answer carries (token
+					  *   is the slot's and answered its REGISTER) */
 		} acl_commit;            /**< ACL_COMMIT */
 	};
 };

@@ -15,7 +15,7 @@ GRAPH_SRC := $(wildcard graph/*.c)
 GRAPH_INC := -Igraph
 CORE_SRC  := $(wildcard core/*.c)
 NFS       := nf-forward nf-monitor nf-drop
-TEST_NFS  := nf-zc-probe nf-trail nf-fakepid nf-evil
+TEST_NFS  := nf-zc-probe nf-trail nf-fakepid nf-evil nf-acl-probe
 TOOLS     := nfh-pcapgen nfh-pcapcmp
 HDRS      := $(wildcard guestlib/include/nfhost/*.h) $(wildcard guestlib/src/*.h)
 

@@ -182,6 +182,10 @@ int core_tables_leave(struct core *c, uint8_t s)
 		put_acl(nt, id, NULL);
 	}
 	core_tables_publish(c, nt);
+	if (acl_gone) {
+		printf("core: service %u: its last instance left, its ACL with it\n", id);
+		fflush(stdout);
+	}
 	core_acl_free(acl_gone);
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include <rte_byteorder.h>
 
 #include "graph.h" /* struct graph_rule, shared with the manager */
+#include "nfhost/nfg_abi.h" /* struct nfg_flow_key */
 
 /**
  * The fields a packet is classified on, laid out as rte_acl reads them.
@@ -144,6 +145,38 @@ static inline int32_t core_classify_nonip(const struct core_classifier *cl, uint
  * built from the same @p rules, never for the data path.
  */
 int32_t core_classify_linear(const struct graph_rule *rules, uint32_t n, const struct core_acl_key *k);
+
+/**
+ * Index of the rule each flow key matches, -1 for none.  IPv4 flows go
+ * through the trie in bursts of up to 64; others can only match rules
+ * without L3/L4 conditions (core_classify_nonip()).
+ */
+static inline void core_classify_flows(const struct core_classifier *cl, const struct nfg_flow_key *const *k,
+				       int32_t *rule, uint32_t n)
+{
+	struct core_acl_key ak[64];
+	const struct core_acl_key *kp[64];
+	int32_t res[64];
+	uint32_t at[64];
+
+	for (uint32_t i = 0; i < n;) {
+		uint32_t m = 0;
+
+		for (; i < n && m < 64; i++) {
+			if (k[i]->kind != NFG_FLOW_IPV4) {
+				rule[i] = core_classify_nonip(cl, k[i]->in_port);
+				continue;
+			}
+			core_acl_key_set(&ak[m], k[i]->in_port, k[i]->proto, k[i]->a, k[i]->b, k[i]->sport,
+					 k[i]->dport);
+			kp[m] = &ak[m];
+			at[m++] = i;
+		}
+		core_classify_burst(cl, kp, res, m);
+		for (uint32_t j = 0; j < m; j++)
+			rule[at[j]] = res[j];
+	}
+}
 
 /** Number of rules @p cl was built from. */
 static inline uint32_t core_classifier_nb_rules(const struct core_classifier *cl)

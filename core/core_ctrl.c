@@ -28,7 +28,8 @@
 #define CTRL_POLL_MS 1
 #define STATS_EVERY_MS NFG_CORE_BEAT_MS /* the heartbeat goes with the counters */
 
-static void reply(struct core *c, uint64_t token, int result, uint32_t slot, const char *reason)
+static void reply_to(struct core *c, const char *what, uint64_t token, int result, uint32_t slot,
+		     const char *reason)
 {
 	struct nfg_reply_board *b = c->region.lay.replies;
 	struct nfg_reply *r = &b->r[c->ctrl.reply_next++ % NFG_REPLY_BOARD];
@@ -41,8 +42,13 @@ static void reply(struct core *c, uint64_t token, int result, uint32_t slot, con
 	b->next = c->ctrl.reply_next;
 	if (result < 0) {
 		c->stats->ctrl_errors++;
-		fprintf(stderr, "core: refused a registration: %s\n", reason);
+		fprintf(stderr, "core: refused %s: %s\n", what, reason);
 	}
+}
+
+static void reply(struct core *c, uint64_t token, int result, uint32_t slot, const char *reason)
+{
+	reply_to(c, "a registration", token, result, slot, reason);
 }
 
 /* Whether process @p pid maps the region file @p path: a host NF's claimed
@@ -72,6 +78,8 @@ static int maps_region(pid_t pid, const char *path)
 static void set_state(struct core *c, uint32_t s, uint32_t st)
 {
 	c->ctrl.slot[s].state = st;
+	if (st != NFG_SLOT_ACTIVE) /* only an active NF sends ACLs */
+		core_acl_stage_free(&c->ctrl.acl[s]);
 	__atomic_store_n(&core_slot(c, s)->state, st, __ATOMIC_RELEASE);
 }
 
@@ -420,6 +428,59 @@ static void on_flow_rule(struct core *c, const struct nfg_ctrl_msg *m)
 		c->stats->ctrl_errors++;
 }
 
+/* The slot an ACL request names, when the sender holds it (its token)
+ * and it serves the service the request is for; NULL otherwise. */
+static const struct core_slot_info *acl_sender(const struct core *c, const struct nfg_ctrl_msg *m)
+{
+	const struct core_slot_info *ci = m->slot < c->cfg.max_nfs ? &c->ctrl.slot[m->slot] : NULL;
+
+	if (!ci || ci->token != m->token || ci->state != NFG_SLOT_ACTIVE || ci->service_id != m->service_id)
+		return NULL;
+	return ci;
+}
+
+/* One rule of an NF's ACL: staged; what is wrong with it is told at the
+ * commit, and counted now. */
+static void on_acl_rule(struct core *c, const struct nfg_ctrl_msg *m)
+{
+	if (!acl_sender(c, m)) {
+		c->stats->ctrl_errors++;
+		fprintf(stderr, "core: ignored an ACL rule for slot %u, service %u: wrong token, state or service\n",
+			m->slot, m->service_id);
+		return;
+	}
+	if (core_acl_stage_rule(&c->ctrl.acl[m->slot], &m->acl) < 0)
+		c->stats->ctrl_errors++;
+}
+
+/* An NF's ACL is complete: build it and make it its service's. */
+static void on_acl_commit(struct core *c, const struct nfg_ctrl_msg *m)
+{
+	struct core_acl *acl;
+	char why[48] = "";
+	int rc;
+
+	uint64_t token = m->acl_commit.reply;
+
+	if (token == 0) { /* nobody could read the answer */
+		c->stats->ctrl_errors++;
+		fprintf(stderr, "core: ignored an ACL commit with reply token 0 (slot %u)\n", m->slot);
+		return;
+	}
+	if (!acl_sender(c, m)) {
+		snprintf(why, sizeof(why), "slot %u: not yours, or not serving service %u", m->slot, m->service_id);
+		return reply_to(c, "an ACL", token, -EPERM, m->slot, why);
+	}
+	rc = core_acl_commit(&c->ctrl.acl[m->slot], m->acl_commit.count, c->socket_id, &acl, why, sizeof(why));
+	if (rc == 0)
+		rc = core_tables_acl_set(c, m->service_id, acl);
+	if (rc < 0)
+		return reply_to(c, "an ACL", token, rc, m->slot, rc == -ENOMEM && !why[0] ? "out of memory" : why);
+	reply_to(c, "an ACL", token, 0, m->slot, "ok");
+	printf("core: service %u: ACL of %u rules from slot %u\n", m->service_id, m->acl_commit.count, m->slot);
+	fflush(stdout);
+}
+
 static void drain_ctrl_ring(struct core *c)
 {
 	struct nfg_ctrl_ring *q = c->region.lay.ctrl;
@@ -447,6 +508,12 @@ static void drain_ctrl_ring(struct core *c)
 			break;
 		case NFG_CTRL_FLOW_RULE:
 			on_flow_rule(c, &m);
+			break;
+		case NFG_CTRL_ACL_RULE:
+			on_acl_rule(c, &m);
+			break;
+		case NFG_CTRL_ACL_COMMIT:
+			on_acl_commit(c, &m);
 			break;
 		default:
 			c->stats->ctrl_errors++;
@@ -532,6 +599,7 @@ void core_ctrl_stop(struct core *c)
 	pthread_join(c->ctrl.thread, NULL);
 	core_api_close(&c->api);
 	for (int s = 0; s < NFG_MAX_NFS; s++) {
+		core_acl_stage_free(&c->ctrl.acl[s]);
 		if (c->ctrl.pidfds[s] >= 0)
 			close(c->ctrl.pidfds[s]);
 		if (c->ctrl.guests[s].id)

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "core_acl.h"
 #include "nfhost/nfg_abi.h"
 
 struct core;
@@ -49,6 +50,7 @@ struct core_ctrl {
 	 * guest's VMM ends. */
 	uint64_t quarantine;
 	struct core_slot_info slot[NFG_MAX_NFS];
+	struct core_acl_stage acl[NFG_MAX_NFS];       /* ACL rules each NF is sending */
 	uint64_t ctrl_deq;       /* the control ring's consumer index, mirrored to the region */
 	uint32_t reply_next;     /* the reply board cell written next, likewise */
 	uint64_t beats;          /* the heartbeat, likewise (nfg_region_hdr.core_beat) */

@@ -16,6 +16,7 @@
 #include <rte_prefetch.h>
 
 #include "core.h"
+#include "core_acl.h"
 #include "core_flow.h"
 #include "core_parse.h"
 #include "core_rules.h"
@@ -161,6 +162,7 @@ struct rx_class {
 	struct graph_action act;
 	const uint8_t *skip;   /* services its flow skips */
 	uint8_t nskip;
+	int32_t acl;           /* ACL answer from its flow (core_acl_mark()), -1: classify */
 };
 
 /* RX, step 2: classify one packet, from its flow's hint (@p h, 0: none),
@@ -170,7 +172,7 @@ static inline struct rx_class rx_classify(const struct core *c, const struct cor
 					  const struct nfg_flow_key *k, struct core_mstate *ms)
 {
 	const struct core_ruleset *rs = t->rules;
-	struct rx_class r = { .act = t->dflt };
+	struct rx_class r = { .act = t->dflt, .acl = -1 };
 	int32_t rule;
 
 	ms->born = CORE_BORN_NEW;
@@ -184,6 +186,7 @@ static inline struct rx_class rx_classify(const struct core *c, const struct cor
 			ms->born = 0;
 			r.act = core_hint_act(h);
 			rule = core_hint_rule(h);
+			r.acl = core_hint_acl(h);
 		} else {
 			const struct core_flow *e = &c->flows.e[core_hint_pos(h)];
 
@@ -192,6 +195,7 @@ static inline struct rx_class rx_classify(const struct core *c, const struct cor
 			r.skip = e->skip;
 			r.nskip = e->nskip;
 			rule = e->rule;
+			r.acl = e->acl;
 		}
 		if (rs)
 			rs->pkts[rule]++; /* pkts[-1] counts the unmatched */
@@ -208,7 +212,8 @@ static inline struct rx_class rx_classify(const struct core *c, const struct cor
 /* RX, step 3: the packet's path and first stop, written where the NFs
  * read them; DST_NONE when it is dropped (freed and counted). */
 static inline uint16_t rx_first_hop(struct core *c, const struct core_tables *t, struct rte_mbuf *m, uint16_t port,
-				    const struct rx_class *cl, uint64_t *policy, uint64_t *no_inst)
+				    const struct rx_class *cl, const struct nfg_flow_key *k, uint64_t *policy,
+				    uint64_t *no_inst)
 {
 	struct core_mstate *ms = core_ms(m);
 	struct nfg_pkt *p = m->buf_addr;
@@ -235,6 +240,10 @@ static inline uint16_t rx_first_hop(struct core *c, const struct core_tables *t,
 	p->chain_id = ms->chain_id;
 	p->path_len = ms->len;
 	memcpy(p->path, ms->path, sizeof(p->path));
+	if (t->nb_acl)
+		core_acl_mark(t, ms, p, cl->acl, k);
+	else
+		p->acl_svc = 0;
 	return dst;
 }
 
@@ -288,7 +297,7 @@ static void rx_handle(struct core *c, struct lstate *ls, const struct core_table
 		}
 		ms->hash = ((struct nfg_pkt *)m->buf_addr)->flow_hash;
 		cl = rx_classify(c, t, t->flows_on ? hint[i] : 0, &keys[i], ms);
-		dst[i] = rx_first_hop(c, t, m, port, &cl, &policy, &no_inst);
+		dst[i] = rx_first_hop(c, t, m, port, &cl, &keys[i], &policy, &no_inst);
 		desc[i] = core_desc_of_mbuf(c, m);
 		idx[i] = ms->idx;
 	}

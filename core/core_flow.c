@@ -8,6 +8,7 @@
 #include <rte_malloc.h>
 #include <rte_ring.h>
 
+#include "core_acl.h"
 #include "core_flow.h"
 #include "core_parse.h"
 #include "core_rules.h"
@@ -15,6 +16,7 @@
 
 _Static_assert(GRAPH_MAX_RULES < 0x7fff, "a rule index + 1 fits the hint's 15 bits");
 _Static_assert(CORE_FLOW_MAX <= 1 << 24, "a position fits the hint's 24 bits");
+_Static_assert(NFG_ACL_MAX_RULES <= UINT16_MAX, "an ACL answer fits the entry's 16 bits");
 
 #define CMD_RING 1024
 
@@ -220,6 +222,7 @@ static void apply_one(struct core_flows *f, const struct nfg_flow_key *k, const 
 		e->ovr = (struct graph_action){ .type = GRAPH_ACT_CHAIN, .arg = cmd->dest };
 		break;
 	}
+	e->gen = UINT32_MAX; /* its path changed: the ACL answering for it may have too */
 	core_flows_set_hint(f, k, sig, 0); /* stale: the next packet reads the entry */
 }
 
@@ -238,6 +241,39 @@ void core_flows_apply_cmds(struct core_flows *f, uint64_t now, uint32_t epoch)
 		apply_one(f, &r, cmd, now, epoch);
 		f->st.cmds++;
 		rte_free(m[i]);
+	}
+}
+
+/* The ACL answers for @p n entries just classified (@p pos, their keys
+ * @p k): each by the ACL of the first service of its path that has one,
+ * in one burst per such service. */
+static void classify_acl(struct core_flows *f, const struct core_tables *t, const struct nfg_flow_key *const *k,
+			 const int32_t *pos, uint16_t n)
+{
+	const struct nfg_flow_key *kk[CORE_MAX_BURST];
+	uint8_t svc[CORE_MAX_BURST];
+	int32_t at[CORE_MAX_BURST], res[CORE_MAX_BURST];
+
+	for (uint16_t s = 0; s < n; s++) {
+		struct core_flow *e = &f->e[pos[s]];
+
+		svc[s] = core_acl_svc(t, e->ovr.type != GRAPH_ACT_NONE ? e->ovr : e->act, e->skip, e->nskip);
+	}
+	for (uint16_t s = 0; s < n; s++) {
+		uint8_t id = svc[s];
+		uint16_t m = 0;
+
+		if (!id)
+			continue;
+		for (uint16_t j = s; j < n; j++)
+			if (svc[j] == id) {
+				kk[m] = k[j];
+				at[m++] = pos[j];
+				svc[j] = 0;
+			}
+		core_classify_flows(t->acl[id]->cl, kk, res, m);
+		for (uint16_t j = 0; j < m; j++)
+			f->e[at[j]].acl = (uint16_t)(res[j] + 1);
 	}
 }
 
@@ -314,7 +350,10 @@ void core_flows_lookup(struct core_flows *f, const struct core_tables *t, const 
 
 		e->rule = r;
 		e->act = r >= 0 ? rs->act[r] : t->dflt;
+		e->acl = 0;
 	}
+	if (nstale && t->nb_acl)
+		classify_acl(f, t, stale, stale_pos, nstale);
 	for (uint16_t s = 0; s < nslow; s++) {
 		uint16_t k = slow[s];
 

@@ -34,6 +34,8 @@ struct core_flow {
 	uint8_t nskip;
 	uint8_t skip[CORE_FLOW_SKIPS];
 	uint8_t used;
+	uint16_t acl;            /* ACL answer (core_acl.h) in that generation: rule index + 1,
+				    0: none, for the first service of its path with an ACL */
 } __rte_aligned(32);
 
 _Static_assert(sizeof(struct core_flow) == 32, "a flow entry is half a cache line");
@@ -45,10 +47,10 @@ _Static_assert(sizeof(struct core_flow) == 32, "a flow entry is half a cache lin
  * line of its own in the table (with 100 000 flows, none of them is in
  * any cache).
  *   bits  0..23  stamp: the hint holds while the table's stamp is this
- *        24      SLOW: read the entry (NF skips, a wide argument, or
+ *        24      SLOW: read the entry (NF skips, a wide argument or ACL answer, or
  *                buckets moving, when a flow's birth matters)
  *   not SLOW: 25..39 rule index + 1 (0: the default), 40..41 action type,
- *             42..49 action argument
+ *             42..49 action argument, 50..63 the ACL answer (the entry's acl)
  *   SLOW:     32..55 the entry's position
  * The table's stamp moves on when the rules change, when buckets start or
  * stop moving, and at the end of every sweep lap.  Each flow's next packet
@@ -61,15 +63,21 @@ _Static_assert(sizeof(struct core_flow) == 32, "a flow entry is half a cache lin
  */
 #define CORE_HINT_STAMP_MASK 0xffffffu
 #define CORE_HINT_SLOW (1ULL << 24)
+#define CORE_HINT_ACL_MAX 0x3fffu /* the widest ACL answer a hint holds */
 
 static inline uint64_t core_flow_hint(const struct core_flow *e, uint32_t stamp, int32_t pos, int moving)
 {
 	struct graph_action a = e->ovr.type != GRAPH_ACT_NONE ? e->ovr : e->act;
 
-	if (moving || e->nskip || a.arg > 0xff)
+	if (moving || e->nskip || a.arg > 0xff || e->acl > CORE_HINT_ACL_MAX)
 		return stamp | CORE_HINT_SLOW | (uint64_t)(uint32_t)pos << 32;
 	return stamp | (uint64_t)(uint32_t)(e->rule + 1) << 25 | (uint64_t)(a.type & 3) << 40 |
-	       (uint64_t)(a.arg & 0xff) << 42;
+	       (uint64_t)(a.arg & 0xff) << 42 | (uint64_t)e->acl << 50;
+}
+
+static inline uint16_t core_hint_acl(uint64_t h)
+{
+	return (uint16_t)(h >> 50);
 }
 
 static inline uint32_t core_hint_stamp(uint64_t h)

@@ -213,7 +213,7 @@ void core_route_update_ready(struct core_tables *t)
 				t->rx_ready = 0;
 	}
 	t->moving = moving > 0;
-	t->flows_on = t->rules != NULL || t->moving || t->learning || t->nf_rules;
+	t->flows_on = t->rules != NULL || t->moving || t->learning || t->nf_rules || t->nb_acl;
 }
 
 void core_route_mirror(const struct core_tables *t, struct nfg_service *svc)

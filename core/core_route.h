@@ -35,6 +35,7 @@ struct core_chain {
 };
 
 struct core_ruleset; /* core_rules.h */
+struct core_acl;     /* core_acl.h */
 
 struct core_tables {
 	uint16_t nb_ports;
@@ -52,11 +53,17 @@ struct core_tables {
 	uint32_t epoch;                        /* routing epoch: bumped when buckets move */
 	struct graph_action dflt;               /* for packets no rule matches */
 	struct core_ruleset *rules;            /* NULL: no rules; owned by the control thread */
-	uint32_t rules_gen;                    /* changes with every rule set */
+	uint32_t rules_gen;                    /* changes with every rule set, every ACL, and
+						  every chain change while an ACL exists: what
+						  a flow's cached answers depend on */
+	uint16_t nb_acl;                       /* services with an ACL */
 	uint16_t out_port[NFG_MAX_PORTS];      /* where a chain leaves by default */
 	uint8_t slot_svc[NFG_MAX_NFS];         /* slot -> its service, 0 if none */
 	struct core_chain chain[GRAPH_MAX_CHAINS];
 	struct core_service svc[NFG_MAX_SERVICES];
+	/* service -> the ACL its NFs handed in (core_acl.h), NULL: none;
+	 * owned by the control thread like rules */
+	struct core_acl *acl[NFG_MAX_SERVICES];
 };
 
 enum core_dest {

@@ -27,34 +27,12 @@ struct core_ruleset *core_ruleset_build(const struct graph_rule *rules, const st
 					int socket, char *err, size_t errlen);
 void core_ruleset_free(struct core_ruleset *rs);
 
-/** Index of the rule each flow key matches, -1 for none.  IPv4 flows go
- * through the classifier; others can only match rules without L3/L4
- * conditions. */
+/** Index of the rule each flow key matches, -1 for none
+ * (core_classify_flows()). */
 static inline void core_ruleset_classify(const struct core_ruleset *rs, const struct nfg_flow_key *const *k,
 					 int32_t *rule, uint32_t n)
 {
-	struct core_acl_key ak[64];
-	const struct core_acl_key *kp[64];
-	int32_t res[64];
-	uint32_t at[64];
-
-	for (uint32_t i = 0; i < n;) {
-		uint32_t m = 0;
-
-		for (; i < n && m < 64; i++) {
-			if (k[i]->kind != NFG_FLOW_IPV4) {
-				rule[i] = core_classify_nonip(rs->cl, k[i]->in_port);
-				continue;
-			}
-			core_acl_key_set(&ak[m], k[i]->in_port, k[i]->proto, k[i]->a, k[i]->b, k[i]->sport,
-					 k[i]->dport);
-			kp[m] = &ak[m];
-			at[m++] = i;
-		}
-		core_classify_burst(rs->cl, kp, res, m);
-		for (uint32_t j = 0; j < m; j++)
-			rule[at[j]] = res[j];
-	}
+	core_classify_flows(rs->cl, k, rule, n);
 }
 
 #endif

@@ -10,6 +10,7 @@
 #include <rte_cycles.h>
 
 #include "core.h"
+#include "core_acl.h"
 #include "core_rules.h"
 #include "core_tables.h"
 
@@ -50,8 +51,11 @@ void core_tables_fini(struct core *c)
 {
 	struct core_tables_owner *o = &c->tabs;
 
-	if (c->tables)
+	if (c->tables) {
 		core_ruleset_free(c->tables->rules);
+		for (int id = 0; id < NFG_MAX_SERVICES; id++)
+			core_acl_free(c->tables->acl[id]);
+	}
 	core_route_free(c->tables);
 	c->tables = NULL;
 	if (o->model)
@@ -111,19 +115,50 @@ int core_tables_join(struct core *c, uint16_t id, uint8_t slot)
 	return 0;
 }
 
-uint32_t core_tables_instances(const struct core *c, uint16_t id)
+static uint32_t instances_in(const struct core *c, const struct core_tables *t, uint16_t id)
 {
-	uint32_t n = c->tables->svc[id].nb;
+	uint32_t n = t->svc[id].nb;
 
 	for (uint8_t s = 0; s < NFG_MAX_NFS; s++)
 		n += c->tabs.pending[s].service == id;
 	return n;
 }
 
+uint32_t core_tables_instances(const struct core *c, uint16_t id)
+{
+	return instances_in(c, c->tables, id);
+}
+
+/* Service @p id's ACL becomes @p acl (NULL: none) in @p nt; flows
+ * classify again. */
+static void put_acl(struct core_tables *nt, uint16_t id, struct core_acl *acl)
+{
+	nt->nb_acl = (uint16_t)(nt->nb_acl + (acl != NULL) - (nt->acl[id] != NULL));
+	nt->acl[id] = acl;
+	nt->rules_gen++;
+}
+
+int core_tables_acl_set(struct core *c, uint16_t id, struct core_acl *acl)
+{
+	struct core_acl *old = c->tables->acl[id];
+	struct core_tables *nt = core_route_clone(c->tables);
+
+	if (!nt) {
+		core_acl_free(acl);
+		return -ENOMEM;
+	}
+	put_acl(nt, id, acl);
+	core_tables_publish(c, nt); /* after this no lcore reads the old one */
+	core_acl_free(old);
+	return 0;
+}
+
 int core_tables_leave(struct core *c, uint8_t s)
 {
 	struct core_pending *pending = c->tabs.pending;
 	struct core_tables *nt = core_route_clone(c->tables);
+	uint16_t id = c->tables->slot_svc[s];
+	struct core_acl *acl_gone = NULL;
 
 	if (!nt)
 		return -ENOMEM;
@@ -141,7 +176,17 @@ int core_tables_leave(struct core *c, uint8_t s)
 	nt->learning = 0;
 	for (uint8_t p = 0; p < NFG_MAX_NFS; p++)
 		nt->learning |= pending[p].service != 0;
+	/* the service's last instance took its ACL with it */
+	if (id && nt->acl[id] && instances_in(c, nt, id) == 0) {
+		acl_gone = nt->acl[id];
+		put_acl(nt, id, NULL);
+	}
 	core_tables_publish(c, nt);
+	if (acl_gone) {
+		printf("core: service %u: its last instance left, its ACL with it\n", id);
+		fflush(stdout);
+	}
+	core_acl_free(acl_gone);
 	return 0;
 }
 
@@ -225,6 +270,9 @@ static struct core_tables *tables_from(struct core *c, const struct graph *g)
 	for (uint32_t i = 0; i < g->nchain; i++)
 		core_route_set_chain(nt, g->chain[i].id, g->chain[i].svc, g->chain[i].len, g->chain[i].exit);
 	nt->dflt = g->dflt;
+	/* which service's ACL answers for a flow depends on its chain */
+	if (nt->nb_acl)
+		nt->rules_gen++;
 	return nt;
 }
 

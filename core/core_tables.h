@@ -77,6 +77,15 @@ uint32_t core_tables_instances(const struct core *c, uint16_t id);
  * @return 0 or -ENOMEM */
 int core_tables_leave(struct core *c, uint8_t slot);
 
+struct core_acl;
+
+/** Service @p id's ACL becomes @p acl (NULL: none; the tables own it
+ * now), published; the one it replaces is freed once no lcore reads it.
+ * Flows take the new answer at their next packet.  A service's ACL goes
+ * when its last instance leaves (core_tables_leave()).
+ * @return 0 or -ENOMEM (@p acl freed) */
+int core_tables_acl_set(struct core *c, uint16_t id, struct core_acl *acl);
+
 /** An NF installed a flow rule: keep the flow table on from now on. */
 int core_tables_nf_rules_on(struct core *c);
 

@@ -37,7 +37,8 @@ $(FUZZ_OUT)/fuzz_graph: fuzz/fuzz_graph.c $(GRAPH_SRC) $(CONF_SRC) $(FUZZ_DEPS)
 
 # the request handler with the control thread's tables, rules (rte_acl) and
 # the graph validator; no ports, no data path
-FUZZ_API_SRC := core/core_api.c core/core_tables.c core/core_rules.c core/core_classify.c core/core_route.c graph/graph.c \
+FUZZ_API_SRC := core/core_api.c core/core_tables.c core/core_rules.c core/core_classify.c core/core_route.c core/core_acl.c \
+		graph/graph.c \
 		$(CONF_SRC)
 $(FUZZ_OUT)/fuzz_api: fuzz/fuzz_api.c $(FUZZ_API_SRC) $(FUZZ_DEPS)
 	@mkdir -p $(@D)

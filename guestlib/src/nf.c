@@ -607,6 +607,7 @@ static void free_ctx(struct nfg_ctx *ctx)
 	if (signal_ctx == ctx)
 		signal_ctx = NULL;
 	nfg_region_detach(&ctx->region);
+	nfg_acl_forget(ctx);
 	free(ctx);
 }
 
@@ -695,6 +696,9 @@ static int reattach(struct nfg_ctx *ctx)
 		return nfg_set_error(rc, "the restarted core of region %s refused a registration: %s",
 				     ctx->region.path, why);
 	}
+	/* the ACLs went with the old core */
+	if ((rc = nfg_acl_resend(ctx)) < 0)
+		return rc;
 	fprintf(stderr, "%s: re-attached to the restarted core of region %s: %u service%s registered again\n",
 		ctx->opts.name, ctx->region.path, n, n == 1 ? "" : "s");
 	return 0;

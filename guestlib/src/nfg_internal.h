@@ -124,7 +124,15 @@ struct nfg_ctx {
 	uint64_t boot_id;
 	uint64_t beat;
 	double beat_at;        /* nfg_now() when the beat last moved */
+	struct nfg_acl_copy *acl; /* ACLs handed to the core, for a restarted one (acl.c) */
 };
+
+/** Send every ACL handed to the core before to the core just registered
+ * with (a restarted one).  @return 0 or nfg_acl_set()'s error */
+int nfg_acl_resend(struct nfg_ctx *ctx);
+
+/** Free the ACL copies. */
+void nfg_acl_forget(struct nfg_ctx *ctx);
 
 /** Record the text for nfg_last_error(); returns @p err. */
 int nfg_set_error(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

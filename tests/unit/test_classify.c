@@ -4,7 +4,9 @@
  * priority and id tie-breaks, the non-IP table, refused rule sets, several
  * classifiers alive at once and one read while another is built, and
  * thousands of random rules and packets where the rte_acl classifier must
- * agree with the linear reference on every packet. */
+ * agree with the linear reference on every packet; NF ACLs (core_acl.[ch]):
+ * each refusal and its reason, and the classifier built from an NF's
+ * rules held to the same reference. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -15,6 +17,7 @@
 #include <rte_malloc.h>
 #include <rte_memory.h>
 
+#include "core_acl.h"
 #include "core_classify.h"
 #include "core_flow.h"
 #include "core_parse.h"
@@ -1263,6 +1266,164 @@ START_TEST(test_flow_table)
 }
 END_TEST
 
+/* ---- NF ACLs (core_acl.c) ------------------------------------------- */
+
+static struct nfg_acl_wire wire(uint32_t index, uint32_t id)
+{
+	return (struct nfg_acl_wire){ .index = index, .id = id, .sport_hi = UINT16_MAX, .dport_hi = UINT16_MAX,
+				      .proto_any = 1 };
+}
+
+/* Stage @p w alone (index 0) and commit it: the reason it was refused. */
+static const char *acl_refusal(struct nfg_acl_wire w, int want)
+{
+	static char why[48];
+	struct core_acl_stage st = { 0 };
+	struct core_acl *a = NULL;
+
+	w.index = 0;
+	ck_assert_int_eq(core_acl_stage_rule(&st, &w), want);
+	ck_assert_int_eq(core_acl_commit(&st, 1, SOCKET_ID_ANY, &a, why, sizeof(why)), want);
+	ck_assert_ptr_null(a);
+	ck_assert_ptr_null(st.rule); /* the stage is emptied either way */
+	return why;
+}
+
+START_TEST(test_acl_refused)
+{
+	struct nfg_acl_wire w = wire(0, 5);
+	struct core_acl_stage st = { 0 };
+	struct core_acl *a = (void *)1;
+	char why[48];
+
+	w.id = 0;
+	ck_assert_str_eq(acl_refusal(w, -EINVAL), "rule 0: id 0 (0 means no match)");
+	w = wire(0, 5), w.src_len = 33;
+	ck_assert_str_eq(acl_refusal(w, -EINVAL), "rule 0: src prefix /33 over 32");
+	w = wire(0, 5), w.dst_len = 255;
+	ck_assert_str_eq(acl_refusal(w, -EINVAL), "rule 0: dst prefix /255 over 32");
+	w = wire(0, 5), w.sport_lo = 9, w.sport_hi = 3;
+	ck_assert_str_eq(acl_refusal(w, -EINVAL), "rule 0: sport 9-3: lo > hi");
+	w = wire(0, 5), w.dport_lo = 2, w.dport_hi = 1;
+	ck_assert_str_eq(acl_refusal(w, -EINVAL), "rule 0: dport 2-1: lo > hi");
+	w = wire(0, 5), w.proto_any = 7;
+	ck_assert_str_eq(acl_refusal(w, -EINVAL), "rule 0: proto_any 7 (0 or 1)");
+
+	/* a lost rule; the set stays refused until index 0 starts another */
+	ck_assert_int_eq(core_acl_stage_rule(&st, &(struct nfg_acl_wire){ 0 }), -EINVAL);
+	w = wire(0, 1);
+	ck_assert_int_eq(core_acl_stage_rule(&st, &w), 0);
+	w = wire(2, 3);
+	ck_assert_int_eq(core_acl_stage_rule(&st, &w), -EPROTO);
+	w = wire(3, 4);
+	ck_assert_int_eq(core_acl_stage_rule(&st, &w), -EPROTO);
+	ck_assert_int_eq(core_acl_commit(&st, 2, SOCKET_ID_ANY, &a, why, sizeof(why)), -EPROTO);
+	ck_assert_str_eq(why, "rule 2 came after 1: one was lost");
+	ck_assert_ptr_null(a);
+	/* past the limit, whatever came before */
+	w = wire(NFG_ACL_MAX_RULES, 1);
+	ck_assert_int_eq(core_acl_stage_rule(&st, &w), -E2BIG);
+	w = wire(UINT32_MAX, 1);
+	ck_assert_int_eq(core_acl_stage_rule(&st, &w), -E2BIG);
+	ck_assert_int_eq(core_acl_commit(&st, 1, SOCKET_ID_ANY, &a, why, sizeof(why)), -E2BIG);
+	ck_assert_str_eq(why, "rule 16384: more than 16384 rules");
+	/* the count the commit names must be what arrived */
+	for (uint32_t i = 0; i < 3; i++) {
+		w = wire(i, i + 1);
+		ck_assert_int_eq(core_acl_stage_rule(&st, &w), 0);
+	}
+	ck_assert_int_eq(core_acl_commit(&st, 4, SOCKET_ID_ANY, &a, why, sizeof(why)), -EPROTO);
+	ck_assert_str_eq(why, "commit of 4 rules, 3 arrived");
+	ck_assert_int_eq(core_acl_commit(&st, 1, SOCKET_ID_ANY, &a, why, sizeof(why)), -EPROTO);
+	ck_assert_str_eq(why, "commit of 1 rules, 0 arrived");
+	/* duplicate ids: the classifier's check */
+	w = wire(0, 9);
+	core_acl_stage_rule(&st, &w);
+	w.index = 1;
+	core_acl_stage_rule(&st, &w);
+	ck_assert_int_eq(core_acl_commit(&st, 2, SOCKET_ID_ANY, &a, why, sizeof(why)), -EINVAL);
+	ck_assert_str_eq(why, "rule id 9 is duplicated (rules 0 and 1)");
+	/* a restart at index 0 clears an earlier refusal; no rules: no ACL */
+	w = wire(5, 1);
+	core_acl_stage_rule(&st, &w);
+	w = wire(0, 1);
+	ck_assert_int_eq(core_acl_stage_rule(&st, &w), 0);
+	ck_assert_int_eq(core_acl_commit(&st, 1, SOCKET_ID_ANY, &a, why, sizeof(why)), 0);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_uint_eq(a->n, 1);
+	core_acl_free(a);
+	ck_assert_int_eq(core_acl_commit(&st, 0, SOCKET_ID_ANY, &a, why, sizeof(why)), 0);
+	ck_assert_ptr_null(a);
+}
+END_TEST
+
+/* Random rule sets sent as an NF sends them: the ACL's answer, by id, is
+ * the linear reference's on the rules as the core took them. */
+START_TEST(test_acl_random)
+{
+	static const struct rand_cfg cfg[] = { { 1000, 0, 1, 8, 0 }, { 300, 0, 0, 0, 0 }, { 40, 0, 1, 2, 10 } };
+	const struct rand_cfg *c = &cfg[_i];
+	struct graph_rule *r = malloc(sizeof(*r) * c->nb_rules);
+	struct core_acl_stage st = { 0 };
+	struct core_acl *a;
+	struct unit_rng g;
+	char why[48];
+
+	ck_assert_ptr_nonnull(r);
+	unit_rng_init(&g, 0xac1 + (uint64_t)_i);
+	rand_rules(&g, c, r);
+	for (uint32_t i = 0; i < c->nb_rules; i++) {
+		struct nfg_acl_wire w = {
+			.src = r[i].src, .dst = r[i].dst, .sport_lo = r[i].sport_lo, .sport_hi = r[i].sport_hi,
+			.dport_lo = r[i].dport_lo, .dport_hi = r[i].dport_hi, .priority = r[i].priority,
+			.id = r[i].id | 0x40000000u, .index = i, .src_len = r[i].src_len, .dst_len = r[i].dst_len,
+			.proto = r[i].proto, .proto_any = r[i].proto_any,
+		};
+
+		r[i].id = w.id;
+		r[i].in_port = ANY; /* an NF's rules name no port */
+		ck_assert_int_eq(core_acl_stage_rule(&st, &w), 0);
+	}
+	ck_assert_msg(core_acl_commit(&st, c->nb_rules, SOCKET_ID_ANY, &a, why, sizeof(why)) == 0, "%s", why);
+	for (uint32_t p = 0; p < 20000; p++) {
+		struct core_acl_key k = rand_pkt(&g, r, c->nb_rules);
+		struct nfg_flow_key fk = { .a = k.src, .b = k.dst, .sport = rte_be_to_cpu_16(k.sport),
+					   .dport = rte_be_to_cpu_16(k.dport), .proto = k.proto,
+					   .kind = NFG_FLOW_IPV4, .in_port = (uint16_t)rte_be_to_cpu_32(k.in_port) };
+		const struct nfg_flow_key *fkp = &fk;
+		int32_t got, want = core_classify_linear(r, c->nb_rules, &k);
+
+		core_classify_flows(a->cl, &fkp, &got, 1);
+		ck_assert_int_eq(got, want);
+		ck_assert_uint_eq(got >= 0 ? a->id[got] : 0, want >= 0 ? r[want].id : 0);
+	}
+	core_acl_free(a);
+	free(r);
+}
+END_TEST
+
+START_TEST(test_acl_hint)
+{
+	struct core_flow e = { .rule = 3, .act = { .type = GRAPH_ACT_CHAIN, .arg = 1 } };
+
+	for (uint32_t v = 0; v <= NFG_ACL_MAX_RULES; v++) {
+		uint64_t h;
+
+		e.acl = (uint16_t)v;
+		h = core_flow_hint(&e, 77, 12, 0);
+		if (v > CORE_HINT_ACL_MAX) { /* wider than the hint: read from the entry */
+			ck_assert(h & CORE_HINT_SLOW);
+			continue;
+		}
+		ck_assert(!(h & CORE_HINT_SLOW));
+		ck_assert_uint_eq(core_hint_acl(h), v);
+		ck_assert_int_eq(core_hint_rule(h), 3);
+		ck_assert_uint_eq(core_hint_act(h).arg, 1);
+		ck_assert_uint_eq(core_hint_stamp(h), 77);
+	}
+}
+END_TEST
+
 static Suite *classify_suite(void)
 {
 	Suite *s = suite_create("classify");
@@ -1298,6 +1459,9 @@ static Suite *classify_suite(void)
 	tcase_add_test(rnd, test_random_narrow);
 	tcase_add_test(rnd, test_random_wide_ties);
 	tcase_add_test(rnd, test_random_small_sets);
+	tcase_add_test(bad, test_acl_refused);
+	tcase_add_loop_test(rnd, test_acl_random, 0, 3);
+	tcase_add_test(tc, test_acl_hint);
 	/* rte_acl builds of thousands of wide rules take seconds */
 	tcase_set_timeout(bad, 60);
 	tcase_set_timeout(lt, 60);

@@ -77,10 +77,11 @@ $(UNIT_OUT)/test_graph_asan: $(UNIT_DIR)/test_graph.c $(GRAPH_SRC) $(CONF_SRC) $
 	@mkdir -p $(@D)
 	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN) $(GRAPH_TEST_DEFS) -o $@ $< $(GRAPH_SRC) $(CONF_SRC) -lyaml -ljansson $(CHECK_LIBS)
 
-# the rule classifier on rte_acl, held to its linear reference, and the
-# flow table on rte_hash; the test starts the EAL itself (no hugepages)
+# the rule classifier on rte_acl, held to its linear reference, NF ACLs
+# built on it, and the flow table on rte_hash; the test starts the EAL itself (no hugepages)
 # since both allocate with rte_malloc
 $(UNIT_OUT)/test_classify: $(UNIT_DIR)/test_classify.c core/core_classify.c core/core_classify.h core/core_flow.c \
-		core/core_flow.h $(UNIT_DEPS)
+		core/core_flow.h core/core_acl.c core/core_acl.h $(UNIT_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(UNIT_CFLAGS) $(DPDK_CFLAGS) -o $@ $< core/core_classify.c core/core_flow.c $(DPDK_LIBS) $(CHECK_LIBS)
+	$(CC) $(UNIT_CFLAGS) $(DPDK_CFLAGS) -o $@ $< core/core_classify.c core/core_flow.c core/core_acl.c $(DPDK_LIBS) \
+		$(CHECK_LIBS)

@@ -372,6 +372,45 @@ uint64_t nfg_tsc_hz(void);
  */
 uint64_t nfg_burst_tsc(const struct nfg_ctx *ctx);
 
+/**
+ * One rule of an NF's ACL (nfg_acl_set()): an IPv4 5-tuple with prefixes
+ * and inclusive port ranges, the semantics of a graph rule
+ * (docs/service-graphs.md).  Addresses in host byte order.
+ */
+struct nfg_acl_rule {
+	uint32_t id;               /**< != 0, unique in the set: what nfg_pkt.acl carries */
+	int32_t priority;          /**< the highest wins; equal: the lowest id */
+	uint32_t src, dst;         /**< bits past the prefix length are ignored */
+	uint8_t src_len, dst_len;  /**< 0..32, 0: any */
+	uint8_t proto;             /**< IPPROTO_*, unless proto_any */
+	uint8_t proto_any;         /**< 1: any protocol */
+	uint16_t sport_lo, sport_hi; /**< inclusive; 0..65535: any (ports of TCP, UDP, SCTP; 0 for others) */
+	uint16_t dport_lo, dport_hi;
+};
+
+/**
+ * Hand the core the ACL of service @p service_id (one this process
+ * serves): from then on every packet whose path has that service as its
+ * first with an ACL reaches it with nfg_pkt.acl_svc == @p service_id and
+ * nfg_pkt.acl the id of the rule that wins for its flow (0: none).  The
+ * core classifies each flow's first packet and caches the answer: a new
+ * set takes effect for every flow, new and known, at its next packet
+ * received; packets already past receive keep the old answer.  The set
+ * replaces the service's previous one, whichever instance sent it;
+ * @p n == 0 removes it.  The library keeps a copy and sends it again to a
+ * restarted core (nfg_run()).
+ *
+ * Blocks until the core answers (a few ms for a thousand rules; rte_acl
+ * may take seconds for tens of thousands of overlapping ones), waiting for
+ * room in the control ring as needed.  May be called before nfg_run() and
+ * from its handlers or idle callback (packets wait in the ring meanwhile).
+ * @return 0; -EINVAL (a bad rule: nfg_last_error() names it, e.g. "rule 17:
+ *   sport 9-3: lo > hi"), -E2BIG (more than NFG_ACL_MAX_RULES), -ENOENT
+ *   (not a service of this process), -EPROTO (a rule was lost on the way),
+ *   -ENOMEM (too many or too overlapping for rte_acl), -ETIMEDOUT.
+ */
+int nfg_acl_set(struct nfg_ctx *ctx, uint16_t service_id, const struct nfg_acl_rule *rules, uint32_t n);
+
 /** Text of the last error of this thread. */
 const char *nfg_last_error(void);
 

@@ -111,7 +111,9 @@
 
 #define NFG_MAGIC 0x314e4f4947455248ULL /* "HREGION1" little-endian */
 /* 4: the core's heartbeat (core_beat), which a library of version 4 waits
- * on; an older core never beats */
+ * on; an older core never beats.  5: ACLs an NF hands the core
+ * (NFG_CTRL_ACL_RULE, NFG_CTRL_ACL_COMMIT) and their answer in
+ * nfg_pkt.acl_svc / acl; named counters in the slot (struct nfg_counter) */
 #define NFG_ABI_VERSION 5u
 
 #define NFG_CACHE_LINE 64
@@ -124,6 +126,7 @@
 #define NFG_CTRL_RING_SIZE 256
 #define NFG_REPLY_BOARD 64
 #define NFG_HASH_BUCKETS 256  /**< flow-hash buckets per service */
+#define NFG_ACL_MAX_RULES 16384 /**< rules in one NF's ACL (NFG_CTRL_ACL_RULE) */
 
 #define NFG_ALIGNED __attribute__((aligned(NFG_CACHE_LINE)))
 
@@ -234,7 +237,7 @@ enum nfg_action {
 
 /**
  * Per-packet metadata, at the start of every buffer.  The core fills it when
- * a port receives (all but reserved[] and user[]); after that it never
+ * a port receives (all but user[]); after that it never
  * reads it again, but for data_off and len when an NF hands the packet back
  * flagged NFG_D_F_META.  It routes by its own private copy of the packet's
  * path and hash, so nothing an NF writes here can misroute a packet.
@@ -255,7 +258,15 @@ struct nfg_pkt {
 	uint8_t l4_proto;   /**< core at receive: IPPROTO_* */
 	uint8_t flags;      /**< core at receive: NFG_PKT_F_* */
 	uint8_t path_len;   /**< core at receive: services in path[] */
-	uint8_t reserved[5]; /**< nobody */
+	/** core at receive: the service of path[] whose ACL @c acl answers
+	 * (the first on the path that has one), 0: none.  A handler reads
+	 * @c acl only when this is its own service: run to completion takes a
+	 * packet through a later service of the process with no core between. */
+	uint8_t acl_svc;
+	/** core at receive, when acl_svc is not 0 (else unset): the id of
+	 * the ACL rule of service acl_svc that wins for this packet's flow
+	 * (NFG_CTRL_ACL_RULE), 0: no rule matched */
+	uint32_t acl;
 	uint64_t rx_tsc;    /**< core at receive: its TSC then */
 	/** core at receive: the services this packet visits, in order: a
 	 * process serving consecutive ones runs them back to back.  A copy
@@ -539,9 +550,38 @@ enum nfg_ctrl_type {
 				  *   asking that NF to leave (it sees DRAINED) */
 	NFG_CTRL_GUEST_BIND = 3, /**< guest_id runs in host process pid (its VMM):
 				  *   when that process ends, the guest's NFs are gone */
-	NFG_CTRL_FLOW_RULE = 4   /**< from an active NF (slot, token): a rule for
+	NFG_CTRL_FLOW_RULE = 4,  /**< from an active NF (slot, token): a rule for
 				  *   the rest of one flow, both directions.  Not
 				  *   answered: a data path must not wait on it */
+	NFG_CTRL_ACL_RULE = 5,   /**< from an active NF (slot, token): rule acl.index of
+				  *   the ACL it is building for its slot's service
+				  *   (service_id).  Index 0 starts a new set.  Not
+				  *   answered: what is wrong is told at the commit */
+	NFG_CTRL_ACL_COMMIT = 6  /**< from an active NF (slot, token): the ACL of
+				  *   acl_commit.count rules sent since index 0 replaces
+				  *   service_id's (0 rules: it has none).  Answered on
+				  *   the board under acl_commit.reply: 0, or -errno and
+				  *   the first refusal.  A service's ACL goes when its
+				  *   last instance leaves */
+};
+
+/**
+ * One ACL rule (NFG_CTRL_ACL_RULE): the IPv4 5-tuple, prefixes and ranges
+ * as in a graph rule (docs/service-graphs.md), host byte order.  Best
+ * rule: highest priority, then lowest id.  The core checks every field:
+ * index in order and below NFG_ACL_MAX_RULES, id != 0 and unique,
+ * prefix lengths <= 32, lo <= hi, proto_any 0 or 1.
+ */
+struct nfg_acl_wire {
+	uint32_t src, dst;          /**< addresses; bits past the prefix length ignored */
+	uint16_t sport_lo, sport_hi; /**< inclusive; 0..65535 = any */
+	uint16_t dport_lo, dport_hi;
+	int32_t priority;           /**< higher wins */
+	uint32_t id;                /**< != 0: what nfg_pkt.acl carries */
+	uint32_t index;             /**< position in the set: 0, 1, ... */
+	uint8_t src_len, dst_len;   /**< 0..32, 0 = any */
+	uint8_t proto;              /**< IPPROTO_*, unless proto_any */
+	uint8_t proto_any;          /**< 1: any protocol */
 };
 
 /** What a flow rule an NF installs does to the rest of the flow. */
@@ -559,12 +599,12 @@ struct nfg_ctrl_msg {
 	uint64_t token; /**< random, chosen by the NF, echoed on the board */
 	uint32_t type;  /**< enum nfg_ctrl_type */
 	union {
-		uint32_t slot;     /**< UNREGISTER */
+		uint32_t slot;     /**< UNREGISTER, FLOW_RULE, ACL_RULE, ACL_COMMIT */
 		uint32_t guest_id; /**< REGISTER from a guest, GUEST_BIND */
 	};
 	int32_t pid;    /**< host PID: the NF's (REGISTER: believed only when that process
 			 * maps the region), or for GUEST_BIND the VMM's */
-	uint16_t service_id;
+	uint16_t service_id; /**< REGISTER; ACL_*: the slot's service */
 	uint16_t flags; /**< NFG_SLOT_F_* */
 	union {
 		char name[NFG_NAME_LEN]; /**< REGISTER */
@@ -574,6 +614,13 @@ struct nfg_ctrl_msg {
 			uint8_t pad;
 			uint16_t dest;   /**< service, port or chain */
 		} flow;                  /**< FLOW_RULE */
+		struct nfg_acl_wire acl; /**< ACL_RULE */
+		struct {
+			uint32_t count;  /**< rules sent since index 0 */
+			uint32_t pad;
+			uint64_t reply;  /**< != 0: the token the answer carries (token
+					  *   is the slot's and answered its REGISTER) */
+		} acl_commit;            /**< ACL_COMMIT */
 	};
 };
 
@@ -631,6 +678,8 @@ _Static_assert(sizeof(struct nfg_region_hdr) % NFG_CACHE_LINE == 0, "header");
 _Static_assert(sizeof(struct nfg_region_hdr) == 4 * NFG_CACHE_LINE, "header: 16 bytes spare after core_beat");
 _Static_assert(sizeof(struct nfg_ctrl_msg) == 64, "ctrl msg");
 _Static_assert(sizeof(struct nfg_flow_key) == 16, "flow key");
+_Static_assert(sizeof(struct nfg_acl_wire) == NFG_NAME_LEN, "an ACL rule fills the message's union");
+_Static_assert(offsetof(struct nfg_pkt, acl) % 4 == 0, "acl aligned");
 _Static_assert(NFG_MAX_SERVICES <= 256, "a service ID fits a path byte");
 _Static_assert((NFG_CTRL_RING_SIZE & (NFG_CTRL_RING_SIZE - 1)) == 0, "ctrl ring");
 _Static_assert(NFG_MAX_NFS < 255, "slot index fits the core's owner byte");

@@ -25,7 +25,9 @@
  * insert instead (counted in full).
  *
  * Time: @c now and the timeouts are in one monotonic unit of the caller's
- * choice; the table only adds and compares them.  The NFs pass TSC ticks
+ * choice; the table only adds and compares them.  @c now must not go
+ * backwards from call to call: a class is in last-use order only if the
+ * uses come in time order (a clock read once per burst is fine).  The NFs pass TSC ticks
  * (libnfguest's nfg_tsc()) and timeouts of seconds * nfg_tsc_hz().
  *
  * Threads: an NF runs one loop thread and it alone calls into its table.

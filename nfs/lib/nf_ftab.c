@@ -136,8 +136,8 @@ struct nf_ftab *nf_ftab_create(const struct nf_ftab_conf *c)
 	/* the value area 16-byte aligned, like malloc's */
 	t->val_off = (KEY_OFF + c->key_len + 15) & ~(size_t)15;
 	t->stride = (t->val_off + c->val_len + 15) & ~(size_t)15;
-	/* 2 MiB aligned and transparent huge pages asked for: lookups land
-	 * anywhere in the pool, and a TLB miss per lookup doubles its cost */
+	/* 2 MiB aligned, transparent huge pages asked for: lookups land
+	 * anywhere in the pool, and huge pages spare them TLB misses */
 	t->pool = aligned_alloc(1u << 21, ((t->stride * t->max) + (1u << 21) - 1) & ~(((size_t)1 << 21) - 1));
 	if (t->pool)
 		madvise(t->pool, t->stride * t->max, MADV_HUGEPAGE);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <urcu/urcu-qsbr.h> /* urcu_qsbr_flavor: never used for a grace period here */
 #include <urcu/rculfhash.h>
@@ -19,6 +20,7 @@
 struct ent {
 	struct cds_lfht_node node;
 	uint64_t last;       /* last use, in the caller's unit */
+	uint64_t queued;     /* when it took its place in its class's list (<= last) */
 	uint32_t prev, next; /* class LRU list (pool indices); next also links the free list */
 	uint8_t cls;
 	uint8_t used;
@@ -35,6 +37,7 @@ struct nf_ftab {
 	uint32_t key_len, val_len, max;
 	uint32_t free_head;
 	uint32_t head[NF_FTAB_CLASSES_MAX], tail[NF_FTAB_CLASSES_MAX];
+	uint64_t gran[NF_FTAB_CLASSES_MAX]; /* a touch requeues when the place is older: timeout / 64 */
 	unsigned int expire_next; /* the class nf_ftab_expire() starts at, rotated */
 	struct nf_ftab_conf conf;
 	struct nf_ftab_stats st;
@@ -133,7 +136,11 @@ struct nf_ftab *nf_ftab_create(const struct nf_ftab_conf *c)
 	/* the value area 16-byte aligned, like malloc's */
 	t->val_off = (KEY_OFF + c->key_len + 15) & ~(size_t)15;
 	t->stride = (t->val_off + c->val_len + 15) & ~(size_t)15;
-	t->pool = aligned_alloc(64, ((t->stride * t->max) + 63) & ~(size_t)63);
+	/* 2 MiB aligned, transparent huge pages asked for: lookups land
+	 * anywhere in the pool, and huge pages spare them TLB misses */
+	t->pool = aligned_alloc(1u << 21, ((t->stride * t->max) + (1u << 21) - 1) & ~(((size_t)1 << 21) - 1));
+	if (t->pool)
+		madvise(t->pool, t->stride * t->max, MADV_HUGEPAGE);
 	while (buckets < c->max_entries)
 		buckets <<= 1;
 	/* as many buckets as entries, fixed: no resize, hence no resize
@@ -154,8 +161,10 @@ struct nf_ftab *nf_ftab_create(const struct nf_ftab_conf *c)
 		e->next = i + 1 < t->max ? i + 1 : NIL;
 	}
 	t->free_head = 0;
-	for (unsigned int k = 0; k < NF_FTAB_CLASSES_MAX; k++)
+	for (unsigned int k = 0; k < NF_FTAB_CLASSES_MAX; k++) {
 		t->head[k] = t->tail[k] = NIL;
+		t->gran[k] = c->timeout[k] >> 6;
+	}
 	return t;
 }
 
@@ -240,7 +249,7 @@ int nf_ftab_insert(struct nf_ftab *t, const void *key, uint32_t hash, unsigned i
 	t->free_head = e->next;
 	e->used = 1;
 	e->cls = (uint8_t)cls;
-	e->last = now;
+	e->last = e->queued = now;
 	memcpy((uint8_t *)e + KEY_OFF, key, t->key_len);
 	memset(ent_val(t, e), 0, t->val_len);
 	lru_append(t, e);
@@ -257,6 +266,13 @@ void nf_ftab_touch(struct nf_ftab *t, void *val, uint64_t now)
 	struct ent *e = val_ent(t, val);
 
 	e->last = now;
+	/* moving to the tail writes the two neighbours and the old tail, three
+	 * cache misses in a big table: done only once the entry's place is
+	 * 1/64 of its timeout old, so a busy flow moves rarely and the list
+	 * stays in order of places (what expiry and eviction rely on) */
+	if (now - e->queued < t->gran[e->cls])
+		return;
+	e->queued = now;
 	if (t->tail[e->cls] == ent_idx(t, e))
 		return;
 	lru_unlink(t, e);
@@ -271,7 +287,7 @@ int nf_ftab_set_class(struct nf_ftab *t, void *val, unsigned int cls, uint64_t n
 		return -EINVAL;
 	lru_unlink(t, e);
 	e->cls = (uint8_t)cls;
-	e->last = now;
+	e->last = e->queued = now;
 	lru_append(t, e);
 	return 0;
 }

@@ -13,7 +13,12 @@
  * SYN_SENT, ESTABLISHED, UDP), each with its timeout.  A class keeps its
  * entries in the order they were last used (touch = move to the tail,
  * O(1)), so the entries to expire are at the heads: nf_ftab_expire() scans
- * them under a per-call budget.
+ * them under a per-call budget.  The order is kept to 1/64 of the class's
+ * timeout: a touch records the time, but moves the entry only when its
+ * place is older than that (moving costs three cache misses in a large
+ * table, a busy flow would pay them on every packet).  So an entry expires
+ * at its timeout after its last use, or up to 1/64 of it later; eviction
+ * order is as exact.
  *
  * When the pool is full, an insert evicts the entry whose timeout falls
  * first (the least recently used of its class, earliest last-use +
@@ -25,7 +30,9 @@
  * insert instead (counted in full).
  *
  * Time: @c now and the timeouts are in one monotonic unit of the caller's
- * choice; the table only adds and compares them.  The NFs pass TSC ticks
+ * choice; the table only adds and compares them.  @c now must not go
+ * backwards from call to call: a class is in last-use order only if the
+ * uses come in time order (a clock read once per burst is fine).  The NFs pass TSC ticks
  * (libnfguest's nfg_tsc()) and timeouts of seconds * nfg_tsc_hz().
  *
  * Threads: an NF runs one loop thread and it alone calls into its table.

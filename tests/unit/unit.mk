@@ -7,7 +7,7 @@
 UNIT_DIR  := tests/unit
 UNIT_OUT  := $(BUILD)/tests
 UNIT_BINS := $(addprefix $(UNIT_OUT)/,test_ring test_abi test_region test_route test_parse test_parse_asan test_ring_tsan test_yaml test_classify \
-		test_graph test_graph_asan)
+		test_graph test_graph_asan test_nfkit test_nfkit_asan)
 UNIT_DEPS := $(UNIT_DIR)/unit_util.h $(HDRS) $(wildcard core/*.h) $(wildcard graph/*.h) $(LIB)/libnfguest.a
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit) -lm -lrt -lpthread
 UNIT_CFLAGS = $(CFLAGS) $(GUEST_INC) $(GRAPH_INC) -Icore -pthread
@@ -83,5 +83,16 @@ $(UNIT_OUT)/test_graph_asan: $(UNIT_DIR)/test_graph.c $(GRAPH_SRC) $(CONF_SRC) $
 $(UNIT_OUT)/test_classify: $(UNIT_DIR)/test_classify.c core/core_classify.c core/core_classify.h core/core_flow.c \
 		core/core_flow.h core/core_acl.c core/core_acl.h $(UNIT_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(UNIT_CFLAGS) $(DPDK_CFLAGS) -o $@ $< core/core_classify.c core/core_flow.c core/core_acl.c $(DPDK_LIBS) \
+	$(CC) $(UNIT_CFLAGS) $(DPDK_CFLAGS) -o $@ $< core/core_classify.c core/core_flow.c core/core_acl.c $(DPDK_LIBS) $(CHECK_LIBS)
+
+# the NF toolkit (nfs/lib/): parser, checksums, flow table; no DPDK
+$(UNIT_OUT)/test_nfkit: $(UNIT_DIR)/test_nfkit.c $(LIB)/libnfkit.a $(KIT_HDRS) $(UNIT_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) $(KIT_INC) -o $@ $< $(LIB)/libnfkit.a -lurcu-cds -lurcu-qsbr -lurcu-common $(CHECK_LIBS)
+
+# ... and with the toolkit's sources under AddressSanitizer/UBSan: the
+# parser reads hostile frames, each test frame in a malloc of its exact size
+$(UNIT_OUT)/test_nfkit_asan: $(UNIT_DIR)/test_nfkit.c $(KIT_SRC) $(KIT_HDRS) $(UNIT_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN) $(KIT_INC) -o $@ $< $(KIT_SRC) -lurcu-cds -lurcu-qsbr -lurcu-common \
 		$(CHECK_LIBS)

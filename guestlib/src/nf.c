@@ -477,15 +477,22 @@ static nfg_verdict_t run_on(struct nfg_ctx *ctx, const struct nfg_svc *s, uint32
 }
 
 /* Handle one burst of @p s's ring; returns packets handled.  @p dfn NULL
- * passes packets on untouched (leaving without a handler). */
+ * passes packets on untouched (leaving without a handler).  A service on
+ * nfg_run()'s handler gets the burst whole when the NF has ops->burst. */
 static uint32_t handle_burst(struct nfg_ctx *ctx, struct nfg_svc *s, nfg_pkt_fn dfn, void *darg)
 {
 	nfg_desc_t descs[MAX_BURST];
-	uint32_t n, i, drops = 0, mask = 0;
+	struct nfg_pkt *pk[MAX_BURST];
+	uint8_t *dt[MAX_BURST];
+	nfg_verdict_t v[MAX_BURST];
+	uint32_t off[MAX_BURST], idx[MAX_BURST];
+	uint16_t len[MAX_BURST];
+	uint32_t n, i, m = 0, drops = 0, mask = 0;
 	uint64_t bytes = 0;
 	void *base = ctx->region.base;
 	nfg_pkt_fn fn = s->fn ? s->fn : dfn;
 	void *arg = s->fn ? s->arg : darg;
+	nfg_burst_fn bfn = !s->fn && dfn ? ctx->burst_fn : NULL;
 
 	n = svc_rx(s, descs, ctx->opts.burst);
 	if (n == 0)
@@ -497,9 +504,6 @@ static uint32_t handle_burst(struct nfg_ctx *ctx, struct nfg_svc *s, nfg_pkt_fn 
 		__builtin_prefetch(nfg_pkt_at(base, NFG_D_OFF(descs[i])));
 	for (i = 0; i < n; i++) {
 		struct nfg_pkt *p = nfg_pkt_at(base, NFG_D_OFF(descs[i]));
-		uint32_t off;
-		uint16_t len;
-		nfg_verdict_t v;
 
 		/* what a hop before left is checked, not trusted: such a packet
 		 * goes back as a drop, without META (the core keeps its bounds) */
@@ -508,15 +512,26 @@ static uint32_t handle_burst(struct nfg_ctx *ctx, struct nfg_svc *s, nfg_pkt_fn 
 			descs[i] = nfg_desc_verdict(descs[i], NFG_V_DROP, 0);
 			continue;
 		}
-		off = p->data_off;
-		len = p->len;
-		v = fn ? fn(p, (uint8_t *)base + off, arg) : NFG_V_NEXT;
-		bytes += len;
-		drops += (v >> 16) == NFG_ACT_DROP;
+		pk[m] = p;
+		off[m] = p->data_off;
+		len[m] = p->len;
+		dt[m] = (uint8_t *)base + off[m];
+		idx[m++] = i;
+	}
+	if (bfn)
+		bfn(pk, dt, v, m, arg);
+	else
+		for (i = 0; i < m; i++)
+			v[i] = fn ? fn(pk[i], dt[i], arg) : NFG_V_NEXT;
+	for (i = 0; i < m; i++) {
+		nfg_verdict_t vi = v[i];
+
+		bytes += len[i];
+		drops += (vi >> 16) == NFG_ACT_DROP;
 		/* NEXT's dest is ours: how many hops ran here */
-		if ((v >> 16) == NFG_ACT_NEXT)
-			v = mask ? run_on(ctx, s, mask, descs[i], p, dfn, darg, v) : NFG_V_NEXT;
-		descs[i] = nfg_desc_verdict(descs[i], v, p->data_off != off || p->len != len);
+		if ((vi >> 16) == NFG_ACT_NEXT)
+			vi = mask ? run_on(ctx, s, mask, descs[idx[i]], pk[i], dfn, darg, vi) : NFG_V_NEXT;
+		descs[idx[i]] = nfg_desc_verdict(descs[idx[i]], vi, pk[i]->data_off != off[i] || pk[i]->len != len[i]);
 	}
 	s->slot->rx_bytes += bytes;
 	s->slot->drop_pkts += drops;
@@ -798,6 +813,7 @@ int nfg_run(struct nfg_ctx *ctx, const struct nfg_ops *ops, void *arg)
 		nfg_close(ctx);
 		return nfg_set_error(-EINVAL, "nfg_run needs ops->pkt");
 	}
+	ctx->burst_fn = ops->burst;
 	while (!ctx->stop) {
 		uint32_t got = 0;
 

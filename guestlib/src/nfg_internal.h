@@ -119,6 +119,7 @@ struct nfg_ctx {
 	volatile sig_atomic_t stop;
 	volatile sig_atomic_t reload; /* SIGHUP came: nfg_run() calls ops->reload */
 	uint64_t burst_tsc;    /* nfg_tsc() when the current burst began */
+	nfg_burst_fn burst_fn; /* nfg_run()'s ops->burst, or NULL */
 	struct nfg_bufmap map; /* the region's buffer layout, private */
 	/* the core we registered with, and its heartbeat as last seen */
 	uint64_t boot_id;

@@ -72,6 +72,17 @@ typedef uint32_t nfg_verdict_t;
  */
 typedef nfg_verdict_t (*nfg_pkt_fn)(struct nfg_pkt *pkt, uint8_t *data, void *arg);
 
+/**
+ * Burst handler: @p n packets at once (pkts[i] with its data at data[i],
+ * as nfg_pkt_fn gets them), a verdict for each into verdicts[i].  For NFs
+ * whose per-packet work waits on memory (a flow table of 100 000
+ * connections): look up the whole burst with prefetches, so the misses
+ * overlap instead of following one another.  Packets the library refused
+ * (bad_pkt) are not among them.
+ */
+typedef void (*nfg_burst_fn)(struct nfg_pkt **pkts, uint8_t **data, nfg_verdict_t *verdicts, uint32_t n,
+			     void *arg);
+
 /** Called about once a second from the run loop (rates, housekeeping). */
 typedef void (*nfg_tick_fn)(struct nfg_ctx *ctx, double elapsed_s, void *arg);
 
@@ -93,6 +104,10 @@ struct nfg_ops {
 	nfg_tick_fn tick;  /**< optional */
 	nfg_tick_fn fini;  /**< optional: once, after the loop stops */
 	nfg_reload_fn reload; /**< optional: SIGHUP (without it SIGHUP is refused on stderr) */
+	/** optional: used instead of @c pkt for whole bursts of the services
+	 * on nfg_run()'s handler (pkt stays required: a hop run in place in
+	 * this process calls it one packet at a time) */
+	nfg_burst_fn burst;
 };
 
 /** Services one process may serve (nfg_serve()). */

@@ -142,6 +142,11 @@ static void on_register(struct core *c, const struct nfg_ctrl_msg *m)
 	ci->token = m->token;
 	memcpy(ci->name, m->name, sizeof(ci->name));
 	ci->name[sizeof(ci->name) - 1] = '\0';
+	/* the NF chose it: printed in the core's log and by tools, so no
+	 * control characters (a terminal escape) and ASCII only */
+	for (char *ch = ci->name; *ch; ch++)
+		if (*ch < 0x20 || *ch > 0x7e)
+			*ch = '?';
 	sl = core_slot(c, s);
 	memset(&sl->heartbeat, 0, sizeof(*sl) - offsetof(struct nfg_slot, heartbeat));
 	sl->service_id = ci->service_id;

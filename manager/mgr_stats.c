@@ -60,6 +60,24 @@ static json_t *counters_json(const struct nfg_slot *sl)
 	return o;
 }
 
+/* An NF's report (nfg_report()) as JSON: what the NF wrote when it is one
+ * consistent, valid JSON document; null when it wrote none; else
+ * {"invalid": why}.  The NF writes it: it is parsed, never trusted. */
+static json_t *report_json(const struct nfg_slot *sl)
+{
+	char text[NFG_REPORT_LEN + 1];
+	int n = nfg_slot_report(sl, text, sizeof(text));
+	json_error_t e;
+	json_t *j;
+
+	if (n == 0)
+		return json_null();
+	if (n < 0)
+		return json_pack("{s:s}", "invalid", "no consistent copy (being written, or a bad length)");
+	j = json_loadb(text, (size_t)n, JSON_REJECT_DUPLICATES, &e);
+	return j ? j : json_pack("{s:s}", "invalid", e.text);
+}
+
 /* Four counters to a line, indented under their NF's line. */
 static const char *sep(int shown)
 {
@@ -132,7 +150,7 @@ static json_t *stats_json(void *base, int alive)
 
 		if (st == NFG_SLOT_FREE)
 			continue;
-		json_array_append_new(nfs, json_pack("{s:i,s:s,s:i,s:i,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o}",
+		json_array_append_new(nfs, json_pack("{s:i,s:s,s:i,s:i,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o}",
 						     "slot",
 						     i, "name", sl->name, "service", sl->service_id, "pid", sl->pid,
 						     "state", st < 6 ? slot_states[st] : "?", "rx_pkts",
@@ -142,7 +160,8 @@ static json_t *stats_json(void *base, int alive)
 						     "bad_desc", (json_int_t)sl->bad_desc, "reclaimed",
 						     (json_int_t)sl->reclaimed, "bad_pkt", (json_int_t)sl->bad_pkt,
 						     "reloads", (json_int_t)sl->reloads, "reload_errors",
-						     (json_int_t)sl->reload_errors, "counters", counters_json(sl)));
+						     (json_int_t)sl->reload_errors, "counters", counters_json(sl), "report",
+						     report_json(sl)));
 	}
 	json_object_set_new(root, "nfs", nfs);
 	for (uint16_t id = 1; id < NFG_MAX_SERVICES; id++) {
@@ -394,6 +413,36 @@ int mgr_stats_json(struct mgr_ctx *ctx, int argc, char **argv)
 	}
 	json_decref(j);
 	return rc;
+}
+
+int mgr_stats_report(struct mgr_ctx *ctx, int argc, char **argv)
+{
+	const struct nfg_region_hdr *h = ctx->base;
+	int shown = 0;
+
+	for (uint32_t i = 0; i < h->max_nfs; i++) {
+		const struct nfg_slot *sl = nfg_slot_at(ctx->base, i);
+		char name[NFG_NAME_LEN];
+		json_t *r;
+
+		if (__atomic_load_n(&sl->state, __ATOMIC_ACQUIRE) == NFG_SLOT_FREE)
+			continue;
+		/* the core wrote it, printable (core_ctrl.c), and NUL-terminated */
+		snprintf(name, sizeof(name), "%.*s", NFG_NAME_LEN - 1, sl->name);
+		if (argc > 1 && strcmp(argv[1], name) != 0)
+			continue;
+		r = report_json(sl);
+		if (!json_is_null(r)) {
+			printf("slot %u %s (service %u):\n", i, name, sl->service_id);
+			json_dumpf(r, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY);
+			putchar('\n');
+			shown++;
+		}
+		json_decref(r);
+	}
+	if (!shown)
+		fprintf(stderr, "nfhost: no NF%s%s has a report\n", argc > 1 ? " named " : "", argc > 1 ? argv[1] : "");
+	return shown ? 0 : 1;
 }
 
 int mgr_stats_rate(struct mgr_ctx *ctx, int argc, char **argv)

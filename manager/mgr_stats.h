@@ -27,6 +27,9 @@ int mgr_stats_top(struct mgr_ctx *ctx, int argc, char **argv);
 /** `nfhost stats [-f FIELD]`: the counters as JSON, or one of them.  @return the exit code. */
 int mgr_stats_json(struct mgr_ctx *ctx, int argc, char **argv);
 
+/** `nfhost report [NAME]`: the NFs' reports (nfg_report()), as JSON. */
+int mgr_stats_report(struct mgr_ctx *ctx, int argc, char **argv);
+
 /** `nfhost rate [-c SECONDS]`: average rates over a window, as JSON.  @return the exit code. */
 int mgr_stats_rate(struct mgr_ctx *ctx, int argc, char **argv);
 

@@ -22,6 +22,8 @@ static const struct mgr_cmd cmds[] = {
 	{ "top", mgr_stats_top, "top [-c COUNT]            live rates once a second\n", MGR_CMD_READS_REGION },
 	{ "stats", mgr_stats_json, "stats [-f FIELD]          counters as JSON (or one of them)\n",
 	  MGR_CMD_READS_REGION },
+	{ "report", mgr_stats_report, "report [NAME]             what NFs report of themselves (top flows, ...)\n",
+	  MGR_CMD_READS_REGION },
 	{ "rate", mgr_stats_rate, "rate [-c SECONDS]         average rates over a window, as JSON\n",
 	  MGR_CMD_READS_REGION },
 	{ "wait-drained", mgr_stats_wait_drained,

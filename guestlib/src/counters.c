@@ -1,10 +1,20 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* An NF's named counters: declared once, counted in the NF's own memory,
- * published into its slot by the run loop. */
+/* What an NF shows tools in its slot: named counters (declared once,
+ * counted in the NF's own memory) and a report, published by the run loop. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nfg_internal.h"
+
+static struct nfg_svc *svc_of(struct nfg_ctx *ctx, uint16_t service_id)
+{
+	if (service_id == 0)
+		return &ctx->svc[0];
+	if (service_id < NFG_MAX_SERVICES && ctx->local[service_id])
+		return &ctx->svc[ctx->local[service_id] - 1];
+	return NULL;
+}
 
 static int name_ok(const char *name)
 {
@@ -16,18 +26,14 @@ static int name_ok(const char *name)
 int nfg_counter(struct nfg_ctx *ctx, uint16_t service_id, const char *name, enum nfg_counter_kind kind,
 		const uint64_t *value)
 {
-	struct nfg_svc *s;
+	struct nfg_svc *s = svc_of(ctx, service_id);
 
 	if (!name || !name_ok(name))
 		return nfg_set_error(-EINVAL, "counter name '%s': 1..%d of a-z, 0-9 and _", name ? name : "(null)",
 				     NFG_COUNTER_NAME_LEN - 1);
 	if (!value || (kind != NFG_COUNTER_TOTAL && kind != NFG_COUNTER_GAUGE))
 		return nfg_set_error(-EINVAL, "counter %s: no value, or an unknown kind", name);
-	if (service_id == 0)
-		s = &ctx->svc[0];
-	else if (service_id < NFG_MAX_SERVICES && ctx->local[service_id])
-		s = &ctx->svc[ctx->local[service_id] - 1];
-	else
+	if (!s)
 		return nfg_set_error(-EINVAL, "counter %s: service %u is not served here", name, service_id);
 	for (uint32_t i = 0; i < s->nb_ctr; i++)
 		if (strcmp(s->ctr[i].name, name) == 0)
@@ -40,6 +46,36 @@ int nfg_counter(struct nfg_ctx *ctx, uint16_t service_id, const char *name, enum
 	s->ctr[s->nb_ctr].value = value;
 	s->nb_ctr++;
 	return 0;
+}
+
+int nfg_report(struct nfg_ctx *ctx, uint16_t service_id, const char *text, size_t len)
+{
+	struct nfg_svc *s = svc_of(ctx, service_id);
+
+	if (!s)
+		return nfg_set_error(-EINVAL, "report: service %u is not served here", service_id);
+	if (len > NFG_REPORT_LEN)
+		return nfg_set_error(-E2BIG, "report of %zu bytes: at most %d", len, NFG_REPORT_LEN);
+	if (!s->report && !(s->report = malloc(NFG_REPORT_LEN)))
+		return nfg_set_error(-ENOMEM, "out of memory");
+	memcpy(s->report, text, len);
+	s->report_len = (uint32_t)len;
+	s->report_dirty = 1;
+	return 0;
+}
+
+/* Under the slot's sequence lock (struct nfg_slot.report_seq). */
+static void publish_report(struct nfg_svc *s)
+{
+	struct nfg_slot *sl = s->slot;
+	uint64_t seq = __atomic_load_n(&sl->report_seq, __ATOMIC_RELAXED) | 1;
+
+	__atomic_store_n(&sl->report_seq, seq, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	memcpy(sl->report, s->report, s->report_len);
+	__atomic_store_n(&sl->report_len, s->report_len, __ATOMIC_RELAXED);
+	__atomic_store_n(&sl->report_seq, seq + 1, __ATOMIC_RELEASE);
+	s->report_dirty = 0;
 }
 
 /* Names too, every time: a slot granted anew (a core restart) starts
@@ -58,5 +94,7 @@ void nfg_counters_publish(struct nfg_ctx *ctx)
 			c->kind = s->ctr[i].kind;
 			__atomic_store_n(&c->value, *s->ctr[i].value, __ATOMIC_RELAXED);
 		}
+		if (s->report_dirty)
+			publish_report(s);
 	}
 }

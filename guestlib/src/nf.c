@@ -239,6 +239,7 @@ static int grant(struct nfg_ctx *ctx, struct nfg_svc *s)
 	nfg_view_init(&s->rx, nfg_ring_at(ctx->region.base, rx_off), ctx->region.lay.ring_size);
 	nfg_view_init(&s->tx, nfg_ring_at(ctx->region.base, tx_off), ctx->region.lay.ring_size);
 	s->route = nfg_r_service(&ctx->region, s->id);
+	s->report_dirty = s->report != NULL; /* a new slot starts blank */
 	return 0;
 }
 
@@ -623,6 +624,8 @@ static void free_ctx(struct nfg_ctx *ctx)
 		signal_ctx = NULL;
 	nfg_region_detach(&ctx->region);
 	nfg_acl_forget(ctx);
+	for (uint32_t i = 0; i < ctx->nb_svc; i++)
+		free(ctx->svc[i].report);
 	free(ctx);
 }
 

@@ -107,6 +107,9 @@ struct nfg_svc {
 		const uint64_t *value;
 	} ctr[NFG_NF_COUNTERS];
 	uint32_t nb_ctr;
+	char *report;          /* nfg_report()'s text (NFG_REPORT_LEN), or NULL */
+	uint32_t report_len;
+	uint8_t report_dirty;  /* not in the slot yet (new text, or a new slot) */
 };
 
 struct nfg_ctx {

@@ -127,7 +127,8 @@ START_TEST(test_slot_lines)
 	ON_LINE(struct nfg_slot, enq_pkts, 3);
 	ON_LINE(struct nfg_slot, bad_desc, 3);
 	ON_LINE(struct nfg_slot, reclaimed, 3);
-	ck_assert_uint_eq(sizeof(struct nfg_slot), 5 * NFG_CACHE_LINE + NFG_NF_COUNTERS * sizeof(struct nfg_counter));
+	ck_assert_uint_eq(sizeof(struct nfg_slot),
+			  6 * NFG_CACHE_LINE + NFG_NF_COUNTERS * sizeof(struct nfg_counter) + NFG_REPORT_LEN);
 }
 END_TEST
 

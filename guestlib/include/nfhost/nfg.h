@@ -368,6 +368,16 @@ int nfg_counter(struct nfg_ctx *ctx, uint16_t service_id, const char *name, enum
 		const uint64_t *value);
 
 /**
+ * Show tools a JSON document of the NF's own (nf-monitor: its top flows)
+ * in the slot of service @p service_id (0: the first): `nfhost stats` has
+ * it as the NF's "report", `nfhost report` prints it.  Copied; the run
+ * loop publishes it with the counters.  Replace it as often as it changes
+ * (once a second, say), not per packet.
+ * @return 0, -E2BIG (more than NFG_REPORT_LEN bytes), -EINVAL, -ENOMEM
+ */
+int nfg_report(struct nfg_ctx *ctx, uint16_t service_id, const char *text, size_t len);
+
+/**
  * The time-stamp counter: cheap, monotonic on one machine (invariant TSC),
  * for timeouts and rates.  Ticks per second: nfg_tsc_hz().
  */

@@ -409,6 +409,9 @@ enum nfg_slot_state {
 /** How often libnfguest copies an NF's counters into its slot. */
 #define NFG_COUNTER_PUBLISH_MS 10
 
+/** Bytes of an NF's report in its slot (struct nfg_slot.report). */
+#define NFG_REPORT_LEN 4096
+
 /** What a named counter counts (Prometheus' two kinds). */
 enum nfg_counter_kind {
 	NFG_COUNTER_TOTAL = 0, /**< only goes up: packets, events */
@@ -472,6 +475,15 @@ struct nfg_slot {
 	 * A tool reads them with nfg_slot_counter(), which refuses a name
 	 * that is not one an honest NF writes. */
 	struct nfg_counter counters[NFG_NF_COUNTERS];
+	/** The NF's report (nfg_report()): a JSON document of its own
+	 * (nf-monitor's top flows), for tools.  Written under a sequence
+	 * lock: report_seq odd while the NF writes, bumped to even after;
+	 * a reader copies and checks the sequence did not move
+	 * (nfg_slot_report()). */
+	uint64_t report_seq;     /**< NF */
+	uint32_t report_len;     /**< NF: bytes of report[] in use */
+	uint8_t pad4[NFG_CACHE_LINE - 12];
+	char report[NFG_REPORT_LEN]; /**< NF: report_len bytes of JSON, not NUL-terminated */
 } NFG_ALIGNED;
 
 /** Service ID -> instances, as the core routes right now: a mirror the
@@ -667,7 +679,8 @@ _Static_assert(sizeof(struct nfg_ring) == 3 * NFG_CACHE_LINE, "ring header");
 _Static_assert(offsetof(struct nfg_ring, head) == NFG_CACHE_LINE, "producer line");
 _Static_assert(offsetof(struct nfg_ring, tail) == 2 * NFG_CACHE_LINE, "consumer line");
 _Static_assert(sizeof(struct nfg_counter) == 32, "counter cell");
-_Static_assert(sizeof(struct nfg_slot) == 5 * NFG_CACHE_LINE + NFG_NF_COUNTERS * sizeof(struct nfg_counter), "slot lines");
+_Static_assert(sizeof(struct nfg_slot) == 6 * NFG_CACHE_LINE + NFG_NF_COUNTERS * sizeof(struct nfg_counter) + NFG_REPORT_LEN,
+	       "slot lines");
 _Static_assert(offsetof(struct nfg_slot, heartbeat) == 2 * NFG_CACHE_LINE, "NF line");
 _Static_assert(offsetof(struct nfg_slot, enq_pkts) == 3 * NFG_CACHE_LINE, "core line");
 _Static_assert(sizeof(struct nfg_service) == NFG_CACHE_LINE, "service");
@@ -729,6 +742,34 @@ static inline int nfg_slot_counter(const struct nfg_slot *sl, uint32_t i, char *
 	if (n == 0 || n == NFG_COUNTER_NAME_LEN || k != NFG_COUNTER_NAME_LEN || *kind > NFG_COUNTER_GAUGE)
 		return -1;
 	return 1;
+}
+
+/**
+ * Copy slot @p sl's report into @p out (@p len bytes, NUL-terminated) as
+ * one consistent version: the NF may be rewriting it, or (hostile) keep it
+ * half written for ever, so a few tries, then give up.
+ * @return its length (0: none), or -1 when no consistent copy came (busy,
+ *   or a length no honest NF writes)
+ */
+static inline int nfg_slot_report(const struct nfg_slot *sl, char *out, uint32_t len)
+{
+	for (int tries = 0; tries < 64; tries++) {
+		uint64_t s0 = __atomic_load_n(&sl->report_seq, __ATOMIC_ACQUIRE), s1;
+		uint32_t n = __atomic_load_n(&sl->report_len, __ATOMIC_RELAXED);
+
+		if (s0 & 1)
+			continue;
+		if (n > NFG_REPORT_LEN || n >= len)
+			return -1;
+		for (uint32_t i = 0; i < n; i++)
+			out[i] = __atomic_load_n(&sl->report[i], __ATOMIC_RELAXED);
+		out[n] = '\0';
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		s1 = __atomic_load_n(&sl->report_seq, __ATOMIC_RELAXED);
+		if (s0 == s1)
+			return (int)n;
+	}
+	return -1;
 }
 
 static inline struct nfg_service *nfg_service_at(void *base, uint16_t id)

@@ -16,7 +16,7 @@ GRAPH_SRC := $(wildcard graph/*.c)
 CONF_SRC  := guestlib/src/conf.c guestlib/src/conf_yaml.c guestlib/src/error.c
 GRAPH_INC := -Igraph
 CORE_SRC  := $(wildcard core/*.c)
-NFS       := nf-forward nf-monitor nf-drop
+NFS       := nf-forward nf-monitor nf-drop nf-chain
 TEST_NFS  := nf-zc-probe nf-trail nf-fakepid nf-evil nf-conf-probe nf-acl-probe
 TOOLS     := nfh-pcapgen nfh-pcapcmp
 HDRS      := $(wildcard guestlib/include/nfhost/*.h) $(wildcard guestlib/src/*.h)
@@ -50,9 +50,9 @@ $(LIB)/libnfguest.so: $(GUEST_SRC:guestlib/src/%.c=$(OBJ)/guestlib/%.o)
 	$(CC) -shared -Wl,-soname,libnfguest.so.1 -o $@ $^ -ljansson -lyaml
 
 # ---- the NF toolkit (nfs/lib/): parse, checksums, flow table; no DPDK ------
-$(OBJ)/nfkit/%.o: nfs/lib/%.c $(KIT_HDRS)
+$(OBJ)/nfkit/%.o: nfs/lib/%.c $(KIT_HDRS) $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(KIT_INC) -c $< -o $@
+	$(CC) $(CFLAGS) $(KIT_INC) $(GUEST_INC) -c $< -o $@
 
 $(LIB)/libnfkit.a: $(KIT_SRC:nfs/lib/%.c=$(OBJ)/nfkit/%.o)
 	@mkdir -p $(@D)
@@ -99,9 +99,21 @@ $(BIN)/nfhost-core-asan: $(CORE_SRC:core/%.c=$(ASAN_OBJ)/core/%.o) $(GRAPH_SRC:g
 	$(CC) $(CORE_SAN) -o $@ $^ $(DPDK_LIBS) -lurcu-qsbr -lnuma -ljansson -lyaml -lpthread
 
 # ---- NFs and the manager link the static library: one self-contained binary
-$(BIN)/nf-%: nfs/nf-%.c $(wildcard nfs/*.h) $(KIT_HDRS) $(LIB)/libnfkit.a $(LIB)/libnfguest.a
+# An NF is its program nfs/nf-NAME.c and, for a module (nfs/lib/nf_module.h),
+# its own files in nfs/NAME/; NF_LIBS_NAME: the libraries it needs besides.
+# nf-chain links every module.
+NF_MODS    := $(patsubst nfs/%/,%,$(filter-out nfs/lib/,$(sort $(dir $(wildcard nfs/*/*.c)))))
+NF_MOD_SRC := $(foreach m,$(NF_MODS),$(wildcard nfs/$(m)/*.c))
+NF_MOD_LIBS = $(foreach m,$(NF_MODS),$(NF_LIBS_$(m)))
+.SECONDEXPANSION:
+$(BIN)/nf-%: nfs/nf-%.c $$(wildcard nfs/$$*/*.c nfs/$$*/*.h) $(wildcard nfs/*.h) $(KIT_HDRS) $(LIB)/libnfkit.a \
+	     $(LIB)/libnfguest.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(GUEST_INC) $(KIT_INC) -o $@ $< $(KIT_LIBS)
+	$(CC) $(CFLAGS) $(GUEST_INC) $(KIT_INC) -o $@ $< $(wildcard nfs/$*/*.c) $(KIT_LIBS) $(NF_LIBS_$*)
+
+$(BIN)/nf-chain: nfs/nf-chain.c $(NF_MOD_SRC) $(wildcard nfs/*/*.h) $(KIT_HDRS) $(LIB)/libnfkit.a $(LIB)/libnfguest.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(GUEST_INC) $(KIT_INC) -o $@ $< $(NF_MOD_SRC) $(KIT_LIBS) $(NF_MOD_LIBS)
 
 $(BIN)/nf-%: tests/nfs/nf-%.c $(wildcard nfs/*.h) $(LIB)/libnfguest.a
 	@mkdir -p $(@D)

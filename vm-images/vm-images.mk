@@ -15,10 +15,19 @@ $(VM)/vmlinuz: vm-images/fetch-kernel.sh
 	@vm-images/fetch-kernel.sh $(VM)
 
 # Static, because the guest has no libc of its own.
-$(VM)/bin/nf-%: nfs/nf-%.c $(wildcard nfs/*.h) $(KIT_HDRS) $(LIB)/libnfkit.a $(LIB)/libnfguest.a
+# The same sources and libraries as the host build (the top Makefile's
+# $(BIN)/nf-% and $(BIN)/nf-chain rules; .SECONDEXPANSION is on there).
+$(VM)/bin/nf-%: nfs/nf-%.c $$(wildcard nfs/$$*/*.c nfs/$$*/*.h) $(wildcard nfs/*.h) $(KIT_HDRS) $(LIB)/libnfkit.a \
+		$(LIB)/libnfguest.a
 	@mkdir -p $(@D)
 	@echo "vm-image: cc -static $@"
-	@$(CC) $(CFLAGS) $(GUEST_INC) $(KIT_INC) -static -o $@ $< $(KIT_LIBS)
+	@$(CC) $(CFLAGS) $(GUEST_INC) $(KIT_INC) -static -o $@ $< $(wildcard nfs/$*/*.c) $(KIT_LIBS) $(NF_LIBS_$*)
+
+$(VM)/bin/nf-chain: nfs/nf-chain.c $(NF_MOD_SRC) $(wildcard nfs/*/*.h) $(KIT_HDRS) $(LIB)/libnfkit.a \
+		$(LIB)/libnfguest.a
+	@mkdir -p $(@D)
+	@echo "vm-image: cc -static $@"
+	@$(CC) $(CFLAGS) $(GUEST_INC) $(KIT_INC) -static -o $@ $< $(NF_MOD_SRC) $(KIT_LIBS) $(NF_MOD_LIBS)
 
 $(VM)/bin/nf-zc-probe: tests/nfs/nf-zc-probe.c $(LIB)/libnfguest.a
 	@mkdir -p $(@D)

@@ -331,6 +331,18 @@ int nfg_serve(struct nfg_ctx *ctx, uint16_t service_id, nfg_pkt_fn fn, void *arg
 	return register_svc(ctx, service_id, fn, arg);
 }
 
+int nfg_handler(struct nfg_ctx *ctx, uint16_t service_id, nfg_pkt_fn fn, void *arg)
+{
+	struct nfg_svc *s;
+
+	if (service_id == 0 || service_id >= NFG_MAX_SERVICES || !ctx->local[service_id])
+		return nfg_set_error(-EINVAL, "service %u is not served by this process", service_id);
+	s = &ctx->svc[ctx->local[service_id] - 1];
+	s->fn = fn;
+	s->arg = fn ? arg : NULL;
+	return 0;
+}
+
 void nfg_stop(struct nfg_ctx *ctx)
 {
 	ctx->stop = 1;

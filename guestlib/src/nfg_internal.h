@@ -138,8 +138,6 @@ int nfg_acl_resend(struct nfg_ctx *ctx);
 /** Free the ACL copies. */
 void nfg_acl_forget(struct nfg_ctx *ctx);
 
-/** Record the text for nfg_last_error(); returns @p err. */
-int nfg_set_error(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 
 /** Monotonic seconds. */

@@ -94,5 +94,5 @@ $(UNIT_OUT)/test_nfkit: $(UNIT_DIR)/test_nfkit.c $(LIB)/libnfkit.a $(KIT_HDRS) $
 # parser reads hostile frames, each test frame in a malloc of its exact size
 $(UNIT_OUT)/test_nfkit_asan: $(UNIT_DIR)/test_nfkit.c $(KIT_SRC) $(KIT_HDRS) $(UNIT_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN) $(KIT_INC) -o $@ $< $(KIT_SRC) -lurcu-cds -lurcu-qsbr -lurcu-common \
+	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN) $(KIT_INC) -o $@ $< $(KIT_SRC) $(LIB)/libnfguest.a $(NF_LIBS) -lurcu-cds -lurcu-qsbr -lurcu-common \
 		$(CHECK_LIBS)

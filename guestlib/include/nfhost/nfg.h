@@ -227,6 +227,15 @@ int nfg_open(const struct nfg_opts *o, struct nfg_ctx **ctx);
 int nfg_serve(struct nfg_ctx *ctx, uint16_t service_id, nfg_pkt_fn fn, void *arg);
 
 /**
+ * Give service @p service_id, which this process serves already (-s), a
+ * handler of its own instead of nfg_run()'s: one process running several
+ * different NFs on consecutive services (nf-chain).  Call before nfg_run().
+ * @param fn  its handler, or NULL for nfg_run()'s again
+ * @return 0, or -EINVAL when the service is not served here
+ */
+int nfg_handler(struct nfg_ctx *ctx, uint16_t service_id, nfg_pkt_fn fn, void *arg);
+
+/**
  * Receive, handle and hand back packets until nfg_stop() or a signal, then
  * leave cleanly: tell the core, keep handling until it confirms no more
  * packets will come and the ring is empty, and free the context.
@@ -435,6 +444,10 @@ struct nfg_acl_rule {
  *   -ENOMEM (too many or too overlapping for rte_acl), -ETIMEDOUT.
  */
 int nfg_acl_set(struct nfg_ctx *ctx, uint16_t service_id, const struct nfg_acl_rule *rules, uint32_t n);
+
+/** Record the text for nfg_last_error() (an NF's own code may report
+ * through it too); returns @p err. */
+int nfg_set_error(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /** Text of the last error of this thread. */
 const char *nfg_last_error(void);

@@ -156,6 +156,7 @@ struct fw {
 	uint16_t svc;          /**< the service whose ACL answers count */
 	uint64_t hz;           /**< time unit of now per second */
 	struct nf_ftab *ct;    /**< connections */
+	uint64_t gran[FW_STATES]; /**< a connection's place in its class is renewed when older: timeout / 64 */
 	struct nf_ftab *frag;  /**< first fragments passed: later ones follow */
 	uint32_t seed;
 	uint32_t since_expire;

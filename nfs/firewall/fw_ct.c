@@ -21,6 +21,7 @@ struct conn {
 	uint8_t fin;      /* FIN seen: 1 from the initiator, 2 from the responder */
 	uint8_t pad[2];
 	uint32_t rule;    /* the id of the rule that allowed it, 0: the default */
+	uint64_t touched; /* when it was last moved to its class's tail (nf_ftab_touch) */
 };
 
 static const char *const fixed_names[FW_C__FIXED] = {
@@ -92,8 +93,10 @@ int fw_init(struct fw *fw, struct fw_conf *conf, uint16_t svc, uint64_t hz)
 	fw->svc = svc;
 	fw->hz = hz;
 	fw->seed = (uint32_t)(nfg_tsc() ^ ((uint64_t)getpid() << 16));
-	for (int s = 0; s < FW_STATES; s++)
+	for (int s = 0; s < FW_STATES; s++) {
 		cc.timeout[s] = ticks(fw, fw->conf.timeout[s]);
+		fw->gran[s] = cc.timeout[s] >> 6;
+	}
 	fc.timeout[0] = ticks(fw, fw->conf.frag_timeout);
 	fw->ct = nf_ftab_create(&cc);
 	fw->frag = nf_ftab_create(&fc);
@@ -120,8 +123,10 @@ void fw_apply(struct fw *fw, struct fw_conf *conf)
 		fprintf(stderr, "firewall: conntrack.max, conntrack.evict and fragments.max take effect at the next "
 				"start (now %u, %s, %u)\n", fw->conf.ct_max, fw->conf.ct_evict ? "evict" : "no evict",
 			fw->conf.frag_max);
-	for (int s = 0; s < FW_STATES; s++)
+	for (int s = 0; s < FW_STATES; s++) {
 		nf_ftab_set_timeout(fw->ct, (unsigned int)s, ticks(fw, conf->timeout[s]));
+		fw->gran[s] = ticks(fw, conf->timeout[s]) >> 6;
+	}
 	nf_ftab_set_timeout(fw->frag, 0, ticks(fw, conf->frag_timeout));
 	conf->ct_max = fw->conf.ct_max;
 	conf->ct_evict = fw->conf.ct_evict;
@@ -208,6 +213,7 @@ static nfg_verdict_t admit(struct fw *fw, const struct nfg_pkt *pkt, const struc
 	c = v;
 	c->orig_rev = (uint8_t)rev;
 	c->rule = r ? r->id : 0;
+	c->touched = now;
 	fw->cnt[FW_C_CONNS]++;
 	fw->cnt[FW_C_CONN_NEW]++;
 	return pass(fw);
@@ -223,12 +229,20 @@ static int tcp_flags_ok(uint8_t f)
 	return (f & (NF_TCP_RST | NF_TCP_ACK)) != 0;
 }
 
+/* The connection used at @p now, in state @p st.  Moving an entry to its
+ * class's tail costs three cache misses in a big table (its neighbours and
+ * the old tail): a busy connection moves only once its place is 1/64 of
+ * its timeout old, so it may expire that much early. */
 static void set_state(struct fw *fw, struct conn *c, int st, uint64_t now)
 {
-	if ((int)nf_ftab_class(fw->ct, c) == st)
+	if ((int)nf_ftab_class(fw->ct, c) == st) {
+		if (now - c->touched < fw->gran[st])
+			return;
 		nf_ftab_touch(fw->ct, c, now);
-	else
+	} else {
 		nf_ftab_set_class(fw->ct, c, (unsigned int)st, now);
+	}
+	c->touched = now;
 }
 
 /* The TCP state machine, window-free (no sequence numbers checked). */
@@ -397,7 +411,7 @@ nfg_verdict_t fw_packet(struct fw *fw, const struct nfg_pkt *pkt, const uint8_t 
 	if (t.proto == NF_PROTO_TCP && (p.flags & NF_PKT_F_L4)) {
 		v = tcp(fw, pkt, d, &p, &t, &k, hash, rev, c, frag, now);
 	} else if (c) {
-		nf_ftab_touch(fw->ct, c, now);
+		set_state(fw, c, (int)nf_ftab_class(fw->ct, c), now);
 		v = pass(fw);
 	} else if (!icmp) {
 		v = admit(fw, pkt, &t, &k, hash, rev, FW_UDP, frag, now);

@@ -13,24 +13,8 @@
 . "$(dirname "$0")/lib.sh"
 TR="$PY $ROOT/tests/integration/fw_traffic.py"
 
-# counter NAME: the firewall's counter NAME (or a slot field) from nfhost stats
-counter() {
-	stats_json | python3 -c '
-import json, sys
-c = [n for n in json.load(sys.stdin)["nfs"] if n["name"] == "fw"][0]
-v = c["counters"][sys.argv[1]] if sys.argv[1] in c["counters"] else c[sys.argv[1]]
-print(v["value"] if isinstance(v, dict) else v)' "$1"
-}
-
-wait_counter() {
-	local i v
-	for i in $(seq 1 500); do
-		v=$(counter "$1")
-		(( v $2 $3 )) && return 0
-		sleep 0.02
-	done
-	fail "counter $1 is $v, wanted $2 $3$(core_gone)"
-}
+counter() { nf_counter fw "$1"; }
+wait_counter() { wait_nf_counter fw "$@"; }
 
 $TR conf "$T/fw.yaml"
 $TR phase1 "$T/in.pcap" "$T/expect.txt"

@@ -292,6 +292,14 @@ int nf_ftab_set_class(struct nf_ftab *t, void *val, unsigned int cls, uint64_t n
 	return 0;
 }
 
+int nf_ftab_set_timeout(struct nf_ftab *t, unsigned int cls, uint64_t timeout)
+{
+	if (cls >= t->conf.nclasses)
+		return -EINVAL;
+	t->conf.timeout[cls] = timeout;
+	return 0;
+}
+
 unsigned int nf_ftab_class(const struct nf_ftab *t, const void *val)
 {
 	return val_ent(t, val)->cls;

@@ -132,6 +132,13 @@ void nf_ftab_touch(struct nf_ftab *t, void *val, uint64_t now);
  * @p now.  @return 0, or -EINVAL if @p cls is out of range. */
 int nf_ftab_set_class(struct nf_ftab *t, void *val, unsigned int cls, uint64_t now);
 
+/**
+ * Change class @p cls's timeout (a configuration reload), in the unit of
+ * now.  Entries keep their place: expiry and eviction use the new timeout
+ * from the next call on.  @return 0, or -EINVAL if @p cls is out of range.
+ */
+int nf_ftab_set_timeout(struct nf_ftab *t, unsigned int cls, uint64_t timeout);
+
 /** An entry's class. */
 unsigned int nf_ftab_class(const struct nf_ftab *t, const void *val);
 

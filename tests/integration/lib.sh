@@ -160,6 +160,28 @@ stats_json() {
 	"$B"/nfhost -r "$REGION" stats
 }
 
+# nf_counter NF NAME: named counter NAME of the NF named NF (-n), or a
+# field of its slot (reloads, reload_errors, ...), from nfhost stats
+nf_counter() {
+	stats_json | python3 -c '
+import json, sys
+c = [n for n in json.load(sys.stdin)["nfs"] if n["name"] == sys.argv[1]][0]
+v = c["counters"][sys.argv[2]] if sys.argv[2] in c["counters"] else c[sys.argv[2]]
+print(v["value"] if isinstance(v, dict) else v)' "$1" "$2"
+}
+
+# wait_nf_counter NF NAME OP VALUE: until nf_counter satisfies it
+# (publishing is every 10 ms), at most 10 s
+wait_nf_counter() {
+	local i v
+	for i in $(seq 1 500); do
+		v=$(nf_counter "$1" "$2")
+		(( v $3 $4 )) && return 0
+		sleep 0.02
+	done
+	fail "counter $2 of $1 is $v, wanted $3 $4$(core_gone)"
+}
+
 wait_drained() {
 	"$B"/nfhost -r "$REGION" wait-drained --timeout "${1:-60}" > "$T/drained.log" ||
 		fail "input did not drain in ${1:-60} s$(core_gone)"

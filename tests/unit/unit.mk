@@ -7,7 +7,7 @@
 UNIT_DIR  := tests/unit
 UNIT_OUT  := $(BUILD)/tests
 UNIT_BINS := $(addprefix $(UNIT_OUT)/,test_ring test_abi test_region test_route test_parse test_parse_asan test_ring_tsan test_yaml test_classify \
-		test_graph test_graph_asan test_nfkit test_nfkit_asan)
+		test_graph test_graph_asan test_nfkit test_nfkit_asan test_nf_firewall test_nf_firewall_asan)
 UNIT_DEPS := $(UNIT_DIR)/unit_util.h $(HDRS) $(wildcard core/*.h) $(wildcard graph/*.h) $(LIB)/libnfguest.a
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit) -lm -lrt -lpthread
 UNIT_CFLAGS = $(CFLAGS) $(GUEST_INC) $(GRAPH_INC) -Icore -pthread
@@ -96,3 +96,16 @@ $(UNIT_OUT)/test_nfkit_asan: $(UNIT_DIR)/test_nfkit.c $(KIT_SRC) $(KIT_HDRS) $(U
 	@mkdir -p $(@D)
 	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN) $(KIT_INC) -o $@ $< $(KIT_SRC) $(LIB)/libnfguest.a $(NF_LIBS) -lurcu-cds -lurcu-qsbr -lurcu-common \
 		$(CHECK_LIBS)
+
+# nf-firewall's logic (nfs/firewall/) with crafted frames, the toolkit
+# compiled in; again under ASan/UBSan for the random frames
+FW_TEST_SRC = $(wildcard nfs/firewall/*.c) $(KIT_SRC)
+FW_TEST_LIBS = $(LIB)/libnfguest.a -lurcu-cds -lurcu-qsbr -lurcu-common -ljansson -lyaml $(CHECK_LIBS)
+$(UNIT_OUT)/test_nf_firewall: $(UNIT_DIR)/test_nf_firewall.c $(FW_TEST_SRC) $(wildcard nfs/firewall/*.h) $(KIT_HDRS) $(UNIT_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) -Infs $(KIT_INC) -o $@ $< $(FW_TEST_SRC) $(FW_TEST_LIBS)
+
+$(UNIT_OUT)/test_nf_firewall_asan: $(UNIT_DIR)/test_nf_firewall.c $(FW_TEST_SRC) $(wildcard nfs/firewall/*.h) $(KIT_HDRS) \
+		$(UNIT_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN) -Infs $(KIT_INC) -o $@ $< $(FW_TEST_SRC) $(FW_TEST_LIBS)

@@ -534,6 +534,7 @@ START_TEST(test_clone_mirror)
 	struct core_tables *t = tables(2, chain123, 3), *c;
 	size_t sz = sizeof(struct nfg_region_hdr) + NFG_MAX_SERVICES * sizeof(struct nfg_service);
 	void *base = aligned_alloc(NFG_CACHE_LINE, sz);
+	uint32_t gen = 0;
 
 	ck_assert_ptr_nonnull(base);
 	memset(base, 0, sz);
@@ -555,7 +556,7 @@ START_TEST(test_clone_mirror)
 	ck_assert_uint_eq(t->flows_on, 0);
 	ck_assert_uint_lt(t->epoch, c->epoch);
 
-	core_route_mirror(c, nfg_service_at(base, 0));
+	core_route_mirror(c, nfg_service_at(base, 0), &gen);
 	ck_assert_uint_eq(nfg_service_at(base, 1)->nb_instances, 2);
 	ck_assert_uint_eq(nfg_service_at(base, 1)->slots[0], 3);
 	ck_assert_uint_eq(nfg_service_at(base, 1)->slots[1], 4);
@@ -563,9 +564,12 @@ START_TEST(test_clone_mirror)
 	ck_assert_uint_eq(nfg_service_at(base, 200)->slots[0], 5);
 	ck_assert_uint_eq(nfg_service_at(base, 2)->nb_instances, 0);
 	core_route_remove_slot(c, 3);
-	core_route_mirror(c, nfg_service_at(base, 0));
+	core_route_mirror(c, nfg_service_at(base, 0), &gen);
 	ck_assert_uint_eq(nfg_service_at(base, 1)->nb_instances, 1);
 	ck_assert_uint_eq(nfg_service_at(base, 1)->slots[0], 4);
+	/* each write leaves an even sequence, a new one each time */
+	ck_assert_uint_eq(nfg_service_at(base, 1)->seq, 4);
+	ck_assert_uint_eq(gen, 2);
 	free(base);
 	core_route_free(c);
 	core_route_free(t);

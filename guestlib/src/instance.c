@@ -10,6 +10,22 @@
  * gets a few more tries before the caller is told to come back. */
 #define INSTANCE_TRIES 16
 
+/* Where @p index is in @p slots (@p nb of them), or -1 if it is not there
+ * once, or a slot is listed twice: the core never does either. */
+static int position(const uint16_t *slots, uint32_t nb, uint16_t index)
+{
+	int at = -1;
+
+	for (uint32_t i = 0; i < nb; i++) {
+		for (uint32_t j = 0; j < i; j++)
+			if (slots[j] == slots[i])
+				return -1;
+		if (slots[i] == index)
+			at = (int)i;
+	}
+	return at;
+}
+
 int nfg_instance(const struct nfg_ctx *ctx, uint16_t service_id, uint32_t *k, uint32_t *n)
 {
 	const struct nfg_svc *s;
@@ -24,32 +40,24 @@ int nfg_instance(const struct nfg_ctx *ctx, uint16_t service_id, uint32_t *k, ui
 	m = s->route;
 	for (int t = 0; t < INSTANCE_TRIES; t++) {
 		uint16_t slots[NFG_MAX_INSTANCES];
-		uint32_t seq = __atomic_load_n(&m->seq, __ATOMIC_ACQUIRE), nb, me = NFG_MAX_INSTANCES, ok = 1;
+		uint32_t seq = __atomic_load_n(&m->seq, __ATOMIC_ACQUIRE), nb;
+		int at;
 
 		if (seq & 1)
 			continue;
 		nb = __atomic_load_n(&m->nb_instances, __ATOMIC_RELAXED);
-		if (nb > NFG_MAX_INSTANCES)
-			nb = NFG_MAX_INSTANCES + 1; /* refused below, after the copy is known to be consistent */
 		for (uint32_t i = 0; i < nb && i < NFG_MAX_INSTANCES; i++)
 			slots[i] = __atomic_load_n(&m->slots[i], __ATOMIC_RELAXED);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (__atomic_load_n(&m->seq, __ATOMIC_RELAXED) != seq)
 			continue;
-		/* consistent, but possibly scribbled: the core never lists a
-		 * slot twice, and this process is one of them */
-		for (uint32_t i = 0; ok && i < nb && nb <= NFG_MAX_INSTANCES; i++) {
-			if (slots[i] == s->index)
-				ok = me == NFG_MAX_INSTANCES, me = i;
-			for (uint32_t j = 0; ok && j < i; j++)
-				ok = slots[j] != slots[i];
-		}
-		if (!ok || nb == 0 || nb > NFG_MAX_INSTANCES || me == NFG_MAX_INSTANCES)
+		/* a consistent copy, but an NF may have scribbled it */
+		if (nb == 0 || nb > NFG_MAX_INSTANCES || (at = position(slots, nb, s->index)) < 0)
 			break;
-		*k = me;
+		*k = (uint32_t)at;
 		*n = nb;
 		return 0;
 	}
-	return nfg_set_error(-EAGAIN, "service %u: the core's instance list is being changed, names slot %u "
-			     "not or twice, or is damaged", service_id, s->index);
+	return nfg_set_error(-EAGAIN, "service %u: the core's list of instances is being rewritten, does not "
+			     "name slot %u once, or is damaged", service_id, s->index);
 }

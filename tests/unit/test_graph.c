@@ -485,31 +485,6 @@ START_TEST(test_service_steer)
 }
 END_TEST
 
-START_TEST(test_refuse_steer)
-{
-	static const struct refusal t[] = {
-		REF(WITH_SVC("{id: 2, name: b, nf: nf-nat, steer: 192.0.2.0/24}"), "services[1].steer",
-		    "expected a mapping {dst: PREFIX}, got a string"),
-		REF(WITH_SVC("{id: 2, name: b, nf: nf-nat, steer: [{dst: 192.0.2.0/24}]}"), "services[1].steer",
-		    "expected a mapping {dst: PREFIX}, got a list"),
-		REF(WITH_SVC("{id: 2, name: b, nf: nf-nat, steer: {}}"), "services[1].steer.dst",
-		    "missing (expected an IPv4 prefix such as 192.0.2.0/24: the destinations steered by port)"),
-		REF(WITH_SVC("{id: 2, name: b, nf: nf-nat, steer: {dst: 192.0.2.0/24, dport: 80}}"),
-		    "services[1].steer.dport", "unknown key 'dport' (expected dst)"),
-		REF(WITH_SVC("{id: 2, name: b, nf: nf-nat, steer: {dst: 192.0.2.1/24}}"), "services[1].steer.dst",
-		    "'192.0.2.1/24': bits set past the prefix length"),
-		REF(WITH_SVC("{id: 2, name: b, nf: nf-nat, steer: {dst: '2001:db8::/32'}}"), "services[1].steer.dst",
-		    "'2001:db8::/32': not an IPv4 address (expected e.g. \"10.0.0.0/8\")"),
-		REF(WITH_SVC("{id: 2, name: b, nf: nf-nat, steer: {dst: 192.0.2.0/33}}"), "services[1].steer.dst",
-		    "'192.0.2.0/33': prefix length must be 0..32"),
-		REF(WITH_SVC("{id: 2, name: b, nf: nf-nat, steer: {dst: 7}}"), "services[1].steer.dst",
-		    "expected an IPv4 prefix such as \"10.0.0.0/8\""),
-	};
-
-	check_refusals(t, NREF(t));
-}
-END_TEST
-
 /* A rule holding @p match (YAML mapping members) and drop: its model. */
 static struct graph_rule rule_of(const char *match, uint16_t nb_ports)
 {
@@ -869,6 +844,23 @@ START_TEST(test_refuse_services)
 		/* a branch resolves against every service, even one listed later */
 		REF("{services: [{id: 1, name: a, nf: nf-forward, branches: [b, x]}, " SVC_B "], " DROP "}",
 		    "services[0].branches[1]", "unknown service 'x' (not in services)"),
+		/* steer */
+		REF(WITH_SVC("{id: 2, name: b, nf: nf-nat, steer: 192.0.2.0/24}"), "services[1].steer",
+		    "expected a mapping {dst: PREFIX}, got a string"),
+		REF(WITH_SVC("{id: 2, name: b, nf: nf-nat, steer: [{dst: 192.0.2.0/24}]}"), "services[1].steer",
+		    "expected a mapping {dst: PREFIX}, got a list"),
+		REF(WITH_SVC("{id: 2, name: b, nf: nf-nat, steer: {}}"), "services[1].steer.dst",
+		    "missing (expected an IPv4 prefix such as 192.0.2.0/24: the destinations steered by port)"),
+		REF(WITH_SVC("{id: 2, name: b, nf: nf-nat, steer: {dst: 192.0.2.0/24, dport: 80}}"),
+		    "services[1].steer.dport", "unknown key 'dport' (expected dst)"),
+		REF(WITH_SVC("{id: 2, name: b, nf: nf-nat, steer: {dst: 192.0.2.1/24}}"), "services[1].steer.dst",
+		    "'192.0.2.1/24': bits set past the prefix length"),
+		REF(WITH_SVC("{id: 2, name: b, nf: nf-nat, steer: {dst: '2001:db8::/32'}}"), "services[1].steer.dst",
+		    "'2001:db8::/32': not an IPv4 address (expected e.g. \"10.0.0.0/8\")"),
+		REF(WITH_SVC("{id: 2, name: b, nf: nf-nat, steer: {dst: 192.0.2.0/33}}"), "services[1].steer.dst",
+		    "'192.0.2.0/33': prefix length must be 0..32"),
+		REF(WITH_SVC("{id: 2, name: b, nf: nf-nat, steer: {dst: 7}}"), "services[1].steer.dst",
+		    "expected an IPv4 prefix such as \"10.0.0.0/8\""),
 	};
 	struct refusal longer;
 	struct graph g;
@@ -1387,7 +1379,6 @@ static Suite *graph_suite(void)
 	tcase_add_test(re, test_refuse_top);
 	tcase_add_test(re, test_refuse_types);
 	tcase_add_test(re, test_refuse_services);
-	tcase_add_test(re, test_refuse_steer);
 	tcase_add_test(re, test_refuse_chains);
 	tcase_add_test(re, test_refuse_rules);
 	tcase_add_test(re, test_refuse_actions);

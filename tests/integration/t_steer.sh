@@ -75,21 +75,31 @@ start_nf nat-b nf-steer-probe 1 --log "$T/nat-b.txt"
 wait_nfs 3
 wait_drained
 nfh graph show --json > "$T/show.json"
-stats_json > "$T/stats.json"
+# the probes' named counters are published every 10 ms: wait for all 6400
+for i in $(seq 1 100); do
+	stats_json > "$T/stats.json"
+	"$PY" -c "import json,sys; n=json.load(open(sys.argv[1]))['nfs']
+sys.exit(sum(c['counters'][x]['value'] for c in n if c['service'] == 1 for x in ('steer_match', 'steer_other')) != 6400)" \
+		"$T/stats.json" && break
+	sleep 0.02
+done
 stop_all
 
 "$PY" - "$T" << 'PY' || fail "steering broken"
 import collections, json, re, sys
 T = sys.argv[1]
 st = [s for s in json.load(open(T + '/show.json'))['status']['services'] if s['id'] == 1][0]
+stats = json.load(open(T + '/stats.json'))
 assert st.get('steer') == '192.0.2.0/24', st
 order = [i['name'] for i in st['instances']]
 assert sorted(order) == ['nat-a', 'nat-b'], order
 where = collections.defaultdict(set)   # flow -> instances (hashed packets)
 steered = other = icmp = 0
 for k, name in enumerate(order):
-    said = re.findall(r'steer-probe: instance (\d+) of (\d+)', open('%s/%s.log' % (T, name)).read())
+    log = open('%s/%s.log' % (T, name)).read()
+    said = re.findall(r'steer-probe: instance (\d+) of (\d+)', log)
     assert said == [(str(k), '2')], '%s is %d of 2 in the core, nfg_instance() said %s' % (name, k, said)
+    ctr = [c['counters'] for c in stats['nfs'] if c['name'] == name][0]
     n_in = n_out = same = 0
     for line in open('%s/%s.txt' % (T, name)):
         dst, dport, h = line.split()
@@ -101,9 +111,14 @@ for k, name in enumerate(order):
             continue
         where[(dst, dport, h)].add(name)
         n_out += 1
-        same += dport % 2 == k
+        same += dport != 0 and dport % 2 == k
         icmp += dport == 0
-    print('%s: k=%d, %d steered, %d by hash (%d with dport %% 2 == k)' % (name, k, n_in, n_out, same))
+    print('%s: k=%d, %d steered, %d by hash (%d with a port, port %% 2 == k); counters %s; %s' %
+          (name, k, n_in, n_out, same, {x: ctr[x]['value'] for x in ctr}, log.splitlines()[-1]))
+    # its own view during the run, from nfg_instance() on every burst
+    assert ctr['steer_match']['value'] + ctr['steer_other']['value'] == n_in + n_out, ctr
+    if 'changed 0, unknown 0' in log:
+        assert ctr['steer_match']['value'] == n_in + same, ctr
     assert n_in > 1000 and n_out > 600, 'an instance got too little'
     assert same < 0.8 * n_out, 'packets outside the prefix look steered by port'
     steered += n_in

@@ -5,6 +5,7 @@
  * snapshot swapped in under RCU, so packets in flight finish the path
  * they were given and new packets take the new one. */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -171,8 +172,15 @@ static json_t *status_json(struct core *c)
 			json_array_append_new(inst, json_pack("{s:i, s:s, s:i, s:b}", "slot", s->slots[i], "name",
 							      ci->name, "pid", ci->pid, "guest", ci->guest));
 		}
-		json_array_append_new(svcs, json_pack("{s:i, s:o, s:i}", "id", id, "instances", inst, "moving_buckets",
-						      s->moving));
+		r = json_pack("{s:i, s:o, s:i}", "id", id, "instances", inst, "moving_buckets", s->moving);
+		if (s->steer) {
+			char a[INET_ADDRSTRLEN], buf[INET_ADDRSTRLEN + 4];
+
+			inet_ntop(AF_INET, &s->steer_net, a, sizeof(a));
+			snprintf(buf, sizeof(buf), "%s/%d", a, __builtin_popcount(s->steer_mask));
+			json_object_set_new(r, "steer", json_string(buf));
+		}
+		json_array_append_new(svcs, r);
 	}
 	r = json_pack("{s:b, s:s, s:i, s:o, s:o, s:o, s:i, s:o}", "ok", 1, "name", c->cfg.name, "ports", c->nb_ports,
 		      "default", graph_action_json(t->dflt), "chains", chains, "services", svcs, "rules",

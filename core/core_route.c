@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,14 +217,34 @@ void core_route_update_ready(struct core_tables *t)
 	t->flows_on = t->rules != NULL || t->moving || t->learning || t->nf_rules || t->nb_acl;
 }
 
-void core_route_mirror(const struct core_tables *t, struct nfg_service *svc)
+int core_route_set_steer(struct core_tables *t, uint16_t id, int on, uint32_t net, uint8_t len)
 {
+	struct core_service *s;
+	uint32_t mask;
+
+	if (id == 0 || id >= NFG_MAX_SERVICES || len > 32)
+		return -EINVAL;
+	s = &t->svc[id];
+	mask = len ? ~0u << (32 - len) : 0;
+	s->steer = on != 0;
+	s->steer_net = on ? htonl(net & mask) : 0;
+	s->steer_mask = on ? htonl(mask) : 0;
+	return 0;
+}
+
+void core_route_mirror(const struct core_tables *t, struct nfg_service *svc, uint32_t *gen)
+{
+	uint32_t odd = 2 * ++*gen - 1; /* odd while being written, the next even once done */
+
 	for (int id = 1; id < NFG_MAX_SERVICES; id++) {
 		struct nfg_service *m = &svc[id];
 
+		__atomic_store_n(&m->seq, odd, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_RELEASE);
 		for (int i = 0; i < t->svc[id].nb; i++)
-			m->slots[i] = t->svc[id].slots[i];
+			__atomic_store_n(&m->slots[i], t->svc[id].slots[i], __ATOMIC_RELAXED);
 		__atomic_store_n(&m->nb_instances, t->svc[id].nb, __ATOMIC_RELEASE);
+		__atomic_store_n(&m->seq, odd + 1, __ATOMIC_RELEASE);
 	}
 }
 

@@ -18,7 +18,13 @@
 
 struct core_service {
 	uint8_t nb;                            /* instances */
+	uint8_t steer;                         /* steer by port (below): read by every pick */
+	/* the order of the instances: steering's k = dport % nb indexes it,
+	 * and the region's mirror, which NFs read (nfg_instance()), copies it */
 	uint8_t slots[NFG_MAX_INSTANCES];
+	/* steer: a packet received for an IPv4 destination in this prefix
+	 * (network order, like the flow key) goes to slots[dport % nb] */
+	uint32_t steer_net, steer_mask;
 	uint8_t bucket[NFG_HASH_BUCKETS];      /* flow-hash bucket -> slot */
 	/* A bucket given to a new instance keeps the flows born before the
 	 * move on the instance it had: old[b] (CORE_NO_SLOT: not moving) for
@@ -84,8 +90,10 @@ struct core_mstate {
 	uint32_t hash;
 	uint32_t idx;      /* the buffer's index: set once, when the pool is built */
 	uint32_t born;     /* its flow's epoch, or CORE_BORN_NEW */
+	uint32_t dst;      /* IPv4 destination at receive, network order (steering) */
 	uint16_t chain_id;
 	uint16_t exit;     /* port after the last service, or GRAPH_EXIT_PAIRED */
+	uint16_t dport;    /* destination port at receive, 0: none or not IPv4 (steering) */
 	uint8_t pos;       /* index in path of the service holding it */
 	uint8_t len;
 	uint8_t path[NFG_MAX_CHAIN];
@@ -104,6 +112,32 @@ static inline uint8_t core_pick(const struct core_tables *t, uint16_t id, uint32
 	return s->bucket[b];
 }
 
+/** What steering reads of a packet received with flow key @p k: its
+ * destination as received, like the flow hash (an NF that rewrites it
+ * later does not reroute it).  IPv4 only: an IPv6 key's address is a
+ * fold, an L2 key's ports are its EtherType. */
+static inline void core_steer_key(struct core_mstate *ms, const struct nfg_flow_key *k)
+{
+	ms->dst = k->b;
+	ms->dport = k->kind == NFG_FLOW_IPV4 ? k->dport : 0;
+}
+
+/**
+ * Instance of service @p id for packet @p ms, or CORE_NO_SLOT.  A service
+ * that steers sends a packet for its prefix with a port to slots[dport %
+ * nb], whatever its flow hash, birth or the other direction: that is how
+ * a NAT instance that allocates the ports p % nb == k gets the return
+ * traffic of its mappings.  Everything else goes by flow hash.
+ */
+static inline uint8_t core_pick_pkt(const struct core_tables *t, uint16_t id, const struct core_mstate *ms)
+{
+	const struct core_service *s = &t->svc[id];
+
+	if (__builtin_expect(s->steer, 0) && ms->dport && s->nb && ((ms->dst ^ s->steer_net) & s->steer_mask) == 0)
+		return s->slots[ms->dport % s->nb];
+	return core_pick(t, id, ms->hash, ms->born);
+}
+
 /* Service @p id, found at path position @p pos, as the packet's next stop. */
 static inline enum core_dest core_to_service(const struct core_tables *t, struct core_mstate *ms, uint16_t id,
 					     uint8_t pos, uint16_t *target)
@@ -112,7 +146,7 @@ static inline enum core_dest core_to_service(const struct core_tables *t, struct
 
 	if (id == 0 || id >= NFG_MAX_SERVICES)
 		return CORE_DROP_BAD;
-	slot = core_pick(t, id, ms->hash, ms->born);
+	slot = core_pick_pkt(t, id, ms);
 	if (slot == CORE_NO_SLOT)
 		return CORE_DROP_NO_INST;
 	ms->pos = pos;
@@ -253,7 +287,13 @@ int core_route_set_chain(struct core_tables *t, uint16_t id, const uint8_t *svc,
 /** Recompute rx_ready and flows_on after anything changed. */
 void core_route_update_ready(struct core_tables *t);
 
-/** Write the service -> instances mirror into a region. */
-void core_route_mirror(const struct core_tables *t, struct nfg_service *svc);
+/** Service @p id steers packets for @p net/@p len (host order) by port;
+ * @p on 0: it does not.  -EINVAL on a bad ID or length. */
+int core_route_set_steer(struct core_tables *t, uint16_t id, int on, uint32_t net, uint8_t len);
+
+/** Write the service -> instances mirror into a region, each service under
+ * its sequence (nfg_service.seq): @p gen, the writer's own count of
+ * mirrors written (never read back from the region), moves on by one. */
+void core_route_mirror(const struct core_tables *t, struct nfg_service *svc, uint32_t *gen);
 
 #endif

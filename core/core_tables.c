@@ -43,7 +43,7 @@ int core_tables_init(struct core *c)
 		return -ENOMEM;
 	}
 	o->model->dflt = c->tables->dflt;
-	core_route_mirror(c->tables, c->region.lay.services);
+	core_route_mirror(c->tables, c->region.lay.services, &o->mirror_gen);
 	return 0;
 }
 
@@ -74,7 +74,7 @@ void core_tables_publish(struct core *c, struct core_tables *nt)
 	old = rcu_xchg_pointer(&c->tables, nt);
 	urcu_qsbr_synchronize_rcu();
 	core_route_free(old);
-	core_route_mirror(nt, c->region.lay.services);
+	core_route_mirror(nt, c->region.lay.services, &c->tabs.mirror_gen);
 }
 
 /* ---- instances ------------------------------------------------------------ */
@@ -258,13 +258,17 @@ void core_tables_tick(struct core *c)
 
 /* ---- what is applied ------------------------------------------------------ */
 
-/* The current tables with @p g's chains 1..255 and default. */
+/* The current tables with @p g's chains 1..255, default and steering. */
 static struct core_tables *tables_from(struct core *c, const struct graph *g)
 {
 	struct core_tables *nt = core_route_clone(c->tables);
 
 	if (!nt)
 		return NULL;
+	for (int id = 1; id < NFG_MAX_SERVICES; id++)
+		core_route_set_steer(nt, (uint16_t)id, 0, 0, 0);
+	for (uint32_t i = 0; i < g->nsvc; i++)
+		core_route_set_steer(nt, g->svc[i].id, g->svc[i].steer, g->svc[i].steer_dst, g->svc[i].steer_len);
 	for (int id = 1; id < GRAPH_MAX_CHAINS; id++)
 		core_route_set_chain(nt, (uint16_t)id, NULL, 0, GRAPH_EXIT_PAIRED);
 	for (uint32_t i = 0; i < g->nchain; i++)

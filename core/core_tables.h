@@ -37,6 +37,7 @@ struct core_tables_owner {
 	uint64_t *rule_base;       /* per rule of the current set: packets counted by earlier sets */
 	struct core_pending pending[NFG_MAX_NFS];
 	uint64_t settle_sweeps;    /* flow table sweeps seen at the last settle */
+	uint32_t mirror_gen;       /* mirrors written (core_route_mirror()) */
 };
 
 /** How much a graph holds, for the API's answers. */

@@ -72,11 +72,47 @@ static int chain_ref(const json_t *v, const struct graph *g, const char *path, u
 	return nfg_conf_fail(err, path, "expected a chain ID or name, got %s", nfg_conf_type_name(v));
 }
 
+/* An IPv4 prefix, in host order as struct graph_rule holds it */
+static int parse_prefix(const json_t *v, const char *path, uint32_t *addr, uint8_t *len, struct nfg_conf_err *err)
+{
+	struct nfg_conf_prefix p;
+	int rc = nfg_conf_prefix(v, path, 0, &p, err);
+
+	if (rc < 0)
+		return rc;
+	*addr = (uint32_t)p.a[0] << 24 | (uint32_t)p.a[1] << 16 | (uint32_t)p.a[2] << 8 | p.a[3];
+	*len = p.len;
+	return 0;
+}
+
+/* steer: {dst: PREFIX}: the IPv4 destinations whose packets the core
+ * spreads over the instances by destination port. */
+static int parse_steer(const json_t *v, const char *path, struct graph_service *out, struct nfg_conf_err *err)
+{
+	static const char *const keys[] = { "dst", NULL };
+	char p[128];
+	json_t *d;
+	int rc;
+
+	if (!json_is_object(v))
+		return nfg_conf_fail(err, path, "expected a mapping {dst: PREFIX}, got %s", nfg_conf_type_name(v));
+	if ((rc = nfg_conf_keys(v, path, keys, "dst", err)) < 0)
+		return rc;
+	nfg_conf_member(p, sizeof(p), path, "dst");
+	if (!(d = json_object_get(v, "dst")))
+		return nfg_conf_fail(err, p, "missing (expected an IPv4 prefix such as 192.0.2.0/24: the "
+				     "destinations steered by port)");
+	if ((rc = parse_prefix(d, p, &out->steer_dst, &out->steer_len, err)) < 0)
+		return rc;
+	out->steer = 1;
+	return 0;
+}
+
 static int parse_service(const json_t *s, struct graph *g, const char *path, struct graph_service *out,
 			 struct nfg_conf_err *err)
 {
 	static const char *const keys[] = { "id", "name", "nf", "args", "instances", "run", "socket", "cores",
-					    "branches", "passes", NULL };
+					    "branches", "passes", "steer", NULL };
 	json_t *v;
 	int64_t n;
 	char p[128];
@@ -85,8 +121,8 @@ static int parse_service(const json_t *s, struct graph *g, const char *path, str
 	memset(out, 0, sizeof(*out));
 	if (!json_is_object(s))
 		return nfg_conf_fail(err, path, "expected a mapping (id, name, nf, ...), got %s", nfg_conf_type_name(s));
-	if ((rc = nfg_conf_keys(s, path, keys, "id, name, nf, args, instances, run, socket, cores, branches, passes",
-			    err)) < 0)
+	if ((rc = nfg_conf_keys(s, path, keys,
+			    "id, name, nf, args, instances, run, socket, cores, branches, passes, steer", err)) < 0)
 		return rc;
 	if ((rc = nfg_conf_int(s, path, "id", 1, NFG_MAX_SERVICES - 1, INT64_MIN, &n, err)) < 0)
 		return rc;
@@ -150,6 +186,9 @@ static int parse_service(const json_t *s, struct graph *g, const char *path, str
 			return nfg_conf_fail(err, p, "expected true or false, got %s", nfg_conf_type_name(v));
 		out->passes = json_is_true(v);
 	}
+	nfg_conf_member(p, sizeof(p), path, "steer");
+	if ((v = json_object_get(s, "steer")) && (rc = parse_steer(v, p, out, err)) < 0)
+		return rc;
 	(void)g;
 	return 0;
 }
@@ -223,19 +262,6 @@ int graph_parse_chain(const json_t *c, const struct graph *g, uint16_t nb_ports,
 			return rc;
 		out->exit = (uint16_t)n;
 	}
-	return 0;
-}
-
-/* An IPv4 prefix, in host order as struct graph_rule holds it */
-static int parse_prefix(const json_t *v, const char *path, uint32_t *addr, uint8_t *len, struct nfg_conf_err *err)
-{
-	struct nfg_conf_prefix p;
-	int rc = nfg_conf_prefix(v, path, 0, &p, err);
-
-	if (rc < 0)
-		return rc;
-	*addr = (uint32_t)p.a[0] << 24 | (uint32_t)p.a[1] << 16 | (uint32_t)p.a[2] << 8 | p.a[3];
-	*len = p.len;
 	return 0;
 }
 
@@ -562,6 +588,8 @@ json_t *graph_service_json(const struct graph_service *s)
 
 	if (o && s->cores)
 		json_object_set_new(o, "cores", json_string(s->cores));
+	if (o && s->steer)
+		json_object_set_new(o, "steer", json_pack("{s:o}", "dst", prefix_json(s->steer_dst, s->steer_len)));
 	if (o && s->nbranch) {
 		json_t *br = json_array();
 

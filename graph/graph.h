@@ -66,6 +66,12 @@ struct graph_service {
 	const char *cores;              /* borrowed; NULL if not given */
 	uint8_t nbranch;
 	uint8_t branch[GRAPH_MAX_BRANCHES]; /* services it may send packets to */
+	/* steer: packets whose IPv4 destination is in steer_dst/steer_len go
+	 * to instance dport % n instead of by flow hash (a NAT's pool: each
+	 * instance allocates the ports of its own residue) */
+	uint8_t steer;
+	uint8_t steer_len;
+	uint32_t steer_dst;             /* host byte order, like graph_rule */
 };
 
 struct graph_chain {
@@ -127,7 +133,7 @@ json_t *graph_rule_json(const struct graph_rule *r, const struct graph_action *a
  * (a core with no --chain and no graph has no default yet). */
 json_t *graph_action_json(struct graph_action a);
 
-/** A service (arguments as strings; cores and branches only when set). */
+/** A service (arguments as strings; cores, branches and steer only when set). */
 json_t *graph_service_json(const struct graph_service *s);
 
 /** A chain (name only when set, exit only when not paired). */

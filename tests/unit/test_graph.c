@@ -460,6 +460,31 @@ START_TEST(test_service_chain_fields)
 }
 END_TEST
 
+/* steer: {dst: PREFIX} becomes the prefix in host order, a flag that it
+ * is set (a /0 steers every IPv4 destination), nothing when absent */
+START_TEST(test_service_steer)
+{
+	struct graph g;
+	json_t *j = parse_ok("{services: [{id: 1, name: nat, nf: nf-nat, instances: 2, steer: {dst: 192.0.2.0/24}},"
+			     "             {id: 2, name: all, nf: nf-nat, steer: {dst: 0.0.0.0/0}},"
+			     "             {id: 3, name: one, nf: nf-nat, steer: {dst: 198.51.100.7}},"
+			     "             {id: 4, name: none, nf: nf-forward}], " DROP "}",
+			     0, &g);
+
+	ck_assert_uint_eq(graph_service(&g, 1)->steer, 1);
+	ck_assert_uint_eq(graph_service(&g, 1)->steer_dst, 0xc0000200u);
+	ck_assert_uint_eq(graph_service(&g, 1)->steer_len, 24);
+	ck_assert_uint_eq(graph_service(&g, 2)->steer, 1);
+	ck_assert_uint_eq(graph_service(&g, 2)->steer_dst, 0);
+	ck_assert_uint_eq(graph_service(&g, 2)->steer_len, 0);
+	ck_assert_uint_eq(graph_service(&g, 3)->steer_dst, 0xc6336407u);
+	ck_assert_uint_eq(graph_service(&g, 3)->steer_len, 32);
+	ck_assert_uint_eq(graph_service(&g, 4)->steer, 0);
+	graph_release(&g);
+	json_decref(j);
+}
+END_TEST
+
 /* A rule holding @p match (YAML mapping members) and drop: its model. */
 static struct graph_rule rule_of(const char *match, uint16_t nb_ports)
 {
@@ -732,7 +757,7 @@ START_TEST(test_refuse_services)
 		    "expected a mapping (id, name, nf, ...), got a list"),
 		REF(WITH_SVC("{id: 2, name: b, nf: nf-forward, instance: 2}"), "services[1].instance",
 		    "unknown key 'instance' (expected id, name, nf, args, instances, run, socket, cores, branches, "
-		    "passes)"),
+		    "passes, steer)"),
 		/* id */
 		REF(WITH_SVC("{name: b, nf: nf-forward}"), "services[1].id", "missing (expected a number in 1..255)"),
 		REF(WITH_SVC("{id: 0, name: b, nf: nf-forward}"), "services[1].id",
@@ -819,6 +844,23 @@ START_TEST(test_refuse_services)
 		/* a branch resolves against every service, even one listed later */
 		REF("{services: [{id: 1, name: a, nf: nf-forward, branches: [b, x]}, " SVC_B "], " DROP "}",
 		    "services[0].branches[1]", "unknown service 'x' (not in services)"),
+		/* steer */
+		REF(WITH_SVC("{id: 2, name: b, nf: nf-nat, steer: 192.0.2.0/24}"), "services[1].steer",
+		    "expected a mapping {dst: PREFIX}, got a string"),
+		REF(WITH_SVC("{id: 2, name: b, nf: nf-nat, steer: [{dst: 192.0.2.0/24}]}"), "services[1].steer",
+		    "expected a mapping {dst: PREFIX}, got a list"),
+		REF(WITH_SVC("{id: 2, name: b, nf: nf-nat, steer: {}}"), "services[1].steer.dst",
+		    "missing (expected an IPv4 prefix such as 192.0.2.0/24: the destinations steered by port)"),
+		REF(WITH_SVC("{id: 2, name: b, nf: nf-nat, steer: {dst: 192.0.2.0/24, dport: 80}}"),
+		    "services[1].steer.dport", "unknown key 'dport' (expected dst)"),
+		REF(WITH_SVC("{id: 2, name: b, nf: nf-nat, steer: {dst: 192.0.2.1/24}}"), "services[1].steer.dst",
+		    "'192.0.2.1/24': bits set past the prefix length"),
+		REF(WITH_SVC("{id: 2, name: b, nf: nf-nat, steer: {dst: '2001:db8::/32'}}"), "services[1].steer.dst",
+		    "'2001:db8::/32': not an IPv4 address (expected e.g. \"10.0.0.0/8\")"),
+		REF(WITH_SVC("{id: 2, name: b, nf: nf-nat, steer: {dst: 192.0.2.0/33}}"), "services[1].steer.dst",
+		    "'192.0.2.0/33': prefix length must be 0..32"),
+		REF(WITH_SVC("{id: 2, name: b, nf: nf-nat, steer: {dst: 7}}"), "services[1].steer.dst",
+		    "expected an IPv4 prefix such as \"10.0.0.0/8\""),
 	};
 	struct refusal longer;
 	struct graph g;
@@ -1188,7 +1230,8 @@ END_TEST
 START_TEST(test_canonical_all_fields)
 {
 	json_t *j = yaml("{services: [{id: 3, name: fw, nf: nf-drop, args: [--port, 23, '-q'], instances: 4,"
-			 "              run: guest, socket: 1, cores: '2-3', passes: false, branches: [mon, 9]},"
+			 "              run: guest, socket: 1, cores: '2-3', passes: false, branches: [mon, 9],"
+			 "              steer: {dst: 203.0.113.0/24}},"
 			 "             {id: 9, name: mon, nf: nf-monitor, instances: 0},"
 			 "             {id: 1, name: x, nf: nf-forward, args: []}],"
 			 " chains: [{id: 7, name: out, services: [x, mon], exit: 3}, {id: 2, services: [9]},"
@@ -1327,6 +1370,7 @@ static Suite *graph_suite(void)
 	tcase_add_test(ex, test_examples_all_known);
 	tcase_add_test(va, test_names_and_defaults);
 	tcase_add_test(va, test_service_chain_fields);
+	tcase_add_test(va, test_service_steer);
 	tcase_add_test(va, test_prefixes);
 	tcase_add_test(va, test_port_ranges);
 	tcase_add_test(va, test_protos);

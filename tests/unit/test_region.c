@@ -2,9 +2,11 @@
 /* Region files: core_region_create (formatting, flock, stale files,
  * argument checks) and the guest side's nfg_region_check/attach, which must
  * refuse any header it cannot trust and say why; libnfguest's check of each
- * packet against its private copy of the buffer layout (nfg_pkt_check). */
+ * packet against its private copy of the buffer layout (nfg_pkt_check);
+ * nfg_instance()'s reading of the service mirror. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/mman.h>
@@ -873,6 +875,138 @@ START_TEST(test_check_overflow_room)
 }
 END_TEST
 
+/* ---- nfg_instance(): the service mirror, read under its sequence -------- */
+
+/* A process serving service 7 from slot 5, its mirror entry @p m. */
+static struct nfg_ctx *instance_ctx(struct nfg_service *m)
+{
+	static struct nfg_ctx ctx;
+
+	memset(&ctx, 0, sizeof(ctx));
+	memset(m, 0, sizeof(*m));
+	ctx.svc[0].id = 7;
+	ctx.svc[0].index = 5;
+	ctx.svc[0].route = m;
+	ctx.local[7] = 1;
+	ctx.nb_svc = 1;
+	return &ctx;
+}
+
+static void mirror_set(struct nfg_service *m, uint32_t seq, uint16_t nb, const uint16_t *slots)
+{
+	m->seq = seq;
+	m->nb_instances = nb;
+	memcpy(m->slots, slots, sizeof(m->slots));
+}
+
+/* What it answers, and what it refuses: a mirror being rewritten, an
+ * impossible count, a slot listed twice, this slot not listed (not routed
+ * to yet), a service it does not serve; k and n untouched then. */
+START_TEST(test_instance)
+{
+	static struct nfg_service m;
+	struct nfg_ctx *ctx = instance_ctx(&m);
+	uint16_t sl[NFG_MAX_INSTANCES] = { 9, 5, 11 };
+	uint32_t k = 99, n = 99;
+
+	mirror_set(&m, 2, 3, sl);
+	ck_assert_int_eq(nfg_instance(ctx, 7, &k, &n), 0);
+	ck_assert_uint_eq(k, 1);
+	ck_assert_uint_eq(n, 3);
+	k = n = 99;
+	ck_assert_int_eq(nfg_instance(ctx, 0, &k, &n), 0); /* 0: the first service */
+	ck_assert_uint_eq(k, 1);
+	for (uint16_t i = 0; i < NFG_MAX_INSTANCES; i++)
+		sl[i] = (uint16_t)(40 + i);
+	sl[15] = 5;
+	mirror_set(&m, 0, NFG_MAX_INSTANCES, sl);
+	ck_assert_int_eq(nfg_instance(ctx, 7, &k, &n), 0);
+	ck_assert_uint_eq(k, 15);
+	ck_assert_uint_eq(n, NFG_MAX_INSTANCES);
+
+	k = n = 99;
+	ck_assert_int_eq(nfg_instance(ctx, 8, &k, &n), -ENOENT);
+	ck_assert_int_eq(nfg_instance(ctx, 300, &k, &n), -ENOENT);
+	ctx->svc[0].done = 1;
+	ck_assert_int_eq(nfg_instance(ctx, 7, &k, &n), -ENOENT);
+	ctx->svc[0].done = 0;
+	mirror_set(&m, 3, 3, (const uint16_t[NFG_MAX_INSTANCES]){ 9, 5, 11 }); /* being written */
+	ck_assert_int_eq(nfg_instance(ctx, 7, &k, &n), -EAGAIN);
+	ck_assert_ptr_nonnull(strstr(nfg_last_error(), "service 7"));
+	mirror_set(&m, 4, 0, (const uint16_t[NFG_MAX_INSTANCES]){ 5 });
+	ck_assert_int_eq(nfg_instance(ctx, 7, &k, &n), -EAGAIN);
+	mirror_set(&m, 4, NFG_MAX_INSTANCES + 1, (const uint16_t[NFG_MAX_INSTANCES]){ 5 });
+	ck_assert_int_eq(nfg_instance(ctx, 7, &k, &n), -EAGAIN);
+	mirror_set(&m, 4, 0xffff, (const uint16_t[NFG_MAX_INSTANCES]){ 5 });
+	ck_assert_int_eq(nfg_instance(ctx, 7, &k, &n), -EAGAIN);
+	mirror_set(&m, 4, 3, (const uint16_t[NFG_MAX_INSTANCES]){ 5, 9, 5 });
+	ck_assert_int_eq(nfg_instance(ctx, 7, &k, &n), -EAGAIN);
+	mirror_set(&m, 4, 3, (const uint16_t[NFG_MAX_INSTANCES]){ 9, 9, 5 });
+	ck_assert_int_eq(nfg_instance(ctx, 7, &k, &n), -EAGAIN);
+	mirror_set(&m, 4, 2, (const uint16_t[NFG_MAX_INSTANCES]){ 9, 11, 5 }); /* 5 past the count */
+	ck_assert_int_eq(nfg_instance(ctx, 7, &k, &n), -EAGAIN);
+	ck_assert_uint_eq(k, 99);
+	ck_assert_uint_eq(n, 99);
+}
+END_TEST
+
+/* A writer rewriting the mirror the way the core does (core_route_mirror())
+ * between two lists: a reader gets one of them whole, or -EAGAIN, never a
+ * mix (slot 5 is 1 of 2 in one, 2 of 3 in the other). */
+struct flip {
+	struct nfg_service *m;
+	volatile int stop;
+};
+
+static void *flipper(void *arg)
+{
+	struct flip *f = arg;
+	static const uint16_t a[] = { 6, 5 }, b[] = { 6, 7, 5 };
+	uint32_t seq = 0;
+
+	while (!f->stop) {
+		const uint16_t *s = seq & 2 ? b : a;
+		uint16_t nb = seq & 2 ? 3 : 2;
+
+		__atomic_store_n(&f->m->seq, ++seq, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_RELEASE);
+		for (uint16_t i = 0; i < nb; i++)
+			__atomic_store_n(&f->m->slots[i], s[i], __ATOMIC_RELAXED);
+		__atomic_store_n(&f->m->nb_instances, nb, __ATOMIC_RELEASE);
+		__atomic_store_n(&f->m->seq, ++seq, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+START_TEST(test_instance_racing)
+{
+	static struct nfg_service m;
+	struct nfg_ctx *ctx = instance_ctx(&m);
+	struct flip f = { .m = &m };
+	uint64_t seen[3] = { 0 };
+	pthread_t th;
+
+	mirror_set(&m, 0, 2, (const uint16_t[NFG_MAX_INSTANCES]){ 6, 5 });
+	ck_assert_int_eq(pthread_create(&th, NULL, flipper, &f), 0);
+	for (int i = 0; i < 200000; i++) {
+		uint32_t k, n;
+		int rc = nfg_instance(ctx, 7, &k, &n);
+
+		if (rc == -EAGAIN) {
+			seen[2]++;
+			continue;
+		}
+		UNIT_EQ(rc, 0);
+		UNIT_ASSERT_MSG((k == 1 && n == 2) || (k == 2 && n == 3), "a mixed list: k %u of %u", k, n);
+		seen[n - 2]++;
+	}
+	f.stop = 1;
+	pthread_join(th, NULL);
+	printf("instance racing: %llu of 2, %llu of 3, %llu EAGAIN\n", (unsigned long long)seen[0],
+	       (unsigned long long)seen[1], (unsigned long long)seen[2]);
+}
+END_TEST
+
 static Suite *region_suite(void)
 {
 	Suite *s = suite_create("region");
@@ -902,6 +1036,8 @@ static Suite *region_suite(void)
 	tcase_add_test(at, test_pkt_check);
 	tcase_set_timeout(at, 20);
 	tcase_add_test(nm, test_region_name);
+	tcase_add_test(nm, test_instance);
+	tcase_add_test(nm, test_instance_racing);
 	suite_add_tcase(s, nm);
 	suite_add_tcase(s, cr);
 	suite_add_tcase(s, at);

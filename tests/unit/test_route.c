@@ -4,7 +4,9 @@
  * hand back (including garbage), the packet's own copy of its path, and
  * flow-bucket affinity as instances come and go, with and without keeping
  * the live flows where they are. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 
 #include "core_route.h"
 #include "unit_util.h"
@@ -534,6 +536,7 @@ START_TEST(test_clone_mirror)
 	struct core_tables *t = tables(2, chain123, 3), *c;
 	size_t sz = sizeof(struct nfg_region_hdr) + NFG_MAX_SERVICES * sizeof(struct nfg_service);
 	void *base = aligned_alloc(NFG_CACHE_LINE, sz);
+	uint32_t gen = 0;
 
 	ck_assert_ptr_nonnull(base);
 	memset(base, 0, sz);
@@ -555,7 +558,7 @@ START_TEST(test_clone_mirror)
 	ck_assert_uint_eq(t->flows_on, 0);
 	ck_assert_uint_lt(t->epoch, c->epoch);
 
-	core_route_mirror(c, nfg_service_at(base, 0));
+	core_route_mirror(c, nfg_service_at(base, 0), &gen);
 	ck_assert_uint_eq(nfg_service_at(base, 1)->nb_instances, 2);
 	ck_assert_uint_eq(nfg_service_at(base, 1)->slots[0], 3);
 	ck_assert_uint_eq(nfg_service_at(base, 1)->slots[1], 4);
@@ -563,11 +566,202 @@ START_TEST(test_clone_mirror)
 	ck_assert_uint_eq(nfg_service_at(base, 200)->slots[0], 5);
 	ck_assert_uint_eq(nfg_service_at(base, 2)->nb_instances, 0);
 	core_route_remove_slot(c, 3);
-	core_route_mirror(c, nfg_service_at(base, 0));
+	core_route_mirror(c, nfg_service_at(base, 0), &gen);
 	ck_assert_uint_eq(nfg_service_at(base, 1)->nb_instances, 1);
 	ck_assert_uint_eq(nfg_service_at(base, 1)->slots[0], 4);
+	/* each write leaves an even sequence, a new one each time */
+	ck_assert_uint_eq(nfg_service_at(base, 1)->seq, 4);
+	ck_assert_uint_eq(gen, 2);
 	free(base);
 	core_route_free(c);
+	core_route_free(t);
+}
+END_TEST
+
+/* ---- steering by destination port ------------------------------------------ */
+
+#define NAT_NET 0xc0000200u /* 192.0.2.0/24, host order */
+
+/* A packet received with this IPv4 5-tuple's destination and port (what
+ * the data path gives core_steer_key()), and flow hash @p hash. */
+static void pkt_to(struct tpkt *m, uint16_t in_port, uint32_t hash, uint32_t dst, uint16_t dport, uint8_t kind)
+{
+	struct nfg_flow_key k = { .a = htonl(0x0a000001), .b = htonl(dst), .sport = 5555, .dport = dport,
+				  .proto = IPPROTO_UDP, .kind = kind, .in_port = in_port };
+
+	pkt_init(m, in_port, hash);
+	core_steer_key(&m->ms, &k);
+}
+
+static void set_steer(struct core_tables *t, uint16_t id, uint32_t net, uint8_t len)
+{
+	int rc = core_route_set_steer(t, id, 1, net, len);
+
+	ck_assert_msg(rc == 0, "steer %u: %d", id, rc);
+}
+
+/* chain 1 -> 2 -> 3; service 2 (the NAT) steers 192.0.2.0/24 over slots
+ * 20, 21; 1 and 3 have two instances each and do not steer */
+static struct core_tables *nat_tables(void)
+{
+	struct core_tables *t = tables(2, chain123, 3);
+
+	add(t, 1, 10, 0);
+	add(t, 1, 11, 0);
+	add(t, 2, 20, 0);
+	add(t, 2, 21, 0);
+	add(t, 3, 30, 0);
+	add(t, 3, 31, 0);
+	set_steer(t, 2, NAT_NET, 24);
+	return t;
+}
+
+/* A packet for the prefix reaches instance dport % n of the steering
+ * service whatever its hash: on RX when it is first on the path, on a TX
+ * hop (NEXT from the service before, or TO_SERVICE), and with buckets
+ * moving and an old birth, which would pin a hashed flow elsewhere. */
+START_TEST(test_steer_pick)
+{
+	struct core_tables *t = nat_tables();
+	static const uint8_t nat_first[] = { 2, 3 };
+	struct unit_rng r;
+	struct tpkt m;
+	uint16_t target;
+
+	unit_rng_init(&r, 0x57ee);
+	set_chain(t, 5, nat_first, 2, GRAPH_EXIT_PAIRED);
+	for (uint32_t i = 0; i < 20000; i++) {
+		uint32_t hash = unit_rng32(&r), dst = NAT_NET | (unit_rng32(&r) & 0xff);
+		uint16_t dport = (uint16_t)(1 + unit_rng32(&r) % 65535);
+		uint8_t want = t->svc[2].slots[dport % 2];
+
+		/* RX: first on the path */
+		pkt_to(&m, 0, hash, dst, dport, NFG_FLOW_IPV4);
+		UNIT_EQ(rx_act(t, &m, act_chain(5), NULL, 0, &target), CORE_TO_SLOT);
+		UNIT_EQ(target, want);
+		/* TX: after service 1, which goes by hash */
+		pkt_to(&m, 1, hash, dst, dport, NFG_FLOW_IPV4);
+		UNIT_EQ(rx(t, &m, &target), CORE_TO_SLOT);
+		UNIT_EQ(target, core_pick(t, 1, hash, CORE_BORN_NEW));
+		UNIT_EQ(next(t, &m, 0, &target), CORE_TO_SLOT);
+		UNIT_EQ(target, want);
+		UNIT_EQ(m.ms.pos, 1);
+		/* and on past it by hash again */
+		UNIT_EQ(next(t, &m, 0, &target), CORE_TO_SLOT);
+		UNIT_EQ(target, core_pick(t, 3, hash, CORE_BORN_NEW));
+		/* TO_SERVICE from anywhere */
+		pkt_to(&m, 0, hash, dst, dport, NFG_FLOW_IPV4);
+		UNIT_EQ(rx(t, &m, &target), CORE_TO_SLOT);
+		m.action = NFG_ACT_TO_SERVICE;
+		m.dest = 2;
+		UNIT_EQ(verdict(t, &m, &target), CORE_TO_SLOT);
+		UNIT_EQ(target, want);
+	}
+	/* a third instance joins keeping live flows (buckets move, old flows
+	 * pinned by birth): steering ignores both, n is now 3 */
+	add(t, 2, 22, 1);
+	ck_assert_uint_gt(t->svc[2].moving, 0);
+	for (uint32_t i = 0; i < 5000; i++) {
+		uint32_t hash = unit_rng32(&r);
+		uint16_t dport = (uint16_t)(1 + unit_rng32(&r) % 65535);
+
+		pkt_to(&m, 0, hash, NAT_NET | 7, dport, NFG_FLOW_IPV4);
+		m.ms.born = 0; /* born before the move */
+		UNIT_EQ(rx_act(t, &m, act_chain(5), NULL, 0, &target), CORE_TO_SLOT);
+		UNIT_EQ(target, t->svc[2].slots[dport % 3]);
+		UNIT_EQ(core_pick_pkt(t, 2, &m.ms), t->svc[2].slots[dport % 3]);
+	}
+	core_route_free(t);
+}
+END_TEST
+
+/* What is not steered goes by flow hash, exactly as before: no port (ICMP,
+ * fragments: dport 0), outside the prefix, not IPv4 (an IPv6 key's folded
+ * address or an L2 key's EtherType in its ports must not pass for one),
+ * and every packet at a service without steering. */
+START_TEST(test_steer_fallback)
+{
+	struct core_tables *t = nat_tables();
+	struct unit_rng r;
+	struct tpkt m;
+
+	unit_rng_init(&r, 0xfa11);
+	for (uint32_t i = 0; i < 20000; i++) {
+		uint32_t hash = unit_rng32(&r), in = NAT_NET | (unit_rng32(&r) & 0xff);
+		uint16_t dport = (uint16_t)(1 + unit_rng32(&r) % 65535);
+		uint8_t by_hash = core_pick(t, 2, hash, CORE_BORN_NEW);
+
+		pkt_to(&m, 0, hash, in, 0, NFG_FLOW_IPV4);
+		UNIT_EQ(core_pick_pkt(t, 2, &m.ms), by_hash);
+		pkt_to(&m, 0, hash, in ^ 0x100, dport, NFG_FLOW_IPV4);   /* 192.0.3.x */
+		UNIT_EQ(core_pick_pkt(t, 2, &m.ms), by_hash);
+		pkt_to(&m, 0, hash, in ^ 0x80000000u, dport, NFG_FLOW_IPV4);
+		UNIT_EQ(core_pick_pkt(t, 2, &m.ms), by_hash);
+		pkt_to(&m, 0, hash, in, dport, NFG_FLOW_IPV6);
+		UNIT_EQ(core_pick_pkt(t, 2, &m.ms), by_hash);
+		pkt_to(&m, 0, hash, in, dport, NFG_FLOW_L2);
+		UNIT_EQ(core_pick_pkt(t, 2, &m.ms), by_hash);
+		/* unsteered services, for the prefix and with a port */
+		pkt_to(&m, 0, hash, in, dport, NFG_FLOW_IPV4);
+		UNIT_EQ(core_pick_pkt(t, 1, &m.ms), core_pick(t, 1, hash, CORE_BORN_NEW));
+		UNIT_EQ(core_pick_pkt(t, 3, &m.ms), core_pick(t, 3, hash, CORE_BORN_NEW));
+	}
+	/* steering switched off: service 2 goes by hash again */
+	ck_assert_int_eq(core_route_set_steer(t, 2, 0, NAT_NET, 24), 0);
+	ck_assert_uint_eq(t->svc[2].steer, 0);
+	for (uint32_t i = 0; i < 1000; i++) {
+		uint32_t hash = unit_rng32(&r);
+
+		pkt_to(&m, 0, hash, NAT_NET | 1, (uint16_t)(1 + i), NFG_FLOW_IPV4);
+		UNIT_EQ(core_pick_pkt(t, 2, &m.ms), core_pick(t, 2, hash, CORE_BORN_NEW));
+	}
+	core_route_free(t);
+}
+END_TEST
+
+/* Prefix lengths at both ends, the order of instances as they come and go
+ * (the survivors keep their relative order; n and with it the partition
+ * change), no instance at all, and bad arguments. */
+START_TEST(test_steer_prefix_and_instances)
+{
+	struct core_tables *t = nat_tables();
+	struct tpkt m;
+
+	set_steer(t, 2, 0, 0); /* every IPv4 destination */
+	pkt_to(&m, 0, 1, 0x08080808, 81, NFG_FLOW_IPV4);
+	ck_assert_uint_eq(core_pick_pkt(t, 2, &m.ms), 21);
+	set_steer(t, 2, 0xc6336407, 32); /* one address */
+	pkt_to(&m, 0, 1, 0xc6336407, 81, NFG_FLOW_IPV4);
+	ck_assert_uint_eq(core_pick_pkt(t, 2, &m.ms), 21);
+	pkt_to(&m, 0, 1, 0xc6336406, 81, NFG_FLOW_IPV4);
+	ck_assert_uint_eq(core_pick_pkt(t, 2, &m.ms), core_pick(t, 2, 1, CORE_BORN_NEW));
+	/* host bits beyond the length are ignored */
+	set_steer(t, 2, NAT_NET | 0x55, 24);
+	ck_assert_uint_eq(t->svc[2].steer_net, htonl(NAT_NET));
+	ck_assert_uint_eq(t->svc[2].steer_mask, htonl(0xffffff00u));
+
+	add(t, 2, 22, 0);
+	add(t, 2, 23, 0);
+	core_route_remove_slot(t, 21);
+	ck_assert_uint_eq(t->svc[2].nb, 3);
+	ck_assert_uint_eq(t->svc[2].slots[0], 20);
+	ck_assert_uint_eq(t->svc[2].slots[1], 22);
+	ck_assert_uint_eq(t->svc[2].slots[2], 23);
+	for (uint16_t dport = 1; dport < 1000; dport++) {
+		static const uint8_t order[] = { 20, 22, 23 };
+
+		pkt_to(&m, 0, dport * 2654435761u, NAT_NET | 9, dport, NFG_FLOW_IPV4);
+		UNIT_EQ(core_pick_pkt(t, 2, &m.ms), order[dport % 3]);
+	}
+	core_route_remove_slot(t, 20);
+	core_route_remove_slot(t, 22);
+	core_route_remove_slot(t, 23);
+	pkt_to(&m, 0, 5, NAT_NET | 9, 80, NFG_FLOW_IPV4);
+	ck_assert_uint_eq(core_pick_pkt(t, 2, &m.ms), CORE_NO_SLOT);
+
+	ck_assert_int_eq(core_route_set_steer(t, 0, 1, NAT_NET, 24), -EINVAL);
+	ck_assert_int_eq(core_route_set_steer(t, NFG_MAX_SERVICES, 1, NAT_NET, 24), -EINVAL);
+	ck_assert_int_eq(core_route_set_steer(t, 2, 1, NAT_NET, 33), -EINVAL);
 	core_route_free(t);
 }
 END_TEST
@@ -1925,6 +2119,7 @@ static Suite *route_suite(void)
 	TCase *rt = tcase_create("routing");
 	TCase *af = tcase_create("affinity");
 	TCase *mv = tcase_create("moves");
+	TCase *st = tcase_create("steer");
 
 	tcase_add_test(tc, test_new);
 	tcase_add_test(tc, test_new_bad_args);
@@ -1962,6 +2157,9 @@ static Suite *route_suite(void)
 	tcase_add_test(mv, test_keep_remove_old);
 	tcase_add_test(mv, test_settle);
 	tcase_add_test(mv, test_keep_churn);
+	tcase_add_test(st, test_steer_pick);
+	tcase_add_test(st, test_steer_fallback);
+	tcase_add_test(st, test_steer_prefix_and_instances);
 	tcase_set_timeout(rt, 30);
 	tcase_set_timeout(af, 30);
 	tcase_set_timeout(mv, 60);
@@ -1969,6 +2167,7 @@ static Suite *route_suite(void)
 	suite_add_tcase(s, rt);
 	suite_add_tcase(s, af);
 	suite_add_tcase(s, mv);
+	suite_add_tcase(s, st);
 	return s;
 }
 

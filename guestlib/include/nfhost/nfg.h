@@ -387,6 +387,27 @@ int nfg_counter(struct nfg_ctx *ctx, uint16_t service_id, const char *name, enum
 int nfg_report(struct nfg_ctx *ctx, uint16_t service_id, const char *text, size_t len);
 
 /**
+ * This process's position @p k among the @p n instances of service
+ * @p service_id (0: the first service), as the core routes right now, from
+ * the region's mirror of its routing (struct nfg_service).  A service that
+ * steers by port (a graph's `steer: {dst: PREFIX}`) gets every packet for
+ * that prefix with destination port p at instance p % n: a NAT instance
+ * allocates the ports p % n == k and sees the return traffic of its own
+ * mappings.
+ *
+ * Advisory: the answer changes whenever an instance of the service joins
+ * or leaves (n changes and with it every instance's share of the ports),
+ * the mirror is rewritten just after the core's routing changes, and any
+ * NF could scribble it.  Call it again now and then (e.g. once a burst, or
+ * once a second) and tolerate a change: mappings whose ports moved to
+ * another instance no longer get their return traffic (count them).
+ * @return 0, -ENOENT (the service is not served by this process), -EAGAIN
+ *   (the core is rewriting the list, has not routed to this instance yet,
+ *   or the list is inconsistent: try again later)
+ */
+int nfg_instance(const struct nfg_ctx *ctx, uint16_t service_id, uint32_t *k, uint32_t *n);
+
+/**
  * The time-stamp counter: cheap, monotonic on one machine (invariant TSC),
  * for timeouts and rates.  Ticks per second: nfg_tsc_hz().
  */

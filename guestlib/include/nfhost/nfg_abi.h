@@ -487,12 +487,20 @@ struct nfg_slot {
 } NFG_ALIGNED;
 
 /** Service ID -> instances, as the core routes right now: a mirror the
- * core's control thread rewrites after each change of its tables. */
+ * core's control thread rewrites after each change of its tables (just
+ * after the change takes effect).  slots[] is in the core's order: a
+ * service that steers by port sends dport % nb_instances to slots[that].
+ * Read it under seq (nfg_instance() does): an NF could scribble it, so
+ * what it says is advisory. */
 struct nfg_service {
 	uint16_t id;             /**< format */
 	uint16_t nb_instances;   /**< core: written after slots[] (release) */
 	uint16_t slots[NFG_MAX_INSTANCES]; /**< core: slot indexes */
-	uint8_t pad[NFG_CACHE_LINE - 4 - 2 * NFG_MAX_INSTANCES];
+	/** core: odd while the core rewrites this entry, then the next even
+	 * number; a reader whose copy began and ended under one even seq has
+	 * a consistent one */
+	uint32_t seq;
+	uint8_t pad[NFG_CACHE_LINE - 8 - 2 * NFG_MAX_INSTANCES];
 } NFG_ALIGNED;
 
 /** Port counters: line 0 the RX side's, line 1 the TX lcore's. */

@@ -88,11 +88,11 @@ $(UNIT_OUT)/test_classify: $(UNIT_DIR)/test_classify.c core/core_classify.c core
 # the NF toolkit (nfs/lib/): parser, checksums, flow table; no DPDK
 $(UNIT_OUT)/test_nfkit: $(UNIT_DIR)/test_nfkit.c $(LIB)/libnfkit.a $(KIT_HDRS) $(UNIT_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(UNIT_CFLAGS) $(KIT_INC) -o $@ $< $(LIB)/libnfkit.a -lurcu-cds -lurcu-qsbr -lurcu-common $(CHECK_LIBS)
+	$(CC) $(UNIT_CFLAGS) $(KIT_INC) -o $@ $< $(LIB)/libnfkit.a $(CHECK_LIBS)
 
 # ... and with the toolkit's sources under AddressSanitizer/UBSan: the
 # parser reads hostile frames, each test frame in a malloc of its exact size
 $(UNIT_OUT)/test_nfkit_asan: $(UNIT_DIR)/test_nfkit.c $(KIT_SRC) $(KIT_HDRS) $(UNIT_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN) $(KIT_INC) -o $@ $< $(KIT_SRC) -lurcu-cds -lurcu-qsbr -lurcu-common \
+	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN) $(KIT_INC) -o $@ $< $(KIT_SRC) \
 		$(CHECK_LIBS)

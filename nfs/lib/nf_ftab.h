@@ -14,11 +14,11 @@
  *
  * Why not liburcu's rculfhash, which this table used first: a lookup there
  * walks bucket -> node -> next node, each address known only once the
- * previous line has arrived, and the bucket array is inside the library,
- * so a burst cannot overlap its misses.  Measured in nfh-bench-ftab
- * (docs/performance.md), random order, 100,000 entries: rculfhash 490 ns a
- * lookup, with every prefetch its structure allows ~NNN ns; this index
- * ~NNN ns one at a time, ~NNN ns in bursts of 32.
+ * previous line has arrived, and its buckets are the library's, so a
+ * burst can overlap little of it.  nfh-bench-ftab (docs/nfs.md), hash +
+ * lookup + touch in random order, 100,000 entries: rculfhash 459 ns, 180
+ * ns in bursts with the prefetches its interface allows; this index 340 ns
+ * one at a time, 74 ns in bursts of 32.
  *
  * Timeouts: each entry belongs to one of a few timeout classes (e.g. TCP
  * SYN_SENT, ESTABLISHED, UDP), each with its timeout.  A class keeps its

@@ -23,11 +23,10 @@ HDRS      := $(wildcard guestlib/include/nfhost/*.h) $(wildcard guestlib/src/*.h
 KIT_SRC   := $(wildcard nfs/lib/*.c)
 KIT_HDRS  := $(wildcard nfs/lib/*.h)
 KIT_INC   := -Infs/lib
-# what an NF links: the toolkit, libnfguest, and liburcu's hash table (the
-# toolkit's flow table) and what libnfguest's configuration reader needs;
-# static archives, so the guest build links the same
+# what an NF links: the toolkit, libnfguest, and what libnfguest's
+# configuration reader needs; static archives, so the guest build links the same
 NF_LIBS   := -ljansson -lyaml
-KIT_LIBS   = $(LIB)/libnfkit.a $(LIB)/libnfguest.a -lurcu-cds -lurcu-qsbr -lurcu-common -lpthread $(NF_LIBS)
+KIT_LIBS   = $(LIB)/libnfkit.a $(LIB)/libnfguest.a -lpthread $(NF_LIBS)
 
 .PHONY: all deps demo test bench clean vm-image
 all: $(LIB)/libnfguest.a $(LIB)/libnfguest.so $(LIB)/libnfhgraph.a $(LIB)/libnfkit.a $(BIN)/nfhost-core $(BIN)/nfhost \
@@ -134,7 +133,7 @@ $(BIN)/nfh-ref-ring: bench/ref/ref_ring.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(DPDK_CFLAGS) -o $@ $< $(DPDK_LIBS)
 
-# the NF toolkit's flow table per lookup+touch (docs/nfs.md)
+# the NF toolkit's flow table per lookup+touch, next to rculfhash (docs/nfs.md)
 $(BIN)/nfh-bench-ftab: bench/nfkit_ftab.c $(KIT_HDRS) $(LIB)/libnfkit.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(KIT_INC) -o $@ $< $(LIB)/libnfkit.a -lurcu-cds -lurcu-qsbr -lurcu-common

@@ -1,39 +1,56 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The bounded flow table (nf_ftab.h): a fixed pool of entries, each a
- * node of one rculfhash table and of its timeout class's LRU list.  One
- * thread only (see the header for why that lets a node be reused as soon
- * as cds_lfht_del() returns). */
+/* The bounded flow table (nf_ftab.h): a fixed pool of entries, each in the
+ * bucket index and in its timeout class's LRU list.  One thread only.
+ *
+ * The index: an array of 64-byte buckets, each holding the hashes and pool
+ * indices of up to BKT_SLOTS entries, probed linearly.  An entry lives in
+ * its home bucket (hash & mask) or, if that was full when it came, in the
+ * first bucket after it with room.  Each bucket counts the entries that
+ * passed it full on their way (ovf, as folly's F14 tables do): a lookup
+ * stops at the first bucket whose count is 0, and a removal needs no
+ * tombstone, it takes one off the counts between the entry's home and its
+ * bucket.  At 1/2 load or less few buckets overflow, so a lookup reads one
+ * bucket line and, on a hash match, the entry's first line.  Both addresses
+ * follow from the hash and the bucket alone, which is what lets a burst
+ * prefetch them for all its keys before it waits on any. */
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
-#include <urcu/urcu-qsbr.h> /* urcu_qsbr_flavor: never used for a grace period here */
-#include <urcu/rculfhash.h>
-
 #include "nf_ftab.h"
 
 #define NIL UINT32_MAX
+#define BKT_SLOTS 7
+#define LINE 64
+#define HUGE (1u << 21)
 
-/* An entry: this header, the key at KEY_OFF, the value at t->val_off. */
+struct bkt {
+	uint32_t hash[BKT_SLOTS]; /* the caller's hash of the entry in that slot */
+	uint32_t ovf;             /* entries that found this bucket full and live further on */
+	uint32_t idx[BKT_SLOTS];  /* pool index, NIL: the slot is free */
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct bkt) == LINE, "a bucket is one cache line");
+
+/* An entry: the key at 0, this header at t->hdr_off, the value at
+ * t->val_off; entries are whole cache lines, so a key of up to 32 bytes
+ * and the fields a touch reads share the entry's first line. */
 struct ent {
-	struct cds_lfht_node node;
 	uint64_t last;       /* last use, in the caller's unit */
 	uint64_t queued;     /* when it took its place in its class's list (<= last) */
-	uint32_t prev, next; /* class LRU list (pool indices); next also links the free list */
+	uint32_t hash;       /* finds its index slot on removal */
 	uint8_t cls;
 	uint8_t used;
+	uint32_t prev, next; /* class LRU list (pool indices); next also links the free list */
 };
 
-/* the key right after the header; match() finds it from the node */
-#define KEY_OFF sizeof(struct ent)
-_Static_assert(offsetof(struct ent, node) == 0, "match() takes the node for the entry");
-
 struct nf_ftab {
-	struct cds_lfht *ht;
+	struct bkt *bkt;
 	uint8_t *pool;
-	size_t stride, val_off;
+	size_t stride, hdr_off, val_off, pool_size, bkt_size;
+	uint32_t mask; /* buckets - 1 */
 	uint32_t key_len, val_len, max;
 	uint32_t free_head;
 	uint32_t head[NF_FTAB_CLASSES_MAX], tail[NF_FTAB_CLASSES_MAX];
@@ -43,31 +60,124 @@ struct nf_ftab {
 	struct nf_ftab_stats st;
 };
 
-/* What nf_ftab_lookup() hands rculfhash's match callback. */
-struct lookup_key {
-	const void *key;
-	uint32_t len;
-};
+static inline uint8_t *ent_base(const struct nf_ftab *t, uint32_t i)
+{
+	return t->pool + (size_t)i * t->stride;
+}
 
 static inline struct ent *ent_at(const struct nf_ftab *t, uint32_t i)
 {
-	return (struct ent *)(t->pool + (size_t)i * t->stride);
+	return (struct ent *)(ent_base(t, i) + t->hdr_off);
 }
 
 static inline uint32_t ent_idx(const struct nf_ftab *t, const struct ent *e)
 {
-	return (uint32_t)(((const uint8_t *)e - t->pool) / t->stride);
+	return (uint32_t)(((const uint8_t *)e - t->hdr_off - t->pool) / t->stride);
+}
+
+static inline const void *ent_key(const struct nf_ftab *t, const struct ent *e)
+{
+	return (const uint8_t *)e - t->hdr_off;
 }
 
 static inline void *ent_val(const struct nf_ftab *t, struct ent *e)
 {
-	return (uint8_t *)e + t->val_off;
+	return (uint8_t *)e - t->hdr_off + t->val_off;
 }
 
 static inline struct ent *val_ent(const struct nf_ftab *t, const void *val)
 {
-	return (struct ent *)((uintptr_t)val - t->val_off);
+	return (struct ent *)((uintptr_t)val - t->val_off + t->hdr_off);
 }
+
+/* Memory for the pool and the index: 2 MiB aligned, transparent huge pages
+ * asked for.  Lookups land anywhere in both, and with 4 KiB pages each
+ * would also miss the TLB (a page walk, under nested paging in a VM). */
+static void *huge_alloc(size_t *size)
+{
+	void *p;
+
+	*size = (*size + HUGE - 1) & ~(size_t)(HUGE - 1);
+	p = aligned_alloc(HUGE, *size);
+	if (p)
+		madvise(p, *size, MADV_HUGEPAGE);
+	return p;
+}
+
+/* ---- the index ---------------------------------------------------------- */
+
+static inline struct bkt *home(const struct nf_ftab *t, uint32_t hash)
+{
+	return &t->bkt[hash & t->mask];
+}
+
+static inline struct bkt *bkt_next(const struct nf_ftab *t, const struct bkt *b)
+{
+	return &t->bkt[(uint32_t)(b - t->bkt + 1) & t->mask];
+}
+
+/* The slots of @b whose hash is @hash, as a bit mask. */
+static inline unsigned int bkt_match(const struct bkt *b, uint32_t hash)
+{
+	unsigned int m = 0;
+
+	for (unsigned int s = 0; s < BKT_SLOTS; s++)
+		m |= (unsigned int)(b->hash[s] == hash && b->idx[s] != NIL) << s;
+	return m;
+}
+
+/* The entry of @key in bucket @b's slots @m, or NULL. */
+static inline struct ent *bkt_find(const struct nf_ftab *t, const struct bkt *b, unsigned int m, const void *key)
+{
+	for (; m; m &= m - 1) {
+		uint32_t i = b->idx[__builtin_ctz(m)];
+
+		if (!memcmp(ent_base(t, i), key, t->key_len))
+			return ent_at(t, i);
+	}
+	return NULL;
+}
+
+static struct ent *idx_lookup(const struct nf_ftab *t, const void *key, uint32_t hash)
+{
+	const struct bkt *b = home(t, hash);
+
+	for (;;) {
+		struct ent *e = bkt_find(t, b, bkt_match(b, hash), key);
+
+		if (e || !b->ovf)
+			return e;
+		b = bkt_next(t, b);
+	}
+}
+
+static void idx_add(struct nf_ftab *t, uint32_t i, uint32_t hash)
+{
+	/* fewer entries than slots: a bucket with room comes */
+	for (struct bkt *b = home(t, hash);; b = bkt_next(t, b)) {
+		for (unsigned int s = 0; s < BKT_SLOTS; s++)
+			if (b->idx[s] == NIL) {
+				b->hash[s] = hash;
+				b->idx[s] = i;
+				return;
+			}
+		b->ovf++;
+	}
+}
+
+static void idx_del(struct nf_ftab *t, uint32_t i, uint32_t hash)
+{
+	for (struct bkt *b = home(t, hash);; b = bkt_next(t, b)) {
+		for (unsigned int s = 0; s < BKT_SLOTS; s++)
+			if (b->idx[s] == i) {
+				b->idx[s] = NIL;
+				return;
+			}
+		b->ovf--;
+	}
+}
+
+/* ---- the pool and the class lists ------------------------------------- */
 
 static void lru_unlink(struct nf_ftab *t, struct ent *e)
 {
@@ -94,19 +204,18 @@ static void lru_append(struct nf_ftab *t, struct ent *e)
 	t->tail[e->cls] = i;
 }
 
-/* Take an entry out: the callback, the hash table, its list; back to the pool. */
+/* Take an entry out: the callback, the index, its list; back to the pool. */
 static void ent_drop(struct nf_ftab *t, struct ent *e, enum nf_ftab_why why)
 {
+	uint32_t i = ent_idx(t, e);
+
 	if (t->conf.release)
-		t->conf.release(t->conf.ctx, (uint8_t *)e + KEY_OFF, ent_val(t, e), why);
-	/* one thread: cds_lfht_del() has unlinked the node when it returns
-	 * and nobody else can be traversing it, so it can go straight back
-	 * to the free list (no call_rcu) */
-	cds_lfht_del(t->ht, &e->node);
+		t->conf.release(t->conf.ctx, ent_key(t, e), ent_val(t, e), why);
+	idx_del(t, i, e->hash);
 	lru_unlink(t, e);
 	e->used = 0;
 	e->next = t->free_head;
-	t->free_head = ent_idx(t, e);
+	t->free_head = i;
 	t->st.entries--;
 	if (why == NF_FTAB_EXPIRED)
 		t->st.expirations++;
@@ -119,7 +228,7 @@ static void ent_drop(struct nf_ftab *t, struct ent *e, enum nf_ftab_why why)
 struct nf_ftab *nf_ftab_create(const struct nf_ftab_conf *c)
 {
 	struct nf_ftab *t;
-	unsigned long buckets = 1;
+	uint32_t nb = 1;
 
 	if (!c || c->max_entries < 1 || c->max_entries > 1u << 26 || c->key_len < 1 || c->key_len > 64 ||
 	    c->val_len > 4096 || c->nclasses < 1 || c->nclasses > NF_FTAB_CLASSES_MAX) {
@@ -133,26 +242,30 @@ struct nf_ftab *nf_ftab_create(const struct nf_ftab_conf *c)
 	t->key_len = c->key_len;
 	t->val_len = c->val_len;
 	t->max = c->max_entries;
+	t->hdr_off = (c->key_len + 7) & ~(size_t)7;
 	/* the value area 16-byte aligned, like malloc's */
-	t->val_off = (KEY_OFF + c->key_len + 15) & ~(size_t)15;
-	t->stride = (t->val_off + c->val_len + 15) & ~(size_t)15;
-	/* 2 MiB aligned, transparent huge pages asked for: lookups land
-	 * anywhere in the pool, and huge pages spare them TLB misses */
-	t->pool = aligned_alloc(1u << 21, ((t->stride * t->max) + (1u << 21) - 1) & ~(((size_t)1 << 21) - 1));
-	if (t->pool)
-		madvise(t->pool, t->stride * t->max, MADV_HUGEPAGE);
-	while (buckets < c->max_entries)
-		buckets <<= 1;
-	/* as many buckets as entries, fixed: no resize, hence no resize
-	 * worker thread and no call_rcu() */
-	t->ht = cds_lfht_new_flavor(buckets, buckets, buckets, 0, &urcu_qsbr_flavor, NULL);
-	if (!t->pool || !t->ht) {
-		if (t->ht)
-			cds_lfht_destroy(t->ht, NULL);
+	t->val_off = (t->hdr_off + sizeof(struct ent) + 15) & ~(size_t)15;
+	t->stride = (t->val_off + c->val_len + LINE - 1) & ~(size_t)(LINE - 1);
+	/* a bucket per 4 entries, 7 slots each: at most 4/7 full, so a
+	 * bucket overflows rarely and a lookup reads one */
+	while ((uint64_t)nb * 4 < c->max_entries)
+		nb <<= 1;
+	t->mask = nb - 1;
+	t->pool_size = t->stride * t->max;
+	t->bkt_size = sizeof(struct bkt) * nb;
+	t->pool = huge_alloc(&t->pool_size);
+	t->bkt = huge_alloc(&t->bkt_size);
+	if (!t->pool || !t->bkt) {
 		free(t->pool);
+		free(t->bkt);
 		free(t);
 		errno = ENOMEM;
 		return NULL;
+	}
+	for (uint32_t b = 0; b < nb; b++) {
+		memset(&t->bkt[b], 0, sizeof(t->bkt[b]));
+		for (unsigned int s = 0; s < BKT_SLOTS; s++)
+			t->bkt[b].idx[s] = NIL;
 	}
 	for (uint32_t i = 0; i < t->max; i++) {
 		struct ent *e = ent_at(t, i);
@@ -178,28 +291,74 @@ void nf_ftab_destroy(struct nf_ftab *t)
 		if (e->used)
 			ent_drop(t, e, NF_FTAB_DESTROY);
 	}
-	cds_lfht_destroy(t->ht, NULL);
+	free(t->bkt);
 	free(t->pool);
 	free(t);
 }
 
-static int match(struct cds_lfht_node *node, const void *arg)
-{
-	const struct lookup_key *k = arg;
-
-	return !memcmp((const uint8_t *)node + KEY_OFF, k->key, k->len);
-}
-
 void *nf_ftab_lookup(struct nf_ftab *t, const void *key, uint32_t hash)
 {
-	struct lookup_key k = { key, t->key_len };
-	struct cds_lfht_iter it;
-	struct cds_lfht_node *n;
+	struct ent *e = idx_lookup(t, key, hash);
 
-	/* no rcu_read_lock(): one thread, nothing reclaimed behind its back */
-	cds_lfht_lookup(t->ht, hash, match, &k, &it);
-	n = cds_lfht_iter_get_node(&it);
-	return n ? ent_val(t, caa_container_of(n, struct ent, node)) : NULL;
+	return e ? ent_val(t, e) : NULL;
+}
+
+void nf_ftab_prefetch(const struct nf_ftab *t, uint32_t hash)
+{
+	__builtin_prefetch(home(t, hash));
+}
+
+/* One round of at most NF_FTAB_BURST_ROUND keys, in three passes so that the
+ * misses of one pass overlap: the home buckets; the entries their hashes
+ * match; the keys compared, the value's line prefetched for the caller.
+ * A key whose bucket overflowed or whose first match is another key (a
+ * 32-bit hash collision) takes the one-at-a-time path. */
+static uint32_t lookup_round(struct nf_ftab *t, const void *const *keys, const uint32_t *hashes, uint32_t n,
+			     void **vals)
+{
+	uint32_t cand[NF_FTAB_BURST_ROUND], found = 0;
+
+	for (uint32_t j = 0; j < n; j++)
+		__builtin_prefetch(home(t, hashes[j]));
+	for (uint32_t j = 0; j < n; j++) {
+		const struct bkt *b = home(t, hashes[j]);
+		unsigned int m = bkt_match(b, hashes[j]);
+
+		cand[j] = m ? b->idx[__builtin_ctz(m)] : NIL;
+		if (m)
+			__builtin_prefetch(ent_base(t, cand[j]));
+		else if (b->ovf)
+			__builtin_prefetch(bkt_next(t, b));
+	}
+	for (uint32_t j = 0; j < n; j++) {
+		struct ent *e;
+
+		if (cand[j] != NIL && !memcmp(ent_base(t, cand[j]), keys[j], t->key_len))
+			e = ent_at(t, cand[j]);
+		else if (cand[j] == NIL && !home(t, hashes[j])->ovf)
+			e = NULL;
+		else
+			e = idx_lookup(t, keys[j], hashes[j]);
+		vals[j] = e ? ent_val(t, e) : NULL;
+		if (e) {
+			__builtin_prefetch(vals[j]);
+			found++;
+		}
+	}
+	return found;
+}
+
+uint32_t nf_ftab_lookup_burst(struct nf_ftab *t, const void *const *keys, const uint32_t *hashes, uint32_t n,
+			      void **vals)
+{
+	uint32_t found = 0;
+
+	for (uint32_t j = 0; j < n; j += NF_FTAB_BURST_ROUND) {
+		uint32_t r = n - j < NF_FTAB_BURST_ROUND ? n - j : NF_FTAB_BURST_ROUND;
+
+		found += lookup_round(t, keys + j, hashes + j, r, vals + j);
+	}
+	return found;
 }
 
 /* The entry to evict: the class head whose timeout falls first. */
@@ -229,13 +388,13 @@ static struct ent *victim(struct nf_ftab *t)
 int nf_ftab_insert(struct nf_ftab *t, const void *key, uint32_t hash, unsigned int cls, uint64_t now, void **val)
 {
 	struct ent *e;
-	void *v;
+	uint32_t i;
 
 	if (cls >= t->conf.nclasses)
 		return -EINVAL;
-	v = nf_ftab_lookup(t, key, hash);
-	if (v) {
-		*val = v;
+	e = idx_lookup(t, key, hash);
+	if (e) {
+		*val = ent_val(t, e);
 		return 1;
 	}
 	if (t->free_head == NIL) {
@@ -245,16 +404,17 @@ int nf_ftab_insert(struct nf_ftab *t, const void *key, uint32_t hash, unsigned i
 		}
 		ent_drop(t, victim(t), NF_FTAB_EVICTED);
 	}
-	e = ent_at(t, t->free_head);
+	i = t->free_head;
+	e = ent_at(t, i);
 	t->free_head = e->next;
 	e->used = 1;
 	e->cls = (uint8_t)cls;
+	e->hash = hash;
 	e->last = e->queued = now;
-	memcpy((uint8_t *)e + KEY_OFF, key, t->key_len);
+	memcpy(ent_base(t, i), key, t->key_len);
 	memset(ent_val(t, e), 0, t->val_len);
 	lru_append(t, e);
-	/* the lookup above found no such key: no need for add_unique's second walk */
-	cds_lfht_add(t->ht, hash, &e->node);
+	idx_add(t, i, hash);
 	t->st.entries++;
 	t->st.inserts++;
 	*val = ent_val(t, e);
@@ -297,6 +457,7 @@ int nf_ftab_set_timeout(struct nf_ftab *t, unsigned int cls, uint64_t timeout)
 	if (cls >= t->conf.nclasses)
 		return -EINVAL;
 	t->conf.timeout[cls] = timeout;
+	t->gran[cls] = timeout >> 6;
 	return 0;
 }
 
@@ -307,7 +468,7 @@ unsigned int nf_ftab_class(const struct nf_ftab *t, const void *val)
 
 const void *nf_ftab_key(const struct nf_ftab *t, const void *val)
 {
-	return (const uint8_t *)val_ent(t, val) + KEY_OFF;
+	return ent_key(t, val_ent(t, val));
 }
 
 void nf_ftab_remove(struct nf_ftab *t, void *val)
@@ -339,14 +500,14 @@ unsigned int nf_ftab_expire(struct nf_ftab *t, uint64_t now, unsigned int budget
 
 int nf_ftab_walk(struct nf_ftab *t, int (*fn)(void *ctx, const void *key, void *val), void *ctx)
 {
-	/* the pool, not the hash table: removing as we go is then plain */
+	/* the pool, not the index: removing as we go is then plain */
 	for (uint32_t i = 0; i < t->max; i++) {
 		struct ent *e = ent_at(t, i);
 		int r;
 
 		if (!e->used)
 			continue;
-		r = fn(ctx, (uint8_t *)e + KEY_OFF, ent_val(t, e));
+		r = fn(ctx, ent_key(t, e), ent_val(t, e));
 		if (r < 0)
 			return r;
 		if (r == 1)

@@ -1283,6 +1283,47 @@ static uint32_t model_victim(const struct model_ent *m, const uint64_t *to)
 	return best;
 }
 
+/* A burst of random keys of [0, nkeys) (repeats likely) hashed by @hf, of
+ * a size from 0 past two rounds: each answer must be the single lookup's
+ * and the model's, the count the number found.  The arrays are of the
+ * burst's exact size, so ASan sees a write past them. */
+static void burst_check(struct nf_ftab *t, const struct model_ent *m, uint32_t nkeys, uint32_t (*hf)(uint32_t),
+			struct unit_rng *rng, uint64_t op)
+{
+	static const uint32_t sizes[] = { 0, 1, NF_FTAB_BURST_ROUND, NF_FTAB_BURST_ROUND + 1, 256 };
+	uint32_t r = unit_rng_range(rng, 0, 9), want = 0, got;
+	uint32_t n = r < 5 ? sizes[r] : unit_rng_range(rng, 2, 3 * NF_FTAB_BURST_ROUND);
+	uint32_t *k = malloc(sizeof(*k) * n + 1), *h = malloc(sizeof(*h) * n + 1);
+	const void **kp = malloc(sizeof(*kp) * n + 1);
+	void **v = malloc(sizeof(*v) * n + 1);
+
+	ck_assert(k && h && kp && v);
+	for (uint32_t j = 0; j < n; j++) {
+		k[j] = unit_rng_range(rng, 0, nkeys - 1);
+		h[j] = hf(k[j]);
+		kp[j] = &k[j];
+		nf_ftab_prefetch(t, h[j]);
+	}
+	got = nf_ftab_lookup_burst(t, kp, h, n, v);
+	for (uint32_t j = 0; j < n; j++) {
+		void *one = nf_ftab_lookup(t, &k[j], h[j]);
+
+		UNIT_ASSERT_MSG(v[j] == one, "op %llu: burst of %u, key %u at %u: burst %p, single lookup %p",
+				(unsigned long long)op, n, k[j], j, v[j], one);
+		UNIT_ASSERT_MSG(!!v[j] == m[k[j]].present, "op %llu: burst of %u: key %u %s",
+				(unsigned long long)op, n, k[j],
+				v[j] ? "found, not in the model" : "in the model, not found");
+		UNIT_ASSERT(!v[j] || !memcmp(nf_ftab_key(t, v[j]), &k[j], 4));
+		want += !!v[j];
+	}
+	UNIT_ASSERT_MSG(got == want, "op %llu: burst of %u said %u found, %u were", (unsigned long long)op, n, got,
+			want);
+	free(k);
+	free(h);
+	free(kp);
+	free(v);
+}
+
 START_TEST(test_ftab_model)
 {
 	static struct model_ent m[MODEL_KEYS];
@@ -1303,6 +1344,8 @@ START_TEST(test_ftab_model)
 		now += unit_rng_range(&rng, 0, 2);
 		UNIT_ASSERT_MSG(!!v == m[k].present, "op %llu: key %u %s", (unsigned long long)i, k,
 				v ? "in the table, not the model" : "in the model, not the table");
+		if (i % 8 == 0)
+			burst_check(t, m, MODEL_KEYS, kh, &rng, i);
 		if (op < 5) {
 			uint32_t vic = present == MODEL_MAX && !m[k].present ? model_victim(m, to) : UINT32_MAX;
 			unsigned int ev = l.n[NF_FTAB_EVICTED];
@@ -1364,6 +1407,71 @@ START_TEST(test_ftab_model)
 		ck_assert_uint_gt(s.expirations, 0);
 	}
 	nf_ftab_destroy(t);
+}
+END_TEST
+
+/* Hashes made to collide: one for all keys, three homes side by side,
+ * one home with four hashes.  Entries then spill over many buckets, and
+ * removals and evictions must leave the index's overflow counts right:
+ * lookups, one at a time and in bursts, agree with a model throughout. */
+static uint32_t hf_one(uint32_t k)
+{
+	(void)k;
+	return 0x5eed;
+}
+
+static uint32_t hf_three(uint32_t k)
+{
+	return k % 3;
+}
+
+static uint32_t hf_four(uint32_t k)
+{
+	return (k % 4) << 24;
+}
+
+START_TEST(test_ftab_collide)
+{
+	uint32_t (*const hfs[])(uint32_t) = { hf_one, hf_three, hf_four };
+	struct unit_rng rng;
+
+	unit_rng_init(&rng, 53);
+	for (unsigned int f = 0; f < 3; f++) {
+		static struct model_ent m[MODEL_KEYS];
+		struct rel_log l = { 0 };
+		struct nf_ftab *t = mk(MODEL_MAX, 0, &l, 1000, 1000);
+		uint64_t n = unit_iters(40000, 4000);
+		unsigned int present = 0;
+
+		memset(m, 0, sizeof(m));
+		for (uint64_t i = 0; i < n; i++) {
+			uint32_t k = unit_rng_range(&rng, 0, MODEL_KEYS - 1), ev = l.n[NF_FTAB_EVICTED];
+			void *v = nf_ftab_lookup(t, &k, hfs[f](k));
+
+			UNIT_ASSERT_MSG(!!v == m[k].present, "hash %u, op %llu: key %u %s", f, (unsigned long long)i,
+					k, v ? "in the table, not the model" : "in the model, not the table");
+			if (v && unit_rng_range(&rng, 0, 2) == 0) {
+				nf_ftab_remove(t, v);
+				m[k].present = 0;
+				present--;
+			} else if (!v) {
+				UNIT_ASSERT(nf_ftab_insert(t, &k, hfs[f](k), 0, i, &v) == 0);
+				memcpy(v, &k, 4);
+				if (l.n[NF_FTAB_EVICTED] != ev) { /* full: the oldest went */
+					m[l.last_key].present = 0;
+					present--;
+				}
+				m[k] = (struct model_ent){ 1, 0, i, i, 0 };
+				present++;
+			}
+			UNIT_ASSERT(present <= MODEL_MAX);
+			if (i % 4 == 0)
+				burst_check(t, m, MODEL_KEYS, hfs[f], &rng, i);
+		}
+		ck_assert_uint_gt(l.n[NF_FTAB_EVICTED], 0);
+		nf_ftab_destroy(t);
+		ck_assert_uint_eq(l.n[NF_FTAB_DESTROY], present);
+	}
 }
 END_TEST
 
@@ -1436,6 +1544,7 @@ static Suite *nfkit_suite(void)
 	tcase_add_test(ft, test_ftab_expire);
 	tcase_add_test(ft, test_ftab_walk);
 	tcase_add_test(ft, test_ftab_model);
+	tcase_add_test(ft, test_ftab_collide);
 	tcase_add_test(ft, test_ftab_100k);
 	tcase_set_timeout(pk, 120);
 	tcase_set_timeout(ck, 120);

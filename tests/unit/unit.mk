@@ -88,19 +88,19 @@ $(UNIT_OUT)/test_classify: $(UNIT_DIR)/test_classify.c core/core_classify.c core
 # the NF toolkit (nfs/lib/): parser, checksums, flow table; no DPDK
 $(UNIT_OUT)/test_nfkit: $(UNIT_DIR)/test_nfkit.c $(LIB)/libnfkit.a $(KIT_HDRS) $(UNIT_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(UNIT_CFLAGS) $(KIT_INC) -o $@ $< $(LIB)/libnfkit.a -lurcu-cds -lurcu-qsbr -lurcu-common $(CHECK_LIBS)
+	$(CC) $(UNIT_CFLAGS) $(KIT_INC) -o $@ $< $(LIB)/libnfkit.a $(CHECK_LIBS)
 
 # ... and with the toolkit's sources under AddressSanitizer/UBSan: the
 # parser reads hostile frames, each test frame in a malloc of its exact size
 $(UNIT_OUT)/test_nfkit_asan: $(UNIT_DIR)/test_nfkit.c $(KIT_SRC) $(KIT_HDRS) $(UNIT_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN) $(KIT_INC) -o $@ $< $(KIT_SRC) $(LIB)/libnfguest.a $(NF_LIBS) -lurcu-cds -lurcu-qsbr -lurcu-common \
+	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN) $(KIT_INC) -o $@ $< $(KIT_SRC) $(LIB)/libnfguest.a $(NF_LIBS) \
 		$(CHECK_LIBS)
 
 # nf-firewall's logic (nfs/firewall/) with crafted frames, the toolkit
 # compiled in; again under ASan/UBSan for the random frames
 FW_TEST_SRC = $(wildcard nfs/firewall/*.c) $(KIT_SRC)
-FW_TEST_LIBS = $(LIB)/libnfguest.a -lurcu-cds -lurcu-qsbr -lurcu-common -ljansson -lyaml $(CHECK_LIBS)
+FW_TEST_LIBS = $(LIB)/libnfguest.a $(NF_LIBS) $(CHECK_LIBS)
 $(UNIT_OUT)/test_nf_firewall: $(UNIT_DIR)/test_nf_firewall.c $(FW_TEST_SRC) $(wildcard nfs/firewall/*.h) $(KIT_HDRS) $(UNIT_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(UNIT_CFLAGS) -Infs $(KIT_INC) -o $@ $< $(FW_TEST_SRC) $(FW_TEST_LIBS)

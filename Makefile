@@ -16,7 +16,7 @@ GRAPH_SRC := $(wildcard graph/*.c)
 CONF_SRC  := guestlib/src/conf.c guestlib/src/conf_yaml.c guestlib/src/error.c
 GRAPH_INC := -Igraph
 CORE_SRC  := $(wildcard core/*.c)
-NFS       := nf-forward nf-monitor nf-drop
+NFS       := nf-forward nf-monitor nf-drop nf-aes
 TEST_NFS  := nf-zc-probe nf-trail nf-fakepid nf-evil nf-conf-probe
 TOOLS     := nfh-pcapgen nfh-pcapcmp
 HDRS      := $(wildcard guestlib/include/nfhost/*.h) $(wildcard guestlib/src/*.h)
@@ -31,7 +31,7 @@ KIT_LIBS   = $(LIB)/libnfkit.a $(LIB)/libnfguest.a -lurcu-cds -lurcu-qsbr -lurcu
 
 .PHONY: all deps demo test bench clean vm-image
 all: $(LIB)/libnfguest.a $(LIB)/libnfguest.so $(LIB)/libnfhgraph.a $(LIB)/libnfkit.a $(BIN)/nfhost-core $(BIN)/nfhost \
-     $(NFS:%=$(BIN)/%) $(TOOLS:%=$(BIN)/%) $(BIN)/nfh-ref-ring $(BIN)/nfh-ref-hash $(TEST_NFS:%=$(BIN)/%)
+     $(NFS:%=$(BIN)/%) $(TOOLS:%=$(BIN)/%) $(BIN)/nfh-ref-ring $(BIN)/nfh-ref-hash $(BIN)/nfh-ref-aes $(TEST_NFS:%=$(BIN)/%)
 
 deps:
 	@tools/deps.sh
@@ -99,9 +99,11 @@ $(BIN)/nfhost-core-asan: $(CORE_SRC:core/%.c=$(ASAN_OBJ)/core/%.o) $(GRAPH_SRC:g
 	$(CC) $(CORE_SAN) -o $@ $^ $(DPDK_LIBS) -lurcu-qsbr -lnuma -ljansson -lyaml -lpthread
 
 # ---- NFs and the manager link the static library: one self-contained binary
+# (an NF with files of its own in nfs/NAME/ adds them as prerequisites below:
+# every .c prerequisite is compiled in)
 $(BIN)/nf-%: nfs/nf-%.c $(wildcard nfs/*.h) $(KIT_HDRS) $(LIB)/libnfkit.a $(LIB)/libnfguest.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(GUEST_INC) $(KIT_INC) -o $@ $< $(KIT_LIBS)
+	$(CC) $(CFLAGS) $(GUEST_INC) $(KIT_INC) -o $@ $(filter %.c,$^) $(KIT_LIBS)
 
 $(BIN)/nf-%: tests/nfs/nf-%.c $(wildcard nfs/*.h) $(LIB)/libnfguest.a
 	@mkdir -p $(@D)
@@ -128,6 +130,17 @@ $(BIN)/nfh-ref-hash: bench/ref/ref_hash.c
 
 # ---- the guest image (vm-images/): kernel, initramfs, static NFs ----------
 include vm-images/vm-images.mk
+
+# ---- NFs with files of their own, and libraries beyond the toolkit's ----------
+# nf-aes: OpenSSL's libcrypto (EVP); the guest image links libcrypto.a
+AES_SRC := $(wildcard nfs/aes/*.c)
+$(BIN)/nf-aes $(VM)/bin/nf-aes: $(AES_SRC) $(wildcard nfs/aes/*.h)
+$(BIN)/nf-aes $(VM)/bin/nf-aes: KIT_LIBS += -lcrypto
+
+$(BIN)/nfh-ref-aes: bench/ref/ref_aes.c $(AES_SRC) $(wildcard nfs/aes/*.h) $(KIT_HDRS) $(LIB)/libnfkit.a \
+		    $(LIB)/libnfguest.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(GUEST_INC) $(KIT_INC) -o $@ $(filter %.c,$^) $(KIT_LIBS) -lcrypto
 
 # ---- the two commands ------------------------------------------------------
 demo: deps

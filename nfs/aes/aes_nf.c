@@ -132,6 +132,18 @@ static int selected(const struct aes_conf *c, const uint8_t *d, const struct nf_
 	return 0;
 }
 
+/* Does the packet's L4 checksum verify?  0 and 0xffff are the same one's
+ * complement number; a UDP/IPv4 checksum of 0 is none. */
+static int l4_csum_ok(const uint8_t *d, const struct nf_pkt *p)
+{
+	uint16_t have = nf_rd16(d + p->l4_off + (p->proto == NF_PROTO_TCP ? 16 : p->proto == NF_PROTO_UDP ? 6 : 2));
+	int want = nf_pkt_l4_csum(d, p);
+
+	if (p->proto == NF_PROTO_UDP && p->ipv == 4 && have == 0)
+		return 1;
+	return want >= 0 && (have == want || ((uint16_t)(have + 1) <= 1 && (uint16_t)(want + 1) <= 1));
+}
+
 /* The packet's payload is @p n bytes at d + p->pay_off now: make the IP
  * packet and the frame end with it, lengths and checksums right. */
 static void finish(struct aes_nf *a, uint8_t *d, struct nf_pkt *p, uint32_t n, uint32_t *len)
@@ -219,5 +231,9 @@ nfg_verdict_t aes_nf_pkt(struct aes_nf *a, uint8_t *d, uint32_t *len, uint32_t t
 	/* bytes after the UDP length would be lost when the payload moves */
 	if (p.pay_end != p.l3_end)
 		return a->c.udp_trailer++, NFG_V_DROP;
+	/* the checksum is computed afresh after: a corrupt packet would leave
+	 * with a good one, its damage hidden from the receiver */
+	if (!l4_csum_ok(d, &p))
+		return a->c.bad_l4_csum++, NFG_V_DROP;
 	return a->conf.decrypt ? decrypt(a, d, &p, len) : encrypt(a, d, &p, len, tailroom);
 }

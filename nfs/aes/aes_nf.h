@@ -61,6 +61,7 @@ struct aes_conf {
 	X(no_room)        /* dropped: encrypted, the frame would not fit its buffer */                   \
 	X(bad_ciphertext) /* dropped: decrypting, not IV + whole blocks, or bad padding */                \
 	X(udp_trailer)    /* dropped: bytes after the UDP length inside the IP packet */                 \
+	X(bad_l4_csum)    /* dropped: the L4 checksum does not verify (rewriting it would hide that) */  \
 	X(frag_passed)    /* fragments passed unchanged (fragments: pass) */                             \
 	X(frag_dropped)   /* fragments dropped (fragments: drop) */                                      \
 	X(crypto_error)   /* dropped: OpenSSL failed (never seen) */

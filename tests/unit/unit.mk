@@ -7,7 +7,7 @@
 UNIT_DIR  := tests/unit
 UNIT_OUT  := $(BUILD)/tests
 UNIT_BINS := $(addprefix $(UNIT_OUT)/,test_ring test_abi test_region test_route test_parse test_parse_asan test_ring_tsan test_yaml test_classify \
-		test_graph test_graph_asan)
+		test_graph test_graph_asan test_nf_aes test_nf_aes_asan)
 UNIT_DEPS := $(UNIT_DIR)/unit_util.h $(HDRS) $(wildcard core/*.h) $(wildcard graph/*.h) $(LIB)/libnfguest.a
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit) -lm -lrt -lpthread
 UNIT_CFLAGS = $(CFLAGS) $(GUEST_INC) $(GRAPH_INC) -Icore -pthread
@@ -84,3 +84,16 @@ $(UNIT_OUT)/test_classify: $(UNIT_DIR)/test_classify.c core/core_classify.c core
 		core/core_flow.h $(UNIT_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(UNIT_CFLAGS) $(DPDK_CFLAGS) -o $@ $< core/core_classify.c core/core_flow.c $(DPDK_LIBS) $(CHECK_LIBS)
+
+# nf-aes's logic (nfs/aes/, without main) with the toolkit and OpenSSL
+AES_TEST_DEPS = $(UNIT_DIR)/test_nf_aes.c $(wildcard nfs/aes/*.[ch]) $(KIT_SRC) $(KIT_HDRS) $(UNIT_DEPS)
+AES_TEST_LIBS = -lurcu-cds -lurcu-qsbr -lurcu-common -lcrypto -ljansson -lyaml $(CHECK_LIBS)
+$(UNIT_OUT)/test_nf_aes: $(AES_TEST_DEPS) $(LIB)/libnfkit.a
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) $(KIT_INC) -o $@ $< $(AES_SRC) $(LIB)/libnfkit.a $(LIB)/libnfguest.a $(AES_TEST_LIBS)
+
+# ... and with all of it (but OpenSSL) under ASan/UBSan: the hostile frames
+# sit in mallocs of exactly their size and room
+$(UNIT_OUT)/test_nf_aes_asan: $(AES_TEST_DEPS) $(CONF_SRC)
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN) $(KIT_INC) -o $@ $< $(AES_SRC) $(KIT_SRC) $(CONF_SRC) $(AES_TEST_LIBS)

@@ -238,6 +238,19 @@ START_TEST(test_conf_good)
 }
 END_TEST
 
+/* the example files (examples/nfs/aes-*.yaml) load, and agree */
+START_TEST(test_conf_examples)
+{
+	struct aes_conf e, d;
+
+	ck_assert_msg(aes_conf_load(AES_EXAMPLES "/aes-encrypt.yaml", &e) == 0, "%s", nfg_last_error());
+	ck_assert_msg(aes_conf_load(AES_EXAMPLES "/aes-decrypt.yaml", &d) == 0, "%s", nfg_last_error());
+	ck_assert(!e.decrypt && d.decrypt);
+	ck_assert_mem_eq(e.key, d.key, 16);
+	ck_assert(e.protos == d.protos && e.nb_ports == d.nb_ports && e.nb_ports == 2);
+}
+END_TEST
+
 /* key_file, relative to the configuration file's directory */
 START_TEST(test_conf_key_file)
 {
@@ -837,6 +850,7 @@ static Suite *aes_suite(void)
 	TCase *tc = tcase_create("conf"), *tx = tcase_create("transcode"), *th = tcase_create("hostile");
 
 	tcase_add_test(tc, test_conf_good);
+	tcase_add_test(tc, test_conf_examples);
 	tcase_add_test(tc, test_conf_key_file);
 	tcase_add_test(tc, test_conf_refusals);
 	tcase_add_test(tx, test_format);

@@ -86,14 +86,15 @@ $(UNIT_OUT)/test_classify: $(UNIT_DIR)/test_classify.c core/core_classify.c core
 	$(CC) $(UNIT_CFLAGS) $(DPDK_CFLAGS) -o $@ $< core/core_classify.c core/core_flow.c $(DPDK_LIBS) $(CHECK_LIBS)
 
 # nf-aes's logic (nfs/aes/, without main) with the toolkit and OpenSSL
-AES_TEST_DEPS = $(UNIT_DIR)/test_nf_aes.c $(wildcard nfs/aes/*.[ch]) $(KIT_SRC) $(KIT_HDRS) $(UNIT_DEPS)
+AES_TEST_DEPS = $(UNIT_DIR)/test_nf_aes.c $(wildcard examples/nfs/aes-*.yaml) $(wildcard nfs/aes/*.[ch]) $(KIT_SRC) $(KIT_HDRS) $(UNIT_DEPS)
+AES_TEST_DEFS = -DAES_EXAMPLES='"$(abspath examples/nfs)"'
 AES_TEST_LIBS = -lurcu-cds -lurcu-qsbr -lurcu-common -lcrypto -ljansson -lyaml $(CHECK_LIBS)
 $(UNIT_OUT)/test_nf_aes: $(AES_TEST_DEPS) $(LIB)/libnfkit.a
 	@mkdir -p $(@D)
-	$(CC) $(UNIT_CFLAGS) $(KIT_INC) -o $@ $< $(AES_SRC) $(LIB)/libnfkit.a $(LIB)/libnfguest.a $(AES_TEST_LIBS)
+	$(CC) $(UNIT_CFLAGS) $(KIT_INC) $(AES_TEST_DEFS) -o $@ $< $(AES_SRC) $(LIB)/libnfkit.a $(LIB)/libnfguest.a $(AES_TEST_LIBS)
 
 # ... and with all of it (but OpenSSL) under ASan/UBSan: the hostile frames
 # sit in mallocs of exactly their size and room
 $(UNIT_OUT)/test_nf_aes_asan: $(AES_TEST_DEPS) $(CONF_SRC)
 	@mkdir -p $(@D)
-	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN) $(KIT_INC) -o $@ $< $(AES_SRC) $(KIT_SRC) $(CONF_SRC) $(AES_TEST_LIBS)
+	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN) $(KIT_INC) $(AES_TEST_DEFS) -o $@ $< $(AES_SRC) $(KIT_SRC) $(CONF_SRC) $(AES_TEST_LIBS)

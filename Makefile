@@ -16,7 +16,7 @@ GRAPH_SRC := $(wildcard graph/*.c)
 CONF_SRC  := guestlib/src/conf.c guestlib/src/conf_yaml.c guestlib/src/error.c
 GRAPH_INC := -Igraph
 CORE_SRC  := $(wildcard core/*.c)
-NFS       := nf-forward nf-monitor nf-drop nf-chain nf-firewall
+NFS       := nf-forward nf-monitor nf-drop nf-chain nf-firewall nf-aes
 TEST_NFS  := nf-zc-probe nf-trail nf-fakepid nf-evil nf-conf-probe nf-acl-probe nf-steer-probe
 TOOLS     := nfh-pcapgen nfh-pcapcmp
 HDRS      := $(wildcard guestlib/include/nfhost/*.h) $(wildcard guestlib/src/*.h)
@@ -30,7 +30,7 @@ KIT_LIBS   = $(LIB)/libnfkit.a $(LIB)/libnfguest.a -lpthread $(NF_LIBS)
 
 .PHONY: all deps demo test bench clean vm-image
 all: $(LIB)/libnfguest.a $(LIB)/libnfguest.so $(LIB)/libnfhgraph.a $(LIB)/libnfkit.a $(BIN)/nfhost-core $(BIN)/nfhost \
-     $(NFS:%=$(BIN)/%) $(TOOLS:%=$(BIN)/%) $(BIN)/nfh-ref-ring $(BIN)/nfh-ref-hash $(BIN)/nfh-bench-ftab $(TEST_NFS:%=$(BIN)/%)
+     $(NFS:%=$(BIN)/%) $(TOOLS:%=$(BIN)/%) $(BIN)/nfh-ref-ring $(BIN)/nfh-ref-hash $(BIN)/nfh-ref-aes $(BIN)/nfh-bench-ftab $(TEST_NFS:%=$(BIN)/%)
 
 deps:
 	@tools/deps.sh
@@ -144,6 +144,16 @@ $(BIN)/nfh-ref-hash: bench/ref/ref_hash.c
 
 # ---- the guest image (vm-images/): kernel, initramfs, static NFs ----------
 include vm-images/vm-images.mk
+
+# ---- NFs with files of their own, and libraries beyond the toolkit's ----------
+# nf-aes: OpenSSL's libcrypto (EVP); the guest image links libcrypto.a
+AES_SRC := $(wildcard nfs/aes/*.c)
+NF_LIBS_aes := -lcrypto
+
+$(BIN)/nfh-ref-aes: bench/ref/ref_aes.c $(AES_SRC) $(wildcard nfs/aes/*.h) $(KIT_HDRS) $(LIB)/libnfkit.a \
+		    $(LIB)/libnfguest.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(GUEST_INC) $(KIT_INC) -o $@ $(filter %.c,$^) $(KIT_LIBS) -lcrypto
 
 # ---- the two commands ------------------------------------------------------
 demo: deps

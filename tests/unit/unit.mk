@@ -7,7 +7,7 @@
 UNIT_DIR  := tests/unit
 UNIT_OUT  := $(BUILD)/tests
 UNIT_BINS := $(addprefix $(UNIT_OUT)/,test_ring test_abi test_region test_route test_parse test_parse_asan test_ring_tsan test_yaml test_classify \
-		test_graph test_graph_asan test_nfkit test_nfkit_asan test_nf_firewall test_nf_firewall_asan)
+		test_graph test_graph_asan test_nfkit test_nfkit_asan test_nf_firewall test_nf_firewall_asan test_nf_aes test_nf_aes_asan)
 UNIT_DEPS := $(UNIT_DIR)/unit_util.h $(HDRS) $(wildcard core/*.h) $(wildcard graph/*.h) $(LIB)/libnfguest.a
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit) -lm -lrt -lpthread
 UNIT_CFLAGS = $(CFLAGS) $(GUEST_INC) $(GRAPH_INC) -Icore -pthread
@@ -109,3 +109,17 @@ $(UNIT_OUT)/test_nf_firewall_asan: $(UNIT_DIR)/test_nf_firewall.c $(FW_TEST_SRC)
 		$(UNIT_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN) -Infs $(KIT_INC) -o $@ $< $(FW_TEST_SRC) $(FW_TEST_LIBS)
+# nf-aes's logic (nfs/aes/, without main) with the toolkit and OpenSSL
+AES_TEST_DEPS = $(UNIT_DIR)/test_nf_aes.c $(wildcard examples/nfs/aes-*.yaml) $(wildcard nfs/aes/*.[ch]) $(KIT_SRC) $(KIT_HDRS) $(UNIT_DEPS)
+AES_TEST_DEFS = -DAES_EXAMPLES='"$(abspath examples/nfs)"'
+AES_TEST_LIBS = -lcrypto -ljansson -lyaml $(CHECK_LIBS)
+$(UNIT_OUT)/test_nf_aes: $(AES_TEST_DEPS) $(LIB)/libnfkit.a
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) $(KIT_INC) $(AES_TEST_DEFS) -o $@ $< $(AES_SRC) $(LIB)/libnfkit.a $(LIB)/libnfguest.a $(AES_TEST_LIBS)
+
+# ... and with all of it (but OpenSSL) under ASan/UBSan: the hostile frames
+# sit in mallocs of exactly their size and room
+$(UNIT_OUT)/test_nf_aes_asan: $(AES_TEST_DEPS) $(CONF_SRC)
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN) $(KIT_INC) $(AES_TEST_DEFS) -o $@ $< $(AES_SRC) $(KIT_SRC) $(CONF_SRC) \
+		$(LIB)/libnfguest.a $(AES_TEST_LIBS)

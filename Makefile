@@ -16,7 +16,7 @@ GRAPH_SRC := $(wildcard graph/*.c)
 CONF_SRC  := guestlib/src/conf.c guestlib/src/conf_yaml.c guestlib/src/error.c
 GRAPH_INC := -Igraph
 CORE_SRC  := $(wildcard core/*.c)
-NFS       := nf-forward nf-monitor nf-drop
+NFS       := nf-forward nf-monitor nf-drop nf-lb
 TEST_NFS  := nf-zc-probe nf-trail nf-fakepid nf-evil nf-conf-probe
 TOOLS     := nfh-pcapgen nfh-pcapcmp
 HDRS      := $(wildcard guestlib/include/nfhost/*.h) $(wildcard guestlib/src/*.h)
@@ -99,9 +99,11 @@ $(BIN)/nfhost-core-asan: $(CORE_SRC:core/%.c=$(ASAN_OBJ)/core/%.o) $(GRAPH_SRC:g
 	$(CC) $(CORE_SAN) -o $@ $^ $(DPDK_LIBS) -lurcu-qsbr -lnuma -ljansson -lyaml -lpthread
 
 # ---- NFs and the manager link the static library: one self-contained binary
+# an NF of more than one file has its own directory, nfs/NAME/, whose
+# sources are prerequisites of its binary (below): every .c among them links
 $(BIN)/nf-%: nfs/nf-%.c $(wildcard nfs/*.h) $(KIT_HDRS) $(LIB)/libnfkit.a $(LIB)/libnfguest.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(GUEST_INC) $(KIT_INC) -o $@ $< $(KIT_LIBS)
+	$(CC) $(CFLAGS) $(GUEST_INC) $(KIT_INC) -o $@ $(filter %.c,$^) $(KIT_LIBS)
 
 $(BIN)/nf-%: tests/nfs/nf-%.c $(wildcard nfs/*.h) $(LIB)/libnfguest.a
 	@mkdir -p $(@D)
@@ -128,6 +130,10 @@ $(BIN)/nfh-ref-hash: bench/ref/ref_hash.c
 
 # ---- the guest image (vm-images/): kernel, initramfs, static NFs ----------
 include vm-images/vm-images.mk
+
+# the NFs' own directories (see the $(BIN)/nf-% rule), host and guest builds
+LB_SRC := $(wildcard nfs/lb/*.c) $(wildcard nfs/lb/*.h)
+$(BIN)/nf-lb $(VM)/bin/nf-lb: $(LB_SRC)
 
 # ---- the two commands ------------------------------------------------------
 demo: deps

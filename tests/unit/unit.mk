@@ -7,7 +7,7 @@
 UNIT_DIR  := tests/unit
 UNIT_OUT  := $(BUILD)/tests
 UNIT_BINS := $(addprefix $(UNIT_OUT)/,test_ring test_abi test_region test_route test_parse test_parse_asan test_ring_tsan test_yaml test_classify \
-		test_graph test_graph_asan)
+		test_graph test_graph_asan test_nf_lb test_nf_lb_asan)
 UNIT_DEPS := $(UNIT_DIR)/unit_util.h $(HDRS) $(wildcard core/*.h) $(wildcard graph/*.h) $(LIB)/libnfguest.a
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit) -lm -lrt -lpthread
 UNIT_CFLAGS = $(CFLAGS) $(GUEST_INC) $(GRAPH_INC) -Icore -pthread
@@ -84,3 +84,16 @@ $(UNIT_OUT)/test_classify: $(UNIT_DIR)/test_classify.c core/core_classify.c core
 		core/core_flow.h $(UNIT_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(UNIT_CFLAGS) $(DPDK_CFLAGS) -o $@ $< core/core_classify.c core/core_flow.c $(DPDK_LIBS) $(CHECK_LIBS)
+
+# nf-lb's logic (nfs/lb/, without its main) on crafted frames; and again
+# with it, the toolkit and the configuration reader under ASan/UBSan, for
+# the hostile frames
+LB_LOGIC := $(filter %.c,$(LB_SRC))
+$(UNIT_OUT)/test_nf_lb: $(UNIT_DIR)/test_nf_lb.c $(LB_SRC) $(KIT_HDRS) $(LIB)/libnfkit.a $(UNIT_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) $(KIT_INC) -Infs/lb -o $@ $< $(LB_LOGIC) $(KIT_LIBS) $(CHECK_LIBS)
+
+$(UNIT_OUT)/test_nf_lb_asan: $(UNIT_DIR)/test_nf_lb.c $(LB_SRC) $(KIT_SRC) $(KIT_HDRS) $(CONF_SRC) $(UNIT_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN) $(KIT_INC) -Infs/lb -o $@ $< $(LB_LOGIC) $(KIT_SRC) $(CONF_SRC) \
+		-lurcu-cds -lurcu-qsbr -lurcu-common -ljansson -lyaml $(CHECK_LIBS)

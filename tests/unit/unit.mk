@@ -7,7 +7,7 @@
 UNIT_DIR  := tests/unit
 UNIT_OUT  := $(BUILD)/tests
 UNIT_BINS := $(addprefix $(UNIT_OUT)/,test_ring test_abi test_region test_route test_parse test_parse_asan test_ring_tsan test_yaml test_classify \
-		test_graph test_graph_asan test_nf_lb test_nf_lb_asan)
+		test_graph test_graph_asan test_nf_lb test_nf_lb_asan bench_nf_lb)
 UNIT_DEPS := $(UNIT_DIR)/unit_util.h $(HDRS) $(wildcard core/*.h) $(wildcard graph/*.h) $(LIB)/libnfguest.a
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit) -lm -lrt -lpthread
 UNIT_CFLAGS = $(CFLAGS) $(GUEST_INC) $(GRAPH_INC) -Icore -pthread
@@ -97,3 +97,9 @@ $(UNIT_OUT)/test_nf_lb_asan: $(UNIT_DIR)/test_nf_lb.c $(LB_SRC) $(KIT_SRC) $(KIT
 	@mkdir -p $(@D)
 	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN) $(KIT_INC) -Infs/lb -o $@ $< $(LB_LOGIC) $(KIT_SRC) $(CONF_SRC) \
 		-lurcu-cds -lurcu-qsbr -lurcu-common -ljansson -lyaml $(CHECK_LIBS)
+
+# not a test (run-unit.sh runs test_* only): nf-lb's handler's cycles per
+# packet, run by hand (the file says how)
+$(UNIT_OUT)/bench_nf_lb: $(UNIT_DIR)/bench_nf_lb.c $(LB_SRC) $(KIT_HDRS) $(LIB)/libnfkit.a $(UNIT_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) $(KIT_INC) -Infs/lb -o $@ $< $(LB_LOGIC) $(KIT_LIBS)

@@ -166,8 +166,9 @@ static enum lb_verdict to_backend(struct lb *lb, const struct lb_svc *s, uint8_t
 			return lb->st.no_backend++, LB_DROP;
 		b = &s->be[s->table[nf_tuple_hash(t, LB_SEED_FLOW) % lb->conf->table_size]];
 		cls = next_cls(t->proto, fl, syn ? LB_CLS_SYN : LB_CLS_EST);
-		/* evicting, never refused: 0 (new) or 1 (there) */
-		nf_ftab_insert(lb->ft, t, h, cls, now, (void **)&v);
+		/* an evicting table with the class in range refuses nothing */
+		if (nf_ftab_insert(lb->ft, t, h, cls, now, (void **)&v) < 0)
+			return lb->st.no_backend++, LB_DROP;
 		v->backend = b->ep;
 		lb->st.conns++;
 		lb->st.new_conns++;

@@ -359,6 +359,18 @@ START_TEST(conf_refusals)
 }
 END_TEST
 
+/* The example the docs show is accepted */
+START_TEST(conf_example)
+{
+	struct lb_conf *c;
+
+	ck_assert_msg(lb_conf_load(LB_EXAMPLE, NULL, &c) == 0, "%s: %s", LB_EXAMPLE, nfg_last_error());
+	ck_assert_uint_eq(c->nsvc, 3);
+	ck_assert_uint_eq(c->svc[0].nb, 3);
+	lb_conf_free(c);
+}
+END_TEST
+
 /* The table does not depend on the order the file lists backends in. */
 START_TEST(conf_order_free)
 {
@@ -898,6 +910,7 @@ static Suite *lb_suite(void)
 	tcase_add_test(t, maglev_weights);
 	tcase_add_test(t, maglev_disruption);
 	tcase_add_test(t, conf_refusals);
+	tcase_add_test(t, conf_example);
 	tcase_add_test(t, conf_order_free);
 	tcase_add_test(t, rewrite_both_ways);
 	tcase_add_test(t, rewrite_udp_v6_vlan);

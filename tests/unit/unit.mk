@@ -89,13 +89,14 @@ $(UNIT_OUT)/test_classify: $(UNIT_DIR)/test_classify.c core/core_classify.c core
 # with it, the toolkit and the configuration reader under ASan/UBSan, for
 # the hostile frames
 LB_LOGIC := $(filter %.c,$(LB_SRC))
-$(UNIT_OUT)/test_nf_lb: $(UNIT_DIR)/test_nf_lb.c $(LB_SRC) $(KIT_HDRS) $(LIB)/libnfkit.a $(UNIT_DEPS)
+LB_TEST_DEFS = -DLB_EXAMPLE='"$(abspath examples/nfs/lb.yaml)"'
+$(UNIT_OUT)/test_nf_lb: $(UNIT_DIR)/test_nf_lb.c $(LB_SRC) examples/nfs/lb.yaml $(KIT_HDRS) $(LIB)/libnfkit.a $(UNIT_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(UNIT_CFLAGS) $(KIT_INC) -Infs/lb -o $@ $< $(LB_LOGIC) $(KIT_LIBS) $(CHECK_LIBS)
+	$(CC) $(UNIT_CFLAGS) $(LB_TEST_DEFS) $(KIT_INC) -Infs/lb -o $@ $< $(LB_LOGIC) $(KIT_LIBS) $(CHECK_LIBS)
 
-$(UNIT_OUT)/test_nf_lb_asan: $(UNIT_DIR)/test_nf_lb.c $(LB_SRC) $(KIT_SRC) $(KIT_HDRS) $(CONF_SRC) $(UNIT_DEPS)
+$(UNIT_OUT)/test_nf_lb_asan: $(UNIT_DIR)/test_nf_lb.c $(LB_SRC) examples/nfs/lb.yaml $(KIT_SRC) $(KIT_HDRS) $(CONF_SRC) $(UNIT_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN) $(KIT_INC) -Infs/lb -o $@ $< $(LB_LOGIC) $(KIT_SRC) $(CONF_SRC) \
+	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN) $(LB_TEST_DEFS) $(KIT_INC) -Infs/lb -o $@ $< $(LB_LOGIC) $(KIT_SRC) $(CONF_SRC) \
 		-lurcu-cds -lurcu-qsbr -lurcu-common -ljansson -lyaml $(CHECK_LIBS)
 
 # not a test (run-unit.sh runs test_* only): nf-lb's handler's cycles per

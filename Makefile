@@ -16,7 +16,7 @@ GRAPH_SRC := $(wildcard graph/*.c)
 CONF_SRC  := guestlib/src/conf.c guestlib/src/conf_yaml.c guestlib/src/error.c
 GRAPH_INC := -Igraph
 CORE_SRC  := $(wildcard core/*.c)
-NFS       := nf-forward nf-monitor nf-drop nf-chain nf-firewall nf-aes
+NFS       := nf-forward nf-monitor nf-drop nf-chain nf-firewall nf-aes nf-lb
 TEST_NFS  := nf-zc-probe nf-trail nf-fakepid nf-evil nf-conf-probe nf-acl-probe nf-steer-probe
 TOOLS     := nfh-pcapgen nfh-pcapcmp
 HDRS      := $(wildcard guestlib/include/nfhost/*.h) $(wildcard guestlib/src/*.h)
@@ -149,6 +149,7 @@ include vm-images/vm-images.mk
 # nf-aes: OpenSSL's libcrypto (EVP); the guest image links libcrypto.a
 AES_SRC := $(wildcard nfs/aes/*.c)
 NF_LIBS_aes := -lcrypto
+LB_SRC := $(wildcard nfs/lb/*.c) $(wildcard nfs/lb/*.h)
 
 $(BIN)/nfh-ref-aes: bench/ref/ref_aes.c $(AES_SRC) $(wildcard nfs/aes/*.h) $(KIT_HDRS) $(LIB)/libnfkit.a \
 		    $(LIB)/libnfguest.a

@@ -7,7 +7,7 @@
 UNIT_DIR  := tests/unit
 UNIT_OUT  := $(BUILD)/tests
 UNIT_BINS := $(addprefix $(UNIT_OUT)/,test_ring test_abi test_region test_route test_parse test_parse_asan test_ring_tsan test_yaml test_classify \
-		test_graph test_graph_asan test_nfkit test_nfkit_asan test_nf_firewall test_nf_firewall_asan test_nf_aes test_nf_aes_asan)
+		test_graph test_graph_asan test_nfkit test_nfkit_asan test_nf_firewall test_nf_firewall_asan test_nf_aes test_nf_aes_asan test_nf_lb test_nf_lb_asan bench_nf_lb)
 UNIT_DEPS := $(UNIT_DIR)/unit_util.h $(HDRS) $(wildcard core/*.h) $(wildcard graph/*.h) $(LIB)/libnfguest.a
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit) -lm -lrt -lpthread
 UNIT_CFLAGS = $(CFLAGS) $(GUEST_INC) $(GRAPH_INC) -Icore -pthread
@@ -123,3 +123,23 @@ $(UNIT_OUT)/test_nf_aes_asan: $(AES_TEST_DEPS) $(CONF_SRC)
 	@mkdir -p $(@D)
 	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN) $(KIT_INC) $(AES_TEST_DEFS) -o $@ $< $(AES_SRC) $(KIT_SRC) $(CONF_SRC) \
 		$(LIB)/libnfguest.a $(AES_TEST_LIBS)
+
+# nf-lb's logic (nfs/lb/, without its main) on crafted frames; and again
+# with it, the toolkit and the configuration reader under ASan/UBSan, for
+# the hostile frames
+LB_LOGIC := $(filter %.c,$(LB_SRC))
+LB_TEST_DEFS = -DLB_EXAMPLE='"$(abspath examples/nfs/lb.yaml)"'
+$(UNIT_OUT)/test_nf_lb: $(UNIT_DIR)/test_nf_lb.c $(LB_SRC) examples/nfs/lb.yaml $(KIT_HDRS) $(LIB)/libnfkit.a $(UNIT_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) $(LB_TEST_DEFS) $(KIT_INC) -Infs/lb -o $@ $< $(LB_LOGIC) $(KIT_LIBS) $(CHECK_LIBS)
+
+$(UNIT_OUT)/test_nf_lb_asan: $(UNIT_DIR)/test_nf_lb.c $(LB_SRC) examples/nfs/lb.yaml $(KIT_SRC) $(KIT_HDRS) $(CONF_SRC) $(UNIT_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN) $(LB_TEST_DEFS) $(KIT_INC) -Infs/lb -o $@ $< $(LB_LOGIC) $(KIT_SRC) $(CONF_SRC) \
+		$(LIB)/libnfguest.a $(NF_LIBS) $(CHECK_LIBS)
+
+# not a test (run-unit.sh runs test_* only): nf-lb's handler's cycles per
+# packet, run by hand (the file says how)
+$(UNIT_OUT)/bench_nf_lb: $(UNIT_DIR)/bench_nf_lb.c $(LB_SRC) $(KIT_HDRS) $(LIB)/libnfkit.a $(UNIT_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) $(KIT_INC) -Infs/lb -o $@ $< $(LB_LOGIC) $(KIT_LIBS)

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Cycles per packet of nf-lb's handler alone (lb_pkt(), nfs/lb/), with
+ * CONNS connections in its table (default 100,000), on 64-byte TCP/IPv4
+ * frames: client packets of known connections, replies, new connections
+ * (SYNs), non-VIP packets, and a mix of them.  Each packet is a hot
+ * template with a random connection's tuple written in; that loop alone
+ * is measured too and taken off.  Not a test: run it by hand, under the
+ * heavy-job lock:
+ *   flock /tmp/nfh-heavy.lock build/tests/bench_nf_lb [CONNS] */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <x86intrin.h>
+
+#include <nfhost/nfg.h>
+#include <nfhost/nfg_conf.h>
+
+#include "lb.h"
+
+#define FRAME 64
+#define PKTS (4u << 20)  /* packets per measurement */
+
+static const char CONF[] = "max_conns: 524288\n" /* room for the mix's new connections */
+			   "services:\n"
+			   "  - name: web\n"
+			   "    vip: 192.0.2.10\n"
+			   "    port: 80\n"
+			   "    backends:\n"
+			   "      - {addr: 10.1.0.1, port: 8080}\n      - {addr: 10.1.0.2, port: 8080}\n"
+			   "      - {addr: 10.1.0.3, port: 8080}\n      - {addr: 10.1.0.4, port: 8080, weight: 2}\n"
+			   "      - {addr: 10.1.0.5, port: 8080}\n      - {addr: 10.1.0.6, port: 8080}\n"
+			   "      - {addr: 10.1.0.7, port: 8080}\n      - {addr: 10.1.0.8, port: 8080, weight: 3}\n";
+
+/* a TCP/IPv4 frame, checksums right */
+static void frame(uint8_t *d, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, uint8_t flags)
+{
+	struct nf_pkt p;
+
+	memset(d, 0, FRAME);
+	nf_wr16(d + 12, NF_ETH_IPV4);
+	d[14] = 0x45;
+	nf_wr16(d + 16, 40);
+	d[22] = 64;
+	d[23] = NF_PROTO_TCP;
+	nf_wr32(d + 26, src);
+	nf_wr32(d + 30, dst);
+	nf_wr16(d + 34, sport);
+	nf_wr16(d + 36, dport);
+	d[46] = 0x50;
+	d[47] = flags;
+	nf_parse(d, FRAME, &p);
+	nf_pkt_fix_ip_csum(d, &p);
+	nf_pkt_fix_l4_csum(d, &p);
+}
+
+static uint64_t rng = 88172645463325252ull;
+
+static uint32_t rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint32_t)rng;
+}
+
+/* client i: address and port */
+static uint32_t cli_addr(uint32_t i)
+{
+	return 0xc6330000u + (i >> 8); /* 198.51.x.y */
+}
+
+static uint16_t cli_port(uint32_t i)
+{
+	return (uint16_t)(1024 + (i & 0xff) * 211);
+}
+
+enum kind { K_FWD, K_REPLY, K_OTHER, K_MIX, K_NEW, K__COUNT };
+
+struct bench {
+	struct lb *lb;
+	uint32_t conns;
+	uint32_t *backend;   /* connection i's backend address */
+	uint8_t tpl[K__COUNT][FRAME];
+	uint32_t next_new;
+};
+
+/* Packet n of kind @k into @buf: a hot template with connection i's
+ * addresses and ports written in (the checksums then are not right: the
+ * handler does not check them, and its incremental updates cost the same) */
+static inline void fill(struct bench *b, enum kind k, uint8_t *buf)
+{
+	uint32_t i = rnd() % b->conns;
+
+	if (k == K_MIX) {
+		uint32_t r = rnd() % 100;
+
+		k = r < 45 ? K_FWD : r < 90 ? K_REPLY : r < 95 ? K_NEW : K_OTHER;
+	}
+	memcpy(buf, b->tpl[k], FRAME);
+	switch (k) {
+	case K_REPLY:
+		nf_wr32(buf + 26, b->backend[i]);
+		nf_wr32(buf + 30, cli_addr(i));
+		nf_wr16(buf + 36, cli_port(i));
+		break;
+	case K_NEW:
+		i = b->next_new++;
+		nf_wr32(buf + 26, 0xcb000000u + (i >> 16)); /* 203.x.y.z: never a known connection */
+		nf_wr16(buf + 34, (uint16_t)i);
+		break;
+	default:
+		nf_wr32(buf + 26, cli_addr(i));
+		nf_wr16(buf + 34, cli_port(i));
+	}
+}
+
+/* cycles per packet over PKTS packets of kind @k; @run 0: making the
+ * packets alone */
+static double measure(struct bench *b, enum kind k, int run)
+{
+	static uint8_t buf[FRAME];
+	uint64_t t0, sink = 0, now = 0;
+
+	rng = 88172645463325252ull;
+	t0 = __rdtsc();
+	for (uint32_t n = 0; n < PKTS; n++) {
+		fill(b, k, buf);
+		if (run)
+			sink += lb_pkt(b->lb, buf, FRAME, now += 64); /* 64 TSC ticks a packet, hz 2^30 */
+		__asm__ volatile("" : : "r"(buf) : "memory");
+	}
+	__asm__ volatile("" : : "r"(sink));
+	return (double)(__rdtsc() - t0) / PKTS;
+}
+
+int main(int argc, char **argv)
+{
+	static const char *const what[K__COUNT] = {
+		[K_FWD] = "client packet of a known connection",
+		[K_REPLY] = "reply (stateless rewrite + the local connection)",
+		[K_OTHER] = "not for a VIP",
+		[K_MIX] = "mix (45% client, 45% replies, 5% new, 5% other)",
+		[K_NEW] = "new connection (a SYN of a new tuple)",
+	};
+	struct bench b = { .conns = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 0) : 100000 };
+	struct nfg_conf c;
+	struct lb_conf *lc;
+	uint8_t d[FRAME];
+
+	if (!b.conns || nfg_conf_load_buf("bench", CONF, sizeof(CONF) - 1, &c) < 0 ||
+	    lb_conf_parse(&c, NULL, &lc) < 0) {
+		fprintf(stderr, "bench: %s\n", b.conns ? nfg_last_error() : "CONNS must be > 0");
+		return 1;
+	}
+	nfg_conf_free(&c);
+	/* timeouts far longer than the run: nothing expires */
+	if (!(b.lb = lb_create(lc, 1ull << 30, 0x1234)) || !(b.backend = malloc(sizeof(*b.backend) * b.conns))) {
+		perror("bench");
+		return 1;
+	}
+	/* the connections, each opened by its SYN; where each went */
+	for (uint32_t i = 0; i < b.conns; i++) {
+		frame(d, cli_addr(i), cli_port(i), 0xc000020a, 80, NF_TCP_SYN);
+		lb_pkt(b.lb, d, FRAME, 0);
+		b.backend[i] = nf_rd32(d + 30);
+	}
+	frame(b.tpl[K_FWD], 0, 0, 0xc000020a, 80, NF_TCP_ACK);
+	frame(b.tpl[K_REPLY], 0, 8080, 0, 0, NF_TCP_ACK);
+	frame(b.tpl[K_OTHER], 0, 0, 0xc000020b, 80, NF_TCP_ACK);
+	frame(b.tpl[K_NEW], 0, 0, 0xc000020a, 80, NF_TCP_SYN);
+	printf("nf-lb handler alone, 64 B TCP/IPv4, connections picked at random among %u (no locality: a cache "
+	       "miss or more each), making each packet taken off:\n", b.conns);
+	for (int k = 0; k < K__COUNT; k++) {
+		double base = measure(&b, k, 0), run;
+
+		/* new tuples, none seen before */
+		b.next_new = k == K_MIX ? 1u << 24 : 1u << 25;
+		run = measure(&b, k, 1);
+		printf("  %-50s %7.1f cycles/packet\n", what[k], run - base);
+	}
+	printf("  (%llu connections in the table at the end, %llu evicted when it was full)\n",
+	       (unsigned long long)b.lb->st.conns, (unsigned long long)b.lb->st.conn_evicted);
+	lb_destroy(b.lb);
+	free(b.backend);
+	return 0;
+}

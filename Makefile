@@ -16,7 +16,7 @@ GRAPH_SRC := $(wildcard graph/*.c)
 CONF_SRC  := guestlib/src/conf.c guestlib/src/conf_yaml.c guestlib/src/error.c
 GRAPH_INC := -Igraph
 CORE_SRC  := $(wildcard core/*.c)
-NFS       := nf-forward nf-monitor nf-drop
+NFS       := nf-forward nf-monitor nf-drop nf-nat
 TEST_NFS  := nf-zc-probe nf-trail nf-fakepid nf-evil nf-conf-probe
 TOOLS     := nfh-pcapgen nfh-pcapcmp
 HDRS      := $(wildcard guestlib/include/nfhost/*.h) $(wildcard guestlib/src/*.h)
@@ -99,9 +99,14 @@ $(BIN)/nfhost-core-asan: $(CORE_SRC:core/%.c=$(ASAN_OBJ)/core/%.o) $(GRAPH_SRC:g
 	$(CC) $(CORE_SAN) -o $@ $^ $(DPDK_LIBS) -lurcu-qsbr -lnuma -ljansson -lyaml -lpthread
 
 # ---- NFs and the manager link the static library: one self-contained binary
+# an NF of more than one file has its own in nfs/NAME/, prerequisites of
+# its binary here and in vm-images.mk: every .c of them is compiled in
 $(BIN)/nf-%: nfs/nf-%.c $(wildcard nfs/*.h) $(KIT_HDRS) $(LIB)/libnfkit.a $(LIB)/libnfguest.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(GUEST_INC) $(KIT_INC) -o $@ $< $(KIT_LIBS)
+	$(CC) $(CFLAGS) $(GUEST_INC) $(KIT_INC) -o $@ $(filter %.c,$^) $(KIT_LIBS)
+
+NAT_SRC := $(wildcard nfs/nat/*.c) $(wildcard nfs/nat/*.h)
+$(BIN)/nf-nat: $(NAT_SRC)
 
 $(BIN)/nf-%: tests/nfs/nf-%.c $(wildcard nfs/*.h) $(LIB)/libnfguest.a
 	@mkdir -p $(@D)

@@ -18,7 +18,9 @@ $(VM)/vmlinuz: vm-images/fetch-kernel.sh
 $(VM)/bin/nf-%: nfs/nf-%.c $(wildcard nfs/*.h) $(KIT_HDRS) $(LIB)/libnfkit.a $(LIB)/libnfguest.a
 	@mkdir -p $(@D)
 	@echo "vm-image: cc -static $@"
-	@$(CC) $(CFLAGS) $(GUEST_INC) $(KIT_INC) -static -o $@ $< $(KIT_LIBS)
+	@$(CC) $(CFLAGS) $(GUEST_INC) $(KIT_INC) -static -o $@ $(filter %.c,$^) $(KIT_LIBS)
+
+$(VM)/bin/nf-nat: $(NAT_SRC)
 
 $(VM)/bin/nf-zc-probe: tests/nfs/nf-zc-probe.c $(LIB)/libnfguest.a
 	@mkdir -p $(@D)

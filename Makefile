@@ -31,7 +31,7 @@ KIT_LIBS   = $(LIB)/libnfkit.a $(LIB)/libnfguest.a -lurcu-cds -lurcu-qsbr -lurcu
 
 .PHONY: all deps demo test bench clean vm-image
 all: $(LIB)/libnfguest.a $(LIB)/libnfguest.so $(LIB)/libnfhgraph.a $(LIB)/libnfkit.a $(BIN)/nfhost-core $(BIN)/nfhost \
-     $(NFS:%=$(BIN)/%) $(TOOLS:%=$(BIN)/%) $(BIN)/nfh-ref-ring $(BIN)/nfh-ref-hash $(TEST_NFS:%=$(BIN)/%)
+     $(NFS:%=$(BIN)/%) $(TOOLS:%=$(BIN)/%) $(BIN)/nfh-ref-ring $(BIN)/nfh-ref-hash $(BIN)/nfh-bench-nat $(TEST_NFS:%=$(BIN)/%)
 
 deps:
 	@tools/deps.sh
@@ -107,6 +107,11 @@ $(BIN)/nf-%: nfs/nf-%.c $(wildcard nfs/*.h) $(KIT_HDRS) $(LIB)/libnfkit.a $(LIB)
 
 NAT_SRC := $(wildcard nfs/nat/*.c) $(wildcard nfs/nat/*.h)
 $(BIN)/nf-nat: $(NAT_SRC)
+
+# nf-nat's handler per packet at 100,000 mappings (docs/nfs.md)
+$(BIN)/nfh-bench-nat: bench/nf_nat_bench.c $(NAT_SRC) $(KIT_HDRS) $(LIB)/libnfkit.a $(LIB)/libnfguest.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(GUEST_INC) $(KIT_INC) -Infs -o $@ $< $(filter %.c,$(NAT_SRC)) $(KIT_LIBS)
 
 $(BIN)/nf-%: tests/nfs/nf-%.c $(wildcard nfs/*.h) $(LIB)/libnfguest.a
 	@mkdir -p $(@D)

@@ -144,6 +144,7 @@ int nat_pool_find(const struct nat_pool *p, uint32_t a);
 /** A mapping: the out table's value. */
 struct nat_map {
 	void *rev;         /**< the in table's entry (its value area) */
+	uint64_t touched;  /**< when its idle timer was last refreshed (nf_ftab_touch()) */
 	uint32_t ext_addr; /**< host order */
 	uint16_t ext_port;
 	uint8_t aidx;      /**< ext_addr's index in the pool */
@@ -168,6 +169,7 @@ struct nat {
 	struct nat_pool pool;
 	struct nf_ftab *out, *in;
 	uint64_t hz;       /**< units of "now" per second */
+	uint64_t touch_every; /**< refresh a mapping's idle timer at most this often (hz / 16) */
 	uint32_t seed;     /**< the tables' hash seed */
 	uint32_t since_expire;
 	struct nat_counters c;

@@ -401,6 +401,10 @@ START_TEST(conf_good)
 	ck_assert_uint_eq(c.npool, 4);
 	ck_assert(c.port_lo == 1024 && c.port_hi == 65535 && c.max_mappings == 65536);
 	ck_assert(!c.no_mapping_pass && !c.ipv6_drop && !c.frag_pass);
+	/* the example file */
+	ck_assert_msg(nat_conf_load(NAT_EXAMPLE, &c) == 0, "%s", nfg_last_error());
+	ck_assert_uint_eq(c.npool, 2);
+	ck_assert_uint_eq(c.max_mappings, 131072);
 }
 END_TEST
 

@@ -88,14 +88,15 @@ $(UNIT_OUT)/test_classify: $(UNIT_DIR)/test_classify.c core/core_classify.c core
 # nf-nat's logic (nfs/nat/) without its main: the allocator, the
 # configuration, the translator on crafted and hostile frames
 NAT_TEST_SRC := $(filter %.c,$(NAT_SRC))
+NAT_TEST_DEFS = -DNAT_EXAMPLE='"$(abspath examples/nfs/nat.yaml)"'
 $(UNIT_OUT)/test_nf_nat: $(UNIT_DIR)/test_nf_nat.c $(NAT_SRC) $(KIT_HDRS) $(LIB)/libnfkit.a $(UNIT_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(UNIT_CFLAGS) $(KIT_INC) -Infs -o $@ $< $(NAT_TEST_SRC) $(KIT_LIBS) $(CHECK_LIBS)
+	$(CC) $(UNIT_CFLAGS) $(NAT_TEST_DEFS) $(KIT_INC) -Infs -o $@ $< $(NAT_TEST_SRC) $(KIT_LIBS) $(CHECK_LIBS)
 
 # ... and with it, the toolkit and the configuration reader under
 # AddressSanitizer/UBSan: the hostile frames are exact-size copies, so a
 # read past one fails the run
 $(UNIT_OUT)/test_nf_nat_asan: $(UNIT_DIR)/test_nf_nat.c $(NAT_SRC) $(KIT_SRC) $(KIT_HDRS) $(CONF_SRC) $(UNIT_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN) $(KIT_INC) -Infs -o $@ $< $(NAT_TEST_SRC) $(KIT_SRC) $(CONF_SRC) \
+	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN) $(NAT_TEST_DEFS) $(KIT_INC) -Infs -o $@ $< $(NAT_TEST_SRC) $(KIT_SRC) $(CONF_SRC) \
 		-lurcu-cds -lurcu-qsbr -lurcu-common -ljansson -lyaml $(CHECK_LIBS)

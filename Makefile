@@ -16,7 +16,7 @@ GRAPH_SRC := $(wildcard graph/*.c)
 CONF_SRC  := guestlib/src/conf.c guestlib/src/conf_yaml.c guestlib/src/error.c
 GRAPH_INC := -Igraph
 CORE_SRC  := $(wildcard core/*.c)
-NFS       := nf-forward nf-monitor nf-drop nf-chain nf-firewall nf-aes nf-lb
+NFS       := nf-forward nf-monitor nf-drop nf-chain nf-firewall nf-aes nf-lb nf-nat
 TEST_NFS  := nf-zc-probe nf-trail nf-fakepid nf-evil nf-conf-probe nf-acl-probe nf-steer-probe
 TOOLS     := nfh-pcapgen nfh-pcapcmp
 HDRS      := $(wildcard guestlib/include/nfhost/*.h) $(wildcard guestlib/src/*.h)
@@ -30,7 +30,7 @@ KIT_LIBS   = $(LIB)/libnfkit.a $(LIB)/libnfguest.a -lpthread $(NF_LIBS)
 
 .PHONY: all deps demo test bench clean vm-image
 all: $(LIB)/libnfguest.a $(LIB)/libnfguest.so $(LIB)/libnfhgraph.a $(LIB)/libnfkit.a $(BIN)/nfhost-core $(BIN)/nfhost \
-     $(NFS:%=$(BIN)/%) $(TOOLS:%=$(BIN)/%) $(BIN)/nfh-ref-ring $(BIN)/nfh-ref-hash $(BIN)/nfh-ref-aes $(BIN)/nfh-bench-ftab $(TEST_NFS:%=$(BIN)/%)
+     $(NFS:%=$(BIN)/%) $(TOOLS:%=$(BIN)/%) $(BIN)/nfh-ref-ring $(BIN)/nfh-ref-hash $(BIN)/nfh-ref-aes $(BIN)/nfh-bench-ftab $(BIN)/nfh-bench-nat $(TEST_NFS:%=$(BIN)/%)
 
 deps:
 	@tools/deps.sh
@@ -113,6 +113,12 @@ $(BIN)/nf-%: nfs/nf-%.c $$(wildcard nfs/$$*/*.c nfs/$$*/*.h) $(wildcard nfs/*.h)
 $(BIN)/nf-chain: nfs/nf-chain.c $(NF_MOD_SRC) $(wildcard nfs/*/*.h) $(KIT_HDRS) $(LIB)/libnfkit.a $(LIB)/libnfguest.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(GUEST_INC) $(KIT_INC) -o $@ $< $(NF_MOD_SRC) $(KIT_LIBS) $(NF_MOD_LIBS)
+
+NAT_SRC := $(wildcard nfs/nat/*.c) $(wildcard nfs/nat/*.h)
+# nf-nat's handler per packet at 100,000 mappings (docs/nfs.md)
+$(BIN)/nfh-bench-nat: bench/nf_nat_bench.c $(NAT_SRC) $(KIT_HDRS) $(LIB)/libnfkit.a $(LIB)/libnfguest.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(GUEST_INC) $(KIT_INC) -Infs -o $@ $< $(filter %.c,$(NAT_SRC)) $(KIT_LIBS)
 
 $(BIN)/nf-%: tests/nfs/nf-%.c $(wildcard nfs/*.h) $(LIB)/libnfguest.a
 	@mkdir -p $(@D)

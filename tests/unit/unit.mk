@@ -7,7 +7,7 @@
 UNIT_DIR  := tests/unit
 UNIT_OUT  := $(BUILD)/tests
 UNIT_BINS := $(addprefix $(UNIT_OUT)/,test_ring test_abi test_region test_route test_parse test_parse_asan test_ring_tsan test_yaml test_classify \
-		test_graph test_graph_asan test_nfkit test_nfkit_asan test_nf_firewall test_nf_firewall_asan test_nf_aes test_nf_aes_asan test_nf_lb test_nf_lb_asan bench_nf_lb)
+		test_graph test_graph_asan test_nfkit test_nfkit_asan test_nf_firewall test_nf_firewall_asan test_nf_aes test_nf_aes_asan test_nf_lb test_nf_lb_asan bench_nf_lb test_nf_nat test_nf_nat_asan)
 UNIT_DEPS := $(UNIT_DIR)/unit_util.h $(HDRS) $(wildcard core/*.h) $(wildcard graph/*.h) $(LIB)/libnfguest.a
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit) -lm -lrt -lpthread
 UNIT_CFLAGS = $(CFLAGS) $(GUEST_INC) $(GRAPH_INC) -Icore -pthread
@@ -143,3 +143,19 @@ $(UNIT_OUT)/test_nf_lb_asan: $(UNIT_DIR)/test_nf_lb.c $(LB_SRC) examples/nfs/lb.
 $(UNIT_OUT)/bench_nf_lb: $(UNIT_DIR)/bench_nf_lb.c $(LB_SRC) $(KIT_HDRS) $(LIB)/libnfkit.a $(UNIT_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(UNIT_CFLAGS) $(KIT_INC) -Infs/lb -o $@ $< $(LB_LOGIC) $(KIT_LIBS)
+
+# nf-nat's logic (nfs/nat/) without its main: the allocator, the
+# configuration, the translator on crafted and hostile frames
+NAT_TEST_SRC := $(filter %.c,$(NAT_SRC))
+NAT_TEST_DEFS = -DNAT_EXAMPLE='"$(abspath examples/nfs/nat.yaml)"'
+$(UNIT_OUT)/test_nf_nat: $(UNIT_DIR)/test_nf_nat.c $(NAT_SRC) $(KIT_HDRS) $(LIB)/libnfkit.a $(UNIT_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) $(NAT_TEST_DEFS) $(KIT_INC) -Infs -o $@ $< $(NAT_TEST_SRC) $(KIT_LIBS) $(CHECK_LIBS)
+
+# ... and with it, the toolkit and the configuration reader under
+# AddressSanitizer/UBSan: the hostile frames are exact-size copies, so a
+# read past one fails the run
+$(UNIT_OUT)/test_nf_nat_asan: $(UNIT_DIR)/test_nf_nat.c $(NAT_SRC) $(KIT_SRC) $(KIT_HDRS) $(CONF_SRC) $(UNIT_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN) $(NAT_TEST_DEFS) $(KIT_INC) -Infs -o $@ $< $(NAT_TEST_SRC) $(KIT_SRC) $(CONF_SRC) \
+		$(LIB)/libnfguest.a $(NF_LIBS) $(CHECK_LIBS)

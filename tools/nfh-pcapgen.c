@@ -17,6 +17,7 @@
 #include <string.h>
 
 #define ETH_HLEN 14
+#define VLAN_HLEN 4
 #define IP4_HLEN 20
 #define IP6_HLEN 40
 #define TCP_HLEN 20
@@ -161,6 +162,86 @@ static void flow_init(struct flow *f, bool ipv4_only)
 	f->ip_id[1] = rng();
 }
 
+/* Ethernet header, with an 802.1Q tag when vlan is non-zero; returns its length. */
+static size_t put_eth(uint8_t *buf, const uint8_t *dst, const uint8_t *src, uint16_t vlan,
+		      uint16_t ethertype)
+{
+	memcpy(buf, dst, 6);
+	memcpy(buf + 6, src, 6);
+	if (!vlan) {
+		put16(buf + 12, ethertype);
+		return ETH_HLEN;
+	}
+	put16(buf + 12, 0x8100);
+	put16(buf + 14, vlan);
+	put16(buf + 16, ethertype);
+	return ETH_HLEN + VLAN_HLEN;
+}
+
+/* Header fields of one IP packet that differ between packets. */
+struct ip_hdr {
+	bool v6;
+	uint8_t proto, tos;
+	uint16_t id, frag; /* IPv4 only: identification, flags and fragment offset */
+	uint32_t flow_label; /* IPv6 only */
+	const uint8_t *src, *dst;
+};
+
+static void ip4_csum(uint8_t *ip)
+{
+	put16(ip + 10, 0);
+	put16(ip + 10, csum_fold(sum16(ip, IP4_HLEN, 0)));
+}
+
+/* IPv4 (no options) or IPv6 header for l4_len bytes of payload; returns its length. */
+static size_t put_ip(uint8_t *ip, const struct ip_hdr *h, size_t l4_len)
+{
+	if (h->v6) {
+		put32(ip, 6u << 28 | (uint32_t)h->tos << 20 | h->flow_label);
+		put16(ip + 4, l4_len);
+		ip[6] = h->proto;
+		ip[7] = 64;
+		memcpy(ip + 8, h->src, 16);
+		memcpy(ip + 24, h->dst, 16);
+		return IP6_HLEN;
+	}
+	memset(ip, 0, IP4_HLEN);
+	ip[0] = 0x45;
+	ip[1] = h->tos;
+	put16(ip + 2, IP4_HLEN + l4_len);
+	put16(ip + 4, h->id);
+	put16(ip + 6, h->frag);
+	ip[8] = 64;
+	ip[9] = h->proto;
+	memcpy(ip + 12, h->src, 4);
+	memcpy(ip + 16, h->dst, 4);
+	ip4_csum(ip);
+	return IP4_HLEN;
+}
+
+/*
+ * Fill the L4 checksum at csum_at: TCP/UDP, and anything over IPv6, cover a
+ * pseudo-header; ICMPv4 does not. sum_len is the length the checksum covers
+ * (a first fragment covers the whole datagram: its caller sums the rest).
+ */
+static void l4_csum(const struct ip_hdr *h, uint8_t *l4, size_t l4_len, size_t sum_len,
+		    uint32_t sum, uint8_t *csum_at)
+{
+	size_t addr_len = h->v6 ? 16 : 4;
+
+	put16(csum_at, 0);
+	if (h->proto != PROTO_ICMP) {
+		sum = sum16(h->src, addr_len, sum);
+		sum = sum16(h->dst, addr_len, sum);
+		/* v4's 16-bit and v6's 32-bit length fields sum alike below 64K. */
+		sum += h->proto + (uint32_t)sum_len;
+	}
+	put16(csum_at, csum_fold(sum16(l4, l4_len, sum)));
+	/* UDP reserves 0 for "no checksum", so a computed 0 is sent as 0xffff. */
+	if (h->proto == PROTO_UDP && csum_at[0] == 0 && csum_at[1] == 0)
+		put16(csum_at, 0xffff);
+}
+
 /*
  * Build one frame of exactly frame_len bytes into buf; the caller has checked
  * that frame_len fits all headers. Every frame carries payload, even SYNs,
@@ -168,40 +249,23 @@ static void flow_init(struct flow *f, bool ipv4_only)
  */
 static void build_frame(struct flow *f, bool to_server, size_t frame_len, uint8_t *buf)
 {
-	const uint8_t *src_ip = to_server ? f->cli_ip : f->srv_ip;
-	const uint8_t *dst_ip = to_server ? f->srv_ip : f->cli_ip;
+	struct ip_hdr h = {
+		.v6 = f->v6, .proto = f->proto, .flow_label = f->flow_label,
+		.frag = 0x4000, /* DF, as modern stacks send */
+		.src = to_server ? f->cli_ip : f->srv_ip,
+		.dst = to_server ? f->srv_ip : f->cli_ip,
+	};
 	size_t ip_hlen = f->v6 ? IP6_HLEN : IP4_HLEN;
 	size_t l4_len = frame_len - ETH_HLEN - ip_hlen;
-	size_t addr_len = f->v6 ? 16 : 4;
-	uint8_t *ip = buf + ETH_HLEN;
-	uint8_t *l4 = ip + ip_hlen;
+	uint8_t *l4 = buf + ETH_HLEN + ip_hlen;
 	size_t l4_hlen;
-	uint32_t sum;
 	uint8_t *csum_at;
 
-	memcpy(buf, to_server ? f->srv_mac : f->cli_mac, 6);
-	memcpy(buf + 6, to_server ? f->cli_mac : f->srv_mac, 6);
-	put16(buf + 12, f->v6 ? 0x86dd : 0x0800);
-
-	if (f->v6) {
-		put32(ip, 6u << 28 | f->flow_label);
-		put16(ip + 4, l4_len);
-		ip[6] = f->proto;
-		ip[7] = 64;
-		memcpy(ip + 8, src_ip, 16);
-		memcpy(ip + 24, dst_ip, 16);
-	} else {
-		memset(ip, 0, IP4_HLEN);
-		ip[0] = 0x45;
-		put16(ip + 2, IP4_HLEN + l4_len);
-		put16(ip + 4, f->ip_id[to_server]++);
-		put16(ip + 6, 0x4000); /* DF, as modern stacks send */
-		ip[8] = 64;
-		ip[9] = f->proto;
-		memcpy(ip + 12, src_ip, 4);
-		memcpy(ip + 16, dst_ip, 4);
-		put16(ip + 10, csum_fold(sum16(ip, IP4_HLEN, 0)));
-	}
+	put_eth(buf, to_server ? f->srv_mac : f->cli_mac, to_server ? f->cli_mac : f->srv_mac, 0,
+		f->v6 ? 0x86dd : 0x0800);
+	if (!f->v6)
+		h.id = f->ip_id[to_server]++;
+	put_ip(buf + ETH_HLEN, &h, l4_len);
 
 	switch (f->proto) {
 	case PROTO_TCP: {
@@ -234,7 +298,6 @@ static void build_frame(struct flow *f, bool to_server, size_t frame_len, uint8_
 		put16(l4, to_server ? f->cli_port : f->srv_port);
 		put16(l4 + 2, to_server ? f->srv_port : f->cli_port);
 		put16(l4 + 4, l4_len);
-		put16(l4 + 6, 0);
 		csum_at = l4 + 6;
 		break;
 	default: /* ICMP echo: requests go to the server, replies echo the last seq */
@@ -243,26 +306,13 @@ static void build_frame(struct flow *f, bool to_server, size_t frame_len, uint8_
 			f->echo_seq++;
 		l4[0] = to_server ? 8 : 0;
 		l4[1] = 0;
-		put16(l4 + 2, 0);
 		put16(l4 + 4, f->cli_port);
 		put16(l4 + 6, f->echo_seq);
 		csum_at = l4 + 2;
 		break;
 	}
 	rng_fill(l4 + l4_hlen, l4_len - l4_hlen);
-
-	/* TCP/UDP, and anything over IPv6, cover a pseudo-header; ICMPv4 does not. */
-	sum = 0;
-	if (f->proto != PROTO_ICMP) {
-		sum = sum16(src_ip, addr_len, sum);
-		sum = sum16(dst_ip, addr_len, sum);
-		/* v4's 16-bit and v6's 32-bit length fields sum alike below 64K. */
-		sum += f->proto + (uint32_t)l4_len;
-	}
-	put16(csum_at, csum_fold(sum16(l4, l4_len, sum)));
-	/* UDP reserves 0 for "no checksum", so a computed 0 is sent as 0xffff. */
-	if (f->proto == PROTO_UDP && csum_at[0] == 0 && csum_at[1] == 0)
-		put16(csum_at, 0xffff);
+	l4_csum(&h, l4, l4_len, l4_len, 0, csum_at);
 	f->pkts++;
 }
 

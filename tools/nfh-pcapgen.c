@@ -1132,7 +1132,7 @@ static void prefix_text(const struct prefix *p, char *buf)
 }
 
 /* The summary tests compute expected outputs from; see docs/nfs.md. */
-static int write_summary(const struct gen *g, const char *path, uint64_t seed)
+static int write_summary(const struct gen *g, const char *path, uint64_t seed, uint32_t nopen)
 {
 	uint64_t counts[H_KINDS] = { 0 };
 	char cli[INET6_ADDRSTRLEN], srv[INET6_ADDRSTRLEN], cp[32], sp[32];
@@ -1148,12 +1148,15 @@ static int write_summary(const struct gen *g, const char *path, uint64_t seed)
 	prefix_text(&g->clients, cp);
 	prefix_text(&g->servers, sp);
 	fprintf(f,
-		"{\"seed\": %" PRIu64 ", \"sessions\": %" PRIu32 ", \"packets\": %" PRIu64
-		", \"bytes\": %" PRIu64 ", \"clients\": \"%s\", \"servers\": \"%s\",\n"
+		"{\"seed\": %" PRIu64 ", \"sessions\": %" PRIu32 ", \"open\": %" PRIu32
+		", \"vlan_percent\": %u, \"hostile_percent\": %u, \"ipv4_only\": %s,\n"
+		" \"packets\": %" PRIu64 ", \"bytes\": %" PRIu64
+		", \"clients\": \"%s\", \"servers\": \"%s\",\n"
 		" \"clients6\": \"fd00:0:0:1::/64\", \"servers6\": \"fd00:0:0:2::/64\",\n"
 		" \"hostile_mark\": {\"src_mac\": \"02:ba:d0:00:00:KIND\", \"dscp\": %d},\n"
 		" \"hostile_packets\": %zu, \"hostile_counts\": {",
-		seed, g->nconv, g->pkts, g->bytes, cp, sp, HOSTILE_TOS >> 2, g->nhostile);
+		seed, g->nconv, nopen, g->vlan_pct, g->hostile_pct, g->ipv4_only ? "true" : "false",
+		g->pkts, g->bytes, cp, sp, HOSTILE_TOS >> 2, g->nhostile);
 	for (int k = 1; k < H_KINDS; k++)
 		fprintf(f, "%s\"%s\": %" PRIu64, k > 1 ? ", " : "", hostile_names[k], counts[k]);
 	fputs("},\n \"hostile_kinds\": {", f);
@@ -1375,7 +1378,7 @@ static int run_sessions(struct gen *g, uint32_t nsessions, uint32_t nopen, const
 		n_vlan += g->convs[i].vlan != 0;
 	}
 	if (summary)
-		rc = write_summary(g, summary, seed);
+		rc = write_summary(g, summary, seed, nopen);
 	snprintf(result, rsize,
 		 "wrote %" PRIu64 " packets, %" PRIu32 " conversations (%" PRIu64 " tcp, %" PRIu64
 		 " udp, %" PRIu64 " icmp, %" PRIu64 " ipv6, %" PRIu64 " vlan), %zu hostile, %" PRIu64

@@ -248,6 +248,46 @@ static void l4_csum(const struct ip_hdr *h, uint8_t *l4, size_t l4_len, size_t s
 		put16(csum_at, 0xffff);
 }
 
+/* TCP header, with an MSS option when mss is non-zero; returns where the checksum goes. */
+static uint8_t *put_tcp(uint8_t *l4, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
+			uint8_t flags, uint16_t mss)
+{
+	size_t hlen = mss ? TCP_HLEN + 4 : TCP_HLEN;
+
+	memset(l4, 0, hlen);
+	put16(l4, sport);
+	put16(l4 + 2, dport);
+	put32(l4 + 4, seq);
+	put32(l4 + 8, flags & TCP_ACK ? ack : 0);
+	l4[12] = (hlen / 4) << 4;
+	l4[13] = flags;
+	put16(l4 + 14, 64240);
+	if (mss) {
+		l4[20] = 2;
+		l4[21] = 4;
+		put16(l4 + 22, mss);
+	}
+	return l4 + 16;
+}
+
+static uint8_t *put_udp(uint8_t *l4, uint16_t sport, uint16_t dport, size_t len)
+{
+	put16(l4, sport);
+	put16(l4 + 2, dport);
+	put16(l4 + 4, len);
+	return l4 + 6;
+}
+
+/* ICMP or ICMPv6 echo request or reply. */
+static uint8_t *put_echo(uint8_t *l4, uint8_t type, uint16_t id, uint16_t seq)
+{
+	l4[0] = type;
+	l4[1] = 0;
+	put16(l4 + 4, id);
+	put16(l4 + 6, seq);
+	return l4 + 2;
+}
+
 /*
  * Build one frame of exactly frame_len bytes into buf; the caller has checked
  * that frame_len fits all headers. Every frame carries payload, even SYNs,
@@ -287,34 +327,21 @@ static void build_frame(struct flow *f, bool to_server, size_t frame_len, uint8_
 			flags = TCP_SYN | TCP_ACK;
 		else
 			flags = chance(30) ? TCP_PSH | TCP_ACK : TCP_ACK;
-		memset(l4, 0, TCP_HLEN);
-		put16(l4, to_server ? f->cli_port : f->srv_port);
-		put16(l4 + 2, to_server ? f->srv_port : f->cli_port);
-		put32(l4 + 4, *seq);
-		put32(l4 + 8, flags & TCP_ACK ? ack : 0);
-		l4[12] = (TCP_HLEN / 4) << 4;
-		l4[13] = flags;
-		put16(l4 + 14, 64240);
+		csum_at = put_tcp(l4, to_server ? f->cli_port : f->srv_port,
+				  to_server ? f->srv_port : f->cli_port, *seq, ack, flags, 0);
 		*seq += l4_len - TCP_HLEN + !!(flags & TCP_SYN);
-		csum_at = l4 + 16;
 		break;
 	}
 	case PROTO_UDP:
 		l4_hlen = UDP_HLEN;
-		put16(l4, to_server ? f->cli_port : f->srv_port);
-		put16(l4 + 2, to_server ? f->srv_port : f->cli_port);
-		put16(l4 + 4, l4_len);
-		csum_at = l4 + 6;
+		csum_at = put_udp(l4, to_server ? f->cli_port : f->srv_port,
+				  to_server ? f->srv_port : f->cli_port, l4_len);
 		break;
 	default: /* ICMP echo: requests go to the server, replies echo the last seq */
 		l4_hlen = ICMP_HLEN;
 		if (to_server)
 			f->echo_seq++;
-		l4[0] = to_server ? 8 : 0;
-		l4[1] = 0;
-		put16(l4 + 4, f->cli_port);
-		put16(l4 + 6, f->echo_seq);
-		csum_at = l4 + 2;
+		csum_at = put_echo(l4, to_server ? 8 : 0, f->cli_port, f->echo_seq);
 		break;
 	}
 	rng_fill(l4 + l4_hlen, l4_len - l4_hlen);
@@ -803,37 +830,19 @@ static size_t build_seg(struct conv *c, const struct seg *s, uint8_t *buf)
 	uint8_t *csum_at;
 
 	switch (c->proto) {
-	case PROTO_TCP:
+	case PROTO_TCP: /* SYNs carry an MSS option */
 		l4_hlen = s->flags & TCP_SYN ? TCP_HLEN + 4 : TCP_HLEN;
-		memset(l4, 0, l4_hlen);
-		put16(l4, c2s ? c->cport : c->sport);
-		put16(l4 + 2, c2s ? c->sport : c->cport);
-		put32(l4 + 4, s->seq);
-		put32(l4 + 8, s->ack);
-		l4[12] = (l4_hlen / 4) << 4;
-		l4[13] = s->flags;
-		put16(l4 + 14, 64240);
-		if (s->flags & TCP_SYN) { /* MSS option */
-			l4[20] = 2;
-			l4[21] = 4;
-			put16(l4 + 22, c->v6 ? MSS6 : MSS4);
-		}
-		csum_at = l4 + 16;
+		csum_at = put_tcp(l4, c2s ? c->cport : c->sport, c2s ? c->sport : c->cport, s->seq,
+				  s->ack, s->flags, s->flags & TCP_SYN ? (c->v6 ? MSS6 : MSS4) : 0);
 		break;
 	case PROTO_UDP:
 		l4_hlen = UDP_HLEN;
-		put16(l4, c2s ? c->cport : c->sport);
-		put16(l4 + 2, c2s ? c->sport : c->cport);
-		put16(l4 + 4, UDP_HLEN + s->len);
-		csum_at = l4 + 6;
+		csum_at = put_udp(l4, c2s ? c->cport : c->sport, c2s ? c->sport : c->cport,
+				  UDP_HLEN + s->len);
 		break;
 	default: /* ICMP or ICMPv6 echo; the identifier is the client's "port" */
 		l4_hlen = ICMP_HLEN;
-		l4[0] = c->v6 ? (c2s ? 128 : 129) : (c2s ? 8 : 0);
-		l4[1] = 0;
-		put16(l4 + 4, c->cport);
-		put16(l4 + 6, s->seq);
-		csum_at = l4 + 2;
+		csum_at = put_echo(l4, c->v6 ? (c2s ? 128 : 129) : (c2s ? 8 : 0), c->cport, s->seq);
 		break;
 	}
 	l4_len = l4_hlen + s->len;
@@ -922,11 +931,8 @@ static void hostile_fragments(struct gen *g, uint8_t *buf)
 
 	stray_conv(g, &c, H_FRAG_FIRST, PROTO_UDP, 443);
 	h = conv_ip(&c, C2S);
-	put16(dgram, c.cport);
-	put16(dgram + 2, c.sport);
-	put16(dgram + 4, len);
 	filler(c.key, 0, dgram + UDP_HLEN, len - UDP_HLEN);
-	l4_csum(&h, dgram, len, len, 0, dgram + 6);
+	l4_csum(&h, dgram, len, len, 0, put_udp(dgram, c.cport, c.sport, len));
 	for (int later = 0; later < 2; later++) {
 		size_t off = later ? first : 0, n = later ? len - first : first;
 

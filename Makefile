@@ -16,7 +16,7 @@ GRAPH_SRC := $(wildcard graph/*.c)
 CONF_SRC  := guestlib/src/conf.c guestlib/src/conf_yaml.c guestlib/src/error.c
 GRAPH_INC := -Igraph
 CORE_SRC  := $(wildcard core/*.c)
-NFS       := nf-forward nf-monitor nf-drop
+NFS       := nf-forward nf-monitor nf-drop nf-ids
 TEST_NFS  := nf-zc-probe nf-trail nf-fakepid nf-evil nf-conf-probe
 TOOLS     := nfh-pcapgen nfh-pcapcmp
 HDRS      := $(wildcard guestlib/include/nfhost/*.h) $(wildcard guestlib/src/*.h)
@@ -28,6 +28,10 @@ KIT_INC   := -Infs/lib
 # static archives, so the guest build links the same
 NF_LIBS   := -ljansson -lyaml
 KIT_LIBS   = $(LIB)/libnfkit.a $(LIB)/libnfguest.a -lurcu-cds -lurcu-qsbr -lurcu-common -lpthread $(NF_LIBS)
+# an NF's own files (nfs/NAME/) and libraries: NF_SRC_NAME, NF_LIBS_NAME
+# (nf-ids: Hyperscan, a C++ library: static, it needs libstdc++ and libm)
+NF_SRC_ids  := $(wildcard nfs/ids/*.c)
+NF_LIBS_ids := -lhs -lstdc++ -lm
 
 .PHONY: all deps demo test bench clean vm-image
 all: $(LIB)/libnfguest.a $(LIB)/libnfguest.so $(LIB)/libnfhgraph.a $(LIB)/libnfkit.a $(BIN)/nfhost-core $(BIN)/nfhost \
@@ -99,9 +103,11 @@ $(BIN)/nfhost-core-asan: $(CORE_SRC:core/%.c=$(ASAN_OBJ)/core/%.o) $(GRAPH_SRC:g
 	$(CC) $(CORE_SAN) -o $@ $^ $(DPDK_LIBS) -lurcu-qsbr -lnuma -ljansson -lyaml -lpthread
 
 # ---- NFs and the manager link the static library: one self-contained binary
-$(BIN)/nf-%: nfs/nf-%.c $(wildcard nfs/*.h) $(KIT_HDRS) $(LIB)/libnfkit.a $(LIB)/libnfguest.a
+.SECONDEXPANSION:
+$(BIN)/nf-%: nfs/nf-%.c $(wildcard nfs/*.h) $(KIT_HDRS) $(LIB)/libnfkit.a $(LIB)/libnfguest.a $$(NF_SRC_$$*) \
+	     $$(wildcard nfs/$$*/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(GUEST_INC) $(KIT_INC) -o $@ $< $(KIT_LIBS)
+	$(CC) $(CFLAGS) $(GUEST_INC) $(KIT_INC) -Infs -o $@ $< $(NF_SRC_$*) $(KIT_LIBS) $(NF_LIBS_$*)
 
 $(BIN)/nf-%: tests/nfs/nf-%.c $(wildcard nfs/*.h) $(LIB)/libnfguest.a
 	@mkdir -p $(@D)

@@ -15,10 +15,11 @@ $(VM)/vmlinuz: vm-images/fetch-kernel.sh
 	@vm-images/fetch-kernel.sh $(VM)
 
 # Static, because the guest has no libc of its own.
-$(VM)/bin/nf-%: nfs/nf-%.c $(wildcard nfs/*.h) $(KIT_HDRS) $(LIB)/libnfkit.a $(LIB)/libnfguest.a
+$(VM)/bin/nf-%: nfs/nf-%.c $(wildcard nfs/*.h) $(KIT_HDRS) $(LIB)/libnfkit.a $(LIB)/libnfguest.a $$(NF_SRC_$$*) \
+		$$(wildcard nfs/$$*/*.h)
 	@mkdir -p $(@D)
 	@echo "vm-image: cc -static $@"
-	@$(CC) $(CFLAGS) $(GUEST_INC) $(KIT_INC) -static -o $@ $< $(KIT_LIBS)
+	@$(CC) $(CFLAGS) $(GUEST_INC) $(KIT_INC) -Infs -static -o $@ $< $(NF_SRC_$*) $(KIT_LIBS) $(NF_LIBS_$*)
 
 $(VM)/bin/nf-zc-probe: tests/nfs/nf-zc-probe.c $(LIB)/libnfguest.a
 	@mkdir -p $(@D)

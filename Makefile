@@ -35,7 +35,7 @@ NF_LIBS_ids := -lhs -lstdc++ -lm
 
 .PHONY: all deps demo test bench clean vm-image
 all: $(LIB)/libnfguest.a $(LIB)/libnfguest.so $(LIB)/libnfhgraph.a $(LIB)/libnfkit.a $(BIN)/nfhost-core $(BIN)/nfhost \
-     $(NFS:%=$(BIN)/%) $(TOOLS:%=$(BIN)/%) $(BIN)/nfh-ref-ring $(BIN)/nfh-ref-hash $(TEST_NFS:%=$(BIN)/%)
+     $(NFS:%=$(BIN)/%) $(TOOLS:%=$(BIN)/%) $(BIN)/nfh-ref-ring $(BIN)/nfh-ref-hash $(BIN)/nfh-ref-ids $(TEST_NFS:%=$(BIN)/%)
 
 deps:
 	@tools/deps.sh
@@ -131,6 +131,12 @@ $(BIN)/nfh-ref-ring: bench/ref/ref_ring.c
 $(BIN)/nfh-ref-hash: bench/ref/ref_hash.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(DPDK_CFLAGS) -o $@ $< $(DPDK_LIBS)
+
+# nf-ids's handler next to Hyperscan alone (no DPDK)
+$(BIN)/nfh-ref-ids: bench/ref/ref_ids.c $(NF_SRC_ids) $(wildcard nfs/ids/*.h) $(KIT_HDRS) $(LIB)/libnfkit.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(KIT_INC) -Infs -o $@ $< $(NF_SRC_ids) $(LIB)/libnfkit.a -lurcu-cds -lurcu-qsbr \
+		-lurcu-common -ljansson $(NF_LIBS_ids)
 
 # ---- the guest image (vm-images/): kernel, initramfs, static NFs ----------
 include vm-images/vm-images.mk

@@ -127,6 +127,7 @@ struct ids {
 	struct nf_ftab *ft;
 	FILE *out;                  /**< alerts */
 	uint64_t hz;                /**< units of @c now per second */
+	uint64_t touch_gap;         /**< a flow's table entry is touched at most this often */
 	uint64_t tok_last;          /**< core rule token bucket */
 	double tokens;
 	uint32_t seed;

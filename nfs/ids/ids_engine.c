@@ -17,6 +17,7 @@ enum { CLS_TCP, CLS_UDP, CLS_CLOSED, CLS__N };
 /* per-direction state bits */
 #define DIR_SEQ 0x01  /* next_seq known */
 #define DIR_DONE 0x02 /* no more scanning: FIN, RST, depth, a stream error */
+#define DIR_FIN 0x04  /* FIN or RST seen: both directions so, the flow ends */
 
 /* A flow, both directions: the table's value.  Its key is the tuple in
  * canonical order (the smaller address/port first), direction 0 being the
@@ -30,6 +31,7 @@ struct flow {
 	uint8_t client;          /* the direction of the first packet seen */
 	uint8_t dropped;         /* a drop rule fired (inline) */
 	uint8_t core_asked;      /* the core took our NFG_FLOW_DROP */
+	uint64_t touched;        /* when we last told the table it was used */
 };
 
 /* what the match callback needs */
@@ -267,6 +269,18 @@ static uint32_t tcp_new_part(struct ids *s, struct flow *f, int d, uint32_t seq,
 	return (uint32_t)-off;
 }
 
+/* Mark f used.  The table's touch moves the entry to its class's tail,
+ * writing to its neighbours' cache lines: done at most every touch_gap
+ * (1/64 of the shortest timeout), so an entry may expire up to that much
+ * early. */
+static void touch(struct ids *s, struct flow *f, uint64_t now)
+{
+	if (now - f->touched >= s->touch_gap) {
+		nf_ftab_touch(s->ft, f, now);
+		f->touched = now;
+	}
+}
+
 static enum ids_verdict dropped(struct ids *s, struct flow *f, uint64_t now, void *pkt, const uint8_t *data)
 {
 	ask_core(s, f, now, pkt, data);
@@ -305,8 +319,9 @@ static enum ids_verdict tcp(struct ids *s, const uint8_t *data, const struct nf_
 			return IDS_PASS;
 		f = v;
 		f->client = (uint8_t)d;
+		f->touched = now;
 	} else {
-		nf_ftab_touch(s->ft, f, now);
+		touch(s, f, now);
 	}
 	if (f->dropped && s->conf.inline_mode)
 		return dropped(s, f, now, pkt, data);
@@ -324,14 +339,15 @@ static enum ids_verdict tcp(struct ids *s, const uint8_t *data, const struct nf_
 		for (int i = 0; i < 2; i++)
 			if (i == d || (fl & NF_TCP_RST)) {
 				close_stream(s, f, i);
-				f->st[i] |= DIR_DONE;
+				f->st[i] |= DIR_DONE | DIR_FIN;
 			}
 	}
 	if (sc.drop)
 		return drop_flow(s, f, now, pkt, data);
-	if ((f->st[0] & f->st[1] & DIR_DONE) && !f->dropped)
+	/* ended both ways: gone, unless it is to be dropped still */
+	if ((f->st[0] & f->st[1] & DIR_FIN) && !f->dropped)
 		nf_ftab_remove(s->ft, f);
-	else if ((f->st[0] & f->st[1] & DIR_DONE))
+	else if (f->st[0] & f->st[1] & DIR_FIN)
 		nf_ftab_set_class(s->ft, f, CLS_CLOSED, now);
 	return IDS_PASS;
 }
@@ -347,7 +363,7 @@ static enum ids_verdict udp(struct ids *s, const uint8_t *data, const struct nf_
 	void *v;
 
 	if (f && f->dropped && s->conf.inline_mode) {
-		nf_ftab_touch(s->ft, f, now);
+		touch(s, f, now);
 		return dropped(s, f, now, pkt, data);
 	}
 	if (!len)
@@ -367,6 +383,7 @@ static enum ids_verdict udp(struct ids *s, const uint8_t *data, const struct nf_
 			return s->c.pkts_dropped++, IDS_DROPPED;
 		f = v;
 		f->client = (uint8_t)d;
+		f->touched = now;
 	}
 	return drop_flow(s, f, now, pkt, data);
 }
@@ -409,9 +426,10 @@ enum ids_verdict ids_pkt(struct ids *s, uint8_t *data, uint32_t len, uint64_t no
 		nf_tuple_reverse(&t, &key);
 	else
 		key = t;
+	/* the canonical key's hash is the same both ways */
 	if (p.proto == NF_PROTO_TCP)
-		return tcp(s, data, &p, &t, &key, d, nf_tuple_hash_sym(&t, s->seed), now, pkt);
-	return udp(s, data, &p, &t, &key, d, nf_tuple_hash_sym(&t, s->seed), now, pkt);
+		return tcp(s, data, &p, &t, &key, d, nf_tuple_hash(&key, s->seed), now, pkt);
+	return udp(s, data, &p, &t, &key, d, nf_tuple_hash(&key, s->seed), now, pkt);
 }
 
 static int open_out(const char *path, FILE **out, char *err, size_t errlen)
@@ -479,6 +497,7 @@ int ids_init(struct ids *s, const struct ids_conf *conf, uint64_t hz, ids_core_d
 		snprintf(err, errlen, "flow table of %u: %s", conf->max_flows, strerror(errno));
 		goto fail;
 	}
+	s->touch_gap = (conf->timeout_tcp < conf->timeout_udp ? fc.timeout[CLS_TCP] : fc.timeout[CLS_UDP]) / 64;
 	s->c.rules = s->db->nrules;
 	s->c.dbs = 1;
 	return 0;

@@ -609,6 +609,17 @@ START_TEST(test_out_of_order_and_depth)
 	ck_assert_int_eq(s.c.depth_reached, 1);
 	ck_assert_int_eq(s.c.streams_open, 0);
 	ck_assert_int_eq(alerts(&s, 1, NULL), 0);
+	/* both directions past the depth: the flow stays (no new streams for it) */
+	{
+		struct fr r = tcp4("10.0.0.2", 80, "10.0.0.1", 40000);
+
+		tx(&s, &r, "0123456789ab", 3);
+		tx(&s, &a, "more", 4);
+		tx(&s, &r, "more", 5);
+		ck_assert_int_eq(s.c.scanned_bytes, 20);
+		ck_assert_int_eq(s.c.depth_reached, 2);
+		ck_assert_int_eq(s.c.streams_open, 0);
+	}
 	ids_fini(&s);
 }
 END_TEST

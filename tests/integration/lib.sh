@@ -160,6 +160,31 @@ stats_json() {
 	"$B"/nfhost -r "$REGION" stats
 }
 
+# nf_counter NF NAME: named counter NAME of the NF named NF (start_nf's
+# LOGNAME), or a field of its slot (reloads, reload_errors, ...)
+nf_counter() {
+	stats_json | $PY -c '
+import json, sys
+n = [n for n in json.load(sys.stdin)["nfs"] if n["name"] == sys.argv[1]][0]
+v = n["counters"].get(sys.argv[2]) if sys.argv[2] in n["counters"] else n.get(sys.argv[2])
+print(v["value"] if isinstance(v, dict) else v)' "$1" "$2"
+}
+
+# wait_nf_counter NF NAME OP VALUE: until the counter satisfies it
+# (counters are published every 10 ms), at most 5 s; the failure shows
+# every counter of the NF
+wait_nf_counter() {
+	local i v
+	for i in $(seq 1 250); do
+		v=$(nf_counter "$1" "$2")
+		(( v $3 $4 )) && return 0
+		sleep 0.02
+	done
+	fail "$1: counter $2 is $v, wanted $3 $4$(core_gone); all: $(stats_json | $PY -c '
+import json, sys
+print([n["counters"] for n in json.load(sys.stdin)["nfs"] if n["name"] == sys.argv[1]])' "$1")"
+}
+
 wait_drained() {
 	"$B"/nfhost -r "$REGION" wait-drained --timeout "${1:-60}" > "$T/drained.log" ||
 		fail "input did not drain in ${1:-60} s$(core_gone)"

@@ -5,27 +5,8 @@
 # `nfhost stats` and `nfhost status`.  The NF is tests/nfs/nf-conf-probe.
 . "$(dirname "$0")/lib.sh"
 
-# "VALUE" of named counter NAME of the NF in slot 0..: from nfhost stats
-counter() {
-	stats_json | python3 -c '
-import json, sys
-nfs = json.load(sys.stdin)["nfs"]
-c = [n for n in nfs if n["name"] == "probe"][0]
-v = c["counters"].get(sys.argv[1]) if sys.argv[1] in c["counters"] else c.get(sys.argv[1])
-print(v["value"] if isinstance(v, dict) else v)' "$1"
-}
-
-# wait_counter NAME OP VALUE: until the counter satisfies it (publishing is
-# every 10 ms), at most 5 s
-wait_counter() {
-	local i v
-	for i in $(seq 1 250); do
-		v=$(counter "$1")
-		(( v $2 $3 )) && return 0
-		sleep 0.02
-	done
-	fail "counter $1 is $v, wanted $2 $3$(core_gone)"
-}
+counter() { nf_counter probe "$1"; }
+wait_counter() { wait_nf_counter probe "$@"; }
 
 gen_pcap -n 2000 -f 20 --ipv4 --fixed 64 -s 3 "$T/in.pcap"
 start_core "net_pcap0,rx_pcap=$T/in.pcap,infinite_rx=1" -- --chain 1

@@ -16,7 +16,7 @@ GRAPH_SRC := $(wildcard graph/*.c)
 CONF_SRC  := guestlib/src/conf.c guestlib/src/conf_yaml.c guestlib/src/error.c
 GRAPH_INC := -Igraph
 CORE_SRC  := $(wildcard core/*.c)
-NFS       := nf-forward nf-monitor nf-drop nf-chain nf-firewall nf-aes nf-lb nf-nat
+NFS       := nf-forward nf-monitor nf-drop nf-chain nf-firewall nf-aes nf-lb nf-nat nf-ids
 TEST_NFS  := nf-zc-probe nf-trail nf-fakepid nf-evil nf-conf-probe nf-acl-probe nf-steer-probe
 TOOLS     := nfh-pcapgen nfh-pcapcmp
 HDRS      := $(wildcard guestlib/include/nfhost/*.h) $(wildcard guestlib/src/*.h)
@@ -28,9 +28,13 @@ KIT_INC   := -Infs/lib
 NF_LIBS   := -ljansson -lyaml
 KIT_LIBS   = $(LIB)/libnfkit.a $(LIB)/libnfguest.a -lpthread $(NF_LIBS)
 
+# nf-ids: Hyperscan, a C++ library: static, it needs libstdc++ and libm
+NF_LIBS_ids := -lhs -lstdc++ -lm
+NF_SRC_ids  := $(wildcard nfs/ids/*.c)
+
 .PHONY: all deps demo test bench clean vm-image
 all: $(LIB)/libnfguest.a $(LIB)/libnfguest.so $(LIB)/libnfhgraph.a $(LIB)/libnfkit.a $(BIN)/nfhost-core $(BIN)/nfhost \
-     $(NFS:%=$(BIN)/%) $(TOOLS:%=$(BIN)/%) $(BIN)/nfh-ref-ring $(BIN)/nfh-ref-hash $(BIN)/nfh-ref-aes $(BIN)/nfh-bench-ftab $(BIN)/nfh-bench-nat $(TEST_NFS:%=$(BIN)/%)
+     $(NFS:%=$(BIN)/%) $(TOOLS:%=$(BIN)/%) $(BIN)/nfh-ref-ring $(BIN)/nfh-ref-hash $(BIN)/nfh-ref-aes $(BIN)/nfh-bench-ftab $(BIN)/nfh-bench-nat $(BIN)/nfh-ref-ids $(TEST_NFS:%=$(BIN)/%)
 
 deps:
 	@tools/deps.sh
@@ -147,6 +151,11 @@ $(BIN)/nfh-bench-ftab: bench/nfkit_ftab.c $(KIT_HDRS) $(LIB)/libnfkit.a
 $(BIN)/nfh-ref-hash: bench/ref/ref_hash.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(DPDK_CFLAGS) -o $@ $< $(DPDK_LIBS)
+
+# nf-ids's handler next to Hyperscan alone (no DPDK)
+$(BIN)/nfh-ref-ids: bench/ref/ref_ids.c $(NF_SRC_ids) $(wildcard nfs/ids/*.h) $(KIT_HDRS) $(LIB)/libnfkit.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(GUEST_INC) $(KIT_INC) -Infs -o $@ $< $(NF_SRC_ids) $(KIT_LIBS) $(NF_LIBS_ids)
 
 # ---- the guest image (vm-images/): kernel, initramfs, static NFs ----------
 include vm-images/vm-images.mk

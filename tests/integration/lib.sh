@@ -160,18 +160,19 @@ stats_json() {
 	"$B"/nfhost -r "$REGION" stats
 }
 
-# nf_counter NF NAME: named counter NAME of the NF named NF (-n), or a
-# field of its slot (reloads, reload_errors, ...), from nfhost stats
+# nf_counter NF NAME: named counter NAME of the NF named NF (start_nf's
+# LOGNAME), or a field of its slot (reloads, reload_errors, ...)
 nf_counter() {
-	stats_json | python3 -c '
+	stats_json | $PY -c '
 import json, sys
-c = [n for n in json.load(sys.stdin)["nfs"] if n["name"] == sys.argv[1]][0]
-v = c["counters"][sys.argv[2]] if sys.argv[2] in c["counters"] else c[sys.argv[2]]
+n = [n for n in json.load(sys.stdin)["nfs"] if n["name"] == sys.argv[1]][0]
+v = n["counters"].get(sys.argv[2]) if sys.argv[2] in n["counters"] else n.get(sys.argv[2])
 print(v["value"] if isinstance(v, dict) else v)' "$1" "$2"
 }
 
-# wait_nf_counter NF NAME OP VALUE: until nf_counter satisfies it
-# (publishing is every 10 ms), at most 10 s
+# wait_nf_counter NF NAME OP VALUE: until the counter satisfies it
+# (counters are published every 10 ms), at most 10 s; the failure shows
+# every counter of the NF
 wait_nf_counter() {
 	local i v
 	for i in $(seq 1 500); do
@@ -179,7 +180,9 @@ wait_nf_counter() {
 		(( v $3 $4 )) && return 0
 		sleep 0.02
 	done
-	fail "counter $2 of $1 is $v, wanted $3 $4$(core_gone)"
+	fail "$1: counter $2 is $v, wanted $3 $4$(core_gone); all: $(stats_json | $PY -c '
+import json, sys
+print([n["counters"] for n in json.load(sys.stdin)["nfs"] if n["name"] == sys.argv[1]])' "$1")"
 }
 
 wait_drained() {

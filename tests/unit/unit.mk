@@ -7,7 +7,7 @@
 UNIT_DIR  := tests/unit
 UNIT_OUT  := $(BUILD)/tests
 UNIT_BINS := $(addprefix $(UNIT_OUT)/,test_ring test_abi test_region test_route test_parse test_parse_asan test_ring_tsan test_yaml test_classify \
-		test_graph test_graph_asan test_nfkit test_nfkit_asan test_nf_firewall test_nf_firewall_asan test_nf_aes test_nf_aes_asan test_nf_lb test_nf_lb_asan bench_nf_lb test_nf_nat test_nf_nat_asan)
+		test_graph test_graph_asan test_nfkit test_nfkit_asan test_nf_firewall test_nf_firewall_asan test_nf_aes test_nf_aes_asan test_nf_lb test_nf_lb_asan bench_nf_lb test_nf_nat test_nf_nat_asan test_nf_ids test_nf_ids_asan)
 UNIT_DEPS := $(UNIT_DIR)/unit_util.h $(HDRS) $(wildcard core/*.h) $(wildcard graph/*.h) $(LIB)/libnfguest.a
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit) -lm -lrt -lpthread
 UNIT_CFLAGS = $(CFLAGS) $(GUEST_INC) $(GRAPH_INC) -Icore -pthread
@@ -159,3 +159,17 @@ $(UNIT_OUT)/test_nf_nat_asan: $(UNIT_DIR)/test_nf_nat.c $(NAT_SRC) $(KIT_SRC) $(
 	@mkdir -p $(@D)
 	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN) $(NAT_TEST_DEFS) $(KIT_INC) -Infs -o $@ $< $(NAT_TEST_SRC) $(KIT_SRC) $(CONF_SRC) \
 		$(LIB)/libnfguest.a $(NF_LIBS) $(CHECK_LIBS)
+
+# nf-ids's engine (nfs/ids/) with the toolkit and Hyperscan, on crafted
+# frames; again under ASan/UBSan for the random frames
+IDS_TEST_SRC  = tests/unit/test_nf_ids.c $(NF_SRC_ids) $(KIT_SRC)
+IDS_TEST_DEPS = $(IDS_TEST_SRC) $(wildcard nfs/ids/*.h) $(KIT_HDRS) $(UNIT_DEPS) examples/nfs/ids.rules
+IDS_TEST_CC   = $(CC) $(UNIT_CFLAGS) $(KIT_INC) -Infs -DIDS_EXAMPLES='"$(abspath examples/nfs)"'
+IDS_TEST_LIBS = $(LIB)/libnfguest.a $(NF_LIBS) -lhs -lstdc++ -lm $(CHECK_LIBS)
+$(UNIT_OUT)/test_nf_ids: $(IDS_TEST_DEPS)
+	@mkdir -p $(@D)
+	$(IDS_TEST_CC) -o $@ $(IDS_TEST_SRC) $(IDS_TEST_LIBS)
+
+$(UNIT_OUT)/test_nf_ids_asan: $(IDS_TEST_DEPS)
+	@mkdir -p $(@D)
+	$(IDS_TEST_CC) $(UNIT_SAN) -o $@ $(IDS_TEST_SRC) $(IDS_TEST_LIBS)

@@ -158,12 +158,30 @@ fi
 if [[ ${BENCH_CLASSIFY:-1} == 1 ]]; then
 	bench/run-classify.sh "$ROWS"
 fi
+# The NFs' engines next to their libraries alone, in one process, interleaved
+# (issue 14): nf-aes's handler vs OpenSSL EVP on the same payloads, nf-ids's
+# vs Hyperscan's streaming scan with 1000 signatures.  Their JSON lines are
+# rows; the rest is progress.
+if [[ ${BENCH_NF_REFS:-1} == 1 ]]; then
+	echo "bench: NF engines next to their libraries alone (AES-128-CBC vs EVP, IDS vs Hyperscan)" >&2
+	for run in "nf-aes $B/nfh-ref-aes -t ${BENCH_AES_SECONDS:-2} -s 64 -s 1500" \
+		   "nf-ids $B/nfh-ref-ids 1000 300 32 ${BENCH_IDS_ROUNDS:-10}"; do
+		# shellcheck disable=SC2086 # the command's words
+		${run#* } 2>&1 | while IFS= read -r line; do
+			if [[ $line == \{* ]]; then
+				echo "${line%\}}, \"system\": \"${run%% *}\", \"cycles_per_pkt\": null}" >> "$ROWS"
+			else
+				echo "  $line" >&2
+			fi
+		done
+	done
+fi
 python3 - "$ROWS" "$OUT" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 hz_rows = [r for r in rows if r["system"] == "nfhost" and "nfs" not in r and "bench" not in r]
 for r in rows:
-    if r["system"] != "nfhost" and r["cycles_per_pkt"] is None and hz_rows:
+    if r["system"] not in ("nfhost", "nf-aes", "nf-ids") and r["cycles_per_pkt"] is None and hz_rows:
         r["cycles_per_pkt"] = round(hz_rows[0]["cycles_per_pkt"] * hz_rows[0]["mpps"] / r["mpps"], 1)
 one = next((r for r in hz_rows if r["chain_len"] == 1), None)
 for r in hz_rows:

@@ -8,7 +8,7 @@
 
 FUZZ_CC     ?= clang
 FUZZ_OUT    := $(BUILD)/fuzz
-FUZZ_NAMES  := parse desc graph api nfcheck
+FUZZ_NAMES  := parse desc graph api nfcheck nfparse
 FUZZ_TIME   ?= 600
 FUZZ_CFLAGS  = -g -O1 -std=gnu11 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined \
 	       -fno-sanitize-recover=all -fno-omit-frame-pointer $(GUEST_INC) $(GRAPH_INC) -Icore
@@ -47,3 +47,8 @@ $(FUZZ_OUT)/fuzz_api: fuzz/fuzz_api.c $(FUZZ_API_SRC) $(FUZZ_DEPS)
 $(FUZZ_OUT)/fuzz_nfcheck: fuzz/fuzz_nfcheck.c $(GUEST_SRC) $(FUZZ_DEPS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Iguestlib/src -o $@ $< $(GUEST_SRC) -lyaml -ljansson
+
+# the NF toolkit's parser and rewriters (nfs/lib/), as every shipped NF meets frames
+$(FUZZ_OUT)/fuzz_nfparse: fuzz/fuzz_nfparse.c nfs/lib/nf_pkt.c nfs/lib/nf_csum.c $(KIT_HDRS) $(FUZZ_DEPS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(KIT_INC) -o $@ $< nfs/lib/nf_pkt.c nfs/lib/nf_csum.c

@@ -1,6 +1,6 @@
 #!/bin/bash
 # fuzz/run-fuzz.sh [NAME...]: run each libFuzzer target (all of them by
-# default: parse desc graph api nfcheck) for FUZZ_TIME seconds on a copy of
+# default: parse desc graph api nfcheck nfparse) for FUZZ_TIME seconds on a copy of
 # its corpus (fuzz/corpus/NAME) in a temporary directory, so the committed
 # corpus does not grow; with its dictionary (fuzz/NAME.dict) when there is
 # one.  A crash or sanitizer report fails the run: the input is kept in
@@ -13,7 +13,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 time=${FUZZ_TIME:-600}
 build=${BUILD:-build}
-all=(parse desc graph api nfcheck)
+all=(parse desc graph api nfcheck nfparse)
 names=("$@")
 ((${#names[@]})) || names=("${all[@]}")
 

@@ -92,7 +92,8 @@ int mgr_gfiles_add(struct mgr_gfiles *fs, const char *who, const char *spec)
 		return fd;
 	close(fd);
 	snprintf(fs->f[fs->n].host, sizeof(fs->f[fs->n].host), "%s", host);
-	snprintf(fs->f[fs->n].guest, sizeof(fs->f[fs->n].guest), MGR_GFILE_DIR "/%s", name);
+	/* check_name() bounded it; the precision tells the compiler */
+	snprintf(fs->f[fs->n].guest, sizeof(fs->f[fs->n].guest), MGR_GFILE_DIR "/%.*s", MGR_GFILE_NAME_MAX, name);
 	fs->n++;
 	return 0;
 }

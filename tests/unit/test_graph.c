@@ -806,11 +806,11 @@ START_TEST(test_refuse_services)
 		    "expected a string, got a boolean"),
 		/* files */
 		REF(WITH_SVC("{id: 2, name: b, nf: nf-forward, run: guest, files: a.yaml}"), "services[1].files",
-		    "expected a list of HOSTPATH[:NAME], got a string"),
+		    "expected a list of files, got a string"),
 		REF(WITH_SVC("{id: 2, name: b, nf: nf-forward, run: guest, files: [a.yaml, '']}"), "services[1].files[1]",
-		    "expected a file, HOSTPATH[:NAME]"),
+		    "expected a file (HOSTPATH[:NAME]), got an empty string"),
 		REF(WITH_SVC("{id: 2, name: b, nf: nf-forward, run: guest, files: [5]}"), "services[1].files[0]",
-		    "expected a file, HOSTPATH[:NAME]"),
+		    "expected a file (HOSTPATH[:NAME]), got a number"),
 		REF(WITH_SVC("{id: 2, name: b, nf: nf-forward, files: [a.yaml]}"), "services[1].files",
 		    "only for run: guest (a host NF opens host files itself)"),
 		/* instances, run, socket, cores, passes */

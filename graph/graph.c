@@ -108,11 +108,39 @@ static int parse_steer(const json_t *v, const char *path, struct graph_service *
 	return 0;
 }
 
+/* args (strings or numbers, as an NF's command line takes them) or files
+ * (HOSTPATH[:NAME], not empty): a list, borrowed into @p out if given */
+static int parse_list(const json_t *s, const char *path, const char *key, int args, json_t **out,
+		      struct nfg_conf_err *err)
+{
+	const char *what = args ? "a string" : "a file (HOSTPATH[:NAME])";
+	json_t *v = json_object_get(s, key), *a;
+	char p[128];
+	size_t i;
+
+	nfg_conf_member(p, sizeof(p), path, key);
+	if (!v)
+		return 0;
+	if (!json_is_array(v))
+		return nfg_conf_fail(err, p, "expected a list of %s, got %s", args ? "strings" : "files",
+				     nfg_conf_type_name(v));
+	json_array_foreach(v, i, a) {
+		char pa[128];
+
+		nfg_conf_element(pa, sizeof(pa), p, i);
+		if ((!json_is_string(a) || (!args && !*json_string_value(a))) && !(args && json_is_integer(a)))
+			return nfg_conf_fail(err, pa, "expected %s, got %s", what,
+					     json_is_string(a) ? "an empty string" : nfg_conf_type_name(a));
+	}
+	*out = v;
+	return 0;
+}
+
 static int parse_service(const json_t *s, struct graph *g, const char *path, struct graph_service *out,
 			 struct nfg_conf_err *err)
 {
-	static const char *const keys[] = { "id", "name", "nf", "args", "instances", "run", "socket", "cores",
-					    "branches", "passes", "steer", NULL };
+	static const char *const keys[] = { "id",     "name",  "nf",	   "args",   "files",  "instances", "run",
+					    "socket", "cores", "branches", "passes", "steer",  NULL };
 	json_t *v;
 	int64_t n;
 	char p[128];
@@ -122,7 +150,7 @@ static int parse_service(const json_t *s, struct graph *g, const char *path, str
 	if (!json_is_object(s))
 		return nfg_conf_fail(err, path, "expected a mapping (id, name, nf, ...), got %s", nfg_conf_type_name(s));
 	if ((rc = nfg_conf_keys(s, path, keys,
-			    "id, name, nf, args, instances, run, socket, cores, branches, passes, steer", err)) < 0)
+			    "id, name, nf, args, files, instances, run, socket, cores, branches, passes, steer", err)) < 0)
 		return rc;
 	if ((rc = nfg_conf_int(s, path, "id", 1, NFG_MAX_SERVICES - 1, INT64_MIN, &n, err)) < 0)
 		return rc;
@@ -136,22 +164,11 @@ static int parse_service(const json_t *s, struct graph *g, const char *path, str
 	if (!json_is_string(v) || !*json_string_value(v) || strchr(json_string_value(v), '/'))
 		return nfg_conf_fail(err, p, "expected the name of an NF program (no '/')");
 	out->nf = json_string_value(v);
-	nfg_conf_member(p, sizeof(p), path, "args");
-	if ((v = json_object_get(s, "args"))) {
-		size_t i;
-		json_t *a;
-
-		if (!json_is_array(v))
-			return nfg_conf_fail(err, p, "expected a list of strings, got %s", nfg_conf_type_name(v));
-		json_array_foreach(v, i, a) {
-			char pa[128];
-
-			nfg_conf_element(pa, sizeof(pa), p, i);
-			if (!json_is_string(a) && !json_is_integer(a))
-				return nfg_conf_fail(err, pa, "expected a string, got %s", nfg_conf_type_name(a));
-		}
-		out->args = v;
-	}
+	if ((rc = parse_list(s, path, "args", 1, &out->args, err)) < 0 ||
+	    (rc = parse_list(s, path, "files", 0, &out->files, err)) < 0)
+		return rc;
+	if (out->files && !json_array_size(out->files))
+		out->files = NULL;
 	if ((rc = nfg_conf_int(s, path, "instances", 0, NFG_MAX_INSTANCES, 1, &n, err)) < 0)
 		return rc;
 	out->instances = (uint8_t)n;
@@ -166,6 +183,9 @@ static int parse_service(const json_t *s, struct graph *g, const char *path, str
 		else
 			return nfg_conf_fail(err, p, "expected host or guest");
 	}
+	nfg_conf_member(p, sizeof(p), path, "files");
+	if (out->files && out->run != GRAPH_RUN_GUEST)
+		return nfg_conf_fail(err, p, "only for run: guest (a host NF opens host files itself)");
 	if ((rc = nfg_conf_int(s, path, "socket", 0, 63, 0, &n, err)) < 0)
 		return rc;
 	out->socket = (int16_t)n;
@@ -586,6 +606,8 @@ json_t *graph_service_json(const struct graph_service *s)
 			      "args", args_json(s->args), "instances", s->instances, "run",
 			      s->run == GRAPH_RUN_GUEST ? "guest" : "host", "socket", s->socket, "passes", s->passes);
 
+	if (o && s->files)
+		json_object_set(o, "files", s->files);
 	if (o && s->cores)
 		json_object_set_new(o, "cores", json_string(s->cores));
 	if (o && s->steer)

@@ -59,6 +59,7 @@ struct graph_service {
 	char name[GRAPH_NAME_LEN];
 	const char *nf;                 /* borrowed from the JSON tree */
 	json_t *args;                   /* array of strings, borrowed; NULL if none */
+	json_t *files;                  /* guest: HOSTPATH[:NAME] strings, borrowed; NULL if none */
 	uint8_t instances;
 	uint8_t run;                    /* enum graph_run */
 	uint8_t passes;                 /* it hands packets on (NEXT); false: it only branches */

@@ -20,6 +20,7 @@
 #include "mgr.h"
 #include "mgr_client.h"
 #include "mgr_core.h"
+#include "mgr_initrd.h"
 #include "mgr_instances.h"
 #include "mgr_place.h"
 #include "mgr_reply.h"
@@ -256,6 +257,7 @@ static int start_guest(const struct mgr_ctx *c, const struct graph_service *s, c
 {
 	struct mgr_vm_opts o = MGR_VM_OPTS_INIT;
 	char core[64], region[PATH_MAX];
+	const char *files[MGR_GFILES_MAX];
 	int rc;
 
 	/* a guest finds its region by the core's name and socket */
@@ -265,9 +267,20 @@ static int start_guest(const struct mgr_ctx *c, const struct graph_service *s, c
 			"not %s\n", s->id, c->region);
 		return -EINVAL;
 	}
-	if (!(o.nf_argv = nf_argv(s, 0)))
+	/* after "--", as for a host instance: libnfguest's options stop there */
+	if (!(o.nf_argv = nf_argv(s, 1)))
 		return -ENOMEM;
-	o.nf_argc = (int)json_array_size(s->args);
+	o.nf_argv[0] = "--";
+	o.nf_argc = 1 + (int)json_array_size(s->args);
+	o.nfiles = (int)json_array_size(s->files);
+	if (o.nfiles > MGR_GFILES_MAX) {
+		fprintf(stderr, "nfhost: service %u: at most %d files\n", s->id, MGR_GFILES_MAX);
+		free(o.nf_argv);
+		return -EINVAL;
+	}
+	for (int i = 0; i < o.nfiles; i++)
+		files[i] = json_string_value(json_array_get(s->files, (size_t)i));
+	o.files = files;
 	o.nf = s->nf;
 	o.service = s->id;
 	o.core = core;

@@ -26,6 +26,7 @@
 #include "mgr.h"
 #include "mgr_core.h"
 #include "mgr_domain.h"
+#include "mgr_initrd.h"
 #include "mgr_libvirt.h"
 #include "mgr_place.h"
 #include "mgr_vm.h"
@@ -217,7 +218,8 @@ static pid_t qemu_pid(const char *name)
 
 /* ---- start ---------------------------------------------------------------- */
 
-static int build_cmdline(struct mgr_vm_spec *sp, const char *region, const struct mgr_vm_opts *o)
+static int build_cmdline(struct mgr_vm_spec *sp, const char *region, const struct mgr_vm_opts *o,
+			 const char *const *args)
 {
 	size_t len = sizeof(sp->cmdline);
 	int n = snprintf(sp->cmdline, len,
@@ -225,7 +227,7 @@ static int build_cmdline(struct mgr_vm_spec *sp, const char *region, const struc
 			 o->service, sp->name);
 
 	for (int i = 0; i < o->nf_argc && n >= 0 && (size_t)n < len; i++)
-		n += snprintf(sp->cmdline + n, len - (size_t)n, ",%s", o->nf_argv[i]);
+		n += snprintf(sp->cmdline + n, len - (size_t)n, ",%s", args[i]);
 	if (n >= 0 && (size_t)n < len)
 		n += snprintf(sp->cmdline + n, len - (size_t)n, " nfhost.guest=%u", sp->meta.guest_id);
 	if (n < 0 || (size_t)n >= len) {
@@ -269,10 +271,40 @@ static int wait_ready(virDomainPtr dom, const struct mgr_vm_spec *sp, const char
 	return -ETIMEDOUT;
 }
 
-int mgr_vm_start(const struct mgr_vm_opts *o)
+/* The guest's files (o->files and every `-c FILE`) and its NF arguments
+ * rewritten to their guest paths; the arguments must fit the kernel
+ * command line as /init splits it. */
+static int guest_files(const struct mgr_vm_opts *o, struct mgr_gfiles **fs, const char ***args)
+{
+	int rc;
+
+	for (int i = 0; i < o->nf_argc; i++) {
+		const char *a = o->nf_argv[i];
+
+		if (!*a || strpbrk(a, ", \t\n\r\v\f\"")) {
+			fprintf(stderr, "nfhost vm: NF argument '%s' cannot be passed on the guest kernel command line "
+					"(empty, or holds a comma, whitespace or '\"')\n", a);
+			return -EINVAL;
+		}
+	}
+	*fs = calloc(1, sizeof(**fs));
+	*args = calloc((size_t)o->nf_argc + 1, sizeof(**args));
+	if (!*fs || !*args) {
+		fprintf(stderr, "nfhost vm: out of memory\n");
+		return -ENOMEM;
+	}
+	for (int i = 0; i < o->nfiles; i++)
+		if ((rc = mgr_gfiles_add(*fs, "nfhost vm", o->files[i])) < 0)
+			return rc;
+	return mgr_gfiles_args(*fs, "nfhost vm", o->nf_argc, o->nf_argv, *args);
+}
+
+/* mgr_vm_start() once the guest's files and arguments are known */
+static int start(const struct mgr_vm_opts *o, const struct mgr_gfiles *fs, const char *const *args)
 {
 	struct mgr_vm_spec sp = { .vcpus = o->vcpus, .memory_mib = (unsigned long)o->memory_mib };
 	char region[PATH_MAX], kernel[PATH_MAX], initrd[PATH_MAX], name[64], shm_name[128], dir[PATH_MAX];
+	char own_initrd[PATH_MAX] = "";
 	char *xml = NULL;
 	virConnectPtr conn = NULL;
 	virDomainPtr dom = NULL;
@@ -283,15 +315,6 @@ int mgr_vm_start(const struct mgr_vm_opts *o)
 	if (check_word("--nf", o->nf, 63) < 0 || check_word("--core", o->core, 63) < 0 ||
 	    (o->name && check_word("--name", o->name, MGR_VM_NAME_MAX) < 0))
 		return -EINVAL;
-	for (int i = 0; i < o->nf_argc; i++) {
-		const char *a = o->nf_argv[i];
-
-		if (!*a || strpbrk(a, ", \t\n\r\v\f\"")) {
-			fprintf(stderr, "nfhost vm: NF argument '%s' cannot be passed on the guest kernel command line "
-					"(empty, or holds a comma, whitespace or '\"')\n", a);
-			return -EINVAL;
-		}
-	}
 	if (image_files(o->image, kernel, initrd, sizeof(kernel)) < 0)
 		return -EIO;
 	sp.kernel = kernel;
@@ -352,14 +375,35 @@ int mgr_vm_start(const struct mgr_vm_opts *o)
 	snprintf(sp.meta.shm, sizeof(sp.meta.shm), "/dev/shm/%s", shm_name);
 	sp.shm_name = shm_name;
 	sp.meta.started = mgr_clock_s(CLOCK_REALTIME);
-	if (build_cmdline(&sp, region, o) < 0)
+	if (build_cmdline(&sp, region, o, args) < 0)
 		goto out;
+	/* The image plus the guest's files, in the state directory: libvirt's
+	 * QEMU must be able to open it.  QEMU has read it once libvirt's
+	 * create returned, and it goes then (--print-xml keeps it). */
+	if (fs->n) {
+		if ((size_t)snprintf(own_initrd, sizeof(own_initrd), "%s/%s.initrd", dir, name) >= sizeof(own_initrd)) {
+			fprintf(stderr, "nfhost vm: state directory path %s is too long\n", dir);
+			goto out;
+		}
+		if ((fd = mgr_mkdir_p(dir)) < 0) {
+			fprintf(stderr, "nfhost vm: cannot create state directory %s: %s\n", dir, strerror(-fd));
+			goto out;
+		}
+		if (mgr_gfiles_initrd(fs, "nfhost vm", initrd, own_initrd) < 0) {
+			own_initrd[0] = '\0';
+			goto out;
+		}
+		sp.initrd = own_initrd;
+	}
 	if (!(xml = mgr_domain_xml(&sp))) {
 		fprintf(stderr, "nfhost vm: out of memory building the domain XML\n");
 		goto out;
 	}
 	if (o->print_xml) {
 		fputs(xml, stdout);
+		if (fs->n)
+			fprintf(stderr, "nfhost vm: wrote %s for this XML; remove it when done\n", own_initrd);
+		own_initrd[0] = '\0';
 		rc = 0;
 		goto out;
 	}
@@ -386,7 +430,12 @@ int mgr_vm_start(const struct mgr_vm_opts *o)
 	linked = 1;
 	catch_signals();
 	t0 = mgr_clock_s(CLOCK_MONOTONIC);
-	if (!(dom = virDomainCreateXML(conn, xml, 0))) {
+	dom = virDomainCreateXML(conn, xml, 0);
+	if (own_initrd[0]) {
+		unlink(own_initrd);
+		own_initrd[0] = '\0';
+	}
+	if (!dom) {
 		fprintf(stderr, "nfhost vm: libvirt could not start %s: %s\n", name, mgr_virt_error());
 		goto out;
 	}
@@ -410,6 +459,8 @@ int mgr_vm_start(const struct mgr_vm_opts *o)
 	linked = 0;
 	rc = 0;
 out:
+	if (own_initrd[0])
+		unlink(own_initrd);
 	if (linked)
 		remove_link(sp.meta.shm);
 	if (dom)
@@ -417,6 +468,21 @@ out:
 	if (conn)
 		virConnectClose(conn);
 	free(xml);
+	return rc;
+}
+
+int mgr_vm_start(const struct mgr_vm_opts *o)
+{
+	struct mgr_gfiles *fs = NULL;
+	const char **args = NULL;
+	int rc = guest_files(o, &fs, &args);
+
+	if (rc == 0)
+		rc = start(o, fs, args);
+	else
+		rc = rc == -ENOMEM ? -EIO : -EINVAL;
+	free(fs);
+	free(args);
 	return rc;
 }
 
@@ -678,6 +744,69 @@ out:
 
 static void vm_usage(FILE *f);
 
+static int add_file(const char **files, int *n, const char *spec)
+{
+	if (*n == MGR_GFILES_MAX) {
+		fprintf(stderr, "nfhost vm: at most %d --file options\n", MGR_GFILES_MAX);
+		return -E2BIG;
+	}
+	files[(*n)++] = spec;
+	return 0;
+}
+
+/* NF arguments follow "--" and are never ours to parse: argv's end. */
+static int split_nf_args(int argc, char **argv, struct mgr_vm_opts *o)
+{
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--")) {
+			o->nf_argc = argc - i - 1;
+			o->nf_argv = argv + i + 1;
+			return i;
+		}
+	return argc;
+}
+
+/* `vm initrd`: what `vm start` would boot, for plain QEMU (nfh-guest-qemu) */
+static int vm_initrd(struct mgr_ctx *ctx, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "image", required_argument, NULL, 'i' },
+		{ "file", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct mgr_vm_opts o = MGR_VM_OPTS_INIT;
+	char kernel[PATH_MAX], initrd[PATH_MAX];
+	const char *files[MGR_GFILES_MAX], **args = NULL;
+	struct mgr_gfiles *fs = NULL;
+	int opt, end = split_nf_args(argc, argv, &o), rc;
+
+	(void)ctx;
+	while ((opt = getopt_long(end, argv, ":h", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'i': o.image = optarg; break;
+		case 'f':
+			if (add_file(files, &o.nfiles, optarg) < 0)
+				return 2;
+			break;
+		case 'h': vm_usage(stdout); return 0;
+		default: return mgr_option_error("nfhost vm initrd", NULL, opt, argv[optind - 1]);
+		}
+	}
+	if (optind != end - 1) {
+		fprintf(stderr, "nfhost vm initrd: give one output file (NF arguments go after --)\n");
+		return 2;
+	}
+	o.files = files;
+	if ((rc = guest_files(&o, &fs, &args)) == 0 && (rc = image_files(o.image, kernel, initrd, sizeof(kernel))) == 0 &&
+	    (rc = mgr_gfiles_initrd(fs, "nfhost vm initrd", initrd, argv[optind])) == 0)
+		for (int i = 0; i < o.nf_argc; i++)
+			printf("%s\n", args[i]);
+	free(fs);
+	free(args);
+	return rc == 0 ? 0 : rc == -ENOMEM || rc == -EIO ? 1 : 2;
+}
+
 static int vm_start(struct mgr_ctx *ctx, int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -687,22 +816,16 @@ static int vm_start(struct mgr_ctx *ctx, int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },     { "core", required_argument, NULL, 'C' },
 		{ "accel", required_argument, NULL, 'a' },    { "image", required_argument, NULL, 'i' },
 		{ "wait-ready", required_argument, NULL, 'w' }, { "print-xml", no_argument, NULL, 'x' },
-		{ "help", no_argument, NULL, 'h' },	      { NULL, 0, NULL, 0 },
+		{ "file", required_argument, NULL, 'f' },     { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct mgr_vm_opts o = MGR_VM_OPTS_INIT;
-	const char *service = NULL;
+	const char *service = NULL, *files[MGR_GFILES_MAX];
 	long long v;
-	int opt, end = argc, rc;
+	int opt, end, rc;
 
 	(void)ctx;
-	/* NF arguments follow "--" and are never ours to parse. */
-	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "--")) {
-			end = i;
-			o.nf_argc = argc - i - 1;
-			o.nf_argv = argv + i + 1;
-			break;
-		}
+	end = split_nf_args(argc, argv, &o);
 	while ((opt = getopt_long(end, argv, ":h", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'N': o.nf = optarg; break;
@@ -732,6 +855,10 @@ static int vm_start(struct mgr_ctx *ctx, int argc, char **argv)
 				return 2;
 			break;
 		case 'x': o.print_xml = 1; break;
+		case 'f':
+			if (add_file(files, &o.nfiles, optarg) < 0)
+				return 2;
+			break;
 		case 'h': vm_usage(stdout); return 0;
 		default: return mgr_option_error("nfhost vm start", NULL, opt, argv[optind - 1]);
 		}
@@ -747,6 +874,7 @@ static int vm_start(struct mgr_ctx *ctx, int argc, char **argv)
 	if (mgr_parse_num("nfhost vm", "--service", service, 1, 255, &v) < 0)
 		return 2;
 	o.service = (int)v;
+	o.files = files;
 	rc = mgr_vm_start(&o);
 	return rc == 0 ? 0 : rc == -EINVAL ? 2 : rc == -EINTR ? 130 : 1;
 }
@@ -804,10 +932,17 @@ static const struct mgr_cmd vm_cmds[] = {
 	{ "start", vm_start,
 	  "start --nf NF --service ID [--socket N] [--cpus LIST] [--vcpus N] [--memory MiB]\n"
 	  "        [--name NAME] [--core NAME] [--accel auto|kvm|tcg] [--image DIR]\n"
-	  "        [--wait-ready S] [--print-xml] [-- NF ARGS...]\n"
+	  "        [--wait-ready S] [--print-xml] [--file HOSTPATH[:NAME]]... [-- NF ARGS...]\n"
 	  "                    boot a guest running NF for service ID (1..255) on the region of\n"
 	  "                    core NAME (default " NFG_DEFAULT_CORE "), socket N (0); waits up to S\n"
-	  "                    seconds (60; 0: no wait) until its NF registered\n", 0 },
+	  "                    seconds (60; 0: no wait) until its NF registered.  Each --file, and\n"
+	  "                    the FILE of every NF argument -c FILE, is " MGR_GFILE_DIR "/NAME in the\n"
+	  "                    guest (NAME: the file's own by default); NF arguments naming them\n"
+	  "                    are rewritten to that path\n", 0 },
+	{ "initrd", vm_initrd,
+	  "initrd [--image DIR] [--file HOSTPATH[:NAME]]... OUT [-- NF ARGS...]\n"
+	  "                    write the initramfs vm start would boot to OUT and print the NF\n"
+	  "                    arguments it would pass, one a line (for plain QEMU)\n", 0 },
 	{ "list", vm_simple, "list [--json]     nfhost guests: NF, state, uptime, rates\n", 0 },
 	{ "stop", vm_simple,
 	  "stop NAME [--timeout S] [--force]\n"
@@ -838,7 +973,7 @@ int mgr_vm_cmd(struct mgr_ctx *ctx, int argc, char **argv)
 		return 0;
 	}
 	if (!(sub = mgr_cmd_find(vm_cmds, name))) {
-		fprintf(stderr, "nfhost vm: unknown command '%s' (start, list, stop, log)\n", name);
+		fprintf(stderr, "nfhost vm: unknown command '%s' (start, initrd, list, stop, log)\n", name);
 		vm_usage(stderr);
 		return 2;
 	}

@@ -24,6 +24,8 @@ struct mgr_vm_opts {
 	int print_xml;           /**< only print the domain XML */
 	int nf_argc;
 	char **nf_argv;          /**< the NF's own arguments */
+	int nfiles;
+	const char *const *files; /**< HOSTPATH[:NAME]: host files the guest sees in MGR_GFILE_DIR */
 };
 
 /** vm start's defaults. */

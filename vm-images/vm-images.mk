@@ -3,7 +3,8 @@
 # Included by the top Makefile, which defines BUILD, LIB, CC, CFLAGS, GUEST_INC,
 # KIT_INC, KIT_HDRS, KIT_LIBS.
 VM       := $(BUILD)/vm
-VM_NFS   := $(patsubst nfs/%.c,%,$(wildcard nfs/nf-*.c)) nf-zc-probe
+# nf-zc-probe and nf-conf-probe: the test NFs the guest tests run
+VM_NFS   := $(patsubst nfs/%.c,%,$(wildcard nfs/nf-*.c)) nf-zc-probe nf-conf-probe
 VM_BINS  := $(VM_NFS:%=$(VM)/bin/%)
 
 vm-image: $(VM)/vmlinuz $(VM)/initramfs.cpio.gz
@@ -29,7 +30,7 @@ $(VM)/bin/nf-chain: nfs/nf-chain.c $(NF_MOD_SRC) $(wildcard nfs/*/*.h) $(KIT_HDR
 	@echo "vm-image: cc -static $@"
 	@$(CC) $(CFLAGS) $(GUEST_INC) $(KIT_INC) -static -o $@ $< $(NF_MOD_SRC) $(KIT_LIBS) $(NF_MOD_LIBS)
 
-$(VM)/bin/nf-zc-probe: tests/nfs/nf-zc-probe.c $(LIB)/libnfguest.a
+$(VM)/bin/nf-zc-probe $(VM)/bin/nf-conf-probe: $(VM)/bin/%: tests/nfs/%.c $(LIB)/libnfguest.a
 	@mkdir -p $(@D)
 	@echo "vm-image: cc -static $@"
 	@$(CC) $(CFLAGS) $(GUEST_INC) -static -o $@ $< $(LIB)/libnfguest.a $(NF_LIBS)

@@ -260,13 +260,14 @@ guest_accel() {
 # has its own test), the region as its ivshmem BAR, the console in
 # $T/LOGNAME.log; binds the guest to its QEMU process and waits until its
 # NF registered.  Sets GUEST_PID and GUEST_READY_S (QEMU start to NF
-# registered).
+# registered).  nfh-guest-qemu's own options (--file ...) in GUEST_OPTS.
 start_guest() {
 	local log=$1 id=$2 nf=$3 svc=$4 t0 i
 	shift 4
 	t0=$(date +%s.%N)
+	# shellcheck disable=SC2086 # GUEST_OPTS: words
 	taskset -c "$NF_CPU" "$ROOT"/tools/nfh-guest-qemu --accel "$(guest_accel)" --console "$T/$log.log" \
-		"$REGION" "$id" "$nf" "$svc" -n "$log" "$@" > "$T/$log.qemu" 2>&1 &
+		${GUEST_OPTS:-} "$REGION" "$id" "$nf" "$svc" -n "$log" "$@" > "$T/$log.qemu" 2>&1 &
 	GUEST_PID=$!
 	PIDS+=("$GUEST_PID")
 	# GUEST_NOBIND=1: the core then has only the NF's heartbeat to go by
@@ -280,6 +281,43 @@ start_guest() {
 	"$B"/nfhost -r "$REGION" guest show "$id" > /dev/null || fail "guest $log's NF did not register in 60 s"
 	GUEST_READY_S=$(echo "$(date +%s.%N) - $t0" | bc)
 	printf 'guest %s: ready in %.2f s (QEMU start to NF registered, %s)\n' "$log" "$GUEST_READY_S" "$(guest_accel)"
+}
+
+# use_libvirt VM: for a test that starts guest VM through `nfhost vm`:
+# the manager's state (console logs) in $T/state; at the end VM is
+# destroyed and, unless it was running before, the libvirtd that `vm start`
+# sets up is stopped (the first start on a machine probes QEMU)
+LVPID=/run/nfhost-libvirtd.pid
+use_libvirt() {
+	export NFHOST_STATE_DIR=$T/state
+	had_libvirtd=0
+	libvirtd_pid > /dev/null && had_libvirtd=1
+	ON_CLEANUP+=("\"\$B\"/nfhost vm stop --force '$1' > /dev/null 2>&1")
+	ON_CLEANUP+=('((had_libvirtd)) || { stop_libvirtd; rmdir /dev/hugepages/libvirt/qemu /dev/hugepages/libvirt 2> /dev/null; }')
+}
+
+# libvirtd_pid: the live libvirtd nfhost started, if any (a dead one's PID
+# may be another process's by now; a zombie is not live)
+libvirtd_pid() {
+	local p
+	p=$(cat "$LVPID" 2> /dev/null) || return 1
+	[[ $p =~ ^[0-9]+$ && $(cat "/proc/$p/comm" 2> /dev/null) == libvirtd ]] || return 1
+	[[ $(awk '{print $3}' "/proc/$p/stat" 2> /dev/null) != Z ]] || return 1
+	echo "$p"
+}
+
+# stop_libvirtd: the one the test started, and wait until it has gone:
+# the next test would otherwise find a daemon that is shutting down
+stop_libvirtd() {
+	local p i
+	p=$(libvirtd_pid) || return 0
+	kill -TERM "$p"
+	for i in $(seq 1 150); do
+		libvirtd_pid > /dev/null || return 0
+		sleep 0.1
+	done
+	echo "libvirtd (pid $p) still running 15 s after SIGTERM"
+	return 1
 }
 
 # stop_guest ID PID: ask the guest's NFs to leave; its init powers off

@@ -7,38 +7,8 @@
 # it is not running (the first start on a machine probes QEMU), and stops
 # the one it started.
 . "$(dirname "$0")/lib.sh"
-export NFHOST_STATE_DIR=$T/state
 VM=t-vm-$$
-LVPID=/run/nfhost-libvirtd.pid
-
-# libvirtd_pid: the live libvirtd nfhost started, if any (a dead one's PID
-# may be another process's by now; a zombie is not live)
-libvirtd_pid() {
-	local p
-	p=$(cat "$LVPID" 2> /dev/null) || return 1
-	[[ $p =~ ^[0-9]+$ && $(cat "/proc/$p/comm" 2> /dev/null) == libvirtd ]] || return 1
-	[[ $(awk '{print $3}' "/proc/$p/stat" 2> /dev/null) != Z ]] || return 1
-	echo "$p"
-}
-
-# stop_libvirtd: the one this test started, and wait until it has gone:
-# the next test would otherwise find a daemon that is shutting down
-stop_libvirtd() {
-	local p i
-	p=$(libvirtd_pid) || return 0
-	kill -TERM "$p"
-	for i in $(seq 1 150); do
-		libvirtd_pid > /dev/null || return 0
-		sleep 0.1
-	done
-	echo "libvirtd (pid $p) still running 15 s after SIGTERM"
-	return 1
-}
-
-had_libvirtd=0
-libvirtd_pid > /dev/null && had_libvirtd=1
-ON_CLEANUP+=('"$B"/nfhost vm stop --force "$VM" > /dev/null 2>&1')
-ON_CLEANUP+=('((had_libvirtd)) || { stop_libvirtd; rmdir /dev/hugepages/libvirt/qemu /dev/hugepages/libvirt 2> /dev/null; }')
+use_libvirt "$VM"
 N=3000
 gen_pcap -n $N -f 200 -s 5 "$T/in.pcap"
 start_core "net_pcap0,rx_pcap=$T/in.pcap,tx_pcap=$T/out.pcap" -- --chain 1,2

@@ -428,7 +428,8 @@ START_TEST(test_service_chain_fields)
 {
 	struct graph g;
 	json_t *j = parse_ok("{services: [{id: 255, name: Max_1-x, nf: nf-monitor, args: [--rate, 100, '-q'],"
-			     "              instances: 0, run: guest, socket: 63, cores: '2-3,6', passes: true},"
+			     "              instances: 0, run: guest, socket: 63, cores: '2-3,6', passes: true,"
+			     "              files: [ids.rules, 'r.yaml:ids.yaml']},"
 			     "             {id: 1, name: abcdefghijklmnopqrstuvwxyz01234, nf: nf-forward, cores: '',"
 			     "              instances: 16, run: host}],"
 			     " chains: [{id: 255, services: [255, 1], exit: 1}, {id: 1, name: e, services: []}],"
@@ -440,6 +441,9 @@ START_TEST(test_service_chain_fields)
 	ck_assert_str_eq(s->name, "Max_1-x");
 	ck_assert_uint_eq(json_array_size(s->args), 3);
 	ck_assert_int_eq(json_integer_value(json_array_get(s->args, 1)), 100); /* as written */
+	ck_assert_uint_eq(json_array_size(s->files), 2);
+	ck_assert_str_eq(json_string_value(json_array_get(s->files, 1)), "r.yaml:ids.yaml");
+	ck_assert_ptr_null(t->files);
 	ck_assert_uint_eq(s->instances, 0);
 	ck_assert_uint_eq(s->run, GRAPH_RUN_GUEST);
 	ck_assert_int_eq(s->socket, 63);
@@ -756,8 +760,8 @@ START_TEST(test_refuse_services)
 		REF("{services: [[" SVC_A "]], " DROP "}", "services[0]",
 		    "expected a mapping (id, name, nf, ...), got a list"),
 		REF(WITH_SVC("{id: 2, name: b, nf: nf-forward, instance: 2}"), "services[1].instance",
-		    "unknown key 'instance' (expected id, name, nf, args, instances, run, socket, cores, branches, "
-		    "passes, steer)"),
+		    "unknown key 'instance' (expected id, name, nf, args, files, instances, run, socket, cores, "
+		    "branches, passes, steer)"),
 		/* id */
 		REF(WITH_SVC("{name: b, nf: nf-forward}"), "services[1].id", "missing (expected a number in 1..255)"),
 		REF(WITH_SVC("{id: 0, name: b, nf: nf-forward}"), "services[1].id",
@@ -800,6 +804,15 @@ START_TEST(test_refuse_services)
 		    "expected a string, got a fractional number"),
 		REF(WITH_SVC("{id: 2, name: b, nf: nf-forward, args: [true]}"), "services[1].args[0]",
 		    "expected a string, got a boolean"),
+		/* files */
+		REF(WITH_SVC("{id: 2, name: b, nf: nf-forward, run: guest, files: a.yaml}"), "services[1].files",
+		    "expected a list of files, got a string"),
+		REF(WITH_SVC("{id: 2, name: b, nf: nf-forward, run: guest, files: [a.yaml, '']}"), "services[1].files[1]",
+		    "expected a file (HOSTPATH[:NAME]), got an empty string"),
+		REF(WITH_SVC("{id: 2, name: b, nf: nf-forward, run: guest, files: [5]}"), "services[1].files[0]",
+		    "expected a file (HOSTPATH[:NAME]), got a number"),
+		REF(WITH_SVC("{id: 2, name: b, nf: nf-forward, files: [a.yaml]}"), "services[1].files",
+		    "only for run: guest (a host NF opens host files itself)"),
 		/* instances, run, socket, cores, passes */
 		REF(WITH_SVC("{id: 2, name: b, nf: nf-forward, instances: 17}"), "services[1].instances",
 		    "17 is out of range (expected 0..16)"),
@@ -1231,7 +1244,7 @@ START_TEST(test_canonical_all_fields)
 {
 	json_t *j = yaml("{services: [{id: 3, name: fw, nf: nf-drop, args: [--port, 23, '-q'], instances: 4,"
 			 "              run: guest, socket: 1, cores: '2-3', passes: false, branches: [mon, 9],"
-			 "              steer: {dst: 203.0.113.0/24}},"
+			 "              steer: {dst: 203.0.113.0/24}, files: [fw.yaml, 'a:b.yaml']},"
 			 "             {id: 9, name: mon, nf: nf-monitor, instances: 0},"
 			 "             {id: 1, name: x, nf: nf-forward, args: []}],"
 			 " chains: [{id: 7, name: out, services: [x, mon], exit: 3}, {id: 2, services: [9]},"

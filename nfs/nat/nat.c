@@ -389,7 +389,12 @@ enum nat_verdict nat_handle(struct nat *n, uint8_t *d, uint32_t len, uint64_t no
 
 int nat_set_partition(struct nat *n, struct nat_part pt)
 {
-	return nat_pool_repartition(&n->pool, pt);
+	struct nat_part cur = n->pool.part;
+	int rc = nat_pool_repartition(&n->pool, pt);
+
+	if (rc == 0 && (cur.k != pt.k || cur.n != pt.n))
+		n->c.partition_changes++;
+	return rc;
 }
 
 /* ---- reload ---------------------------------------------------------------- */
@@ -472,6 +477,7 @@ static const struct {
 	C(pool_exhausted, 0), C(mappings, 1),      C(mapping_expired, 0), C(mapping_evicted, 0),
 	C(mapping_flushed, 0), C(passed_other, 0), C(untranslatable, 0), C(icmp_err_bad, 0),
 	C(ipv6_passed, 0),    C(ipv6_dropped, 0),  C(frag_passed, 0),   C(frag_dropped, 0),
+	C(partition_changes, 0),
 };
 #undef C
 

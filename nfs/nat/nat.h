@@ -156,7 +156,8 @@ struct nat_map {
 struct nat_counters {
 	uint64_t translated_out, translated_in, icmp_errors, no_mapping, pool_exhausted, mappings,
 		mapping_expired, mapping_evicted, mapping_flushed, passed_other, untranslatable,
-		icmp_err_bad, ipv6_passed, ipv6_dropped, frag_passed, frag_dropped;
+		icmp_err_bad, ipv6_passed, ipv6_dropped, frag_passed, frag_dropped,
+		partition_changes; /**< nat_set_partition() to another partition */
 	uint64_t parse[NF_PARSE__COUNT]; /**< drops by the parser's reason (ok and frag_* unused) */
 };
 

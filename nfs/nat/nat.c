@@ -240,9 +240,13 @@ static struct nat_map *map_new(struct nat *n, const struct nf_tuple *t, uint32_t
 	return m;
 }
 
-static enum nat_verdict no_mapping(struct nat *n)
+/* Packet @p matched no mapping.  ICMP is counted apart too: with several
+ * instances the core steers it by flow hash, not by port (it has none), so
+ * an echo reply or error may reach an instance other than the mapping's. */
+static enum nat_verdict no_mapping(struct nat *n, const struct nf_pkt *p)
 {
 	n->c.no_mapping++;
+	n->c.no_mapping_icmp += p->proto == NF_PROTO_ICMP;
 	return n->conf.no_mapping_pass ? NAT_PASS : NAT_DROP;
 }
 
@@ -271,7 +275,7 @@ static enum nat_verdict icmp_error(struct nat *n, uint8_t *d, struct nf_pkt *p, 
 		return NAT_DROP;
 	}
 	if (port_space(d, &in, inbound ? 1 : 2) < 0)
-		return no_mapping(n);
+		return no_mapping(n, p);
 	nf_tuple_from(d, &in, &ti);
 	nf_tuple_reverse(&ti, &key);
 	if (inbound) {
@@ -282,7 +286,7 @@ static enum nat_verdict icmp_error(struct nat *n, uint8_t *d, struct nf_pkt *p, 
 	}
 	/* and the error goes to (comes from) the host the quote is from (to) */
 	if (!m || memcmp(inbound ? nf_pkt_dst(d, p) : nf_pkt_src(d, p), inbound ? ti.src + 12 : ti.dst + 12, 4))
-		return no_mapping(n);
+		return no_mapping(n, p);
 	k = nf_ftab_key(n->out, m);
 	if (inbound) {
 		nf_pkt_set_src(d, &in, k->src + 12);
@@ -318,7 +322,7 @@ static enum nat_verdict outbound(struct nat *n, uint8_t *d, struct nf_pkt *p, co
 	if (!m) {
 		/* a RST answers a connection: it never opens a mapping */
 		if (sp == SP_TCP && (nf_tcp_flags(d, p) & NF_TCP_RST))
-			return no_mapping(n);
+			return no_mapping(n, p);
 		m = map_new(n, t, h, sp, now);
 		if (!m)
 			return NAT_DROP;
@@ -340,10 +344,10 @@ static enum nat_verdict inbound(struct nat *n, uint8_t *d, struct nf_pkt *p, con
 	if (nf_icmp_is_error(d, p))
 		return icmp_error(n, d, p, 1);
 	if (port_space(d, p, 2) < 0)
-		return no_mapping(n);
+		return no_mapping(n, p);
 	v = nf_ftab_lookup(n->in, t, nf_tuple_hash(t, n->seed));
 	if (!v)
-		return no_mapping(n);
+		return no_mapping(n, p);
 	m = *(struct nat_map **)v;
 	k = nf_ftab_key(n->out, m);
 	map_used(n, m, d, p, 1, now);
@@ -477,7 +481,7 @@ static const struct {
 	C(pool_exhausted, 0), C(mappings, 1),      C(mapping_expired, 0), C(mapping_evicted, 0),
 	C(mapping_flushed, 0), C(passed_other, 0), C(untranslatable, 0), C(icmp_err_bad, 0),
 	C(ipv6_passed, 0),    C(ipv6_dropped, 0),  C(frag_passed, 0),   C(frag_dropped, 0),
-	C(partition_changes, 0),
+	C(no_mapping_icmp, 0), C(partition_changes, 0),
 };
 #undef C
 

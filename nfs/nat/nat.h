@@ -19,8 +19,9 @@
  *     entry's in twin and gives its port back to the pool.
  *
  * Several instances: a pool port belongs to instance k of n when port % n
- * == k (struct nat_part); the core steers packets to the pool by that rule,
- * so an instance allocates only ports of its partition.
+ * == k (struct nat_part); the core steers packets to the pool by that rule
+ * (a graph's steer key), so an instance allocates only ports of its
+ * partition, which the module (nat_module.c) learns from nfg_instance().
  */
 #ifndef NF_NAT_H
 #define NF_NAT_H
@@ -157,6 +158,7 @@ struct nat_counters {
 	uint64_t translated_out, translated_in, icmp_errors, no_mapping, pool_exhausted, mappings,
 		mapping_expired, mapping_evicted, mapping_flushed, passed_other, untranslatable,
 		icmp_err_bad, ipv6_passed, ipv6_dropped, frag_passed, frag_dropped,
+		no_mapping_icmp,   /**< of no_mapping, ICMP: not steered by port (docs/nfs.md) */
 		partition_changes; /**< nat_set_partition() to another partition */
 	uint64_t parse[NF_PARSE__COUNT]; /**< drops by the parser's reason (ok and frag_* unused) */
 };

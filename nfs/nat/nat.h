@@ -175,6 +175,7 @@ struct nat {
 	uint64_t touch_every; /**< refresh a mapping's idle timer at most this often (hz / 16) */
 	uint32_t seed;     /**< the tables' hash seed */
 	uint32_t since_expire;
+	uint64_t releases; /**< mappings gone so far: a burst's lookups stay valid while it holds */
 	struct nat_counters c;
 };
 
@@ -188,10 +189,20 @@ struct nat *nat_create(const struct nat_conf *conf, struct nat_part pt, uint64_t
 /** Free it, releasing every mapping. NULL is fine. */
 void nat_destroy(struct nat *n);
 
+/** Frames nat_handle_burst() takes in one round (their lookups overlapped). */
+#define NAT_BURST NF_FTAB_BURST_ROUND
+
 /**
- * Translate one frame of @p len bytes at @p d in place, at time @p now.
- * Never reads or writes at or past d[len].
+ * Translate @p cnt frames in place, frame i of @p len[i] bytes at @p d[i],
+ * at time @p now, its verdict in @p v[i]: as nat_handle() of each in
+ * order, with the cache misses of NAT_BURST frames at a time overlapped
+ * (frames, table buckets and entries, mappings).  Never reads or writes at
+ * or past d[i][len[i]].
  */
+void nat_handle_burst(struct nat *n, uint8_t *const *d, const uint32_t *len, uint32_t cnt, uint64_t now,
+		      enum nat_verdict *v);
+
+/** One frame: nat_handle_burst() of 1. */
 enum nat_verdict nat_handle(struct nat *n, uint8_t *d, uint32_t len, uint64_t now);
 
 /** Expire mappings idle past their timeout, at most @p budget. @return how many */

@@ -50,16 +50,36 @@ static void follow_partition(struct nat_nf *s)
 	}
 }
 
-static nfg_verdict_t nat_nf_pkt(struct nfg_pkt *p, uint8_t *data, void *arg)
+/* A burst, or one packet (nf-chain, behind another module): the
+ * translator's burst of it, a round of NAT_BURST at a time. */
+static void nat_nf_burst(struct nfg_pkt **pkts, uint8_t **data, nfg_verdict_t *verdicts, uint32_t cnt, void *arg)
 {
 	struct nat_nf *s = arg;
 	uint64_t now = nfg_burst_tsc(s->ctx);
+	enum nat_verdict v[NAT_BURST];
+	uint32_t len[NAT_BURST];
 
 	if (now != s->burst_seen) {
 		s->burst_seen = now;
 		follow_partition(s);
 	}
-	return nat_handle(s->nat, data, p->len, now) == NAT_PASS ? NFG_V_NEXT : NFG_V_DROP;
+	for (uint32_t i = 0; i < cnt; i += NAT_BURST) {
+		uint32_t r = cnt - i < NAT_BURST ? cnt - i : NAT_BURST;
+
+		for (uint32_t j = 0; j < r; j++)
+			len[j] = pkts[i + j]->len;
+		nat_handle_burst(s->nat, data + i, len, r, now, v);
+		for (uint32_t j = 0; j < r; j++)
+			verdicts[i + j] = v[j] == NAT_PASS ? NFG_V_NEXT : NFG_V_DROP;
+	}
+}
+
+static nfg_verdict_t nat_nf_pkt(struct nfg_pkt *p, uint8_t *data, void *arg)
+{
+	nfg_verdict_t v;
+
+	nat_nf_burst(&p, &data, &v, 1, arg);
+	return v;
 }
 
 static void nat_nf_tick(struct nfg_ctx *ctx, double dt, void *arg)
@@ -196,6 +216,7 @@ const struct nf_module nf_nat_module = {
 	.name = "nat",
 	.open = nat_nf_open,
 	.pkt = nat_nf_pkt,
+	.burst = nat_nf_burst,
 	.reload = nat_nf_reload,
 	.tick = nat_nf_tick,
 	.close = nat_nf_close,

@@ -22,10 +22,7 @@
 # NAT_PART=0/1 (both instances allocate any port, as nf-nat did before
 # nfg_instance()) must make it fail.
 . "$(dirname "$0")/lib.sh"
-export NFHOST_STATE_DIR=$T/state
-mkdir -p "$T/state"
-nfh() { "$B"/nfhost -r "$REGION" "$@"; }
-ON_CLEANUP+=('rm -f "/run/nfhost/$NAME.sock"')
+manager_state
 
 # 1200 TCP and 1200 UDP flows of 1 or 2 packets from 10.1.0.0/16 to
 # servers, and 100 echo requests

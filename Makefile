@@ -17,7 +17,7 @@ CONF_SRC  := guestlib/src/conf.c guestlib/src/conf_yaml.c guestlib/src/error.c
 GRAPH_INC := -Igraph
 CORE_SRC  := $(wildcard core/*.c)
 NFS       := nf-forward nf-monitor nf-drop nf-chain nf-firewall nf-aes nf-lb nf-nat nf-ids
-TEST_NFS  := nf-zc-probe nf-trail nf-fakepid nf-evil nf-conf-probe nf-acl-probe nf-steer-probe
+TEST_NFS  := nf-zc-probe nf-trail nf-fakepid nf-evil nf-conf-probe nf-acl-probe nf-steer-probe nf-reflect
 TOOLS     := nfh-pcapgen nfh-pcapcmp
 HDRS      := $(wildcard guestlib/include/nfhost/*.h) $(wildcard guestlib/src/*.h)
 KIT_SRC   := $(wildcard nfs/lib/*.c)
@@ -124,9 +124,9 @@ $(BIN)/nfh-bench-nat: bench/nf_nat_bench.c $(NAT_SRC) $(KIT_HDRS) $(LIB)/libnfki
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(GUEST_INC) $(KIT_INC) -Infs -o $@ $< $(filter %.c,$(NAT_SRC)) $(KIT_LIBS)
 
-$(BIN)/nf-%: tests/nfs/nf-%.c $(wildcard nfs/*.h) $(LIB)/libnfguest.a
+$(BIN)/nf-%: tests/nfs/nf-%.c $(wildcard nfs/*.h) $(KIT_HDRS) $(LIB)/libnfkit.a $(LIB)/libnfguest.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(GUEST_INC) -o $@ $< $(LIB)/libnfguest.a $(NF_LIBS)
+	$(CC) $(CFLAGS) $(GUEST_INC) $(KIT_INC) -o $@ $< $(KIT_LIBS)
 
 # the manager checks graph files with the same validator the core runs
 $(BIN)/nfhost: $(wildcard manager/*.c) $(wildcard manager/*.h) $(wildcard graph/*.h) $(LIB)/libnfhgraph.a \

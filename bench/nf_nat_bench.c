@@ -12,6 +12,9 @@
  *              idle timer (the worst case)
  *   mixed_no_refresh  the same within one 1/16 s: no timer refreshed (a
  *              flow's packets in a burst)
+ *   mixed_burst  mixed through nat_handle_burst(), bursts of 32 (what
+ *              the NF's burst handler does): the misses overlap
+ *   mixed_no_refresh_burst  the same within one 1/16 s
  *   parse      the same frames through nf_parse() alone: what any NF pays
  *
  * Each translated packet is first copied from its template (the handler
@@ -76,12 +79,16 @@ int main(int argc, char **argv)
 	uint8_t(*out)[FRAME], (*in)[FRAME], buf[FRAME];
 	uint32_t *order;
 	uint64_t t0, pass = 0, sink = 0, clock = 0, step = 125;
-	double cyc_new, cyc_out, cyc_in, cyc_mixed, cyc_mixed_ntr, cyc_parse, cyc_copy;
+	double cyc_new, cyc_out, cyc_in, cyc_mixed, cyc_mixed_ntr, cyc_mixed_b, cyc_mixed_ntr_b, cyc_parse, cyc_copy;
+	uint8_t bufs[NAT_BURST][FRAME], *bd[NAT_BURST];
+	uint32_t blen[NAT_BURST];
+	enum nat_verdict bv[NAT_BURST];
 	struct nat *nat;
 	struct nf_pkt p;
 
-	if (n < 1 || n > 120000 || rounds < 1) {
-		fprintf(stderr, "usage: nfh-bench-nat [MAPPINGS (1..120000) [ROUNDS]]\n");
+	if (n < NAT_BURST / 2 || n > 120000 || n % (NAT_BURST / 2) || rounds < 1) {
+		fprintf(stderr, "usage: nfh-bench-nat [MAPPINGS (%d..120000, a multiple of %d) [ROUNDS]]\n", NAT_BURST / 2,
+			NAT_BURST / 2);
 		return 2;
 	}
 	c.max_mappings = n + n / 4;
@@ -131,22 +138,32 @@ int main(int argc, char **argv)
 	LOOP(cyc_mixed, 2 * n,
 	     (memcpy(buf, order[k] < n ? out[order[k]] : in[order[k] - n], FRAME),
 	      pass += nat_handle(nat, buf, FRAME, now) == NAT_PASS));
+	for (uint32_t j = 0; j < NAT_BURST; j++)
+		bd[j] = bufs[j], blen[j] = FRAME;
+	/* a burst of NAT_BURST packets at k (2 * n is a multiple of it) */
+#define BURST(k)                                                                                   	do {                                                                                       		for (uint32_t j = 0; j < NAT_BURST; j++)                                          			memcpy(bufs[j], order[(k) + j] < n ? out[order[(k) + j]] : in[order[(k) + j] - n], FRAME); 		nat_handle_burst(nat, bd, blen, NAT_BURST, now, bv);                              		for (uint32_t j = 0; j < NAT_BURST; j++)                                          			pass += bv[j] == NAT_PASS;                                                	} while (0)
+	LOOP(cyc_mixed_b, 2 * n / NAT_BURST, BURST(k * NAT_BURST));
+	cyc_mixed_b /= NAT_BURST;
 	step = 0;
 	LOOP(cyc_mixed_ntr, 2 * n,
 	     (memcpy(buf, order[k] < n ? out[order[k]] : in[order[k] - n], FRAME),
 	      pass += nat_handle(nat, buf, FRAME, now) == NAT_PASS));
+	LOOP(cyc_mixed_ntr_b, 2 * n / NAT_BURST, BURST(k * NAT_BURST));
+	cyc_mixed_ntr_b /= NAT_BURST;
 	LOOP(cyc_parse, 2 * n,
 	     (memcpy(buf, order[k] < n ? out[order[k]] : in[order[k] - n], FRAME), sink += nf_parse(buf, FRAME, &p)));
 	LOOP(cyc_copy, 2 * n, (memcpy(buf, order[k] < n ? out[order[k]] : in[order[k] - n], FRAME), sink += buf[k % FRAME]));
-	if (pass != (uint64_t)n * (1 + 6 * rounds) || nat->c.mappings != n) {
+	if (pass != (uint64_t)n * (1 + 10 * rounds) || nat->c.mappings != n) {
 		fprintf(stderr, "nfh-bench-nat: %llu of %llu packets translated, %llu mappings: the bench is wrong\n",
-			(unsigned long long)pass, (unsigned long long)n * (1 + 6 * rounds),
+			(unsigned long long)pass, (unsigned long long)n * (1 + 10 * rounds),
 			(unsigned long long)nat->c.mappings);
 		return 1;
 	}
 	printf("{\"mappings\": %u, \"rounds\": %u, \"cycles_per_pkt\": {\"new\": %.1f, \"out\": %.1f, \"in\": %.1f, "
-	       "\"mixed\": %.1f, \"mixed_no_refresh\": %.1f, \"parse\": %.1f, \"copy\": %.1f}, \"sink\": %llu}\n",
-	       n, rounds, cyc_new, cyc_out, cyc_in, cyc_mixed, cyc_mixed_ntr, cyc_parse, cyc_copy, (unsigned long long)(sink & 1));
+	       "\"mixed\": %.1f, \"mixed_no_refresh\": %.1f, \"mixed_burst\": %.1f, \"mixed_no_refresh_burst\": %.1f, "
+	       "\"parse\": %.1f, \"copy\": %.1f}, \"sink\": %llu}\n",
+	       n, rounds, cyc_new, cyc_out, cyc_in, cyc_mixed, cyc_mixed_ntr, cyc_mixed_b, cyc_mixed_ntr_b, cyc_parse,
+	       cyc_copy, (unsigned long long)(sink & 1));
 	nat_destroy(nat);
 	free(out);
 	free(in);

@@ -43,5 +43,6 @@ int nf_module_main(int argc, char **argv, const struct nf_module *m);
 extern const struct nf_module nf_monitor_module;
 extern const struct nf_module nf_aes_module;
 extern const struct nf_module nf_ids_module;
+extern const struct nf_module nf_nat_module;
 
 #endif

@@ -35,6 +35,7 @@ static void map_release(void *ctx, const void *key, void *val, enum nf_ftab_why 
 		nf_ftab_remove(n->in, m->rev);
 	nat_pool_free(&n->pool, m->proto, m->aidx, m->ext_port);
 	n->c.mappings--;
+	n->releases++;
 	if (why == NF_FTAB_EXPIRED)
 		n->c.mapping_expired++;
 	else if (why == NF_FTAB_EVICTED)
@@ -240,9 +241,13 @@ static struct nat_map *map_new(struct nat *n, const struct nf_tuple *t, uint32_t
 	return m;
 }
 
-static enum nat_verdict no_mapping(struct nat *n)
+/* Packet @p matched no mapping.  ICMP is counted apart too: with several
+ * instances the core steers it by flow hash, not by port (it has none), so
+ * an echo reply or error may reach an instance other than the mapping's. */
+static enum nat_verdict no_mapping(struct nat *n, const struct nf_pkt *p)
 {
 	n->c.no_mapping++;
+	n->c.no_mapping_icmp += p->proto == NF_PROTO_ICMP;
 	return n->conf.no_mapping_pass ? NAT_PASS : NAT_DROP;
 }
 
@@ -271,7 +276,7 @@ static enum nat_verdict icmp_error(struct nat *n, uint8_t *d, struct nf_pkt *p, 
 		return NAT_DROP;
 	}
 	if (port_space(d, &in, inbound ? 1 : 2) < 0)
-		return no_mapping(n);
+		return no_mapping(n, p);
 	nf_tuple_from(d, &in, &ti);
 	nf_tuple_reverse(&ti, &key);
 	if (inbound) {
@@ -282,7 +287,7 @@ static enum nat_verdict icmp_error(struct nat *n, uint8_t *d, struct nf_pkt *p, 
 	}
 	/* and the error goes to (comes from) the host the quote is from (to) */
 	if (!m || memcmp(inbound ? nf_pkt_dst(d, p) : nf_pkt_src(d, p), inbound ? ti.src + 12 : ti.dst + 12, 4))
-		return no_mapping(n);
+		return no_mapping(n, p);
 	k = nf_ftab_key(n->out, m);
 	if (inbound) {
 		nf_pkt_set_src(d, &in, k->src + 12);
@@ -299,27 +304,19 @@ static enum nat_verdict icmp_error(struct nat *n, uint8_t *d, struct nf_pkt *p, 
 	return NAT_PASS;
 }
 
-static enum nat_verdict outbound(struct nat *n, uint8_t *d, struct nf_pkt *p, const struct nf_tuple *t,
-				 uint64_t now)
+/* A TCP/UDP packet or echo request from inside; @m its mapping as looked up
+ * before (NULL: none then). */
+static enum nat_verdict outbound(struct nat *n, uint8_t *d, struct nf_pkt *p, const struct nf_tuple *t, uint32_t h,
+				 struct nat_map *m, uint64_t now)
 {
-	int sp = port_space(d, p, 1);
-	struct nat_map *m;
 	uint8_t addr[4];
-	uint32_t h;
 
-	if (nf_icmp_is_error(d, p))
-		return icmp_error(n, d, p, 0);
-	if (sp < 0) {
-		n->c.untranslatable++;
-		return NAT_DROP;
-	}
-	h = nf_tuple_hash(t, n->seed);
-	m = nf_ftab_lookup(n->out, t, h);
 	if (!m) {
 		/* a RST answers a connection: it never opens a mapping */
-		if (sp == SP_TCP && (nf_tcp_flags(d, p) & NF_TCP_RST))
-			return no_mapping(n);
-		m = map_new(n, t, h, sp, now);
+		if (p->proto == NF_PROTO_TCP && (nf_tcp_flags(d, p) & NF_TCP_RST))
+			return no_mapping(n, p);
+		m = map_new(n, t, h, p->proto == NF_PROTO_TCP ? SP_TCP : p->proto == NF_PROTO_UDP ? SP_UDP : SP_ICMP,
+			    now);
 		if (!m)
 			return NAT_DROP;
 	}
@@ -331,20 +328,13 @@ static enum nat_verdict outbound(struct nat *n, uint8_t *d, struct nf_pkt *p, co
 	return NAT_PASS;
 }
 
-static enum nat_verdict inbound(struct nat *n, uint8_t *d, struct nf_pkt *p, const struct nf_tuple *t, uint64_t now)
+/* A reply to the pool; @m its mapping as looked up before, or NULL. */
+static enum nat_verdict inbound(struct nat *n, uint8_t *d, struct nf_pkt *p, struct nat_map *m, uint64_t now)
 {
 	const struct nf_tuple *k;
-	struct nat_map *m;
-	void *v;
 
-	if (nf_icmp_is_error(d, p))
-		return icmp_error(n, d, p, 1);
-	if (port_space(d, p, 2) < 0)
-		return no_mapping(n);
-	v = nf_ftab_lookup(n->in, t, nf_tuple_hash(t, n->seed));
-	if (!v)
-		return no_mapping(n);
-	m = *(struct nat_map **)v;
+	if (!m)
+		return no_mapping(n, p);
 	k = nf_ftab_key(n->out, m);
 	map_used(n, m, d, p, 1, now);
 	nf_pkt_set_dst(d, p, k->src + 12);
@@ -353,43 +343,172 @@ static enum nat_verdict inbound(struct nat *n, uint8_t *d, struct nf_pkt *p, con
 	return NAT_PASS;
 }
 
-enum nat_verdict nat_handle(struct nat *n, uint8_t *d, uint32_t len, uint64_t now)
-{
-	struct nf_tuple t;
-	struct nf_pkt p;
-	enum nf_parse_res r = nf_parse(d, len, &p);
+/* What the first pass found a packet to be: one of a mapping's, to look up
+ * in the out or in table, or one the third pass decides alone (its verdict
+ * already in hand, or an ICMP error, which looks up its quote). */
+enum kind { K_DONE, K_OUT, K_IN, K_ERR_OUT, K_ERR_IN };
 
-	if (++n->since_expire == EXPIRE_EVERY) {
-		n->since_expire = 0;
-		nat_expire(n, now, EXPIRE_BUDGET);
-	}
+/* A packet of a burst between the passes. */
+struct slot {
+	struct nf_pkt p;
+	struct nf_tuple t;
+	uint32_t h;
+	uint8_t kind;
+	uint8_t verdict; /* K_DONE's */
+};
+
+/* The first pass: parse, direction, tuple and hash; the verdict of what
+ * needs no mapping. */
+static void classify(struct nat *n, uint8_t *d, uint32_t len, struct slot *s)
+{
+	enum nf_parse_res r = nf_parse(d, len, &s->p);
+	int in;
+
+	s->kind = K_DONE;
+	s->verdict = NAT_DROP;
 	if (!nf_parse_is_ip(r)) {
 		n->c.parse[r]++;
-		return NAT_DROP;
+		return;
 	}
-	if (p.ipv == 6) {
+	if (s->p.ipv == 6) {
 		if (n->conf.ipv6_drop)
-			return n->c.ipv6_dropped++, NAT_DROP;
-		return n->c.ipv6_passed++, NAT_PASS;
+			n->c.ipv6_dropped++;
+		else
+			n->c.ipv6_passed++, s->verdict = NAT_PASS;
+		return;
 	}
 	/* no ports: untranslatable without reassembly */
 	if (r == NF_PARSE_FRAG_LATER) {
 		if (n->conf.frag_pass)
-			return n->c.frag_passed++, NAT_PASS;
-		return n->c.frag_dropped++, NAT_DROP;
+			n->c.frag_passed++, s->verdict = NAT_PASS;
+		else
+			n->c.frag_dropped++;
+		return;
 	}
-	nf_tuple_from(d, &p, &t);
-	if (is_inside(&n->conf, nf_tuple_v4(t.src)))
-		return outbound(n, d, &p, &t, now);
-	if (nat_pool_find(&n->pool, nf_tuple_v4(t.dst)) >= 0)
-		return inbound(n, d, &p, &t, now);
-	n->c.passed_other++;
-	return NAT_PASS;
+	nf_tuple_from(d, &s->p, &s->t);
+	if (is_inside(&n->conf, nf_tuple_v4(s->t.src)))
+		in = 0;
+	else if (nat_pool_find(&n->pool, nf_tuple_v4(s->t.dst)) >= 0)
+		in = 1;
+	else {
+		n->c.passed_other++;
+		s->verdict = NAT_PASS;
+		return;
+	}
+	if (nf_icmp_is_error(d, &s->p)) {
+		s->kind = in ? K_ERR_IN : K_ERR_OUT;
+		return;
+	}
+	if (port_space(d, &s->p, in ? 2 : 1) < 0) {
+		if (in)
+			s->verdict = no_mapping(n, &s->p);
+		else
+			n->c.untranslatable++;
+		return;
+	}
+	s->kind = in ? K_IN : K_OUT;
+	s->h = nf_tuple_hash(&s->t, n->seed);
+}
+
+/* One round of at most NAT_BURST packets, in passes whose cache misses
+ * overlap: the frames, then the tables' buckets and entries (both tables
+ * at once), then an in entry's mapping; then each packet in order. */
+static void handle_round(struct nat *n, uint8_t *const *d, const uint32_t *len, uint32_t cnt, uint64_t now,
+			 enum nat_verdict *v)
+{
+	struct slot s[NAT_BURST];
+	const void *keys[2][NAT_BURST];
+	uint32_t hashes[2][NAT_BURST], at[2][NAT_BURST], nk[2] = { 0, 0 };
+	void *found[2][NAT_BURST], *val[NAT_BURST];
+	uint64_t releases;
+
+	for (uint32_t i = 0; i < cnt; i++)
+		__builtin_prefetch(d[i]);
+	for (uint32_t i = 0; i < cnt; i++) {
+		classify(n, d[i], len[i], &s[i]);
+		if (s[i].kind == K_OUT || s[i].kind == K_IN) {
+			int w = s[i].kind == K_IN;
+
+			keys[w][nk[w]] = &s[i].t;
+			hashes[w][nk[w]] = s[i].h;
+			at[w][nk[w]++] = i;
+		}
+	}
+	nf_ftab_lookup_burst(n->out, keys[0], hashes[0], nk[0], found[0]);
+	nf_ftab_lookup_burst(n->in, keys[1], hashes[1], nk[1], found[1]);
+	for (uint32_t j = 0; j < nk[0]; j++)
+		val[at[0][j]] = found[0][j];
+	for (uint32_t j = 0; j < nk[1]; j++) {
+		struct nat_map *m = found[1][j] ? *(struct nat_map **)found[1][j] : NULL;
+
+		/* the mapping, and its key (the inside address and port) */
+		if (m) {
+			__builtin_prefetch(m);
+			__builtin_prefetch(nf_ftab_key(n->out, m));
+		}
+		val[at[1][j]] = m;
+	}
+	/* what was found stays valid until a mapping goes (a new one may
+	 * evict, or expire others for a port): then, and for what was not
+	 * found (an earlier packet may have made it), look again */
+	releases = n->releases;
+	for (uint32_t i = 0; i < cnt; i++) {
+		struct slot *x = &s[i];
+		struct nat_map *m = val[i];
+
+		switch (x->kind) {
+		case K_OUT:
+			if (!m || n->releases != releases)
+				m = nf_ftab_lookup(n->out, &x->t, x->h);
+			v[i] = outbound(n, d[i], &x->p, &x->t, x->h, m, now);
+			break;
+		case K_IN:
+			if (!m || n->releases != releases) {
+				void *r = nf_ftab_lookup(n->in, &x->t, x->h);
+
+				m = r ? *(struct nat_map **)r : NULL;
+			}
+			v[i] = inbound(n, d[i], &x->p, m, now);
+			break;
+		case K_ERR_OUT:
+		case K_ERR_IN:
+			v[i] = icmp_error(n, d[i], &x->p, x->kind == K_ERR_IN);
+			break;
+		default:
+			v[i] = (enum nat_verdict)x->verdict;
+		}
+	}
+}
+
+void nat_handle_burst(struct nat *n, uint8_t *const *d, const uint32_t *len, uint32_t cnt, uint64_t now,
+		      enum nat_verdict *v)
+{
+	/* expiry from the packet path, before any lookup of the burst */
+	n->since_expire += cnt;
+	if (n->since_expire >= EXPIRE_EVERY) {
+		nat_expire(n, now, EXPIRE_BUDGET * (n->since_expire / EXPIRE_EVERY));
+		n->since_expire %= EXPIRE_EVERY;
+	}
+	for (uint32_t i = 0; i < cnt; i += NAT_BURST)
+		handle_round(n, d + i, len + i, cnt - i < NAT_BURST ? cnt - i : NAT_BURST, now, v + i);
+}
+
+enum nat_verdict nat_handle(struct nat *n, uint8_t *d, uint32_t len, uint64_t now)
+{
+	enum nat_verdict v;
+
+	nat_handle_burst(n, &d, &len, 1, now, &v);
+	return v;
 }
 
 int nat_set_partition(struct nat *n, struct nat_part pt)
 {
-	return nat_pool_repartition(&n->pool, pt);
+	struct nat_part cur = n->pool.part;
+	int rc = nat_pool_repartition(&n->pool, pt);
+
+	if (rc == 0 && (cur.k != pt.k || cur.n != pt.n))
+		n->c.partition_changes++;
+	return rc;
 }
 
 /* ---- reload ---------------------------------------------------------------- */
@@ -472,6 +591,7 @@ static const struct {
 	C(pool_exhausted, 0), C(mappings, 1),      C(mapping_expired, 0), C(mapping_evicted, 0),
 	C(mapping_flushed, 0), C(passed_other, 0), C(untranslatable, 0), C(icmp_err_bad, 0),
 	C(ipv6_passed, 0),    C(ipv6_dropped, 0),  C(frag_passed, 0),   C(frag_dropped, 0),
+	C(no_mapping_icmp, 0), C(partition_changes, 0),
 };
 #undef C
 

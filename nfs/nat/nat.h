@@ -19,8 +19,9 @@
  *     entry's in twin and gives its port back to the pool.
  *
  * Several instances: a pool port belongs to instance k of n when port % n
- * == k (struct nat_part); the core steers packets to the pool by that rule,
- * so an instance allocates only ports of its partition.
+ * == k (struct nat_part); the core steers packets to the pool by that rule
+ * (a graph's steer key), so an instance allocates only ports of its
+ * partition, which the module (nat_module.c) learns from nfg_instance().
  */
 #ifndef NF_NAT_H
 #define NF_NAT_H
@@ -156,7 +157,9 @@ struct nat_map {
 struct nat_counters {
 	uint64_t translated_out, translated_in, icmp_errors, no_mapping, pool_exhausted, mappings,
 		mapping_expired, mapping_evicted, mapping_flushed, passed_other, untranslatable,
-		icmp_err_bad, ipv6_passed, ipv6_dropped, frag_passed, frag_dropped;
+		icmp_err_bad, ipv6_passed, ipv6_dropped, frag_passed, frag_dropped,
+		no_mapping_icmp,   /**< of no_mapping, ICMP: not steered by port (docs/nfs.md) */
+		partition_changes; /**< nat_set_partition() to another partition */
 	uint64_t parse[NF_PARSE__COUNT]; /**< drops by the parser's reason (ok and frag_* unused) */
 };
 
@@ -172,6 +175,7 @@ struct nat {
 	uint64_t touch_every; /**< refresh a mapping's idle timer at most this often (hz / 16) */
 	uint32_t seed;     /**< the tables' hash seed */
 	uint32_t since_expire;
+	uint64_t releases; /**< mappings gone so far: a burst's lookups stay valid while it holds */
 	struct nat_counters c;
 };
 
@@ -185,10 +189,20 @@ struct nat *nat_create(const struct nat_conf *conf, struct nat_part pt, uint64_t
 /** Free it, releasing every mapping. NULL is fine. */
 void nat_destroy(struct nat *n);
 
+/** Frames nat_handle_burst() takes in one round (their lookups overlapped). */
+#define NAT_BURST NF_FTAB_BURST_ROUND
+
 /**
- * Translate one frame of @p len bytes at @p d in place, at time @p now.
- * Never reads or writes at or past d[len].
+ * Translate @p cnt frames in place, frame i of @p len[i] bytes at @p d[i],
+ * at time @p now, its verdict in @p v[i]: as nat_handle() of each in
+ * order, with the cache misses of NAT_BURST frames at a time overlapped
+ * (frames, table buckets and entries, mappings).  Never reads or writes at
+ * or past d[i][len[i]].
  */
+void nat_handle_burst(struct nat *n, uint8_t *const *d, const uint32_t *len, uint32_t cnt, uint64_t now,
+		      enum nat_verdict *v);
+
+/** One frame: nat_handle_burst() of 1. */
 enum nat_verdict nat_handle(struct nat *n, uint8_t *d, uint32_t len, uint64_t now);
 
 /** Expire mappings idle past their timeout, at most @p budget. @return how many */

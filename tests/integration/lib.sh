@@ -156,6 +156,19 @@ wait_tx() {
 	fail "fewer than $1 packets left in 15 s$(core_gone)"
 }
 
+# manager_state: for a test that drives the manager (nfhost graph ...):
+# its state under $T, the core's control socket removed at the end
+manager_state() {
+	export NFHOST_STATE_DIR=$T/state
+	mkdir -p "$T/state"
+	ON_CLEANUP+=('rm -f "/run/nfhost/$NAME.sock"')
+}
+
+# nfh ARGS...: nfhost on this test's core
+nfh() {
+	"$B"/nfhost -r "$REGION" "$@"
+}
+
 stats_json() {
 	"$B"/nfhost -r "$REGION" stats
 }

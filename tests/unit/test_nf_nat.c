@@ -887,6 +887,42 @@ START_TEST(reload_keeps_state)
 }
 END_TEST
 
+/* A burst looks up all its packets first: a mapping an earlier packet of
+ * it evicts is not used by a later one (which looks again), and one an
+ * earlier packet makes is found by a later one. */
+START_TEST(burst_lookups_stay_true)
+{
+	uint16_t first;
+	struct nat *n = small_nat(1024, 1100, 2, 2, &first);
+	struct frame f[5];
+	uint8_t *d[5];
+	uint32_t len[5];
+	enum nat_verdict v[5];
+
+	mk_udp(&f[0], 0, IN_HOST, 102, REMOTE, 53, 0); /* new: evicts flow 100, the oldest */
+	mk_udp(&f[1], 0, REMOTE, 53, POOL1, first, 0); /* flow 100's reply: its mapping is gone */
+	mk_udp(&f[2], 0, IN_HOST, 100, REMOTE, 53, 0); /* flow 100 again: a new mapping */
+	mk_udp(&f[3], 0, IN_HOST, 103, REMOTE, 53, 0); /* new */
+	mk_udp(&f[4], 0, IN_HOST, 103, REMOTE, 53, 0); /* the same: the mapping f[3] made */
+	for (int i = 0; i < 5; i++)
+		d[i] = f[i].d, len[i] = f[i].len;
+	nat_handle_burst(n, d, len, 5, 10, v);
+	ck_assert_int_eq(v[0], NAT_PASS);
+	ck_assert_int_eq(v[1], NAT_DROP);
+	ck_assert_int_eq(v[2], NAT_PASS);
+	ck_assert_int_eq(v[3], NAT_PASS);
+	ck_assert_int_eq(v[4], NAT_PASS);
+	ck_assert_uint_eq(l4_word(&f[3], 0), l4_word(&f[4], 0));
+	ck_assert_uint_eq(ctr(n, "no_mapping"), 1);
+	ck_assert_uint_eq(ctr(n, "mapping_evicted"), 3);
+	ck_assert_uint_eq(ctr(n, "mappings"), 2);
+	for (int i = 0; i < 5; i++)
+		if (i != 1)
+			csum_ok(&f[i]);
+	nat_destroy(n);
+}
+END_TEST
+
 /* The partition changes while running: new mappings follow it, old ones
  * keep their ports. */
 START_TEST(partition_change)
@@ -1023,6 +1059,7 @@ static Suite *suite(void)
 	tcase_add_test(t, table_full_evicts);
 	tcase_add_test(t, reload_keeps_state);
 	tcase_add_test(t, partition_change);
+	tcase_add_test(t, burst_lookups_stay_true);
 	tcase_add_test(t, hostile);
 	suite_add_tcase(s, t);
 	return s;

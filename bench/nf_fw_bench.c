@@ -9,10 +9,12 @@
  *   new        every flow's first packet: classified, inserted
  *   rr         tracked packets in the flows' order, round after round
  *   random     tracked packets in a random order
+ *   rr_burst, random_burst  the same in bursts of 32 (fw_burst(), what the
+ *              NF gets from its ring)
  *   parse      the same frames through nf_parse() alone: what any NF pays
  *
- * Each mode one packet a call (fw_packet(), what a hop after another NF in
- * nf-chain gets).  Frames stay where they are (as a ring's buffers do), so
+ * rr and random are one packet a call (fw_packet(), what a hop after
+ * another NF in nf-chain gets).  Frames stay where they are (as a ring's buffers do), so
  * the frame's own cache miss is counted.  The clock moves 1 ms a round:
  * timers are renewed the way a busy flow renews them.
  *
@@ -30,6 +32,7 @@
 #define FRAME 64
 #define HZ 1000000000ull
 #define SVC 1
+#define BURST 32
 
 static void frame(uint8_t *d, uint32_t src, uint16_t sp, uint32_t dst, uint16_t dp)
 {
@@ -74,7 +77,10 @@ int main(int argc, char **argv)
 	struct nfg_pkt *pk;
 	uint32_t *order;
 	uint64_t t0, pass = 0, sink = 0, now = 1;
-	double cyc_new, cyc_rr, cyc_rand, cyc_parse;
+	double cyc_new, cyc_rr, cyc_rand, cyc_rr_b, cyc_rand_b, cyc_parse;
+	const struct nfg_pkt *bp[BURST];
+	const uint8_t *bd[BURST];
+	nfg_verdict_t bv[BURST];
 	struct nf_pkt p;
 
 	if (n < 1 || n > 200000 || rounds < 1) {
@@ -120,16 +126,33 @@ int main(int argc, char **argv)
 	var = (double)(__rdtsc() - t0) / ((double)rounds * n)
 	LOOP(cyc_rr, pass += fw_packet(&fw, &pk[k], fr[k], now) == NFG_V_NEXT);
 	LOOP(cyc_rand, pass += fw_packet(&fw, &pk[order[k]], fr[order[k]], now) == NFG_V_NEXT);
+	/* a burst of packets i .. i + BURST - 1 of the order @p o */
+#define BURST_OF(o)                                                                        \
+	do {                                                                               \
+		uint32_t b = n - k < BURST ? n - k : BURST;                                \
+		for (uint32_t i = 0; i < b; i++) {                                         \
+			bp[i] = &pk[o(k + i)];                                             \
+			bd[i] = fr[o(k + i)];                                              \
+		}                                                                          \
+		fw_burst(&fw, bp, bd, bv, b, now);                                         \
+		for (uint32_t i = 0; i < b; i++)                                           \
+			pass += bv[i] == NFG_V_NEXT;                                       \
+		k += b - 1;                                                                \
+	} while (0)
+#define SAME(i) (i)
+#define SHUFFLED(i) order[i]
+	LOOP(cyc_rr_b, BURST_OF(SAME));
+	LOOP(cyc_rand_b, BURST_OF(SHUFFLED));
 	LOOP(cyc_parse, sink += nf_parse(fr[order[k]], FRAME, &p));
-	if (pass != (uint64_t)n * (1 + 2 * rounds) || fw.cnt[FW_C_CONNS] != n) {
+	if (pass != (uint64_t)n * (1 + 4 * rounds) || fw.cnt[FW_C_CONNS] != n) {
 		fprintf(stderr, "nfh-bench-fw: %llu of %llu packets passed, %llu connections: the bench is wrong\n",
-			(unsigned long long)pass, (unsigned long long)n * (1 + 2 * rounds),
+			(unsigned long long)pass, (unsigned long long)n * (1 + 4 * rounds),
 			(unsigned long long)fw.cnt[FW_C_CONNS]);
 		return 1;
 	}
 	printf("{\"conns\": %u, \"rounds\": %u, \"cycles_per_pkt\": {\"new\": %.1f, \"rr\": %.1f, \"random\": %.1f, "
-	       "\"parse\": %.1f}, \"sink\": %llu}\n",
-	       n, rounds, cyc_new, cyc_rr, cyc_rand, cyc_parse, (unsigned long long)(sink & 1));
+	       "\"rr_burst\": %.1f, \"random_burst\": %.1f, \"parse\": %.1f}, \"sink\": %llu}\n",
+	       n, rounds, cyc_new, cyc_rr, cyc_rand, cyc_rr_b, cyc_rand_b, cyc_parse, (unsigned long long)(sink & 1));
 	fw_fini(&fw);
 	free(fr);
 	free(pk);

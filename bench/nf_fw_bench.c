@@ -133,7 +133,11 @@ int main(int argc, char **argv)
 		for (uint32_t i = 0; i < b; i++) {                                         \
 			bp[i] = &pk[o(k + i)];                                             \
 			bd[i] = fr[o(k + i)];                                              \
+			__builtin_prefetch(bp[i]);                                         \
 		}                                                                          \
+		/* libnfguest reads each one's length before the handler */              \
+		for (uint32_t i = 0; i < b; i++)                                           \
+			sink += bp[i]->len;                                                \
 		fw_burst(&fw, bp, bd, bv, b, now);                                         \
 		for (uint32_t i = 0; i < b; i++)                                           \
 			pass += bv[i] == NFG_V_NEXT;                                       \

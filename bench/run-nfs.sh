@@ -20,7 +20,8 @@
 # the in-flight bound was reached (the NF behind: > 0), or none (the core,
 # the NF waiting for it).  The machine is shared: where the core set the
 # pace and others took its CPU, "per second of the core's CPU" (Mpps over
-# its CPU share) compares what each side costs the core.
+# its CPU share) compares what each side costs the core, and the rounds
+# where both runs had >= 90% of their CPUs are listed apart.
 #
 # stdout: one JSON line a run; stderr: a line a run as it goes, then per NF
 # the median Mpps, the forward runs' median on its traffic, the ratio of
@@ -31,7 +32,9 @@
 #   flock /tmp/nfh-heavy.lock bench/run-nfs.sh firewall
 # Environment: NFS_BENCH_ROUNDS (5), NFS_BENCH_SECONDS (3), NFS_BENCH_FLOWS
 # (100000), NFS_BENCH_RULES (1000), NFS_BENCH_BIN (build/bin: the binaries
-# to run, e.g. a saved build for a before/after).
+# to run, e.g. a saved build for a before/after), NFS_BENCH_PERF (a
+# directory: `perf record -e cpu-clock -g` of the NF over each window,
+# DIR/NF-ROUND.data).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${NFS_BENCH_BIN:-$PWD/build/bin}
@@ -194,6 +197,13 @@ run() {
 		sleep 0.1
 	done
 	sleep "$SETTLE"
+	local perf=
+	if [[ -n ${NFS_BENCH_PERF:-} ]]; then
+		mkdir -p "$NFS_BENCH_PERF"
+		perf record -q -e cpu-clock -g -p "$NF" -o "$NFS_BENCH_PERF/$nf-$3.data" -- sleep "$SECS" \
+			> /dev/null 2>&1 &
+		perf=$!
+	fi
 	{
 	python3 - "$nf" "$2" "$3" "$B/nfhost" "$REGION" "$SECS" "$CORE" "$NF" <<'PY'
 import json, subprocess, sys, time
@@ -226,6 +236,7 @@ print(json.dumps({"nf": nf, "traffic": traffic, "round": int(rnd), "mpps": round
                   "counters": {k: v["value"] for k, v in s1["nfs"][0].get("counters", {}).items() if v["value"]}}))
 PY
 	} >> "$RUNS"
+	[[ -n $perf ]] && wait "$perf"
 	kill -TERM "$NF"
 	wait "$NF" || true
 	NF=
@@ -277,6 +288,10 @@ for line in open(sys.argv[2]):
     fwd = [r for r in runs if r["nf"] == "forward" and r["traffic"] == traffic]
     by_round = {r["round"]: r for r in fwd}
     paired = [r["mpps"] / by_round[r["round"]]["mpps"] for r in mine if by_round.get(r["round"], {}).get("mpps")]
+    # rounds where both runs had their CPUs (>= 90% for the core and the NF)
+    clean = lambda r: r["core_cpu"] >= 0.9 and r["nf_cpu"] >= 0.9
+    clean_pairs = [(r, by_round[r["round"]]) for r in mine if r["round"] in by_round and clean(r) and
+                   clean(by_round[r["round"]])]
     m, f = med(r["mpps"] for r in mine), med(r["mpps"] for r in fwd)
     ns = [r["ns_per_pkt_nf"] for r in mine if r["ns_per_pkt_nf"]]
     hz = mine[0]["tsc_hz"]
@@ -290,6 +305,8 @@ for line in open(sys.argv[2]):
            "forward_mpps_core_cpu": med(r["mpps_core_cpu"] for r in fwd),
            "core_cpu_min": min(r["core_cpu"] for r in mine + fwd),
            "throttled": med(r["throttled"] or 0 for r in mine), "forward_throttled": med(r["throttled"] or 0 for r in fwd),
+           "clean_ratio_runs": [round(a["mpps"] / b["mpps"], 3) for a, b in clean_pairs],
+           "clean_mpps_runs": [[b["mpps"], a["mpps"]] for a, b in clean_pairs],
            "mpps_runs": [r["mpps"] for r in mine], "forward_mpps_runs": [r["mpps"] for r in fwd],
            "load_average": load}
     row["ratio_per_core_cpu"] = round(row["mpps_core_cpu"] / row["forward_mpps_core_cpu"], 3)
@@ -306,6 +323,9 @@ for line in open(sys.argv[2]):
     print("  %-40s per second of the core's CPU: %.3f vs %.3f Mpps, %.3fx (the core had >= %.0f%% of its CPU)" % (
         "", row["mpps_core_cpu"], row["forward_mpps_core_cpu"], row["ratio_per_core_cpu"], 100 * row["core_cpu_min"]),
         file=sys.stderr)
+    print("  %-40s rounds where the core and the NF had >= 90%% of their CPUs: %s" % (
+        "", ", ".join("%.2fx (%.2f / %.2f Mpps)" % (a["mpps"] / b["mpps"], a["mpps"], b["mpps"]) for a, b in clean_pairs)
+        or "none"), file=sys.stderr)
 print("bench: load average %s at the end" % load, file=sys.stderr)
 if rows_out:
     with open(rows_out, "a") as fo:

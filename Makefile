@@ -34,7 +34,7 @@ NF_SRC_ids  := $(wildcard nfs/ids/*.c)
 
 .PHONY: all deps demo test bench clean vm-image
 all: $(LIB)/libnfguest.a $(LIB)/libnfguest.so $(LIB)/libnfhgraph.a $(LIB)/libnfkit.a $(BIN)/nfhost-core $(BIN)/nfhost \
-     $(NFS:%=$(BIN)/%) $(TOOLS:%=$(BIN)/%) $(BIN)/nfh-ref-ring $(BIN)/nfh-ref-hash $(BIN)/nfh-ref-aes $(BIN)/nfh-bench-ftab $(BIN)/nfh-bench-nat $(BIN)/nfh-ref-ids $(TEST_NFS:%=$(BIN)/%)
+     $(NFS:%=$(BIN)/%) $(TOOLS:%=$(BIN)/%) $(BIN)/nfh-ref-ring $(BIN)/nfh-ref-hash $(BIN)/nfh-ref-aes $(BIN)/nfh-bench-ftab $(BIN)/nfh-bench-nat $(BIN)/nfh-bench-fw $(BIN)/nfh-ref-ids $(TEST_NFS:%=$(BIN)/%)
 
 deps:
 	@tools/deps.sh
@@ -123,6 +123,12 @@ NAT_SRC := $(wildcard nfs/nat/*.c) $(wildcard nfs/nat/*.h)
 $(BIN)/nfh-bench-nat: bench/nf_nat_bench.c $(NAT_SRC) $(KIT_HDRS) $(LIB)/libnfkit.a $(LIB)/libnfguest.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(GUEST_INC) $(KIT_INC) -Infs -o $@ $< $(filter %.c,$(NAT_SRC)) $(KIT_LIBS)
+
+FW_SRC := $(wildcard nfs/firewall/*.c) $(wildcard nfs/firewall/*.h)
+# nf-firewall's handler per packet at 100,000 connections (docs/nfs.md)
+$(BIN)/nfh-bench-fw: bench/nf_fw_bench.c $(FW_SRC) $(KIT_HDRS) $(LIB)/libnfkit.a $(LIB)/libnfguest.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(GUEST_INC) $(KIT_INC) -Infs -o $@ $< $(filter %.c,$(FW_SRC)) $(KIT_LIBS)
 
 $(BIN)/nf-%: tests/nfs/nf-%.c $(wildcard nfs/*.h) $(KIT_HDRS) $(LIB)/libnfkit.a $(LIB)/libnfguest.a
 	@mkdir -p $(@D)

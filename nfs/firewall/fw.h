@@ -160,6 +160,7 @@ struct fw {
 	struct nf_ftab *frag;  /**< first fragments passed: later ones follow */
 	uint32_t seed;
 	uint32_t since_expire;
+	uint32_t gen;          /**< bumped as a connection comes or goes: lookups before it may be stale */
 	uint64_t cnt[FW_C_COUNT];
 };
 
@@ -183,8 +184,19 @@ void fw_apply(struct fw *fw, struct fw_conf *conf);
 /**
  * The firewall's verdict on the frame at @p data (pkt->len bytes): pass
  * (NFG_V_NEXT) or drop, counted.  @p now in the firewall's time unit.
+ * fw_burst() of one packet.
  */
 nfg_verdict_t fw_packet(struct fw *fw, const struct nfg_pkt *pkt, const uint8_t *data, uint64_t now);
+
+/**
+ * The verdicts on @p n frames, @p v[i] for @p pkts[i] at @p data[i], as
+ * fw_packet() of each in turn would give them, but in stages over rounds
+ * of NF_FTAB_BURST_ROUND: all parsed and keyed, the connections of all
+ * looked up at once (nf_ftab_lookup_burst(): the cache misses overlap),
+ * then each decided in order.
+ */
+void fw_burst(struct fw *fw, const struct nfg_pkt *const *pkts, const uint8_t *const *data, nfg_verdict_t *v,
+	      uint32_t n, uint64_t now);
 
 /** Expire connections and fragments due at @p now, at most @p budget. */
 void fw_expire(struct fw *fw, uint64_t now, unsigned int budget);

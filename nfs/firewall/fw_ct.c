@@ -64,6 +64,7 @@ static void ct_release(void *ctx, const void *key, void *val, enum nf_ftab_why w
 	struct fw *fw = ctx;
 
 	(void)key, (void)val;
+	fw->gen++;
 	fw->cnt[FW_C_CONNS]--;
 	if (why == NF_FTAB_EXPIRED)
 		fw->cnt[FW_C_CONN_EXPIRED]++;
@@ -210,6 +211,7 @@ static nfg_verdict_t admit(struct fw *fw, const struct nfg_pkt *pkt, const struc
 		return pass(fw);
 	if (nf_ftab_insert(fw->ct, k, hash, (unsigned int)st, now, &v) < 0)
 		return drop(fw, FW_C_DROP_TABLE_FULL);
+	fw->gen++;
 	c = v;
 	c->orig_rev = (uint8_t)rev;
 	c->rule = r ? r->id : 0;
@@ -369,66 +371,134 @@ static nfg_verdict_t frag_later(struct fw *fw, const uint8_t *d, const struct nf
 	return pass(fw);
 }
 
-nfg_verdict_t fw_packet(struct fw *fw, const struct nfg_pkt *pkt, const uint8_t *d, uint64_t now)
-{
+/* What the first pass over a burst leaves for each packet. */
+struct job {
 	struct nf_pkt p;
-	struct nf_tuple t, k;
-	enum nf_parse_res res = nf_parse(d, pkt->len, &p);
-	nfg_verdict_t v;
-	struct conn *c;
-	uint32_t hash;
-	int rev, frag, icmp;
+	struct nf_tuple t, k; /* the packet's tuple; the connection's key */
+	uint32_t hash;        /* of k */
+	enum nf_parse_res res;
+	uint8_t kind;         /* JOB_* */
+	uint8_t rev, frag, icmp;
+};
 
-	/* a little expiry as packets come, so a busy NF never lets its
-	 * deadlines pile up; the idle callback does the rest */
-	if (++fw->since_expire >= 64) {
-		fw->since_expire = 0;
-		fw_expire(fw, now, 16);
+enum {
+	JOB_OTHER,   /* no connection to look up: the parser's answer decides */
+	JOB_RELATED, /* an ICMP error: the connection it quotes decides */
+	JOB_CONN,    /* a packet of a connection (or one that may open one) */
+};
+
+/* The first pass: parse, and for a packet of a connection its key and
+ * hash.  Reads the packet only.  @return 1 for a connection's packet. */
+static int prepare(const struct fw *fw, const struct nfg_pkt *pkt, const uint8_t *d, struct job *j)
+{
+	j->res = nf_parse(d, pkt->len, &j->p);
+	j->kind = JOB_OTHER;
+	if (j->res != NF_PARSE_OK && j->res != NF_PARSE_FRAG_FIRST)
+		return 0;
+	j->frag = j->res == NF_PARSE_FRAG_FIRST;
+	nf_tuple_from(d, &j->p, &j->t);
+	j->icmp = (j->p.flags & NF_PKT_F_L4) && (j->t.proto == NF_PROTO_ICMP || j->t.proto == NF_PROTO_ICMPV6);
+	if (j->icmp && nf_icmp_is_error(d, &j->p)) {
+		j->kind = JOB_RELATED;
+		return 0;
 	}
-	switch (res) {
-	case NF_PARSE_OK:
-	case NF_PARSE_FRAG_FIRST:
-		break;
-	case NF_PARSE_FRAG_LATER:
-		return frag_later(fw, d, &p);
-	case NF_PARSE_NOT_IP:
-		if (fw->conf.pass_non_ip) {
+	j->rev = (uint8_t)canon(&j->t, &j->k);
+	j->hash = nf_hash_bytes(&j->k, sizeof(j->k), fw->seed);
+	j->kind = JOB_CONN;
+	return 1;
+}
+
+/* The last pass, in packet order: the verdict on a packet whose
+ * connection, if any, is @p c. */
+static nfg_verdict_t decide(struct fw *fw, const struct nfg_pkt *pkt, const uint8_t *d, const struct job *j,
+			    struct conn *c, uint64_t now)
+{
+	const struct nf_tuple *t = &j->t, *k = &j->k;
+	nfg_verdict_t v;
+
+	if (j->kind == JOB_RELATED)
+		return related(fw, d, &j->p);
+	if (j->kind == JOB_OTHER) {
+		if (j->res == NF_PARSE_FRAG_LATER)
+			return frag_later(fw, d, &j->p);
+		if (j->res == NF_PARSE_NOT_IP && fw->conf.pass_non_ip) {
 			fw->cnt[FW_C_NON_IP_PASSED]++;
 			return NFG_V_NEXT;
 		}
-		/* fall through */
-	default:
-		return invalid(fw, FW_C__FIXED + res);
+		return invalid(fw, FW_C__FIXED + j->res);
 	}
-	frag = res == NF_PARSE_FRAG_FIRST;
-	nf_tuple_from(d, &p, &t);
-	icmp = (p.flags & NF_PKT_F_L4) && (t.proto == NF_PROTO_ICMP || t.proto == NF_PROTO_ICMPV6);
-	if (icmp && nf_icmp_is_error(d, &p))
-		return related(fw, d, &p);
-	rev = canon(&t, &k);
-	hash = nf_hash_bytes(&k, sizeof(k), fw->seed);
-	c = nf_ftab_lookup(fw->ct, &k, hash);
-	if (t.proto == NF_PROTO_TCP && (p.flags & NF_PKT_F_L4)) {
-		v = tcp(fw, pkt, d, &p, &t, &k, hash, rev, c, frag, now);
+	if (t->proto == NF_PROTO_TCP && (j->p.flags & NF_PKT_F_L4)) {
+		v = tcp(fw, pkt, d, &j->p, t, k, j->hash, j->rev, c, j->frag, now);
 	} else if (c) {
 		set_state(fw, c, (int)nf_ftab_class(fw->ct, c), now);
 		v = pass(fw);
-	} else if (!icmp) {
-		v = admit(fw, pkt, &t, &k, hash, rev, FW_UDP, frag, now);
+	} else if (!j->icmp) {
+		v = admit(fw, pkt, t, k, j->hash, j->rev, FW_UDP, j->frag, now);
 	} else {
-		switch (nf_icmp_echo_kind(d, &p)) {
+		switch (nf_icmp_echo_kind(d, &j->p)) {
 		case 1: /* a request opens the pseudo-connection */
-			v = admit(fw, pkt, &t, &k, hash, rev, FW_ICMP, frag, now);
+			v = admit(fw, pkt, t, k, j->hash, j->rev, FW_ICMP, j->frag, now);
 			break;
 		case 2: /* a reply to no request */
 			v = drop(fw, FW_C_DROP_BAD_STATE);
 			break;
 		default: /* other informational ICMP: each packet by the rules */
-			v = admit(fw, pkt, &t, &k, hash, rev, -1, frag, now);
+			v = admit(fw, pkt, t, k, j->hash, j->rev, -1, j->frag, now);
 			break;
 		}
 	}
-	if (frag && v == NFG_V_NEXT)
-		frag_first_passed(fw, d, &p, &t, now);
+	if (j->frag && v == NFG_V_NEXT)
+		frag_first_passed(fw, d, &j->p, t, now);
+	return v;
+}
+
+void fw_burst(struct fw *fw, const struct nfg_pkt *const *pkts, const uint8_t *const *data, nfg_verdict_t *v,
+	      uint32_t n, uint64_t now)
+{
+	/* a little expiry as packets come (16 entries per 64 packets), so a
+	 * busy NF never lets its deadlines pile up; the idle callback does
+	 * the rest.  Before the lookups: it removes entries. */
+	if ((fw->since_expire += n) >= 64) {
+		fw_expire(fw, now, fw->since_expire / 4);
+		fw->since_expire = 0;
+	}
+	for (uint32_t o = 0; o < n; o += NF_FTAB_BURST_ROUND) {
+		uint32_t r = n - o < NF_FTAB_BURST_ROUND ? n - o : NF_FTAB_BURST_ROUND, m = 0, gen;
+		struct job jobs[NF_FTAB_BURST_ROUND];
+		const void *keys[NF_FTAB_BURST_ROUND];
+		uint32_t hashes[NF_FTAB_BURST_ROUND];
+		void *vals[NF_FTAB_BURST_ROUND];
+
+		for (uint32_t i = 0; i < r; i++)
+			__builtin_prefetch(data[o + i]);
+		for (uint32_t i = 0; i < r; i++)
+			if (prepare(fw, pkts[o + i], data[o + i], &jobs[i])) {
+				keys[m] = &jobs[i].k;
+				hashes[m++] = jobs[i].hash;
+			}
+		nf_ftab_lookup_burst(fw->ct, keys, hashes, m, vals);
+		gen = fw->gen;
+		m = 0;
+		for (uint32_t i = 0; i < r; i++) {
+			struct conn *c = NULL;
+
+			if (jobs[i].kind == JOB_CONN) {
+				c = vals[m++];
+				/* a packet before it in the burst opened or
+				 * removed a connection (or evicted one for
+				 * room): the answer may be stale */
+				if (fw->gen != gen)
+					c = nf_ftab_lookup(fw->ct, &jobs[i].k, jobs[i].hash);
+			}
+			v[o + i] = decide(fw, pkts[o + i], data[o + i], &jobs[i], c, now);
+		}
+	}
+}
+
+nfg_verdict_t fw_packet(struct fw *fw, const struct nfg_pkt *pkt, const uint8_t *d, uint64_t now)
+{
+	nfg_verdict_t v;
+
+	fw_burst(fw, &pkt, &d, &v, 1, now);
 	return v;
 }

@@ -833,6 +833,83 @@ START_TEST(test_random_frames)
 }
 END_TEST
 
+/* fw_burst() gives each packet the verdict fw_packet() one at a time
+ * would: packets of one connection in one burst (a SYN, its SYN-ACK and
+ * ACK; a request and its reply) see what the ones before them did, and a
+ * table full enough to evict on every new connection never hands a packet
+ * an entry freed by a packet before it in the burst. */
+START_TEST(test_burst_same_as_packets)
+{
+	enum { FLOWS = 48, MAX_BURST = 80 };
+	static const uint8_t steps[][2] = { /* TCP flags, from the server */
+		{ SYN, 0 }, { SYN | ACK, 1 }, { ACK, 0 }, { ACK | PSH, 1 }, { FIN | ACK, 0 }, { FIN | ACK, 1 },
+		{ RST, 1 }, { ACK, 1 },
+	};
+	struct unit_rng r;
+	uint64_t n = unit_iters(3000, 400), pkts = 0;
+	struct fw fb;
+	struct nfg_conf c;
+	struct fw_conf conf;
+	const char *yaml = "default: allow\nrules: [{id: 1, action: deny, dport: 7, proto: udp}]\n"
+			   "conntrack: {max: 16}\n";
+
+	teardown();
+	mkfw(yaml);
+	ck_assert_int_eq(nfg_conf_load_buf("t.yaml", yaml, strlen(yaml), &c), 0);
+	ck_assert_int_eq(fw_conf_parse(&c, &conf), 0);
+	nfg_conf_free(&c);
+	ck_assert_int_eq(fw_init(&fb, &conf, SVC, HZ), 0);
+	unit_rng_init(&r, 5);
+	for (uint64_t b = 0; b < n; b++) {
+		static struct frame f[MAX_BURST];
+		const struct nfg_pkt *pp[MAX_BURST];
+		const uint8_t *dp[MAX_BURST];
+		struct nfg_pkt p[MAX_BURST];
+		nfg_verdict_t v[MAX_BURST];
+		uint32_t m = unit_rng_range(&r, 1, MAX_BURST);
+
+		for (uint32_t i = 0; i < m; i++) {
+			uint16_t port = (uint16_t)(1000 + unit_rng_range(&r, 0, FLOWS - 1));
+			uint32_t kind = unit_rng_range(&r, 0, 9);
+			struct spec sp;
+
+			if (kind < 6) {
+				const uint8_t *st = steps[unit_rng_range(&r, 0, 7)];
+
+				sp = st[1] ? tcp(SRV, 80, CLI, port, st[0], 10) : tcp(CLI, port, SRV, 80, st[0], 0);
+			} else if (kind < 8) {
+				sp = (struct spec){ .src = CLI, .dst = SRV, .proto = NF_PROTO_UDP, .sport = port,
+						    .dport = (uint16_t)(port % 5 ? 53 : 7), .pay = 8 };
+				if (kind == 7)
+					sp = (struct spec){ .src = SRV, .dst = CLI, .proto = NF_PROTO_UDP,
+							    .sport = sp.dport, .dport = port, .pay = 8 };
+			} else {
+				sp = (struct spec){ .src = kind == 8 ? CLI : SRV, .dst = kind == 8 ? SRV : CLI,
+						    .proto = NF_PROTO_ICMP, .type = kind == 8 ? 8 : 0, .echo_id = port };
+			}
+			build(&f[i], &sp);
+			p[i] = (struct nfg_pkt){ .len = (uint16_t)f[i].len, .acl_svc = SVC,
+						 .acl = sp.proto == NF_PROTO_UDP && sp.dport == 7 ? 1 : 0 };
+			pp[i] = &p[i];
+			dp[i] = f[i].b;
+		}
+		fw_burst(&fb, pp, dp, v, m, now_ms);
+		for (uint32_t i = 0; i < m; i++, pkts++)
+			ck_assert_msg(fw_packet(&fw, &p[i], f[i].b, now_ms) == v[i],
+				      "burst %llu, packet %u of %u: the burst's verdict differs",
+				      (unsigned long long)b, i, m);
+		now_ms += unit_rng_range(&r, 0, 3);
+	}
+	for (unsigned int i = 0; i < FW_C_COUNT; i++)
+		ck_assert_msg(fw.cnt[i] == fb.cnt[i], "counter %u: %llu one at a time, %llu in bursts", i,
+			      (unsigned long long)fw.cnt[i], (unsigned long long)fb.cnt[i]);
+	UNIT_ASSERT(C(CONN_EVICTED) > 100);
+	printf("bursts: %llu packets, %llu passed, %llu connections, %llu evicted\n", (unsigned long long)pkts,
+	       (unsigned long long)C(PASSED), (unsigned long long)C(CONN_NEW), (unsigned long long)C(CONN_EVICTED));
+	fw_fini(&fb);
+}
+END_TEST
+
 static Suite *fw_suite(void)
 {
 	Suite *s = suite_create("nf_firewall");
@@ -857,6 +934,7 @@ static Suite *fw_suite(void)
 	tcase_add_test(tc, test_config_errors);
 	tcase_add_test(tc, test_many_rules);
 	tcase_add_test(tc, test_random_frames);
+	tcase_add_test(tc, test_burst_same_as_packets);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	return s;

@@ -41,5 +41,6 @@ int nf_module_main(int argc, char **argv, const struct nf_module *m);
 
 /* The modules that ship (nfs/NAME/), for their programs and nf-chain. */
 extern const struct nf_module nf_monitor_module;
+extern const struct nf_module nf_lb_module;
 
 #endif

@@ -19,7 +19,7 @@
 
 #define MAX_MODS NFG_MAX_LOCAL
 
-static const struct nf_module *const known[] = { &nf_monitor_module, &nf_aes_module, &nf_ids_module, &nf_nat_module, &nf_firewall_module };
+static const struct nf_module *const known[] = { &nf_monitor_module, &nf_aes_module, &nf_ids_module, &nf_nat_module, &nf_firewall_module, &nf_lb_module };
 
 struct chain {
 	uint32_t n;

@@ -205,9 +205,25 @@ void lb_destroy(struct lb *lb);
  */
 int lb_reload(struct lb *lb, struct lb_conf *c, uint64_t now);
 
+/** Frames lb_burst() handles in one round (and nf-lb's burst handler
+ * passes it at a time): one round of nf_ftab_lookup_burst(). */
+#define LB_BURST NF_FTAB_BURST_ROUND
+
 /**
- * Handle one frame of @p len bytes at @p d, rewriting it in place.
- * @p now: monotonic, in the lb's units.
+ * Handle @p n frames (@p d[i], @p len[i] bytes; any @p n), rewriting them
+ * in place, each one's verdict into @p v[i]: what lb_pkt() on each in turn
+ * would do, in stages over each round of LB_BURST frames so that their
+ * connection-table misses overlap: parse and classify every frame (service
+ * or reply mapping) and hash its connection's tuple; look them all up at
+ * once (nf_ftab_lookup_burst()); then decide and rewrite each in order.
+ * @p now: monotonic, in the lb's units (one value for the burst).
+ */
+void lb_burst(struct lb *lb, uint8_t *const *d, const uint32_t *len, enum lb_verdict *v, uint32_t n,
+	      uint64_t now);
+
+/**
+ * Handle one frame of @p len bytes at @p d, rewriting it in place: a burst
+ * of one.  @p now: monotonic, in the lb's units.
  */
 enum lb_verdict lb_pkt(struct lb *lb, uint8_t *d, uint32_t len, uint64_t now);
 

@@ -45,5 +45,6 @@ extern const struct nf_module nf_aes_module;
 extern const struct nf_module nf_ids_module;
 extern const struct nf_module nf_nat_module;
 extern const struct nf_module nf_firewall_module;
+extern const struct nf_module nf_lb_module;
 
 #endif

@@ -4,8 +4,10 @@
  * frames: client packets of known connections, replies, new connections
  * (SYNs), non-VIP packets, and a mix of them.  Each packet is a hot
  * template with a random connection's tuple written in; that loop alone
- * is measured too and taken off.  Not a test: run it by hand, under the
- * heavy-job lock:
+ * is measured too and taken off.  Each kind one packet at a time
+ * (lb_pkt(), as nf-lb runs behind another NF in nf-chain) and in bursts of
+ * LB_BURST (lb_burst(), as nf-lb gets them on its own).  Not a test: run
+ * it by hand, under the heavy-job lock:
  *   flock /tmp/nfh-heavy.lock build/tests/bench_nf_lb [CONNS] */
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,19 +116,31 @@ static inline void fill(struct bench *b, enum kind k, uint8_t *buf)
 	}
 }
 
-/* cycles per packet over PKTS packets of kind @k; @run 0: making the
- * packets alone */
-static double measure(struct bench *b, enum kind k, int run)
+/* cycles per packet over PKTS packets of kind @k, in bursts of @burst
+ * (1: lb_pkt()); @run 0: making the packets alone */
+static double measure(struct bench *b, enum kind k, uint32_t burst, int run)
 {
-	static uint8_t buf[FRAME];
+	static uint8_t buf[LB_BURST][FRAME];
+	uint8_t *d[LB_BURST];
+	uint32_t len[LB_BURST];
+	enum lb_verdict v[LB_BURST];
 	uint64_t t0, sink = 0, now = 0;
 
+	for (uint32_t i = 0; i < LB_BURST; i++) {
+		d[i] = buf[i];
+		len[i] = FRAME;
+	}
 	rng = 88172645463325252ull;
 	t0 = __rdtsc();
-	for (uint32_t n = 0; n < PKTS; n++) {
-		fill(b, k, buf);
-		if (run)
-			sink += lb_pkt(b->lb, buf, FRAME, now += 64); /* 64 TSC ticks a packet, hz 2^30 */
+	for (uint32_t n = 0; n < PKTS; n += burst) {
+		for (uint32_t i = 0; i < burst; i++)
+			fill(b, k, buf[i]);
+		if (run && burst == 1) {
+			sink += lb_pkt(b->lb, buf[0], FRAME, now += 64); /* 64 TSC ticks a packet, hz 2^30 */
+		} else if (run) {
+			lb_burst(b->lb, d, len, v, burst, now += 64 * burst);
+			sink += v[0];
+		}
 		__asm__ volatile("" : : "r"(buf) : "memory");
 	}
 	__asm__ volatile("" : : "r"(sink));
@@ -170,13 +184,19 @@ int main(int argc, char **argv)
 	frame(b.tpl[K_NEW], 0, 0, 0xc000020a, 80, NF_TCP_SYN);
 	printf("nf-lb handler alone, 64 B TCP/IPv4, connections picked at random among %u (no locality: a cache "
 	       "miss or more each), making each packet taken off:\n", b.conns);
+	printf("  %-50s %13s %9s%u\n", "", "one at a time", "bursts of ", LB_BURST);
 	for (int k = 0; k < K__COUNT; k++) {
-		double base = measure(&b, k, 0), run;
+		double c[2];
 
-		/* new tuples, none seen before */
-		b.next_new = k == K_MIX ? 1u << 24 : 1u << 25;
-		run = measure(&b, k, 1);
-		printf("  %-50s %7.1f cycles/packet\n", what[k], run - base);
+		for (int m = 0; m < 2; m++) {
+			uint32_t burst = m ? LB_BURST : 1;
+			double base = measure(&b, k, burst, 0);
+
+			/* new tuples, none seen before */
+			b.next_new = (k == K_MIX ? 1u << 24 : 1u << 25) + ((uint32_t)m << 23);
+			c[m] = measure(&b, k, burst, 1) - base;
+		}
+		printf("  %-50s %13.1f %11.1f cycles/packet\n", what[k], c[0], c[1]);
 	}
 	printf("  (%llu connections in the table at the end, %llu evicted when it was full)\n",
 	       (unsigned long long)b.lb->st.conns, (unsigned long long)b.lb->st.conn_evicted);

@@ -814,6 +814,86 @@ START_TEST(fragments)
 }
 END_TEST
 
+/* lb_burst() does what lb_pkt() does on each frame in turn, also when a
+ * round holds several packets of one connection (its SYN and its ACK, a
+ * reopening SYN after a FIN) and when an insert evicts (a table of 40)
+ * the entry a later packet of the round was found in: frames, verdicts
+ * and every counter alike, over bursts of 1 to 2 * LB_BURST + 5. */
+START_TEST(burst_as_one_by_one)
+{
+	static const char *const YAML = "table_size: 251\nmax_conns: 40\n"
+					"timeouts: {tcp_syn: 600, tcp_est: 600, tcp_fin: 600, udp: 600}\n"
+					"services:\n"
+					"  - {name: web, vip: 192.0.2.10, port: 80, backends: [{addr: 10.1.0.1, port: "
+					"8080}, {addr: 10.1.0.2, port: 8080}, {addr: 10.1.0.3, port: 8080}]}\n"
+					"  - {name: dns, vip: 192.0.2.10, port: 53, proto: udp, backends: [{addr: "
+					"10.1.1.1, port: 5353}]}\n";
+	static const uint8_t flags[] = { NF_TCP_SYN, NF_TCP_ACK, NF_TCP_SYN | NF_TCP_ACK, NF_TCP_FIN | NF_TCP_ACK,
+					 NF_TCP_RST, NF_TCP_PSH | NF_TCP_ACK };
+	static const char *const be[] = { "10.1.0.1", "10.1.0.2", "10.1.0.3" };
+	enum { N = 6000, FR = 128 };
+	static uint8_t one[N][FR], many[N][FR];
+	static uint32_t len[N];
+	static enum lb_verdict v1[N], vn[N];
+	struct lb *a = mk(YAML, 77), *b = mk(YAML, 77);
+	struct unit_rng rng;
+	uint64_t now = 0;
+	uint8_t tmp[1600]; /* build()'s room */
+
+	unit_rng_init(&rng, 0xb0);
+	for (uint32_t i = 0; i < N; i++) {
+		uint32_t r = unit_rng32(&rng) % 10;
+		struct fb f = { .ipv = 4, .proto = NF_PROTO_TCP, .flags = flags[unit_rng32(&rng) % 6],
+				.src = client((int)(unit_rng32(&rng) % 60)), .dst = "192.0.2.10",
+				.sport = (uint16_t)(1000 + unit_rng32(&rng) % 2), .dport = 80 };
+		char cl[32];
+
+		if (r < 3) { /* a reply, from the backend the client's packets may have gone to */
+			snprintf(cl, sizeof(cl), "%s", f.src);
+			f.src = be[unit_rng32(&rng) % 3], f.dst = cl;
+			f.dport = f.sport, f.sport = 8080;
+		} else if (r < 4) {
+			f.proto = NF_PROTO_UDP, f.dport = 53;
+		} else if (r < 5) {
+			f.dst = "192.0.2.99";
+		}
+		len[i] = build(tmp, &f);
+		ck_assert_uint_le(len[i], FR);
+		memcpy(one[i], tmp, len[i]);
+		memcpy(many[i], tmp, len[i]);
+	}
+	for (uint32_t i = 0; i < N;) {
+		uint32_t n = unit_rng_range(&rng, 1, 2 * LB_BURST + 5);
+		uint8_t *d[2 * LB_BURST + 5];
+
+		n = n > N - i ? N - i : n;
+		now++;
+		for (uint32_t k = 0; k < n; k++) {
+			v1[i + k] = lb_pkt(a, one[i + k], len[i + k], now);
+			d[k] = many[i + k];
+		}
+		lb_burst(b, d, len + i, vn + i, n, now);
+		i += n;
+	}
+	for (uint32_t i = 0; i < N; i++) {
+		ck_assert_msg(v1[i] == vn[i], "frame %u: verdict %d one by one, %d in a burst", i, v1[i], vn[i]);
+		ck_assert_msg(!memcmp(one[i], many[i], len[i]), "frame %u: rewritten one way one by one, another in a burst",
+			      i);
+	}
+	ck_assert_msg(!memcmp(&a->st, &b->st, sizeof(a->st)), "the counters differ");
+	printf("burst: %u frames: %llu new connections (%llu evicted, %llu reopened), %llu hits, %llu replies "
+	       "(%llu of a connection held)\n",
+	       N, (unsigned long long)b->st.new_conns, (unsigned long long)b->st.conn_evicted,
+	       (unsigned long long)b->st.conn_reopened, (unsigned long long)b->st.conn_hits,
+	       (unsigned long long)b->st.replies_rewritten, (unsigned long long)b->st.reply_conn_hits);
+	ck_assert_uint_gt(b->st.conn_evicted, 100);
+	ck_assert_uint_gt(b->st.conn_reopened, 10);
+	ck_assert_uint_gt(b->st.reply_conn_hits, 10);
+	lb_destroy(a);
+	lb_destroy(b);
+}
+END_TEST
+
 /* every packet is exactly one of these */
 static uint64_t accounted(const struct lb_stats *s)
 {
@@ -922,6 +1002,7 @@ static Suite *lb_suite(void)
 	tcase_add_test(t, no_backend);
 	tcase_add_test(t, fragments);
 	tcase_add_test(t, hostile);
+	tcase_add_test(t, burst_as_one_by_one);
 	suite_add_tcase(s, t);
 	return s;
 }

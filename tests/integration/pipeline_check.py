@@ -258,6 +258,17 @@ def proto_of(v):
     return PROTO_NUM[v] if isinstance(v, str) else int(v)
 
 
+def rules_of(rules):
+    """Rules (a firewall's or a graph's) with their prefixes, ranges and
+    protocols parsed, in winning order: the highest priority, then the
+    lowest id."""
+    out = [dict(r, src=r.get('src') and ipaddress.ip_network(r['src']),
+                dst=r.get('dst') and ipaddress.ip_network(r['dst']),
+                sport=port_range(r.get('sport')), dport=port_range(r.get('dport')),
+                proto=proto_of(r.get('proto')), priority=r.get('priority', 0)) for r in rules]
+    return sorted(out, key=lambda r: (-r['priority'], r['id']))
+
+
 def a2s(a):
     return str(ipaddress.ip_address(a))
 
@@ -299,13 +310,7 @@ class Firewall(Model):
 
     def __init__(self, name, conf):
         super().__init__(name, conf)
-        self.rules = []
-        for r in conf.get('rules', []):
-            self.rules.append(dict(r, src=r.get('src') and ipaddress.ip_network(r['src']),
-                                   dst=r.get('dst') and ipaddress.ip_network(r['dst']),
-                                   sport=port_range(r.get('sport')), dport=port_range(r.get('dport')),
-                                   proto=proto_of(r.get('proto')), priority=r.get('priority', 0)))
-        self.rules.sort(key=lambda r: (-r['priority'], r['id']))
+        self.rules = rules_of(conf.get('rules', []))
         self.default = conf.get('default', 'deny')
         self.conns = {}  # flow -> {'fins': set of senders, 'rst': bool}
         self.frags = set()
@@ -659,13 +664,7 @@ class Graph:
         for c in g['chains']:
             names = [ids.get(x, x) for x in c['services']]
             self.chains[c['id']] = self.chains[c.get('name')] = [self.models[n] for n in names]
-        self.rules = []
-        for r in g.get('rules', []):
-            self.rules.append(dict(r, src=r.get('src') and ipaddress.ip_network(r['src']),
-                                   dst=r.get('dst') and ipaddress.ip_network(r['dst']),
-                                   sport=port_range(r.get('sport')), dport=port_range(r.get('dport')),
-                                   proto=proto_of(r.get('proto')), priority=r.get('priority', 0)))
-        self.rules.sort(key=lambda r: (-r['priority'], r['id']))
+        self.rules = rules_of(g.get('rules', []))
         self.default = self.chains[g['default']['chain']]
 
     def chain(self, p):

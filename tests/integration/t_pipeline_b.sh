@@ -18,10 +18,7 @@
 # packet, but for NAT's ports and pool addresses (one-to-one between the
 # runs) and AES's IVs (both decrypt to the same bytes).
 . "$(dirname "$0")/lib.sh"
-export NFHOST_STATE_DIR=$T/state
 cd "$ROOT"
-ON_CLEANUP+=('[[ -f $T/load.txt ]] && track "$T/load.txt"')
-ON_CLEANUP+=('rm -f "/run/nfhost/$NAME.sock"')
 FW=examples/pipelines/firewall.yaml
 ENC=examples/pipelines/aes-encrypt.yaml
 NAT=examples/pipelines/nat.yaml
@@ -35,15 +32,7 @@ decrypt() {
 }
 
 gen_pcap --sessions 250 -s 12 --hostile 3 --summary "$T/in.json" "$T/in.pcap"
-start_core "net_pcap0,rx_pcap=$T/in.pcap,tx_pcap=$T/out.pcap" --
-"$B"/nfhost -r "$REGION" graph load examples/pipelines/b.yaml > "$T/load.txt" 2>&1 ||
-	fail "graph load: $(cat "$T/load.txt")"
-track "$T/load.txt"
-wait_drained 60
-sleep 0.2 # the NFs publish their counters every 10 ms
-stats_json > "$T/stats.json"
-stop_all
-rm "$T/load.txt"
+run_graph examples/pipelines/b.yaml "$T/in.pcap" "$T/out.pcap"
 decrypt "$T/out.pcap" "$T/dec.pcap"
 $PY tests/integration/pipeline_check.py check examples/pipelines/b.yaml "$T/in.json" "$T/in.pcap" "$T/out.pcap" \
 	--stats "$T/stats.json" --decrypted "$T/dec.pcap" | tee "$T/check.out" ||

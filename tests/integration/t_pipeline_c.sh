@@ -12,20 +12,10 @@
 # connection, every other field as it came; the rest byte for byte; every
 # checksum right (and by scapy); both NFs' counters by name.
 . "$(dirname "$0")/lib.sh"
-export NFHOST_STATE_DIR=$T/state
 cd "$ROOT"
-ON_CLEANUP+=('[[ -f $T/load.txt ]] && track "$T/load.txt"')
-ON_CLEANUP+=('rm -f "/run/nfhost/$NAME.sock"')
 
 gen_pcap --sessions 300 -s 13 --servers 192.0.2.8/30 --hostile 3 --summary "$T/in.json" "$T/in.pcap"
-start_core "net_pcap0,rx_pcap=$T/in.pcap,tx_pcap=$T/out.pcap" --
-"$B"/nfhost -r "$REGION" graph load examples/pipelines/c.yaml > "$T/load.txt" 2>&1 ||
-	fail "graph load: $(cat "$T/load.txt")"
-track "$T/load.txt"
-wait_drained 60
-sleep 0.2 # the NFs publish their counters every 10 ms
-stats_json > "$T/stats.json"
-stop_all
+run_graph examples/pipelines/c.yaml "$T/in.pcap" "$T/out.pcap"
 $PY tests/integration/pipeline_check.py check examples/pipelines/c.yaml "$T/in.json" "$T/in.pcap" "$T/out.pcap" \
 	--stats "$T/stats.json" | tee "$T/check.out" || fail "the output is not what pipeline C's policy says (above)"
 $PY tests/integration/scapy_check.py checksums "$T/out.pcap" || fail "bad checksums in the output"

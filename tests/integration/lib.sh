@@ -343,3 +343,32 @@ stop_guest() {
 	done
 	fail "guest $1 did not power off in 20 s"
 }
+
+# copy_pipelines: examples/pipelines/ in $T/pipelines, the graphs' -c paths
+# pointing there, nf-ids's alerts in $T/pipelines/alerts.json rather than
+# on stdout (its log, where its other messages may cut an alert line)
+copy_pipelines() {
+	cp -r "$ROOT/examples/pipelines" "$T/pipelines"
+	sed -i "s|examples/pipelines/|$T/pipelines/|" "$T"/pipelines/*.yaml
+	sed -i 's|^alerts: .*|alerts: alerts.json|' "$T/pipelines/ids.yaml"
+}
+
+# run_graph FILE IN.pcap OUT.pcap: a core with a net_pcap port reading IN
+# and writing OUT, the graph FILE loaded by `nfhost graph load` (relative
+# paths from the repository; NF logs in $NFHOST_STATE_DIR/logs, default
+# $T/state/logs), until the input drained; `nfhost stats` then in
+# $T/stats.json; everything stopped.
+run_graph() {
+	export NFHOST_STATE_DIR=${NFHOST_STATE_DIR:-$T/state}
+	# NFs nfhost started, even when graph load failed the test
+	ON_CLEANUP+=('[[ -f $T/load.txt ]] && track "$T/load.txt"' 'rm -f "/run/nfhost/$NAME.sock"')
+	start_core "net_pcap0,rx_pcap=$2,tx_pcap=$3" --
+	(cd "$ROOT" && "$B"/nfhost -r "$REGION" graph load "$1") > "$T/load.txt" 2>&1 ||
+		fail "graph load $1: $(cat "$T/load.txt")"
+	track "$T/load.txt"
+	wait_drained 60
+	sleep 0.2 # the NFs publish their counters every 10 ms
+	stats_json > "$T/stats.json"
+	stop_all
+	rm "$T/load.txt"
+}

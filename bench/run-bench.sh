@@ -6,7 +6,9 @@
 # each chain run is bracketed by reference runs and the ratio is taken
 # against their mean.  Rows go to bench/results/latest.json.
 # Then the classifier: 1000 wildcard rules and 100 000 active flows against
-# a single default chain (bench/run-classify.sh; BENCH_CLASSIFY=0 skips it).
+# a single default chain (bench/run-classify.sh; BENCH_CLASSIFY=0 skips it);
+# the stateful NFs next to nf-forward (bench/run-nfs.sh; BENCH_NFS=0) and the
+# NF engines next to their libraries alone (BENCH_NF_REFS=0).
 #
 # Scheduling: the core's RX/TX loop on CPU 0; every NF pinned to CPU 1.
 # NFs that share CPU 1 take turns: an NF whose ring is empty yields
@@ -157,6 +159,12 @@ fi
 # The classifier with 1000 rules and 100 000 flows, against the default chain.
 if [[ ${BENCH_CLASSIFY:-1} == 1 ]]; then
 	bench/run-classify.sh "$ROWS"
+fi
+# The stateful NFs in a chain next to nf-forward, 100 000 flows, alternated
+# (bench/run-nfs.sh; issue 14: firewall >= 0.5x, NAT and LB >= 0.6x).
+if [[ ${BENCH_NFS:-1} == 1 ]]; then
+	NFS_BENCH_ROUNDS=${NFS_BENCH_ROUNDS:-3} NFS_BENCH_SECONDS=${NFS_BENCH_SECONDS:-2} \
+		bench/run-nfs.sh --rows "$ROWS" firewall nat lb
 fi
 # The NFs' engines next to their libraries alone, in one process, interleaved
 # (issue 14): nf-aes's handler vs OpenSSL EVP on the same payloads, nf-ids's

@@ -5,7 +5,7 @@
 #
 #   bench/run-nfs.sh [--rows FILE] NF...      e.g. bench/run-nfs.sh firewall acl
 #
-# NF is a case of nf_case() below (forward, firewall, acl); adding one is a
+# NF is a case of nf_case() below (forward, firewall, acl, nat, lb); adding one is a
 # few lines there (its program, its options, its traffic, its target).
 # Runs alternate within each round: nf-forward on a traffic, then every NF
 # given on that traffic, round after round, so the machine's drift hits
@@ -65,7 +65,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 usage() {
-	echo "usage: bench/run-nfs.sh [--rows FILE] NF... (NF: forward, firewall, acl)" >&2
+	echo "usage: bench/run-nfs.sh [--rows FILE] NF... (NF: forward, firewall, acl, nat, lb)" >&2
 	exit 2
 }
 [[ ${1:-} == --rows ]] && { ROWS_OUT=${2:?}; shift 2; }
@@ -73,13 +73,15 @@ usage() {
 
 # ---- traffic: traffic_NAME FILE writes the pcap --------------------------------
 
-# FLOWS UDP flows of one 64 B packet each, in turn: every flow comes back
-# every FLOWS packets (a tracked pseudo-connection after its first packet);
-# clients in 10.0.0.0/8, servers in 172.16.0.0/12.
-traffic_udp_flows() {
-	python3 - "$1" "$FLOWS" <<'PY'
+# FLOWS flows of one 64 B packet each, in turn: every flow comes back every
+# FLOWS packets.  udp_flows: UDP, clients in 10.0.0.0/8 to servers in
+# 172.16.0.0/12 (a tracked pseudo-connection, a NAT mapping after its first
+# packet); lb_vip: TCP ACKs from clients in 10.0.0.0/8 to the VIP
+# 192.0.2.10:80 (a load balancer's connections).
+traffic_flows() {
+	python3 - "$1" "$FLOWS" "$2" <<'PY'
 import struct, sys
-pcap, flows = sys.argv[1], int(sys.argv[2])
+pcap, flows, kind = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 
 def csum(b):
     s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
@@ -90,13 +92,28 @@ def csum(b):
 with open(pcap, "wb") as f:
     f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
     for i in range(flows):
-        src, dst = 0x0a000000 + i * 97 % (1 << 24), 0xac100000 + i * 31 % (1 << 20)
-        udp = struct.pack("!HHHH", 1024 + i % 60000, 53 + i % 1000, 30, 0) + b"\0" * 22
-        ip = struct.pack("!BBHHHBBHII", 0x45, 0, 20 + len(udp), i & 0xffff, 0, 64, 17, 0, src, dst)
+        src = 0x0a000000 + i * 97 % (1 << 24)
+        if kind == "udp":
+            dst, proto = 0xac100000 + i * 31 % (1 << 20), 17
+            l4 = struct.pack("!HHHH", 1024 + i % 60000, 53 + i % 1000, 30, 0) + b"\0" * 22
+        else:
+            dst, proto = 0xc000020a, 6
+            l4 = struct.pack("!HHIIBBHHH", 1024 + i % 60000, 80, i, 1, 0x50, 0x10, 65535, 0, 0) + b"\0" * 6
+            ph = struct.pack("!IIBBH", src, dst, 0, 6, len(l4))
+            l4 = l4[:16] + struct.pack("!H", csum(ph + l4)) + l4[18:]
+        ip = struct.pack("!BBHHHBBHII", 0x45, 0, 20 + len(l4), i & 0xffff, 0, 64, proto, 0, src, dst)
         ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
-        fr = b"\x02\0\0\0\0\x02\x02\0\0\0\0\x01\x08\x00" + ip + udp
+        fr = b"\x02\0\0\0\0\x02\x02\0\0\0\0\x01\x08\x00" + ip + l4
         f.write(struct.pack("<IIII", 0, i, len(fr), len(fr)) + fr)
 PY
+}
+
+traffic_udp_flows() {
+	traffic_flows "$1" udp
+}
+
+traffic_lb_vip() {
+	traffic_flows "$1" tcp_vip
 }
 
 # ---- configurations ------------------------------------------------------------
@@ -148,6 +165,21 @@ nf_case() {
 		rules
 		PROG=nf-acl-probe ARGS=(--rules "$TMP/fw.acl" --no-check)
 		WHAT="nf-acl-probe, $NRULES rules" ;;
+	nat)
+		printf 'inside: [10.0.0.0/8]\npool: {addresses: [192.0.2.1, 192.0.2.2, 192.0.2.3, 192.0.2.4], ports: 1024-65535}\nmax_mappings: %d\n' \
+			"$((FLOWS * 2))" > "$TMP/nat.yaml"
+		PROG=nf-nat ARGS=(-c "$TMP/nat.yaml") TARGET=0.6
+		WHAT="nf-nat, $FLOWS mappings" ;;
+	lb)
+		{
+			echo "max_conns: $((FLOWS * 2))"
+			echo "services:"
+			echo "  - {name: web, vip: 192.0.2.10, port: 80, backends: ["
+			for i in 1 2 3 4 5 6 7 8; do echo "      {addr: 10.1.0.$i, port: 8080},"; done
+			echo "    ]}"
+		} > "$TMP/lb.yaml"
+		PROG=nf-lb ARGS=(-c "$TMP/lb.yaml") TRAFFIC=lb_vip TARGET=0.6
+		WHAT="nf-lb, 8 backends, $FLOWS conns" ;;
 	*) echo "bench: unknown NF '$1'" >&2; usage ;;
 	esac
 	[[ -x $B/$PROG ]] || { echo "bench: $B/$PROG missing: make all" >&2; exit 1; }

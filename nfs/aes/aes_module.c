@@ -6,7 +6,6 @@
  *
  * SIGHUP reloads CONFIG: all of it or none; counters and the IV counter stay. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -14,6 +13,8 @@
 
 #include "aes_nf.h"
 #include "nf_module.h"
+
+#define AES_USAGE "usage: aes -c CONFIG"
 
 struct nf_aes {
 	struct nfg_ctx *ctx;
@@ -80,13 +81,12 @@ static int aes_open(struct nfg_ctx *ctx, uint16_t service_id, int argc, char **a
 		return nfg_set_error(-ENOMEM, "out of memory");
 	s->ctx = ctx;
 	optind = 0;
-	while ((opt = getopt(argc, argv, "c:")) != -1)
-		if (opt == 'c')
-			s->file = optarg;
-		else
-			break;
-	if (opt != -1 || optind != argc || !s->file)
-		rc = nfg_set_error(-EINVAL, "usage: aes -c CONFIG");
+	while ((opt = nf_module_getopt(argc, argv, "c:", NULL, AES_USAGE)) == 'c')
+		s->file = optarg;
+	if (opt == '?')
+		rc = -EINVAL;
+	else if (!s->file)
+		rc = nfg_set_error(-EINVAL, "%s", AES_USAGE);
 	else if ((rc = aes_conf_load(s->file, &conf)) < 0)
 		;
 	else if (aes_nf_init(&s->aes, &conf) < 0)

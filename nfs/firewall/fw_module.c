@@ -9,7 +9,6 @@
  * connection.  SIGHUP loads the file again: new rules, default and
  * timeouts; tracked connections stay. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,17 +126,12 @@ static int fw_mod_open(struct nfg_ctx *ctx, uint16_t service_id, int argc, char 
 	nf->ctx = ctx;
 	nf->svc = service_id ? service_id : o->service_id;
 	optind = 0;
-	while ((c = getopt(argc, argv, "c:")) != -1) {
-		if (c != 'c') {
+	while ((c = nf_module_getopt(argc, argv, "c:", NULL, "usage: firewall [-c CONFIG]")) != -1) {
+		if (c == '?') {
 			free(nf);
-			return nfg_set_error(-EINVAL, "usage: firewall [-c CONFIG]");
+			return -EINVAL;
 		}
 		nf->file = optarg;
-	}
-	if (optind < argc) {
-		rc = nfg_set_error(-EINVAL, "unexpected argument '%s'", argv[optind]);
-		free(nf);
-		return rc;
 	}
 	if ((rc = load(nf, &conf)) < 0) {
 		free(nf);

@@ -180,8 +180,10 @@ static int ids_open(struct nfg_ctx *ctx, uint16_t service_id, int argc, char **a
 	n->ctx = ctx;
 	ids_conf_default(&n->cli);
 	optind = 0;
-	while (rc == 0 && (o = getopt(argc, argv, "c:R:m:o:")) != -1) {
-		if (o == 'c')
+	while (rc == 0 && (o = nf_module_getopt(argc, argv, "c:R:m:o:", NULL, USAGE)) != -1) {
+		if (o == '?')
+			rc = -EINVAL;
+		else if (o == 'c')
 			n->config = optarg;
 		else if (o == 'R')
 			snprintf(n->cli.rules, sizeof(n->cli.rules), "%s", optarg);
@@ -192,7 +194,7 @@ static int ids_open(struct nfg_ctx *ctx, uint16_t service_id, int argc, char **a
 		else
 			rc = nfg_set_error(-EINVAL, USAGE);
 	}
-	if (!rc && (optind != argc || !!n->config == !!n->cli.rules[0]))
+	if (!rc && !!n->config == !!n->cli.rules[0])
 		rc = nfg_set_error(-EINVAL, USAGE);
 	if (!rc)
 		rc = conf_of(n, &c);

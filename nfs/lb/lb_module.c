@@ -17,6 +17,8 @@
 #include "lb.h"
 #include "nf_module.h"
 
+#define LB_USAGE "usage: lb -c CONFIG"
+
 struct nflb {
 	struct lb *lb;
 	char *file;
@@ -128,14 +130,14 @@ static int lb_open(struct nfg_ctx *ctx, uint16_t service_id, int argc, char **ar
 		return nfg_set_error(-ENOMEM, "out of memory");
 	n->ctx = ctx;
 	optind = 0;
-	while ((opt = getopt(argc, argv, "c:")) != -1) {
-		if (opt != 'c')
-			goto usage;
+	while ((opt = nf_module_getopt(argc, argv, "c:", NULL, LB_USAGE)) == 'c') {
 		free(n->file);
 		if (!(n->file = strdup(optarg)))
 			return nflb_free(n), nfg_set_error(-ENOMEM, "out of memory");
 	}
-	if (!n->file || optind != argc)
+	if (opt == '?')
+		return nflb_free(n), -EINVAL;
+	if (!n->file)
 		goto usage;
 	if ((rc = lb_conf_load(n->file, NULL, &c)) < 0)
 		return nflb_free(n), rc;
@@ -152,7 +154,7 @@ static int lb_open(struct nfg_ctx *ctx, uint16_t service_id, int argc, char **ar
 	return 0;
 usage:
 	nflb_free(n);
-	return nfg_set_error(-EINVAL, "usage: nf-lb [libnfguest options] -- -c CONFIG");
+	return nfg_set_error(-EINVAL, LB_USAGE);
 }
 
 static void lb_close(struct nfg_ctx *ctx, double elapsed_s, void *arg)

@@ -10,6 +10,8 @@
 #ifndef NF_MODULE_H
 #define NF_MODULE_H
 
+#include <getopt.h>
+
 #include <nfhost/nfg.h>
 
 /** One NF, as nf_module_main() and nf-chain drive it. */
@@ -38,6 +40,18 @@ struct nf_module {
  *   options or configuration, said on stderr)
  */
 int nf_module_main(int argc, char **argv, const struct nf_module *m);
+
+/**
+ * The next of a module's own options, as getopt_long() parses them (set
+ * optind = 0 before the first call; options stop at the first argument).
+ * An unknown option, a missing value or an argument left after the options
+ * is an error naming it, followed by @p usage, in nfg_last_error().
+ * @param longopts NULL when the module has short options only
+ * @return the option (its character or val), -1 after the last one, or '?'
+ *   with the error set
+ */
+int nf_module_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
+		     const char *usage);
 
 /* The modules that ship (nfs/NAME/), for their programs and nf-chain. */
 extern const struct nf_module nf_monitor_module;

@@ -15,7 +15,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,42 +210,31 @@ static void monitor_tick(struct nfg_ctx *ctx, double dt, void *arg)
 	}
 }
 
+#define MONITOR_USAGE "usage: monitor [-f FLOWS 1..16777216] [-t TOP 0..20] [-i IDLE_SECONDS]"
+
 static int parse_opts(int argc, char **argv, uint32_t *nflows, uint32_t *top_n, double *idle_s)
 {
 	char *end;
 	int c;
 
 	optind = 0;
-	while ((c = getopt(argc, argv, "f:t:i:")) != -1) {
-		double v = optarg ? strtod(optarg, &end) : 0;
+	while ((c = nf_module_getopt(argc, argv, "f:t:i:", NULL, MONITOR_USAGE)) != -1) {
+		double v;
 
-		if (!optarg || *end || end == optarg)
-			c = '?';
-		switch (c) {
-		case 'f':
-			if (v < 1 || v > (1 << 24))
-				goto bad;
+		if (c == '?')
+			return -EINVAL;
+		v = strtod(optarg, &end);
+		if (*end || end == optarg || (c == 'f' && (v < 1 || v > (1 << 24))) ||
+		    (c == 't' && (v < 0 || v > TOP_MAX)) || (c == 'i' && !(v > 0 && v <= 86400)))
+			return nfg_set_error(-EINVAL, "-%c %s: out of range; %s", c, optarg, MONITOR_USAGE);
+		if (c == 'f')
 			*nflows = (uint32_t)v;
-			break;
-		case 't':
-			if (v < 0 || v > TOP_MAX)
-				goto bad;
+		else if (c == 't')
 			*top_n = (uint32_t)v;
-			break;
-		case 'i':
-			if (!(v > 0 && v <= 86400))
-				goto bad;
+		else
 			*idle_s = v;
-			break;
-		default:
-			goto bad;
-		}
 	}
-	if (optind == argc)
-		return 0;
-bad:
-	return nfg_set_error(-EINVAL, "usage: monitor [-f FLOWS 1..16777216] [-t TOP 0..%d] [-i IDLE_SECONDS]",
-			     TOP_MAX);
+	return 0;
 }
 
 /* Counters, by name, in the order nfhost shows them. */

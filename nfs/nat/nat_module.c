@@ -13,7 +13,6 @@
  * steering).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/random.h>
@@ -22,6 +21,8 @@
 
 #include "nat.h"
 #include "nf_module.h"
+
+#define NAT_USAGE "usage: nat -c CONFIG [--part K/N]"
 
 struct nat_nf {
 	struct nfg_ctx *ctx;
@@ -156,22 +157,20 @@ static int parse_args(int argc, char **argv, struct nat_nf *s)
 	int c;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "c:", lo, NULL)) != -1) {
+	while ((c = nf_module_getopt(argc, argv, "c:", lo, NAT_USAGE)) != -1) {
+		if (c == '?')
+			return -EINVAL;
 		if (c == 'c') {
 			s->file = optarg;
-		} else if (c == 'p') {
+		} else {
 			if (nat_part_parse(optarg, &s->part) < 0)
 				return nfg_set_error(-EINVAL, "--part %s: expected K/N with 0 <= K < N <= 65536",
 						     optarg);
 			s->part_fixed = 1;
-		} else {
-			return nfg_set_error(-EINVAL, "usage: nf-nat [libnfguest options] -- -c CONFIG [--part K/N]");
 		}
 	}
-	if (optind < argc)
-		return nfg_set_error(-EINVAL, "unexpected argument '%s'", argv[optind]);
 	if (!s->file)
-		return nfg_set_error(-EINVAL, "usage: nf-nat [libnfguest options] -- -c CONFIG [--part K/N]");
+		return nfg_set_error(-EINVAL, "%s", NAT_USAGE);
 	return 0;
 }
 

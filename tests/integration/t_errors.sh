@@ -42,7 +42,10 @@ expect "bad magic" "$B"/nf-forward -r "$T/junk" -s 1
 # issue 13, item 10: arguments an NF does not take are refused, by name
 expect "unexpected argument '--bogus'" "$B"/nf-forward -r "$REGION" -s 1 -- --bogus
 expect "unexpected argument 'bogus'" "$B"/nf-forward -r "$REGION" -s 1 bogus
-expect "unexpected argument '--bogus'" "$B"/nf-monitor -r "$REGION" -s 1 -- --bogus
+expect "unrecognized option '--bogus'" "$B"/nf-monitor -r "$REGION" -s 1 -- --bogus
+expect "unexpected argument 'bogus'" "$B"/nf-monitor -r "$REGION" -s 1 -- bogus
+expect "option '-c' needs a value" "$B"/nf-firewall -r "$REGION" -s 1 -- -c
+expect "unknown option '-x'" "$B"/nf-nat -r "$REGION" -s 1 -- -x
 expect "unrecognized option '--bogus'" "$B"/nf-drop -r "$REGION" -s 1 -- --proto udp --bogus
 expect "unexpected argument 'bogus'" "$B"/nf-drop -r "$REGION" -s 1 -- --proto udp bogus
 expect "-w x: seconds must be" "$B"/nf-forward -r "$REGION" -s 1 -w x

@@ -181,28 +181,6 @@ END_TEST
 
 /* ---- the layout core_region_create() produces ------------------------ */
 
-static char tmpdir[64];
-
-/* unchecked fixture: made and removed by the runner itself, so the
- * directory goes even when a test dies half-way */
-static void tmpdir_setup(void)
-{
-	snprintf(tmpdir, sizeof(tmpdir), "/dev/shm/nfh-unit-abi-XXXXXX");
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp /dev/shm");
-		exit(1);
-	}
-}
-
-static void tmpdir_teardown(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (tmpdir[0] && system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", tmpdir);
-}
-
 struct area {
 	const char *name;
 	uint64_t off, len;
@@ -215,7 +193,7 @@ static void check_layout(uint64_t size, uint32_t max_nfs, uint32_t ring_size, ui
 	char path[128];
 	struct stat st;
 
-	snprintf(path, sizeof(path), "%s/layout", tmpdir);
+	snprintf(path, sizeof(path), "%s/layout", unit_tmpdir);
 	ck_assert_int_eq(core_region_create(&r, path, size, max_nfs, ring_size, buf_page, -1), 0);
 	h = r.base;
 	ck_assert_ptr_nonnull(h);
@@ -747,7 +725,7 @@ static Suite *abi_suite(void)
 	tcase_add_test(lay, test_slot_lines);
 	tcase_add_test(lay, test_port_stats_lines);
 	tcase_add_test(lay, test_slot_counter);
-	tcase_add_unchecked_fixture(reg, tmpdir_setup, tmpdir_teardown);
+	tcase_add_unchecked_fixture(reg, unit_tmpdir_setup, unit_tmpdir_teardown);
 	tcase_add_test(reg, test_region_layout);
 	tcase_set_timeout(reg, 20);
 	tcase_add_loop_test(desc, test_desc_round_trip, 0, NLAYOUTS);

@@ -257,16 +257,15 @@ END_TEST
 /* key_file, relative to the configuration file's directory */
 START_TEST(test_conf_key_file)
 {
-	char dir[] = "/tmp/nfh-aes-XXXXXX", path[128], name[160];
+	char path[128], name[160];
 	struct aes_conf c;
 	FILE *f;
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/k.hex", dir);
+	snprintf(path, sizeof(path), "%s/k.hex", unit_tmpdir);
 	ck_assert_ptr_nonnull(f = fopen(path, "w"));
 	fprintf(f, "  %s\n", KEY_HEX);
 	fclose(f);
-	snprintf(name, sizeof(name), "%s/aes.yaml", dir);
+	snprintf(name, sizeof(name), "%s/aes.yaml", unit_tmpdir);
 	ck_assert_int_eq(load_as(name, "mode: encrypt\nkey_file: k.hex\n", &c), 0);
 	ck_assert_mem_eq(c.key, key, 16);
 	ck_assert_int_eq(load_as(name, "mode: encrypt\nkey_file: nope.hex\n", &c), -EINVAL);
@@ -278,8 +277,6 @@ START_TEST(test_conf_key_file)
 	fclose(f);
 	ck_assert_int_eq(load_as(name, "mode: encrypt\nkey_file: k.hex\n", &c), -EINVAL);
 	ck_assert_msg(strstr(nfg_last_error(), "k.hex: expected 32 hex digits"), "%s", nfg_last_error());
-	unlink(path);
-	rmdir(dir);
 }
 END_TEST
 
@@ -869,6 +866,7 @@ static Suite *aes_suite(void)
 	tcase_add_test(th, test_truncated);
 	tcase_add_test(th, test_hostile);
 	tcase_set_timeout(th, 120);
+	tcase_add_unchecked_fixture(tc, unit_tmpdir_setup, unit_tmpdir_teardown);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, tx);
 	suite_add_tcase(s, th);

@@ -18,7 +18,6 @@
 
 #define HZ 1000 /* now in ms */
 
-static char dir[64];
 static int core_calls, core_rc;
 
 static int fake_core(void *arg, void *pkt, const uint8_t *data)
@@ -33,7 +32,7 @@ static void put_file(const char *name, const char *text)
 	char path[128];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(path, sizeof(path), "%s/%s", unit_tmpdir, name);
 	f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
 	fputs(text, f);
@@ -42,14 +41,10 @@ static void put_file(const char *name, const char *text)
 
 static void conf_for(struct ids_conf *c, const char *rules, int inl)
 {
-	if (!dir[0]) {
-		strcpy(dir, "/tmp/test_nf_ids.XXXXXX");
-		ck_assert_ptr_nonnull(mkdtemp(dir));
-	}
 	put_file("t.rules", rules);
 	ids_conf_default(c);
-	snprintf(c->rules, sizeof(c->rules), "%s/t.rules", dir);
-	snprintf(c->alerts, sizeof(c->alerts), "%s/alerts.json", dir);
+	snprintf(c->rules, sizeof(c->rules), "%s/t.rules", unit_tmpdir);
+	snprintf(c->alerts, sizeof(c->alerts), "%s/alerts.json", unit_tmpdir);
 	c->inline_mode = inl;
 }
 
@@ -149,7 +144,7 @@ static int alerts(struct ids *s, uint32_t sid, json_t **last)
 	FILE *f;
 
 	fflush(s->out);
-	snprintf(path, sizeof(path), "%s/alerts.json", dir);
+	snprintf(path, sizeof(path), "%s/alerts.json", unit_tmpdir);
 	if (!(f = fopen(path, "r")))
 		return 0;
 	while (fgets(line, sizeof(line), f)) {
@@ -689,21 +684,13 @@ static Suite *ids_suite(void)
 	tcase_add_test(t, test_out_of_order_and_depth);
 	tcase_add_test(t, test_random_frames);
 	tcase_set_timeout(t, 120);
+	tcase_add_unchecked_fixture(t, unit_tmpdir_setup, unit_tmpdir_teardown);
 	suite_add_tcase(s, t);
 	return s;
 }
 
 int main(void)
 {
-	int rc;
-
 	unit_seed_init("test_nf_ids");
-	rc = unit_run(ids_suite());
-	if (dir[0]) {
-		char cmd[128];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-		rc |= system(cmd) != 0;
-	}
-	return rc;
+	return unit_run(ids_suite());
 }

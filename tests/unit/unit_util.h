@@ -32,6 +32,29 @@
 			ck_assert_msg(0, "Assertion '%s == %s' failed: %llu != %llu", #a, #b, a_, b_); \
 	} while (0)
 
+/* A scratch directory for a suite's files: an unchecked fixture, made and
+ * removed by the runner itself (not by the test's fork), so the directory
+ * goes even when a test dies half-way. */
+static char unit_tmpdir[64];
+
+static inline void unit_tmpdir_setup(void)
+{
+	snprintf(unit_tmpdir, sizeof(unit_tmpdir), "/dev/shm/nfh-unit-XXXXXX");
+	if (!mkdtemp(unit_tmpdir)) {
+		perror("mkdtemp /dev/shm");
+		exit(1);
+	}
+}
+
+static inline void unit_tmpdir_teardown(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", unit_tmpdir);
+	if (unit_tmpdir[0] && system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", unit_tmpdir);
+}
+
 /* Set once in main() before any test forks, so every test of a run (and
  * every child Check forks) sees the same seed. */
 static uint64_t unit_seed_val;

@@ -161,10 +161,11 @@ if [[ ${BENCH_CLASSIFY:-1} == 1 ]]; then
 	bench/run-classify.sh "$ROWS"
 fi
 # The stateful NFs in a chain next to nf-forward, 100 000 flows, alternated
-# (bench/run-nfs.sh; issue 14: firewall >= 0.5x, NAT and LB >= 0.6x).
+# (bench/run-nfs.sh; issue 14: firewall >= 0.5x, NAT and LB >= 0.6x), at 64 B
+# and IMIX, and SoftFlow's pipeline B as three processes and as one (nf-chain).
 if [[ ${BENCH_NFS:-1} == 1 ]]; then
 	NFS_BENCH_ROUNDS=${NFS_BENCH_ROUNDS:-3} NFS_BENCH_SECONDS=${NFS_BENCH_SECONDS:-2} \
-		bench/run-nfs.sh --rows "$ROWS" firewall nat lb
+		bench/run-nfs.sh --rows "$ROWS" monitor firewall nat lb pipeb3 pipeb1
 fi
 # The NFs' engines next to their libraries alone, in one process, interleaved
 # (issue 14): nf-aes's handler vs OpenSSL EVP on the same payloads, nf-ids's

@@ -101,7 +101,7 @@ static int open_all(struct nfg_ctx *ctx, struct chain *c, int argc, char **argv)
 			return nfg_set_error(-EINVAL, "no module '%s'", argv[at]);
 		svc = c->n ? o->more[c->n - 1] : o->service_id;
 		if (c->mod[c->n]->open(ctx, svc, end - at, argv + at, &c->state[c->n]) < 0 ||
-		    (c->n && nfg_handler(ctx, svc, c->mod[c->n]->pkt, c->state[c->n]) < 0)) {
+		    (c->n && nfg_handler(ctx, svc, c->mod[c->n]->pkt, c->mod[c->n]->burst, c->state[c->n]) < 0)) {
 			char why[256];
 
 			snprintf(why, sizeof(why), "%s", nfg_last_error());

@@ -331,7 +331,7 @@ int nfg_serve(struct nfg_ctx *ctx, uint16_t service_id, nfg_pkt_fn fn, void *arg
 	return register_svc(ctx, service_id, fn, arg);
 }
 
-int nfg_handler(struct nfg_ctx *ctx, uint16_t service_id, nfg_pkt_fn fn, void *arg)
+int nfg_handler(struct nfg_ctx *ctx, uint16_t service_id, nfg_pkt_fn fn, nfg_burst_fn bfn, void *arg)
 {
 	struct nfg_svc *s;
 
@@ -339,6 +339,7 @@ int nfg_handler(struct nfg_ctx *ctx, uint16_t service_id, nfg_pkt_fn fn, void *a
 		return nfg_set_error(-EINVAL, "service %u is not served by this process", service_id);
 	s = &ctx->svc[ctx->local[service_id] - 1];
 	s->fn = fn;
+	s->bfn = fn ? bfn : NULL;
 	s->arg = fn ? arg : NULL;
 	return 0;
 }
@@ -457,36 +458,104 @@ static uint32_t local_hops(const struct nfg_ctx *ctx)
 	return mask;
 }
 
-/* Run packet @p p (entry @p d), which @p s handled with verdict @p v,
- * through the services of ours that follow on its path.  NEXT's dest tells
- * the core how many hops ran here. */
-static nfg_verdict_t run_on(struct nfg_ctx *ctx, const struct nfg_svc *s, uint32_t mask, nfg_desc_t d,
-			    struct nfg_pkt *p, nfg_pkt_fn dfn, void *darg, nfg_verdict_t v)
+/* @p n packets through @p s's handlers: its own (nfg_handler()), else
+ * nfg_run()'s (@p dfn; NULL passes them on untouched), a burst handler
+ * where there is one. */
+static void svc_handle(const struct nfg_ctx *ctx, const struct nfg_svc *s, nfg_pkt_fn dfn, void *darg,
+		       struct nfg_pkt **pk, uint8_t **dt, nfg_verdict_t *v, uint32_t n)
 {
-	uint32_t len = p->path_len < NFG_MAX_CHAIN ? p->path_len : NFG_MAX_CHAIN, hops = 0, at;
-	const uint8_t *me = memchr(p->path, s->id, len);
-	uint8_t *data;
+	nfg_pkt_fn fn = s->fn ? s->fn : dfn;
+	nfg_burst_fn bfn = s->fn ? s->bfn : dfn ? ctx->burst_fn : NULL;
+	void *arg = s->fn ? s->arg : darg;
 
-	if (me) {
-		for (at = (uint32_t)(me - p->path) + 1; (v >> 16) == NFG_ACT_NEXT && at < len; at++, hops++) {
-			uint32_t i = ctx->local[p->path[at]];
-			struct nfg_svc *n;
+	if (bfn) {
+		bfn(pk, dt, v, n, arg);
+		return;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		v[i] = fn ? fn(pk[i], dt[i], arg) : NFG_V_NEXT;
+}
 
-			if (!i || !(mask & 1u << (i - 1)))
-				break;
-			n = &ctx->svc[i - 1];
-			/* the hop before may have moved the packet (decap, encap);
-			 * outside its buffer, the core drops it as bad metadata */
-			if (nfg_pkt_check(&ctx->map, ctx->region.base, NFG_D_OFF(d)))
-				break;
-			n->slot->hop_pkts++;
-			n->slot->rx_bytes += p->len;
-			data = nfg_pkt_bytes(ctx->region.base, p);
-			v = n->fn ? n->fn(p, data, n->arg) : dfn(p, data, darg);
-			n->slot->drop_pkts += (v >> 16) == NFG_ACT_DROP;
+/* The service of ours that packet @p p meets at position @p at of its
+ * path, if it may run here (@p mask), else NULL. */
+static struct nfg_svc *local_next(struct nfg_ctx *ctx, uint32_t mask, const struct nfg_pkt *p, uint32_t at)
+{
+	uint32_t len = p->path_len < NFG_MAX_CHAIN ? p->path_len : NFG_MAX_CHAIN, i;
+
+	if (at >= len || !(i = ctx->local[p->path[at]]) || !(mask & 1u << (i - 1)))
+		return NULL;
+	return &ctx->svc[i - 1];
+}
+
+/* Run the @p m packets that @p s handled (verdicts @p v) on through the
+ * services of ours that follow on their paths, a stage at a time: each
+ * stage gives one service every packet whose next hop it is, as a burst,
+ * so run to completion keeps an NF's lookups batched.  NEXT's dest tells
+ * the core how many hops ran here. */
+static void run_on(struct nfg_ctx *ctx, const struct nfg_svc *s, uint32_t mask, const nfg_desc_t *descs,
+		   const uint32_t *idx, struct nfg_pkt **pk, nfg_verdict_t *v, uint32_t m, nfg_pkt_fn dfn,
+		   void *darg)
+{
+	void *base = ctx->region.base;
+	uint32_t pend[MAX_BURST], np = 0, at[MAX_BURST], hops[MAX_BURST];
+
+	for (uint32_t j = 0; j < m; j++) {
+		uint32_t len = pk[j]->path_len < NFG_MAX_CHAIN ? pk[j]->path_len : NFG_MAX_CHAIN;
+		const uint8_t *me = memchr(pk[j]->path, s->id, len);
+
+		hops[j] = 0;
+		if ((v[j] >> 16) == NFG_ACT_NEXT && me) {
+			at[j] = (uint32_t)(me - pk[j]->path) + 1;
+			pend[np++] = j;
 		}
 	}
-	return (v >> 16) == NFG_ACT_NEXT ? NFG_VERDICT(NFG_ACT_NEXT, hops) : v;
+	while (np) {
+		struct nfg_pkt *gp[MAX_BURST];
+		uint8_t *gd[MAX_BURST];
+		nfg_verdict_t gv[MAX_BURST];
+		uint32_t gj[MAX_BURST], g = 0, keep = 0;
+		struct nfg_svc *n = NULL;
+
+		/* this stage's service: the first pending packet's next hop */
+		for (uint32_t k = 0; k < np; k++) {
+			uint32_t j = pend[k];
+			struct nfg_svc *h = local_next(ctx, mask, pk[j], at[j]);
+
+			if (!h)
+				continue;
+			if (!n)
+				n = h;
+			if (h != n) {
+				pend[keep++] = j;
+				continue;
+			}
+			/* the hop before may have moved the packet (decap, encap);
+			 * outside its buffer, the core drops it as bad metadata */
+			if (nfg_pkt_check(&ctx->map, base, NFG_D_OFF(descs[idx[j]])))
+				continue;
+			n->slot->hop_pkts++;
+			n->slot->rx_bytes += pk[j]->len;
+			gp[g] = pk[j];
+			gd[g] = nfg_pkt_bytes(base, pk[j]);
+			gj[g++] = j;
+		}
+		if (g)
+			svc_handle(ctx, n, dfn, darg, gp, gd, gv, g);
+		for (uint32_t k = 0; k < g; k++) {
+			uint32_t j = gj[k];
+
+			v[j] = gv[k];
+			hops[j]++;
+			at[j]++;
+			n->slot->drop_pkts += (gv[k] >> 16) == NFG_ACT_DROP;
+			if ((gv[k] >> 16) == NFG_ACT_NEXT)
+				pend[keep++] = j;
+		}
+		np = keep;
+	}
+	for (uint32_t j = 0; j < m; j++)
+		if ((v[j] >> 16) == NFG_ACT_NEXT)
+			v[j] = NFG_VERDICT(NFG_ACT_NEXT, hops[j]);
 }
 
 /* Handle one burst of @p s's ring; returns packets handled.  @p dfn NULL
@@ -503,9 +572,6 @@ static uint32_t handle_burst(struct nfg_ctx *ctx, struct nfg_svc *s, nfg_pkt_fn 
 	uint32_t n, i, m = 0, drops = 0, mask = 0;
 	uint64_t bytes = 0;
 	void *base = ctx->region.base;
-	nfg_pkt_fn fn = s->fn ? s->fn : dfn;
-	void *arg = s->fn ? s->arg : darg;
-	nfg_burst_fn bfn = !s->fn && dfn ? ctx->burst_fn : NULL;
 
 	n = svc_rx(s, descs, ctx->opts.burst);
 	if (n == 0)
@@ -531,19 +597,19 @@ static uint32_t handle_burst(struct nfg_ctx *ctx, struct nfg_svc *s, nfg_pkt_fn 
 		dt[m] = (uint8_t *)base + off[m];
 		idx[m++] = i;
 	}
-	if (bfn)
-		bfn(pk, dt, v, m, arg);
-	else
-		for (i = 0; i < m; i++)
-			v[i] = fn ? fn(pk[i], dt[i], arg) : NFG_V_NEXT;
+	svc_handle(ctx, s, dfn, darg, pk, dt, v, m);
+	for (i = 0; i < m; i++) {
+		bytes += len[i];
+		drops += (v[i] >> 16) == NFG_ACT_DROP;
+	}
+	if (mask)
+		run_on(ctx, s, mask, descs, idx, pk, v, m, dfn, darg);
 	for (i = 0; i < m; i++) {
 		nfg_verdict_t vi = v[i];
 
-		bytes += len[i];
-		drops += (vi >> 16) == NFG_ACT_DROP;
 		/* NEXT's dest is ours: how many hops ran here */
-		if ((vi >> 16) == NFG_ACT_NEXT)
-			vi = mask ? run_on(ctx, s, mask, descs[idx[i]], pk[i], dfn, darg, vi) : NFG_V_NEXT;
+		if ((vi >> 16) == NFG_ACT_NEXT && !mask)
+			vi = NFG_V_NEXT;
 		descs[idx[i]] = nfg_desc_verdict(descs[idx[i]], vi, pk[i]->data_off != off[i] || pk[i]->len != len[i]);
 	}
 	s->slot->rx_bytes += bytes;

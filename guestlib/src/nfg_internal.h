@@ -99,6 +99,7 @@ struct nfg_svc {
 	const struct nfg_service *route; /* the core's instances of id */
 	uint64_t token;
 	nfg_pkt_fn fn;         /* NULL: nfg_run()'s */
+	nfg_burst_fn bfn;      /* with fn: its burst handler, or NULL */
 	void *arg;
 	/* its named counters (nfg_counter()), published into the slot */
 	struct {

@@ -26,7 +26,7 @@ struct nf_module {
 	 */
 	int (*open)(struct nfg_ctx *ctx, uint16_t service_id, int argc, char **argv, void **state);
 	nfg_pkt_fn pkt;      /**< required; its arg is the state */
-	nfg_burst_fn burst;  /**< optional: whole bursts (only where the NF is the process's first) */
+	nfg_burst_fn burst;  /**< optional: whole bursts (in nf-chain, those that reach it) */
 	nfg_reload_fn reload; /**< optional: SIGHUP; its arg is the state */
 	nfg_tick_fn tick;    /**< optional: about once a second */
 	/** Free the state (after the run loop stopped); may print a final line. */

@@ -227,13 +227,18 @@ int nfg_open(const struct nfg_opts *o, struct nfg_ctx **ctx);
 int nfg_serve(struct nfg_ctx *ctx, uint16_t service_id, nfg_pkt_fn fn, void *arg);
 
 /**
- * Give service @p service_id, which this process serves already (-s), a
- * handler of its own instead of nfg_run()'s: one process running several
- * different NFs on consecutive services (nf-chain).  Call before nfg_run().
- * @param fn  its handler, or NULL for nfg_run()'s again
+ * Give service @p service_id, which this process serves already (-s),
+ * handlers of its own instead of nfg_run()'s: one process running several
+ * different NFs on consecutive services (nf-chain).  Packets that go from
+ * one service of the process to the next run there in place, a stage at a
+ * time: each service gets the burst's packets that reach it, as a burst.
+ * Call before nfg_run().
+ * @param fn   its packet handler, or NULL for nfg_run()'s again
+ * @param bfn  optional (NULL): its burst handler, used instead of @p fn
+ * @param arg  their argument
  * @return 0, or -EINVAL when the service is not served here
  */
-int nfg_handler(struct nfg_ctx *ctx, uint16_t service_id, nfg_pkt_fn fn, void *arg);
+int nfg_handler(struct nfg_ctx *ctx, uint16_t service_id, nfg_pkt_fn fn, nfg_burst_fn bfn, void *arg);
 
 /**
  * Receive, handle and hand back packets until nfg_stop() or a signal, then

@@ -296,7 +296,7 @@ static void rx_handle(struct core *c, struct lstate *ls, const struct core_table
 			continue;
 		}
 		ms->hash = ((struct nfg_pkt *)m->buf_addr)->flow_hash;
-		core_steer_key(ms, &keys[i]);
+		core_steer_key(ms, &keys[i], m->buf_addr, rte_pktmbuf_mtod(m, const uint8_t *), m->data_len);
 		cl = rx_classify(c, t, t->flows_on ? hint[i] : 0, &keys[i], ms);
 		dst[i] = rx_first_hop(c, t, m, port, &cl, &keys[i], &policy, &no_inst);
 		desc[i] = core_desc_of_mbuf(c, m);

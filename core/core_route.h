@@ -112,14 +112,46 @@ static inline uint8_t core_pick(const struct core_tables *t, uint16_t id, uint32
 	return s->bucket[b];
 }
 
-/** What steering reads of a packet received with flow key @p k: its
- * destination as received, like the flow hash (an NF that rewrites it
- * later does not reroute it).  IPv4 only: an IPv6 key's address is a
- * fold, an L2 key's ports are its EtherType. */
-static inline void core_steer_key(struct core_mstate *ms, const struct nfg_flow_key *k)
+/* The port an ICMPv4 message at @p l4 (@p avail bytes) stands for, as a
+ * NAT maps it: an echo's identifier (a NAT allocates it from its ports),
+ * or for an error (unreachable, time exceeded, parameter problem) the
+ * source port, or echo identifier, of the packet it quotes: the packet
+ * went out from the NAT's address and port.  0: none. */
+static inline uint16_t core_icmp_steer_port(const uint8_t *l4, uint32_t avail)
+{
+	const uint8_t *q = l4 + 8;
+	uint32_t ihl;
+
+	if (avail < 8)
+		return 0;
+	if (l4[0] == 0 || l4[0] == 8)
+		return (uint16_t)(l4[4] << 8 | l4[5]);
+	if ((l4[0] != 3 && l4[0] != 11 && l4[0] != 12) || avail < 8 + 20)
+		return 0;
+	ihl = (q[0] & 0xfu) * 4;
+	if (ihl < 20 || avail < 8 + ihl + 8)
+		return 0;
+	if (q[9] == 6 || q[9] == 17 || q[9] == 132)
+		return (uint16_t)(q[ihl] << 8 | q[ihl + 1]);
+	if (q[9] == 1 && q[ihl] == 8)
+		return (uint16_t)(q[ihl + 4] << 8 | q[ihl + 5]);
+	return 0;
+}
+
+/** What steering reads of a packet received with flow key @p k (frame
+ * @p d of @p len bytes, parsed into @p m): its destination as received,
+ * like the flow hash (an NF that rewrites it later does not reroute it),
+ * and its destination port, or an ICMP message's (core_icmp_steer_port).
+ * IPv4 only: an IPv6 key's address is a fold, an L2 key's ports are its
+ * EtherType. */
+static inline void core_steer_key(struct core_mstate *ms, const struct nfg_flow_key *k, const struct nfg_pkt *m,
+				  const uint8_t *d, uint32_t len)
 {
 	ms->dst = k->b;
 	ms->dport = k->kind == NFG_FLOW_IPV4 ? k->dport : 0;
+	if (__builtin_expect(k->kind == NFG_FLOW_IPV4 && k->proto == 1, 0) && (m->flags & NFG_PKT_F_L4) &&
+	    m->l4_off < len)
+		ms->dport = core_icmp_steer_port(d + m->l4_off, len - m->l4_off);
 }
 
 /**

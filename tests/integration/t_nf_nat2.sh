@@ -13,12 +13,16 @@
 # (A reflector answering NFG_V_TO_SERVICE(nat) would not do: the core
 # steers by the destination a packet had at receive, the server's.)
 #
-# Checked: both instances translated a share; on each, no TCP/UDP packet
-# missed its mapping (no_mapping is only ICMP: echo replies go by flow
-# hash, not port, so one may reach the other instance; counted apart in
-# no_mapping_icmp); every TCP/UDP packet came back out as the exact reply
-# of what the inside host sent (scapy), every echo reply that got through
-# too; every checksum valid (scapy_check.py).
+# UDP to port 4500 comes back as the server's ICMP port unreachable (an
+# error to the pool address that quotes the translated packet).
+#
+# Checked: both instances translated a share; on each, no packet missed
+# its mapping: TCP/UDP replies are steered by their destination port,
+# echo replies by their identifier, errors by the quoted packet's source
+# port (core_steer_key); every TCP/UDP packet came back out as the exact
+# reply of what the inside host sent (scapy), every echo reply, every
+# error to the inside host quoting what it sent; every checksum valid
+# (scapy_check.py).
 # NAT_PART=0/1 (both instances allocate any port, as nf-nat did before
 # nfg_instance()) must make it fail.
 . "$(dirname "$0")/lib.sh"
@@ -71,13 +75,13 @@ start_nf nat-b nf-nat 1 -c "$T/nat.yaml" "${PART[@]}"
 start_nf reflect nf-reflect 2
 wait_nfs 3
 wait_drained
-# every packet comes back (the echo replies that missed their mapping
-# do not): 3600 TCP/UDP + 100 echo through the NAT out, then back in
+# every packet comes back: 3600 TCP/UDP + 100 echo through the NAT out,
+# then back in (replies, echo replies, port unreachables)
 for i in $(seq 1 250); do
 	stats_json > "$T/stats.json"
 	"$PY" -c "import json,sys; n=json.load(open(sys.argv[1]))['nfs']
 c=[x['counters'] for x in n if x['service'] == 1]
-sys.exit(sum(x[k]['value'] for x in c for k in ('translated_out', 'translated_in', 'no_mapping')) != 7400)" \
+sys.exit(sum(x[k]['value'] for x in c for k in ('translated_out', 'translated_in', 'icmp_errors', 'no_mapping')) != 7400)" \
 		"$T/stats.json" && break
 	sleep 0.02
 done
@@ -90,31 +94,39 @@ T = sys.argv[1]
 st = [s for s in json.load(open(T + '/show.json'))['status']['services'] if s['id'] == 1][0]
 assert st.get('steer') == '192.0.2.0/24', st
 nfs = {n['name']: {k: v['value'] for k, v in n['counters'].items()} for n in json.load(open(T + '/stats.json'))['nfs']}
-out = inn = icmp_lost = 0
+out = inn = errs = 0
 for name in ('nat-a', 'nat-b'):
     c = nfs[name]
-    print('%s: out %d, in %d, no mapping %d (ICMP %d), pool exhausted %d, partition changes %d' %
-          (name, c['translated_out'], c['translated_in'], c['no_mapping'], c['no_mapping_icmp'],
+    print('%s: out %d, in %d, ICMP errors %d, no mapping %d (ICMP %d), pool exhausted %d, partition changes %d' %
+          (name, c['translated_out'], c['translated_in'], c['icmp_errors'], c['no_mapping'], c['no_mapping_icmp'],
            c['pool_exhausted'], c['partition_changes']))
-    assert c['no_mapping'] == c['no_mapping_icmp'], \
-        '%s: %d TCP/UDP replies found no mapping on it' % (name, c['no_mapping'] - c['no_mapping_icmp'])
+    assert c['no_mapping'] == 0, '%s: %d replies found no mapping on it (%d ICMP)' % (
+        name, c['no_mapping'], c['no_mapping_icmp'])
     assert c['translated_out'] > 1000 and c['translated_in'] > 1000, '%s got too little: %s' % (name, c)
     assert c['pool_exhausted'] == 0, c
     out += c['translated_out']
     inn += c['translated_in']
-    icmp_lost += c['no_mapping_icmp']
+    errs += c['icmp_errors']
 r = nfs['reflect']
-assert out == 3700 and r['reflected'] == 3600 and r['echo_reflected'] == 100, (out, r)
-assert inn + icmp_lost == 3700, (inn, icmp_lost)
-print('echo replies that reached the instance without their mapping: %d of 100' % icmp_lost)
-open(T + '/icmp_lost', 'w').write(str(icmp_lost))
+assert out == 3700 and r['reflected'] + r['unreachable'] == 3600 and r['echo_reflected'] == 100, (out, r)
+assert r['unreachable'] > 100 and errs == r['unreachable'], (errs, r)
+assert inn + errs == 3700, (inn, errs)
+print('%d replies, %d echo replies, %d port unreachables: each found its mapping' % (r['reflected'],
+      r['echo_reflected'], r['unreachable']))
 PY
 
-"$PY" - "$T/in.pcap" "$T/out.pcap" "$(cat "$T/icmp_lost")" << 'PY' || fail "the replies out are not the replies of what went in"
+"$PY" - "$T/in.pcap" "$T/out.pcap" << 'PY' || fail "the replies out are not the replies of what went in"
 import collections, sys
 from scapy.all import IP, TCP, UDP, ICMP, rdpcap
+from scapy.layers.inet import IPerror, UDPerror
 def key(p, rev):
     ip = p[IP]
+    if not rev and ICMP in p and p[ICMP].type == 3:
+        q = p[IPerror]
+        assert ip.dst == q.src, 'error sent to %s, not to the sender %s' % (ip.dst, q.src)
+        return ('unreach', q.src, q[UDPerror].sport, q.dst, q[UDPerror].dport)
+    if rev and UDP in p and p[UDP].dport == 4500:
+        return ('unreach', ip.src, p[UDP].sport, ip.dst, p[UDP].dport)
     if ICMP in p:
         return ('icmp', ip.dst, ip.src, p[ICMP].id, bytes(p[ICMP].payload)) if rev else \
                ('icmp', ip.src, ip.dst, p[ICMP].id, bytes(p[ICMP].payload))
@@ -123,14 +135,13 @@ def key(p, rev):
     return t + (bytes(l4.payload),)
 sent = collections.Counter(key(p, True) for p in rdpcap(sys.argv[1]))
 got = collections.Counter(key(p, False) for p in rdpcap(sys.argv[2]))
-assert all(p[ICMP].type == 0 for p in rdpcap(sys.argv[2]) if ICMP in p), 'not an echo reply'
+assert all(p[ICMP].type in (0, 3) for p in rdpcap(sys.argv[2]) if ICMP in p), 'not an echo reply or unreachable'
 extra = got - sent
 assert not extra, 'not a reply to anything sent: %s' % list(extra)[:3]
 missing = sent - got
-lost = int(sys.argv[3])
-assert all(k[0] == 'icmp' for k in missing), 'replies missing: %s' % [k for k in missing if k[0] != 'icmp'][:3]
-assert sum(missing.values()) == lost, '%d echo replies missing, %d counted' % (sum(missing.values()), lost)
-print('%d replies out, each the exact reply of a packet sent' % sum(got.values()))
+assert not missing, '%d replies missing: %s' % (sum(missing.values()), list(missing)[:3])
+print('%d replies out (%d port unreachables), each the exact reply of a packet sent' % (
+      sum(got.values()), sum(v for k, v in got.items() if k[0] == 'unreach')))
 PY
 "$PY" "$ROOT/tests/integration/scapy_check.py" checksums "$T/out.pcap" || fail "bad checksums in the output"
-echo "ok: two NAT instances steered by port; every TCP/UDP reply found its mapping on its instance"
+echo "ok: two NAT instances steered by port, echo id and quoted port; every reply and ICMP error found its mapping on its instance"

@@ -589,9 +589,63 @@ static void pkt_to(struct tpkt *m, uint16_t in_port, uint32_t hash, uint32_t dst
 	struct nfg_flow_key k = { .a = htonl(0x0a000001), .b = htonl(dst), .sport = 5555, .dport = dport,
 				  .proto = IPPROTO_UDP, .kind = kind, .in_port = in_port };
 
+	static const struct nfg_pkt meta; /* a UDP key: steering reads no frame */
+
 	pkt_init(m, in_port, hash);
-	core_steer_key(&m->ms, &k);
+	core_steer_key(&m->ms, &k, &meta, NULL, 0);
 }
+
+/* The port ICMP steers by, from a frame: Ethernet + IPv4 (20 B) + @p icmp
+ * (@p n bytes), cut to @p len bytes in all. */
+static uint16_t icmp_port(const uint8_t *icmp, uint32_t n, uint32_t len)
+{
+	/* exactly len bytes on the heap: a read past them fails test_route_asan */
+	uint8_t *f = calloc(1, 34 + n);
+	struct nfg_pkt meta = { .flags = NFG_PKT_F_IPV4 | NFG_PKT_F_L4, .l4_off = 34 };
+	struct nfg_flow_key k = { .b = htonl(NAT_NET | 1), .proto = IPPROTO_ICMP, .kind = NFG_FLOW_IPV4 };
+	struct core_mstate ms;
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_le(len, 34 + n);
+	memcpy(f + 34, icmp, n);
+	f = realloc(f, len ? len : 1);
+	core_steer_key(&ms, &k, &meta, f, len);
+	free(f);
+	return ms.dport;
+}
+
+/* ICMP to a NAT's pool goes where its mapping is: an echo by its
+ * identifier, an error by the quoted packet's source port (or echo id);
+ * other types, and messages cut short, by flow hash (0). */
+START_TEST(test_steer_icmp)
+{
+	/* echo reply, id 0x1234 */
+	static const uint8_t echo[] = { 0, 0, 0, 0, 0x12, 0x34, 0, 1 };
+	/* port unreachable quoting UDP 192.0.2.1:40001 -> 198.51.100.1:53 */
+	static const uint8_t unreach[] = { 3, 3, 0, 0, 0, 0, 0, 0, 0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0,
+					   192, 0, 2, 1, 198, 51, 100, 1, 0x9c, 0x41, 0, 53, 0, 8, 0, 0 };
+	/* time exceeded quoting an echo request with id 0x0777, IHL 6 (options) */
+	static const uint8_t ttl[] = { 11, 0, 0, 0, 0, 0, 0, 0, 0x46, 0, 0, 32, 0, 0, 0, 0, 1, 1, 0, 0,
+				       192, 0, 2, 1, 198, 51, 100, 1, 1, 0, 0, 0, 8, 0, 0, 0, 0x07, 0x77, 0, 1 };
+	/* router advertisement: no port */
+	static const uint8_t other[] = { 9, 0, 0, 0, 0x12, 0x34, 0, 0 };
+	uint8_t bad_ihl[sizeof(unreach)];
+
+	ck_assert_uint_eq(icmp_port(echo, sizeof(echo), 34 + sizeof(echo)), 0x1234);
+	ck_assert_uint_eq(icmp_port(echo, sizeof(echo), 34 + 7), 0);
+	ck_assert_uint_eq(icmp_port(unreach, sizeof(unreach), 34 + sizeof(unreach)), 40001);
+	ck_assert_uint_eq(icmp_port(unreach, sizeof(unreach), 34 + sizeof(unreach) - 5), 0);
+	ck_assert_uint_eq(icmp_port(ttl, sizeof(ttl), 34 + sizeof(ttl)), 0x0777);
+	ck_assert_uint_eq(icmp_port(ttl, sizeof(ttl), 34 + sizeof(ttl) - 1), 0);
+	ck_assert_uint_eq(icmp_port(other, sizeof(other), 34 + sizeof(other)), 0);
+	memcpy(bad_ihl, unreach, sizeof(unreach));
+	bad_ihl[8] = 0x44; /* IHL 16 B: not an IPv4 header */
+	ck_assert_uint_eq(icmp_port(bad_ihl, sizeof(bad_ihl), 34 + sizeof(bad_ihl)), 0);
+	/* every truncation, read within the frame (test_route_asan) */
+	for (uint32_t cut = 0; cut < sizeof(ttl); cut++)
+		ck_assert_uint_eq(icmp_port(ttl, sizeof(ttl), 34 + cut), 0);
+}
+END_TEST
 
 static void set_steer(struct core_tables *t, uint16_t id, uint32_t net, uint8_t len)
 {
@@ -675,8 +729,8 @@ START_TEST(test_steer_pick)
 }
 END_TEST
 
-/* What is not steered goes by flow hash, exactly as before: no port (ICMP,
- * fragments: dport 0), outside the prefix, not IPv4 (an IPv6 key's folded
+/* What is not steered goes by flow hash, exactly as before: no port (
+ * fragments, ICMP without an identifier: dport 0), outside the prefix, not IPv4 (an IPv6 key's folded
  * address or an L2 key's EtherType in its ports must not pass for one),
  * and every packet at a service without steering. */
 START_TEST(test_steer_fallback)
@@ -2159,6 +2213,7 @@ static Suite *route_suite(void)
 	tcase_add_test(mv, test_keep_churn);
 	tcase_add_test(st, test_steer_pick);
 	tcase_add_test(st, test_steer_fallback);
+	tcase_add_test(st, test_steer_icmp);
 	tcase_add_test(st, test_steer_prefix_and_instances);
 	tcase_set_timeout(rt, 30);
 	tcase_set_timeout(af, 30);

@@ -6,7 +6,7 @@
 
 UNIT_DIR  := tests/unit
 UNIT_OUT  := $(BUILD)/tests
-UNIT_BINS := $(addprefix $(UNIT_OUT)/,test_ring test_abi test_region test_route test_parse test_parse_asan test_ring_tsan test_yaml test_classify \
+UNIT_BINS := $(addprefix $(UNIT_OUT)/,test_ring test_abi test_region test_route test_route_asan test_parse test_parse_asan test_ring_tsan test_yaml test_classify \
 		test_graph test_graph_asan test_nfkit test_nfkit_asan test_nf_firewall test_nf_firewall_asan test_nf_aes test_nf_aes_asan test_nf_lb test_nf_lb_asan bench_nf_lb test_nf_nat test_nf_nat_asan test_nf_ids test_nf_ids_asan)
 UNIT_DEPS := $(UNIT_DIR)/unit_util.h $(HDRS) $(wildcard core/*.h) $(wildcard graph/*.h) $(LIB)/libnfguest.a
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit) -lm -lrt -lpthread
@@ -41,6 +41,12 @@ $(UNIT_OUT)/test_region: $(UNIT_DIR)/test_region.c core/core_region.c core/core_
 $(UNIT_OUT)/test_route: $(UNIT_DIR)/test_route.c core/core_route.c core/core_route.h $(UNIT_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(UNIT_CFLAGS) -o $@ $< core/core_route.c $(LIB)/libnfguest.a $(CHECK_LIBS)
+
+# ... and under AddressSanitizer/UBSan: steering reads ICMP messages of
+# every length from a malloc of exactly that size
+$(UNIT_OUT)/test_route_asan: $(UNIT_DIR)/test_route.c core/core_route.c core/core_route.h $(UNIT_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN) -o $@ $< core/core_route.c $(LIB)/libnfguest.a $(CHECK_LIBS)
 
 # core_parse.h is header-only, but its CRC hash (rte_hash_crc.h) picks the
 # SSE4.2 path at startup through rte_cpu_get_flag_enabled(), in librte_eal

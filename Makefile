@@ -16,7 +16,7 @@ GRAPH_SRC := $(wildcard graph/*.c)
 CONF_SRC  := guestlib/src/conf.c guestlib/src/conf_yaml.c guestlib/src/error.c
 GRAPH_INC := -Igraph
 CORE_SRC  := $(wildcard core/*.c)
-NFS       := nf-forward nf-monitor nf-drop nf-chain nf-firewall nf-aes nf-lb nf-nat nf-ids
+NFS       := nf-forward nf-macswap nf-monitor nf-drop nf-chain nf-firewall nf-aes nf-lb nf-nat nf-ids
 TEST_NFS  := nf-zc-probe nf-trail nf-fakepid nf-evil nf-conf-probe nf-acl-probe nf-steer-probe nf-reflect
 TOOLS     := nfh-pcapgen nfh-pcapcmp
 HDRS      := $(wildcard guestlib/include/nfhost/*.h) $(wildcard guestlib/src/*.h)
@@ -34,7 +34,7 @@ NF_SRC_ids  := $(wildcard nfs/ids/*.c)
 
 .PHONY: all deps demo test bench clean vm-image
 all: $(LIB)/libnfguest.a $(LIB)/libnfguest.so $(LIB)/libnfhgraph.a $(LIB)/libnfkit.a $(BIN)/nfhost-core $(BIN)/nfhost \
-     $(NFS:%=$(BIN)/%) $(TOOLS:%=$(BIN)/%) $(BIN)/nfh-ref-ring $(BIN)/nfh-ref-hash $(BIN)/nfh-ref-aes $(BIN)/nfh-bench-ftab $(BIN)/nfh-bench-nat $(BIN)/nfh-bench-fw $(BIN)/nfh-ref-ids $(TEST_NFS:%=$(BIN)/%)
+     $(NFS:%=$(BIN)/%) $(TOOLS:%=$(BIN)/%) $(BIN)/nfh-ref-ring $(BIN)/nfh-peer-nf $(BIN)/nfh-ref-hash $(BIN)/nfh-ref-aes $(BIN)/nfh-bench-ftab $(BIN)/nfh-bench-nat $(BIN)/nfh-bench-fw $(BIN)/nfh-ref-ids $(TEST_NFS:%=$(BIN)/%)
 
 deps:
 	@tools/deps.sh
@@ -120,13 +120,13 @@ $(BIN)/nf-chain: nfs/nf-chain.c $(NF_MOD_SRC) $(wildcard nfs/*/*.h) $(KIT_HDRS) 
 
 NAT_SRC := $(wildcard nfs/nat/*.c) $(wildcard nfs/nat/*.h)
 # nf-nat's handler per packet at 100,000 mappings (docs/nfs.md)
-$(BIN)/nfh-bench-nat: bench/nf_nat_bench.c $(NAT_SRC) $(KIT_HDRS) $(LIB)/libnfkit.a $(LIB)/libnfguest.a
+$(BIN)/nfh-bench-nat: bench/nf_nat_bench.c bench/nf_bench.h $(NAT_SRC) $(KIT_HDRS) $(LIB)/libnfkit.a $(LIB)/libnfguest.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(GUEST_INC) $(KIT_INC) -Infs -o $@ $< $(filter %.c,$(NAT_SRC)) $(KIT_LIBS)
 
 FW_SRC := $(wildcard nfs/firewall/*.c) $(wildcard nfs/firewall/*.h)
 # nf-firewall's handler per packet at 100,000 connections (docs/nfs.md)
-$(BIN)/nfh-bench-fw: bench/nf_fw_bench.c $(FW_SRC) $(KIT_HDRS) $(LIB)/libnfkit.a $(LIB)/libnfguest.a
+$(BIN)/nfh-bench-fw: bench/nf_fw_bench.c bench/nf_bench.h $(FW_SRC) $(KIT_HDRS) $(LIB)/libnfkit.a $(LIB)/libnfguest.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(GUEST_INC) $(KIT_INC) -Infs -o $@ $< $(filter %.c,$(FW_SRC)) $(KIT_LIBS)
 
@@ -146,6 +146,11 @@ $(BIN)/nfh-%: tools/nfh-%.c
 	$(CC) $(CFLAGS) -o $@ $< -lpcap
 
 $(BIN)/nfh-ref-ring: bench/ref/ref_ring.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(DPDK_CFLAGS) -o $@ $< $(DPDK_LIBS)
+
+# the peers' NF and traffic edge (memif, vhost-user, AF_PACKET rows of make bench)
+$(BIN)/nfh-peer-nf: bench/peers/peer_nf.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(DPDK_CFLAGS) -o $@ $< $(DPDK_LIBS)
 

@@ -28,40 +28,12 @@
 #include <x86intrin.h>
 
 #include "firewall/fw.h"
+#include "nf_bench.h"
 
-#define FRAME 64
+#define FRAME NFB_FRAME
 #define HZ 1000000000ull
 #define SVC 1
 #define BURST 32
-
-static void frame(uint8_t *d, uint32_t src, uint16_t sp, uint32_t dst, uint16_t dp)
-{
-	struct nf_pkt p;
-
-	memset(d, 0, FRAME);
-	nf_wr16(d + 12, NF_ETH_IPV4);
-	d[14] = 0x45;
-	nf_wr16(d + 16, FRAME - 14);
-	d[22] = 64;
-	d[23] = NF_PROTO_UDP;
-	nf_wr32(d + 26, src);
-	nf_wr32(d + 30, dst);
-	nf_wr16(d + 34, sp);
-	nf_wr16(d + 36, dp);
-	nf_wr16(d + 38, FRAME - 34);
-	nf_parse(d, FRAME, &p);
-	nf_pkt_fix_ip_csum(d, &p);
-}
-
-static uint64_t rng = 88172645463325252ull;
-
-static uint64_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
 
 static const char conf_yaml[] = "{default: deny, rules: [{id: 7, action: allow, proto: udp}],"
 				" conntrack: {max: 262144}}";
@@ -102,13 +74,13 @@ int main(int argc, char **argv)
 	}
 	/* the flows of bench/run-nfs.sh's firewall traffic */
 	for (uint32_t i = 0; i < n; i++) {
-		frame(fr[i], 0x0a000000 + i * 97 % (1 << 24), (uint16_t)(1024 + i % 60000), 0xac100000 + i * 31 % (1 << 20),
-		      (uint16_t)(53 + i % 1000));
+		nfb_frame(fr[i], 0x0a000000 + i * 97 % (1 << 24), (uint16_t)(1024 + i % 60000),
+			  0xac100000 + i * 31 % (1 << 20), (uint16_t)(53 + i % 1000), NF_PROTO_UDP, 0);
 		pk[i] = (struct nfg_pkt){ .len = FRAME, .acl_svc = SVC, .acl = 7 };
 		order[i] = i;
 	}
 	for (uint32_t i = n - 1; i > 0; i--) {
-		uint32_t j = (uint32_t)(rnd() % (i + 1)), x = order[i];
+		uint32_t j = (uint32_t)(nfb_rnd() % (i + 1)), x = order[i];
 
 		order[i] = order[j];
 		order[j] = x;

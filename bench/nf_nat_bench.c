@@ -30,44 +30,10 @@
 #include <x86intrin.h>
 
 #include "nat/nat.h"
+#include "nf_bench.h"
 
-#define FRAME 64
+#define FRAME NFB_FRAME
 
-static void frame(uint8_t *d, uint32_t src, uint16_t sp, uint32_t dst, uint16_t dp, uint8_t proto)
-{
-	struct nf_pkt p;
-
-	memset(d, 0, FRAME);
-	nf_wr16(d + 12, NF_ETH_IPV4);
-	d[14] = 0x45;
-	nf_wr16(d + 16, FRAME - 14);
-	d[22] = 64;
-	d[23] = proto;
-	nf_wr32(d + 26, src);
-	nf_wr32(d + 30, dst);
-	nf_wr16(d + 34, sp);
-	nf_wr16(d + 36, dp);
-	if (proto == NF_PROTO_TCP) {
-		d[46] = 5 << 4;
-		d[47] = NF_TCP_ACK;
-	} else {
-		nf_wr16(d + 38, FRAME - 34);
-		d[41] = 1;
-	}
-	nf_parse(d, FRAME, &p);
-	nf_pkt_fix_ip_csum(d, &p);
-	nf_pkt_fix_l4_csum(d, &p);
-}
-
-static uint64_t rng = 88172645463325252ull;
-
-static uint64_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
 
 int main(int argc, char **argv)
 {
@@ -101,8 +67,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (uint32_t i = 0; i < n; i++)
-		frame(out[i], 0x0a000000 + i / 16 + 1, (uint16_t)(10000 + i % 16), 0xc6330000 + (uint32_t)(rnd() % 1000),
-		      i % 2 ? 53 : 443, i % 2 ? NF_PROTO_UDP : NF_PROTO_TCP);
+		nfb_frame(out[i], 0x0a000000 + i / 16 + 1, (uint16_t)(10000 + i % 16), 0xc6330000 + (uint32_t)(nfb_rnd() % 1000),
+		      i % 2 ? 53 : 443, i % 2 ? NF_PROTO_UDP : NF_PROTO_TCP, NF_TCP_ACK);
 	/* new mappings; the translated frame gives its reply */
 	t0 = __rdtsc();
 	for (uint32_t i = 0; i < n; i++) {
@@ -112,13 +78,13 @@ int main(int argc, char **argv)
 	cyc_new = (double)(__rdtsc() - t0) / n;
 	for (uint32_t i = 0; i < n; i++) {
 		nf_parse(in[i], FRAME, &p);
-		frame(in[i], nf_rd32(in[i] + 30), nf_pkt_dport(in[i], &p), nf_rd32(in[i] + 26), nf_pkt_sport(in[i], &p),
-		      p.proto);
+		nfb_frame(in[i], nf_rd32(in[i] + 30), nf_pkt_dport(in[i], &p), nf_rd32(in[i] + 26), nf_pkt_sport(in[i], &p),
+		      p.proto, NF_TCP_ACK);
 	}
 	for (uint32_t i = 0; i < 2 * n; i++)
 		order[i] = i;
 	for (uint32_t i = 2 * n - 1; i > 0; i--) {
-		uint32_t j = (uint32_t)(rnd() % (i + 1)), x = order[i];
+		uint32_t j = (uint32_t)(nfb_rnd() % (i + 1)), x = order[i];
 
 		order[i] = order[j];
 		order[j] = x;

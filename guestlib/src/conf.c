@@ -155,20 +155,34 @@ int nfg_conf_bool(const json_t *o, const char *path, const char *key, int dflt, 
 	return 0;
 }
 
+/* The string member @p key of @p o (*@p s NULL when it is absent and not
+ * required), its path into @p p; @p what ("a string", "a name") for the
+ * errors. */
+static int string_member(const json_t *o, const char *path, const char *key, int required, const char *what,
+			 char *p, size_t plen, const char **s, struct nfg_conf_err *err)
+{
+	json_t *v = json_object_get(o, key);
+
+	nfg_conf_member(p, plen, path, key);
+	*s = NULL;
+	if (!v)
+		return required ? nfg_conf_fail(err, p, "missing (expected %s)", what) : 0;
+	if (!json_is_string(v))
+		return nfg_conf_fail(err, p, "expected %s, got %s", what, nfg_conf_type_name(v));
+	*s = json_string_value(v);
+	return 0;
+}
+
 int nfg_conf_str(const json_t *o, const char *path, const char *key, char *out, size_t max, int required,
 		 struct nfg_conf_err *err)
 {
-	json_t *v = json_object_get(o, key);
 	const char *s;
 	char p[128];
+	int rc;
 
-	nfg_conf_member(p, sizeof(p), path, key);
 	out[0] = '\0';
-	if (!v)
-		return required ? nfg_conf_fail(err, p, "missing (expected a string)") : 0;
-	if (!json_is_string(v))
-		return nfg_conf_fail(err, p, "expected a string, got %s", nfg_conf_type_name(v));
-	s = json_string_value(v);
+	if ((rc = string_member(o, path, key, required, "a string", p, sizeof(p), &s, err)) < 0 || !s)
+		return rc;
 	if (!*s || strlen(s) >= max)
 		return nfg_conf_fail(err, p, "a string of 1..%zu bytes expected, got %zu", max - 1, strlen(s));
 	memcpy(out, s, strlen(s) + 1);
@@ -178,17 +192,13 @@ int nfg_conf_str(const json_t *o, const char *path, const char *key, char *out, 
 int nfg_conf_name(const json_t *o, const char *path, const char *key, char *out, size_t max, int required,
 		  struct nfg_conf_err *err)
 {
-	json_t *v = json_object_get(o, key);
 	const char *s;
 	char p[128];
+	int rc;
 
-	nfg_conf_member(p, sizeof(p), path, key);
 	out[0] = '\0';
-	if (!v)
-		return required ? nfg_conf_fail(err, p, "missing (expected a name)") : 0;
-	if (!json_is_string(v))
-		return nfg_conf_fail(err, p, "expected a name, got %s", nfg_conf_type_name(v));
-	s = json_string_value(v);
+	if ((rc = string_member(o, path, key, required, "a name", p, sizeof(p), &s, err)) < 0 || !s)
+		return rc;
 	if (!*s || strlen(s) >= max)
 		return nfg_conf_fail(err, p, "'%s': a name is 1..%zu characters", s, max - 1);
 	for (const char *c = s; *c; c++)

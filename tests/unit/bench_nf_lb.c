@@ -18,8 +18,9 @@
 #include <nfhost/nfg_conf.h>
 
 #include "lb.h"
+#include "nf_bench.h"
 
-#define FRAME 64
+#define FRAME NFB_FRAME
 #define PKTS (4u << 20)  /* packets per measurement */
 
 static const char CONF[] = "max_conns: 524288\n" /* room for the mix's new connections */
@@ -34,36 +35,6 @@ static const char CONF[] = "max_conns: 524288\n" /* room for the mix's new conne
 			   "      - {addr: 10.1.0.7, port: 8080}\n      - {addr: 10.1.0.8, port: 8080, weight: 3}\n";
 
 /* a TCP/IPv4 frame, checksums right */
-static void frame(uint8_t *d, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, uint8_t flags)
-{
-	struct nf_pkt p;
-
-	memset(d, 0, FRAME);
-	nf_wr16(d + 12, NF_ETH_IPV4);
-	d[14] = 0x45;
-	nf_wr16(d + 16, 40);
-	d[22] = 64;
-	d[23] = NF_PROTO_TCP;
-	nf_wr32(d + 26, src);
-	nf_wr32(d + 30, dst);
-	nf_wr16(d + 34, sport);
-	nf_wr16(d + 36, dport);
-	d[46] = 0x50;
-	d[47] = flags;
-	nf_parse(d, FRAME, &p);
-	nf_pkt_fix_ip_csum(d, &p);
-	nf_pkt_fix_l4_csum(d, &p);
-}
-
-static uint64_t rng = 88172645463325252ull;
-
-static uint32_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (uint32_t)rng;
-}
 
 /* client i: address and port */
 static uint32_t cli_addr(uint32_t i)
@@ -91,10 +62,10 @@ struct bench {
  * handler does not check them, and its incremental updates cost the same) */
 static inline void fill(struct bench *b, enum kind k, uint8_t *buf)
 {
-	uint32_t i = rnd() % b->conns;
+	uint32_t i = (uint32_t)nfb_rnd() % b->conns;
 
 	if (k == K_MIX) {
-		uint32_t r = rnd() % 100;
+		uint32_t r = (uint32_t)nfb_rnd() % 100;
 
 		k = r < 45 ? K_FWD : r < 90 ? K_REPLY : r < 95 ? K_NEW : K_OTHER;
 	}
@@ -130,7 +101,7 @@ static double measure(struct bench *b, enum kind k, uint32_t burst, int run)
 		d[i] = buf[i];
 		len[i] = FRAME;
 	}
-	rng = 88172645463325252ull;
+	nfb_rng = NFB_SEED;
 	t0 = __rdtsc();
 	for (uint32_t n = 0; n < PKTS; n += burst) {
 		for (uint32_t i = 0; i < burst; i++)
@@ -174,14 +145,14 @@ int main(int argc, char **argv)
 	}
 	/* the connections, each opened by its SYN; where each went */
 	for (uint32_t i = 0; i < b.conns; i++) {
-		frame(d, cli_addr(i), cli_port(i), 0xc000020a, 80, NF_TCP_SYN);
+		nfb_frame(d, cli_addr(i), cli_port(i), 0xc000020a, 80, NF_PROTO_TCP, NF_TCP_SYN);
 		lb_pkt(b.lb, d, FRAME, 0);
 		b.backend[i] = nf_rd32(d + 30);
 	}
-	frame(b.tpl[K_FWD], 0, 0, 0xc000020a, 80, NF_TCP_ACK);
-	frame(b.tpl[K_REPLY], 0, 8080, 0, 0, NF_TCP_ACK);
-	frame(b.tpl[K_OTHER], 0, 0, 0xc000020b, 80, NF_TCP_ACK);
-	frame(b.tpl[K_NEW], 0, 0, 0xc000020a, 80, NF_TCP_SYN);
+	nfb_frame(b.tpl[K_FWD], 0, 0, 0xc000020a, 80, NF_PROTO_TCP, NF_TCP_ACK);
+	nfb_frame(b.tpl[K_REPLY], 0, 8080, 0, 0, NF_PROTO_TCP, NF_TCP_ACK);
+	nfb_frame(b.tpl[K_OTHER], 0, 0, 0xc000020b, 80, NF_PROTO_TCP, NF_TCP_ACK);
+	nfb_frame(b.tpl[K_NEW], 0, 0, 0xc000020a, 80, NF_PROTO_TCP, NF_TCP_SYN);
 	printf("nf-lb handler alone, 64 B TCP/IPv4, connections picked at random among %u (no locality: a cache "
 	       "miss or more each), making each packet taken off:\n", b.conns);
 	printf("  %-50s %13s %9s%u\n", "", "one at a time", "bursts of ", LB_BURST);

@@ -146,9 +146,9 @@ $(UNIT_OUT)/test_nf_lb_asan: $(UNIT_DIR)/test_nf_lb.c $(LB_SRC) examples/nfs/lb.
 
 # not a test (run-unit.sh runs test_* only): nf-lb's handler's cycles per
 # packet, run by hand (the file says how)
-$(UNIT_OUT)/bench_nf_lb: $(UNIT_DIR)/bench_nf_lb.c $(LB_SRC) $(KIT_HDRS) $(LIB)/libnfkit.a $(UNIT_DEPS)
+$(UNIT_OUT)/bench_nf_lb: $(UNIT_DIR)/bench_nf_lb.c bench/nf_bench.h $(LB_SRC) $(KIT_HDRS) $(LIB)/libnfkit.a $(UNIT_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(UNIT_CFLAGS) $(KIT_INC) -Infs/lb -o $@ $< $(LB_LOGIC) $(KIT_LIBS)
+	$(CC) $(UNIT_CFLAGS) $(KIT_INC) -Infs/lb -Ibench -o $@ $< $(LB_LOGIC) $(KIT_LIBS)
 
 # nf-nat's logic (nfs/nat/) without its main: the allocator, the
 # configuration, the translator on crafted and hostile frames

@@ -1,0 +1,134 @@
+#!/bin/bash
+# bench/peers/run-peers.sh: nfhost next to the data paths users would pick
+# instead, same NF work (Ethernet addresses swapped), same idle policy (an
+# NF with nothing to do yields), same CPU split: the packet source and
+# sink (nfhost's core, or the peer's edge process) on CPU 0, every NF on
+# CPU 1.  Issue 15.
+#
+#   bench/peers/run-peers.sh [--rows FILE] [SYSTEM...]   (default: nfhost memif)
+#
+# Systems:
+#   nfhost   the core (net_null source, 64 B) and a chain of nf-macswap
+#   memif    CSIT's direct pipeline: the edge (bench/peers/peer_nf.c:
+#            net_null source) -> memif -> NF 1 -> memif -> ... -> NF n ->
+#            memif -> the edge, each NF nfh-peer-nf --nf
+# Chains of PEERS_CHAINS (default "1 3"), PEERS_ROUNDS rounds (3) of
+# PEERS_SECONDS (2) s, systems alternated within a round so the machine's
+# drift hits all alike.  stderr: a line a run, then a table with the
+# ratios nfhost / peer (the median of the rounds' ratios).  Rows
+# ("bench": "peers") appended to FILE with --rows, else printed.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+B=$PWD/build/bin
+ROUNDS=${PEERS_ROUNDS:-3}
+SECS=${PEERS_SECONDS:-2}
+CHAINS=${PEERS_CHAINS:-1 3}
+ROWS_OUT=
+TAG=nfhpeer$$
+TMP=$(mktemp -d)
+PIDS=()
+
+cleanup() {
+	local rc=$?
+	set +e
+	((${#PIDS[@]})) && kill -KILL "${PIDS[@]}" 2> /dev/null
+	wait 2> /dev/null
+	rm -rf "$TMP" /dev/hugepages/"$TAG"*
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+[[ ${1:-} == --rows ]] && { ROWS_OUT=${2:?}; shift 2; }
+SYSTEMS=("$@")
+((${#SYSTEMS[@]})) || SYSTEMS=(nfhost memif)
+for b in nfhost-core nfhost nf-macswap nfh-peer-nf; do
+	[[ -x $B/$b ]] || { echo "bench: $B/$b missing: make all" >&2; exit 1; }
+done
+
+stop_all() {
+	((${#PIDS[@]})) && kill -TERM "${PIDS[@]}" 2> /dev/null
+	for p in "${PIDS[@]}"; do wait "$p" 2> /dev/null || true; done
+	PIDS=()
+}
+
+# run_SYSTEM N sets MPPS, Mpps out of a chain of N NFs.  Not in a
+# subshell: the cleanup must know the PIDs.
+
+# nfhost: the core and N nf-macswap
+run_nfhost() {
+	local n=$1 ids region=/dev/hugepages/$TAG-s0
+	ids=$(seq -s, 1 "$n")
+	"$B"/nfhost-core -l 0 --no-pci --in-memory --no-telemetry --file-prefix "$TAG" --vdev net_null0,size=64 \
+		-- --name "$TAG" --chain "$ids" > "$TMP/core.log" 2>&1 &
+	PIDS+=($!)
+	"$B"/nfhost -r "$region" --wait 15 status > /dev/null || { cat "$TMP/core.log" >&2; exit 1; }
+	for i in $(seq 1 "$n"); do
+		taskset -c 1 "$B"/nf-macswap -r "$region" -s "$i" -q > /dev/null 2>&1 &
+		PIDS+=($!)
+	done
+	sleep 1
+	MPPS=$("$B"/nfhost -r "$region" rate -c "$SECS" | python3 -c "import json,sys; print(json.load(sys.stdin)['mpps_out'])")
+	stop_all
+}
+
+# memif: the direct pipeline of N NFs
+run_memif() {
+	local n=$1 k role edge
+	# the edge first: it listens on both ends of the chain
+	taskset -c 0 "$B"/nfh-peer-nf -l 0 --no-pci --no-telemetry --in-memory --file-prefix "$TAG-edge" \
+		--vdev net_null0,size=64 --vdev "net_memif0,role=server,socket=$TAG-l0" \
+		--vdev "net_memif1,role=server,socket=$TAG-l$n" -- --edge "$SECS" > "$TMP/edge.json" 2> "$TMP/edge.log" &
+	edge=$!
+	for k in $(seq 1 "$n"); do
+		role=server
+		((k == n)) && role=client
+		taskset -c 1 "$B"/nfh-peer-nf -l 1 --no-pci --no-telemetry --in-memory --file-prefix "$TAG-nf$k" \
+			--vdev "net_memif0,role=client,socket=$TAG-l$((k - 1))" \
+			--vdev "net_memif1,role=$role,socket=$TAG-l$k" -- --nf > "$TMP/nf$k.log" 2>&1 &
+		PIDS+=($!)
+	done
+	wait "$edge" || { echo "bench: the memif edge failed:" >&2; tail -n 5 "$TMP/edge.log" "$TMP"/nf*.log >&2; exit 1; }
+	MPPS=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['mpps'])" "$TMP/edge.json")
+	stop_all
+}
+
+echo "bench: peers ${SYSTEMS[*]}, 64 B, chains $CHAINS, $ROUNDS rounds of ${SECS} s;" \
+	"source/sink on CPU 0, NFs on CPU 1, idle NFs yield; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+: > "$TMP/runs"
+for ((r = 0; r < ROUNDS; r++)); do
+	for n in $CHAINS; do
+		for s in "${SYSTEMS[@]}"; do
+			"run_$s" "$n"
+			printf '  %d %-8s chain %d %8.3f Mpps\n' "$r" "$s" "$n" "$MPPS" >&2
+			echo "{\"system\": \"$s\", \"chain_len\": $n, \"round\": $r, \"mpps\": $MPPS}" >> "$TMP/runs"
+		done
+	done
+done
+
+python3 - "$TMP/runs" "$ROWS_OUT" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'
+import json, statistics, sys
+runs = [json.loads(l) for l in open(sys.argv[1])]
+rows_out, load = sys.argv[2], sys.argv[3]
+med = statistics.median
+rows = []
+for n in sorted({r["chain_len"] for r in runs}):
+    mine = {s: {r["round"]: r["mpps"] for r in runs if r["chain_len"] == n and r["system"] == s}
+            for s in {r["system"] for r in runs}}
+    for s, by_round in sorted(mine.items()):
+        row = {"system": s, "bench": "peers", "chain_len": n, "pkt_size": 64, "mpps": med(by_round.values()),
+               "gbps": round(med(by_round.values()) * 64 * 8 / 1e3, 3), "mpps_runs": list(by_round.values()),
+               "cpu_split": "source/sink on CPU 0 (%s), NFs on CPU 1" % ("nfhost core" if s == "nfhost" else "edge process"),
+               "nf": "nf-macswap" if s == "nfhost" else "nfh-peer-nf --nf", "idle": "yield", "load_average": load}
+        if s != "nfhost" and "nfhost" in mine:
+            ratios = [mine["nfhost"][k] / v for k, v in by_round.items() if v and k in mine["nfhost"]]
+            row["nfhost_ratio"] = round(med(ratios), 2) if ratios else None
+            print("  chain %d: nfhost %.3f Mpps, %s %.3f Mpps: nfhost/%s %.2fx (rounds %s)" % (
+                n, med(mine["nfhost"].values()), s, row["mpps"], s, row["nfhost_ratio"] or 0,
+                " ".join("%.2f" % x for x in ratios)), file=sys.stderr)
+        rows.append(row)
+out = open(rows_out, "a") if rows_out else sys.stdout
+for r in rows:
+    out.write(json.dumps(r) + "\n")
+PY

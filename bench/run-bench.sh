@@ -8,7 +8,8 @@
 # Then the classifier: 1000 wildcard rules and 100 000 active flows against
 # a single default chain (bench/run-classify.sh; BENCH_CLASSIFY=0 skips it);
 # the stateful NFs next to nf-forward (bench/run-nfs.sh; BENCH_NFS=0) and the
-# NF engines next to their libraries alone (BENCH_NF_REFS=0).
+# NF engines next to their libraries alone (BENCH_NF_REFS=0); nfhost next to
+# the direct memif pipeline and the kernel's path (BENCH_PEERS=0).
 #
 # Scheduling: the core's RX/TX loop on CPU 0; every NF pinned to CPU 1.
 # NFs that share CPU 1 take turns: an NF whose ring is empty yields
@@ -185,12 +186,17 @@ if [[ ${BENCH_NF_REFS:-1} == 1 ]]; then
 		done
 	done
 fi
+# nfhost next to the data paths users would pick instead, same NF work and
+# idle policy (bench/peers/run-peers.sh; issue 15; BENCH_PEERS=0 skips it)
+if [[ ${BENCH_PEERS:-1} == 1 ]]; then
+	bench/peers/run-peers.sh --rows "$ROWS" nfhost memif kernel
+fi
 python3 - "$ROWS" "$OUT" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 hz_rows = [r for r in rows if r["system"] == "nfhost" and "nfs" not in r and "bench" not in r]
 for r in rows:
-    if r["system"] not in ("nfhost", "nf-aes", "nf-ids") and r["cycles_per_pkt"] is None and hz_rows:
+    if "bench" not in r and r["system"] not in ("nfhost", "nf-aes", "nf-ids") and r.get("cycles_per_pkt") is None and r["mpps"] and hz_rows:
         r["cycles_per_pkt"] = round(hz_rows[0]["cycles_per_pkt"] * hz_rows[0]["mpps"] / r["mpps"], 1)
 one = next((r for r in hz_rows if r["chain_len"] == 1), None)
 for r in hz_rows:

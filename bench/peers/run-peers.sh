@@ -12,6 +12,10 @@
 #   memif    CSIT's direct pipeline: the edge (bench/peers/peer_nf.c:
 #            net_null source) -> memif -> NF 1 -> memif -> ... -> NF n ->
 #            memif -> the edge, each NF nfh-peer-nf --nf
+#   kernel   the same pipeline on the kernel's path: the edge and each NF
+#            in a network namespace of its own (as containers are), joined
+#            by veth pairs, every port an AF_PACKET socket (DPDK
+#            net_af_packet) on a veth
 # Chains of PEERS_CHAINS (default "1 3"), PEERS_ROUNDS rounds (3) of
 # PEERS_SECONDS (2) s, systems alternated within a round so the machine's
 # drift hits all alike.  stderr: a line a run, then a table with the
@@ -27,12 +31,14 @@ ROWS_OUT=
 TAG=nfhpeer$$
 TMP=$(mktemp -d)
 PIDS=()
+NETNS=()
 
 cleanup() {
 	local rc=$?
 	set +e
 	((${#PIDS[@]})) && kill -KILL "${PIDS[@]}" 2> /dev/null
 	wait 2> /dev/null
+	for ns in "${NETNS[@]}"; do ip netns del "$ns"; done
 	rm -rf "$TMP" /dev/hugepages/"$TAG"*
 	exit $rc
 }
@@ -53,8 +59,9 @@ stop_all() {
 	PIDS=()
 }
 
-# run_SYSTEM N sets MPPS, Mpps out of a chain of N NFs.  Not in a
-# subshell: the cleanup must know the PIDs.
+# run_SYSTEM N sets MPPS, Mpps out of a chain of N NFs, and LOST, the
+# packets the run lost on the way ("null" where the system does not say).
+# Not in a subshell: the cleanup must know the PIDs.
 
 # nfhost: the core and N nf-macswap
 run_nfhost() {
@@ -70,7 +77,14 @@ run_nfhost() {
 	done
 	sleep 1
 	MPPS=$("$B"/nfhost -r "$region" rate -c "$SECS" | python3 -c "import json,sys; print(json.load(sys.stdin)['mpps_out'])")
+	LOST=$("$B"/nfhost -r "$region" stats | python3 -c "import json,sys; print(json.load(sys.stdin)['drops'])")
 	stop_all
+}
+
+# MPPS and LOST from the edge's JSON
+edge_result() {
+	read -r MPPS LOST < <(python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print(j['mpps'], j['lost'])" \
+		"$TMP/edge.json")
 }
 
 # memif: the direct pipeline of N NFs
@@ -90,8 +104,58 @@ run_memif() {
 		PIDS+=($!)
 	done
 	wait "$edge" || { echo "bench: the memif edge failed:" >&2; tail -n 5 "$TMP/edge.log" "$TMP"/nf*.log >&2; exit 1; }
-	MPPS=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['mpps'])" "$TMP/edge.json")
+	edge_result
 	stop_all
+}
+
+# kernel: the edge in namespace TAG-e, NF k in TAG-k; link k a veth pair
+# from the process before (its end lka) to the one after (lkb): the edge
+# sends on l0a and receives on lNb, NF k joins l(k-1)b to lka.  Made for
+# the run and deleted after it (the veths go with their namespaces).
+af() {
+	echo "net_af_packet$1,iface=$2,qpairs=1,blocksz=4096,framesz=2048,framecnt=1024"
+}
+
+kernel_topology() {
+	local n=$1 k ns left right
+	for ns in e $(seq 1 "$n"); do
+		ip netns add "$TAG-$ns"
+		NETNS+=("$TAG-$ns")
+		ip netns exec "$TAG-$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+	done
+	for k in $(seq 0 "$n"); do
+		left=$TAG-$k right=$TAG-$((k + 1))
+		((k == 0)) && left=$TAG-e
+		((k == n)) && right=$TAG-e
+		ip link add "l${k}a" netns "$left" type veth peer name "l${k}b" netns "$right"
+		ip -n "$left" link set "l${k}a" up
+		ip -n "$right" link set "l${k}b" up
+	done
+}
+
+kernel_teardown() {
+	local ns
+	for ns in "${NETNS[@]}"; do ip netns del "$ns"; done
+	NETNS=()
+}
+
+run_kernel() {
+	local n=$1 k edge
+	kernel_topology "$n"
+	ip netns exec "$TAG-e" taskset -c 0 "$B"/nfh-peer-nf -l 0 --no-pci --no-telemetry --in-memory \
+		--file-prefix "$TAG-edge" --vdev net_null0,size=64 --vdev "$(af 0 l0a)" --vdev "$(af 1 "l${n}b")" \
+		-- --edge "$SECS" > "$TMP/edge.json" 2> "$TMP/edge.log" &
+	edge=$!
+	for k in $(seq 1 "$n"); do
+		ip netns exec "$TAG-$k" taskset -c 1 "$B"/nfh-peer-nf -l 1 --no-pci --no-telemetry --in-memory \
+			--file-prefix "$TAG-nf$k" --vdev "$(af 0 "l$((k - 1))b")" --vdev "$(af 1 "l${k}a")" -- --nf \
+			> "$TMP/nf$k.log" 2>&1 &
+		PIDS+=($!)
+	done
+	wait "$edge" || { echo "bench: the kernel edge failed:" >&2; tail -n 5 "$TMP/edge.log" "$TMP"/nf*.log >&2; exit 1; }
+	edge_result
+	stop_all
+	kernel_teardown
 }
 
 echo "bench: peers ${SYSTEMS[*]}, 64 B, chains $CHAINS, $ROUNDS rounds of ${SECS} s;" \
@@ -101,8 +165,8 @@ for ((r = 0; r < ROUNDS; r++)); do
 	for n in $CHAINS; do
 		for s in "${SYSTEMS[@]}"; do
 			"run_$s" "$n"
-			printf '  %d %-8s chain %d %8.3f Mpps\n' "$r" "$s" "$n" "$MPPS" >&2
-			echo "{\"system\": \"$s\", \"chain_len\": $n, \"round\": $r, \"mpps\": $MPPS}" >> "$TMP/runs"
+			printf '  %d %-8s chain %d %8.3f Mpps  lost %s\n' "$r" "$s" "$n" "$MPPS" "$LOST" >&2
+			echo "{\"system\": \"$s\", \"chain_len\": $n, \"round\": $r, \"mpps\": $MPPS, \"lost\": $LOST}" >> "$TMP/runs"
 		done
 	done
 done
@@ -116,11 +180,14 @@ rows = []
 for n in sorted({r["chain_len"] for r in runs}):
     mine = {s: {r["round"]: r["mpps"] for r in runs if r["chain_len"] == n and r["system"] == s}
             for s in {r["system"] for r in runs}}
+    lost = {s: sum(r["lost"] or 0 for r in runs if r["chain_len"] == n and r["system"] == s) for s in mine}
     for s, by_round in sorted(mine.items()):
         row = {"system": s, "bench": "peers", "chain_len": n, "pkt_size": 64, "mpps": med(by_round.values()),
                "gbps": round(med(by_round.values()) * 64 * 8 / 1e3, 3), "mpps_runs": list(by_round.values()),
                "cpu_split": "source/sink on CPU 0 (%s), NFs on CPU 1" % ("nfhost core" if s == "nfhost" else "edge process"),
-               "nf": "nf-macswap" if s == "nfhost" else "nfh-peer-nf --nf", "idle": "yield", "load_average": load}
+               "nf": "nf-macswap" if s == "nfhost" else "nfh-peer-nf --nf", "idle": "yield", "load_average": load,
+               # packets lost over the runs (a link coming up, a full queue): said, never hidden
+               "dropped": lost[s]}
         if s != "nfhost" and "nfhost" in mine:
             ratios = [mine["nfhost"][k] / v for k, v in by_round.items() if v and k in mine["nfhost"]]
             row["nfhost_ratio"] = round(med(ratios), 2) if ratios else None

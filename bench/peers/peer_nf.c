@@ -8,8 +8,9 @@
  *          ports 0 and 1 (vdevs): what arrives on one leaves by the other,
  *          its Ethernet addresses swapped (the same header work as
  *          nfhost's benchmark NF); when both ports are empty it yields
- *          (sched_yield), as nfhost's NFs do.  --busy: never yields (the
- *          stock DPDK idle policy, for comparison).
+ *          (sched_yield), as nfhost's NFs do, and a full port downstream
+ *          holds it back rather than making it drop.  --busy: never
+ *          yields (the stock DPDK idle policy, for comparison).
  *   edge:  nfh-peer-nf EAL-OPTIONS -- --edge SECONDS [--warmup S]
  *          port 0 the source (net_null: its RX makes 64 B packets), port 1
  *          the chain's entry (TX), port 2 its exit (RX): counts what comes
@@ -20,6 +21,9 @@
  *          from a warm-up (default 1 s) after the first packet came back,
  *          and the packets lost.
  *
+ * Each says "ready" on stderr once its ports are up: a chain's processes
+ * are started one after the other, each when the one before is ready
+ * (a memif client that reaches a server not yet started breaks it).
  * Progress and EAL output go to stderr.
  */
 #include <errno.h>
@@ -98,11 +102,29 @@ static void swap_macs(struct rte_mbuf **m, uint16_t n)
 	}
 }
 
+/* Send all @p n packets on @p port: a full queue downstream holds this NF
+ * back (it yields, or spins with --busy) instead of dropping, as nfhost's
+ * rings hold back its NFs; only a stop drops what is left. */
+static uint16_t send_held(uint16_t port, struct rte_mbuf **m, uint16_t n, int busy)
+{
+	uint16_t sent = 0;
+
+	while (sent < n && !stop) {
+		sent += rte_eth_tx_burst(port, 0, m + sent, n - sent);
+		if (sent < n && !busy)
+			sched_yield();
+	}
+	if (sent < n)
+		rte_pktmbuf_free_bulk(m + sent, n - sent);
+	return sent;
+}
+
 static int run_nf(const struct opts *o)
 {
 	struct rte_mbuf *m[BURST];
 	uint64_t fwd = 0;
 
+	fprintf(stderr, "peer-nf: ready\n");
 	while (!stop) {
 		uint16_t got = 0;
 
@@ -110,7 +132,7 @@ static int run_nf(const struct opts *o)
 			uint16_t n = rte_eth_rx_burst(p, 0, m, BURST);
 
 			swap_macs(m, n);
-			fwd += send_all(p ^ 1, m, n);
+			fwd += send_held(p ^ 1, m, n, o->busy);
 			got |= n;
 		}
 		if (!got && !o->busy)
@@ -126,6 +148,8 @@ static int run_edge(const struct opts *o)
 	uint64_t hz = rte_get_tsc_hz(), t0 = rte_get_tsc_cycles(), start = UINT64_MAX, end = UINT64_MAX;
 	uint64_t next = t0 + hz, out = 0, back = 0, counted = 0;
 	uint64_t last_back = 0, lost = 0, moved = t0;
+
+	fprintf(stderr, "peer-edge: ready\n");
 
 	while (!stop) {
 		uint64_t now = rte_get_tsc_cycles();
@@ -229,11 +253,12 @@ int main(int argc, char **argv)
 		rc = port_up(p, mp);
 	if (rc == 0)
 		rc = o.nf ? run_nf(&o) : run_edge(&o);
+	/* the pool goes with the EAL: a memif port's control thread may still
+	 * hold its queues while the peer hangs up */
 	for (uint16_t p = 0; p < need; p++) {
 		rte_eth_dev_stop(p);
 		rte_eth_dev_close(p);
 	}
-	rte_mempool_free(mp);
 	rte_eal_cleanup();
 	return rc ? 1 : 0;
 }

@@ -12,6 +12,9 @@
 #   memif    CSIT's direct pipeline: the edge (bench/peers/peer_nf.c:
 #            net_null source) -> memif -> NF 1 -> memif -> ... -> NF n ->
 #            memif -> the edge, each NF nfh-peer-nf --nf
+#   memif-stock  the same pipeline with stock busy-polling NFs: dpdk-testpmd
+#            in macswap mode, which never yields (what a user of stock
+#            tools sees when NFs share a core)
 #   kernel   the same pipeline on the kernel's path: the edge and each NF
 #            in a network namespace of its own (as containers are), joined
 #            by veth pairs, every port an AF_PACKET socket (DPDK
@@ -54,7 +57,7 @@ for b in nfhost-core nfhost nf-macswap nfh-peer-nf; do
 done
 
 stop_all() {
-	((${#PIDS[@]})) && kill -TERM "${PIDS[@]}" 2> /dev/null
+	((${#PIDS[@]})) && { kill -TERM "${PIDS[@]}" 2> /dev/null || true; }
 	for p in "${PIDS[@]}"; do wait "$p" 2> /dev/null || true; done
 	PIDS=()
 }
@@ -81,29 +84,71 @@ run_nfhost() {
 	stop_all
 }
 
+# wait_ready LOG WORDS: until a process of the chain wrote WORDS in LOG
+# (its ports are up), 20 s at most
+wait_ready() {
+	local i
+	for i in $(seq 1 400); do
+		grep -q "$2" "$1" 2> /dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# fail_run WHY: this run gave no number; its row says why (the last lines of
+# the processes' logs on stderr), and the benchmark goes on
+fail_run() {
+	FAIL=$1 MPPS=null LOST=null
+	echo "bench: $1" >&2
+	tail -n 3 "$TMP"/edge.log "$TMP"/nf*.log 2> /dev/null | grep -v listener_handler >&2
+	stop_all
+}
+
 # MPPS and LOST from the edge's JSON
 edge_result() {
 	read -r MPPS LOST < <(python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print(j['mpps'], j['lost'])" \
-		"$TMP/edge.json")
+		"$TMP/edge.json") || fail_run "the edge wrote no result"
 }
 
 # memif: the direct pipeline of N NFs
 run_memif() {
-	local n=$1 k role edge
+	memif_chain "$1" peer
+}
+
+run_memif-stock() {
+	memif_chain "$1" testpmd
+}
+
+# memif_chain N peer|testpmd
+memif_chain() {
+	local n=$1 k role edge dev
 	# the edge first: it listens on both ends of the chain
 	taskset -c 0 "$B"/nfh-peer-nf -l 0 --no-pci --no-telemetry --in-memory --file-prefix "$TAG-edge" \
 		--vdev net_null0,size=64 --vdev "net_memif0,role=server,socket=$TAG-l0" \
 		--vdev "net_memif1,role=server,socket=$TAG-l$n" -- --edge "$SECS" > "$TMP/edge.json" 2> "$TMP/edge.log" &
 	edge=$!
+	PIDS+=("$edge")
+	wait_ready "$TMP/edge.log" "peer-edge: ready" || { fail_run "the memif edge did not come up"; return; }
 	for k in $(seq 1 "$n"); do
 		role=server
 		((k == n)) && role=client
-		taskset -c 1 "$B"/nfh-peer-nf -l 1 --no-pci --no-telemetry --in-memory --file-prefix "$TAG-nf$k" \
-			--vdev "net_memif0,role=client,socket=$TAG-l$((k - 1))" \
-			--vdev "net_memif1,role=$role,socket=$TAG-l$k" -- --nf > "$TMP/nf$k.log" 2>&1 &
+		dev=(--vdev "net_memif0,role=client,socket=$TAG-l$((k - 1))" --vdev "net_memif1,role=$role,socket=$TAG-l$k")
+		if [[ $2 == peer ]]; then
+			taskset -c 1 "$B"/nfh-peer-nf -l 1 --no-pci --no-telemetry --in-memory --file-prefix "$TAG-nf$k" \
+				"${dev[@]}" -- --nf > "$TMP/nf$k.log" 2>&1 &
+		else
+			# a main lcore and a forwarding one, both on CPU 1; its stdout
+			# line-buffered, for the line that says it forwards
+			taskset -c 1 stdbuf -oL dpdk-testpmd --lcores 0@1,1@1 --no-pci --no-telemetry --in-memory --single-file-segments \
+				--file-prefix "$TAG-nf$k" "${dev[@]}" -- --forward-mode=macswap --auto-start \
+				--total-num-mbufs 16384 --stats-period 3600 < /dev/null > "$TMP/nf$k.log" 2>&1 &
+		fi
 		PIDS+=($!)
+		# each NF once the one before listens for it
+		wait_ready "$TMP/nf$k.log" "$([[ $2 == peer ]] && echo "peer-nf: ready" || echo "packet forwarding - ports=")" ||
+			{ fail_run "memif NF $k ($2) did not come up"; return; }
 	done
-	wait "$edge" || { echo "bench: the memif edge failed:" >&2; tail -n 5 "$TMP/edge.log" "$TMP"/nf*.log >&2; exit 1; }
+	wait "$edge" || { fail_run "the memif edge failed"; return; }
 	edge_result
 	stop_all
 }
@@ -146,15 +191,19 @@ run_kernel() {
 		--file-prefix "$TAG-edge" --vdev net_null0,size=64 --vdev "$(af 0 l0a)" --vdev "$(af 1 "l${n}b")" \
 		-- --edge "$SECS" > "$TMP/edge.json" 2> "$TMP/edge.log" &
 	edge=$!
+	PIDS+=("$edge")
 	for k in $(seq 1 "$n"); do
 		ip netns exec "$TAG-$k" taskset -c 1 "$B"/nfh-peer-nf -l 1 --no-pci --no-telemetry --in-memory \
 			--file-prefix "$TAG-nf$k" --vdev "$(af 0 "l$((k - 1))b")" --vdev "$(af 1 "l${k}a")" -- --nf \
 			> "$TMP/nf$k.log" 2>&1 &
 		PIDS+=($!)
 	done
-	wait "$edge" || { echo "bench: the kernel edge failed:" >&2; tail -n 5 "$TMP/edge.log" "$TMP"/nf*.log >&2; exit 1; }
-	edge_result
-	stop_all
+	if wait "$edge"; then
+		edge_result
+		stop_all
+	else
+		fail_run "the kernel edge failed"
+	fi
 	kernel_teardown
 }
 
@@ -164,9 +213,16 @@ echo "bench: peers ${SYSTEMS[*]}, 64 B, chains $CHAINS, $ROUNDS rounds of ${SECS
 for ((r = 0; r < ROUNDS; r++)); do
 	for n in $CHAINS; do
 		for s in "${SYSTEMS[@]}"; do
+			FAIL=
 			"run_$s" "$n"
-			printf '  %d %-8s chain %d %8.3f Mpps  lost %s\n' "$r" "$s" "$n" "$MPPS" "$LOST" >&2
-			echo "{\"system\": \"$s\", \"chain_len\": $n, \"round\": $r, \"mpps\": $MPPS, \"lost\": $LOST}" >> "$TMP/runs"
+			if [[ -n $FAIL ]]; then
+				printf '  %d %-8s chain %d   failed: %s\n' "$r" "$s" "$n" "$FAIL" >&2
+			else
+				printf '  %d %-8s chain %d %8.3f Mpps  lost %s\n' "$r" "$s" "$n" "$MPPS" "$LOST" >&2
+			fi
+			python3 -c "import json,sys; print(json.dumps({'system': sys.argv[1], 'chain_len': int(sys.argv[2]),
+    'round': int(sys.argv[3]), 'mpps': json.loads(sys.argv[4]), 'lost': json.loads(sys.argv[5]), 'error': sys.argv[6] or None}))" \
+				"$s" "$n" "$r" "$MPPS" "$LOST" "$FAIL" >> "$TMP/runs"
 		done
 	done
 done
@@ -178,17 +234,22 @@ rows_out, load = sys.argv[2], sys.argv[3]
 med = statistics.median
 rows = []
 for n in sorted({r["chain_len"] for r in runs}):
-    mine = {s: {r["round"]: r["mpps"] for r in runs if r["chain_len"] == n and r["system"] == s}
+    mine = {s: {r["round"]: r["mpps"] for r in runs if r["chain_len"] == n and r["system"] == s and r["mpps"] is not None}
             for s in {r["system"] for r in runs}}
+    errors = {s: [r["error"] for r in runs if r["chain_len"] == n and r["system"] == s and r["error"]] for s in mine}
     lost = {s: sum(r["lost"] or 0 for r in runs if r["chain_len"] == n and r["system"] == s) for s in mine}
     for s, by_round in sorted(mine.items()):
-        row = {"system": s, "bench": "peers", "chain_len": n, "pkt_size": 64, "mpps": med(by_round.values()),
-               "gbps": round(med(by_round.values()) * 64 * 8 / 1e3, 3), "mpps_runs": list(by_round.values()),
+        m = med(by_round.values()) if by_round else None
+        row = {"system": s, "bench": "peers", "chain_len": n, "pkt_size": 64, "mpps": m,
+               "gbps": round(m * 64 * 8 / 1e3, 3) if m is not None else None, "mpps_runs": list(by_round.values()),
+               # runs that gave no number, and why: a row, never a silent gap
+               "errors": errors[s],
                "cpu_split": "source/sink on CPU 0 (%s), NFs on CPU 1" % ("nfhost core" if s == "nfhost" else "edge process"),
-               "nf": "nf-macswap" if s == "nfhost" else "nfh-peer-nf --nf", "idle": "yield", "load_average": load,
+               "nf": {"nfhost": "nf-macswap", "memif-stock": "dpdk-testpmd macswap"}.get(s, "nfh-peer-nf --nf"),
+               "idle": "busy-poll" if s.endswith("-stock") else "yield", "load_average": load,
                # packets lost over the runs (a link coming up, a full queue): said, never hidden
                "dropped": lost[s]}
-        if s != "nfhost" and "nfhost" in mine:
+        if s != "nfhost" and "nfhost" in mine and by_round:
             ratios = [mine["nfhost"][k] / v for k, v in by_round.items() if v and k in mine["nfhost"]]
             row["nfhost_ratio"] = round(med(ratios), 2) if ratios else None
             print("  chain %d: nfhost %.3f Mpps, %s %.3f Mpps: nfhost/%s %.2fx (rounds %s)" % (

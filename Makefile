@@ -192,7 +192,8 @@ test: deps
 	@$(MAKE) --no-print-directory all unit-tests vm-image fuzz-targets $(BIN)/nfhost-core-asan
 	@tests/run-all.sh $(TESTS)
 
-bench: deps
+bench:
+	@tools/deps.sh --bench
 	@$(MAKE) --no-print-directory all
 	@bench/run-bench.sh
 

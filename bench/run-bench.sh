@@ -189,7 +189,7 @@ fi
 # nfhost next to the data paths users would pick instead, same NF work and
 # idle policy (bench/peers/run-peers.sh; issue 15; BENCH_PEERS=0 skips it)
 if [[ ${BENCH_PEERS:-1} == 1 ]]; then
-	bench/peers/run-peers.sh --rows "$ROWS" nfhost memif memif-stock kernel
+	bench/peers/run-peers.sh --rows "$ROWS" nfhost memif memif-stock ovs-vhost kernel
 fi
 python3 - "$ROWS" "$OUT" <<'PY'
 import json, sys

@@ -15,6 +15,11 @@
 #   memif-stock  the same pipeline with stock busy-polling NFs: dpdk-testpmd
 #            in macswap mode, which never yields (what a user of stock
 #            tools sees when NFs share a core)
+#   ovs-vhost  Open vSwitch with DPDK (its own run directory, no systemd)
+#            switching between dpdkvhostuserclient ports, the chain made
+#            of OpenFlow rules; OVS's own net_null port is the source and
+#            sink (as nfhost's core is), its PMD on CPU 0; the NFs
+#            nfh-peer-nf on net_virtio_user (vhost-user servers) on CPU 1
 #   kernel   the same pipeline on the kernel's path: the edge and each NF
 #            in a network namespace of its own (as containers are), joined
 #            by veth pairs, every port an AF_PACKET socket (DPDK
@@ -35,6 +40,7 @@ TAG=nfhpeer$$
 TMP=$(mktemp -d)
 PIDS=()
 NETNS=()
+OVS_DIR=
 
 cleanup() {
 	local rc=$?
@@ -42,6 +48,7 @@ cleanup() {
 	((${#PIDS[@]})) && kill -KILL "${PIDS[@]}" 2> /dev/null
 	wait 2> /dev/null
 	for ns in "${NETNS[@]}"; do ip netns del "$ns"; done
+	[[ -n $OVS_DIR ]] && ovs_stop
 	rm -rf "$TMP" /dev/hugepages/"$TAG"*
 	exit $rc
 }
@@ -100,7 +107,7 @@ wait_ready() {
 fail_run() {
 	FAIL=$1 MPPS=null LOST=null
 	echo "bench: $1" >&2
-	tail -n 3 "$TMP"/edge.log "$TMP"/nf*.log 2> /dev/null | grep -v listener_handler >&2
+	tail -n 3 "$TMP"/edge.log "$TMP"/nf*.log 2> /dev/null | grep -v listener_handler >&2 || true
 	stop_all
 }
 
@@ -153,6 +160,91 @@ memif_chain() {
 	stop_all
 }
 
+# ovs-vhost: OVS as in ../shared/MACHINE-FACTS.md, a bridge with OVS's
+# net_null port (ofport 1) and two vhost-user client ports per NF k
+# (ofports 2k: its way in, 2k+1: its way out), flows 1 -> 2 -> NF 1 -> 3
+# -> 4 -> NF 2 ... -> 2n+1 -> 1.  The rate is what OVS sends out of its
+# net_null port over the window (ovs-ofctl dump-ports, which is live).
+OVS=/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk
+
+ovs_stop() {
+	ovs-appctl -t "$OVS_DIR/ovs-vswitchd.ctl" exit > /dev/null 2>&1 || true
+	ovs-appctl -t "$OVS_DIR/ovsdb-server.ctl" exit > /dev/null 2>&1 || true
+	for _ in $(seq 1 50); do
+		[[ -e $OVS_DIR/ovs-vswitchd.pid ]] && kill -0 "$(cat "$OVS_DIR/ovs-vswitchd.pid")" 2> /dev/null || break
+		sleep 0.1
+	done
+	OVS_DIR=
+}
+
+ovs_tx() {
+	ovs-ofctl dump-ports br0 1 | sed -n 's/.*tx pkts=\([0-9]*\).*/\1/p'
+}
+
+run_ovs-vhost() {
+	local n=$1 k V t0 t1 c0 c1 next
+	[[ -x $OVS ]] || { fail_run "Open vSwitch with DPDK is not installed (tools/deps.sh --bench)"; return; }
+	OVS_DIR=$TMP/ovs
+	rm -rf "$OVS_DIR"
+	mkdir -p "$OVS_DIR"
+	export OVS_RUNDIR=$OVS_DIR OVS_DBDIR=$OVS_DIR OVS_LOGDIR=$OVS_DIR
+	V=(ovs-vsctl --db="unix:$OVS_DIR/db.sock")
+	ovsdb-tool create "$OVS_DIR/conf.db" /usr/share/openvswitch/vswitch.ovsschema
+	ovsdb-server "$OVS_DIR/conf.db" --remote="punix:$OVS_DIR/db.sock" --pidfile="$OVS_DIR/ovsdb-server.pid" \
+		--unixctl="$OVS_DIR/ovsdb-server.ctl" --log-file="$OVS_DIR/ovsdb-server.log" --detach 2> /dev/null
+	"${V[@]}" --no-wait init
+	"${V[@]}" --no-wait set Open_vSwitch . other_config:dpdk-init=true other_config:dpdk-socket-mem=256 \
+		other_config:dpdk-socket-limit=256 other_config:dpdk-lcore-mask=0x1 other_config:pmd-cpu-mask=0x1 \
+		other_config:dpdk-extra="--no-pci --no-telemetry --file-prefix=$TAG-ovs"
+	taskset -c 0 "$OVS" "unix:$OVS_DIR/db.sock" --pidfile="$OVS_DIR/ovs-vswitchd.pid" \
+		--unixctl="$OVS_DIR/ovs-vswitchd.ctl" --log-file="$OVS_DIR/ovs-vswitchd.log" -vconsole:off --detach \
+		2> /dev/null ||
+		{ fail_run "ovs-vswitchd did not start: $(tail -n 2 "$OVS_DIR/ovs-vswitchd.log")"; ovs_stop; return; }
+	"${V[@]}" add-br br0 -- set bridge br0 datapath_type=netdev
+	ovs-ofctl del-flows br0
+	"${V[@]}" add-port br0 nul0 -- set Interface nul0 type=dpdk options:dpdk-devargs=net_null0,size=64 \
+		ofport_request=1
+	for k in $(seq 1 "$n"); do
+		"${V[@]}" add-port br0 "v${k}a" -- set Interface "v${k}a" type=dpdkvhostuserclient \
+			options:vhost-server-path="$OVS_DIR/v${k}a.sock" ofport_request=$((2 * k))
+		"${V[@]}" add-port br0 "v${k}b" -- set Interface "v${k}b" type=dpdkvhostuserclient \
+			options:vhost-server-path="$OVS_DIR/v${k}b.sock" ofport_request=$((2 * k + 1))
+	done
+	ovs-ofctl add-flow br0 in_port=1,actions=output:2
+	for k in $(seq 1 "$n"); do
+		next=$((2 * k + 2))
+		((k == n)) && next=1
+		ovs-ofctl add-flow br0 "in_port=$((2 * k + 1)),actions=output:$next"
+	done
+	for k in $(seq 1 "$n"); do
+		taskset -c 1 "$B"/nfh-peer-nf -l 1 --no-pci --no-telemetry --in-memory --single-file-segments \
+			--file-prefix "$TAG-nf$k" --vdev "net_virtio_user0,path=$OVS_DIR/v${k}a.sock,server=1,queues=1" \
+			--vdev "net_virtio_user1,path=$OVS_DIR/v${k}b.sock,server=1,queues=1" -- --nf > "$TMP/nf$k.log" 2>&1 &
+		PIDS+=($!)
+		# its vhost-user servers wait for OVS's clients before it is ready
+		wait_ready "$TMP/nf$k.log" "peer-nf: ready" || { fail_run "vhost-user NF $k did not come up"; ovs_stop; return; }
+	done
+	sleep 2
+	c0=$(ovs_tx) t0=$(date +%s%N)
+	sleep "$SECS"
+	c1=$(ovs_tx) t1=$(date +%s%N)
+	if [[ -z $c0 || -z $c1 ]]; then
+		fail_run "no counters from ovs-ofctl dump-ports"
+	else
+		MPPS=$(python3 -c "import sys; print(round((int(sys.argv[2]) - int(sys.argv[1])) / ((int(sys.argv[4]) - int(sys.argv[3])) / 1e9) / 1e6, 4))" "$c0" "$c1" "$t0" "$t1")
+		# OVS's drops inside the chain (a full vhost queue after the first
+		# hop): said, never hidden.  What the first NF's queue refuses
+		# (port 2) is the source's excess, not a loss: net_null offers
+		# all it can, where nfhost's core bounds what is in flight.
+		LOST=0
+		for k in $(seq 3 $((2 * n + 1))); do
+			LOST=$((LOST + $(ovs-ofctl dump-ports br0 "$k" | sed -n 's/.*tx pkts=.*drop=\([0-9]*\).*/\1/p')))
+		done
+	fi
+	ovs_stop
+	stop_all
+}
+
 # kernel: the edge in namespace TAG-e, NF k in TAG-k; link k a veth pair
 # from the process before (its end lka) to the one after (lkb): the edge
 # sends on l0a and receives on lNb, NF k joins l(k-1)b to lka.  Made for
@@ -181,6 +273,7 @@ kernel_topology() {
 kernel_teardown() {
 	local ns
 	for ns in "${NETNS[@]}"; do ip netns del "$ns"; done
+	[[ -n $OVS_DIR ]] && ovs_stop
 	NETNS=()
 }
 
@@ -244,7 +337,8 @@ for n in sorted({r["chain_len"] for r in runs}):
                "gbps": round(m * 64 * 8 / 1e3, 3) if m is not None else None, "mpps_runs": list(by_round.values()),
                # runs that gave no number, and why: a row, never a silent gap
                "errors": errors[s],
-               "cpu_split": "source/sink on CPU 0 (%s), NFs on CPU 1" % ("nfhost core" if s == "nfhost" else "edge process"),
+               "cpu_split": "source/sink on CPU 0 (%s), NFs on CPU 1" % {
+                   "nfhost": "nfhost core", "ovs-vhost": "OVS PMD: its net_null port and the switching"}.get(s, "edge process"),
                "nf": {"nfhost": "nf-macswap", "memif-stock": "dpdk-testpmd macswap"}.get(s, "nfh-peer-nf --nf"),
                "idle": "busy-poll" if s.endswith("-stock") else "yield", "load_average": load,
                # packets lost over the runs (a link coming up, a full queue): said, never hidden

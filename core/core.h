@@ -13,6 +13,7 @@
 #include "core_ctrl.h"
 #include "core_desc.h"
 #include "core_flow.h"
+#include "core_iso.h"
 #include "core_region.h"
 #include "core_ring.h"
 #include "core_route.h"
@@ -31,6 +32,8 @@ struct core_cfg {
 	unsigned rx_lcore, tx_lcore;
 	uint16_t chain[NFG_MAX_CHAIN];
 	uint16_t chain_len;
+	uint16_t untrusted[CORE_MAX_ISO]; /* services with a region of their own (core_iso.h) */
+	uint16_t nb_untrusted;
 	uint16_t wait_nfs;      /* hold RX until this many NFs registered */
 	double drain_s;         /* how long shutdown waits for in-flight packets */
 	uint32_t guest_timeout_ms; /* a guest NF's heartbeat may stand still this long */
@@ -64,6 +67,15 @@ struct core {
 	uint64_t chain_pkts[GRAPH_MAX_CHAINS]; /* RX: packets sent down each chain */
 	uint16_t nb_ports;
 	int socket_id;
+	/* untrusted services (core_iso.h): their regions, created by the
+	 * control thread (or at startup) and kept until the core exits */
+	struct core_iso *iso[CORE_MAX_ISO];
+	uint32_t nb_iso;
+	uint8_t iso_of[NFG_MAX_SERVICES];        /* service -> index in iso + 1; 0: trusted */
+	/* per slot, set before the slot is routed to: the region of its NF
+	 * (NULL: the platform's) and the slot in it that the NF sees */
+	struct core_iso *slot_iso[NFG_MAX_NFS];
+	struct nfg_slot *slot_sh[NFG_MAX_NFS];
 
 	volatile int quit_rx;       /* stop receiving */
 	volatile int quit_tx;       /* stop the TX loop */
@@ -79,7 +91,16 @@ struct core {
 };
 
 /* The region's areas by the core's private layout, never by the header. */
+
+/* Slot @p s as its NF sees it: in the platform's region, or in its
+ * untrusted service's own. */
 static inline struct nfg_slot *core_slot(const struct core *c, uint32_t s)
+{
+	return c->slot_sh[s];
+}
+
+/* Slot @p s in the platform's region, where tools read every NF's. */
+static inline struct nfg_slot *core_slot_main(const struct core *c, uint32_t s)
 {
 	return &c->region.lay.slots[s];
 }
@@ -90,6 +111,19 @@ static inline struct nfg_port *core_port(const struct core *c, uint16_t p)
 }
 
 /* ---- buffers (core_pool.c) --------------------------------------------- */
+
+/* Each buffer: its nfg_pkt, then the data room.  The mbuf's buf_addr is the
+ * buffer start, so the default headroom (RTE_PKTMBUF_HEADROOM) covers the
+ * metadata and leaves NFs the rest of it to prepend headers.  An untrusted
+ * service's region (core_iso.h) lays its buffers out the same way, so a
+ * packet keeps its offset in the buffer when it is copied there. */
+#define CORE_BUF_META sizeof(struct nfg_pkt)
+#define CORE_BUF_ROOM (RTE_MBUF_DEFAULT_BUF_SIZE - CORE_BUF_META + 64)
+#define CORE_BUF_SIZE (CORE_BUF_META + CORE_BUF_ROOM)
+
+/** Lay @p n buffers out in region @p l's buffer area page by page: publish
+ * the layout in its header @p h and keep the core's private copy in @p bm. */
+void core_bufs_publish(struct nfg_region_hdr *h, struct core_bufmap *bm, const struct core_layout *l, uint32_t n);
 
 /** Build the mbuf pool inside the region's buffer area and publish its
  * layout in the region header. */

@@ -248,6 +248,14 @@ static json_t *do_rule(struct core *c, json_t *req, int del)
 	return rc < 0 ? refused(rc, &e) : json_pack("{s:b, s:i}", "ok", 1, "rules", n);
 }
 
+static json_t *do_untrust(struct core *c, json_t *req)
+{
+	struct nfg_conf_err e;
+	int rc = core_tables_untrust(c, json_object_get(req, "id"), &e);
+
+	return rc < 0 ? refused(rc, &e) : json_pack("{s:b}", "ok", 1);
+}
+
 static json_t *do_show(struct core *c)
 {
 	return json_pack("{s:b, s:o, s:o}", "ok", 1, "graph", core_tables_graph_json(c), "status", status_json(c));
@@ -277,8 +285,10 @@ json_t *core_api_handle_request(struct core *c, json_t *req)
 		return do_rule(c, req, 1);
 	if (strcmp(cmd, "rule.list") == 0)
 		return json_pack("{s:b, s:o}", "ok", 1, "rules", core_tables_rules_json(c));
+	if (strcmp(cmd, "service.untrust") == 0)
+		return do_untrust(c, req);
 	return error_reply("unknown cmd (expected status, graph.check, graph.apply, graph.show, chain.set, "
-			   "chain.del, rule.add, rule.del, rule.list)", "cmd");
+			   "chain.del, rule.add, rule.del, rule.list, service.untrust)", "cmd");
 }
 
 /* ---- the socket --------------------------------------------------------- */

@@ -28,27 +28,29 @@
 #define CTRL_POLL_MS 1
 #define STATS_EVERY_MS NFG_CORE_BEAT_MS /* the heartbeat goes with the counters */
 
-static void reply_to(struct core *c, const char *what, uint64_t token, int result, uint32_t slot,
-		     const char *reason)
+/* Answer on the reply board of the region the request came from. */
+static void reply_to(struct core *c, struct core_ctrl_src *src, const char *what, uint64_t token, int result,
+		     uint32_t slot, const char *reason)
 {
-	struct nfg_reply_board *b = c->region.lay.replies;
-	struct nfg_reply *r = &b->r[c->ctrl.reply_next++ % NFG_REPLY_BOARD];
+	struct nfg_reply_board *b = src->region->lay.replies;
+	struct nfg_reply *r = &b->r[src->reply_next++ % NFG_REPLY_BOARD];
 
 	__atomic_store_n(&r->token, 0, __ATOMIC_RELEASE);
 	r->result = result;
 	r->slot = slot;
 	snprintf(r->reason, sizeof(r->reason), "%s", reason);
 	__atomic_store_n(&r->token, token, __ATOMIC_RELEASE);
-	b->next = c->ctrl.reply_next;
+	b->next = src->reply_next;
 	if (result < 0) {
 		c->stats->ctrl_errors++;
 		fprintf(stderr, "core: refused %s: %s\n", what, reason);
 	}
 }
 
-static void reply(struct core *c, uint64_t token, int result, uint32_t slot, const char *reason)
+static void reply(struct core *c, struct core_ctrl_src *src, uint64_t token, int result, uint32_t slot,
+		  const char *reason)
 {
-	reply_to(c, "a registration", token, result, slot, reason);
+	reply_to(c, src, "a registration", token, result, slot, reason);
 }
 
 /* Whether process @p pid maps the region file @p path: a host NF's claimed
@@ -74,13 +76,48 @@ static int maps_region(pid_t pid, const char *path)
 }
 
 /* The core moves slot @p s to @p st: its own record, then the region's
- * copy for the NF. */
+ * copy for the NF (and, for an untrusted NF, the platform region's for
+ * tools). */
 static void set_state(struct core *c, uint32_t s, uint32_t st)
 {
 	c->ctrl.slot[s].state = st;
 	if (st != NFG_SLOT_ACTIVE) /* only an active NF sends ACLs */
 		core_acl_stage_free(&c->ctrl.acl[s]);
 	__atomic_store_n(&core_slot(c, s)->state, st, __ATOMIC_RELEASE);
+	if (core_slot(c, s) != core_slot_main(c, s))
+		__atomic_store_n(&core_slot_main(c, s)->state, st, __ATOMIC_RELEASE);
+}
+
+/* Whether a request naming slot @p s may come from @p src: an NF speaks
+ * only in the region its slot was granted in. */
+static int from_slot_region(const struct core *c, const struct core_ctrl_src *src, uint32_t s)
+{
+	return c->slot_iso[s] == src->iso;
+}
+
+/* Grant slot @p s the region of @p src: its rings there, and the slot the
+ * NF sees; the data path reads these once the tables route to it. */
+static void bind_slot(struct core *c, const struct core_ctrl_src *src, uint32_t s)
+{
+	const struct core_layout *l = &src->region->lay;
+
+	c->slot_iso[s] = src->iso;
+	c->slot_sh[s] = &l->slots[s];
+	core_ring_reset(&c->rx[s], core_region_ring(l, s, 0), l->ring_size);
+	core_ring_reset(&c->tx[s], core_region_ring(l, s, 1), l->ring_size);
+}
+
+/* Write what the core granted into slot @p sl for the NF and tools. */
+static void fill_slot(struct nfg_slot *sl, const struct core_slot_info *ci)
+{
+	memset(&sl->heartbeat, 0, sizeof(*sl) - offsetof(struct nfg_slot, heartbeat));
+	sl->service_id = ci->service_id;
+	sl->flags = ci->guest ? NFG_SLOT_F_GUEST : 0;
+	sl->pid = ci->pid;
+	sl->guest_id = ci->guest_id;
+	sl->token = ci->token;
+	sl->start_tsc = rte_rdtsc();
+	memcpy(sl->name, ci->name, sizeof(sl->name));
 }
 
 /* Whether the slot is an NF's that the core still counts as alive. */
@@ -89,10 +126,9 @@ static int slot_live(const struct core_slot_info *ci)
 	return ci->state == NFG_SLOT_ACTIVE || ci->state == NFG_SLOT_DRAINING || ci->state == NFG_SLOT_DRAINED;
 }
 
-static void on_register(struct core *c, const struct nfg_ctrl_msg *m)
+static void on_register(struct core *c, struct core_ctrl_src *src, const struct nfg_ctrl_msg *m)
 {
 	struct core_slot_info *ci;
-	struct nfg_slot *sl = NULL;
 	char why[48];
 	uint32_t s;
 	int fd = -1, rc;
@@ -105,33 +141,48 @@ static void on_register(struct core *c, const struct nfg_ctrl_msg *m)
 	}
 	if (m->service_id == 0 || m->service_id >= NFG_MAX_SERVICES) {
 		snprintf(why, sizeof(why), "service ID %u not in 1..%d", m->service_id, NFG_MAX_SERVICES - 1);
-		return reply(c, m->token, -EINVAL, 0, why);
+		return reply(c, src, m->token, -EINVAL, 0, why);
+	}
+	if (src->iso && m->service_id != src->iso->service_id) {
+		snprintf(why, sizeof(why), "this region serves service %u only", src->iso->service_id);
+		return reply(c, src, m->token, -EPERM, 0, why);
+	}
+	if (!src->iso && c->iso_of[m->service_id]) {
+		snprintf(why, sizeof(why), "service %u is untrusted: attach to NAME-u%u", m->service_id,
+			 m->service_id);
+		return reply(c, src, m->token, -EPERM, 0, why);
 	}
 	if (core_tables_instances(c, m->service_id) >= NFG_MAX_INSTANCES) {
 		snprintf(why, sizeof(why), "service %u has %d instances already", m->service_id, NFG_MAX_INSTANCES);
-		return reply(c, m->token, -ENOSPC, 0, why);
+		return reply(c, src, m->token, -ENOSPC, 0, why);
 	}
 	for (s = 0; s < c->cfg.max_nfs; s++)
 		if (c->ctrl.slot[s].state == NFG_SLOT_FREE && !(c->poll_mask & (1ULL << s)))
 			break;
 	if (s == c->cfg.max_nfs) {
 		snprintf(why, sizeof(why), "all %u NF slots in use", c->cfg.max_nfs);
-		return reply(c, m->token, -ENOSPC, 0, why);
+		return reply(c, src, m->token, -ENOSPC, 0, why);
 	}
 	if (!(m->flags & NFG_SLOT_F_GUEST)) {
 		/* the pidfd is how the core sees the NF die: the PID must be the
 		 * NF's, or a dead NF's slot would stay active */
 		if (m->pid <= 0 || m->pid == getpid()) {
 			snprintf(why, sizeof(why), "a host NF gives its own PID, not %d", m->pid);
-			return reply(c, m->token, -EINVAL, 0, why);
+			return reply(c, src, m->token, -EINVAL, 0, why);
 		}
 		fd = (int)syscall(SYS_pidfd_open, m->pid, 0);
 		if (fd < 0) /* it is gone already: nobody to answer */
 			return;
-		if (!maps_region(m->pid, c->region.path)) {
+		if (!maps_region(m->pid, src->region->path)) {
 			close(fd);
 			snprintf(why, sizeof(why), "PID %d has not mapped the region", m->pid);
-			return reply(c, m->token, -EPERM, 0, why);
+			return reply(c, src, m->token, -EPERM, 0, why);
+		}
+		/* an untrusted NF that can read every packet is no such thing */
+		if (src->iso && maps_region(m->pid, c->region.path)) {
+			close(fd);
+			snprintf(why, sizeof(why), "PID %d maps the platform's region", m->pid);
+			return reply(c, src, m->token, -EPERM, 0, why);
 		}
 	}
 	ci = &c->ctrl.slot[s];
@@ -147,46 +198,40 @@ static void on_register(struct core *c, const struct nfg_ctrl_msg *m)
 	for (char *ch = ci->name; *ch; ch++)
 		if (*ch < 0x20 || *ch > 0x7e)
 			*ch = '?';
-	sl = core_slot(c, s);
-	memset(&sl->heartbeat, 0, sizeof(*sl) - offsetof(struct nfg_slot, heartbeat));
-	sl->service_id = ci->service_id;
-	sl->flags = ci->guest ? NFG_SLOT_F_GUEST : 0;
-	sl->pid = ci->pid;
-	sl->guest_id = ci->guest_id;
-	sl->token = ci->token;
-	sl->start_tsc = rte_rdtsc();
-	memcpy(sl->name, ci->name, sizeof(sl->name));
+	bind_slot(c, src, s);
+	fill_slot(core_slot(c, s), ci);
+	if (src->iso)
+		fill_slot(core_slot_main(c, s), ci);
 	c->ctrl.last_beat[s] = 0;
 	c->ctrl.beat_tsc[s] = rte_rdtsc();
-	core_ring_reset(&c->rx[s], core_region_ring(&c->region.lay, s, 0), c->region.lay.ring_size);
-	core_ring_reset(&c->tx[s], core_region_ring(&c->region.lay, s, 1), c->region.lay.ring_size);
 	/* the rings are ready before the tables route to them; the NF learns
 	 * its slot from the reply, so nothing uses it until then */
 	rc = core_tables_join(c, m->service_id, (uint8_t)s);
 	if (rc < 0) {
 		if (fd >= 0)
 			close(fd);
-		return reply(c, m->token, rc, 0, rc == -ENOSPC ? "the service is full" : "out of memory");
+		return reply(c, src, m->token, rc, 0, rc == -ENOSPC ? "the service is full" : "out of memory");
 	}
 	c->ctrl.pidfds[s] = fd;
 	__atomic_or_fetch(&c->poll_mask, 1ULL << s, __ATOMIC_RELEASE);
 	set_state(c, s, NFG_SLOT_ACTIVE);
 	c->stats->registrations++;
-	reply(c, m->token, 0, s, "ok");
+	reply(c, src, m->token, 0, s, "ok");
 	if (ci->guest)
-		printf("core: NF '%s' (guest %u) registered for service %u in slot %u\n", ci->name, ci->guest_id,
-		       ci->service_id, s);
+		printf("core: NF '%s' (guest %u) registered for service %u in slot %u%s\n", ci->name, ci->guest_id,
+		       ci->service_id, s, src->iso ? " (untrusted)" : "");
 	else
-		printf("core: NF '%s' (pid %d) registered for service %u in slot %u\n", ci->name, ci->pid,
-		       ci->service_id, s);
+		printf("core: NF '%s' (pid %d) registered for service %u in slot %u%s\n", ci->name, ci->pid,
+		       ci->service_id, s, src->iso ? " (untrusted)" : "");
 	fflush(stdout);
 }
 
-static void on_unregister(struct core *c, const struct nfg_ctrl_msg *m)
+static void on_unregister(struct core *c, const struct core_ctrl_src *src, const struct nfg_ctrl_msg *m)
 {
 	const struct core_slot_info *ci;
 
-	if (m->slot >= c->cfg.max_nfs)
+	/* from the NF's own region, or a manager's from the platform's */
+	if (m->slot >= c->cfg.max_nfs || (src->iso && !from_slot_region(c, src, m->slot)))
 		goto bad;
 	ci = &c->ctrl.slot[m->slot];
 	if (ci->token != m->token || ci->state != NFG_SLOT_ACTIVE)
@@ -274,12 +319,14 @@ static void on_guest_gone(struct core *c, struct core_guest_bind *g)
 	g->pidfd = -1;
 }
 
-static void on_guest_bind(struct core *c, const struct nfg_ctrl_msg *m)
+static void on_guest_bind(struct core *c, const struct core_ctrl_src *src, const struct nfg_ctrl_msg *m)
 {
 	struct core_guest_bind *g = NULL;
 	int fd;
 
-	if (m->guest_id == 0 || m->pid <= 0) {
+	/* the manager's, from the platform's region: an untrusted NF naming
+	 * a guest's VMM could end that guest's NFs with any process */
+	if (src->iso || m->guest_id == 0 || m->pid <= 0) {
 		c->stats->ctrl_errors++;
 		fprintf(stderr, "core: ignored a guest binding with guest %u, pid %d\n", m->guest_id, m->pid);
 		return;
@@ -402,15 +449,19 @@ static void advance_slots(struct core *c)
 
 /* A flow rule from an NF: checked here, applied by the RX lcore (the one
  * that owns the flow table).  Not answered; refusals are counted. */
-static void on_flow_rule(struct core *c, const struct nfg_ctrl_msg *m)
+static void on_flow_rule(struct core *c, const struct core_ctrl_src *src, const struct nfg_ctrl_msg *m)
 {
 	const struct core_tables *t = c->tables;
 	struct core_flow_cmd cmd = { .key = m->flow.key, .action = m->flow.action, .dest = m->flow.dest };
 	const struct core_slot_info *ci = m->slot < c->cfg.max_nfs ? &c->ctrl.slot[m->slot] : NULL;
 	int ok;
 
-	if (!ci || ci->token != m->token || ci->state != NFG_SLOT_ACTIVE) {
+	/* a flow rule acts on any flow of the platform: not an untrusted NF's
+	 * to give */
+	if (!ci || ci->token != m->token || ci->state != NFG_SLOT_ACTIVE || src->iso) {
 		c->stats->ctrl_errors++;
+		if (src->iso)
+			fprintf(stderr, "core: refused a flow rule from untrusted slot %u\n", m->slot);
 		return;
 	}
 	switch (m->flow.action) {
@@ -435,20 +486,22 @@ static void on_flow_rule(struct core *c, const struct nfg_ctrl_msg *m)
 
 /* The slot an ACL request names, when the sender holds it (its token)
  * and it serves the service the request is for; NULL otherwise. */
-static const struct core_slot_info *acl_sender(const struct core *c, const struct nfg_ctrl_msg *m)
+static const struct core_slot_info *acl_sender(const struct core *c, const struct core_ctrl_src *src,
+					       const struct nfg_ctrl_msg *m)
 {
 	const struct core_slot_info *ci = m->slot < c->cfg.max_nfs ? &c->ctrl.slot[m->slot] : NULL;
 
-	if (!ci || ci->token != m->token || ci->state != NFG_SLOT_ACTIVE || ci->service_id != m->service_id)
+	if (!ci || ci->token != m->token || ci->state != NFG_SLOT_ACTIVE || ci->service_id != m->service_id ||
+	    !from_slot_region(c, src, m->slot))
 		return NULL;
 	return ci;
 }
 
 /* One rule of an NF's ACL: staged; what is wrong with it is told at the
  * commit, and counted now. */
-static void on_acl_rule(struct core *c, const struct nfg_ctrl_msg *m)
+static void on_acl_rule(struct core *c, const struct core_ctrl_src *src, const struct nfg_ctrl_msg *m)
 {
-	if (!acl_sender(c, m)) {
+	if (!acl_sender(c, src, m)) {
 		c->stats->ctrl_errors++;
 		fprintf(stderr, "core: ignored an ACL rule for slot %u, service %u: wrong token, state or service\n",
 			m->slot, m->service_id);
@@ -459,7 +512,7 @@ static void on_acl_rule(struct core *c, const struct nfg_ctrl_msg *m)
 }
 
 /* An NF's ACL is complete: build it and make it its service's. */
-static void on_acl_commit(struct core *c, const struct nfg_ctrl_msg *m)
+static void on_acl_commit(struct core *c, struct core_ctrl_src *src, const struct nfg_ctrl_msg *m)
 {
 	struct core_acl *acl;
 	char why[48] = "";
@@ -472,26 +525,26 @@ static void on_acl_commit(struct core *c, const struct nfg_ctrl_msg *m)
 		fprintf(stderr, "core: ignored an ACL commit with reply token 0 (slot %u)\n", m->slot);
 		return;
 	}
-	if (!acl_sender(c, m)) {
+	if (!acl_sender(c, src, m)) {
 		snprintf(why, sizeof(why), "slot %u: not yours, or not serving service %u", m->slot, m->service_id);
-		return reply_to(c, "an ACL", token, -EPERM, m->slot, why);
+		return reply_to(c, src, "an ACL", token, -EPERM, m->slot, why);
 	}
 	rc = core_acl_commit(&c->ctrl.acl[m->slot], m->acl_commit.count, c->socket_id, &acl, why, sizeof(why));
 	if (rc == 0)
 		rc = core_tables_acl_set(c, m->service_id, acl);
 	if (rc < 0)
-		return reply_to(c, "an ACL", token, rc, m->slot, rc == -ENOMEM && !why[0] ? "out of memory" : why);
-	reply_to(c, "an ACL", token, 0, m->slot, "ok");
+		return reply_to(c, src, "an ACL", token, rc, m->slot, rc == -ENOMEM && !why[0] ? "out of memory" : why);
+	reply_to(c, src, "an ACL", token, 0, m->slot, "ok");
 	printf("core: service %u: ACL of %u rules from slot %u\n", m->service_id, m->acl_commit.count, m->slot);
 	fflush(stdout);
 }
 
-static void drain_ctrl_ring(struct core *c)
+static void drain_ctrl_ring(struct core *c, struct core_ctrl_src *src)
 {
-	struct nfg_ctrl_ring *q = c->region.lay.ctrl;
+	struct nfg_ctrl_ring *q = src->region->lay.ctrl;
 
 	for (;;) {
-		uint64_t pos = c->ctrl.ctrl_deq;
+		uint64_t pos = src->deq;
 		struct nfg_ctrl_msg *cell = &q->cells[pos & (NFG_CTRL_RING_SIZE - 1)];
 		struct nfg_ctrl_msg m;
 
@@ -499,26 +552,26 @@ static void drain_ctrl_ring(struct core *c)
 			return;
 		m = *cell;
 		__atomic_store_n(&cell->seq, pos + NFG_CTRL_RING_SIZE, __ATOMIC_RELEASE);
-		c->ctrl.ctrl_deq = pos + 1;
+		src->deq = pos + 1;
 		q->deq_pos = pos + 1; /* for producers' view, never read back */
 		switch (m.type) {
 		case NFG_CTRL_REGISTER:
-			on_register(c, &m);
+			on_register(c, src, &m);
 			break;
 		case NFG_CTRL_UNREGISTER:
-			on_unregister(c, &m);
+			on_unregister(c, src, &m);
 			break;
 		case NFG_CTRL_GUEST_BIND:
-			on_guest_bind(c, &m);
+			on_guest_bind(c, src, &m);
 			break;
 		case NFG_CTRL_FLOW_RULE:
-			on_flow_rule(c, &m);
+			on_flow_rule(c, src, &m);
 			break;
 		case NFG_CTRL_ACL_RULE:
-			on_acl_rule(c, &m);
+			on_acl_rule(c, src, &m);
 			break;
 		case NFG_CTRL_ACL_COMMIT:
-			on_acl_commit(c, &m);
+			on_acl_commit(c, src, &m);
 			break;
 		default:
 			c->stats->ctrl_errors++;
@@ -527,9 +580,37 @@ static void drain_ctrl_ring(struct core *c)
 	}
 }
 
+/* What an untrusted NF writes in its own slot, copied to its slot in the
+ * platform's region where tools read every NF's: its counters and, as one
+ * consistent version, its report. */
+static void mirror_slot(struct core *c, uint32_t s)
+{
+	const struct nfg_slot *from = core_slot(c, s);
+	struct nfg_slot *to = core_slot_main(c, s);
+	static char report[NFG_REPORT_LEN + 1];
+	int n;
+
+	memcpy(&to->heartbeat, &from->heartbeat, offsetof(struct nfg_slot, report_seq) -
+		offsetof(struct nfg_slot, heartbeat));
+	n = nfg_slot_report(from, report, sizeof(report));
+	if (n < 0)
+		return;
+	__atomic_store_n(&to->report_seq, to->report_seq | 1, __ATOMIC_RELEASE);
+	memcpy(to->report, report, (size_t)n);
+	to->report_len = (uint32_t)n;
+	__atomic_store_n(&to->report_seq, (to->report_seq | 1) + 1, __ATOMIC_RELEASE);
+}
+
 static void update_stats(struct core *c)
 {
 	uint32_t active = 0;
+
+	for (uint32_t s = 0; s < c->cfg.max_nfs; s++)
+		if (c->slot_iso[s] && c->ctrl.slot[s].state != NFG_SLOT_FREE)
+			mirror_slot(c, s);
+	for (uint32_t i = 0; i < c->nb_iso; i++)
+		__atomic_store_n(&((struct nfg_region_hdr *)c->iso[i]->region.base)->core_beat, c->ctrl.beats + 1,
+				 __ATOMIC_RELAXED);
 
 	for (uint32_t s = 0; s < c->cfg.max_nfs; s++)
 		active += c->ctrl.slot[s].state == NFG_SLOT_ACTIVE;
@@ -569,7 +650,9 @@ static void *ctrl_main(void *arg)
 			if (pfd[i].revents)
 				who[i] >= 0 ? on_death(c, (uint8_t)who[i]) : on_guest_gone(c, &c->ctrl.guests[-1 - who[i]]);
 		core_api_handle(c, pfd + n, prc > 0 ? napi : 0);
-		drain_ctrl_ring(c);
+		drain_ctrl_ring(c, &c->ctrl.main);
+		for (uint32_t i = 0; i < __atomic_load_n(&c->nb_iso, __ATOMIC_ACQUIRE); i++)
+			drain_ctrl_ring(c, &c->iso[i]->src);
 		check_heartbeats(c);
 		check_rings(c);
 		advance_slots(c);

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "core_acl.h"
+#include "core_region.h"
 #include "nfhost/nfg_abi.h"
 
 struct core;
@@ -36,6 +37,16 @@ struct core_slot_info {
 	char name[NFG_NAME_LEN];
 };
 
+/* Where control requests come from: the platform's region, or an untrusted
+ * service's own (core_iso.h).  An NF's requests are believed only from the
+ * region its slot was granted in. */
+struct core_ctrl_src {
+	struct core_region *region;  /* whose control ring and reply board */
+	struct core_iso *iso;        /* NULL: the platform's region */
+	uint64_t deq;                /* the control ring's consumer index, mirrored to the region */
+	uint32_t reply_next;         /* the reply board cell written next, likewise */
+};
+
 struct core_ctrl {
 	pthread_t thread;
 	volatile int stop;
@@ -51,8 +62,7 @@ struct core_ctrl {
 	uint64_t quarantine;
 	struct core_slot_info slot[NFG_MAX_NFS];
 	struct core_acl_stage acl[NFG_MAX_NFS];       /* ACL rules each NF is sending */
-	uint64_t ctrl_deq;       /* the control ring's consumer index, mirrored to the region */
-	uint32_t reply_next;     /* the reply board cell written next, likewise */
+	struct core_ctrl_src main; /* the platform's region */
 	uint64_t beats;          /* the heartbeat, likewise (nfg_region_hdr.core_beat) */
 };
 

@@ -91,20 +91,132 @@ static inline void stage_burst(const struct core *c, struct lstate *ls, const ui
 	}
 }
 
+struct tx_counts {
+	uint64_t nf_drops, bad_meta, bad_dest, no_inst, bad_desc, copied_back;
+};
+
+/* ---- untrusted services: copies (core_iso.h) ------------------------- */
+
+/* What one flush of the staging areas counts. */
+struct flush_counts {
+	uint64_t ring_full;  /* dropped: the NF's ring was full */
+	uint64_t copied;     /* copied into an untrusted service's region */
+	uint64_t nobuf;      /* dropped: that region had no free buffer */
+};
+
+/* Core -> untrusted NF in slot @p s: copy each staged packet (its metadata
+ * and its bytes, at the same offset in the buffer) into a buffer of the
+ * service's region and enqueue the copies.  The platform's buffers stay
+ * with the core, held for the NF (owner: its slot), so a reclaim frees
+ * them as it would a trusted NF's. */
+static void iso_enqueue(struct core *c, struct core_iso *iso, uint8_t s, struct stage *st, struct flush_counts *fc)
+{
+	uint8_t *base = iso->region.base;
+	uint32_t bi[CORE_MAX_BURST];
+	nfg_desc_t d[CORE_MAX_BURST];
+	uint32_t got = rte_ring_dequeue_burst_elem(iso->free, bi, sizeof(bi[0]), st->n, NULL), k;
+
+	for (k = 0; k < got; k++) {
+		struct rte_mbuf *m = c->mbuf[st->idx[k]];
+		uint8_t *buf = base + iso->off[bi[k]];
+		struct nfg_pkt *p = (struct nfg_pkt *)buf;
+
+		memcpy(p, m->buf_addr, sizeof(*p));
+		p->data_off = iso->off[bi[k]] + m->data_off;
+		p->len = m->data_len;
+		memcpy(buf + m->data_off, rte_pktmbuf_mtod(m, void *), m->data_len);
+		iso->held[bi[k]] = m;
+		iso->owner[bi[k]] = s + 1;
+		c->owner[st->idx[k]] = s + 1;
+		d[k] = iso->off[bi[k]] + iso->bm.meta_off;
+	}
+	k = core_ring_enqueue(&c->rx[s], d, got);
+	core_slot(c, s)->enq_pkts += k;
+	fc->copied += k;
+	for (uint32_t j = k; j < st->n; j++) {
+		if (j < got) {
+			iso->owner[bi[j]] = 0;
+			rte_ring_enqueue_elem(iso->free, &bi[j], sizeof(bi[j]));
+			fc->ring_full++;
+		} else {
+			fc->nobuf++;
+		}
+		c->owner[st->idx[j]] = 0;
+		rte_pktmbuf_free(c->mbuf[st->idx[j]]);
+	}
+}
+
+/* Untrusted NF in slot @p s -> core: the platform's buffer behind entry
+ * @p e, with the copy's bytes put back, after checking the descriptor is a
+ * buffer of the service's region that this NF holds and, when the NF says
+ * it moved or resized the packet, that it is still inside that buffer.
+ * The copy's index goes to *@p back for the free list (UINT32_MAX: none).
+ * NULL for a bad entry (touches nothing) or a bad packet (freed). */
+static inline struct rte_mbuf *iso_take_back(struct core *c, struct core_iso *iso, uint8_t s, nfg_desc_t e,
+					     uint32_t *idx, uint32_t *back, struct tx_counts *k)
+{
+	const uint8_t *base = iso->region.base;
+	uint32_t desc = NFG_D_OFF(e), bi, buf, data_off;
+	struct rte_mbuf *m;
+	uint16_t len;
+
+	*back = UINT32_MAX;
+	if (unlikely(core_desc_invalid(&iso->bm, iso->owner, s, desc, &bi))) {
+		k->bad_desc++;
+		core_slot(c, s)->bad_desc++;
+		return NULL;
+	}
+	iso->owner[bi] = 0;
+	*back = bi;
+	m = iso->held[bi];
+	*idx = core_ms(m)->idx;
+	c->owner[*idx] = 0;
+	buf = desc - iso->bm.meta_off;
+	data_off = buf + m->data_off;
+	len = m->data_len;
+	if (unlikely(NFG_D_FLAGS(e) & NFG_D_F_META)) {
+		/* only now read what the NF wrote, once, into a private copy */
+		const struct nfg_pkt *p = nfg_pkt_at((void *)base, desc);
+
+		data_off = __atomic_load_n(&p->data_off, __ATOMIC_RELAXED);
+		len = __atomic_load_n(&p->len, __ATOMIC_RELAXED);
+		if (!core_desc_room_ok(&iso->bm, desc, data_off, len)) {
+			rte_pktmbuf_free(m);
+			k->bad_meta++;
+			return NULL;
+		}
+		/* both regions' buffers share one layout: the same room */
+		m->data_off = (uint16_t)(data_off - buf);
+		m->data_len = len;
+		m->pkt_len = len;
+	}
+	memcpy(rte_pktmbuf_mtod(m, void *), base + data_off, len);
+	k->copied_back++;
+	return m;
+}
+
 /* Hand staged entries to NF rings; what does not fit is freed and counted.
  * Ownership is set before the NF can see a buffer. */
-static void flush_slots(struct core *c, struct lstate *ls, uint64_t *ring_full)
+static void flush_slots(struct core *c, struct lstate *ls, struct flush_counts *fc)
 {
 	while (ls->touched) {
 		uint8_t s = (uint8_t)__builtin_ctzll(ls->touched);
 		struct stage *st = &ls->slot[s];
+		struct core_iso *iso = c->slot_iso[s];
 		uint32_t k;
 
 		ls->touched &= ls->touched - 1;
-		for (k = 0; k < st->n; k++)
-			c->owner[st->idx[k]] = s + 1;
 		if (c->split)
 			rte_spinlock_lock(&c->rx[s].lock);
+		if (unlikely(iso != NULL)) {
+			iso_enqueue(c, iso, s, st, fc);
+			if (c->split)
+				rte_spinlock_unlock(&c->rx[s].lock);
+			st->n = 0;
+			continue;
+		}
+		for (k = 0; k < st->n; k++)
+			c->owner[st->idx[k]] = s + 1;
 		k = core_ring_enqueue(&c->rx[s], st->d, st->n);
 		if (c->split)
 			rte_spinlock_unlock(&c->rx[s].lock);
@@ -112,7 +224,7 @@ static void flush_slots(struct core *c, struct lstate *ls, uint64_t *ring_full)
 		for (; k < st->n; k++) {
 			c->owner[st->idx[k]] = 0;
 			rte_pktmbuf_free(c->mbuf[st->idx[k]]);
-			(*ring_full)++;
+			fc->ring_full++;
 		}
 		st->n = 0;
 	}
@@ -273,6 +385,7 @@ static void rx_handle(struct core *c, struct lstate *ls, const struct core_table
 		      struct rte_mbuf **mb, uint16_t n)
 {
 	uint64_t bytes = 0, tsc = rte_rdtsc(), policy = 0, no_inst = 0;
+	struct flush_counts fc = { 0 };
 	uint16_t dst[CORE_MAX_BURST];
 	nfg_desc_t desc[CORE_MAX_BURST];
 	uint32_t idx[CORE_MAX_BURST];
@@ -304,8 +417,14 @@ static void rx_handle(struct core *c, struct lstate *ls, const struct core_table
 	}
 	stage_burst(c, ls, dst, desc, idx, n);
 	rx_count(c, port, n, bytes, tsc, policy, no_inst);
-	flush_slots(c, ls, &c->stats->rx_ring_full);
-	flush_direct(c, ls, &c->stats->rx_ring_full);
+	flush_slots(c, ls, &fc);
+	flush_direct(c, ls, &fc.ring_full);
+	if (fc.ring_full | fc.copied | fc.nobuf) {
+		c->stats->rx_ring_full += fc.ring_full;
+		c->stats->iso_rx_copied += fc.copied;
+		/* before in_flight() can see these packets done */
+		__atomic_store_n(&c->stats->iso_rx_nobuf, c->stats->iso_rx_nobuf + fc.nobuf, __ATOMIC_RELEASE);
+	}
 }
 
 /* The platform is full.  Packets may sit on an NF ring whose tail the NF
@@ -378,10 +497,6 @@ static void rx_finish(struct core *c, struct lstate *ls)
 }
 
 /* ---- TX ------------------------------------------------------------- */
-
-struct tx_counts {
-	uint64_t nf_drops, bad_meta, bad_dest, no_inst, bad_desc;
-};
 
 /* TX, step 1: take back the buffer of entry @p e from slot @p s, after
  * checking it is one that slot holds and, when the NF says it moved or
@@ -493,9 +608,11 @@ static uint64_t tx_direct(struct core *c, struct lstate *ls, uint64_t *dropped)
 	return flush_ports(c, ls, dropped);
 }
 
-/* Free whatever slot @p s still holds after its tx ring was drained. */
+/* Free whatever slot @p s still holds after its tx ring was drained: the
+ * platform's buffers, and an untrusted NF's copies. */
 static uint64_t reclaim_slot(struct core *c, uint8_t s)
 {
+	struct core_iso *iso = c->slot_iso[s];
 	uint64_t n = 0;
 
 	for (uint32_t i = 0; i < c->bm.count; i++) {
@@ -504,6 +621,12 @@ static uint64_t reclaim_slot(struct core *c, uint8_t s)
 		c->owner[i] = 0;
 		rte_pktmbuf_free(c->mbuf[i]);
 		n++;
+	}
+	for (uint32_t i = 0; iso && i < iso->bm.count; i++) {
+		if (iso->owner[i] != s + 1)
+			continue;
+		iso->owner[i] = 0;
+		rte_ring_enqueue_elem(iso->free, &i, sizeof(i));
 	}
 	core_slot(c, s)->reclaimed += n;
 	return n;
@@ -517,14 +640,26 @@ static uint32_t tx_drain_slot(struct core *c, struct lstate *ls, const struct co
 {
 	nfg_desc_t e[CORE_MAX_BURST];
 	uint16_t dst[CORE_MAX_BURST];
-	uint32_t idx[CORE_MAX_BURST];
+	uint32_t idx[CORE_MAX_BURST], back[CORE_MAX_BURST], nback = 0;
+	struct core_iso *iso = c->slot_iso[s];
 	uint32_t n = core_ring_dequeue(&c->tx[s], e, c->cfg.burst);
 
-	for (uint32_t i = 0; i < n; i++) {
-		struct rte_mbuf *m = tx_take_back(c, s, e[i], &idx[i], k);
+	if (unlikely(iso != NULL)) {
+		for (uint32_t i = 0; i < n; i++) {
+			struct rte_mbuf *m = iso_take_back(c, iso, s, e[i], &idx[i], &back[nback], k);
 
-		dst[i] = m ? tx_route(t, m, e[i], k) : DST_NONE;
-		e[i] = NFG_D_OFF(e[i]); /* on to the next NF without the verdict */
+			nback += back[nback] != UINT32_MAX;
+			dst[i] = m ? tx_route(t, m, e[i], k) : DST_NONE;
+			e[i] = m ? core_desc_of_mbuf(c, m) : 0; /* on in the platform's buffer */
+		}
+		rte_ring_enqueue_burst_elem(iso->free, back, sizeof(back[0]), nback, NULL);
+	} else {
+		for (uint32_t i = 0; i < n; i++) {
+			struct rte_mbuf *m = tx_take_back(c, s, e[i], &idx[i], k);
+
+			dst[i] = m ? tx_route(t, m, e[i], k) : DST_NONE;
+			e[i] = NFG_D_OFF(e[i]); /* on to the next NF without the verdict */
+		}
 	}
 	stage_burst(c, ls, dst, e, idx, n);
 	return n;
@@ -538,12 +673,13 @@ static void tx_once(struct core *c, struct lstate *ls)
 	uint64_t reclaim = __atomic_load_n(&c->reclaim_req, __ATOMIC_ACQUIRE) &
 			   ~__atomic_load_n(&c->reclaim_done, __ATOMIC_ACQUIRE);
 	struct tx_counts k = { 0 };
-	uint64_t ring_full = 0, port_drops = 0, sent = 0, reclaimed = 0, done;
+	struct flush_counts fc = { 0 };
+	uint64_t port_drops = 0, sent = 0, reclaimed = 0, done;
 
 	sent += tx_direct(c, ls, &port_drops);
 	for (uint64_t m = mask; m; m &= m - 1) {
 		tx_drain_slot(c, ls, t, (uint8_t)__builtin_ctzll(m), &k);
-		flush_slots(c, ls, &ring_full);
+		flush_slots(c, ls, &fc);
 		sent += flush_ports(c, ls, &port_drops);
 	}
 	/* an NF that left or vanished: finish what it handed back, then take
@@ -552,21 +688,27 @@ static void tx_once(struct core *c, struct lstate *ls)
 		uint8_t s = (uint8_t)__builtin_ctzll(m);
 
 		while (tx_drain_slot(c, ls, t, s, &k)) {
-			flush_slots(c, ls, &ring_full);
+			flush_slots(c, ls, &fc);
 			sent += flush_ports(c, ls, &port_drops);
 		}
 		reclaimed += reclaim_slot(c, s);
 		__atomic_and_fetch(&c->poll_mask, ~(1ULL << s), __ATOMIC_RELEASE);
 		__atomic_or_fetch(&c->reclaim_done, 1ULL << s, __ATOMIC_RELEASE);
 	}
-	done = sent + port_drops + ring_full + k.nf_drops + k.bad_meta + k.bad_dest + k.no_inst + reclaimed;
+	done = sent + port_drops + fc.ring_full + fc.nobuf + k.nf_drops + k.bad_meta + k.bad_dest + k.no_inst +
+	       reclaimed;
 	if (unlikely(k.bad_desc))
 		st->bad_desc += k.bad_desc;
+	if (unlikely(fc.copied | k.copied_back)) {
+		st->iso_tx_copied += fc.copied;
+		st->iso_copied_back += k.copied_back;
+	}
 	if (done == 0)
 		return;
 	st->tx_pkts += sent;
 	st->tx_drops += port_drops;
-	st->tx_ring_full += ring_full;
+	st->tx_ring_full += fc.ring_full;
+	st->iso_tx_nobuf += fc.nobuf;
 	st->nf_drops += k.nf_drops;
 	st->bad_meta += k.bad_meta;
 	st->bad_dest += k.bad_dest;

@@ -35,6 +35,8 @@ static void usage(const char *prog)
 		"  --region-size SIZE   region bytes, power of two, K/M/G suffix (default 64M)\n"
 		"  --chain ID[,ID...]   chain 0 of service IDs, the default for packets no rule\n"
 		"                       matches (without it, RX waits for a graph: nfhost graph load)\n"
+		"  --untrusted ID[,ID...] services whose NFs get a region of their own (HUGEDIR/NAME-uID)\n"
+		"                       and copies of their packets only (at most %d)\n"
 		"  --ring-size N        descriptors per NF ring, power of two (default 4096)\n"
 		"  --max-inflight N     packets inside the platform at once (default ring size)\n"
 		"  --burst N            descriptors per burst (default 64)\n"
@@ -53,7 +55,7 @@ static void usage(const char *prog)
 		"  --api PATH           control API socket (default /run/nfhost/NAME.sock)\n"
 		"  --api-idle-ms N      an API client that for N ms neither completes a request nor takes\n"
 		"                       its answer is closed (default %d)\n",
-		prog, NFG_MAX_NFS, CORE_API_IDLE_MS);
+		prog, CORE_MAX_ISO, NFG_MAX_NFS, CORE_API_IDLE_MS);
 }
 
 static int parse_size(const char *s, uint64_t *out)
@@ -87,25 +89,27 @@ static int parse_num(const char *opt, const char *s, uint64_t lo, uint64_t hi, u
 	return 0;
 }
 
-static int parse_chain(const char *s, struct core_cfg *cfg)
+/* --OPT ID[,ID...]: at most @p max service IDs into @p ids, their number
+ * into *@p n. */
+static int parse_ids(const char *opt, const char *s, uint16_t *ids, uint16_t max, uint16_t *n)
 {
 	char buf[256], *tok, *save;
 
 	snprintf(buf, sizeof(buf), "%s", s);
-	cfg->chain_len = 0;
+	*n = 0;
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		uint64_t id;
 
-		if (cfg->chain_len == NFG_MAX_CHAIN) {
-			fprintf(stderr, "core: --chain %s: more than %d services\n", s, NFG_MAX_CHAIN);
+		if (*n == max) {
+			fprintf(stderr, "core: --%s %s: more than %u services\n", opt, s, max);
 			return -1;
 		}
-		if (parse_num("chain", tok, 1, NFG_MAX_SERVICES - 1, &id) < 0)
+		if (parse_num(opt, tok, 1, NFG_MAX_SERVICES - 1, &id) < 0)
 			return -1;
-		cfg->chain[cfg->chain_len++] = (uint16_t)id;
+		ids[(*n)++] = (uint16_t)id;
 	}
-	if (cfg->chain_len == 0) {
-		fprintf(stderr, "core: --chain %s: no service IDs\n", s);
+	if (*n == 0) {
+		fprintf(stderr, "core: --%s %s: no service IDs\n", opt, s);
 		return -1;
 	}
 	return 0;
@@ -118,6 +122,7 @@ static int parse_args(int argc, char **argv, struct core_cfg *cfg)
 		{ "huge-dir", required_argument, NULL, 'H' },
 		{ "region-size", required_argument, NULL, 'S' },
 		{ "chain", required_argument, NULL, 'c' },
+		{ "untrusted", required_argument, NULL, 'U' },
 		{ "ring-size", required_argument, NULL, 'r' },
 		{ "max-inflight", required_argument, NULL, 'i' },
 		{ "burst", required_argument, NULL, 'b' },
@@ -175,7 +180,11 @@ static int parse_args(int argc, char **argv, struct core_cfg *cfg)
 			}
 			break;
 		case 'c':
-			if (parse_chain(optarg, cfg) < 0)
+			if (parse_ids("chain", optarg, cfg->chain, NFG_MAX_CHAIN, &cfg->chain_len) < 0)
+				return -1;
+			break;
+		case 'U':
+			if (parse_ids("untrusted", optarg, cfg->untrusted, CORE_MAX_ISO, &cfg->nb_untrusted) < 0)
 				return -1;
 			break;
 		case 'r':
@@ -391,6 +400,7 @@ static int shutdown_core(struct core *c)
 
 	/* NFs see CLOSED and leave; the data path has stopped */
 	__atomic_store_n(&c->hdr->state, NFG_REGION_CLOSED, __ATOMIC_RELEASE);
+	core_iso_close_all(c);
 	core_ctrl_stop(c);
 	held = core_reclaim_all(c);
 	core_ports_stop(c);
@@ -406,6 +416,8 @@ static int shutdown_core(struct core *c)
 		printf("core: LEAK: %u of %u buffers missing from the pool\n", c->bm.count - avail, c->bm.count);
 		rc = 3;
 	}
+	if (core_iso_destroy_all(c))
+		rc = 3;
 	fflush(stdout);
 	return rc;
 }
@@ -447,6 +459,9 @@ int main(int argc, char **argv)
 		goto out_eal;
 	c->base = c->region.base;
 	c->hdr = c->base;
+	c->ctrl.main.region = &c->region;
+	for (uint32_t s = 0; s < NFG_MAX_NFS; s++)
+		c->slot_sh[s] = core_slot_main(c, s);
 	c->stats = c->region.lay.stats;
 	c->hdr->tsc_hz = rte_get_tsc_hz();
 	c->hdr->chain_len = c->cfg.chain_len;
@@ -455,6 +470,9 @@ int main(int argc, char **argv)
 		goto out_region;
 	if (core_tables_init(c) < 0)
 		goto out_ports;
+	for (uint16_t i = 0; i < c->cfg.nb_untrusted; i++)
+		if (core_iso_create(c, c->cfg.untrusted[i]) < 0)
+			goto out_tables;
 	snprintf(path, sizeof(path), "dx_%.20s", c->cfg.name);
 	c->direct = rte_ring_create(path, rte_align32pow2(c->cfg.max_inflight), c->socket_id,
 				    RING_F_SP_ENQ | RING_F_SC_DEQ);
@@ -487,6 +505,7 @@ int main(int argc, char **argv)
 	return exit_code;
 
 out_tables:
+	core_iso_destroy_all(c);
 	core_flows_free(&c->flows);
 	rte_ring_free(c->direct);
 	core_tables_fini(c);

@@ -15,21 +15,33 @@
 
 #include "core.h"
 
-/* Each buffer: its nfg_pkt, then the data room.  The mbuf's buf_addr is the
- * buffer start, so the default headroom (RTE_PKTMBUF_HEADROOM) covers the
- * metadata and leaves NFs the rest of it to prepend headers. */
-#define BUF_META sizeof(struct nfg_pkt)
-#define BUF_ROOM (RTE_MBUF_DEFAULT_BUF_SIZE - BUF_META + 64)
-#define BUF_SIZE (BUF_META + BUF_ROOM)
-
 _Static_assert(RTE_PKTMBUF_HEADROOM >= sizeof(struct nfg_pkt) + 64, "headroom holds the metadata");
-_Static_assert(BUF_SIZE % NFG_CACHE_LINE == 0, "buffers are cache-line aligned");
+_Static_assert(CORE_BUF_SIZE % NFG_CACHE_LINE == 0, "buffers are cache-line aligned");
+
+void core_bufs_publish(struct nfg_region_hdr *h, struct core_bufmap *bm, const struct core_layout *l, uint32_t n)
+{
+	h->buf_stride = CORE_BUF_SIZE;
+	h->bufs_per_page = l->buf_page_size / CORE_BUF_SIZE;
+	h->buf_count = n;
+	h->buf_meta_off = 0;
+	h->buf_room_off = CORE_BUF_META;
+	h->buf_room_len = CORE_BUF_ROOM;
+	bm->bufs_off = l->bufs_off;
+	bm->meta_off = 0;
+	bm->room_off = CORE_BUF_META;
+	bm->room_len = CORE_BUF_ROOM;
+	bm->page_shift = (uint32_t)__builtin_ctz(l->buf_page_size);
+	bm->stride = CORE_BUF_SIZE;
+	bm->per_page = l->buf_page_size / CORE_BUF_SIZE;
+	bm->count = n;
+	bm->stride_div = rte_reciprocal_value(CORE_BUF_SIZE);
+}
 
 int core_pool_create(struct core *c)
 {
 	const struct core_layout *l = &c->region.lay;
 	struct nfg_region_hdr *h = c->hdr;
-	uint32_t per_page = l->buf_page_size / BUF_SIZE;
+	uint32_t per_page = l->buf_page_size / CORE_BUF_SIZE;
 	uint32_t pages = (uint32_t)(l->bufs_len / l->buf_page_size);
 	uint32_t n = per_page * pages, seen = 0;
 	uint8_t *area = (uint8_t *)c->base + l->bufs_off;
@@ -62,32 +74,18 @@ int core_pool_create(struct core *c)
 		ext[p].buf_ptr = area + (uint64_t)p * l->buf_page_size;
 		ext[p].buf_iova = rte_mem_virt2iova(ext[p].buf_ptr);
 		ext[p].buf_len = l->buf_page_size;
-		ext[p].elt_size = BUF_SIZE;
+		ext[p].elt_size = CORE_BUF_SIZE;
 		c->page_iova[p] = ext[p].buf_iova;
 	}
 	snprintf(name, sizeof(name), "nfh_%.20s", c->cfg.name);
-	c->pool = rte_pktmbuf_pool_create_extbuf(name, n, c->cfg.pool_cache, CORE_MBUF_PRIV, BUF_SIZE, c->socket_id, ext, pages);
+	c->pool = rte_pktmbuf_pool_create_extbuf(name, n, c->cfg.pool_cache, CORE_MBUF_PRIV, CORE_BUF_SIZE, c->socket_id, ext, pages);
 	free(ext);
 	if (!c->pool) {
 		fprintf(stderr, "core: mbuf pool over the region: %s\n", rte_strerror(rte_errno));
 		return -rte_errno;
 	}
 
-	h->buf_stride = BUF_SIZE;
-	h->bufs_per_page = per_page;
-	h->buf_count = n;
-	h->buf_meta_off = 0;
-	h->buf_room_off = BUF_META;
-	h->buf_room_len = BUF_ROOM;
-	c->bm.bufs_off = l->bufs_off;
-	c->bm.meta_off = 0;
-	c->bm.room_off = BUF_META;
-	c->bm.room_len = BUF_ROOM;
-	c->bm.page_shift = (uint32_t)__builtin_ctz(l->buf_page_size);
-	c->bm.stride = BUF_SIZE;
-	c->bm.per_page = per_page;
-	c->bm.count = n;
-	c->bm.stride_div = rte_reciprocal_value(BUF_SIZE);
+	core_bufs_publish(h, &c->bm, l, n);
 
 	/* map every buffer to its (private) mbuf, and prove the layout the
 	 * ABI promises NFs: each buffer exactly once, where the formula says */

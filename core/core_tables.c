@@ -341,6 +341,63 @@ static int commit(struct core *c, struct graph *cand, struct core_ruleset *rs, i
 	return 0;
 }
 
+/* A service's NFs live in one region for the life of the core: the
+ * platform's, or (trust: untrusted) one of its own.  Whether service @p id
+ * may be @p untrusted now (@p err names @p path when not). */
+static int trust_ok(const struct core *c, uint16_t id, int untrusted, const char *path, struct nfg_conf_err *err)
+{
+	char why[160];
+
+	if (untrusted && !c->iso_of[id] && c->tables->svc[id].nb) {
+		snprintf(why, sizeof(why), "service %u has instances in the platform's region: stop them before it "
+			 "becomes untrusted", id);
+		return refuse(err, path, why);
+	}
+	if (!untrusted && c->iso_of[id]) {
+		snprintf(why, sizeof(why), "service %u is untrusted for the life of this core (its NFs have a region "
+			 "of their own)", id);
+		return refuse(err, path, why);
+	}
+	return 0;
+}
+
+/* Service @p id gets its own region (it may be untrusted: trust_ok()). */
+static int untrust(struct core *c, uint16_t id, const char *path, struct nfg_conf_err *err)
+{
+	int rc = trust_ok(c, id, 1, path, err);
+
+	if (rc == 0 && core_iso_create(c, id) < 0)
+		return refuse(err, path, "cannot make the service's own region (the core's log says why)");
+	return rc;
+}
+
+/* Every service's trust as graph @p g says; on @p apply, the untrusted
+ * ones' regions made. */
+static int check_trust(struct core *c, const struct graph *g, int apply, struct nfg_conf_err *err)
+{
+	char path[64];
+	int rc;
+
+	for (uint32_t i = 0; i < g->nsvc; i++) {
+		snprintf(path, sizeof(path), "services[%u].trust", i);
+		if ((rc = trust_ok(c, g->svc[i].id, g->svc[i].untrusted, path, err)) < 0)
+			return rc;
+	}
+	for (uint32_t i = 0; apply && i < g->nsvc; i++) {
+		snprintf(path, sizeof(path), "services[%u].trust", i);
+		if (g->svc[i].untrusted && (rc = untrust(c, g->svc[i].id, path, err)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int core_tables_untrust(struct core *c, const json_t *id, struct nfg_conf_err *err)
+{
+	if (!json_is_integer(id) || json_integer_value(id) < 1 || json_integer_value(id) >= NFG_MAX_SERVICES)
+		return refuse(err, "id", "expected a service ID in 1..255");
+	return untrust(c, (uint16_t)json_integer_value(id), "id", err);
+}
+
 int core_tables_graph(struct core *c, json_t *doc, int apply, struct core_graph_counts *n, struct nfg_conf_err *err)
 {
 	struct graph *g = calloc(1, sizeof(*g));
@@ -353,6 +410,8 @@ int core_tables_graph(struct core *c, json_t *doc, int apply, struct core_graph_
 	rc = graph_parse(doc, c->nb_ports, g, err);
 	if (rc == -ENOMEM)
 		nomem(err);
+	if (rc == 0)
+		rc = check_trust(c, g, apply, err);
 	if (rc == 0)
 		rc = build_rules(c, g, &rs, "rules", err);
 	if (rc == 0) {

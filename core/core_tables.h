@@ -106,6 +106,13 @@ int core_tables_graph(struct core *c, json_t *doc, int apply, struct core_graph_
  * rule or the default uses it).  @p id: the chain's ID. */
 int core_tables_chain_set(struct core *c, const json_t *chain, uint16_t *id, struct nfg_conf_err *err);
 
+/** Make service @p id (a JSON integer) untrusted: its NFs attach to a
+ * region of their own (core_iso.h), for the life of the core.  Refused
+ * while it has instances in the platform's region.  A graph that marks a
+ * service trust: untrusted does the same when applied; the manager asks
+ * first, so that the service's NFs can start before the graph routes to it. */
+int core_tables_untrust(struct core *c, const json_t *id, struct nfg_conf_err *err);
+
 /** Delete chain @p id (a JSON integer), refused while in use. */
 int core_tables_chain_del(struct core *c, const json_t *id, struct nfg_conf_err *err);
 

@@ -140,7 +140,7 @@ static int parse_service(const json_t *s, struct graph *g, const char *path, str
 			 struct nfg_conf_err *err)
 {
 	static const char *const keys[] = { "id",     "name",  "nf",	   "args",   "files",  "instances", "run",
-					    "socket", "cores", "branches", "passes", "steer",  NULL };
+					    "socket", "cores", "branches", "passes", "steer",  "trust", NULL };
 	json_t *v;
 	int64_t n;
 	char p[128];
@@ -150,7 +150,8 @@ static int parse_service(const json_t *s, struct graph *g, const char *path, str
 	if (!json_is_object(s))
 		return nfg_conf_fail(err, path, "expected a mapping (id, name, nf, ...), got %s", nfg_conf_type_name(s));
 	if ((rc = nfg_conf_keys(s, path, keys,
-			    "id, name, nf, args, files, instances, run, socket, cores, branches, passes, steer", err)) < 0)
+			    "id, name, nf, args, files, instances, run, socket, cores, branches, passes, steer, trust",
+			    err)) < 0)
 		return rc;
 	if ((rc = nfg_conf_int(s, path, "id", 1, NFG_MAX_SERVICES - 1, INT64_MIN, &n, err)) < 0)
 		return rc;
@@ -209,6 +210,18 @@ static int parse_service(const json_t *s, struct graph *g, const char *path, str
 	nfg_conf_member(p, sizeof(p), path, "steer");
 	if ((v = json_object_get(s, "steer")) && (rc = parse_steer(v, p, out, err)) < 0)
 		return rc;
+	nfg_conf_member(p, sizeof(p), path, "trust");
+	if ((v = json_object_get(s, "trust"))) {
+		const char *t = json_is_string(v) ? json_string_value(v) : "";
+
+		if (strcmp(t, "untrusted") == 0)
+			out->untrusted = 1;
+		else if (strcmp(t, "trusted") != 0)
+			return nfg_conf_fail(err, p, "expected trusted or untrusted");
+		if (out->untrusted && out->run == GRAPH_RUN_GUEST)
+			return nfg_conf_fail(err, p, "untrusted services run on the host for now (a guest's BAR is "
+					     "the platform's region)");
+	}
 	(void)g;
 	return 0;
 }
@@ -610,6 +623,8 @@ json_t *graph_service_json(const struct graph_service *s)
 		json_object_set(o, "files", s->files);
 	if (o && s->cores)
 		json_object_set_new(o, "cores", json_string(s->cores));
+	if (o && s->untrusted)
+		json_object_set_new(o, "trust", json_string("untrusted"));
 	if (o && s->steer)
 		json_object_set_new(o, "steer", json_pack("{s:o}", "dst", prefix_json(s->steer_dst, s->steer_len)));
 	if (o && s->nbranch) {

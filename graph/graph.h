@@ -63,6 +63,7 @@ struct graph_service {
 	uint8_t instances;
 	uint8_t run;                    /* enum graph_run */
 	uint8_t passes;                 /* it hands packets on (NEXT); false: it only branches */
+	uint8_t untrusted;              /* trust: untrusted: a region of its own, copies (core_iso.h) */
 	int16_t socket;
 	const char *cores;              /* borrowed; NULL if not given */
 	uint8_t nbranch;

@@ -208,6 +208,18 @@ static int graph_load(struct mgr_ctx *c, int argc, char **argv)
 	g = f.g;
 	if (mgr_client_cmd(c, "status", &status) < 0)
 		goto out;
+	/* Untrusted services' regions before their instances, which map them */
+	for (uint32_t i = 0; i < g->nsvc; i++) {
+		json_t *r = NULL;
+
+		if (!g->svc[i].untrusted)
+			continue;
+		if (mgr_client_call(c, json_pack("{s:s, s:i}", "cmd", "service.untrust", "id", g->svc[i].id), &r) < 0) {
+			fprintf(stderr, "nfhost: %s: not applied\n", file);
+			goto out;
+		}
+		json_decref(r);
+	}
 	/* Instances first, the graph next, retirements last: a new chain
 	 * finds its services running, and an old one keeps its instances
 	 * until no chain sends it packets. */

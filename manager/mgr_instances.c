@@ -185,10 +185,10 @@ static int wait_registered(const struct mgr_ctx *c, uint16_t id, pid_t pid, cons
  * own (it outlives this command and the terminal), output to its log. */
 static int start_host(const struct mgr_ctx *c, const struct graph_service *s, const char *name)
 {
-	char prog[PATH_MAX], dir[PATH_MAX], log[PATH_MAX], sid[8], **argv;
+	char prog[PATH_MAX], dir[PATH_MAX], log[PATH_MAX], sid[8], core[64], iso[PATH_MAX], **argv;
 	cpu_set_t cpus;
 	pid_t pid;
-	int fd, rc;
+	int fd, rc, sock;
 
 	if ((rc = mgr_nf_program(s->nf, prog, sizeof(prog))) < 0) {
 		fprintf(stderr, "nfhost: service %u: no NF program %s: %s (set NFHOST_NF_DIR)\n", s->id, prog,
@@ -209,9 +209,16 @@ static int start_host(const struct mgr_ctx *c, const struct graph_service *s, co
 	if (!(argv = nf_argv(s, 8)))
 		return -ENOMEM;
 	snprintf(sid, sizeof(sid), "%u", s->id);
+	/* an untrusted service's NFs map its own region, never the platform's */
+	if (s->untrusted && (mgr_region_core(c->region, core, sizeof(core), &sock) < 0 ||
+			     (size_t)snprintf(iso, sizeof(iso), "%s/%s-u%u", NFG_HUGEDIR, core, s->id) >= sizeof(iso))) {
+		fprintf(stderr, "nfhost: service %u: no untrusted region next to %s\n", s->id, c->region);
+		free(argv);
+		return -EINVAL;
+	}
 	argv[0] = prog;
 	argv[1] = "-r";
-	argv[2] = (char *)c->region;
+	argv[2] = s->untrusted ? iso : (char *)c->region;
 	argv[3] = "-s";
 	argv[4] = sid;
 	argv[5] = "-n";

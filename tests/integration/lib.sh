@@ -63,7 +63,7 @@ cleanup() {
 		kill -KILL "$p" 2>/dev/null || true
 	done
 	wait 2>/dev/null || true
-	rm -f /dev/hugepages/"$NAME"-s* /dev/hugepages/"$NAME"map_* /run/nfhost/"$NAME".sock
+	rm -f /dev/hugepages/"$NAME"-s* /dev/hugepages/"$NAME"-u* /dev/hugepages/"$NAME"map_* /run/nfhost/"$NAME".sock
 	if ((rc != 0)); then
 		echo "--- logs of the failed test ($T) ---"
 		# processes' logs and commands' saved output, the manager's
@@ -233,6 +233,7 @@ stop_all() {
 	((rc == 0)) || fail "core exited with $rc"
 	grep -q "buffers back in the pool" "$T/core.log" || fail "core did not account for every buffer"
 	[[ ! -e $REGION ]] || fail "region file $REGION left behind"
+	! compgen -G "/dev/hugepages/$NAME-u*" > /dev/null || fail "untrusted services' regions left behind"
 }
 
 # check_after_death RX_EXPECTED TX_AT_DEATH: after an NF died mid-run and

@@ -170,6 +170,11 @@ START_TEST(test_port_stats_lines)
 	ON_LINE(struct nfg_core_stats, registrations, 3);
 	ON_LINE(struct nfg_core_stats, ctrl_errors, 3);
 	ON_LINE(struct nfg_core_stats, updated_tsc, 3);
+	ON_LINE(struct nfg_core_stats, iso_rx_copied, 4);
+	ON_LINE(struct nfg_core_stats, iso_rx_nobuf, 4);
+	ON_LINE(struct nfg_core_stats, iso_tx_copied, 5);
+	ON_LINE(struct nfg_core_stats, iso_tx_nobuf, 5);
+	ON_LINE(struct nfg_core_stats, iso_copied_back, 5);
 
 	/* the packet metadata is one line, the NF-visible fields included */
 	ON_LINE(struct nfg_pkt, data_off, 0);

@@ -761,7 +761,11 @@ START_TEST(test_refuse_services)
 		    "expected a mapping (id, name, nf, ...), got a list"),
 		REF(WITH_SVC("{id: 2, name: b, nf: nf-forward, instance: 2}"), "services[1].instance",
 		    "unknown key 'instance' (expected id, name, nf, args, files, instances, run, socket, cores, "
-		    "branches, passes, steer)"),
+		    "branches, passes, steer, trust)"),
+		REF(WITH_SVC("{id: 2, name: b, nf: nf-forward, trust: maybe}"), "services[1].trust",
+		    "expected trusted or untrusted"),
+		REF(WITH_SVC("{id: 2, name: b, nf: nf-forward, run: guest, trust: untrusted}"), "services[1].trust",
+		    "untrusted services run on the host for now (a guest's BAR is the platform's region)"),
 		/* id */
 		REF(WITH_SVC("{name: b, nf: nf-forward}"), "services[1].id", "missing (expected a number in 1..255)"),
 		REF(WITH_SVC("{id: 0, name: b, nf: nf-forward}"), "services[1].id",
@@ -1283,6 +1287,19 @@ START_TEST(test_canonical_exact)
 	json_decref(c);
 	graph_release(&g);
 	json_decref(want);
+	json_decref(j);
+
+	/* trust: said only when untrusted, as the core and the manager read it */
+	j = yaml(WITH_SVC("{id: 2, name: b, nf: nf-forward, trust: untrusted}"));
+	ck_assert_int_eq(graph_parse(j, 0, &g, &err), 0);
+	ck_assert_uint_eq(g.svc[1].untrusted, 1);
+	ck_assert_uint_eq(g.svc[0].untrusted, 0);
+	c = graph_json(&g);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(c, "services"), 1), "trust")),
+			 "untrusted");
+	ck_assert_ptr_null(json_object_get(json_array_get(json_object_get(c, "services"), 0), "trust"));
+	json_decref(c);
+	graph_release(&g);
 	json_decref(j);
 
 	/* a rule: port ranges as N or "LO-HI", prefixes with their length,

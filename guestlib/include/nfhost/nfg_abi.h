@@ -114,7 +114,7 @@
  * on; an older core never beats.  5: ACLs an NF hands the core
  * (NFG_CTRL_ACL_RULE, NFG_CTRL_ACL_COMMIT) and their answer in
  * nfg_pkt.acl_svc / acl; named counters in the slot (struct nfg_counter) */
-#define NFG_ABI_VERSION 5u
+#define NFG_ABI_VERSION 6u
 
 #define NFG_CACHE_LINE 64
 #define NFG_MAX_NFS 64        /**< NF slots per region */
@@ -531,8 +531,9 @@ struct nfg_core_stats {
 	uint64_t last_rx_tsc;
 	uint64_t rx_throttled;   /**< polls skipped: too many packets in flight */
 	uint64_t rx_policy_drop; /**< dropped: a flow rule says so */
-	/* TX lcore: done_pkts is the sum of tx_pkts .. reclaimed (not
-	 * bad_desc: an entry that names no buffer of the NF is no packet) */
+	/* TX lcore: done_pkts is the sum of tx_pkts .. reclaimed and
+	 * iso_tx_nobuf (not bad_desc: an entry that names no buffer of the NF
+	 * is no packet) */
 	uint64_t done_pkts;      /**< left the platform */
 	uint64_t tx_pkts;        /**< sent out a port */
 	uint64_t nf_drops;       /**< verdict DROP */
@@ -555,12 +556,21 @@ struct nfg_core_stats {
 	uint64_t updated_tsc;
 	uint64_t nfs_retired;    /**< NFs given up on for writing an impossible ring index */
 	uint8_t pad3[NFG_CACHE_LINE - 48];
+	/* untrusted services, which have a region of their own: packets
+	 * copied into it and back (the RX lcore's line, then the TX lcore's) */
+	uint64_t iso_rx_copied;  /**< RX lcore: copied into an untrusted NF's region */
+	uint64_t iso_rx_nobuf;   /**< RX lcore: dropped: that region had no free buffer */
+	uint8_t pad4[NFG_CACHE_LINE - 16];
+	uint64_t iso_tx_copied;  /**< TX lcore: copied into an untrusted NF's region */
+	uint64_t iso_tx_nobuf;   /**< TX lcore: dropped: that region had no free buffer */
+	uint64_t iso_copied_back; /**< TX lcore: copied back from an untrusted NF */
+	uint8_t pad5[NFG_CACHE_LINE - 24];
 } NFG_ALIGNED;
 
 /** Packets the RX side dropped itself (never reached the TX side). */
 static inline uint64_t nfg_rx_dropped(const struct nfg_core_stats *s)
 {
-	return s->rx_multiseg + s->rx_no_instance + s->rx_ring_full + s->rx_policy_drop;
+	return s->rx_multiseg + s->rx_no_instance + s->rx_ring_full + s->rx_policy_drop + s->iso_rx_nobuf;
 }
 
 /** Control request types. */
@@ -693,7 +703,8 @@ _Static_assert(offsetof(struct nfg_slot, heartbeat) == 2 * NFG_CACHE_LINE, "NF l
 _Static_assert(offsetof(struct nfg_slot, enq_pkts) == 3 * NFG_CACHE_LINE, "core line");
 _Static_assert(sizeof(struct nfg_service) == NFG_CACHE_LINE, "service");
 _Static_assert(sizeof(struct nfg_port) == 2 * NFG_CACHE_LINE, "port");
-_Static_assert(sizeof(struct nfg_core_stats) == 4 * NFG_CACHE_LINE, "stats");
+_Static_assert(sizeof(struct nfg_core_stats) == 6 * NFG_CACHE_LINE, "stats");
+_Static_assert(offsetof(struct nfg_core_stats, iso_tx_copied) == 5 * NFG_CACHE_LINE, "stats: untrusted TX line");
 _Static_assert(offsetof(struct nfg_port, tx_pkts) == NFG_CACHE_LINE, "port TX line");
 _Static_assert(sizeof(struct nfg_region_hdr) % NFG_CACHE_LINE == 0, "header");
 _Static_assert(sizeof(struct nfg_region_hdr) == 4 * NFG_CACHE_LINE, "header: 16 bytes spare after core_beat");

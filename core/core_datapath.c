@@ -114,7 +114,7 @@ static void iso_enqueue(struct core *c, struct core_iso *iso, uint8_t s, struct 
 	uint8_t *base = iso->region.base;
 	uint32_t bi[CORE_MAX_BURST];
 	nfg_desc_t d[CORE_MAX_BURST];
-	uint32_t got = rte_ring_dequeue_burst_elem(iso->free, bi, sizeof(bi[0]), st->n, NULL), k;
+	uint32_t got = core_iso_get(iso, bi, st->n), k;
 
 	for (k = 0; k < got; k++) {
 		struct rte_mbuf *m = c->mbuf[st->idx[k]];
@@ -136,7 +136,7 @@ static void iso_enqueue(struct core *c, struct core_iso *iso, uint8_t s, struct 
 	for (uint32_t j = k; j < st->n; j++) {
 		if (j < got) {
 			iso->owner[bi[j]] = 0;
-			rte_ring_enqueue_elem(iso->free, &bi[j], sizeof(bi[j]));
+			core_iso_put(iso, &bi[j], 1);
 			fc->ring_full++;
 		} else {
 			fc->nobuf++;
@@ -626,7 +626,7 @@ static uint64_t reclaim_slot(struct core *c, uint8_t s)
 		if (iso->owner[i] != s + 1)
 			continue;
 		iso->owner[i] = 0;
-		rte_ring_enqueue_elem(iso->free, &i, sizeof(i));
+		core_iso_put(iso, &i, 1);
 	}
 	core_slot(c, s)->reclaimed += n;
 	return n;
@@ -652,7 +652,7 @@ static uint32_t tx_drain_slot(struct core *c, struct lstate *ls, const struct co
 			dst[i] = m ? tx_route(t, m, e[i], k) : DST_NONE;
 			e[i] = m ? core_desc_of_mbuf(c, m) : 0; /* on in the platform's buffer */
 		}
-		rte_ring_enqueue_burst_elem(iso->free, back, sizeof(back[0]), nback, NULL);
+		core_iso_put(iso, back, nback);
 	} else {
 		for (uint32_t i = 0; i < n; i++) {
 			struct rte_mbuf *m = tx_take_back(c, s, e[i], &idx[i], k);

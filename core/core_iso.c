@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Untrusted services' regions: made, closed, removed.  The copies are the
  * data path's (core_datapath.c). */
+/* rte_stack's lock-free variant, which its header carries, is still
+ * "experimental" in DPDK 22.11 (the standard one, used here, is not) */
+#define ALLOW_EXPERIMENTAL_API
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <rte_common.h>
 #include <rte_errno.h>
-#include <rte_ring_elem.h>
+#include <rte_stack.h>
 
 #include "core.h"
 
@@ -29,9 +33,29 @@ static uint64_t iso_size(const struct core *c, uint32_t bufs)
 	return size;
 }
 
+uint32_t core_iso_get(struct core_iso *iso, uint32_t *bi, uint32_t n)
+{
+	void *o[n ? n : 1];
+	/* a pop takes all it asks for or nothing */
+	uint32_t k = rte_stack_pop(iso->free, o, RTE_MIN(n, rte_stack_count(iso->free)));
+
+	for (uint32_t i = 0; i < k; i++)
+		bi[i] = (uint32_t)(uintptr_t)o[i];
+	return k;
+}
+
+void core_iso_put(struct core_iso *iso, const uint32_t *bi, uint32_t n)
+{
+	void *o[n ? n : 1];
+
+	for (uint32_t i = 0; i < n; i++)
+		o[i] = (void *)(uintptr_t)bi[i];
+	rte_stack_push(iso->free, o, n);
+}
+
 static void iso_free(struct core_iso *iso)
 {
-	rte_ring_free(iso->free);
+	rte_stack_free(iso->free);
 	free(iso->owner);
 	free(iso->held);
 	free(iso->off);
@@ -44,7 +68,7 @@ int core_iso_create(struct core *c, uint16_t svc)
 {
 	struct core_iso *iso;
 	struct nfg_region_hdr *h;
-	char path[256], name[RTE_RING_NAMESIZE];
+	char path[256], name[RTE_STACK_NAMESIZE];
 	uint32_t n, per_page;
 	int rc;
 
@@ -83,7 +107,7 @@ int core_iso_create(struct core *c, uint16_t svc)
 	iso->off = calloc(n, sizeof(*iso->off));
 	snprintf(name, sizeof(name), "iso_%.14s_%u", c->cfg.name, svc);
 	/* RX and TX lcores both take and give back buffers */
-	iso->free = rte_ring_create_elem(name, sizeof(uint32_t), rte_align32pow2(n + 1), c->socket_id, 0);
+	iso->free = rte_stack_create(name, n, c->socket_id, 0);
 	if (!iso->owner || !iso->held || !iso->off || !iso->free) {
 		fprintf(stderr, "core: untrusted service %u: out of memory for its buffers' map (%s)\n", svc,
 			iso->free ? "" : rte_strerror(rte_errno));
@@ -93,7 +117,7 @@ int core_iso_create(struct core *c, uint16_t svc)
 	for (uint32_t i = 0; i < n; i++) {
 		iso->off[i] = (uint32_t)(iso->bm.bufs_off + (uint64_t)(i / per_page) * ISO_PAGE +
 					 (uint64_t)(i % per_page) * CORE_BUF_SIZE);
-		rte_ring_enqueue_elem(iso->free, &i, sizeof(i));
+		core_iso_put(iso, &i, 1);
 	}
 	iso->src.region = &iso->region;
 	iso->src.iso = iso;
@@ -121,7 +145,7 @@ uint32_t core_iso_destroy_all(struct core *c)
 
 	for (uint32_t i = 0; i < c->nb_iso; i++) {
 		struct core_iso *iso = c->iso[i];
-		uint32_t avail = rte_ring_count(iso->free);
+		uint32_t avail = rte_stack_count(iso->free);
 
 		if (avail != iso->bm.count) {
 			printf("core: LEAK: %u of %u buffers of untrusted service %u's region missing\n",

@@ -38,11 +38,11 @@ $(FUZZ_OUT)/fuzz_graph: fuzz/fuzz_graph.c $(GRAPH_SRC) $(CONF_SRC) $(FUZZ_DEPS)
 # the request handler with the control thread's tables, rules (rte_acl) and
 # the graph validator; no ports, no data path
 FUZZ_API_SRC := core/core_api.c core/core_tables.c core/core_rules.c core/core_classify.c core/core_route.c core/core_acl.c \
-		graph/graph.c \
+		core/core_iso.c core/core_region.c core/core_pool.c graph/graph.c \
 		$(CONF_SRC)
 $(FUZZ_OUT)/fuzz_api: fuzz/fuzz_api.c $(FUZZ_API_SRC) $(FUZZ_DEPS)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DPDK_CFLAGS) -Iguestlib/src -o $@ $< $(FUZZ_API_SRC) -lrte_acl -lrte_eal -ljansson -lyaml -lurcu-qsbr
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DPDK_CFLAGS) -Iguestlib/src -o $@ $< $(FUZZ_API_SRC) -lrte_acl -lrte_mbuf -lrte_mempool -lrte_ring -lrte_stack -lrte_eal -ljansson -lyaml -lurcu-qsbr -lnuma
 
 $(FUZZ_OUT)/fuzz_nfcheck: fuzz/fuzz_nfcheck.c $(GUEST_SRC) $(FUZZ_DEPS)
 	@mkdir -p $(@D)

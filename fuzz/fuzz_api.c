@@ -8,14 +8,17 @@
  * nfhost-core builds them, --chain 1,2 on 2 ports), two NFs joined
  * (services 1 and 2), rules through the real classifier (rte_acl, on an
  * EAL started without hugepages), a region header with the areas the API
- * reads (service mirror, slots, stats) in plain memory.  Every input starts
- * from that state again.
+ * reads (service mirror, slots, stats) in plain memory.  Untrusted
+ * services' regions (service.untrust, trust: untrusted) are real, small
+ * files in a directory of its own under /dev/shm, removed with it at exit.
+ * Every input starts from that state again.
  *
  * Every reply must be an object with a boolean "ok" and, when false, an
  * "error" string, and must be writable as JSON (valid UTF-8): a client
  * gets an answer to everything. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -60,8 +63,15 @@ static void *fake_region(void)
 /* The core as it is after start-up with --chain 1,2 and an NF on each. */
 static void core_fresh(void)
 {
+	core_iso_destroy_all(&core);
 	if (core_tables_init(&core) < 0 || core_tables_join(&core, 1, 0) < 0 || core_tables_join(&core, 2, 1) < 0)
 		abort();
+}
+
+static void remove_hugedir(void)
+{
+	core_iso_destroy_all(&core);
+	rmdir(core.cfg.hugedir);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -79,6 +89,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		exit(1);
 	}
 	snprintf(core.cfg.name, sizeof(core.cfg.name), "fuzz");
+	snprintf(core.cfg.hugedir, sizeof(core.cfg.hugedir), "/dev/shm/fuzz_api.XXXXXX");
+	if (!mkdtemp(core.cfg.hugedir)) {
+		perror("fuzz_api: mkdtemp");
+		exit(1);
+	}
+	atexit(remove_hugedir);
+	/* small regions for untrusted services: a page of tables, one of buffers */
+	core.cfg.max_nfs = NFG_MAX_NFS;
+	core.cfg.ring_size = 64;
+	core.cfg.max_inflight = 64;
 	core.cfg.chain[0] = 1;
 	core.cfg.chain[1] = 2;
 	core.cfg.chain_len = 2;

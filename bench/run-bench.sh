@@ -189,7 +189,8 @@ fi
 # nfhost next to the data paths users would pick instead, same NF work and
 # idle policy (bench/peers/run-peers.sh; issue 15; BENCH_PEERS=0 skips it)
 if [[ ${BENCH_PEERS:-1} == 1 ]]; then
-	bench/peers/run-peers.sh --rows "$ROWS" nfhost memif memif-stock ovs-vhost kernel
+	PEERS_SIZES=${PEERS_SIZES:-64 1500} bench/peers/run-peers.sh --rows "$ROWS" nfhost nfhost-copy memif memif-stock \
+		ovs-vhost kernel
 fi
 python3 - "$ROWS" "$OUT" <<'PY'
 import json, sys
@@ -214,3 +215,7 @@ for r in rows:
 json.dump(rows, open(sys.argv[2], "w"), indent=1)
 print("bench: wrote %d rows to %s" % (len(rows), sys.argv[2]), file=sys.stderr)
 PY
+# The peers' report beside the rows: peers.md and its gnuplot plots (issue 15)
+if [[ ${BENCH_PEERS:-1} == 1 ]]; then
+	python3 bench/report.py --in "$OUT" --out bench/results || echo "bench: the peers' report failed" >&2
+fi

@@ -1,14 +1,15 @@
 #!/bin/bash
 # Idempotent set-up for building and running nfhost on Debian 12 as root:
 # packages, hugepages, the hugetlbfs mount.  --bench: also what make
-# bench's peers need (Open vSwitch with DPDK), which make test does not.
+# bench's peers need (Open vSwitch with DPDK, gnuplot for the report's
+# plots), which make test does not.
 set -euo pipefail
 
 PKGS=(build-essential pkg-config clang libclang-rt-dev dpdk dpdk-dev libdpdk-dev libnuma-dev libpcap-dev
       liburcu-dev check libjansson-dev libyaml-dev valgrind tcpdump iproute2 procps bc python3
       qemu-system-x86 busybox-static cpio libvirt-daemon libvirt-clients
       libvirt-daemon-driver-qemu libvirt-dev libssl-dev libhyperscan-dev python3-scapy)
-[[ ${1:-} == --bench ]] && PKGS+=(openvswitch-switch-dpdk)
+[[ ${1:-} == --bench ]] && PKGS+=(openvswitch-switch-dpdk gnuplot-nox)
 HUGEPAGES=${NFHOST_HUGEPAGES:-512}
 
 missing=()

@@ -8,7 +8,11 @@
 #   bench/peers/run-peers.sh [--rows FILE] [SYSTEM...]   (default: nfhost memif)
 #
 # Systems:
-#   nfhost   the core (net_null source, 64 B) and a chain of nf-macswap
+#   nfhost   the core (net_null source) and a chain of nf-macswap
+#   nfhost-copy  the same chain, every service untrusted (trust: untrusted):
+#            each NF has a region of its own and the core copies each
+#            packet into it and back at every hop, as a VM NIC or an SR-IOV
+#            VF hop does: what zero copy saves
 #   memif    CSIT's direct pipeline: the edge (bench/peers/peer_nf.c:
 #            net_null source) -> memif -> NF 1 -> memif -> ... -> NF n ->
 #            memif -> the edge, each NF nfh-peer-nf --nf
@@ -24,7 +28,8 @@
 #            in a network namespace of its own (as containers are), joined
 #            by veth pairs, every port an AF_PACKET socket (DPDK
 #            net_af_packet) on a veth
-# Chains of PEERS_CHAINS (default "1 3"), PEERS_ROUNDS rounds (3) of
+# Chains of PEERS_CHAINS (default "1 3"), packets of PEERS_SIZES bytes
+# (default "64"; at most 2048: one buffer), PEERS_ROUNDS rounds (3) of
 # PEERS_SECONDS (2) s, systems alternated within a round so the machine's
 # drift hits all alike.  stderr: a line a run, then a table with the
 # ratios nfhost / peer (the median of the rounds' ratios).  Rows
@@ -35,6 +40,7 @@ B=$PWD/build/bin
 ROUNDS=${PEERS_ROUNDS:-3}
 SECS=${PEERS_SECONDS:-2}
 CHAINS=${PEERS_CHAINS:-1 3}
+SIZES=${PEERS_SIZES:-64}
 ROWS_OUT=
 TAG=nfhpeer$$
 TMP=$(mktemp -d)
@@ -75,16 +81,28 @@ stop_all() {
 
 # nfhost: the core and N nf-macswap
 run_nfhost() {
-	local n=$1 ids region=/dev/hugepages/$TAG-s0
+	nfhost_chain "$1" trusted
+}
+
+run_nfhost-copy() {
+	nfhost_chain "$1" untrusted
+}
+
+# nfhost_chain N trusted|untrusted
+nfhost_chain() {
+	local n=$1 ids region=/dev/hugepages/$TAG-s0 iso=()
 	ids=$(seq -s, 1 "$n")
-	"$B"/nfhost-core -l 0 --no-pci --in-memory --no-telemetry --file-prefix "$TAG" --vdev net_null0,size=64 \
-		-- --name "$TAG" --chain "$ids" > "$TMP/core.log" 2>&1 &
+	[[ $2 == untrusted ]] && iso=(--untrusted "$ids")
+	"$B"/nfhost-core -l 0 --no-pci --in-memory --no-telemetry --file-prefix "$TAG" --vdev net_null0,size=$SIZE \
+		-- --name "$TAG" --chain "$ids" "${iso[@]}" > "$TMP/core.log" 2>&1 &
 	PIDS+=($!)
 	"$B"/nfhost -r "$region" --wait 15 status > /dev/null || { cat "$TMP/core.log" >&2; exit 1; }
 	for i in $(seq 1 "$n"); do
+		[[ $2 == untrusted ]] && region=/dev/hugepages/$TAG-u$i
 		taskset -c 1 "$B"/nf-macswap -r "$region" -s "$i" -q > /dev/null 2>&1 &
 		PIDS+=($!)
 	done
+	region=/dev/hugepages/$TAG-s0
 	sleep 1
 	MPPS=$("$B"/nfhost -r "$region" rate -c "$SECS" | python3 -c "import json,sys; print(json.load(sys.stdin)['mpps_out'])")
 	LOST=$("$B"/nfhost -r "$region" stats | python3 -c "import json,sys; print(json.load(sys.stdin)['drops'])")
@@ -131,7 +149,7 @@ memif_chain() {
 	local n=$1 k role edge dev
 	# the edge first: it listens on both ends of the chain
 	taskset -c 0 "$B"/nfh-peer-nf -l 0 --no-pci --no-telemetry --in-memory --file-prefix "$TAG-edge" \
-		--vdev net_null0,size=64 --vdev "net_memif0,role=server,socket=$TAG-l0" \
+		--vdev net_null0,size=$SIZE --vdev "net_memif0,role=server,socket=$TAG-l0" \
 		--vdev "net_memif1,role=server,socket=$TAG-l$n" -- --edge "$SECS" > "$TMP/edge.json" 2> "$TMP/edge.log" &
 	edge=$!
 	PIDS+=("$edge")
@@ -202,7 +220,7 @@ run_ovs-vhost() {
 		{ fail_run "ovs-vswitchd did not start: $(tail -n 2 "$OVS_DIR/ovs-vswitchd.log")"; ovs_stop; return; }
 	"${V[@]}" add-br br0 -- set bridge br0 datapath_type=netdev
 	ovs-ofctl del-flows br0
-	"${V[@]}" add-port br0 nul0 -- set Interface nul0 type=dpdk options:dpdk-devargs=net_null0,size=64 \
+	"${V[@]}" add-port br0 nul0 -- set Interface nul0 type=dpdk options:dpdk-devargs=net_null0,size=$SIZE \
 		ofport_request=1
 	for k in $(seq 1 "$n"); do
 		"${V[@]}" add-port br0 "v${k}a" -- set Interface "v${k}a" type=dpdkvhostuserclient \
@@ -281,7 +299,7 @@ run_kernel() {
 	local n=$1 k edge
 	kernel_topology "$n"
 	ip netns exec "$TAG-e" taskset -c 0 "$B"/nfh-peer-nf -l 0 --no-pci --no-telemetry --in-memory \
-		--file-prefix "$TAG-edge" --vdev net_null0,size=64 --vdev "$(af 0 l0a)" --vdev "$(af 1 "l${n}b")" \
+		--file-prefix "$TAG-edge" --vdev net_null0,size=$SIZE --vdev "$(af 0 l0a)" --vdev "$(af 1 "l${n}b")" \
 		-- --edge "$SECS" > "$TMP/edge.json" 2> "$TMP/edge.log" &
 	edge=$!
 	PIDS+=("$edge")
@@ -300,22 +318,25 @@ run_kernel() {
 	kernel_teardown
 }
 
-echo "bench: peers ${SYSTEMS[*]}, 64 B, chains $CHAINS, $ROUNDS rounds of ${SECS} s;" \
+echo "bench: peers ${SYSTEMS[*]}, $SIZES B, chains $CHAINS, $ROUNDS rounds of ${SECS} s;" \
 	"source/sink on CPU 0, NFs on CPU 1, idle NFs yield; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 : > "$TMP/runs"
 for ((r = 0; r < ROUNDS; r++)); do
-	for n in $CHAINS; do
-		for s in "${SYSTEMS[@]}"; do
-			FAIL=
-			"run_$s" "$n"
-			if [[ -n $FAIL ]]; then
-				printf '  %d %-8s chain %d   failed: %s\n' "$r" "$s" "$n" "$FAIL" >&2
-			else
-				printf '  %d %-8s chain %d %8.3f Mpps  lost %s\n' "$r" "$s" "$n" "$MPPS" "$LOST" >&2
-			fi
-			python3 -c "import json,sys; print(json.dumps({'system': sys.argv[1], 'chain_len': int(sys.argv[2]),
-    'round': int(sys.argv[3]), 'mpps': json.loads(sys.argv[4]), 'lost': json.loads(sys.argv[5]), 'error': sys.argv[6] or None}))" \
-				"$s" "$n" "$r" "$MPPS" "$LOST" "$FAIL" >> "$TMP/runs"
+	for SIZE in $SIZES; do
+		for n in $CHAINS; do
+			for s in "${SYSTEMS[@]}"; do
+				FAIL=
+				"run_$s" "$n"
+				if [[ -n $FAIL ]]; then
+					printf '  %d %-11s %5d B chain %d   failed: %s\n' "$r" "$s" "$SIZE" "$n" "$FAIL" >&2
+				else
+					printf '  %d %-11s %5d B chain %d %8.3f Mpps %7.2f Gbps  lost %s\n' "$r" "$s" "$SIZE" "$n" \
+						"$MPPS" "$(echo "$MPPS * $SIZE * 8 / 1000" | bc -l)" "$LOST" >&2
+				fi
+				python3 -c "import json,sys; print(json.dumps({'system': sys.argv[1], 'chain_len': int(sys.argv[2]),
+    'round': int(sys.argv[3]), 'mpps': json.loads(sys.argv[4]), 'lost': json.loads(sys.argv[5]), 'error': sys.argv[6] or None,
+    'pkt_size': int(sys.argv[7])}))" "$s" "$n" "$r" "$MPPS" "$LOST" "$FAIL" "$SIZE" >> "$TMP/runs"
+			done
 		done
 	done
 done
@@ -326,28 +347,31 @@ runs = [json.loads(l) for l in open(sys.argv[1])]
 rows_out, load = sys.argv[2], sys.argv[3]
 med = statistics.median
 rows = []
-for n in sorted({r["chain_len"] for r in runs}):
-    mine = {s: {r["round"]: r["mpps"] for r in runs if r["chain_len"] == n and r["system"] == s and r["mpps"] is not None}
-            for s in {r["system"] for r in runs}}
-    errors = {s: [r["error"] for r in runs if r["chain_len"] == n and r["system"] == s and r["error"]] for s in mine}
-    lost = {s: sum(r["lost"] or 0 for r in runs if r["chain_len"] == n and r["system"] == s) for s in mine}
+for size, n in sorted({(r["pkt_size"], r["chain_len"]) for r in runs}):
+    here = [r for r in runs if r["chain_len"] == n and r["pkt_size"] == size]
+    mine = {s: {r["round"]: r["mpps"] for r in here if r["system"] == s and r["mpps"] is not None}
+            for s in {r["system"] for r in here}}
+    errors = {s: [r["error"] for r in here if r["system"] == s and r["error"]] for s in mine}
+    lost = {s: sum(r["lost"] or 0 for r in here if r["system"] == s) for s in mine}
     for s, by_round in sorted(mine.items()):
         m = med(by_round.values()) if by_round else None
-        row = {"system": s, "bench": "peers", "chain_len": n, "pkt_size": 64, "mpps": m,
-               "gbps": round(m * 64 * 8 / 1e3, 3) if m is not None else None, "mpps_runs": list(by_round.values()),
+        row = {"system": s, "bench": "peers", "chain_len": n, "pkt_size": size, "mpps": m,
+               "gbps": round(m * size * 8 / 1e3, 3) if m is not None else None, "mpps_runs": list(by_round.values()),
                # runs that gave no number, and why: a row, never a silent gap
                "errors": errors[s],
                "cpu_split": "source/sink on CPU 0 (%s), NFs on CPU 1" % {
-                   "nfhost": "nfhost core", "ovs-vhost": "OVS PMD: its net_null port and the switching"}.get(s, "edge process"),
-               "nf": {"nfhost": "nf-macswap", "memif-stock": "dpdk-testpmd macswap"}.get(s, "nfh-peer-nf --nf"),
+                   "nfhost": "nfhost core", "nfhost-copy": "nfhost core, copying",
+                   "ovs-vhost": "OVS PMD: its net_null port and the switching"}.get(s, "edge process"),
+               "nf": {"nfhost": "nf-macswap", "nfhost-copy": "nf-macswap (untrusted)",
+                      "memif-stock": "dpdk-testpmd macswap"}.get(s, "nfh-peer-nf --nf"),
                "idle": "busy-poll" if s.endswith("-stock") else "yield", "load_average": load,
                # packets lost over the runs (a link coming up, a full queue): said, never hidden
                "dropped": lost[s]}
         if s != "nfhost" and "nfhost" in mine and by_round:
             ratios = [mine["nfhost"][k] / v for k, v in by_round.items() if v and k in mine["nfhost"]]
             row["nfhost_ratio"] = round(med(ratios), 2) if ratios else None
-            print("  chain %d: nfhost %.3f Mpps, %s %.3f Mpps: nfhost/%s %.2fx (rounds %s)" % (
-                n, med(mine["nfhost"].values()), s, row["mpps"], s, row["nfhost_ratio"] or 0,
+            print("  %d B chain %d: nfhost %.3f Mpps, %s %.3f Mpps: nfhost/%s %.2fx (rounds %s)" % (
+                size, n, med(mine["nfhost"].values()), s, row["mpps"], s, row["nfhost_ratio"] or 0,
                 " ".join("%.2f" % x for x in ratios)), file=sys.stderr)
         rows.append(row)
 out = open(rows_out, "a") if rows_out else sys.stdout

@@ -20,6 +20,11 @@
  *          stdout: one JSON object, Mpps out of the chain over SECONDS
  *          from a warm-up (default 1 s) after the first packet came back,
  *          and the packets lost.
+ *          --rate PPS: paced instead, PPS packets a second in bursts of
+ *          at most 8, each stamped with the TSC when sent; what comes back
+ *          gives the latency through the chain (p50, p99, p99.9 and a CDF
+ *          in the JSON, from a log histogram); idle between sends, the
+ *          edge yields, so it can share a CPU with NFs.
  *
  * Each says "ready" on stderr once its ports are up: a chain's processes
  * are started one after the other, each when the one before is ready
@@ -56,9 +61,43 @@ static void on_signal(int sig)
 
 struct opts {
 	int nf, busy;
-	double secs, warmup;
+	double secs, warmup, rate;
 	uint32_t inflight;
 };
+
+/* The stamp a paced edge writes into each packet, past the Ethernet
+ * header: the NFs' work (the addresses) leaves it alone. */
+#define STAMP_OFF 40
+#define STAMP_MAGIC 0x6e6668737461ULL /* "nfhsta" */
+struct stamp {
+	uint64_t magic, tsc;
+};
+
+/* Latency histogram: 16 linear steps per power of two of nanoseconds,
+ * so a value is known to within 6%. */
+#define SUB 16
+#define LAT_BUCKETS (40 * SUB)
+
+static unsigned lat_bucket(uint64_t ns)
+{
+	unsigned h, b;
+
+	if (ns < 2 * SUB)
+		return (unsigned)ns; /* exact below 32 ns */
+	h = 63 - (unsigned)__builtin_clzll(ns);
+	b = (h - 3) * SUB + (unsigned)(ns >> (h - 4)) - SUB;
+	return b < LAT_BUCKETS ? b : LAT_BUCKETS - 1;
+}
+
+/* The middle of bucket @p b, in ns. */
+static double lat_value(unsigned b)
+{
+	unsigned h = b / SUB + 3, k = b % SUB;
+
+	if (b < 2 * SUB)
+		return b;
+	return (double)((uint64_t)(SUB + k) << (h - 4)) + (double)(1ULL << (h - 4)) / 2;
+}
 
 static int port_up(uint16_t port, struct rte_mempool *mp)
 {
@@ -193,12 +232,105 @@ static int run_edge(const struct opts *o)
 	return stop ? 1 : 0;
 }
 
+/* The value below which a fraction @p q of the @p total samples in
+ * @p hist lie, in µs. */
+static double lat_quantile(const uint64_t *hist, uint64_t total, double q)
+{
+	uint64_t want = (uint64_t)(q * (double)total), seen = 0;
+
+	for (unsigned b = 0; b < LAT_BUCKETS; b++) {
+		seen += hist[b];
+		if (seen > want)
+			return lat_value(b) / 1e3;
+	}
+	return lat_value(LAT_BUCKETS - 1) / 1e3;
+}
+
+/* Paced: o->rate packets a second, each stamped when it leaves; the
+ * latency of what comes back into a histogram over the window. */
+static int run_paced(const struct opts *o)
+{
+	static uint64_t hist[LAT_BUCKETS];
+	static const double cdf_q[] = { 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9999 };
+	struct rte_mbuf *m[BURST];
+	uint64_t hz = rte_get_tsc_hz(), t0 = rte_get_tsc_cycles(), start = UINT64_MAX, end = UINT64_MAX;
+	uint64_t sched_t0 = t0, sched_sent = 0, sent = 0, back = 0, counted = 0, drain_end = UINT64_MAX;
+	double cyc_per_pkt = (double)hz / o->rate, ns_per_cyc = 1e9 / (double)hz;
+
+	fprintf(stderr, "peer-edge: ready (paced, %.0f packets/s)\n", o->rate);
+	while (!stop) {
+		uint64_t now = rte_get_tsc_cycles(), due = (uint64_t)((double)(now - sched_t0) / cyc_per_pkt) - sched_sent;
+		uint16_t n;
+		int idle = 1;
+
+		if (due > 0 && now < end) {
+			/* a schedule that fell far behind (the edge was not
+			 * running) starts again rather than sending a flood */
+			if (due > 4 * BURST) {
+				sched_t0 = now;
+				sched_sent = 0;
+				due = 1;
+			}
+			n = rte_eth_rx_burst(0, 0, m, (uint16_t)RTE_MIN(due, (uint64_t)8));
+			for (uint16_t i = 0; i < n; i++) {
+				struct stamp *st = rte_pktmbuf_mtod_offset(m[i], struct stamp *, STAMP_OFF);
+
+				st->magic = STAMP_MAGIC;
+				st->tsc = rte_get_tsc_cycles();
+			}
+			sched_sent += n;
+			sent += send_all(1, m, n);
+			idle = 0;
+		}
+		n = rte_eth_rx_burst(2, 0, m, BURST);
+		now = rte_get_tsc_cycles();
+		for (uint16_t i = 0; i < n; i++) {
+			const struct stamp *st = rte_pktmbuf_mtod_offset(m[i], const struct stamp *, STAMP_OFF);
+
+			if (m[i]->data_len >= STAMP_OFF + sizeof(*st) && st->magic == STAMP_MAGIC && now >= start &&
+			    now < end) {
+				hist[lat_bucket((uint64_t)((double)(now - st->tsc) * ns_per_cyc))]++;
+				counted++;
+			}
+		}
+		rte_pktmbuf_free_bulk(m, n);
+		back += n;
+		idle &= n == 0;
+		if (n && start == UINT64_MAX) {
+			start = now + (uint64_t)(o->warmup * hz);
+			end = start + (uint64_t)(o->secs * hz);
+			drain_end = end + hz / 10; /* what is still on its way then is lost */
+		}
+		if (start == UINT64_MAX && now - t0 > 30 * hz) {
+			fprintf(stderr, "peer-edge: nothing came back from the chain in 30 s\n");
+			return 1;
+		}
+		if (now >= drain_end)
+			break;
+		if (idle)
+			sched_yield();
+	}
+	if (counted == 0) {
+		fprintf(stderr, "peer-edge: no stamped packet came back in the window\n");
+		return 1;
+	}
+	printf("{\"mpps\":%.4f,\"offered_mpps\":%.4f,\"seconds\":%.3f,\"received\":%" PRIu64 ",\"lost\":%" PRIu64
+	       ",\"p50_us\":%.3f,\"p99_us\":%.3f,\"p999_us\":%.3f,\"latency_cdf\":[",
+	       (double)counted / o->secs / 1e6, o->rate / 1e6, o->secs, back, sent - RTE_MIN(sent, back),
+	       lat_quantile(hist, counted, 0.5), lat_quantile(hist, counted, 0.99), lat_quantile(hist, counted, 0.999));
+	for (unsigned i = 0; i < RTE_DIM(cdf_q); i++)
+		printf("%s[%.3f,%.4f]", i ? "," : "", lat_quantile(hist, counted, cdf_q[i]), cdf_q[i]);
+	printf("]}\n");
+	return stop ? 1 : 0;
+}
+
 static int parse(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
 		{ "nf", no_argument, NULL, 'n' },        { "busy", no_argument, NULL, 'b' },
 		{ "edge", required_argument, NULL, 'e' }, { "warmup", required_argument, NULL, 'w' },
-		{ "inflight", required_argument, NULL, 'i' }, { NULL, 0, NULL, 0 },
+		{ "inflight", required_argument, NULL, 'i' }, { "rate", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
 	int c;
@@ -210,6 +342,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		case 'b': o->busy = 1; break;
 		case 'e': o->secs = strtod(optarg, &end); if (*end || !(o->secs > 0 && o->secs <= 3600)) return -1; break;
 		case 'w': o->warmup = strtod(optarg, &end); if (*end || !(o->warmup >= 0 && o->warmup <= 60)) return -1; break;
+		case 'r': o->rate = strtod(optarg, &end); if (*end || !(o->rate >= 1 && o->rate <= 1e8)) return -1; break;
 		case 'i': o->inflight = (uint32_t)strtoul(optarg, &end, 10); if (*end || o->inflight < BURST || o->inflight > POOL / 2) return -1; break;
 		default: return -1;
 		}
@@ -229,7 +362,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (parse(argc - n, argv + n, &o) < 0) {
-		fprintf(stderr, "usage: nfh-peer-nf EAL-OPTIONS -- --nf [--busy] | --edge SECONDS [--warmup S] [--inflight N]\n");
+		fprintf(stderr, "usage: nfh-peer-nf EAL-OPTIONS -- --nf [--busy] | --edge SECONDS [--warmup S] "
+			"[--inflight N | --rate PPS]\n");
 		rte_eal_cleanup();
 		return 2;
 	}
@@ -252,7 +386,7 @@ int main(int argc, char **argv)
 	for (uint16_t p = 0; p < need && rc == 0; p++)
 		rc = port_up(p, mp);
 	if (rc == 0)
-		rc = o.nf ? run_nf(&o) : run_edge(&o);
+		rc = o.nf ? run_nf(&o) : o.rate > 0 ? run_paced(&o) : run_edge(&o);
 	/* the pool goes with the EAL: a memif port's control thread may still
 	 * hold its queues while the peer hangs up */
 	for (uint16_t p = 0; p < need; p++) {

@@ -16,6 +16,10 @@
 #   memif    CSIT's direct pipeline: the edge (bench/peers/peer_nf.c:
 #            net_null source) -> memif -> NF 1 -> memif -> ... -> NF n ->
 #            memif -> the edge, each NF nfh-peer-nf --nf
+#   memif-switch  the NFs behind a DPDK switch (CSIT's other topology):
+#            dpdk-testpmd forwarding in io mode, chained topology, over
+#            a net_null port (source and sink, as OVS's and nfhost's) and
+#            two memif ports per NF, on CPU 0; NFs nfh-peer-nf --nf on CPU 1
 #   memif-stock  the same pipeline with stock busy-polling NFs: dpdk-testpmd
 #            in macswap mode, which never yields (what a user of stock
 #            tools sees when NFs share a core)
@@ -175,6 +179,51 @@ memif_chain() {
 	done
 	wait "$edge" || { fail_run "the memif edge failed"; return; }
 	edge_result
+	stop_all
+}
+
+# memif-switch: testpmd's ports are [null, to NF 1, from NF 1, ..., to NF
+# n, from NF n]; the chained topology sends what port i receives out of
+# port i + 1 (mod 2n + 1): null -> NF 1 -> ... -> NF n -> null.  Its own
+# once-a-second statistics give the rate out of the chain (port 0's
+# Tx-pps, the mean over the window).
+run_memif-switch() {
+	local n=$1 k dev=(--vdev "net_null0,size=$SIZE") sw
+	for k in $(seq 1 "$n"); do
+		dev+=(--vdev "net_memif$((2 * k - 1)),role=server,socket=$TAG-s${k}a" \
+			--vdev "net_memif$((2 * k)),role=server,socket=$TAG-s${k}b")
+	done
+	taskset -c 0 stdbuf -oL dpdk-testpmd --lcores 0@0,1@0 --no-pci --no-telemetry --in-memory --single-file-segments \
+		--file-prefix "$TAG-sw" "${dev[@]}" -- --forward-mode=io --port-topology=chained --auto-start \
+		--total-num-mbufs $((8192 * (n + 1))) --stats-period 1 < /dev/null > "$TMP/sw.log" 2>&1 &
+	sw=$!
+	PIDS+=("$sw")
+	wait_ready "$TMP/sw.log" "packet forwarding - ports=" || { fail_run "the memif switch did not come up"; return; }
+	for k in $(seq 1 "$n"); do
+		taskset -c 1 "$B"/nfh-peer-nf -l 1 --no-pci --no-telemetry --in-memory --file-prefix "$TAG-nf$k" \
+			--vdev "net_memif0,role=client,socket=$TAG-s${k}a" --vdev "net_memif1,role=client,socket=$TAG-s${k}b" \
+			-- --nf > "$TMP/nf$k.log" 2>&1 &
+		PIDS+=($!)
+		wait_ready "$TMP/nf$k.log" "peer-nf: ready" || { fail_run "memif NF $k (behind the switch) did not come up"; return; }
+	done
+	sleep 2
+	k=$(grep -c "NIC statistics for port 0" "$TMP/sw.log" || true)
+	sleep "$SECS"
+	MPPS=$(python3 - "$TMP/sw.log" "$k" <<'PY'
+import sys
+port, seen, pps = None, 0, []
+for line in open(sys.argv[1], errors="replace"):
+    if "NIC statistics for port" in line:
+        port = int(line.split("port")[1].split()[0])
+        seen += port == 0
+    elif "Tx-pps:" in line and port == 0 and seen > int(sys.argv[2]):
+        pps.append(int(line.split("Tx-pps:")[1].split()[0]))
+print(round(sum(pps) / len(pps) / 1e6, 4) if pps else "null")
+PY
+)
+	# testpmd says what its ports refused, not what a full NF ring cost
+	LOST=null
+	[[ $MPPS == null ]] && { fail_run "the memif switch printed no rate"; return; }
 	stop_all
 }
 
@@ -361,6 +410,7 @@ for size, n in sorted({(r["pkt_size"], r["chain_len"]) for r in runs}):
                "errors": errors[s],
                "cpu_split": "source/sink on CPU 0 (%s), NFs on CPU 1" % {
                    "nfhost": "nfhost core", "nfhost-copy": "nfhost core, copying",
+                   "memif-switch": "dpdk-testpmd switch: its net_null port and the switching",
                    "ovs-vhost": "OVS PMD: its net_null port and the switching"}.get(s, "edge process"),
                "nf": {"nfhost": "nf-macswap", "nfhost-copy": "nf-macswap (untrusted)",
                       "memif-stock": "dpdk-testpmd macswap"}.get(s, "nfh-peer-nf --nf"),

@@ -90,6 +90,8 @@ def roles(row):
     kind = row.get('kind')
     if kind in ('throughput', 'latency'):
         return {kind}
+    if kind is not None:
+        return set()  # e.g. "latency-max": a maximum taken to pace by, shown through the loads
     lat = any(row.get(f) is not None for f in LATENCY_FIELDS)
     if lat and 'mpps' not in row and 'gbps' not in row:
         return {'latency'}
@@ -187,6 +189,8 @@ def nfhost_ratio(row, nfhost_row):
 def throughput_cells(rows):
     """{size: {system: {chain: row}}}, the last row winning."""
     tput = [r for r in rows if 'throughput' in roles(r)]
+    if not tput:
+        return {}
     # a system skipped as a whole may not say a size or a chain length: its row stands for all of them
     broad = [r for r in tput if skipped(r) and (pkt_size(r) is None or chain_len(r) is None)]
     exact = [r for r in tput if not any(r is b for b in broad)]
@@ -261,12 +265,16 @@ def latency_table(rows, notes):
             ps, shown = ['failed: ' + errs[0] if errs else 'no percentiles', '-', '-'], bool(errs)
         else:
             ps = [fmt(p) if p is not None else '-' for p in ps]
+        # a load not in % of the system's own maximum: the common rate
+        label = '%g' % load if load is not None else (
+            '%s (%s Mpps)' % (r.get('load'), fmt(num(r.get('offered_mpps'))) if num(r.get('offered_mpps')) is not None
+                              else '?') if r.get('load') else '?')
         where = '%s, chain %s, %s, %s load' % (s, n if n is not None else '?', size_label(pkt_size(r)),
-                                               '%g %%' % load if load is not None else 'unknown')
+                                               '%g %%' % load if load is not None else label)
         ps[-1] += notes.mark(where, r, shown)
         lines.append('| %s | %s | %s | %s | %s |' % (
             cell_text(s + (' (modelled)' if modelled(r) else '')), size_label(pkt_size(r)), n if n is not None else '?',
-            '%g' % load if load is not None else '?', ' | '.join(cell_text(p) for p in ps)))
+            label, ' | '.join(cell_text(p) for p in ps)))
     notes.flush(lines)
     return lines
 

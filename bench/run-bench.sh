@@ -189,8 +189,11 @@ fi
 # nfhost next to the data paths users would pick instead, same NF work and
 # idle policy (bench/peers/run-peers.sh; issue 15; BENCH_PEERS=0 skips it)
 if [[ ${BENCH_PEERS:-1} == 1 ]]; then
-	PEERS_SIZES=${PEERS_SIZES:-64 1500} bench/peers/run-peers.sh --rows "$ROWS" nfhost nfhost-copy memif memif-stock \
-		ovs-vhost kernel
+	PEERS_SIZES=${PEERS_SIZES:-64 1500} bench/peers/run-peers.sh --rows "$ROWS" nfhost nfhost-copy memif memif-switch \
+		memif-stock ovs-vhost kernel
+	# latency between the same external edge: each system at 10/50/90% of
+	# its own maximum, and all at half the slowest peer's
+	PEERS_SIZES=64 bench/peers/run-peers.sh --rows "$ROWS" --latency nfhost memif memif-switch ovs-vhost kernel
 fi
 python3 - "$ROWS" "$OUT" <<'PY'
 import json, sys

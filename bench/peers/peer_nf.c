@@ -194,9 +194,11 @@ static int run_edge(const struct opts *o)
 		uint64_t now = rte_get_tsc_cycles();
 		uint16_t n;
 
+		uint16_t sent = 0;
+
 		if (out - back + BURST <= o->inflight) {
 			n = rte_eth_rx_burst(0, 0, m, BURST);
-			out += send_all(1, m, n);
+			out += sent = send_all(1, m, n);
 		} else if (now - moved > hz / 10) {
 			/* nothing came back for 100 ms: what is out was lost on
 			 * the way (a link still coming up drops), not in flight */
@@ -226,6 +228,10 @@ static int run_edge(const struct opts *o)
 		}
 		if (now >= end)
 			break;
+		/* nothing to send or take: the CPU to whoever shares it (with
+		 * --latency, the NFs of a chain behind a switch) */
+		if (!sent && !n)
+			sched_yield();
 	}
 	printf("{\"mpps\":%.4f,\"seconds\":%.3f,\"received\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"tsc_hz\":%" PRIu64
 	       "}\n", (double)counted / o->secs / 1e6, o->secs, back, lost + out - back, hz);

@@ -5,7 +5,18 @@
 # sink (nfhost's core, or the peer's edge process) on CPU 0, every NF on
 # CPU 1.  Issue 15.
 #
-#   bench/peers/run-peers.sh [--rows FILE] [SYSTEM...]   (default: nfhost memif)
+#   bench/peers/run-peers.sh [--rows FILE] [--latency] [SYSTEM...]   (default: nfhost memif)
+#
+# --latency: every system between the same external edge (nfh-peer-nf
+# --edge, net_null inside it as the packet maker): nfhost's core gets two
+# memif ports to it, the switches (OVS, testpmd) two ports of their kind
+# (vhost-user, memif), the direct pipelines have it at their ends already.
+# Where a switch or nfhost's core holds CPU 0, the edge shares CPU 1 with
+# the NFs (it yields when idle, as they do); where nothing else needs CPU 0
+# (memif, kernel), the edge has it.  Per chain: each system's maximum
+# through the edge, then the edge paced at 10, 50 and 90% of it, then every
+# system at one common rate, half the slowest peer's maximum; p50, p99 and
+# p99.9 from the TSC stamped in each packet, and a CDF.
 #
 # Systems:
 #   nfhost   the core (net_null source) and a chain of nf-macswap
@@ -46,6 +57,12 @@ SECS=${PEERS_SECONDS:-2}
 CHAINS=${PEERS_CHAINS:-1 3}
 SIZES=${PEERS_SIZES:-64}
 ROWS_OUT=
+# --latency: every system between the same external edge (nfh-peer-nf
+# --edge), which stamps each packet when it sends it; EDGE_RATE 0 is its
+# unpaced maximum, else packets a second
+LATENCY=0
+EDGE_RATE=0
+LAT=null
 TAG=nfhpeer$$
 TMP=$(mktemp -d)
 PIDS=()
@@ -67,6 +84,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 [[ ${1:-} == --rows ]] && { ROWS_OUT=${2:?}; shift 2; }
+[[ ${1:-} == --latency ]] && { LATENCY=1; shift; }
 SYSTEMS=("$@")
 ((${#SYSTEMS[@]})) || SYSTEMS=(nfhost memif)
 for b in nfhost-core nfhost nf-macswap nfh-peer-nf; do
@@ -92,12 +110,14 @@ run_nfhost-copy() {
 	nfhost_chain "$1" untrusted
 }
 
-# nfhost_chain N trusted|untrusted
+# nfhost_chain N trusted|untrusted: the core's port is net_null, or with
+# --latency two memif ports to the edge (port 0 in, its pair 1 out)
 nfhost_chain() {
-	local n=$1 ids region=/dev/hugepages/$TAG-s0 iso=()
+	local n=$1 ids region=/dev/hugepages/$TAG-s0 iso=() ports=(--vdev "net_null0,size=$SIZE")
 	ids=$(seq -s, 1 "$n")
 	[[ $2 == untrusted ]] && iso=(--untrusted "$ids")
-	"$B"/nfhost-core -l 0 --no-pci --in-memory --no-telemetry --file-prefix "$TAG" --vdev net_null0,size=$SIZE \
+	((LATENCY)) && ports=(--vdev "net_memif0,role=server,socket=$TAG-e0" --vdev "net_memif1,role=server,socket=$TAG-e1")
+	taskset -c 0 "$B"/nfhost-core -l 0 --no-pci --in-memory --no-telemetry --file-prefix "$TAG" "${ports[@]}" \
 		-- --name "$TAG" --chain "$ids" "${iso[@]}" > "$TMP/core.log" 2>&1 &
 	PIDS+=($!)
 	"$B"/nfhost -r "$region" --wait 15 status > /dev/null || { cat "$TMP/core.log" >&2; exit 1; }
@@ -107,6 +127,12 @@ nfhost_chain() {
 		PIDS+=($!)
 	done
 	region=/dev/hugepages/$TAG-s0
+	if ((LATENCY)); then
+		# the edge shares CPU 1 with the NFs: the core has CPU 0
+		edge 1 --vdev "net_memif0,role=client,socket=$TAG-e0" --vdev "net_memif1,role=client,socket=$TAG-e1"
+		stop_all
+		return
+	fi
 	sleep 1
 	MPPS=$("$B"/nfhost -r "$region" rate -c "$SECS" | python3 -c "import json,sys; print(json.load(sys.stdin)['mpps_out'])")
 	LOST=$("$B"/nfhost -r "$region" stats | python3 -c "import json,sys; print(json.load(sys.stdin)['drops'])")
@@ -133,10 +159,27 @@ fail_run() {
 	stop_all
 }
 
-# MPPS and LOST from the edge's JSON
+# MPPS and LOST from the edge's JSON; LAT: the whole of it when paced
 edge_result() {
 	read -r MPPS LOST < <(python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print(j['mpps'], j['lost'])" \
-		"$TMP/edge.json") || fail_run "the edge wrote no result"
+		"$TMP/edge.json") || { fail_run "the edge wrote no result"; return; }
+	((EDGE_RATE > 0)) && LAT=$(tr -d '\n' < "$TMP/edge.json")
+	return 0
+}
+
+# edge CPU VDEV...: the edge (source net_null first, then the chain's
+# entry and exit ports) in the foreground, paced at EDGE_RATE when set;
+# its JSON in edge.json, its result in MPPS, LOST (and LAT)
+edge() {
+	local cpu=$1 rate=()
+	shift
+	((EDGE_RATE > 0)) && rate=(--rate "$EDGE_RATE")
+	if taskset -c "$cpu" "$B"/nfh-peer-nf -l "$cpu" --no-pci --no-telemetry --in-memory --file-prefix "$TAG-edge" \
+		--vdev "net_null0,size=$SIZE" "$@" -- --edge "$SECS" "${rate[@]}" > "$TMP/edge.json" 2> "$TMP/edge.log"; then
+		edge_result
+	else
+		fail_run "the edge failed"
+	fi
 }
 
 # memif: the direct pipeline of N NFs
@@ -154,7 +197,8 @@ memif_chain() {
 	# the edge first: it listens on both ends of the chain
 	taskset -c 0 "$B"/nfh-peer-nf -l 0 --no-pci --no-telemetry --in-memory --file-prefix "$TAG-edge" \
 		--vdev net_null0,size=$SIZE --vdev "net_memif0,role=server,socket=$TAG-l0" \
-		--vdev "net_memif1,role=server,socket=$TAG-l$n" -- --edge "$SECS" > "$TMP/edge.json" 2> "$TMP/edge.log" &
+		--vdev "net_memif1,role=server,socket=$TAG-l$n" -- --edge "$SECS" $( ((EDGE_RATE > 0)) && echo --rate "$EDGE_RATE") \
+		> "$TMP/edge.json" 2> "$TMP/edge.log" &
 	edge=$!
 	PIDS+=("$edge")
 	wait_ready "$TMP/edge.log" "peer-edge: ready" || { fail_run "the memif edge did not come up"; return; }
@@ -178,8 +222,7 @@ memif_chain() {
 			{ fail_run "memif NF $k ($2) did not come up"; return; }
 	done
 	wait "$edge" || { fail_run "the memif edge failed"; return; }
-	edge_result
-	stop_all
+	edge_result && stop_all
 }
 
 # memif-switch: testpmd's ports are [null, to NF 1, from NF 1, ..., to NF
@@ -189,10 +232,13 @@ memif_chain() {
 # Tx-pps, the mean over the window).
 run_memif-switch() {
 	local n=$1 k dev=(--vdev "net_null0,size=$SIZE") sw
+	# --latency: the edge's two memif ports instead of net_null, first and last
+	((LATENCY)) && dev=(--vdev "net_memif0,role=server,socket=$TAG-e0")
 	for k in $(seq 1 "$n"); do
 		dev+=(--vdev "net_memif$((2 * k - 1)),role=server,socket=$TAG-s${k}a" \
 			--vdev "net_memif$((2 * k)),role=server,socket=$TAG-s${k}b")
 	done
+	((LATENCY)) && dev+=(--vdev "net_memif$((2 * n + 1)),role=server,socket=$TAG-e1")
 	taskset -c 0 stdbuf -oL dpdk-testpmd --lcores 0@0,1@0 --no-pci --no-telemetry --in-memory --single-file-segments \
 		--file-prefix "$TAG-sw" "${dev[@]}" -- --forward-mode=io --port-topology=chained --auto-start \
 		--total-num-mbufs $((8192 * (n + 1))) --stats-period 1 < /dev/null > "$TMP/sw.log" 2>&1 &
@@ -206,6 +252,11 @@ run_memif-switch() {
 		PIDS+=($!)
 		wait_ready "$TMP/nf$k.log" "peer-nf: ready" || { fail_run "memif NF $k (behind the switch) did not come up"; return; }
 	done
+	if ((LATENCY)); then
+		edge 1 --vdev "net_memif0,role=client,socket=$TAG-e0" --vdev "net_memif1,role=client,socket=$TAG-e1"
+		stop_all
+		return
+	fi
 	sleep 2
 	k=$(grep -c "NIC statistics for port 0" "$TMP/sw.log" || true)
 	sleep "$SECS"
@@ -269,8 +320,16 @@ run_ovs-vhost() {
 		{ fail_run "ovs-vswitchd did not start: $(tail -n 2 "$OVS_DIR/ovs-vswitchd.log")"; ovs_stop; return; }
 	"${V[@]}" add-br br0 -- set bridge br0 datapath_type=netdev
 	ovs-ofctl del-flows br0
-	"${V[@]}" add-port br0 nul0 -- set Interface nul0 type=dpdk options:dpdk-devargs=net_null0,size=$SIZE \
-		ofport_request=1
+	if ((LATENCY)); then
+		# the edge's way in (ofport 1) and out (2n + 2), vhost-user too
+		"${V[@]}" add-port br0 e0 -- set Interface e0 type=dpdkvhostuserclient \
+			options:vhost-server-path="$OVS_DIR/e0.sock" ofport_request=1
+		"${V[@]}" add-port br0 e1 -- set Interface e1 type=dpdkvhostuserclient \
+			options:vhost-server-path="$OVS_DIR/e1.sock" ofport_request=$((2 * n + 2))
+	else
+		"${V[@]}" add-port br0 nul0 -- set Interface nul0 type=dpdk options:dpdk-devargs=net_null0,size=$SIZE \
+			ofport_request=1
+	fi
 	for k in $(seq 1 "$n"); do
 		"${V[@]}" add-port br0 "v${k}a" -- set Interface "v${k}a" type=dpdkvhostuserclient \
 			options:vhost-server-path="$OVS_DIR/v${k}a.sock" ofport_request=$((2 * k))
@@ -280,7 +339,7 @@ run_ovs-vhost() {
 	ovs-ofctl add-flow br0 in_port=1,actions=output:2
 	for k in $(seq 1 "$n"); do
 		next=$((2 * k + 2))
-		((k == n)) && next=1
+		((k == n && !LATENCY)) && next=1
 		ovs-ofctl add-flow br0 "in_port=$((2 * k + 1)),actions=output:$next"
 	done
 	for k in $(seq 1 "$n"); do
@@ -291,6 +350,13 @@ run_ovs-vhost() {
 		# its vhost-user servers wait for OVS's clients before it is ready
 		wait_ready "$TMP/nf$k.log" "peer-nf: ready" || { fail_run "vhost-user NF $k did not come up"; ovs_stop; return; }
 	done
+	if ((LATENCY)); then
+		edge 1 --vdev "net_virtio_user0,path=$OVS_DIR/e0.sock,server=1,queues=1" \
+			--vdev "net_virtio_user1,path=$OVS_DIR/e1.sock,server=1,queues=1"
+		ovs_stop
+		stop_all
+		return
+	fi
 	sleep 2
 	c0=$(ovs_tx) t0=$(date +%s%N)
 	sleep "$SECS"
@@ -349,7 +415,7 @@ run_kernel() {
 	kernel_topology "$n"
 	ip netns exec "$TAG-e" taskset -c 0 "$B"/nfh-peer-nf -l 0 --no-pci --no-telemetry --in-memory \
 		--file-prefix "$TAG-edge" --vdev net_null0,size=$SIZE --vdev "$(af 0 l0a)" --vdev "$(af 1 "l${n}b")" \
-		-- --edge "$SECS" > "$TMP/edge.json" 2> "$TMP/edge.log" &
+		-- --edge "$SECS" $( ((EDGE_RATE > 0)) && echo --rate "$EDGE_RATE") > "$TMP/edge.json" 2> "$TMP/edge.log" &
 	edge=$!
 	PIDS+=("$edge")
 	for k in $(seq 1 "$n"); do
@@ -359,44 +425,121 @@ run_kernel() {
 		PIDS+=($!)
 	done
 	if wait "$edge"; then
-		edge_result
-		stop_all
+		edge_result && stop_all
 	else
 		fail_run "the kernel edge failed"
 	fi
 	kernel_teardown
 }
 
-echo "bench: peers ${SYSTEMS[*]}, $SIZES B, chains $CHAINS, $ROUNDS rounds of ${SECS} s;" \
-	"source/sink on CPU 0, NFs on CPU 1, idle NFs yield; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+if ((LATENCY)); then
+	echo "bench: latency through ${SYSTEMS[*]}, ${SIZES%% *} B, chains $CHAINS, ${SECS} s a run, between one" \
+		"external edge; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+else
+	echo "bench: peers ${SYSTEMS[*]}, $SIZES B, chains $CHAINS, $ROUNDS rounds of ${SECS} s;" \
+		"source/sink on CPU 0, NFs on CPU 1, idle NFs yield; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+fi
 : > "$TMP/runs"
-for ((r = 0; r < ROUNDS; r++)); do
-	for SIZE in $SIZES; do
-		for n in $CHAINS; do
-			for s in "${SYSTEMS[@]}"; do
-				FAIL=
-				"run_$s" "$n"
-				if [[ -n $FAIL ]]; then
-					printf '  %d %-11s %5d B chain %d   failed: %s\n' "$r" "$s" "$SIZE" "$n" "$FAIL" >&2
-				else
-					printf '  %d %-11s %5d B chain %d %8.3f Mpps %7.2f Gbps  lost %s\n' "$r" "$s" "$SIZE" "$n" \
-						"$MPPS" "$(echo "$MPPS * $SIZE * 8 / 1000" | bc -l)" "$LOST" >&2
-				fi
-				python3 -c "import json,sys; print(json.dumps({'system': sys.argv[1], 'chain_len': int(sys.argv[2]),
+# one_run SYSTEM N ROUND LOAD: run it, say so, and keep what it gave in
+# the runs file (LOAD: "max", a percentage of the system's maximum, or
+# "common"; with --latency only)
+one_run() {
+	local s=$1 n=$2 r=$3 load=$4
+	FAIL= LAT=null
+	"run_$s" "$n"
+	if [[ -n $FAIL ]]; then
+		printf '  %d %-12s %5d B chain %d %-7s failed: %s\n' "$r" "$s" "$SIZE" "$n" "$load" "$FAIL" >&2
+	elif [[ $LAT != null ]]; then
+		printf '  %d %-12s %5d B chain %d %-7s %8.3f Mpps  p50 %s p99 %s p99.9 %s us  lost %s\n' "$r" "$s" "$SIZE" "$n" \
+			"$load" "$MPPS" $(python3 -c "import json,sys; j=json.loads(sys.argv[1]); print(j['p50_us'], j['p99_us'], j['p999_us'])" "$LAT") \
+			"$LOST" >&2
+	else
+		printf '  %d %-12s %5d B chain %d %-7s %8.3f Mpps %7.2f Gbps  lost %s\n' "$r" "$s" "$SIZE" "$n" "$load" \
+			"$MPPS" "$(echo "$MPPS * $SIZE * 8 / 1000" | bc -l)" "$LOST" >&2
+	fi
+	python3 -c "import json,sys; print(json.dumps({'system': sys.argv[1], 'chain_len': int(sys.argv[2]),
     'round': int(sys.argv[3]), 'mpps': json.loads(sys.argv[4]), 'lost': json.loads(sys.argv[5]), 'error': sys.argv[6] or None,
-    'pkt_size': int(sys.argv[7])}))" "$s" "$n" "$r" "$MPPS" "$LOST" "$FAIL" "$SIZE" >> "$TMP/runs"
+    'pkt_size': int(sys.argv[7]), 'load': sys.argv[8], 'rate_pps': int(sys.argv[9]), 'lat': json.loads(sys.argv[10])}))" \
+		"$s" "$n" "$r" "$MPPS" "$LOST" "$FAIL" "$SIZE" "$load" "$EDGE_RATE" "$LAT" >> "$TMP/runs"
+}
+
+if ((LATENCY)); then
+	# per chain: each system's maximum between the edges, then each paced
+	# at 10, 50 and 90% of its own, then all at one common rate: half the
+	# slowest peer's maximum
+	SIZE=${SIZES%% *}
+	for n in $CHAINS; do
+		declare -A MAX=()
+		EDGE_RATE=0
+		for s in "${SYSTEMS[@]}"; do
+			one_run "$s" "$n" 0 max
+			[[ -z $FAIL ]] && MAX[$s]=$MPPS
+		done
+		for pct in 10 50 90; do
+			for s in "${SYSTEMS[@]}"; do
+				[[ -n ${MAX[$s]:-} ]] || continue
+				EDGE_RATE=$(python3 -c "import sys; print(max(1, int(float(sys.argv[1]) * 1e6 * int(sys.argv[2]) / 100)))" "${MAX[$s]}" "$pct")
+				one_run "$s" "$n" 0 "$pct"
+			done
+		done
+		EDGE_RATE=$(for s in "${!MAX[@]}"; do [[ $s == nfhost* ]] || echo "${MAX[$s]}"; done | sort -g | head -1)
+		if [[ -n $EDGE_RATE ]]; then
+			EDGE_RATE=$(python3 -c "import sys; print(max(1, int(float(sys.argv[1]) * 1e6 / 2)))" "$EDGE_RATE")
+			for s in "${!MAX[@]}"; do
+				one_run "$s" "$n" 0 common
+			done
+		fi
+		unset MAX
+	done
+else
+	for ((r = 0; r < ROUNDS; r++)); do
+		for SIZE in $SIZES; do
+			for n in $CHAINS; do
+				for s in "${SYSTEMS[@]}"; do
+					one_run "$s" "$n" "$r" max
+				done
 			done
 		done
 	done
-done
+fi
 
-python3 - "$TMP/runs" "$ROWS_OUT" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'
+python3 - "$TMP/runs" "$ROWS_OUT" "$(cut -d' ' -f1-3 /proc/loadavg)" "$LATENCY" <<'PY'
 import json, statistics, sys
 runs = [json.loads(l) for l in open(sys.argv[1])]
-rows_out, load = sys.argv[2], sys.argv[3]
+rows_out, load, latency = sys.argv[2], sys.argv[3], sys.argv[4] == "1"
 med = statistics.median
 rows = []
-for size, n in sorted({(r["pkt_size"], r["chain_len"]) for r in runs}):
+split = {"nfhost": "nfhost core", "nfhost-copy": "nfhost core, copying",
+         "memif-switch": "dpdk-testpmd switch: its net_null port and the switching",
+         "ovs-vhost": "OVS PMD: its net_null port and the switching"}
+nfs = {"nfhost": "nf-macswap", "nfhost-copy": "nf-macswap (untrusted)", "memif-stock": "dpdk-testpmd macswap"}
+if latency:
+    # --latency: a row a run, all between the same external edge
+    for r in runs:
+        lat = r["lat"] or {}
+        # a maximum that failed is the system's latency row: it says why there is no other
+        row = {"system": r["system"], "bench": "peers",
+               "kind": "latency-max" if r["load"] == "max" and not r["error"] else "latency",
+               "chain_len": r["chain_len"], "pkt_size": r["pkt_size"], "load_pct": r["load"] if r["load"].isdigit() else None,
+               "load": r["load"], "offered_mpps": round(r["rate_pps"] / 1e6, 4) if r["rate_pps"] else None,
+               "mpps": r["mpps"], "p50_us": lat.get("p50_us"), "p99_us": lat.get("p99_us"), "p999_us": lat.get("p999_us"),
+               "latency_cdf": lat.get("latency_cdf"), "dropped": r["lost"], "errors": [r["error"]] if r["error"] else [],
+               "cpu_split": ("the edge (nfh-peer-nf --edge) on CPU 0 alone, NFs on CPU 1" if r["system"] in ("memif", "memif-stock", "kernel")
+                             else "%s on CPU 0; the edge (nfh-peer-nf --edge) and the NFs on CPU 1" % split.get(r["system"], "")),
+               "nf": nfs.get(r["system"], "nfh-peer-nf --nf"), "load_average": load}
+        if row["load_pct"] is not None:
+            row["load_pct"] = int(row["load_pct"])
+        rows.append(row)
+    for n in sorted({r["chain_len"] for r in rows}):
+        common = {r["system"]: r for r in rows if r["chain_len"] == n and r["load"] == "common" and r["p99_us"] is not None}
+        if "nfhost" in common:
+            for s, r in sorted(common.items()):
+                if s != "nfhost":
+                    print("  chain %d at %.3f Mpps offered: p99 nfhost %.1f us, %s %.1f us: nfhost %s" % (
+                        n, r["offered_mpps"], common["nfhost"]["p99_us"], s, r["p99_us"],
+                        "lower" if common["nfhost"]["p99_us"] < r["p99_us"] else "NOT lower"), file=sys.stderr)
+else:
+  for size, n in sorted({(r["pkt_size"], r["chain_len"]) for r in runs}):
     here = [r for r in runs if r["chain_len"] == n and r["pkt_size"] == size]
     mine = {s: {r["round"]: r["mpps"] for r in here if r["system"] == s and r["mpps"] is not None}
             for s in {r["system"] for r in here}}
@@ -404,16 +547,12 @@ for size, n in sorted({(r["pkt_size"], r["chain_len"]) for r in runs}):
     lost = {s: sum(r["lost"] or 0 for r in here if r["system"] == s) for s in mine}
     for s, by_round in sorted(mine.items()):
         m = med(by_round.values()) if by_round else None
-        row = {"system": s, "bench": "peers", "chain_len": n, "pkt_size": size, "mpps": m,
+        row = {"system": s, "bench": "peers", "kind": "throughput", "chain_len": n, "pkt_size": size, "mpps": m,
                "gbps": round(m * size * 8 / 1e3, 3) if m is not None else None, "mpps_runs": list(by_round.values()),
                # runs that gave no number, and why: a row, never a silent gap
                "errors": errors[s],
-               "cpu_split": "source/sink on CPU 0 (%s), NFs on CPU 1" % {
-                   "nfhost": "nfhost core", "nfhost-copy": "nfhost core, copying",
-                   "memif-switch": "dpdk-testpmd switch: its net_null port and the switching",
-                   "ovs-vhost": "OVS PMD: its net_null port and the switching"}.get(s, "edge process"),
-               "nf": {"nfhost": "nf-macswap", "nfhost-copy": "nf-macswap (untrusted)",
-                      "memif-stock": "dpdk-testpmd macswap"}.get(s, "nfh-peer-nf --nf"),
+               "cpu_split": "source/sink on CPU 0 (%s), NFs on CPU 1" % split.get(s, "edge process"),
+               "nf": nfs.get(s, "nfh-peer-nf --nf"),
                "idle": "busy-poll" if s.endswith("-stock") else "yield", "load_average": load,
                # packets lost over the runs (a link coming up, a full queue): said, never hidden
                "dropped": lost[s]}

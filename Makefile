@@ -195,7 +195,7 @@ test: deps
 bench:
 	@tools/deps.sh --bench
 	@$(MAKE) --no-print-directory all
-	@bench/run-bench.sh
+	@BENCH=$(or $(BENCH),quick) bench/run-bench.sh
 
 include tests/unit/unit.mk
 include fuzz/fuzz.mk

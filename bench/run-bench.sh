@@ -11,14 +11,27 @@
 # NF engines next to their libraries alone (BENCH_NF_REFS=0); nfhost next to
 # the direct memif pipeline and the kernel's path (BENCH_PEERS=0).
 #
+# Profiles: BENCH=quick (the default, under 10 minutes): the reference
+# and nfhost's chain of 1, then nfhost next to its peers (chains of 1 and
+# 3, 64 and 1500 B, 2 rounds) and their latency.  BENCH=full: all of the
+# above (chains of 1, 2, 4 and 8), run to completion, guests, the
+# classifier, the NFs and their engines, the peers at chains of 1, 2, 3, 4
+# and 8, 64, 256 and 1500 B, 3 rounds.  Each BENCH_* variable still
+# overrides its part.
+#
 # Scheduling: the core's RX/TX loop on CPU 0; every NF pinned to CPU 1.
 # NFs that share CPU 1 take turns: an NF whose ring is empty yields
 # (sched_yield) and the next one drains a whole batch in its turn.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=$PWD/build/bin
+case ${BENCH:-quick} in
+quick) FULL=0 ;;
+full) FULL=1 ;;
+*) echo "bench: BENCH=$BENCH: quick or full" >&2; exit 2 ;;
+esac
 SECS=${BENCH_SECONDS:-3}
-CHAINS=${BENCH_CHAINS:-1 2 4 8}
+CHAINS=${BENCH_CHAINS:-$( ((FULL)) && echo 1 2 4 8 || echo 1)}
 OUT=bench/results/latest.json
 NAME=nfhbench$$
 REGION=/dev/hugepages/$NAME-s0
@@ -120,7 +133,7 @@ PY
 done
 # Run to completion: the chain of 4 in one process, beside 4 processes,
 # alternating so the machine's drift cancels out.
-if [[ ${BENCH_RTC:-1} == 1 ]]; then
+if [[ ${BENCH_RTC:-$FULL} == 1 ]]; then
 	echo "bench: a chain of 4 no-op services as 4 processes and as 1 process (back to back, no rings)" >&2
 	for rep in 1 2; do
 		for spec in h,h,h,h 1p4; do
@@ -138,7 +151,7 @@ PY
 	done
 fi
 # Guest NFs: the same chains with one NF in a guest, beside host-only ones.
-if [[ ${BENCH_GUESTS:-1} == 1 ]]; then
+if [[ ${BENCH_GUESTS:-$FULL} == 1 ]]; then
 	make -s vm-image
 	echo "bench: chains with a guest NF ($ACCEL), beside the same chains of host NFs" >&2
 	for spec in h g h,h,h h,g,h; do
@@ -158,13 +171,13 @@ PY
 	done
 fi
 # The classifier with 1000 rules and 100 000 flows, against the default chain.
-if [[ ${BENCH_CLASSIFY:-1} == 1 ]]; then
+if [[ ${BENCH_CLASSIFY:-$FULL} == 1 ]]; then
 	bench/run-classify.sh "$ROWS"
 fi
 # The stateful NFs in a chain next to nf-forward, 100 000 flows, alternated
 # (bench/run-nfs.sh; issue 14: firewall >= 0.5x, NAT and LB >= 0.6x), at 64 B
 # and IMIX, and SoftFlow's pipeline B as three processes and as one (nf-chain).
-if [[ ${BENCH_NFS:-1} == 1 ]]; then
+if [[ ${BENCH_NFS:-$FULL} == 1 ]]; then
 	NFS_BENCH_ROUNDS=${NFS_BENCH_ROUNDS:-3} NFS_BENCH_SECONDS=${NFS_BENCH_SECONDS:-2} \
 		bench/run-nfs.sh --rows "$ROWS" monitor firewall nat lb pipeb3 pipeb1
 fi
@@ -172,7 +185,7 @@ fi
 # (issue 14): nf-aes's handler vs OpenSSL EVP on the same payloads, nf-ids's
 # vs Hyperscan's streaming scan with 1000 signatures.  Their JSON lines are
 # rows; the rest is progress.
-if [[ ${BENCH_NF_REFS:-1} == 1 ]]; then
+if [[ ${BENCH_NF_REFS:-$FULL} == 1 ]]; then
 	echo "bench: NF engines next to their libraries alone (AES-128-CBC vs EVP, IDS vs Hyperscan)" >&2
 	for run in "nf-aes $B/nfh-ref-aes -t ${BENCH_AES_SECONDS:-2} -s 64 -s 1500" \
 		   "nf-ids $B/nfh-ref-ids 1000 300 32 ${BENCH_IDS_ROUNDS:-10}"; do
@@ -189,11 +202,15 @@ fi
 # nfhost next to the data paths users would pick instead, same NF work and
 # idle policy (bench/peers/run-peers.sh; issue 15; BENCH_PEERS=0 skips it)
 if [[ ${BENCH_PEERS:-1} == 1 ]]; then
-	PEERS_SIZES=${PEERS_SIZES:-64 1500} bench/peers/run-peers.sh --rows "$ROWS" nfhost nfhost-copy memif memif-switch \
-		memif-stock ovs-vhost kernel
+	PEERS_SIZES=${PEERS_SIZES:-$( ((FULL)) && echo 64 256 1500 || echo 64 1500)} \
+		PEERS_CHAINS=${PEERS_CHAINS:-$( ((FULL)) && echo 1 2 3 4 8 || echo 1 3)} \
+		PEERS_ROUNDS=${PEERS_ROUNDS:-$( ((FULL)) && echo 3 || echo 2)} \
+		bench/peers/run-peers.sh --rows "$ROWS" nfhost nfhost-copy memif memif-switch memif-stock ovs-vhost kernel \
+		$( ((FULL)) && echo sriov sriov-model)
 	# latency between the same external edge: each system at 10/50/90% of
 	# its own maximum, and all at half the slowest peer's
-	PEERS_SIZES=64 bench/peers/run-peers.sh --rows "$ROWS" --latency nfhost memif memif-switch ovs-vhost kernel
+	PEERS_SIZES=64 PEERS_CHAINS="1 3" bench/peers/run-peers.sh --rows "$ROWS" --latency nfhost memif memif-switch \
+		ovs-vhost kernel
 fi
 python3 - "$ROWS" "$OUT" <<'PY'
 import json, sys

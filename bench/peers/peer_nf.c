@@ -215,8 +215,8 @@ static int run_edge(const struct opts *o)
 			start = now + (uint64_t)(o->warmup * hz);
 			end = start + (uint64_t)(o->secs * hz);
 		}
-		if (start == UINT64_MAX && now - t0 > 30 * hz) {
-			fprintf(stderr, "peer-edge: nothing came back from the chain in 30 s\n");
+		if (start == UINT64_MAX && now - t0 > 10 * hz) {
+			fprintf(stderr, "peer-edge: nothing came back from the chain in 10 s\n");
 			return 1;
 		}
 		if (now >= start && now < end)
@@ -307,8 +307,8 @@ static int run_paced(const struct opts *o)
 			end = start + (uint64_t)(o->secs * hz);
 			drain_end = end + hz / 10; /* what is still on its way then is lost */
 		}
-		if (start == UINT64_MAX && now - t0 > 30 * hz) {
-			fprintf(stderr, "peer-edge: nothing came back from the chain in 30 s\n");
+		if (start == UINT64_MAX && now - t0 > 10 * hz) {
+			fprintf(stderr, "peer-edge: nothing came back from the chain in 10 s\n");
 			return 1;
 		}
 		if (now >= drain_end)

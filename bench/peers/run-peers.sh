@@ -39,6 +39,12 @@
 #            of OpenFlow rules; OVS's own net_null port is the source and
 #            sink (as nfhost's core is), its PMD on CPU 0; the NFs
 #            nfh-peer-nf on net_virtio_user (vhost-user servers) on CPU 1
+#   sriov    NFs on SR-IOV virtual functions: where this machine has none
+#            (no /sys/class/net/*/device/sriov_totalvfs), a row that says so
+#   sriov-model  not run but modelled (docs/benchmarks.md): nfhost-copy's
+#            rate of the same run (a copy per hop) or a PCIe device's
+#            budget charged with each hop's DMA and descriptor transfers,
+#            whichever is lower; labelled modelled
 #   kernel   the same pipeline on the kernel's path: the edge and each NF
 #            in a network namespace of its own (as containers are), joined
 #            by veth pairs, every port an AF_PACKET socket (DPDK
@@ -91,9 +97,15 @@ for b in nfhost-core nfhost nf-macswap nfh-peer-nf; do
 	[[ -x $B/$b ]] || { echo "bench: $B/$b missing: make all" >&2; exit 1; }
 done
 
+# the processes of a run, last started first: NFs leave before their core
+# or switch (nfhost-core, when told to stop while an NF leaves and a memif
+# peer has gone, has crashed inside DPDK's memif PMD)
 stop_all() {
-	((${#PIDS[@]})) && { kill -TERM "${PIDS[@]}" 2> /dev/null || true; }
-	for p in "${PIDS[@]}"; do wait "$p" 2> /dev/null || true; done
+	local i
+	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+		kill -TERM "${PIDS[i]}" 2> /dev/null || true
+		wait "${PIDS[i]}" 2> /dev/null || true
+	done
 	PIDS=()
 }
 
@@ -174,7 +186,9 @@ edge() {
 	local cpu=$1 rate=()
 	shift
 	((EDGE_RATE > 0)) && rate=(--rate "$EDGE_RATE")
-	if taskset -c "$cpu" "$B"/nfh-peer-nf -l "$cpu" --no-pci --no-telemetry --in-memory --file-prefix "$TAG-edge" \
+	# one memory segment file: vhost-user (virtio-user) shares at most 8 regions
+	if taskset -c "$cpu" "$B"/nfh-peer-nf -l "$cpu" --no-pci --no-telemetry --in-memory --single-file-segments \
+		--file-prefix "$TAG-edge" \
 		--vdev "net_null0,size=$SIZE" "$@" -- --edge "$SECS" "${rate[@]}" > "$TMP/edge.json" 2> "$TMP/edge.log"; then
 		edge_result
 	else
@@ -321,11 +335,10 @@ run_ovs-vhost() {
 	"${V[@]}" add-br br0 -- set bridge br0 datapath_type=netdev
 	ovs-ofctl del-flows br0
 	if ((LATENCY)); then
-		# the edge's way in (ofport 1) and out (2n + 2), vhost-user too
-		"${V[@]}" add-port br0 e0 -- set Interface e0 type=dpdkvhostuserclient \
-			options:vhost-server-path="$OVS_DIR/e0.sock" ofport_request=1
-		"${V[@]}" add-port br0 e1 -- set Interface e1 type=dpdkvhostuserclient \
-			options:vhost-server-path="$OVS_DIR/e1.sock" ofport_request=$((2 * n + 2))
+		# the edge's way in (ofport 1) and out (2n + 2), vhost-user too,
+		# OVS the server: the edge, started last, connects to them
+		"${V[@]}" add-port br0 e0 -- set Interface e0 type=dpdkvhostuser ofport_request=1
+		"${V[@]}" add-port br0 e1 -- set Interface e1 type=dpdkvhostuser ofport_request=$((2 * n + 2))
 	else
 		"${V[@]}" add-port br0 nul0 -- set Interface nul0 type=dpdk options:dpdk-devargs=net_null0,size=$SIZE \
 			ofport_request=1
@@ -351,8 +364,7 @@ run_ovs-vhost() {
 		wait_ready "$TMP/nf$k.log" "peer-nf: ready" || { fail_run "vhost-user NF $k did not come up"; ovs_stop; return; }
 	done
 	if ((LATENCY)); then
-		edge 1 --vdev "net_virtio_user0,path=$OVS_DIR/e0.sock,server=1,queues=1" \
-			--vdev "net_virtio_user1,path=$OVS_DIR/e1.sock,server=1,queues=1"
+		edge 1 --vdev "net_virtio_user0,path=$OVS_DIR/e0,queues=1" --vdev "net_virtio_user1,path=$OVS_DIR/e1,queues=1"
 		ovs_stop
 		stop_all
 		return
@@ -447,7 +459,9 @@ one_run() {
 	local s=$1 n=$2 r=$3 load=$4
 	FAIL= LAT=null
 	"run_$s" "$n"
-	if [[ -n $FAIL ]]; then
+	if [[ $FAIL == skipped:* ]]; then
+		printf '  %d %-12s %s\n' "$r" "$s" "$FAIL" >&2
+	elif [[ -n $FAIL ]]; then
 		printf '  %d %-12s %5d B chain %d %-7s failed: %s\n' "$r" "$s" "$SIZE" "$n" "$load" "$FAIL" >&2
 	elif [[ $LAT != null ]]; then
 		printf '  %d %-12s %5d B chain %d %-7s %8.3f Mpps  p50 %s p99 %s p99.9 %s us  lost %s\n' "$r" "$s" "$SIZE" "$n" \
@@ -461,6 +475,22 @@ one_run() {
     'round': int(sys.argv[3]), 'mpps': json.loads(sys.argv[4]), 'lost': json.loads(sys.argv[5]), 'error': sys.argv[6] or None,
     'pkt_size': int(sys.argv[7]), 'load': sys.argv[8], 'rate_pps': int(sys.argv[9]), 'lat': json.loads(sys.argv[10])}))" \
 		"$s" "$n" "$r" "$MPPS" "$LOST" "$FAIL" "$SIZE" "$load" "$EDGE_RATE" "$LAT" >> "$TMP/runs"
+}
+
+declare -A SKIP=()
+# sriov: this machine's virtual functions; none here (no NIC) is a row
+# that says so, never a gap
+run_sriov() {
+	local f vfs=0
+	for f in /sys/class/net/*/device/sriov_totalvfs; do
+		[[ -r $f ]] && vfs=$((vfs + $(cat "$f")))
+	done
+	if ((vfs == 0)); then
+		SKIP[sriov]="no SR-IOV capable NIC on this machine (no virtual functions in /sys/class/net/*/device)"
+	else
+		SKIP[sriov]="$vfs virtual functions found, but the run over them is not written yet: no machine with VFs to test it on"
+	fi
+	FAIL="skipped: ${SKIP[sriov]}" MPPS=null LOST=null
 }
 
 if ((LATENCY)); then
@@ -496,6 +526,8 @@ else
 		for SIZE in $SIZES; do
 			for n in $CHAINS; do
 				for s in "${SYSTEMS[@]}"; do
+					# modelled from the others' rows, or nothing to run here
+					[[ $s == sriov-model || -n ${SKIP[$s]:-} ]] && continue
 					one_run "$s" "$n" "$r" max
 				done
 			done
@@ -503,10 +535,10 @@ else
 	done
 fi
 
-python3 - "$TMP/runs" "$ROWS_OUT" "$(cut -d' ' -f1-3 /proc/loadavg)" "$LATENCY" <<'PY'
+python3 - "$TMP/runs" "$ROWS_OUT" "$(cut -d' ' -f1-3 /proc/loadavg)" "$LATENCY" "${SYSTEMS[*]}" <<'PY'
 import json, statistics, sys
 runs = [json.loads(l) for l in open(sys.argv[1])]
-rows_out, load, latency = sys.argv[2], sys.argv[3], sys.argv[4] == "1"
+rows_out, load, latency, systems = sys.argv[2], sys.argv[3], sys.argv[4] == "1", sys.argv[5].split()
 med = statistics.median
 rows = []
 split = {"nfhost": "nfhost core", "nfhost-copy": "nfhost core, copying",
@@ -562,6 +594,43 @@ else:
             print("  %d B chain %d: nfhost %.3f Mpps, %s %.3f Mpps: nfhost/%s %.2fx (rounds %s)" % (
                 size, n, med(mine["nfhost"].values()), s, row["mpps"], s, row["nfhost_ratio"] or 0,
                 " ".join("%.2f" % x for x in ratios)), file=sys.stderr)
+        if s == "sriov" and errors[s] and errors[s][0].startswith("skipped: "):
+            row["skipped"] = errors[s][0][len("skipped: "):]
+            row["errors"] = []
+        rows.append(row)
+
+# sriov-model (docs/benchmarks.md, "The sriov-model row"): a chain of n NFs
+# on VFs of one NIC takes a packet across PCIe 2n times (n DMA writes into
+# an NF, n DMA reads out of one, the NIC's switch between), each with its
+# descriptor read and write-back; the lower of that budget and the copy
+# per hop nfhost-copy measured in this run.
+PCIE = {"device": "82599-class 10GbE NIC (NetVM's), PCIe 2.0 x8", "gbytes_per_s_each_way": 4.0,
+        "tlp_header_bytes": 24, "max_payload_bytes": 128, "read_completion_bytes": 64, "descriptor_bytes": 16}
+
+def pcie_mpps(size, n):
+    up = n * (size + PCIE["tlp_header_bytes"] * -(-size // PCIE["max_payload_bytes"]) +  # packet written into the NF
+              PCIE["descriptor_bytes"] + PCIE["tlp_header_bytes"])                       # descriptor write-back
+    down = n * (size + PCIE["tlp_header_bytes"] * -(-size // PCIE["read_completion_bytes"]) +  # packet read out
+                PCIE["descriptor_bytes"] + PCIE["tlp_header_bytes"])                            # descriptor read
+    return PCIE["gbytes_per_s_each_way"] * 1e9 / max(up, down) / 1e6
+
+if "sriov-model" in systems and not latency:
+    for r in [r for r in rows if r["system"] == "nfhost-copy"]:
+        bus = pcie_mpps(r["pkt_size"], r["chain_len"])
+        m = min(bus, r["mpps"]) if r["mpps"] is not None else None
+        row = {"system": "sriov-model", "bench": "peers", "kind": "throughput", "modelled": True,
+               "chain_len": r["chain_len"], "pkt_size": r["pkt_size"], "mpps": round(m, 4) if m is not None else None,
+               "gbps": round(m * r["pkt_size"] * 8 / 1e3, 3) if m is not None else None,
+               "pcie_mpps": round(bus, 3), "copy_mpps": r["mpps"],
+               "limited_by": None if m is None else "pcie" if bus < r["mpps"] else "copy per hop",
+               "model": PCIE, "errors": [] if m is not None else ["nfhost-copy gave no rate to model from"],
+               "cpu_split": r["cpu_split"], "dropped": None}
+        here = next((x for x in rows if x["system"] == "nfhost" and x["chain_len"] == r["chain_len"]
+                     and x["pkt_size"] == r["pkt_size"] and x["mpps"]), None)
+        if here and m:
+            row["nfhost_ratio"] = round(here["mpps"] / m, 2)
+            print("  %d B chain %d: nfhost %.3f Mpps, sriov-model %.3f Mpps (modelled, %s): %.2fx" % (
+                r["pkt_size"], r["chain_len"], here["mpps"], m, row["limited_by"], row["nfhost_ratio"]), file=sys.stderr)
         rows.append(row)
 out = open(rows_out, "a") if rows_out else sys.stdout
 for r in rows:

@@ -13,7 +13,7 @@
 #
 # Profiles: BENCH=quick (the default, under 10 minutes): the reference
 # and nfhost's chain of 1, then nfhost next to its peers (chains of 1 and
-# 3, 64 and 1500 B, 2 rounds) and their latency.  BENCH=full: all of the
+# 3, 64 and 1500 B, 2 rounds of 1 s) and their latency (1 s a run).  BENCH=full: all of the
 # above (chains of 1, 2, 4 and 8), run to completion, guests, the
 # classifier, the NFs and their engines, the peers at chains of 1, 2, 3, 4
 # and 8, 64, 256 and 1500 B, 3 rounds.  Each BENCH_* variable still
@@ -205,11 +205,13 @@ if [[ ${BENCH_PEERS:-1} == 1 ]]; then
 	PEERS_SIZES=${PEERS_SIZES:-$( ((FULL)) && echo 64 256 1500 || echo 64 1500)} \
 		PEERS_CHAINS=${PEERS_CHAINS:-$( ((FULL)) && echo 1 2 3 4 8 || echo 1 3)} \
 		PEERS_ROUNDS=${PEERS_ROUNDS:-$( ((FULL)) && echo 3 || echo 2)} \
+		PEERS_SECONDS=${PEERS_SECONDS:-$( ((FULL)) && echo 2 || echo 1)} \
 		bench/peers/run-peers.sh --rows "$ROWS" nfhost nfhost-copy memif memif-switch memif-stock ovs-vhost kernel \
 		$( ((FULL)) && echo sriov sriov-model)
 	# latency between the same external edge: each system at 10/50/90% of
 	# its own maximum, and all at half the slowest peer's
-	PEERS_SIZES=64 PEERS_CHAINS="1 3" bench/peers/run-peers.sh --rows "$ROWS" --latency nfhost memif memif-switch \
+	PEERS_SIZES=64 PEERS_CHAINS="1 3" PEERS_SECONDS=${PEERS_SECONDS:-$( ((FULL)) && echo 2 || echo 1)} \
+		bench/peers/run-peers.sh --rows "$ROWS" --latency nfhost memif memif-switch \
 		ovs-vhost kernel
 fi
 python3 - "$ROWS" "$OUT" <<'PY'

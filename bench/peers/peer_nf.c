@@ -25,6 +25,9 @@
  *          gives the latency through the chain (p50, p99, p99.9 and a CDF
  *          in the JSON, from a log histogram); idle between sends, the
  *          edge yields, so it can share a CPU with NFs.
+ *          --hold: after its result, keep its ports up (taking and
+ *          freeing what still comes back) until SIGTERM, so that the
+ *          system behind it is stopped before its peer goes away.
  *
  * Each says "ready" on stderr once its ports are up: a chain's processes
  * are started one after the other, each when the one before is ready
@@ -60,7 +63,7 @@ static void on_signal(int sig)
 }
 
 struct opts {
-	int nf, busy;
+	int nf, busy, hold;
 	double secs, warmup, rate;
 	uint32_t inflight;
 };
@@ -330,12 +333,28 @@ static int run_paced(const struct opts *o)
 	return stop ? 1 : 0;
 }
 
+/* --hold: ports up, what arrives freed, until told to stop. */
+static void hold(const struct opts *o)
+{
+	struct rte_mbuf *m[BURST];
+
+	fflush(stdout);
+	while (o->hold && !stop) {
+		uint16_t n = rte_eth_rx_burst(2, 0, m, BURST);
+
+		rte_pktmbuf_free_bulk(m, n);
+		if (!n)
+			rte_delay_us_sleep(1000);
+	}
+}
+
 static int parse(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
 		{ "nf", no_argument, NULL, 'n' },        { "busy", no_argument, NULL, 'b' },
 		{ "edge", required_argument, NULL, 'e' }, { "warmup", required_argument, NULL, 'w' },
 		{ "inflight", required_argument, NULL, 'i' }, { "rate", required_argument, NULL, 'r' },
+		{ "hold", no_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -346,6 +365,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		switch (c) {
 		case 'n': o->nf = 1; break;
 		case 'b': o->busy = 1; break;
+		case 'H': o->hold = 1; break;
 		case 'e': o->secs = strtod(optarg, &end); if (*end || !(o->secs > 0 && o->secs <= 3600)) return -1; break;
 		case 'w': o->warmup = strtod(optarg, &end); if (*end || !(o->warmup >= 0 && o->warmup <= 60)) return -1; break;
 		case 'r': o->rate = strtod(optarg, &end); if (*end || !(o->rate >= 1 && o->rate <= 1e8)) return -1; break;
@@ -369,7 +389,7 @@ int main(int argc, char **argv)
 	}
 	if (parse(argc - n, argv + n, &o) < 0) {
 		fprintf(stderr, "usage: nfh-peer-nf EAL-OPTIONS -- --nf [--busy] | --edge SECONDS [--warmup S] "
-			"[--inflight N | --rate PPS]\n");
+			"[--inflight N | --rate PPS] [--hold]\n");
 		rte_eal_cleanup();
 		return 2;
 	}
@@ -393,6 +413,8 @@ int main(int argc, char **argv)
 		rc = port_up(p, mp);
 	if (rc == 0)
 		rc = o.nf ? run_nf(&o) : o.rate > 0 ? run_paced(&o) : run_edge(&o);
+	if (rc == 0 && !o.nf)
+		hold(&o);
 	/* the pool goes with the EAL: a memif port's control thread may still
 	 * hold its queues while the peer hangs up */
 	for (uint16_t p = 0; p < need; p++) {

@@ -86,6 +86,8 @@ cleanup() {
 	exit $rc
 }
 trap cleanup EXIT
+# a command that ends the run says so: which, and where
+trap 'echo "bench: run-peers.sh:$LINENO: \"$BASH_COMMAND\" exited $?" >&2' ERR
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -171,25 +173,46 @@ fail_run() {
 	stop_all
 }
 
-# MPPS and LOST from the edge's JSON; LAT: the whole of it when paced
+# MPPS and LOST from the edge's JSON (its stdout's line that is one: a
+# driver may print there too); LAT: the whole of it when paced
 edge_result() {
-	read -r MPPS LOST < <(python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print(j['mpps'], j['lost'])" \
-		"$TMP/edge.json") || { fail_run "the edge wrote no result"; return; }
-	((EDGE_RATE > 0)) && LAT=$(tr -d '\n' < "$TMP/edge.json")
+	local j
+	j=$(grep '^{.*}$' "$TMP/edge.json" | tail -n 1)
+	read -r MPPS LOST < <(python3 -c "import json,sys; j=json.loads(sys.argv[1]); print(j['mpps'], j['lost'])" "$j") ||
+		{ fail_run "the edge wrote no result"; return; }
+	((EDGE_RATE > 0)) && LAT=$j
 	return 0
 }
 
 # edge CPU VDEV...: the edge (source net_null first, then the chain's
-# entry and exit ports) in the foreground, paced at EDGE_RATE when set;
-# its JSON in edge.json, its result in MPPS, LOST (and LAT)
+# entry and exit ports), paced at EDGE_RATE when set; its JSON in
+# edge.json, its result in MPPS, LOST (and LAT).  It holds its ports after
+# its result and is stopped last: the system behind it stops while its
+# peer is still there (nfhost-core has crashed inside DPDK's memif PMD
+# sending to a memif peer that had just gone).
 edge() {
-	local cpu=$1 rate=()
+	local cpu=$1 rate=() pid i
 	shift
 	((EDGE_RATE > 0)) && rate=(--rate "$EDGE_RATE")
 	# one memory segment file: vhost-user (virtio-user) shares at most 8 regions
-	if taskset -c "$cpu" "$B"/nfh-peer-nf -l "$cpu" --no-pci --no-telemetry --in-memory --single-file-segments \
-		--file-prefix "$TAG-edge" \
-		--vdev "net_null0,size=$SIZE" "$@" -- --edge "$SECS" "${rate[@]}" > "$TMP/edge.json" 2> "$TMP/edge.log"; then
+	taskset -c "$cpu" "$B"/nfh-peer-nf -l "$cpu" --no-pci --no-telemetry --in-memory --single-file-segments \
+		--file-prefix "$TAG-edge" --vdev "net_null0,size=$SIZE" "$@" -- --edge "$SECS" "${rate[@]}" --hold \
+		> "$TMP/edge.json" 2> "$TMP/edge.log" &
+	pid=$!
+	PIDS=("$pid" "${PIDS[@]}")
+	edge_wait "$pid"
+}
+
+# edge_wait PID: until the edge PID wrote its result (it holds its ports
+# after it), or ended without one
+edge_wait() {
+	local i
+	for ((i = 0; i < (SECS + 40) * 20; i++)); do
+		grep -q '^{.*}$' "$TMP/edge.json" 2> /dev/null && break
+		kill -0 "$1" 2> /dev/null || break
+		sleep 0.05
+	done
+	if grep -q '^{.*}$' "$TMP/edge.json" 2> /dev/null; then
 		edge_result
 	else
 		fail_run "the edge failed"
@@ -212,7 +235,7 @@ memif_chain() {
 	taskset -c 0 "$B"/nfh-peer-nf -l 0 --no-pci --no-telemetry --in-memory --file-prefix "$TAG-edge" \
 		--vdev net_null0,size=$SIZE --vdev "net_memif0,role=server,socket=$TAG-l0" \
 		--vdev "net_memif1,role=server,socket=$TAG-l$n" -- --edge "$SECS" $( ((EDGE_RATE > 0)) && echo --rate "$EDGE_RATE") \
-		> "$TMP/edge.json" 2> "$TMP/edge.log" &
+		--hold > "$TMP/edge.json" 2> "$TMP/edge.log" &
 	edge=$!
 	PIDS+=("$edge")
 	wait_ready "$TMP/edge.log" "peer-edge: ready" || { fail_run "the memif edge did not come up"; return; }
@@ -235,8 +258,8 @@ memif_chain() {
 		wait_ready "$TMP/nf$k.log" "$([[ $2 == peer ]] && echo "peer-nf: ready" || echo "packet forwarding - ports=")" ||
 			{ fail_run "memif NF $k ($2) did not come up"; return; }
 	done
-	wait "$edge" || { fail_run "the memif edge failed"; return; }
-	edge_result && stop_all
+	edge_wait "$edge"
+	[[ -n $FAIL ]] || stop_all
 }
 
 # memif-switch: testpmd's ports are [null, to NF 1, from NF 1, ..., to NF
@@ -273,7 +296,8 @@ run_memif-switch() {
 	fi
 	sleep 2
 	k=$(grep -c "NIC statistics for port 0" "$TMP/sw.log" || true)
-	sleep "$SECS"
+	# its statistics come once a second: two of them at least
+	sleep $((SECS > 2 ? SECS : 2))
 	MPPS=$(python3 - "$TMP/sw.log" "$k" <<'PY'
 import sys
 port, seen, pps = None, 0, []
@@ -403,7 +427,9 @@ kernel_topology() {
 	for ns in e $(seq 1 "$n"); do
 		ip netns add "$TAG-$ns"
 		NETNS+=("$TAG-$ns")
-		ip netns exec "$TAG-$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+		# no IPv6 chatter (router solicitations) on the links: quieter, not required
+		ip netns exec "$TAG-$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 ||
+			echo "bench: namespace $TAG-$ns keeps IPv6 on" >&2
 	done
 	for k in $(seq 0 "$n"); do
 		left=$TAG-$k right=$TAG-$((k + 1))
@@ -427,7 +453,7 @@ run_kernel() {
 	kernel_topology "$n"
 	ip netns exec "$TAG-e" taskset -c 0 "$B"/nfh-peer-nf -l 0 --no-pci --no-telemetry --in-memory \
 		--file-prefix "$TAG-edge" --vdev net_null0,size=$SIZE --vdev "$(af 0 l0a)" --vdev "$(af 1 "l${n}b")" \
-		-- --edge "$SECS" $( ((EDGE_RATE > 0)) && echo --rate "$EDGE_RATE") > "$TMP/edge.json" 2> "$TMP/edge.log" &
+		-- --edge "$SECS" $( ((EDGE_RATE > 0)) && echo --rate "$EDGE_RATE") --hold > "$TMP/edge.json" 2> "$TMP/edge.log" &
 	edge=$!
 	PIDS+=("$edge")
 	for k in $(seq 1 "$n"); do
@@ -436,11 +462,8 @@ run_kernel() {
 			> "$TMP/nf$k.log" 2>&1 &
 		PIDS+=($!)
 	done
-	if wait "$edge"; then
-		edge_result && stop_all
-	else
-		fail_run "the kernel edge failed"
-	fi
+	edge_wait "$edge"
+	[[ -n $FAIL ]] || stop_all
 	kernel_teardown
 }
 

@@ -8,7 +8,8 @@
 # does (it maps the platform's region: the control that shows the spy
 # sees what is there); both got every packet of A; the output is the input; an untrusted NF cannot register in the platform's region, nor a
 # process that maps both; forged descriptors from an untrusted NF are
-# counted, not followed, and every buffer of both regions comes back.
+# counted, not followed, and every buffer of both regions comes back; a
+# guest runs as an untrusted NF with its service's region as its only BAR.
 . "$(dirname "$0")/lib.sh"
 ISO=/dev/hugepages/$NAME-u1
 NA=3000 NB=3000
@@ -115,4 +116,28 @@ echo "rx $rx tx $tx drops $drops bad descriptors $bad_desc bad metadata $bad_met
 ((bad_desc > 100 && bad_meta > 100)) || fail "forgeries not counted: $bad_desc descriptors, $bad_meta metadata"
 ((tx >= NB)) || fail "flow B ($NB packets) did not get through: tx $tx"
 stop_all
-echo "ok: the untrusted NF saw its $NA packets and nothing else; forgeries counted; every buffer came back"
+
+# a guest as the untrusted NF: the service's region is its only BAR (QEMU
+# maps nothing else of the host), bound and watched through the platform's
+echo "== untrusted guest"
+start_core "net_pcap0,rx_pcap=$T/in.pcap,tx_pcap=$T/out3.pcap" -- --chain 1,2 --untrusted 1 --wait-nfs 2
+taskset -c "$NF_CPU" "$ROOT"/tools/nfh-guest-qemu --accel "$(guest_accel)" --console "$T/gfwd.log" "$ISO" 4545 \
+	nf-forward 1 -n gfwd > "$T/gfwd.qemu" 2>&1 &
+GUEST_PID=$!
+PIDS+=("$GUEST_PID")
+nfh guest bind 4545 "$GUEST_PID" || fail "cannot bind guest 4545"
+grep -q -- "$NAME-s0" "/proc/$GUEST_PID/cmdline" && fail "QEMU was given the platform's region"
+start_nf fwd3 nf-forward 2
+wait_drained 120
+grep -q "NF 'gfwd' (guest 4545) registered for service 1 in slot .* (untrusted)" "$T/core.log" ||
+	fail "the guest NF did not register as untrusted: $(grep -i "guest\|refused" "$T/core.log" | tail -3)"
+read -r rx tx copied back < <(stats_json | $PY -c "import json,sys; j=json.load(sys.stdin)
+print(j['rx_pkts'], j['tx_pkts'], j['iso_rx_copied'] + j['iso_tx_copied'], j['iso_copied_back'])")
+echo "guest: rx $rx tx $tx; copied in $copied, back $back"
+((rx == NA + NB && tx == rx && copied == rx && back == rx)) ||
+	fail "through the untrusted guest: rx $rx tx $tx, copied $copied, back $back (want all $((NA + NB)))"
+stop_guest 4545 "$GUEST_PID"
+stop_all
+"$B"/nfh-pcapcmp --unordered "$T/in.pcap" "$T/out3.pcap" || fail "output is not the input (untrusted guest)"
+echo "ok: the untrusted NF saw its $NA packets and nothing else; forgeries counted; every buffer came back;" \
+	"a guest runs untrusted on its service's region alone"

@@ -4,6 +4,7 @@
 #  1. encrypt -> decrypt, two instances as services 1 and 2 of one chain:
 #     the output is the input byte for byte (TCP, UDP, IPv4, IPv6, VLAN,
 #     payloads of 0, 1, 15, 16, 17 ... and the largest the MTU allows);
+#     then the same with both services untrusted (copies, lengths changed);
 #  2. encrypt alone: every checksum valid by scapy (scapy_check.py), every
 #     payload grown by 16 + (16 - n % 16) and every length field right;
 #     then hostile traffic dropped and counted by name: too big for the
@@ -57,18 +58,31 @@ npkts=$($PY -c 'import sys; from scapy.all import rdpcap; print(len(rdpcap(sys.a
 nempty=12
 kind() { sed -n "s/^$1 //p" "$T/hostile.kinds"; }
 
-# 1. encrypt -> decrypt gives back the input
-start_core "net_pcap0,rx_pcap=$T/good.pcap,tx_pcap=$T/roundtrip.pcap" -- --chain 1,2
-start_nf enc nf-aes 1 -c "$T/encrypt.yaml"
-start_nf dec nf-aes 2 -c "$T/decrypt.yaml"
-wait_nfs 2
-wait_drained
-expect enc encrypted=$((npkts - nempty)) empty=$nempty too_big=0 no_room=0
-expect dec decrypted=$((npkts - nempty)) empty=$nempty bad_ciphertext=0
-[[ $(stat_field drops) == 0 ]] || fail "$(stat_field drops) drops"
-stop_all
-"$B"/nfh-pcapcmp "$T/good.pcap" "$T/roundtrip.pcap" || fail "encrypt -> decrypt did not give back the input"
-echo "encrypt -> decrypt: $npkts packets back byte for byte ($((npkts - nempty)) transcoded, $nempty empty)"
+# 1. encrypt -> decrypt gives back the input; again with both services
+# untrusted, where each NF grows or shrinks a copy of the packet in its own
+# region (NFG_D_F_META) and the core copies the new length back
+for trust in trusted untrusted; do
+	iso=() r1=$REGION r2=$REGION
+	if [[ $trust == untrusted ]]; then
+		iso=(--untrusted 1,2) r1=/dev/hugepages/$NAME-u1 r2=/dev/hugepages/$NAME-u2
+	fi
+	start_core "net_pcap0,rx_pcap=$T/good.pcap,tx_pcap=$T/roundtrip-$trust.pcap" -- --chain 1,2 "${iso[@]}"
+	REGION=$r1 start_nf enc nf-aes 1 -c "$T/encrypt.yaml"
+	REGION=$r2 start_nf dec nf-aes 2 -c "$T/decrypt.yaml"
+	wait_nfs 2
+	wait_drained
+	expect enc encrypted=$((npkts - nempty)) empty=$nempty too_big=0 no_room=0
+	expect dec decrypted=$((npkts - nempty)) empty=$nempty bad_ciphertext=0
+	[[ $(stat_field drops) == 0 ]] || fail "$trust: $(stat_field drops) drops"
+	if [[ $trust == untrusted ]]; then
+		[[ $(stat_field iso_copied_back) == $((2 * npkts)) ]] ||
+			fail "untrusted: $(stat_field iso_copied_back) packets copied back, want $((2 * npkts))"
+	fi
+	stop_all
+	"$B"/nfh-pcapcmp "$T/good.pcap" "$T/roundtrip-$trust.pcap" ||
+		fail "encrypt -> decrypt ($trust) did not give back the input"
+	echo "encrypt -> decrypt ($trust): $npkts packets back byte for byte ($((npkts - nempty)) transcoded, $nempty empty)"
+done
 
 # 2. encrypt alone: the ciphertext packets are well formed; hostile ones
 # dropped by reason

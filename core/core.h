@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include <rte_ether.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 #include <rte_mempool.h>
@@ -24,6 +25,8 @@ struct core_cfg {
 	char name[64];          /* region file: /dev/hugepages/NAME-sSOCKET */
 	char hugedir[128];
 	uint64_t region_size;
+	int region_size_given;  /* else sized for 2 x max_inflight buffers */
+	uint32_t mtu;           /* largest payload a buffer holds (core_buf_size()) */
 	uint32_t max_nfs;
 	uint32_t ring_size;
 	uint32_t burst;
@@ -61,6 +64,7 @@ struct core {
 	 * by whichever lcore enqueues, tx by the TX lcore */
 	struct core_ring rx[NFG_MAX_NFS], tx[NFG_MAX_NFS];
 	int split;                  /* RX and TX on separate lcores: both enqueue on rx rings */
+	int told_multiseg;          /* said once why frames past the MTU are dropped */
 	struct core_tables *tables; /* RCU-protected; built and swapped by tabs' owner only */
 	struct core_flows flows;    /* RX lcore only */
 	struct rte_ring *direct;    /* RX -> TX: packets a rule sends straight out */
@@ -118,12 +122,32 @@ static inline struct nfg_port *core_port(const struct core *c, uint16_t p)
  * service's region (core_iso.h) lays its buffers out the same way, so a
  * packet keeps its offset in the buffer when it is copied there. */
 #define CORE_BUF_META sizeof(struct nfg_pkt)
-#define CORE_BUF_ROOM (RTE_MBUF_DEFAULT_BUF_SIZE - CORE_BUF_META + 64)
-#define CORE_BUF_SIZE (CORE_BUF_META + CORE_BUF_ROOM)
+/* A buffer never holds less than a 2048-byte frame (DPDK's default data
+ * room), so an MTU of 1500 keeps the layout every NF has always seen. */
+#define CORE_FRAME_MIN 2048u
+/* The largest MTU: a buffer's size must fit an mbuf's 16-bit buf_len. */
+#define CORE_MTU_MAX 9702u
 
-/** Lay @p n buffers out in region @p l's buffer area page by page: publish
- * the layout in its header @p h and keep the core's private copy in @p bm. */
-void core_bufs_publish(struct nfg_region_hdr *h, struct core_bufmap *bm, const struct core_layout *l, uint32_t n);
+/** Bytes per buffer for frames of up to @p mtu bytes of payload: the
+ * metadata, the headroom, an Ethernet header and two VLAN tags, the MTU,
+ * rounded up to a cache line.  Every region of one core uses it. */
+static inline uint32_t core_buf_size(uint32_t mtu)
+{
+	uint32_t frame = RTE_MAX(mtu + (uint32_t)RTE_ETHER_HDR_LEN + 2u * (uint32_t)RTE_VLAN_HLEN, CORE_FRAME_MIN);
+
+	return (uint32_t)(CORE_BUF_META + RTE_PKTMBUF_HEADROOM + RTE_ALIGN_CEIL(frame, NFG_CACHE_LINE));
+}
+
+/** Lay @p n buffers of @p stride bytes out in region @p l's buffer area page
+ * by page: publish the layout in its header @p h and keep the core's
+ * private copy in @p bm. */
+void core_bufs_publish(struct nfg_region_hdr *h, struct core_bufmap *bm, const struct core_layout *l, uint32_t n,
+		       uint32_t stride);
+
+/** The smallest power-of-two region size, at least @p min, whose buffer
+ * area (pages of @p page bytes after the tables @p cfg asks for) holds
+ * @p bufs buffers of @p stride bytes. */
+uint64_t core_region_size_for(const struct core_cfg *cfg, uint64_t min, uint32_t bufs, uint32_t stride, uint32_t page);
 
 /** Build the mbuf pool inside the region's buffer area and publish its
  * layout in the region header. */

@@ -404,6 +404,12 @@ static void rx_handle(struct core *c, struct lstate *ls, const struct core_table
 		bytes += m->pkt_len;
 		if (unlikely(m->nb_segs != 1)) {
 			c->stats->rx_multiseg++;
+			if (!c->told_multiseg) {
+				c->told_multiseg = 1;
+				fprintf(stderr, "core: port %u: a %u-byte frame does not fit a buffer (MTU %u): dropped "
+					"and counted as rx_multiseg, as every such frame will be (raise --mtu)\n",
+					port, m->pkt_len, c->cfg.mtu);
+			}
 			rte_pktmbuf_free(m);
 			dst[i] = DST_NONE;
 			continue;

@@ -16,23 +16,6 @@
 
 #define ISO_PAGE (2u << 20)
 
-/* The smallest power of two that holds the region's tables and at least
- * @p bufs buffers: formatted once to learn where its buffers start. */
-static uint64_t iso_size(const struct core *c, uint32_t bufs)
-{
-	uint64_t tables = sizeof(struct nfg_region_hdr) + sizeof(struct nfg_ctrl_ring) + sizeof(struct nfg_reply_board) +
-			  (uint64_t)c->cfg.max_nfs * (sizeof(struct nfg_slot) + 2ULL * nfg_ring_bytes(c->cfg.ring_size)) +
-			  NFG_MAX_SERVICES * sizeof(struct nfg_service) + NFG_MAX_PORTS * sizeof(struct nfg_port) +
-			  sizeof(struct nfg_core_stats) + 64 * NFG_CACHE_LINE;
-	uint64_t per_page = ISO_PAGE / CORE_BUF_SIZE;
-	uint64_t need = (tables + ISO_PAGE - 1) / ISO_PAGE * ISO_PAGE + (bufs + per_page - 1) / per_page * ISO_PAGE;
-	uint64_t size = ISO_PAGE;
-
-	while (size < need)
-		size <<= 1;
-	return size;
-}
-
 uint32_t core_iso_get(struct core_iso *iso, uint32_t *bi, uint32_t n)
 {
 	void *o[n ? n : 1];
@@ -69,7 +52,7 @@ int core_iso_create(struct core *c, uint16_t svc)
 	struct core_iso *iso;
 	struct nfg_region_hdr *h;
 	char path[256], name[RTE_STACK_NAMESIZE];
-	uint32_t n, per_page;
+	uint32_t n, per_page, stride = core_buf_size(c->cfg.mtu);
 	int rc;
 
 	if (svc == 0 || svc >= NFG_MAX_SERVICES) {
@@ -90,16 +73,17 @@ int core_iso_create(struct core *c, uint16_t svc)
 	if (!(iso = calloc(1, sizeof(*iso))))
 		return -ENOMEM;
 	iso->region.fd = -1;
-	rc = core_region_create(&iso->region, path, iso_size(c, c->cfg.max_inflight), c->cfg.max_nfs,
+	rc = core_region_create(&iso->region, path,
+				core_region_size_for(&c->cfg, ISO_PAGE, c->cfg.max_inflight, stride, ISO_PAGE), c->cfg.max_nfs,
 				c->cfg.ring_size, ISO_PAGE, c->socket_id);
 	if (rc < 0) {
 		free(iso);
 		return rc;
 	}
 	h = iso->region.base;
-	per_page = ISO_PAGE / CORE_BUF_SIZE;
+	per_page = ISO_PAGE / stride;
 	n = (uint32_t)(iso->region.lay.bufs_len / ISO_PAGE) * per_page;
-	core_bufs_publish(h, &iso->bm, &iso->region.lay, n);
+	core_bufs_publish(h, &iso->bm, &iso->region.lay, n, stride);
 	h->tsc_hz = c->hdr->tsc_hz;
 	iso->service_id = svc;
 	iso->owner = calloc(n, 1);
@@ -116,7 +100,7 @@ int core_iso_create(struct core *c, uint16_t svc)
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		iso->off[i] = (uint32_t)(iso->bm.bufs_off + (uint64_t)(i / per_page) * ISO_PAGE +
-					 (uint64_t)(i % per_page) * CORE_BUF_SIZE);
+					 (uint64_t)(i % per_page) * stride);
 		core_iso_put(iso, &i, 1);
 	}
 	iso->src.region = &iso->region;

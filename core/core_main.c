@@ -32,7 +32,11 @@ static void usage(const char *prog)
 		"usage: %s [EAL options] -- [options]\n"
 		"  --name NAME          region name: HUGEDIR/NAME-sSOCKET (default nfhost0)\n"
 		"  --huge-dir DIR       hugetlbfs mount (default /dev/hugepages)\n"
-		"  --region-size SIZE   region bytes, power of two, K/M/G suffix (default 64M)\n"
+		"  --region-size SIZE   region bytes, power of two, K/M/G suffix (default: 64M, or what\n"
+		"                       holds two buffers a packet in flight)\n"
+		"  --mtu N              largest payload a frame carries (default 1500): a buffer holds it\n"
+		"                       with an Ethernet header and two VLAN tags, never less than 2048\n"
+		"                       bytes; longer frames are dropped (rx_multiseg); at most %u\n"
 		"  --chain ID[,ID...]   chain 0 of service IDs, the default for packets no rule\n"
 		"                       matches (without it, RX waits for a graph: nfhost graph load)\n"
 		"  --untrusted ID[,ID...] services whose NFs get a region of their own (HUGEDIR/NAME-uID)\n"
@@ -55,7 +59,7 @@ static void usage(const char *prog)
 		"  --api PATH           control API socket (default /run/nfhost/NAME.sock)\n"
 		"  --api-idle-ms N      an API client that for N ms neither completes a request nor takes\n"
 		"                       its answer is closed (default %d)\n",
-		prog, CORE_MAX_ISO, NFG_MAX_NFS, CORE_API_IDLE_MS);
+		prog, CORE_MTU_MAX, CORE_MAX_ISO, NFG_MAX_NFS, CORE_API_IDLE_MS);
 }
 
 static int parse_size(const char *s, uint64_t *out)
@@ -121,6 +125,7 @@ static int parse_args(int argc, char **argv, struct core_cfg *cfg)
 		{ "name", required_argument, NULL, 'n' },
 		{ "huge-dir", required_argument, NULL, 'H' },
 		{ "region-size", required_argument, NULL, 'S' },
+		{ "mtu", required_argument, NULL, 'M' },
 		{ "chain", required_argument, NULL, 'c' },
 		{ "untrusted", required_argument, NULL, 'U' },
 		{ "ring-size", required_argument, NULL, 'r' },
@@ -146,6 +151,7 @@ static int parse_args(int argc, char **argv, struct core_cfg *cfg)
 	snprintf(cfg->name, sizeof(cfg->name), "%s", NFG_DEFAULT_CORE);
 	snprintf(cfg->hugedir, sizeof(cfg->hugedir), "%s", NFG_HUGEDIR);
 	cfg->region_size = 64ULL << 20;
+	cfg->mtu = RTE_ETHER_MTU;
 	cfg->ring_size = 4096;
 	/* 64 rather than 32: the costs paid per burst (the loop, counters,
 	 * the flow table's two memory round trips per bulk lookup) halve */
@@ -178,6 +184,12 @@ static int parse_args(int argc, char **argv, struct core_cfg *cfg)
 				fprintf(stderr, "core: --region-size %s: expected bytes with K/M/G suffix\n", optarg);
 				return -1;
 			}
+			cfg->region_size_given = 1;
+			break;
+		case 'M':
+			if (parse_num("mtu", optarg, RTE_ETHER_MIN_MTU, CORE_MTU_MAX, &v) < 0)
+				return -1;
+			cfg->mtu = (uint32_t)v;
 			break;
 		case 'c':
 			if (parse_ids("chain", optarg, cfg->chain, NFG_MAX_CHAIN, &cfg->chain_len) < 0)
@@ -285,6 +297,10 @@ static int parse_args(int argc, char **argv, struct core_cfg *cfg)
 	}
 	if (cfg->max_inflight == 0 || cfg->max_inflight > cfg->ring_size)
 		cfg->max_inflight = cfg->ring_size; /* no NF ring can then overflow */
+	/* the pool wants two buffers a packet in flight (core_pool_create()) */
+	if (!cfg->region_size_given)
+		cfg->region_size = core_region_size_for(cfg, cfg->region_size, 2 * cfg->max_inflight,
+							core_buf_size(cfg->mtu), 2u << 20);
 	return 0;
 }
 

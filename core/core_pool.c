@@ -16,32 +16,53 @@
 #include "core.h"
 
 _Static_assert(RTE_PKTMBUF_HEADROOM >= sizeof(struct nfg_pkt) + 64, "headroom holds the metadata");
-_Static_assert(CORE_BUF_SIZE % NFG_CACHE_LINE == 0, "buffers are cache-line aligned");
+_Static_assert(CORE_BUF_META % NFG_CACHE_LINE == 0 && RTE_PKTMBUF_HEADROOM % NFG_CACHE_LINE == 0,
+	       "buffers are cache-line aligned");
+_Static_assert(CORE_BUF_META + RTE_PKTMBUF_HEADROOM + CORE_MTU_MAX + RTE_ETHER_HDR_LEN + 2 * RTE_VLAN_HLEN +
+		       NFG_CACHE_LINE <= UINT16_MAX,
+	       "a buffer fits an mbuf's buf_len");
 
-void core_bufs_publish(struct nfg_region_hdr *h, struct core_bufmap *bm, const struct core_layout *l, uint32_t n)
+void core_bufs_publish(struct nfg_region_hdr *h, struct core_bufmap *bm, const struct core_layout *l, uint32_t n,
+		       uint32_t stride)
 {
-	h->buf_stride = CORE_BUF_SIZE;
-	h->bufs_per_page = l->buf_page_size / CORE_BUF_SIZE;
+	h->buf_stride = stride;
+	h->bufs_per_page = l->buf_page_size / stride;
 	h->buf_count = n;
 	h->buf_meta_off = 0;
 	h->buf_room_off = CORE_BUF_META;
-	h->buf_room_len = CORE_BUF_ROOM;
+	h->buf_room_len = stride - CORE_BUF_META;
 	bm->bufs_off = l->bufs_off;
 	bm->meta_off = 0;
 	bm->room_off = CORE_BUF_META;
-	bm->room_len = CORE_BUF_ROOM;
+	bm->room_len = stride - CORE_BUF_META;
 	bm->page_shift = (uint32_t)__builtin_ctz(l->buf_page_size);
-	bm->stride = CORE_BUF_SIZE;
-	bm->per_page = l->buf_page_size / CORE_BUF_SIZE;
+	bm->stride = stride;
+	bm->per_page = l->buf_page_size / stride;
 	bm->count = n;
-	bm->stride_div = rte_reciprocal_value(CORE_BUF_SIZE);
+	bm->stride_div = rte_reciprocal_value(stride);
+}
+
+uint64_t core_region_size_for(const struct core_cfg *cfg, uint64_t min, uint32_t bufs, uint32_t stride, uint32_t page)
+{
+	uint64_t tables = sizeof(struct nfg_region_hdr) + sizeof(struct nfg_ctrl_ring) + sizeof(struct nfg_reply_board) +
+			  (uint64_t)cfg->max_nfs * (sizeof(struct nfg_slot) + 2ULL * nfg_ring_bytes(cfg->ring_size)) +
+			  NFG_MAX_SERVICES * sizeof(struct nfg_service) + NFG_MAX_PORTS * sizeof(struct nfg_port) +
+			  sizeof(struct nfg_core_stats) + 64 * NFG_CACHE_LINE;
+	uint64_t per_page = page / stride;
+	uint64_t need = (tables + page - 1) / page * page + (bufs + per_page - 1) / per_page * page;
+	uint64_t size = min;
+
+	while (size < need)
+		size <<= 1;
+	return size;
 }
 
 int core_pool_create(struct core *c)
 {
 	const struct core_layout *l = &c->region.lay;
 	struct nfg_region_hdr *h = c->hdr;
-	uint32_t per_page = l->buf_page_size / CORE_BUF_SIZE;
+	uint32_t stride = core_buf_size(c->cfg.mtu);
+	uint32_t per_page = l->buf_page_size / stride;
 	uint32_t pages = (uint32_t)(l->bufs_len / l->buf_page_size);
 	uint32_t n = per_page * pages, seen = 0;
 	uint8_t *area = (uint8_t *)c->base + l->bufs_off;
@@ -74,18 +95,19 @@ int core_pool_create(struct core *c)
 		ext[p].buf_ptr = area + (uint64_t)p * l->buf_page_size;
 		ext[p].buf_iova = rte_mem_virt2iova(ext[p].buf_ptr);
 		ext[p].buf_len = l->buf_page_size;
-		ext[p].elt_size = CORE_BUF_SIZE;
+		ext[p].elt_size = stride;
 		c->page_iova[p] = ext[p].buf_iova;
 	}
 	snprintf(name, sizeof(name), "nfh_%.20s", c->cfg.name);
-	c->pool = rte_pktmbuf_pool_create_extbuf(name, n, c->cfg.pool_cache, CORE_MBUF_PRIV, CORE_BUF_SIZE, c->socket_id, ext, pages);
+	c->pool = rte_pktmbuf_pool_create_extbuf(name, n, c->cfg.pool_cache, CORE_MBUF_PRIV, (uint16_t)stride, c->socket_id, ext,
+						 pages);
 	free(ext);
 	if (!c->pool) {
 		fprintf(stderr, "core: mbuf pool over the region: %s\n", rte_strerror(rte_errno));
 		return -rte_errno;
 	}
 
-	core_bufs_publish(h, &c->bm, l, n);
+	core_bufs_publish(h, &c->bm, l, n, stride);
 
 	/* map every buffer to its (private) mbuf, and prove the layout the
 	 * ABI promises NFs: each buffer exactly once, where the formula says */

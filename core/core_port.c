@@ -38,13 +38,14 @@ static int port_failed(const struct core *c, uint16_t port, const char *name, co
 
 int core_ports_init(struct core *c)
 {
-	struct rte_eth_conf conf = { 0 };
+	struct rte_eth_conf conf = { .rxmode.mtu = c->cfg.mtu };
 	uint16_t port;
 	int rc;
 
 	c->nb_ports = 0;
 	RTE_ETH_FOREACH_DEV(port) {
 		struct nfg_port *np;
+		struct rte_eth_dev_info di;
 		char name[RTE_ETH_NAME_MAX_LEN];
 
 		if (port != c->nb_ports || port >= NFG_MAX_PORTS) {
@@ -54,6 +55,11 @@ int core_ports_init(struct core *c)
 		}
 		if (rte_eth_dev_get_name_by_port(port, name) != 0)
 			snprintf(name, sizeof(name), "?");
+		if (rte_eth_dev_info_get(port, &di) == 0 && di.max_mtu < c->cfg.mtu) {
+			fprintf(stderr, "core: port %u (%s): takes an MTU of at most %u, --mtu is %u\n", port, name,
+				di.max_mtu, c->cfg.mtu);
+			return -EINVAL;
+		}
 		if ((rc = rte_eth_dev_configure(port, 1, 1, &conf)) < 0)
 			return port_failed(c, port, name, "configuration", rc);
 		if ((rc = rte_eth_rx_queue_setup(port, 0, RX_DESC, rte_eth_dev_socket_id(port), NULL, c->pool)) < 0) {

@@ -121,6 +121,8 @@ static json_t *stats_json(void *base, int alive)
 	json_object_set_new(root, "region_size", json_integer((json_int_t)h->region_size));
 	json_object_set_new(root, "bufs_off", json_integer((json_int_t)h->bufs_off));
 	json_object_set_new(root, "bufs_len", json_integer((json_int_t)h->bufs_len));
+	json_object_set_new(root, "buf_stride", json_integer(h->buf_stride));
+	json_object_set_new(root, "buf_room_len", json_integer(h->buf_room_len));
 	json_object_set_new(root, "pool_size", json_integer(s->pool_size));
 	json_object_set_new(root, "pool_avail", json_integer(s->pool_avail));
 	json_object_set_new(root, "nfs_active", json_integer(s->nfs_active));

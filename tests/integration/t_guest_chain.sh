@@ -3,11 +3,12 @@
 # packet out byte-identical, and the guest saw each packet in the region
 # buffer the port filled (same offset as the host NF before it, the input's
 # bytes): zero copy into the guest.  The guest runs the image `make
-# vm-image` builds, under TCG here (KVM where the CPU has VMX/SVM).
+# vm-image` builds, under TCG here (KVM where the CPU has VMX/SVM).  Frames
+# of 64 to 9014 bytes (--mtu 9000): jumbo frames reach the guest whole.
 . "$(dirname "$0")/lib.sh"
 N=2000
-gen_pcap -n $N -f 100 -s 5 "$T/in.pcap"
-start_core "net_pcap0,rx_pcap=$T/in.pcap,tx_pcap=$T/out.pcap" -- --chain 1,2,3
+gen_pcap -n $N -f 100 -s 5 --size 64-9014 "$T/in.pcap"
+start_core "net_pcap0,rx_pcap=$T/in.pcap,tx_pcap=$T/out.pcap" -- --chain 1,2,3 --mtu 9000
 start_nf p1 nf-zc-probe 1 --log "$T/p1.txt"
 start_nf f3 nf-forward 3
 # the probe in the guest logs to its console, which is $T/g2.log here

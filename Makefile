@@ -34,7 +34,7 @@ NF_SRC_ids  := $(wildcard nfs/ids/*.c)
 
 .PHONY: all deps demo test bench clean vm-image
 all: $(LIB)/libnfguest.a $(LIB)/libnfguest.so $(LIB)/libnfhgraph.a $(LIB)/libnfkit.a $(BIN)/nfhost-core $(BIN)/nfhost \
-     $(NFS:%=$(BIN)/%) $(TOOLS:%=$(BIN)/%) $(BIN)/nfh-ref-ring $(BIN)/nfh-peer-nf $(BIN)/nfh-ref-hash $(BIN)/nfh-ref-aes $(BIN)/nfh-bench-ftab $(BIN)/nfh-bench-nat $(BIN)/nfh-bench-fw $(BIN)/nfh-ref-ids $(TEST_NFS:%=$(BIN)/%)
+     $(NFS:%=$(BIN)/%) $(TOOLS:%=$(BIN)/%) $(BIN)/nfh-ref-ring $(BIN)/nfh-peer-nf $(BIN)/nfh-stall-probe $(BIN)/nfh-ref-hash $(BIN)/nfh-ref-aes $(BIN)/nfh-bench-ftab $(BIN)/nfh-bench-nat $(BIN)/nfh-bench-fw $(BIN)/nfh-ref-ids $(TEST_NFS:%=$(BIN)/%)
 
 deps:
 	@tools/deps.sh
@@ -153,6 +153,12 @@ $(BIN)/nfh-ref-ring: bench/ref/ref_ring.c
 $(BIN)/nfh-peer-nf: bench/peers/peer_nf.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(DPDK_CFLAGS) -o $@ $< $(DPDK_LIBS)
+
+# how long this machine keeps a never-sleeping thread from running: the
+# floor under every latency tail of the peers' runs
+$(BIN)/nfh-stall-probe: bench/peers/stall_probe.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $<
 
 # the NF toolkit's flow table per lookup+touch, next to rculfhash (docs/nfs.md)
 $(BIN)/nfh-bench-ftab: bench/nfkit_ftab.c $(KIT_HDRS) $(LIB)/libnfkit.a

@@ -279,6 +279,26 @@ def latency_table(rows, notes):
     return lines
 
 
+def stall_table(rows):
+    """The machine's own stalls (nfh-stall-probe), measured in the latency run:
+    the floor under every system's tail."""
+    st = [r for r in rows if r.get('kind') == 'stall-floor']
+    if not st:
+        return []
+    lines = ['', '## The machine\'s own stalls', '',
+             'A thread that never sleeps, one per CPU, for the seconds given, just before the latency runs '
+             '(`nfh-stall-probe`): the share of time it did not run, its longest gap, and what a packet '
+             'crossing that CPU once at a random instant waits for the machine alone (the residual of the '
+             'gap it lands in) at p99 and p99.9. A packet crosses both CPUs several times in every system.',
+             '', '| CPU | seconds | stalled % | gaps >= 2 µs | longest µs | residual p99 µs | residual p99.9 µs |',
+             '|---|---|---|---|---|---|---|']
+    for r in sorted(st, key=lambda r: num(r.get('cpu')) or 0):
+        lines.append('| %s | %s |' % (r.get('cpu', '?'), ' | '.join(
+            fmt(num(r.get(f))) if num(r.get(f)) is not None else '-' for f in
+            ('seconds', 'stalled_pct', 'gaps', 'longest_us', 'residual_p99_us', 'residual_p999_us'))))
+    return lines
+
+
 def markdown(rows, source, plots):
     lines = ['# nfhost next to its peers', '',
              'From `%s`, the rows with `"bench": "peers"` (`bench/report.py`). Cells: Mpps out of the chain;'
@@ -297,6 +317,7 @@ def markdown(rows, source, plots):
     notes = Footnotes()
     lines += throughput_tables(rows, notes) if rows else []
     lines += latency_table(rows, notes)
+    lines += stall_table(rows)
     if plots:
         lines += ['', '## Plots', ''] + ['![%s](%s)' % (p[:-4], p) for p in plots]
     return '\n'.join(lines) + '\n'

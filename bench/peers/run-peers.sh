@@ -50,7 +50,8 @@
 #            by veth pairs, every port an AF_PACKET socket (DPDK
 #            net_af_packet) on a veth
 # Chains of PEERS_CHAINS (default "1 3"), packets of PEERS_SIZES bytes
-# (default "64"; at most 2048: one buffer), PEERS_ROUNDS rounds (3) of
+# (default "64"; past 2048, jumbo: nfhost's core gets --mtu, the peers are
+# rows that say they were skipped), PEERS_ROUNDS rounds (3) of
 # PEERS_SECONDS (2) s, systems alternated within a round so the machine's
 # drift hits all alike.  stderr: a line a run, then a table with the
 # ratios nfhost / peer (the median of the rounds' ratios).  Rows
@@ -125,14 +126,16 @@ run_nfhost-copy() {
 }
 
 # nfhost_chain N trusted|untrusted: the core's port is net_null, or with
-# --latency two memif ports to the edge (port 0 in, its pair 1 out)
+# --latency two memif ports to the edge (port 0 in, its pair 1 out); frames
+# past a default buffer (jumbo) get buffers for them (--mtu)
 nfhost_chain() {
 	local n=$1 ids region=/dev/hugepages/$TAG-s0 iso=() ports=(--vdev "net_null0,size=$SIZE")
+	local mtu=(--mtu $((SIZE > 2048 ? SIZE - 14 : 1500)))
 	ids=$(seq -s, 1 "$n")
 	[[ $2 == untrusted ]] && iso=(--untrusted "$ids")
 	((LATENCY)) && ports=(--vdev "net_memif0,role=server,socket=$TAG-e0" --vdev "net_memif1,role=server,socket=$TAG-e1")
 	taskset -c 0 "$B"/nfhost-core -l 0 --no-pci --in-memory --no-telemetry --file-prefix "$TAG" "${ports[@]}" \
-		-- --name "$TAG" --chain "$ids" "${iso[@]}" > "$TMP/core.log" 2>&1 &
+		-- --name "$TAG" --chain "$ids" "${iso[@]}" "${mtu[@]}" > "$TMP/core.log" 2>&1 &
 	PIDS+=($!)
 	"$B"/nfhost -r "$region" --wait 15 status > /dev/null || { cat "$TMP/core.log" >&2; exit 1; }
 	for i in $(seq 1 "$n"); do
@@ -481,7 +484,13 @@ fi
 one_run() {
 	local s=$1 n=$2 r=$3 load=$4
 	FAIL= LAT=null
-	"run_$s" "$n"
+	if ((SIZE > 2048)) && [[ $s != nfhost* ]]; then
+		# the peers' packet sources (net_null on 2048-byte mbufs) and
+		# their ports are not set up for frames past one buffer yet
+		FAIL="skipped: $SIZE-byte frames: jumbo frames are not set up for this peer yet" MPPS=null LOST=null
+	else
+		"run_$s" "$n"
+	fi
 	if [[ $FAIL == skipped:* ]]; then
 		printf '  %d %-12s %s\n' "$r" "$s" "$FAIL" >&2
 	elif [[ -n $FAIL ]]; then
@@ -516,7 +525,27 @@ run_sriov() {
 	FAIL="skipped: ${SKIP[sriov]}" MPPS=null LOST=null
 }
 
+# the floor under every latency tail: how long this machine keeps a thread
+# that never sleeps from running, on each CPU at once, before the runs
+stall_floor() {
+	local c secs=$((SECS > 2 ? SECS : 2))
+	[[ -x $B/nfh-stall-probe ]] || { echo "bench: $B/nfh-stall-probe missing: make all" >&2; exit 1; }
+	for c in 0 1; do
+		taskset -c "$c" "$B"/nfh-stall-probe "$secs" > "$TMP/stall$c.json" &
+		PIDS+=($!)
+	done
+	wait "${PIDS[@]}"
+	PIDS=()
+	for c in 0 1; do
+		python3 -c "import json,sys; j=json.load(open(sys.argv[1])); j.update(cpu=int(sys.argv[2]));
+print(json.dumps(j)); print('  the machine, CPU %d: stalled %.2f%% of %.0f s, longest gap %.0f us; a packet crossing it once waits %.0f us at p99, %.0f us at p99.9 for the machine alone' % (
+    j['cpu'], j['stalled_pct'], j['seconds'], j['longest_us'], j['residual_p99_us'], j['residual_p999_us']), file=sys.stderr)" \
+			"$TMP/stall$c.json" "$c" >> "$TMP/stalls"
+	done
+}
+
 if ((LATENCY)); then
+	stall_floor
 	# per chain: each system's maximum between the edges, then each paced
 	# at 10, 50 and 90% of its own, then all at one common rate: half the
 	# slowest peer's maximum
@@ -558,9 +587,11 @@ else
 	done
 fi
 
-python3 - "$TMP/runs" "$ROWS_OUT" "$(cut -d' ' -f1-3 /proc/loadavg)" "$LATENCY" "${SYSTEMS[*]}" <<'PY'
+touch "$TMP/stalls"
+python3 - "$TMP/runs" "$ROWS_OUT" "$(cut -d' ' -f1-3 /proc/loadavg)" "$LATENCY" "${SYSTEMS[*]}" "$TMP/stalls" <<'PY'
 import json, statistics, sys
 runs = [json.loads(l) for l in open(sys.argv[1])]
+stalls = [json.loads(l) for l in open(sys.argv[6])]
 rows_out, load, latency, systems = sys.argv[2], sys.argv[3], sys.argv[4] == "1", sys.argv[5].split()
 med = statistics.median
 rows = []
@@ -617,7 +648,7 @@ else:
             print("  %d B chain %d: nfhost %.3f Mpps, %s %.3f Mpps: nfhost/%s %.2fx (rounds %s)" % (
                 size, n, med(mine["nfhost"].values()), s, row["mpps"], s, row["nfhost_ratio"] or 0,
                 " ".join("%.2f" % x for x in ratios)), file=sys.stderr)
-        if s == "sriov" and errors[s] and errors[s][0].startswith("skipped: "):
+        if errors[s] and all(e.startswith("skipped: ") for e in errors[s]) and not by_round:
             row["skipped"] = errors[s][0][len("skipped: "):]
             row["errors"] = []
         rows.append(row)
@@ -655,6 +686,8 @@ if "sriov-model" in systems and not latency:
             print("  %d B chain %d: nfhost %.3f Mpps, sriov-model %.3f Mpps (modelled, %s): %.2fx" % (
                 r["pkt_size"], r["chain_len"], here["mpps"], m, row["limited_by"], row["nfhost_ratio"]), file=sys.stderr)
         rows.append(row)
+for st in stalls:
+    rows.append(dict(st, system="machine", bench="peers", kind="stall-floor", probe="nfh-stall-probe", load_average=load))
 out = open(rows_out, "a") if rows_out else sys.stdout
 for r in rows:
     out.write(json.dumps(r) + "\n")

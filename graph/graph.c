@@ -218,9 +218,6 @@ static int parse_service(const json_t *s, struct graph *g, const char *path, str
 			out->untrusted = 1;
 		else if (strcmp(t, "trusted") != 0)
 			return nfg_conf_fail(err, p, "expected trusted or untrusted");
-		if (out->untrusted && out->run == GRAPH_RUN_GUEST)
-			return nfg_conf_fail(err, p, "untrusted services run on the host for now (a guest's BAR is "
-					     "the platform's region)");
 	}
 	(void)g;
 	return 0;

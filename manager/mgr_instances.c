@@ -181,14 +181,29 @@ static int wait_registered(const struct mgr_ctx *c, uint16_t id, pid_t pid, cons
 	}
 }
 
+/* An untrusted service's own region, next to the platform's: the core
+ * made it (service.untrust) before any instance starts. */
+static int iso_region(const struct mgr_ctx *c, const struct graph_service *s, char *out, size_t len)
+{
+	char core[64];
+	int sock;
+
+	if (mgr_region_core(c->region, core, sizeof(core), &sock) < 0 ||
+	    (size_t)snprintf(out, len, "%s/%s-u%u", NFG_HUGEDIR, core, s->id) >= len) {
+		fprintf(stderr, "nfhost: service %u: no untrusted region next to %s\n", s->id, c->region);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* A host process: NF -r REGION -s ID -n NAME -- ARGS, in a session of its
  * own (it outlives this command and the terminal), output to its log. */
 static int start_host(const struct mgr_ctx *c, const struct graph_service *s, const char *name)
 {
-	char prog[PATH_MAX], dir[PATH_MAX], log[PATH_MAX], sid[8], core[64], iso[PATH_MAX], **argv;
+	char prog[PATH_MAX], dir[PATH_MAX], log[PATH_MAX], sid[8], iso[PATH_MAX], **argv;
 	cpu_set_t cpus;
 	pid_t pid;
-	int fd, rc, sock;
+	int fd, rc;
 
 	if ((rc = mgr_nf_program(s->nf, prog, sizeof(prog))) < 0) {
 		fprintf(stderr, "nfhost: service %u: no NF program %s: %s (set NFHOST_NF_DIR)\n", s->id, prog,
@@ -210,9 +225,7 @@ static int start_host(const struct mgr_ctx *c, const struct graph_service *s, co
 		return -ENOMEM;
 	snprintf(sid, sizeof(sid), "%u", s->id);
 	/* an untrusted service's NFs map its own region, never the platform's */
-	if (s->untrusted && (mgr_region_core(c->region, core, sizeof(core), &sock) < 0 ||
-			     (size_t)snprintf(iso, sizeof(iso), "%s/%s-u%u", NFG_HUGEDIR, core, s->id) >= sizeof(iso))) {
-		fprintf(stderr, "nfhost: service %u: no untrusted region next to %s\n", s->id, c->region);
+	if (s->untrusted && iso_region(c, s, iso, sizeof(iso)) < 0) {
 		free(argv);
 		return -EINVAL;
 	}
@@ -259,11 +272,12 @@ out:
 	return rc;
 }
 
-/* A guest, through libvirt: mgr_vm_start() waits for its NF. */
+/* A guest, through libvirt: mgr_vm_start() waits for its NF.  An untrusted
+ * service's guest gets its service's region as its only BAR. */
 static int start_guest(const struct mgr_ctx *c, const struct graph_service *s, const char *name)
 {
 	struct mgr_vm_opts o = MGR_VM_OPTS_INIT;
-	char core[64], region[PATH_MAX];
+	char core[64], region[PATH_MAX], iso[PATH_MAX];
 	const char *files[MGR_GFILES_MAX];
 	int rc;
 
@@ -274,6 +288,9 @@ static int start_guest(const struct mgr_ctx *c, const struct graph_service *s, c
 			"not %s\n", s->id, c->region);
 		return -EINVAL;
 	}
+	if (s->untrusted && iso_region(c, s, iso, sizeof(iso)) < 0)
+		return -EINVAL;
+	o.bar = s->untrusted ? iso : NULL;
 	/* after "--", as for a host instance: libnfguest's options stop there */
 	if (!(o.nf_argv = nf_argv(s, 1)))
 		return -ENOMEM;

@@ -305,6 +305,7 @@ static int start(const struct mgr_vm_opts *o, const struct mgr_gfiles *fs, const
 	struct mgr_vm_spec sp = { .vcpus = o->vcpus, .memory_mib = (unsigned long)o->memory_mib };
 	char region[PATH_MAX], kernel[PATH_MAX], initrd[PATH_MAX], name[64], shm_name[128], dir[PATH_MAX];
 	char own_initrd[PATH_MAX] = "";
+	const char *bar;
 	char *xml = NULL;
 	virConnectPtr conn = NULL;
 	virDomainPtr dom = NULL;
@@ -331,7 +332,8 @@ static int start(const struct mgr_vm_opts *o, const struct mgr_gfiles *fs, const
 		fprintf(stderr, "nfhost vm: core name '%s' is too long\n", o->core);
 		return -EINVAL;
 	}
-	if (region_mib(region, o->core, o->socket, &sp.shm_mib) < 0)
+	bar = o->bar ? o->bar : region;
+	if (region_mib(bar, o->core, o->socket, &sp.shm_mib) < 0)
 		return -EIO;
 	if (mgr_pick_accel(o->accel, sp.meta.accel, sizeof(sp.meta.accel)) < 0)
 		return -EINVAL;
@@ -375,7 +377,7 @@ static int start(const struct mgr_vm_opts *o, const struct mgr_gfiles *fs, const
 	snprintf(sp.meta.shm, sizeof(sp.meta.shm), "/dev/shm/%s", shm_name);
 	sp.shm_name = shm_name;
 	sp.meta.started = mgr_clock_s(CLOCK_REALTIME);
-	if (build_cmdline(&sp, region, o, args) < 0)
+	if (build_cmdline(&sp, bar, o, args) < 0)
 		goto out;
 	/* The image plus the guest's files, in the state directory: libvirt's
 	 * QEMU must be able to open it.  QEMU has read it once libvirt's
@@ -423,8 +425,8 @@ static int start(const struct mgr_vm_opts *o, const struct mgr_gfiles *fs, const
 	 * the core's hugepage region.  A link of that name is a leftover: the
 	 * domain name was free. */
 	remove_link(sp.meta.shm);
-	if (symlink(region, sp.meta.shm) < 0) {
-		fprintf(stderr, "nfhost vm: cannot create %s -> %s: %s\n", sp.meta.shm, region, strerror(errno));
+	if (symlink(bar, sp.meta.shm) < 0) {
+		fprintf(stderr, "nfhost vm: cannot create %s -> %s: %s\n", sp.meta.shm, bar, strerror(errno));
 		goto out;
 	}
 	linked = 1;

@@ -13,6 +13,10 @@ struct mgr_vm_opts {
 	const char *nf;          /**< NF program in the guest image (required) */
 	int service;             /**< 1..255 (required) */
 	const char *core;        /**< the core: its region is NFG_HUGEDIR/CORE-sSOCKET */
+	/** the guest's BAR and its NF's region when not the core's: an untrusted
+	 * service's own (NFG_HUGEDIR/CORE-uSERVICE); the guest is still bound
+	 * and watched through the core's region */
+	const char *bar;
 	int socket;              /**< 0..1023, the region's NUMA node */
 	const char *name;        /**< the VM's name; NULL: nf-NF-SERVICE-K */
 	const char *cpus;        /**< host CPUs, a CPU list on the node; NULL: all of the node's */

@@ -9,7 +9,8 @@
 # sees what is there); both got every packet of A; the output is the input; an untrusted NF cannot register in the platform's region, nor a
 # process that maps both; forged descriptors from an untrusted NF are
 # counted, not followed, and every buffer of both regions comes back; a
-# guest runs as an untrusted NF with its service's region as its only BAR.
+# guest of the graph (run: guest), started by the manager, runs as the
+# untrusted NF with its service's region as its only BAR.
 . "$(dirname "$0")/lib.sh"
 ISO=/dev/hugepages/$NAME-u1
 NA=3000 NB=3000
@@ -117,26 +118,35 @@ echo "rx $rx tx $tx drops $drops bad descriptors $bad_desc bad metadata $bad_met
 ((tx >= NB)) || fail "flow B ($NB packets) did not get through: tx $tx"
 stop_all
 
-# a guest as the untrusted NF: the service's region is its only BAR (QEMU
-# maps nothing else of the host), bound and watched through the platform's
-echo "== untrusted guest"
-start_core "net_pcap0,rx_pcap=$T/in.pcap,tx_pcap=$T/out3.pcap" -- --chain 1,2 --untrusted 1 --wait-nfs 2
-taskset -c "$NF_CPU" "$ROOT"/tools/nfh-guest-qemu --accel "$(guest_accel)" --console "$T/gfwd.log" "$ISO" 4545 \
-	nf-forward 1 -n gfwd > "$T/gfwd.qemu" 2>&1 &
-GUEST_PID=$!
-PIDS+=("$GUEST_PID")
-nfh guest bind 4545 "$GUEST_PID" || fail "cannot bind guest 4545"
-grep -q -- "$NAME-s0" "/proc/$GUEST_PID/cmdline" && fail "QEMU was given the platform's region"
-start_nf fwd3 nf-forward 2
+# a guest as the untrusted NF, started by the manager from the graph
+# (run: guest): the service's region is its only BAR (QEMU maps nothing
+# else of the host), bound and watched through the platform's
+echo "== untrusted guest of a graph"
+VM=ug$$-1 # the graph's service ug$$, instance 1
+use_libvirt "$VM"
+start_core "net_pcap0,rx_pcap=$T/in.pcap,tx_pcap=$T/out3.pcap" -- --wait-nfs 2
+cat > "$T/g4.yaml" << EOF
+services:
+  - {id: 1, name: ug$$, nf: nf-forward, run: guest, trust: untrusted}
+  - {id: 2, name: fwd, nf: nf-forward, cores: "$NF_CPU"}
+chains:
+  - {id: 1, name: a, services: [ug$$, fwd]}
+default: {chain: a}
+EOF
+nfh graph load "$T/g4.yaml" > "$T/load.out" 2>&1 || fail "graph load: $(cat "$T/load.out")"
+track "$T/load.out"
+GUEST_PID=$(cat "/run/libvirt/qemu/$VM.pid" 2> /dev/null) || fail "no QEMU pid for $VM: $(cat "$T/load.out")"
+grep -q -- "$ISO" "/proc/$GUEST_PID/maps" || fail "QEMU does not map the service's region $ISO"
+grep -q -- "$NAME-s0" "/proc/$GUEST_PID/maps" && fail "QEMU maps the platform's region"
 wait_drained 120
-grep -q "NF 'gfwd' (guest 4545) registered for service 1 in slot .* (untrusted)" "$T/core.log" ||
+grep -q "(guest [0-9]*) registered for service 1 in slot .* (untrusted)" "$T/core.log" ||
 	fail "the guest NF did not register as untrusted: $(grep -i "guest\|refused" "$T/core.log" | tail -3)"
 read -r rx tx copied back < <(stats_json | $PY -c "import json,sys; j=json.load(sys.stdin)
 print(j['rx_pkts'], j['tx_pkts'], j['iso_rx_copied'] + j['iso_tx_copied'], j['iso_copied_back'])")
 echo "guest: rx $rx tx $tx; copied in $copied, back $back"
 ((rx == NA + NB && tx == rx && copied == rx && back == rx)) ||
 	fail "through the untrusted guest: rx $rx tx $tx, copied $copied, back $back (want all $((NA + NB)))"
-stop_guest 4545 "$GUEST_PID"
+"$B"/nfhost vm stop "$VM" > /dev/null || fail "vm stop $VM failed"
 stop_all
 "$B"/nfh-pcapcmp --unordered "$T/in.pcap" "$T/out3.pcap" || fail "output is not the input (untrusted guest)"
 echo "ok: the untrusted NF saw its $NA packets and nothing else; forgeries counted; every buffer came back;" \

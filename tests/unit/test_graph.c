@@ -764,8 +764,6 @@ START_TEST(test_refuse_services)
 		    "branches, passes, steer, trust)"),
 		REF(WITH_SVC("{id: 2, name: b, nf: nf-forward, trust: maybe}"), "services[1].trust",
 		    "expected trusted or untrusted"),
-		REF(WITH_SVC("{id: 2, name: b, nf: nf-forward, run: guest, trust: untrusted}"), "services[1].trust",
-		    "untrusted services run on the host for now (a guest's BAR is the platform's region)"),
 		/* id */
 		REF(WITH_SVC("{name: b, nf: nf-forward}"), "services[1].id", "missing (expected a number in 1..255)"),
 		REF(WITH_SVC("{id: 0, name: b, nf: nf-forward}"), "services[1].id",
@@ -1299,6 +1297,13 @@ START_TEST(test_canonical_exact)
 			 "untrusted");
 	ck_assert_ptr_null(json_object_get(json_array_get(json_object_get(c, "services"), 0), "trust"));
 	json_decref(c);
+	graph_release(&g);
+	json_decref(j);
+	/* a guest too: its service's region becomes its BAR */
+	j = yaml(WITH_SVC("{id: 2, name: b, nf: nf-forward, run: guest, trust: untrusted}"));
+	ck_assert_int_eq(graph_parse(j, 0, &g, &err), 0);
+	ck_assert_uint_eq(g.svc[1].untrusted, 1);
+	ck_assert_int_eq(g.svc[1].run, GRAPH_RUN_GUEST);
 	graph_release(&g);
 	json_decref(j);
 

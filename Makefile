@@ -158,7 +158,7 @@ $(BIN)/nfh-peer-nf: bench/peers/peer_nf.c
 # floor under every latency tail of the peers' runs
 $(BIN)/nfh-stall-probe: bench/peers/stall_probe.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $<
+	$(CC) $(CFLAGS) -pthread -o $@ $<
 
 # the NF toolkit's flow table per lookup+touch, next to rculfhash (docs/nfs.md)
 $(BIN)/nfh-bench-ftab: bench/nfkit_ftab.c $(KIT_HDRS) $(LIB)/libnfkit.a

@@ -482,13 +482,16 @@ fi
 # the runs file (LOAD: "max", a percentage of the system's maximum, or
 # "common"; with --latency only)
 one_run() {
-	local s=$1 n=$2 r=$3 load=$4
+	local s=$1 n=$2 r=$3 load=$4 line=null
 	FAIL= LAT=null
 	if ((SIZE > 2048)) && [[ $s != nfhost* ]]; then
 		# the peers' packet sources (net_null on 2048-byte mbufs) and
 		# their ports are not set up for frames past one buffer yet
 		FAIL="skipped: $SIZE-byte frames: jumbo frames are not set up for this peer yet" MPPS=null LOST=null
 	else
+		# what a cache line's trip between the CPUs costs just now: the
+		# host moves this machine's CPUs, and this cost, between runs
+		line=$("$B"/nfh-stall-probe --line 0 1 | python3 -c "import json,sys; print(json.load(sys.stdin)['line_round_trip_ns'])")
 		"run_$s" "$n"
 	fi
 	if [[ $FAIL == skipped:* ]]; then
@@ -500,13 +503,14 @@ one_run() {
 			"$load" "$MPPS" $(python3 -c "import json,sys; j=json.loads(sys.argv[1]); print(j['p50_us'], j['p99_us'], j['p999_us'])" "$LAT") \
 			"$LOST" >&2
 	else
-		printf '  %d %-12s %5d B chain %d %-7s %8.3f Mpps %7.2f Gbps  lost %s\n' "$r" "$s" "$SIZE" "$n" "$load" \
-			"$MPPS" "$(echo "$MPPS * $SIZE * 8 / 1000" | bc -l)" "$LOST" >&2
+		printf '  %d %-12s %5d B chain %d %-7s %8.3f Mpps %7.2f Gbps  lost %s  (line round trip %s ns)\n' "$r" "$s" \
+			"$SIZE" "$n" "$load" "$MPPS" "$(echo "$MPPS * $SIZE * 8 / 1000" | bc -l)" "$LOST" "$line" >&2
 	fi
 	python3 -c "import json,sys; print(json.dumps({'system': sys.argv[1], 'chain_len': int(sys.argv[2]),
     'round': int(sys.argv[3]), 'mpps': json.loads(sys.argv[4]), 'lost': json.loads(sys.argv[5]), 'error': sys.argv[6] or None,
-    'pkt_size': int(sys.argv[7]), 'load': sys.argv[8], 'rate_pps': int(sys.argv[9]), 'lat': json.loads(sys.argv[10])}))" \
-		"$s" "$n" "$r" "$MPPS" "$LOST" "$FAIL" "$SIZE" "$load" "$EDGE_RATE" "$LAT" >> "$TMP/runs"
+    'pkt_size': int(sys.argv[7]), 'load': sys.argv[8], 'rate_pps': int(sys.argv[9]), 'lat': json.loads(sys.argv[10]),
+    'line_ns': json.loads(sys.argv[11])}))" \
+		"$s" "$n" "$r" "$MPPS" "$LOST" "$FAIL" "$SIZE" "$load" "$EDGE_RATE" "$LAT" "$line" >> "$TMP/runs"
 }
 
 declare -A SKIP=()
@@ -635,6 +639,8 @@ else:
         m = med(by_round.values()) if by_round else None
         row = {"system": s, "bench": "peers", "kind": "throughput", "chain_len": n, "pkt_size": size, "mpps": m,
                "gbps": round(m * size * 8 / 1e3, 3) if m is not None else None, "mpps_runs": list(by_round.values()),
+               # each run's cache-line round trip between the CPUs just before it
+               "line_round_trip_ns_runs": [r["line_ns"] for r in here if r["system"] == s and r["mpps"] is not None],
                # runs that gave no number, and why: a row, never a silent gap
                "errors": errors[s],
                "cpu_split": "source/sink on CPU 0 (%s), NFs on CPU 1" % split.get(s, "edge process"),

@@ -11,10 +11,21 @@
  * a random instant waits out the rest of the gap it lands in, so the JSON
  * line it prints gives the share of time lost, the longest gap, and the
  * quantiles of that residual wait over all instants: what a packet that
- * crosses this CPU once pays at p99 and p99.9 for the machine alone. */
+ * crosses this CPU once pays at p99 and p99.9 for the machine alone.
+ *
+ *   nfh-stall-probe --line CPU_A CPU_B
+ *
+ * The round trip of one cache line between two CPUs (one thread on each
+ * writes it in turn, 200000 times): what every handoff of a packet's lines
+ * between a source and an NF costs on this machine, the unit a 64-byte
+ * packet's cost in every system of the comparison is made of. */
+#define _GNU_SOURCE
 #include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <x86intrin.h>
 
@@ -62,6 +73,55 @@ static double residual_quantile(const double *gap, uint64_t n, double total_ns, 
 	return hi;
 }
 
+#define ROUND_TRIPS 200000
+
+static volatile uint64_t shared_line[8] __attribute__((aligned(64)));
+
+static int pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+/* the other side: answers each odd value with the next even one */
+static void *pong(void *arg)
+{
+	if (pin(*(int *)arg) != 0)
+		return (void *)1;
+	for (uint64_t i = 1; i <= ROUND_TRIPS; i++) {
+		while (shared_line[0] != 2 * i - 1)
+			;
+		shared_line[0] = 2 * i;
+	}
+	return NULL;
+}
+
+static int line_round_trip(int a, int b)
+{
+	double per_ns = tsc_per_ns();
+	void *bad = NULL;
+	pthread_t t;
+	uint64_t t0;
+
+	if (pin(a) != 0 || pthread_create(&t, NULL, pong, &b) != 0) {
+		fprintf(stderr, "nfh-stall-probe: cannot run on CPUs %d and %d\n", a, b);
+		return 1;
+	}
+	t0 = __rdtsc();
+	for (uint64_t i = 1; i <= ROUND_TRIPS; i++) {
+		shared_line[0] = 2 * i - 1;
+		while (shared_line[0] != 2 * i)
+			;
+	}
+	printf("{\"cpus\":[%d,%d],\"line_round_trip_ns\":%.1f}\n", a, b,
+	       (double)(__rdtsc() - t0) / per_ns / ROUND_TRIPS);
+	pthread_join(t, &bad);
+	return bad != NULL;
+}
+
 int main(int argc, char **argv)
 {
 	char *end = NULL;
@@ -69,8 +129,18 @@ int main(int argc, char **argv)
 	uint64_t cap = 1u << 20, n = 0, all = 0, start, stop, prev, hist[BUCKETS] = { 0 };
 	double *gap;
 
+	if (argc == 4 && strcmp(argv[1], "--line") == 0) {
+		long a = strtol(argv[2], &end, 10), b = *end ? -1 : strtol(argv[3], &end, 10);
+
+		if (*end || a < 0 || b < 0 || a >= CPU_SETSIZE || b >= CPU_SETSIZE || a == b) {
+			fprintf(stderr, "nfh-stall-probe: --line wants two different CPU numbers\n");
+			return 2;
+		}
+		return line_round_trip((int)a, (int)b);
+	}
 	if (argc != 2 || *end || !(secs > 0 && secs <= 600)) {
-		fprintf(stderr, "usage: nfh-stall-probe SECONDS (0 < SECONDS <= 600)\n");
+		fprintf(stderr, "usage: nfh-stall-probe SECONDS (0 < SECONDS <= 600)\n"
+				"       nfh-stall-probe --line CPU_A CPU_B\n");
 		return 2;
 	}
 	gap = malloc(cap * sizeof(*gap));

@@ -28,6 +28,8 @@
  *          --hold: after its result, keep its ports up (taking and
  *          freeing what still comes back) until SIGTERM, so that the
  *          system behind it is stopped before its peer goes away.
+ *   Both:  --frame BYTES: mbufs that hold frames of up to BYTES whole
+ *          (default 2048; jumbo frames, up to 16384).
  *
  * Each says "ready" on stderr once its ports are up: a chain's processes
  * are started one after the other, each when the one before is ready
@@ -66,6 +68,7 @@ struct opts {
 	int nf, busy, hold;
 	double secs, warmup, rate;
 	uint32_t inflight;
+	uint32_t frame; /* the largest frame an mbuf holds whole (jumbo: past 2048) */
 };
 
 /* The stamp a paced edge writes into each packet, past the Ethernet
@@ -354,13 +357,13 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "nf", no_argument, NULL, 'n' },        { "busy", no_argument, NULL, 'b' },
 		{ "edge", required_argument, NULL, 'e' }, { "warmup", required_argument, NULL, 'w' },
 		{ "inflight", required_argument, NULL, 'i' }, { "rate", required_argument, NULL, 'r' },
-		{ "hold", no_argument, NULL, 'H' },
+		{ "hold", no_argument, NULL, 'H' }, { "frame", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
 	int c;
 
-	*o = (struct opts){ .warmup = 1, .inflight = 4096 };
+	*o = (struct opts){ .warmup = 1, .inflight = 4096, .frame = RTE_MBUF_DEFAULT_DATAROOM };
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 'n': o->nf = 1; break;
@@ -369,6 +372,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		case 'e': o->secs = strtod(optarg, &end); if (*end || !(o->secs > 0 && o->secs <= 3600)) return -1; break;
 		case 'w': o->warmup = strtod(optarg, &end); if (*end || !(o->warmup >= 0 && o->warmup <= 60)) return -1; break;
 		case 'r': o->rate = strtod(optarg, &end); if (*end || !(o->rate >= 1 && o->rate <= 1e8)) return -1; break;
+		case 'f': o->frame = (uint32_t)strtoul(optarg, &end, 10); if (*end || o->frame < 64 || o->frame > 16384) return -1; break;
 		case 'i': o->inflight = (uint32_t)strtoul(optarg, &end, 10); if (*end || o->inflight < BURST || o->inflight > POOL / 2) return -1; break;
 		default: return -1;
 		}
@@ -389,7 +393,7 @@ int main(int argc, char **argv)
 	}
 	if (parse(argc - n, argv + n, &o) < 0) {
 		fprintf(stderr, "usage: nfh-peer-nf EAL-OPTIONS -- --nf [--busy] | --edge SECONDS [--warmup S] "
-			"[--inflight N | --rate PPS] [--hold]\n");
+			"[--inflight N | --rate PPS] [--hold]  [--frame BYTES]\n");
 		rte_eal_cleanup();
 		return 2;
 	}
@@ -402,7 +406,9 @@ int main(int argc, char **argv)
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	mp = rte_pktmbuf_pool_create("peer", POOL, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	mp = rte_pktmbuf_pool_create("peer", POOL, 256, 0,
+				     (uint16_t)(RTE_PKTMBUF_HEADROOM + RTE_MAX(o.frame, (uint32_t)RTE_MBUF_DEFAULT_DATAROOM)),
+				     (int)rte_socket_id());
 	if (!mp) {
 		fprintf(stderr, "peer-nf: mbuf pool: %s\n", rte_strerror(rte_errno));
 		rte_eal_cleanup();

@@ -50,8 +50,9 @@
 #            by veth pairs, every port an AF_PACKET socket (DPDK
 #            net_af_packet) on a veth
 # Chains of PEERS_CHAINS (default "1 3"), packets of PEERS_SIZES bytes
-# (default "64"; past 2048, jumbo: nfhost's core gets --mtu, the peers are
-# rows that say they were skipped), PEERS_ROUNDS rounds (3) of
+# (default "64"; past 2048, jumbo: nfhost's core gets --mtu, the peers'
+# processes mbufs that hold a frame whole, the veths and OVS's ports the
+# MTU, the AF_PACKET rings 16 KiB frame slots), PEERS_ROUNDS rounds (3) of
 # PEERS_SECONDS (2) s, systems alternated within a round so the machine's
 # drift hits all alike.  stderr: a line a run, then a table with the
 # ratios nfhost / peer (the median of the rounds' ratios).  Rows
@@ -74,6 +75,7 @@ TAG=nfhpeer$$
 TMP=$(mktemp -d)
 PIDS=()
 NETNS=()
+FRAME=() # nfh-peer-nf's --frame for jumbo sizes (one_run)
 OVS_DIR=
 
 cleanup() {
@@ -125,12 +127,17 @@ run_nfhost-copy() {
 	nfhost_chain "$1" untrusted
 }
 
+# the MTU of SIZE-byte frames: the Ethernet header apart, at least 1500
+mtu() {
+	echo $((SIZE - 14 > 1500 ? SIZE - 14 : 1500))
+}
+
 # nfhost_chain N trusted|untrusted: the core's port is net_null, or with
 # --latency two memif ports to the edge (port 0 in, its pair 1 out); frames
 # past a default buffer (jumbo) get buffers for them (--mtu)
 nfhost_chain() {
 	local n=$1 ids region=/dev/hugepages/$TAG-s0 iso=() ports=(--vdev "net_null0,size=$SIZE")
-	local mtu=(--mtu $((SIZE > 2048 ? SIZE - 14 : 1500)))
+	local mtu=(--mtu "$(mtu)")
 	ids=$(seq -s, 1 "$n")
 	[[ $2 == untrusted ]] && iso=(--untrusted "$ids")
 	((LATENCY)) && ports=(--vdev "net_memif0,role=server,socket=$TAG-e0" --vdev "net_memif1,role=server,socket=$TAG-e1")
@@ -187,23 +194,29 @@ edge_result() {
 	return 0
 }
 
-# edge CPU VDEV...: the edge (source net_null first, then the chain's
-# entry and exit ports), paced at EDGE_RATE when set; its JSON in
-# edge.json, its result in MPPS, LOST (and LAT).  It holds its ports after
-# its result and is stopped last: the system behind it stops while its
-# peer is still there (nfhost-core has crashed inside DPDK's memif PMD
-# sending to a memif peer that had just gone).
-edge() {
-	local cpu=$1 rate=() pid i
+# edge_start CPU [--netns NS] VDEV...: the edge (source net_null first,
+# then the chain's entry and exit ports), in namespace NS if given, paced
+# at EDGE_RATE when set; its PID in EDGE_PID, its JSON in edge.json.  It
+# holds its ports after its result and is stopped last: the system behind
+# it stops while its peer is still there (nfhost-core has crashed inside
+# DPDK's memif PMD sending to a memif peer that had just gone).
+edge_start() {
+	local cpu=$1 rate=() in=()
 	shift
+	[[ $1 == --netns ]] && { in=(ip netns exec "$2"); shift 2; }
 	((EDGE_RATE > 0)) && rate=(--rate "$EDGE_RATE")
 	# one memory segment file: vhost-user (virtio-user) shares at most 8 regions
-	taskset -c "$cpu" "$B"/nfh-peer-nf -l "$cpu" --no-pci --no-telemetry --in-memory --single-file-segments \
-		--file-prefix "$TAG-edge" --vdev "net_null0,size=$SIZE" "$@" -- --edge "$SECS" "${rate[@]}" --hold \
-		> "$TMP/edge.json" 2> "$TMP/edge.log" &
-	pid=$!
-	PIDS=("$pid" "${PIDS[@]}")
-	edge_wait "$pid"
+	"${in[@]}" taskset -c "$cpu" "$B"/nfh-peer-nf -l "$cpu" --no-pci --no-telemetry --in-memory --single-file-segments \
+		--file-prefix "$TAG-edge" --vdev "net_null0,size=$SIZE" "$@" -- --edge "$SECS" "${rate[@]}" "${FRAME[@]}" \
+		--hold > "$TMP/edge.json" 2> "$TMP/edge.log" &
+	EDGE_PID=$!
+	PIDS=("$EDGE_PID" "${PIDS[@]}")
+}
+
+# edge CPU VDEV...: edge_start, then its result in MPPS, LOST (and LAT)
+edge() {
+	edge_start "$@"
+	edge_wait "$EDGE_PID"
 }
 
 # edge_wait PID: until the edge PID wrote its result (it holds its ports
@@ -231,16 +244,21 @@ run_memif-stock() {
 	memif_chain "$1" testpmd
 }
 
+# testpmd_mbufs N: dpdk-testpmd's mbuf options, N of them, or a quarter as
+# many that each hold a SIZE-byte frame whole (the hugepages are shared)
+testpmd_mbufs() {
+	if ((SIZE > 2048)); then
+		echo "--total-num-mbufs $(($1 / 4)) --mbuf-size $((SIZE + 128))"
+	else
+		echo "--total-num-mbufs $1"
+	fi
+}
+
 # memif_chain N peer|testpmd
 memif_chain() {
-	local n=$1 k role edge dev
+	local n=$1 k role dev
 	# the edge first: it listens on both ends of the chain
-	taskset -c 0 "$B"/nfh-peer-nf -l 0 --no-pci --no-telemetry --in-memory --file-prefix "$TAG-edge" \
-		--vdev net_null0,size=$SIZE --vdev "net_memif0,role=server,socket=$TAG-l0" \
-		--vdev "net_memif1,role=server,socket=$TAG-l$n" -- --edge "$SECS" $( ((EDGE_RATE > 0)) && echo --rate "$EDGE_RATE") \
-		--hold > "$TMP/edge.json" 2> "$TMP/edge.log" &
-	edge=$!
-	PIDS+=("$edge")
+	edge_start 0 --vdev "net_memif0,role=server,socket=$TAG-l0" --vdev "net_memif1,role=server,socket=$TAG-l$n"
 	wait_ready "$TMP/edge.log" "peer-edge: ready" || { fail_run "the memif edge did not come up"; return; }
 	for k in $(seq 1 "$n"); do
 		role=server
@@ -248,20 +266,20 @@ memif_chain() {
 		dev=(--vdev "net_memif0,role=client,socket=$TAG-l$((k - 1))" --vdev "net_memif1,role=$role,socket=$TAG-l$k")
 		if [[ $2 == peer ]]; then
 			taskset -c 1 "$B"/nfh-peer-nf -l 1 --no-pci --no-telemetry --in-memory --file-prefix "$TAG-nf$k" \
-				"${dev[@]}" -- --nf > "$TMP/nf$k.log" 2>&1 &
+				"${dev[@]}" -- --nf "${FRAME[@]}" > "$TMP/nf$k.log" 2>&1 &
 		else
 			# a main lcore and a forwarding one, both on CPU 1; its stdout
 			# line-buffered, for the line that says it forwards
 			taskset -c 1 stdbuf -oL dpdk-testpmd --lcores 0@1,1@1 --no-pci --no-telemetry --in-memory --single-file-segments \
 				--file-prefix "$TAG-nf$k" "${dev[@]}" -- --forward-mode=macswap --auto-start \
-				--total-num-mbufs 16384 --stats-period 3600 < /dev/null > "$TMP/nf$k.log" 2>&1 &
+				$(testpmd_mbufs 16384) --stats-period 3600 < /dev/null > "$TMP/nf$k.log" 2>&1 &
 		fi
 		PIDS+=($!)
 		# each NF once the one before listens for it
 		wait_ready "$TMP/nf$k.log" "$([[ $2 == peer ]] && echo "peer-nf: ready" || echo "packet forwarding - ports=")" ||
 			{ fail_run "memif NF $k ($2) did not come up"; return; }
 	done
-	edge_wait "$edge"
+	edge_wait "$EDGE_PID"
 	[[ -n $FAIL ]] || stop_all
 }
 
@@ -281,14 +299,14 @@ run_memif-switch() {
 	((LATENCY)) && dev+=(--vdev "net_memif$((2 * n + 1)),role=server,socket=$TAG-e1")
 	taskset -c 0 stdbuf -oL dpdk-testpmd --lcores 0@0,1@0 --no-pci --no-telemetry --in-memory --single-file-segments \
 		--file-prefix "$TAG-sw" "${dev[@]}" -- --forward-mode=io --port-topology=chained --auto-start \
-		--total-num-mbufs $((8192 * (n + 1))) --stats-period 1 < /dev/null > "$TMP/sw.log" 2>&1 &
+		$(testpmd_mbufs $((8192 * (n + 1)))) --stats-period 1 < /dev/null > "$TMP/sw.log" 2>&1 &
 	sw=$!
 	PIDS+=("$sw")
 	wait_ready "$TMP/sw.log" "packet forwarding - ports=" || { fail_run "the memif switch did not come up"; return; }
 	for k in $(seq 1 "$n"); do
 		taskset -c 1 "$B"/nfh-peer-nf -l 1 --no-pci --no-telemetry --in-memory --file-prefix "$TAG-nf$k" \
 			--vdev "net_memif0,role=client,socket=$TAG-s${k}a" --vdev "net_memif1,role=client,socket=$TAG-s${k}b" \
-			-- --nf > "$TMP/nf$k.log" 2>&1 &
+			-- --nf "${FRAME[@]}" > "$TMP/nf$k.log" 2>&1 &
 		PIDS+=($!)
 		wait_ready "$TMP/nf$k.log" "peer-nf: ready" || { fail_run "memif NF $k (behind the switch) did not come up"; return; }
 	done
@@ -364,17 +382,18 @@ run_ovs-vhost() {
 	if ((LATENCY)); then
 		# the edge's way in (ofport 1) and out (2n + 2), vhost-user too,
 		# OVS the server: the edge, started last, connects to them
-		"${V[@]}" add-port br0 e0 -- set Interface e0 type=dpdkvhostuser ofport_request=1
-		"${V[@]}" add-port br0 e1 -- set Interface e1 type=dpdkvhostuser ofport_request=$((2 * n + 2))
+		"${V[@]}" add-port br0 e0 -- set Interface e0 type=dpdkvhostuser ofport_request=1 mtu_request="$(mtu)"
+		"${V[@]}" add-port br0 e1 -- set Interface e1 type=dpdkvhostuser ofport_request=$((2 * n + 2)) \
+			mtu_request="$(mtu)"
 	else
 		"${V[@]}" add-port br0 nul0 -- set Interface nul0 type=dpdk options:dpdk-devargs=net_null0,size=$SIZE \
-			ofport_request=1
+			ofport_request=1 mtu_request="$(mtu)"
 	fi
 	for k in $(seq 1 "$n"); do
 		"${V[@]}" add-port br0 "v${k}a" -- set Interface "v${k}a" type=dpdkvhostuserclient \
-			options:vhost-server-path="$OVS_DIR/v${k}a.sock" ofport_request=$((2 * k))
+			options:vhost-server-path="$OVS_DIR/v${k}a.sock" ofport_request=$((2 * k)) mtu_request="$(mtu)"
 		"${V[@]}" add-port br0 "v${k}b" -- set Interface "v${k}b" type=dpdkvhostuserclient \
-			options:vhost-server-path="$OVS_DIR/v${k}b.sock" ofport_request=$((2 * k + 1))
+			options:vhost-server-path="$OVS_DIR/v${k}b.sock" ofport_request=$((2 * k + 1)) mtu_request="$(mtu)"
 	done
 	ovs-ofctl add-flow br0 in_port=1,actions=output:2
 	for k in $(seq 1 "$n"); do
@@ -385,7 +404,8 @@ run_ovs-vhost() {
 	for k in $(seq 1 "$n"); do
 		taskset -c 1 "$B"/nfh-peer-nf -l 1 --no-pci --no-telemetry --in-memory --single-file-segments \
 			--file-prefix "$TAG-nf$k" --vdev "net_virtio_user0,path=$OVS_DIR/v${k}a.sock,server=1,queues=1" \
-			--vdev "net_virtio_user1,path=$OVS_DIR/v${k}b.sock,server=1,queues=1" -- --nf > "$TMP/nf$k.log" 2>&1 &
+			--vdev "net_virtio_user1,path=$OVS_DIR/v${k}b.sock,server=1,queues=1" -- --nf "${FRAME[@]}" \
+			> "$TMP/nf$k.log" 2>&1 &
 		PIDS+=($!)
 		# its vhost-user servers wait for OVS's clients before it is ready
 		wait_ready "$TMP/nf$k.log" "peer-nf: ready" || { fail_run "vhost-user NF $k did not come up"; ovs_stop; return; }
@@ -421,8 +441,15 @@ run_ovs-vhost() {
 # from the process before (its end lka) to the one after (lkb): the edge
 # sends on l0a and receives on lNb, NF k joins l(k-1)b to lka.  Made for
 # the run and deleted after it (the veths go with their namespaces).
+AF_FRAME=16384
 af() {
-	echo "net_af_packet$1,iface=$2,qpairs=1,blocksz=4096,framesz=2048,framecnt=1024"
+	if ((SIZE > 2048)); then
+		# a frame slot holds the frame after TPACKET's header, and no more
+		# than an mbuf's room (the PMD refuses a queue otherwise)
+		echo "net_af_packet$1,iface=$2,qpairs=1,blocksz=$AF_FRAME,framesz=$AF_FRAME,framecnt=256"
+	else
+		echo "net_af_packet$1,iface=$2,qpairs=1,blocksz=4096,framesz=2048,framecnt=1024"
+	fi
 }
 
 kernel_topology() {
@@ -439,8 +466,8 @@ kernel_topology() {
 		((k == 0)) && left=$TAG-e
 		((k == n)) && right=$TAG-e
 		ip link add "l${k}a" netns "$left" type veth peer name "l${k}b" netns "$right"
-		ip -n "$left" link set "l${k}a" up
-		ip -n "$right" link set "l${k}b" up
+		ip -n "$left" link set "l${k}a" mtu "$(mtu)" up
+		ip -n "$right" link set "l${k}b" mtu "$(mtu)" up
 	done
 }
 
@@ -452,20 +479,16 @@ kernel_teardown() {
 }
 
 run_kernel() {
-	local n=$1 k edge
+	local n=$1 k
 	kernel_topology "$n"
-	ip netns exec "$TAG-e" taskset -c 0 "$B"/nfh-peer-nf -l 0 --no-pci --no-telemetry --in-memory \
-		--file-prefix "$TAG-edge" --vdev net_null0,size=$SIZE --vdev "$(af 0 l0a)" --vdev "$(af 1 "l${n}b")" \
-		-- --edge "$SECS" $( ((EDGE_RATE > 0)) && echo --rate "$EDGE_RATE") --hold > "$TMP/edge.json" 2> "$TMP/edge.log" &
-	edge=$!
-	PIDS+=("$edge")
+	edge_start 0 --netns "$TAG-e" --vdev "$(af 0 l0a)" --vdev "$(af 1 "l${n}b")"
 	for k in $(seq 1 "$n"); do
 		ip netns exec "$TAG-$k" taskset -c 1 "$B"/nfh-peer-nf -l 1 --no-pci --no-telemetry --in-memory \
 			--file-prefix "$TAG-nf$k" --vdev "$(af 0 "l$((k - 1))b")" --vdev "$(af 1 "l${k}a")" -- --nf \
-			> "$TMP/nf$k.log" 2>&1 &
+			"${FRAME[@]}" > "$TMP/nf$k.log" 2>&1 &
 		PIDS+=($!)
 	done
-	edge_wait "$edge"
+	edge_wait "$EDGE_PID"
 	[[ -n $FAIL ]] || stop_all
 	kernel_teardown
 }
@@ -482,18 +505,15 @@ fi
 # the runs file (LOAD: "max", a percentage of the system's maximum, or
 # "common"; with --latency only)
 one_run() {
-	local s=$1 n=$2 r=$3 load=$4 line=null
+	local s=$1 n=$2 r=$3 load=$4 line
 	FAIL= LAT=null
-	if ((SIZE > 2048)) && [[ $s != nfhost* ]]; then
-		# the peers' packet sources (net_null on 2048-byte mbufs) and
-		# their ports are not set up for frames past one buffer yet
-		FAIL="skipped: $SIZE-byte frames: jumbo frames are not set up for this peer yet" MPPS=null LOST=null
-	else
-		# what a cache line's trip between the CPUs costs just now: the
-		# host moves this machine's CPUs, and this cost, between runs
-		line=$("$B"/nfh-stall-probe --line 0 1 | python3 -c "import json,sys; print(json.load(sys.stdin)['line_round_trip_ns'])")
-		"run_$s" "$n"
-	fi
+	FRAME=()
+	# jumbo: the peers' mbufs hold an AF_PACKET frame slot whole (af())
+	((SIZE > 2048)) && FRAME=(--frame "$AF_FRAME")
+	# what a cache line's trip between the CPUs costs just now: the host
+	# moves this machine's CPUs, and this cost, between runs
+	line=$("$B"/nfh-stall-probe --line 0 1 | python3 -c "import json,sys; print(json.load(sys.stdin)['line_round_trip_ns'])")
+	"run_$s" "$n"
 	if [[ $FAIL == skipped:* ]]; then
 		printf '  %d %-12s %s\n' "$r" "$s" "$FAIL" >&2
 	elif [[ -n $FAIL ]]; then

@@ -202,7 +202,7 @@ fi
 # nfhost next to the data paths users would pick instead, same NF work and
 # idle policy (bench/peers/run-peers.sh; issue 15; BENCH_PEERS=0 skips it)
 if [[ ${BENCH_PEERS:-1} == 1 ]]; then
-	PEERS_SIZES=${PEERS_SIZES:-$( ((FULL)) && echo 64 256 1500 9000 || echo 64 1500 9000)} \
+	PEERS_SIZES=${PEERS_SIZES:-$( ((FULL)) && echo 64 256 1500 9000 imix || echo 64 1500 9000)} \
 		PEERS_CHAINS=${PEERS_CHAINS:-$( ((FULL)) && echo 1 2 3 4 8 || echo 1 3)} \
 		PEERS_ROUNDS=${PEERS_ROUNDS:-$( ((FULL)) && echo 3 || echo 2)} \
 		PEERS_SECONDS=${PEERS_SECONDS:-$( ((FULL)) && echo 2 || echo 1)} \

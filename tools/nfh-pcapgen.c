@@ -1210,7 +1210,7 @@ static int write_summary(const struct gen *g, const char *path, uint64_t seed, u
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: nfh-pcapgen [-n PACKETS] [-f FLOWS] [-s SEED] [--size MIN-MAX | --fixed BYTES]\n"
+		"usage: nfh-pcapgen [-n PACKETS] [-f FLOWS] [-s SEED] [--size MIN-MAX | --fixed BYTES | --imix]\n"
 		"                   [--round-robin] [--ipv4] OUT.pcap\n"
 		"       nfh-pcapgen --sessions N [-s SEED] [--open K] [--clients PREFIX]\n"
 		"                   [--servers PREFIX] [--vlan PERCENT] [--hostile PERCENT]\n"
@@ -1221,6 +1221,7 @@ static void usage(FILE *out)
 		"  -s SEED         PRNG seed; same arguments give the same file (default 1)\n"
 		"  --size MIN-MAX  uniform frame size range, %d..%d (default 64-1500)\n"
 		"  --fixed BYTES   every frame BYTES long\n"
+		"  --imix          simple IMIX: 64, 594 and 1518-byte frames, 7:4:1 in every 12\n"
 		"  --round-robin   packet i belongs to flow i %% FLOWS (default: a random flow each\n"
 		"                  packet); with -n equal to -f, every packet is a new flow\n"
 		"  --ipv4          IPv4 flows only (no IPv6), e.g. for 64-byte frames throughout\n"
@@ -1306,9 +1307,19 @@ static struct prefix parse_prefix(const char *opt, const char *arg)
 	return p;
 }
 
-/* The packet mix: packets of nflows flows in no particular state. */
+/* Simple IMIX, packet @p i's frame length: 64, 594 and 1518 bytes, 7:4:1
+ * in every 12 packets, interleaved (362 bytes on average). */
+static size_t imix_len(uint64_t i)
+{
+	static const uint16_t pattern[12] = { 64, 594, 64, 64, 594, 64, 1518, 64, 594, 64, 594, 64 };
+
+	return pattern[i % 12];
+}
+
+/* The packet mix: packets of nflows flows in no particular state, of
+ * lengths in [min_len, max_len], or IMIX's when @p imix. */
 static int write_mix(pcap_dumper_t *dumper, uint64_t npkts, uint64_t nflows, bool round_robin,
-		     bool ipv4_only, uint64_t min_len, uint64_t max_len, char *result, size_t rsize)
+		     bool ipv4_only, uint64_t min_len, uint64_t max_len, bool imix, char *result, size_t rsize)
 {
 	uint64_t used_flows = 0, n_tcp = 0, n_udp = 0, n_icmp = 0, n_v6 = 0, bytes = 0;
 	uint8_t buf[MAX_FRAME];
@@ -1323,7 +1334,7 @@ static int write_mix(pcap_dumper_t *dumper, uint64_t npkts, uint64_t nflows, boo
 
 	for (uint64_t i = 0; i < npkts; i++) {
 		struct flow *f = &flows[round_robin ? i % nflows : rng_below(nflows)];
-		size_t len = min_len + rng_below(max_len - min_len + 1);
+		size_t len = imix ? imix_len(i) : min_len + rng_below(max_len - min_len + 1);
 		struct pcap_pkthdr hdr;
 		bool to_server;
 
@@ -1405,6 +1416,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "size", required_argument, NULL, 'S' },
 		{ "fixed", required_argument, NULL, 'F' },
+		{ "imix", no_argument, NULL, 'X' },
 		{ "round-robin", no_argument, NULL, 'R' },
 		{ "ipv4", no_argument, NULL, '4' },
 		{ "sessions", required_argument, NULL, OPT_SESSIONS },
@@ -1420,7 +1432,7 @@ int main(int argc, char **argv)
 	uint64_t npkts = 20000, nflows = 400, seed = 1, nsessions = 0, nopen = 1000;
 	uint64_t min_len = 64, max_len = 1500;
 	const char *size_opt = NULL, *mix_opt = NULL, *sess_opt = NULL, *summary = NULL;
-	bool round_robin = false, ipv4_only = false;
+	bool round_robin = false, ipv4_only = false, imix = false;
 	struct gen g = {
 		.clients = { 0x0a000000, 16 }, .servers = { 0xac100000, 20 }, .hostile_pct = 1,
 	};
@@ -1465,6 +1477,12 @@ int main(int argc, char **argv)
 				bad_usage("--fixed conflicts with earlier %s", size_opt);
 			size_opt = mix_opt = "--fixed";
 			min_len = max_len = parse_opt("--fixed", optarg, MIN_FRAME, MAX_FRAME);
+			break;
+		case 'X':
+			if (size_opt)
+				bad_usage("--imix conflicts with earlier %s", size_opt);
+			size_opt = mix_opt = "--imix";
+			imix = true;
 			break;
 		case 'R':
 			round_robin = true;
@@ -1537,7 +1555,7 @@ int main(int argc, char **argv)
 	if (nsessions)
 		rc = run_sessions(&g, nsessions, nopen, summary, seed, result, sizeof(result));
 	else
-		rc = write_mix(dumper, npkts, nflows, round_robin, ipv4_only, min_len, max_len,
+		rc = write_mix(dumper, npkts, nflows, round_robin, ipv4_only, min_len, max_len, imix,
 			       result, sizeof(result));
 
 	/* pcap_dump() reports nothing; write errors only show on the stdio stream. */

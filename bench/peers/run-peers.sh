@@ -50,7 +50,8 @@
 #            by veth pairs, every port an AF_PACKET socket (DPDK
 #            net_af_packet) on a veth
 # Chains of PEERS_CHAINS (default "1 3"), packets of PEERS_SIZES bytes
-# (default "64"; past 2048, jumbo: nfhost's core gets --mtu, the peers'
+# (default "64"; "imix": 64, 594 and 1518-byte frames 7:4:1 from a pcap
+# replayed for ever, Gbps from their mean; past 2048, jumbo: nfhost's core gets --mtu, the peers'
 # processes mbufs that hold a frame whole, the veths and OVS's ports the
 # MTU, the AF_PACKET rings 16 KiB frame slots), PEERS_ROUNDS rounds (3) of
 # PEERS_SECONDS (2) s, systems alternated within a round so the machine's
@@ -76,6 +77,9 @@ TMP=$(mktemp -d)
 PIDS=()
 NETNS=()
 FRAME=() # nfh-peer-nf's --frame for jumbo sizes (one_run)
+# the packet size being run (set_size): SIZE its label (a frame length, or
+# imix), BYTES its largest frame, AVG its mean, SRC the source's device
+BYTES=64 AVG=64 SRC=
 OVS_DIR=
 
 cleanup() {
@@ -127,16 +131,34 @@ run_nfhost-copy() {
 	nfhost_chain "$1" untrusted
 }
 
-# the MTU of SIZE-byte frames: the Ethernet header apart, at least 1500
+# set_size: BYTES, AVG and SRC for SIZE.  IMIX comes from a pcap replayed
+# for ever (net_pcap infinite_rx, nfh-pcapgen --imix: 64, 594 and 1518-byte
+# IPv4 frames, 7:4:1), every other size from net_null.  Both copy nothing
+# into a packet but what the source puts there: the same for every system.
+set_size() {
+	if [[ $SIZE == imix ]]; then
+		[[ -s $TMP/imix.pcap ]] || "$B"/nfh-pcapgen --imix --ipv4 -n 1200 -f 100 "$TMP/imix.pcap" > /dev/null
+		BYTES=1518 SRC="net_pcap0,rx_pcap=$TMP/imix.pcap,infinite_rx=1"
+		AVG=$(python3 -c "import sys; sys.path.insert(0, sys.argv[2]); from pcaptool import packets
+l = [len(p) for _, _, p in packets(sys.argv[1])]; print(round(sum(l) / len(l), 2))" "$TMP/imix.pcap" tests/integration)
+	elif [[ $SIZE =~ ^[0-9]+$ ]] && ((SIZE >= 64 && SIZE <= 9600)); then
+		BYTES=$SIZE AVG=$SIZE SRC="net_null0,size=$SIZE"
+	else
+		echo "bench: PEERS_SIZES: '$SIZE' is neither 64..9600 bytes nor imix" >&2
+		exit 2
+	fi
+}
+
+# the MTU of the frames being run: the Ethernet header apart, at least 1500
 mtu() {
-	echo $((SIZE - 14 > 1500 ? SIZE - 14 : 1500))
+	echo $((BYTES - 14 > 1500 ? BYTES - 14 : 1500))
 }
 
 # nfhost_chain N trusted|untrusted: the core's port is net_null, or with
 # --latency two memif ports to the edge (port 0 in, its pair 1 out); frames
 # past a default buffer (jumbo) get buffers for them (--mtu)
 nfhost_chain() {
-	local n=$1 ids region=/dev/hugepages/$TAG-s0 iso=() ports=(--vdev "net_null0,size=$SIZE")
+	local n=$1 ids region=/dev/hugepages/$TAG-s0 iso=() ports=(--vdev "$SRC")
 	local mtu=(--mtu "$(mtu)")
 	ids=$(seq -s, 1 "$n")
 	[[ $2 == untrusted ]] && iso=(--untrusted "$ids")
@@ -207,7 +229,7 @@ edge_start() {
 	((EDGE_RATE > 0)) && rate=(--rate "$EDGE_RATE")
 	# one memory segment file: vhost-user (virtio-user) shares at most 8 regions
 	"${in[@]}" taskset -c "$cpu" "$B"/nfh-peer-nf -l "$cpu" --no-pci --no-telemetry --in-memory --single-file-segments \
-		--file-prefix "$TAG-edge" --vdev "net_null0,size=$SIZE" "$@" -- --edge "$SECS" "${rate[@]}" "${FRAME[@]}" \
+		--file-prefix "$TAG-edge" --vdev "$SRC" "$@" -- --edge "$SECS" "${rate[@]}" "${FRAME[@]}" \
 		--hold > "$TMP/edge.json" 2> "$TMP/edge.log" &
 	EDGE_PID=$!
 	PIDS=("$EDGE_PID" "${PIDS[@]}")
@@ -247,8 +269,8 @@ run_memif-stock() {
 # testpmd_mbufs N: dpdk-testpmd's mbuf options, N of them, or a quarter as
 # many that each hold a SIZE-byte frame whole (the hugepages are shared)
 testpmd_mbufs() {
-	if ((SIZE > 2048)); then
-		echo "--total-num-mbufs $(($1 / 4)) --mbuf-size $((SIZE + 128))"
+	if ((BYTES > 2048)); then
+		echo "--total-num-mbufs $(($1 / 4)) --mbuf-size $((BYTES + 128))"
 	else
 		echo "--total-num-mbufs $1"
 	fi
@@ -289,7 +311,7 @@ memif_chain() {
 # once-a-second statistics give the rate out of the chain (port 0's
 # Tx-pps, the mean over the window).
 run_memif-switch() {
-	local n=$1 k dev=(--vdev "net_null0,size=$SIZE") sw
+	local n=$1 k dev=(--vdev "$SRC") sw
 	# --latency: the edge's two memif ports instead of net_null, first and last
 	((LATENCY)) && dev=(--vdev "net_memif0,role=server,socket=$TAG-e0")
 	for k in $(seq 1 "$n"); do
@@ -386,7 +408,7 @@ run_ovs-vhost() {
 		"${V[@]}" add-port br0 e1 -- set Interface e1 type=dpdkvhostuser ofport_request=$((2 * n + 2)) \
 			mtu_request="$(mtu)"
 	else
-		"${V[@]}" add-port br0 nul0 -- set Interface nul0 type=dpdk options:dpdk-devargs=net_null0,size=$SIZE \
+		"${V[@]}" add-port br0 nul0 -- set Interface nul0 type=dpdk options:dpdk-devargs="$SRC" \
 			ofport_request=1 mtu_request="$(mtu)"
 	fi
 	for k in $(seq 1 "$n"); do
@@ -443,7 +465,7 @@ run_ovs-vhost() {
 # the run and deleted after it (the veths go with their namespaces).
 AF_FRAME=16384
 af() {
-	if ((SIZE > 2048)); then
+	if ((BYTES > 2048)); then
 		# a frame slot holds the frame after TPACKET's header, and no more
 		# than an mbuf's room (the PMD refuses a queue otherwise)
 		echo "net_af_packet$1,iface=$2,qpairs=1,blocksz=$AF_FRAME,framesz=$AF_FRAME,framecnt=256"
@@ -509,7 +531,7 @@ one_run() {
 	FAIL= LAT=null
 	FRAME=()
 	# jumbo: the peers' mbufs hold an AF_PACKET frame slot whole (af())
-	((SIZE > 2048)) && FRAME=(--frame "$AF_FRAME")
+	((BYTES > 2048)) && FRAME=(--frame "$AF_FRAME")
 	# what a cache line's trip between the CPUs costs just now: the host
 	# moves this machine's CPUs, and this cost, between runs
 	line=$("$B"/nfh-stall-probe --line 0 1 | python3 -c "import json,sys; print(json.load(sys.stdin)['line_round_trip_ns'])")
@@ -517,20 +539,21 @@ one_run() {
 	if [[ $FAIL == skipped:* ]]; then
 		printf '  %d %-12s %s\n' "$r" "$s" "$FAIL" >&2
 	elif [[ -n $FAIL ]]; then
-		printf '  %d %-12s %5d B chain %d %-7s failed: %s\n' "$r" "$s" "$SIZE" "$n" "$load" "$FAIL" >&2
+		printf '  %d %-12s %5s B chain %d %-7s failed: %s\n' "$r" "$s" "$SIZE" "$n" "$load" "$FAIL" >&2
 	elif [[ $LAT != null ]]; then
-		printf '  %d %-12s %5d B chain %d %-7s %8.3f Mpps  p50 %s p99 %s p99.9 %s us  lost %s\n' "$r" "$s" "$SIZE" "$n" \
+		printf '  %d %-12s %5s B chain %d %-7s %8.3f Mpps  p50 %s p99 %s p99.9 %s us  lost %s\n' "$r" "$s" "$SIZE" "$n" \
 			"$load" "$MPPS" $(python3 -c "import json,sys; j=json.loads(sys.argv[1]); print(j['p50_us'], j['p99_us'], j['p999_us'])" "$LAT") \
 			"$LOST" >&2
 	else
-		printf '  %d %-12s %5d B chain %d %-7s %8.3f Mpps %7.2f Gbps  lost %s  (line round trip %s ns)\n' "$r" "$s" \
-			"$SIZE" "$n" "$load" "$MPPS" "$(echo "$MPPS * $SIZE * 8 / 1000" | bc -l)" "$LOST" "$line" >&2
+		printf '  %d %-12s %5s B chain %d %-7s %8.3f Mpps %7.2f Gbps  lost %s  (line round trip %s ns)\n' "$r" "$s" \
+			"$SIZE" "$n" "$load" "$MPPS" "$(echo "$MPPS * $AVG * 8 / 1000" | bc -l)" "$LOST" "$line" >&2
 	fi
 	python3 -c "import json,sys; print(json.dumps({'system': sys.argv[1], 'chain_len': int(sys.argv[2]),
     'round': int(sys.argv[3]), 'mpps': json.loads(sys.argv[4]), 'lost': json.loads(sys.argv[5]), 'error': sys.argv[6] or None,
-    'pkt_size': int(sys.argv[7]), 'load': sys.argv[8], 'rate_pps': int(sys.argv[9]), 'lat': json.loads(sys.argv[10]),
-    'line_ns': json.loads(sys.argv[11])}))" \
-		"$s" "$n" "$r" "$MPPS" "$LOST" "$FAIL" "$SIZE" "$load" "$EDGE_RATE" "$LAT" "$line" >> "$TMP/runs"
+    'pkt_size': int(sys.argv[7]) if sys.argv[7].isdigit() else sys.argv[7], 'load': sys.argv[8],
+    'rate_pps': int(sys.argv[9]), 'lat': json.loads(sys.argv[10]), 'line_ns': json.loads(sys.argv[11]),
+    'avg_bytes': float(sys.argv[12])}))" \
+		"$s" "$n" "$r" "$MPPS" "$LOST" "$FAIL" "$SIZE" "$load" "$EDGE_RATE" "$LAT" "$line" "$AVG" >> "$TMP/runs"
 }
 
 declare -A SKIP=()
@@ -574,6 +597,7 @@ if ((LATENCY)); then
 	# at 10, 50 and 90% of its own, then all at one common rate: half the
 	# slowest peer's maximum
 	SIZE=${SIZES%% *}
+	set_size
 	for n in $CHAINS; do
 		declare -A MAX=()
 		EDGE_RATE=0
@@ -600,6 +624,7 @@ if ((LATENCY)); then
 else
 	for ((r = 0; r < ROUNDS; r++)); do
 		for SIZE in $SIZES; do
+			set_size
 			for n in $CHAINS; do
 				for s in "${SYSTEMS[@]}"; do
 					# modelled from the others' rows, or nothing to run here
@@ -649,8 +674,9 @@ if latency:
                         n, r["offered_mpps"], common["nfhost"]["p99_us"], s, r["p99_us"],
                         "lower" if common["nfhost"]["p99_us"] < r["p99_us"] else "NOT lower"), file=sys.stderr)
 else:
-  for size, n in sorted({(r["pkt_size"], r["chain_len"]) for r in runs}):
+  for size, n in sorted({(r["pkt_size"], r["chain_len"]) for r in runs}, key=lambda k: (isinstance(k[0], str), str(k[0]).zfill(6), k[1])):
     here = [r for r in runs if r["chain_len"] == n and r["pkt_size"] == size]
+    avg = here[0]["avg_bytes"]
     mine = {s: {r["round"]: r["mpps"] for r in here if r["system"] == s and r["mpps"] is not None}
             for s in {r["system"] for r in here}}
     errors = {s: [r["error"] for r in here if r["system"] == s and r["error"]] for s in mine}
@@ -658,7 +684,8 @@ else:
     for s, by_round in sorted(mine.items()):
         m = med(by_round.values()) if by_round else None
         row = {"system": s, "bench": "peers", "kind": "throughput", "chain_len": n, "pkt_size": size, "mpps": m,
-               "gbps": round(m * size * 8 / 1e3, 3) if m is not None else None, "mpps_runs": list(by_round.values()),
+               "gbps": round(m * avg * 8 / 1e3, 3) if m is not None else None, "mpps_runs": list(by_round.values()),
+               "avg_bytes": avg,
                # each run's cache-line round trip between the CPUs just before it
                "line_round_trip_ns_runs": [r["line_ns"] for r in here if r["system"] == s and r["mpps"] is not None],
                # runs that gave no number, and why: a row, never a silent gap
@@ -671,7 +698,7 @@ else:
         if s != "nfhost" and "nfhost" in mine and by_round:
             ratios = [mine["nfhost"][k] / v for k, v in by_round.items() if v and k in mine["nfhost"]]
             row["nfhost_ratio"] = round(med(ratios), 2) if ratios else None
-            print("  %d B chain %d: nfhost %.3f Mpps, %s %.3f Mpps: nfhost/%s %.2fx (rounds %s)" % (
+            print("  %s B chain %d: nfhost %.3f Mpps, %s %.3f Mpps: nfhost/%s %.2fx (rounds %s)" % (
                 size, n, med(mine["nfhost"].values()), s, row["mpps"], s, row["nfhost_ratio"] or 0,
                 " ".join("%.2f" % x for x in ratios)), file=sys.stderr)
         if errors[s] and all(e.startswith("skipped: ") for e in errors[s]) and not by_round:
@@ -688,6 +715,7 @@ PCIE = {"device": "82599-class 10GbE NIC (NetVM's), PCIe 2.0 x8", "gbytes_per_s_
         "tlp_header_bytes": 24, "max_payload_bytes": 128, "read_completion_bytes": 64, "descriptor_bytes": 16}
 
 def pcie_mpps(size, n):
+    size = int(round(size))
     up = n * (size + PCIE["tlp_header_bytes"] * -(-size // PCIE["max_payload_bytes"]) +  # packet written into the NF
               PCIE["descriptor_bytes"] + PCIE["tlp_header_bytes"])                       # descriptor write-back
     down = n * (size + PCIE["tlp_header_bytes"] * -(-size // PCIE["read_completion_bytes"]) +  # packet read out
@@ -696,11 +724,11 @@ def pcie_mpps(size, n):
 
 if "sriov-model" in systems and not latency:
     for r in [r for r in rows if r["system"] == "nfhost-copy"]:
-        bus = pcie_mpps(r["pkt_size"], r["chain_len"])
+        bus = pcie_mpps(r["avg_bytes"], r["chain_len"])
         m = min(bus, r["mpps"]) if r["mpps"] is not None else None
         row = {"system": "sriov-model", "bench": "peers", "kind": "throughput", "modelled": True,
                "chain_len": r["chain_len"], "pkt_size": r["pkt_size"], "mpps": round(m, 4) if m is not None else None,
-               "gbps": round(m * r["pkt_size"] * 8 / 1e3, 3) if m is not None else None,
+               "gbps": round(m * r["avg_bytes"] * 8 / 1e3, 3) if m is not None else None, "avg_bytes": r["avg_bytes"],
                "pcie_mpps": round(bus, 3), "copy_mpps": r["mpps"],
                "limited_by": None if m is None else "pcie" if bus < r["mpps"] else "copy per hop",
                "model": PCIE, "errors": [] if m is not None else ["nfhost-copy gave no rate to model from"],
@@ -709,7 +737,7 @@ if "sriov-model" in systems and not latency:
                      and x["pkt_size"] == r["pkt_size"] and x["mpps"]), None)
         if here and m:
             row["nfhost_ratio"] = round(here["mpps"] / m, 2)
-            print("  %d B chain %d: nfhost %.3f Mpps, sriov-model %.3f Mpps (modelled, %s): %.2fx" % (
+            print("  %s B chain %d: nfhost %.3f Mpps, sriov-model %.3f Mpps (modelled, %s): %.2fx" % (
                 r["pkt_size"], r["chain_len"], here["mpps"], m, row["limited_by"], row["nfhost_ratio"]), file=sys.stderr)
         rows.append(row)
 for st in stalls:

@@ -97,4 +97,17 @@ done << 'EOF'
 7d10717fe28b5ed4b96487080585bca993b3430cba766391cfddd70f4a494c11 -n 1000 -f 1000 --round-robin --ipv4 --fixed 64 -s 7
 5d774ad9c53a658065fe0a674462fe934d002d76c7389f0014690ca0c53cfd58 -n 3000 -f 300 -s 11 --size 64-200
 EOF
+echo "== IMIX: 64, 594 and 1518-byte frames, 7:4:1 in every 12"
+"$G" --imix --ipv4 -n 1200 -f 100 "$T/imix.pcap" > /dev/null
+"$PY" - "$T/imix.pcap" "$ROOT/tests/integration" << 'EOF' || fail "the IMIX pcap is not 7:4:1 of 64, 594, 1518 bytes"
+import sys
+from collections import Counter
+sys.path.insert(0, sys.argv[2])
+from pcaptool import packets
+lens = [len(p) for _, _, p in packets(sys.argv[1])]
+for k in range(0, len(lens), 12):
+    assert Counter(lens[k:k + 12]) == {64: 7, 594: 4, 1518: 1}, (k, lens[k:k + 12])
+assert len(lens) == 1200, len(lens)
+print("IMIX: %d frames, %.1f bytes on average" % (len(lens), sum(lens) / len(lens)))
+EOF
 echo "PASS t_pcapgen"

@@ -207,7 +207,7 @@ if [[ ${BENCH_PEERS:-1} == 1 ]]; then
 		PEERS_ROUNDS=${PEERS_ROUNDS:-$( ((FULL)) && echo 3 || echo 2)} \
 		PEERS_SECONDS=${PEERS_SECONDS:-$( ((FULL)) && echo 2 || echo 1)} \
 		bench/peers/run-peers.sh --rows "$ROWS" nfhost nfhost-copy memif memif-switch memif-stock ovs-vhost kernel \
-		$( ((FULL)) && echo sriov sriov-model)
+		$( ((FULL)) && echo ovs-vhost-stock sriov sriov-model)
 	# the quick profile's jumbo frames: what zero copy buys at 9000 B
 	# (BENCH=full runs every system at 9000 B above)
 	((FULL)) || PEERS_SIZES=9000 PEERS_CHAINS="1 3" PEERS_ROUNDS=2 PEERS_SECONDS=1 \

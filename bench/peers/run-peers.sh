@@ -34,6 +34,8 @@
 #   memif-stock  the same pipeline with stock busy-polling NFs: dpdk-testpmd
 #            in macswap mode, which never yields (what a user of stock
 #            tools sees when NFs share a core)
+#   ovs-vhost-stock  ovs-vhost with those stock NFs (dpdk-testpmd macswap on
+#            net_virtio_user)
 #   ovs-vhost  Open vSwitch with DPDK (its own run directory, no systemd)
 #            switching between dpdkvhostuserclient ports, the chain made
 #            of OpenFlow rules; OVS's own net_null port is the source and
@@ -276,30 +278,39 @@ testpmd_mbufs() {
 	fi
 }
 
+# nf_start K peer|testpmd VDEV...: NF K of a chain on CPU 1 with ports
+# VDEV..., ours (nfh-peer-nf --nf) or stock busy-polling dpdk-testpmd in
+# macswap mode; its PID in PIDS, its log nfK.log; then until it says it
+# forwards (a memif client or a vhost-user server waits for its peer)
+nf_start() {
+	local k=$1 kind=$2
+	shift 2
+	if [[ $kind == peer ]]; then
+		taskset -c 1 "$B"/nfh-peer-nf -l 1 --no-pci --no-telemetry --in-memory --single-file-segments \
+			--file-prefix "$TAG-nf$k" "$@" -- --nf "${FRAME[@]}" > "$TMP/nf$k.log" 2>&1 &
+	else
+		# a main lcore and a forwarding one, both on CPU 1; its stdout
+		# line-buffered, for the line that says it forwards
+		taskset -c 1 stdbuf -oL dpdk-testpmd --lcores 0@1,1@1 --no-pci --no-telemetry --in-memory --single-file-segments \
+			--file-prefix "$TAG-nf$k" "$@" -- --forward-mode=macswap --auto-start \
+			$(testpmd_mbufs 16384) --stats-period 3600 < /dev/null > "$TMP/nf$k.log" 2>&1 &
+	fi
+	PIDS+=($!)
+	wait_ready "$TMP/nf$k.log" "$([[ $kind == peer ]] && echo "peer-nf: ready" || echo "packet forwarding - ports=")"
+}
+
 # memif_chain N peer|testpmd
 memif_chain() {
-	local n=$1 k role dev
+	local n=$1 k role
 	# the edge first: it listens on both ends of the chain
 	edge_start 0 --vdev "net_memif0,role=server,socket=$TAG-l0" --vdev "net_memif1,role=server,socket=$TAG-l$n"
 	wait_ready "$TMP/edge.log" "peer-edge: ready" || { fail_run "the memif edge did not come up"; return; }
 	for k in $(seq 1 "$n"); do
 		role=server
 		((k == n)) && role=client
-		dev=(--vdev "net_memif0,role=client,socket=$TAG-l$((k - 1))" --vdev "net_memif1,role=$role,socket=$TAG-l$k")
-		if [[ $2 == peer ]]; then
-			taskset -c 1 "$B"/nfh-peer-nf -l 1 --no-pci --no-telemetry --in-memory --file-prefix "$TAG-nf$k" \
-				"${dev[@]}" -- --nf "${FRAME[@]}" > "$TMP/nf$k.log" 2>&1 &
-		else
-			# a main lcore and a forwarding one, both on CPU 1; its stdout
-			# line-buffered, for the line that says it forwards
-			taskset -c 1 stdbuf -oL dpdk-testpmd --lcores 0@1,1@1 --no-pci --no-telemetry --in-memory --single-file-segments \
-				--file-prefix "$TAG-nf$k" "${dev[@]}" -- --forward-mode=macswap --auto-start \
-				$(testpmd_mbufs 16384) --stats-period 3600 < /dev/null > "$TMP/nf$k.log" 2>&1 &
-		fi
-		PIDS+=($!)
 		# each NF once the one before listens for it
-		wait_ready "$TMP/nf$k.log" "$([[ $2 == peer ]] && echo "peer-nf: ready" || echo "packet forwarding - ports=")" ||
-			{ fail_run "memif NF $k ($2) did not come up"; return; }
+		nf_start "$k" "$2" --vdev "net_memif0,role=client,socket=$TAG-l$((k - 1))" \
+			--vdev "net_memif1,role=$role,socket=$TAG-l$k" || { fail_run "memif NF $k ($2) did not come up"; return; }
 	done
 	edge_wait "$EDGE_PID"
 	[[ -n $FAIL ]] || stop_all
@@ -326,11 +337,9 @@ run_memif-switch() {
 	PIDS+=("$sw")
 	wait_ready "$TMP/sw.log" "packet forwarding - ports=" || { fail_run "the memif switch did not come up"; return; }
 	for k in $(seq 1 "$n"); do
-		taskset -c 1 "$B"/nfh-peer-nf -l 1 --no-pci --no-telemetry --in-memory --file-prefix "$TAG-nf$k" \
-			--vdev "net_memif0,role=client,socket=$TAG-s${k}a" --vdev "net_memif1,role=client,socket=$TAG-s${k}b" \
-			-- --nf "${FRAME[@]}" > "$TMP/nf$k.log" 2>&1 &
-		PIDS+=($!)
-		wait_ready "$TMP/nf$k.log" "peer-nf: ready" || { fail_run "memif NF $k (behind the switch) did not come up"; return; }
+		nf_start "$k" peer --vdev "net_memif0,role=client,socket=$TAG-s${k}a" \
+			--vdev "net_memif1,role=client,socket=$TAG-s${k}b" ||
+			{ fail_run "memif NF $k (behind the switch) did not come up"; return; }
 	done
 	if ((LATENCY)); then
 		edge 1 --vdev "net_memif0,role=client,socket=$TAG-e0" --vdev "net_memif1,role=client,socket=$TAG-e1"
@@ -381,6 +390,15 @@ ovs_tx() {
 }
 
 run_ovs-vhost() {
+	ovs_chain "$1" peer
+}
+
+run_ovs-vhost-stock() {
+	ovs_chain "$1" testpmd
+}
+
+# ovs_chain N peer|testpmd
+ovs_chain() {
 	local n=$1 k V t0 t1 c0 c1 next
 	[[ -x $OVS ]] || { fail_run "Open vSwitch with DPDK is not installed (tools/deps.sh --bench)"; return; }
 	OVS_DIR=$TMP/ovs
@@ -424,13 +442,10 @@ run_ovs-vhost() {
 		ovs-ofctl add-flow br0 "in_port=$((2 * k + 1)),actions=output:$next"
 	done
 	for k in $(seq 1 "$n"); do
-		taskset -c 1 "$B"/nfh-peer-nf -l 1 --no-pci --no-telemetry --in-memory --single-file-segments \
-			--file-prefix "$TAG-nf$k" --vdev "net_virtio_user0,path=$OVS_DIR/v${k}a.sock,server=1,queues=1" \
-			--vdev "net_virtio_user1,path=$OVS_DIR/v${k}b.sock,server=1,queues=1" -- --nf "${FRAME[@]}" \
-			> "$TMP/nf$k.log" 2>&1 &
-		PIDS+=($!)
 		# its vhost-user servers wait for OVS's clients before it is ready
-		wait_ready "$TMP/nf$k.log" "peer-nf: ready" || { fail_run "vhost-user NF $k did not come up"; ovs_stop; return; }
+		nf_start "$k" "$2" --vdev "net_virtio_user0,path=$OVS_DIR/v${k}a.sock,server=1,queues=1" \
+			--vdev "net_virtio_user1,path=$OVS_DIR/v${k}b.sock,server=1,queues=1" ||
+			{ fail_run "vhost-user NF $k ($2) did not come up"; ovs_stop; return; }
 	done
 	if ((LATENCY)); then
 		edge 1 --vdev "net_virtio_user0,path=$OVS_DIR/e0,queues=1" --vdev "net_virtio_user1,path=$OVS_DIR/e1,queues=1"
@@ -537,15 +552,15 @@ one_run() {
 	line=$("$B"/nfh-stall-probe --line 0 1 | python3 -c "import json,sys; print(json.load(sys.stdin)['line_round_trip_ns'])")
 	"run_$s" "$n"
 	if [[ $FAIL == skipped:* ]]; then
-		printf '  %d %-12s %s\n' "$r" "$s" "$FAIL" >&2
+		printf '  %d %-15s %s\n' "$r" "$s" "$FAIL" >&2
 	elif [[ -n $FAIL ]]; then
-		printf '  %d %-12s %5s B chain %d %-7s failed: %s\n' "$r" "$s" "$SIZE" "$n" "$load" "$FAIL" >&2
+		printf '  %d %-15s %5s B chain %d %-7s failed: %s\n' "$r" "$s" "$SIZE" "$n" "$load" "$FAIL" >&2
 	elif [[ $LAT != null ]]; then
-		printf '  %d %-12s %5s B chain %d %-7s %8.3f Mpps  p50 %s p99 %s p99.9 %s us  lost %s\n' "$r" "$s" "$SIZE" "$n" \
+		printf '  %d %-15s %5s B chain %d %-7s %8.3f Mpps  p50 %s p99 %s p99.9 %s us  lost %s\n' "$r" "$s" "$SIZE" "$n" \
 			"$load" "$MPPS" $(python3 -c "import json,sys; j=json.loads(sys.argv[1]); print(j['p50_us'], j['p99_us'], j['p999_us'])" "$LAT") \
 			"$LOST" >&2
 	else
-		printf '  %d %-12s %5s B chain %d %-7s %8.3f Mpps %7.2f Gbps  lost %s  (line round trip %s ns)\n' "$r" "$s" \
+		printf '  %d %-15s %5s B chain %d %-7s %8.3f Mpps %7.2f Gbps  lost %s  (line round trip %s ns)\n' "$r" "$s" \
 			"$SIZE" "$n" "$load" "$MPPS" "$(echo "$MPPS * $AVG * 8 / 1000" | bc -l)" "$LOST" "$line" >&2
 	fi
 	python3 -c "import json,sys; print(json.dumps({'system': sys.argv[1], 'chain_len': int(sys.argv[2]),
@@ -646,8 +661,10 @@ med = statistics.median
 rows = []
 split = {"nfhost": "nfhost core", "nfhost-copy": "nfhost core, copying",
          "memif-switch": "dpdk-testpmd switch: its net_null port and the switching",
-         "ovs-vhost": "OVS PMD: its net_null port and the switching"}
-nfs = {"nfhost": "nf-macswap", "nfhost-copy": "nf-macswap (untrusted)", "memif-stock": "dpdk-testpmd macswap"}
+         "ovs-vhost": "OVS PMD: its net_null port and the switching",
+         "ovs-vhost-stock": "OVS PMD: its net_null port and the switching"}
+nfs = {"nfhost": "nf-macswap", "nfhost-copy": "nf-macswap (untrusted)", "memif-stock": "dpdk-testpmd macswap",
+       "ovs-vhost-stock": "dpdk-testpmd macswap"}
 if latency:
     # --latency: a row a run, all between the same external edge
     for r in runs:

@@ -206,7 +206,7 @@ if [[ ${BENCH_PEERS:-1} == 1 ]]; then
 		PEERS_CHAINS=${PEERS_CHAINS:-$( ((FULL)) && echo 1 2 3 4 8 || echo 1 3)} \
 		PEERS_ROUNDS=${PEERS_ROUNDS:-$( ((FULL)) && echo 3 || echo 2)} \
 		PEERS_SECONDS=${PEERS_SECONDS:-$( ((FULL)) && echo 2 || echo 1)} \
-		bench/peers/run-peers.sh --rows "$ROWS" nfhost nfhost-copy memif memif-switch memif-stock ovs-vhost kernel \
+		bench/peers/run-peers.sh --rows "$ROWS" nfhost nfhost-copy memif vhost memif-switch memif-stock ovs-vhost kernel \
 		$( ((FULL)) && echo ovs-vhost-stock sriov sriov-model)
 	# the quick profile's jumbo frames: what zero copy buys at 9000 B
 	# (BENCH=full runs every system at 9000 B above)
@@ -216,7 +216,7 @@ if [[ ${BENCH_PEERS:-1} == 1 ]]; then
 	# its own maximum, and all at half the slowest peer's
 	PEERS_SIZES=64 PEERS_CHAINS="1 3" PEERS_SECONDS=${PEERS_SECONDS:-$( ((FULL)) && echo 2 || echo 1)} \
 		bench/peers/run-peers.sh --rows "$ROWS" --latency nfhost memif memif-switch \
-		ovs-vhost kernel
+		ovs-vhost kernel $( ((FULL)) && echo vhost)
 fi
 python3 - "$ROWS" "$OUT" <<'PY'
 import json, sys

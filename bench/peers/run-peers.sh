@@ -27,6 +27,9 @@
 #   memif    CSIT's direct pipeline: the edge (bench/peers/peer_nf.c:
 #            net_null source) -> memif -> NF 1 -> memif -> ... -> NF n ->
 #            memif -> the edge, each NF nfh-peer-nf --nf
+#   vhost    the direct pipeline over vhost-user, no switch: on each link
+#            one process the back end (net_vhost), the other the front end
+#            (net_virtio_user, as a VM's NIC), each NF nfh-peer-nf --nf
 #   memif-switch  the NFs behind a DPDK switch (CSIT's other topology):
 #            dpdk-testpmd forwarding in io mode, chained topology, over
 #            a net_null port (source and sink, as OVS's and nfhost's) and
@@ -311,6 +314,28 @@ memif_chain() {
 		# each NF once the one before listens for it
 		nf_start "$k" "$2" --vdev "net_memif0,role=client,socket=$TAG-l$((k - 1))" \
 			--vdev "net_memif1,role=$role,socket=$TAG-l$k" || { fail_run "memif NF $k ($2) did not come up"; return; }
+	done
+	edge_wait "$EDGE_PID"
+	[[ -n $FAIL ]] || stop_all
+}
+
+# vhost: the direct pipeline over vhost-user, no switch.  On each link one
+# process is the vhost-user back end (net_vhost, listening; it copies the
+# packet into the virtqueue) and the other the front end (net_virtio_user,
+# as a VM's virtio NIC), which connects when it starts and fails when
+# nobody listens.  So the back ends start first: the edge's two ports (the
+# chain's way in and out), then each NF in turn, the front end towards the
+# NF before and the back end of the next link (the last NF: a front end to
+# the edge).
+run_vhost() {
+	local n=$1 k out
+	edge_start 0 --vdev "net_vhost0,iface=$TMP/v0.sock,queues=1" --vdev "net_vhost1,iface=$TMP/v$n.sock,queues=1"
+	wait_ready "$TMP/edge.log" "peer-edge: ready" || { fail_run "the vhost-user edge did not come up"; return; }
+	for k in $(seq 1 "$n"); do
+		out="net_vhost1,iface=$TMP/v$k.sock,queues=1"
+		((k == n)) && out="net_virtio_user1,path=$TMP/v$k.sock,queues=1"
+		nf_start "$k" peer --vdev "net_virtio_user0,path=$TMP/v$((k - 1)).sock,queues=1" --vdev "$out" ||
+			{ fail_run "vhost-user NF $k did not come up"; return; }
 	done
 	edge_wait "$EDGE_PID"
 	[[ -n $FAIL ]] || stop_all

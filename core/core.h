@@ -125,7 +125,8 @@ static inline struct nfg_port *core_port(const struct core *c, uint16_t p)
 /* A buffer never holds less than a 2048-byte frame (DPDK's default data
  * room), so an MTU of 1500 keeps the layout every NF has always seen. */
 #define CORE_FRAME_MIN 2048u
-/* The largest MTU: a buffer's size must fit an mbuf's 16-bit buf_len. */
+/* The largest MTU: frames of 9728 bytes, the most the common 10/40G NICs
+ * take (ixgbe, i40e), less an Ethernet header, its CRC and two VLAN tags. */
 #define CORE_MTU_MAX 9702u
 
 /** Bytes per buffer for frames of up to @p mtu bytes of payload: the

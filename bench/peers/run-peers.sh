@@ -232,6 +232,10 @@ edge_start() {
 	shift
 	[[ $1 == --netns ]] && { in=(ip netns exec "$2"); shift 2; }
 	((EDGE_RATE > 0)) && rate=(--rate "$EDGE_RATE")
+	# emptied here, not by the redirection below: that one happens in the
+	# child, after edge_wait may already have read the last run's result
+	: > "$TMP/edge.json"
+	: > "$TMP/edge.log"
 	# one memory segment file: vhost-user (virtio-user) shares at most 8 regions
 	"${in[@]}" taskset -c "$cpu" "$B"/nfh-peer-nf -l "$cpu" --no-pci --no-telemetry --in-memory --single-file-segments \
 		--file-prefix "$TAG-edge" --vdev "$SRC" "$@" -- --edge "$SECS" "${rate[@]}" "${FRAME[@]}" \

@@ -20,16 +20,16 @@ import tempfile
 import zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# nfhost first, then the peers from the closest data path to the farthest
-ORDER = ['nfhost', 'nfhost-copy', 'memif', 'memif-stock', 'vhost', 'memif-switch', 'ovs-vhost', 'ovs-vhost-stock',
+# the ceiling, nfhost, then the peers from the closest data path to the farthest
+ORDER = ['ref-ring', 'nfhost', 'nfhost-copy', 'memif', 'memif-stock', 'vhost', 'memif-switch', 'ovs-vhost', 'ovs-vhost-stock',
          'kernel', 'sriov', 'sriov-model']
 # fixed per system so that a system looks the same in every plot and every run
-COLOURS = {'nfhost': '#d62728', 'nfhost-copy': '#e377c2', 'memif': '#1f77b4', 'memif-stock': '#17becf',
+COLOURS = {'ref-ring': '#000000', 'nfhost': '#d62728', 'nfhost-copy': '#e377c2', 'memif': '#1f77b4', 'memif-stock': '#17becf',
            'memif-switch': '#393b79', 'ovs-vhost': '#2ca02c', 'ovs-vhost-stock': '#98df8a', 'vhost': '#bcbd22',
            'kernel': '#7f7f7f',
            'sriov': '#ff7f0e', 'sriov-model': '#8c564b'}
 # systems not in COLOURS: picked by a hash of the name (crc32, unlike hash(), is the same in every run)
-SPARE_COLOURS = ['#9467bd', '#000000', '#637939', '#843c39', '#7b4173', '#3182bd']
+SPARE_COLOURS = ['#9467bd', '#637939', '#843c39', '#7b4173', '#3182bd']
 LATENCY_FIELDS = ('p50_us', 'p99_us', 'p999_us', 'latency_cdf', 'load_pct')
 PLOTS = ('peers-chain.png', 'peers-size.png', 'peers-latency.png')
 

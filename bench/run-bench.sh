@@ -206,7 +206,7 @@ if [[ ${BENCH_PEERS:-1} == 1 ]]; then
 		PEERS_CHAINS=${PEERS_CHAINS:-$( ((FULL)) && echo 1 2 3 4 8 || echo 1 3)} \
 		PEERS_ROUNDS=${PEERS_ROUNDS:-$( ((FULL)) && echo 3 || echo 2)} \
 		PEERS_SECONDS=${PEERS_SECONDS:-$( ((FULL)) && echo 2 || echo 1)} \
-		bench/peers/run-peers.sh --rows "$ROWS" nfhost nfhost-copy memif vhost memif-switch ovs-vhost kernel \
+		bench/peers/run-peers.sh --rows "$ROWS" ref-ring nfhost nfhost-copy memif vhost memif-switch ovs-vhost kernel \
 		$( ((FULL)) && echo memif-stock ovs-vhost-stock sriov sriov-model)
 	# the quick profile's jumbo frames: what zero copy buys at 9000 B
 	# (BENCH=full runs every system at 9000 B above)

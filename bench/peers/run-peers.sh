@@ -50,6 +50,14 @@
 #            rate of the same run (a copy per hop) or a PCIe device's
 #            budget charged with each hop's DMA and descriptor transfers,
 #            whichever is lower; labelled modelled
+#   ref-ring  the ceiling of any platform that hands descriptors between
+#            two processes on this machine: a DPDK primary (net_null) ->
+#            rte_ring -> a secondary that touches a byte of each packet ->
+#            rte_ring -> back (bench/ref), no platform work at all; a
+#            chain of N makes that trip N times, through the primary after
+#            each, as a switch's or nfhost's core's chain does, with one
+#            secondary serving every hop (no NF scheduling); 64 B only.
+#            ref-ring / peer bounds what nfhost / peer can be in the run
 #   kernel   the same pipeline on the kernel's path: the edge and each NF
 #            in a network namespace of its own (as containers are), joined
 #            by veth pairs, every port an AF_PACKET socket (DPDK
@@ -600,6 +608,17 @@ one_run() {
 		"$s" "$n" "$r" "$MPPS" "$LOST" "$FAIL" "$SIZE" "$load" "$EDGE_RATE" "$LAT" "$line" "$AVG" >> "$TMP/runs"
 }
 
+# ref-ring: bench/ref/run-ref.sh's pipeline, 64 B
+run_ref-ring() {
+	local j
+	if [[ $SIZE != 64 ]] || ((LATENCY)); then
+		FAIL="skipped: the reference runs 64 B frames, without an edge" MPPS=null LOST=null
+		return
+	fi
+	j=$(bench/ref/run-ref.sh "$B/nfh-ref-ring" "$SECS" "$1" 2> "$TMP/edge.log") || { fail_run "run-ref.sh failed"; return; }
+	MPPS=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['mpps'])" "$j") LOST=null
+}
+
 declare -A SKIP=()
 # sriov: this machine's virtual functions; none here (no NIC) is a row
 # that says so, never a gap
@@ -747,6 +766,13 @@ else:
             print("  %s B chain %d: nfhost %.3f Mpps, %s %.3f Mpps: nfhost/%s %.2fx (rounds %s)" % (
                 size, n, med(mine["nfhost"].values()), s, row["mpps"], s, row["nfhost_ratio"] or 0,
                 " ".join("%.2f" % x for x in ratios)), file=sys.stderr)
+        ratios = [mine["ref-ring"][k] / v for k, v in by_round.items() if v and k in mine.get("ref-ring", {})]
+        if s not in ("nfhost", "ref-ring") and ratios:
+            # the reference's rate over the peer's: no platform passing
+            # descriptors between two processes could beat this ratio here
+            row["ceiling_ratio"] = round(med(ratios), 2)
+            print("  %s B chain %d: ref-ring/%s %.2fx: the most nfhost/%s could be (rounds %s)" % (
+                size, n, s, row["ceiling_ratio"], s, " ".join("%.2f" % x for x in ratios)), file=sys.stderr)
         if errors[s] and all(e.startswith("skipped: ") for e in errors[s]) and not by_round:
             row["skipped"] = errors[s][0][len("skipped: "):]
             row["errors"] = []

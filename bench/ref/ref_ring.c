@@ -9,6 +9,11 @@
  *   net_null0 rx --> ring "ref_to_sec" -----> dequeue, touch 1 byte/pkt
  *   net_null0 tx <-- ring "ref_to_pri" <----- enqueue
  *
+ * With --chain N a packet makes that trip N times, back through the
+ * primary after each (as a chain of N NFs behind a switch, or nfhost's
+ * core, does); the secondary serves every hop, so no NF scheduling is in
+ * the figure: the ceiling of such a chain on this machine.
+ *
  * One binary, two roles:
  *
  *   primary:   nfh-ref-ring -l 0 --proc-type=primary --file-prefix P \
@@ -62,6 +67,11 @@
 #define NB_MBUF 16383
 #define MBUF_CACHE 256
 #define BURST 32
+/* Packets between receive and transmit at most: with a chain, packets on
+ * their way round would otherwise lose the rings to new ones, and the
+ * figure would count drops instead of forwarding (nfhost's core bounds
+ * them alike, --max-inflight). */
+#define MAX_INFLIGHT (RING_SIZE / 2)
 #define NB_RXD 1024
 #define NB_TXD 1024
 
@@ -118,6 +128,7 @@ struct opts {
 	bool json;
 	double duration_s;
 	unsigned int pkt_size;
+	unsigned int chain;
 	double attach_timeout_s;
 };
 
@@ -128,12 +139,13 @@ usage(FILE *f)
 		"usage:\n"
 		"  primary:   " PROG " [EAL: -l 0 --proc-type=primary --file-prefix P\n"
 		"               --vdev net_null0,size=64 --no-pci --no-telemetry] --\n"
-		"               --duration SEC [--pkt-size N] [--json] [--attach-timeout SEC]\n"
+		"               --duration SEC [--pkt-size N] [--chain N] [--json] [--attach-timeout SEC]\n"
 		"  secondary: " PROG " [EAL: -l 1 --proc-type=secondary --file-prefix P\n"
 		"               --no-pci --no-telemetry] -- --secondary\n"
 		"\n"
 		"  --duration SEC        measurement time after a %.0f s warm-up (default 5)\n"
 		"  --pkt-size N          expected packet size; must match net_null size= (default 64)\n"
+		"  --chain N             hops through the secondary per packet, 1..8 (default 1)\n"
 		"  --json                print the final result as one JSON object on stdout\n"
 		"  --attach-timeout SEC  how long the primary waits for the secondary (default %.0f)\n"
 		"  --secondary           run as the secondary (NF) side\n",
@@ -160,10 +172,11 @@ parse_double(const char *s, const char *name, double *out)
 static int
 parse_opts(int argc, char **argv, struct opts *o)
 {
-	enum { O_DURATION = 256, O_PKTSIZE, O_JSON, O_SECONDARY, O_ATTACH, O_HELP };
+	enum { O_DURATION = 256, O_PKTSIZE, O_CHAIN, O_JSON, O_SECONDARY, O_ATTACH, O_HELP };
 	static const struct option longopts[] = {
 		{ "duration", required_argument, NULL, O_DURATION },
 		{ "pkt-size", required_argument, NULL, O_PKTSIZE },
+		{ "chain", required_argument, NULL, O_CHAIN },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "secondary", no_argument, NULL, O_SECONDARY },
 		{ "attach-timeout", required_argument, NULL, O_ATTACH },
@@ -176,6 +189,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 	o->json = false;
 	o->duration_s = 5.0;
 	o->pkt_size = 64;
+	o->chain = 1;
 	o->attach_timeout_s = DEFAULT_ATTACH_TIMEOUT_S;
 
 	optind = 1; /* rte_eal_init() used getopt too */
@@ -199,6 +213,19 @@ parse_opts(int argc, char **argv, struct opts *o)
 				return -1;
 			}
 			o->pkt_size = (unsigned int)v;
+			break;
+		}
+		case O_CHAIN: {
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' || v < 1 || v > 8) {
+				fprintf(stderr, PROG ": invalid --chain '%s' (1..8)\n", optarg);
+				return -1;
+			}
+			o->chain = (unsigned int)v;
 			break;
 		}
 		case O_JSON:
@@ -563,7 +590,7 @@ struct result {
 static void
 forward_loop(struct pri_state *st, const struct opts *o, struct result *res)
 {
-	struct rte_mbuf *rxb[BURST], *txb[BURST];
+	struct rte_mbuf *rxb[BURST], *txb[BURST], *again[BURST];
 	const uint16_t port = st->port;
 	struct rte_ring *const to_sec = st->to_sec, *const to_pri = st->to_pri;
 	const uint64_t hz = rte_get_tsc_hz();
@@ -572,7 +599,7 @@ forward_loop(struct pri_state *st, const struct opts *o, struct result *res)
 	uint64_t meas_tx0 = 0, meas_rx0 = 0, meas_drop0 = 0;
 	double wall0 = 0;
 	bool measuring = false;
-	unsigned int n, q;
+	unsigned int n, q, na;
 	uint16_t nb;
 
 	memset(res, 0, sizeof(*res));
@@ -582,9 +609,13 @@ forward_loop(struct pri_state *st, const struct opts *o, struct result *res)
 	next_tick = t_start + (uint64_t)(WARMUP_S * (double)hz);
 
 	while (!force_quit) {
-		nb = rte_eth_rx_burst(port, 0, rxb, BURST);
+		nb = 0;
+		if (rx_total - tx_total - drop_total + BURST <= MAX_INFLIGHT)
+			nb = rte_eth_rx_burst(port, 0, rxb, BURST);
 		if (nb != 0) {
 			rx_total += nb;
+			for (q = 0; q < nb; q++)
+				rxb[q]->hash.usr = 0; /* hops made */
 			q = rte_ring_enqueue_burst(to_sec, (void **)rxb, nb, NULL);
 			if (unlikely(q < nb)) {
 				drop_total += nb - q;
@@ -593,11 +624,31 @@ forward_loop(struct pri_state *st, const struct opts *o, struct result *res)
 		}
 
 		n = rte_ring_dequeue_burst(to_pri, (void **)txb, BURST, NULL);
+		if (o->chain > 1 && n != 0) {
+			/* packets with hops still to make go round again */
+			unsigned int k = 0;
+
+			na = 0;
+			for (q = 0; q < n; q++) {
+				if (++txb[q]->hash.usr < o->chain)
+					again[na++] = txb[q];
+				else
+					txb[k++] = txb[q];
+			}
+			n = k;
+			q = rte_ring_enqueue_burst(to_sec, (void **)again, na, NULL);
+			if (unlikely(q < na)) {
+				drop_total += na - q;
+				rte_pktmbuf_free_bulk(again + q, na - q);
+			}
+		}
 		if (n != 0) {
 			nb = rte_eth_tx_burst(port, 0, txb, (uint16_t)n);
 			tx_total += nb;
-			if (unlikely(nb < n))
+			if (unlikely(nb < n)) {
+				drop_total += n - nb;
 				rte_pktmbuf_free_bulk(txb + nb, n - nb);
+			}
 		}
 
 		uint64_t now = rte_rdtsc();
@@ -835,14 +886,14 @@ run_primary(const struct opts *o)
 		fprintf(stderr, PROG ": warning: TSC frequency estimate (%.0f Hz) "
 			"disagrees with the wall clock; rates may be off\n", hz);
 	if (o->json)
-		printf("{\"system\":\"dpdk-rte_ring-ref\",\"chain_len\":1,"
+		printf("{\"system\":\"dpdk-rte_ring-ref\",\"chain_len\":%u,"
 		       "\"pkt_size\":%u,\"mpps\":%.3f,\"cycles_per_pkt\":%.2f,"
 		       "\"cores\":2,\"duration_s\":%.3f}\n",
-		       o->pkt_size, mpps, hz / pps, secs);
+		       o->chain, o->pkt_size, mpps, hz / pps, secs);
 	else
 		printf("ref: %.3f Mpps, %.2f cycles/pkt, %" PRIu64 " pkts in %.3f s "
-		       "(pkt_size %u, chain_len 1, 2 cores)\n",
-		       mpps, hz / pps, res.pkts, secs, o->pkt_size);
+		       "(pkt_size %u, chain_len %u, 2 cores)\n",
+		       mpps, hz / pps, res.pkts, secs, o->pkt_size, o->chain);
 	fflush(stdout);
 	rc = 0;
 out:

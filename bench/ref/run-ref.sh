@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # run-ref.sh - run the DPDK rte_ring reference benchmark (nfh-ref-ring).
 #
-# usage: run-ref.sh [BINARY] [DURATION_S]
+# usage: run-ref.sh [BINARY] [DURATION_S] [CHAIN]
 #   BINARY      path to nfh-ref-ring (default: ../../build/bin/nfh-ref-ring,
 #               relative to this script's directory)
 #   DURATION_S  measurement seconds after the 1 s warm-up (default: 5)
+#   CHAIN       trips through the secondary per packet (default: 1)
 #
 # Starts the primary on lcore 0 (net_null0 vdev, 64-byte packets) and the
 # secondary on lcore 1 under a unique --file-prefix, waits for the primary,
@@ -16,6 +17,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 bin=${1:-$here/../../build/bin/nfh-ref-ring}
 dur=${2:-5}
+chain=${3:-1}
 pkt_size=64
 ready_timeout_s=30
 
@@ -74,7 +76,7 @@ eal_common=(--file-prefix "$prefix" --no-pci --no-telemetry)
 
 "$bin" -l 0 --proc-type=primary "${eal_common[@]}" \
 	--vdev "net_null0,size=$pkt_size" -- \
-	--duration "$dur" --pkt-size "$pkt_size" --json \
+	--duration "$dur" --pkt-size "$pkt_size" --chain "$chain" --json \
 	>"$tmp/pri.out" 2>"$tmp/pri.err" &
 pri_pid=$!
 

@@ -19,6 +19,7 @@
 #include "core_ring.h"
 #include "core_route.h"
 #include "core_tables.h"
+#include "core_wake.h"
 #include "nfhost/nfg_abi.h"
 
 struct core_cfg {
@@ -80,6 +81,10 @@ struct core {
 	 * (NULL: the platform's) and the slot in it that the NF sees */
 	struct core_iso *slot_iso[NFG_MAX_NFS];
 	struct nfg_slot *slot_sh[NFG_MAX_NFS];
+	/* per slot: the word its NF sleeps on and when the data path may wake
+	 * it next (core_wake.h); set before the slot is routed to */
+	struct core_wake wake[NFG_MAX_NFS];
+	uint64_t wake_gap_tsc;      /* NFG_WAKE_GAP_US in TSC cycles */
 
 	volatile int quit_rx;       /* stop receiving */
 	volatile int quit_tx;       /* stop the TX loop */

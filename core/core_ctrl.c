@@ -78,6 +78,12 @@ static int maps_region(pid_t pid, const char *path)
 /* The core moves slot @p s to @p st: its own record, then the region's
  * copy for the NF (and, for an untrusted NF, the platform region's for
  * tools). */
+/* Whether the slot is an NF's that the core still counts as alive. */
+static int slot_live(const struct core_slot_info *ci)
+{
+	return ci->state == NFG_SLOT_ACTIVE || ci->state == NFG_SLOT_DRAINING || ci->state == NFG_SLOT_DRAINED;
+}
+
 static void set_state(struct core *c, uint32_t s, uint32_t st)
 {
 	c->ctrl.slot[s].state = st;
@@ -86,6 +92,9 @@ static void set_state(struct core *c, uint32_t s, uint32_t st)
 	__atomic_store_n(&core_slot(c, s)->state, st, __ATOMIC_RELEASE);
 	if (core_slot(c, s) != core_slot_main(c, s))
 		__atomic_store_n(&core_slot_main(c, s)->state, st, __ATOMIC_RELEASE);
+	/* a sleeping NF sees DRAINED or DEAD now, not at its sleep's end */
+	if (st != NFG_SLOT_ACTIVE && core_wake_now(&c->wake[s]))
+		core_slot(c, s)->wakes++;
 }
 
 /* Whether a request naming slot @p s may come from @p src: an NF speaks
@@ -93,6 +102,33 @@ static void set_state(struct core *c, uint32_t s, uint32_t st)
 static int from_slot_region(const struct core *c, const struct core_ctrl_src *src, uint32_t s)
 {
 	return c->slot_iso[s] == src->iso;
+}
+
+/* The word slot @p s's NF sleeps on (nfg_abi.h, NFG_WAKE_ASLEEP): its own
+ * slot's, or for a later service of one process the first's (@p first,
+ * from the REGISTER), which must be a live slot of the same process in the
+ * same region whose NF sleeps on its own word.  NULL for a guest (it naps:
+ * no futex across the VM).  @return 0, or -EINVAL with @p why filled */
+static int sleep_word(struct core *c, const struct core_ctrl_src *src, const struct nfg_ctrl_msg *m, uint32_t s,
+		      uint32_t **word, char *why, size_t len)
+{
+	uint32_t w = m->slot;
+
+	*word = NULL;
+	if (m->flags & NFG_SLOT_F_GUEST)
+		return 0;
+	if (w == NFG_SLOT_NONE) {
+		*word = &core_slot(c, s)->wake;
+		return 0;
+	}
+	if (w >= c->cfg.max_nfs || !slot_live(&c->ctrl.slot[w]) || c->ctrl.slot[w].guest ||
+	    c->ctrl.slot[w].pid != m->pid || !from_slot_region(c, src, w) ||
+	    c->wake[w].word != &core_slot(c, w)->wake) {
+		snprintf(why, len, "slot %u is not the first of PID %d", w, m->pid);
+		return -EINVAL;
+	}
+	*word = c->wake[w].word;
+	return 0;
 }
 
 /* Grant slot @p s the region of @p src: its rings there, and the slot the
@@ -120,17 +156,12 @@ static void fill_slot(struct nfg_slot *sl, const struct core_slot_info *ci)
 	memcpy(sl->name, ci->name, sizeof(sl->name));
 }
 
-/* Whether the slot is an NF's that the core still counts as alive. */
-static int slot_live(const struct core_slot_info *ci)
-{
-	return ci->state == NFG_SLOT_ACTIVE || ci->state == NFG_SLOT_DRAINING || ci->state == NFG_SLOT_DRAINED;
-}
-
 static void on_register(struct core *c, struct core_ctrl_src *src, const struct nfg_ctrl_msg *m)
 {
 	struct core_slot_info *ci;
 	char why[48];
 	uint32_t s;
+	uint32_t *word;
 	int fd = -1, rc;
 
 	/* 0 marks an empty reply cell: nobody could tell its answer */
@@ -185,6 +216,12 @@ static void on_register(struct core *c, struct core_ctrl_src *src, const struct 
 			return reply(c, src, m->token, -EPERM, 0, why);
 		}
 	}
+	rc = sleep_word(c, src, m, s, &word, why, sizeof(why));
+	if (rc < 0) {
+		if (fd >= 0)
+			close(fd);
+		return reply(c, src, m->token, rc, 0, why);
+	}
 	ci = &c->ctrl.slot[s];
 	ci->service_id = m->service_id;
 	ci->guest = !!(m->flags & NFG_SLOT_F_GUEST);
@@ -200,6 +237,7 @@ static void on_register(struct core *c, struct core_ctrl_src *src, const struct 
 			*ch = '?';
 	bind_slot(c, src, s);
 	fill_slot(core_slot(c, s), ci);
+	c->wake[s] = (struct core_wake){ .word = word };
 	if (src->iso)
 		fill_slot(core_slot_main(c, s), ci);
 	c->ctrl.last_beat[s] = 0;

@@ -132,6 +132,8 @@ static void iso_enqueue(struct core *c, struct core_iso *iso, uint8_t s, struct 
 	}
 	k = core_ring_enqueue(&c->rx[s], d, got);
 	core_slot(c, s)->enq_pkts += k;
+	if (k && core_wake_after_enqueue(&c->wake[s], c->wake_gap_tsc))
+		core_slot(c, s)->wakes++;
 	fc->copied += k;
 	for (uint32_t j = k; j < st->n; j++) {
 		if (j < got) {
@@ -218,6 +220,10 @@ static void flush_slots(struct core *c, struct lstate *ls, struct flush_counts *
 		for (k = 0; k < st->n; k++)
 			c->owner[st->idx[k]] = s + 1;
 		k = core_ring_enqueue(&c->rx[s], st->d, st->n);
+		/* under the ring's lock: the wake's gap is the slot's, and with
+		 * RX and TX apart both lcores flush here */
+		if (k && core_wake_after_enqueue(&c->wake[s], c->wake_gap_tsc))
+			core_slot(c, s)->wakes++;
 		if (c->split)
 			rte_spinlock_unlock(&c->rx[s].lock);
 		core_slot(c, s)->enq_pkts += k;

@@ -463,6 +463,7 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &c->cfg) < 0 || check_hugepages(&c->cfg) < 0)
 		goto out_eal;
 	c->split = c->cfg.rx_lcore != c->cfg.tx_lcore;
+	c->wake_gap_tsc = rte_get_tsc_hz() / 1000000 * NFG_WAKE_GAP_US;
 	c->socket_id = (int)rte_lcore_to_socket_id(c->cfg.rx_lcore);
 	if (c->socket_id < 0 || c->socket_id == SOCKET_ID_ANY)
 		c->socket_id = 0;

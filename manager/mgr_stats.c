@@ -153,7 +153,7 @@ static json_t *stats_json(void *base, int alive)
 
 		if (st == NFG_SLOT_FREE)
 			continue;
-		json_array_append_new(nfs, json_pack("{s:i,s:s,s:i,s:i,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o}",
+		json_array_append_new(nfs, json_pack("{s:i,s:s,s:i,s:i,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:o,s:o}",
 						     "slot",
 						     i, "name", sl->name, "service", sl->service_id, "pid", sl->pid,
 						     "state", st < 6 ? slot_states[st] : "?", "rx_pkts",
@@ -163,7 +163,10 @@ static json_t *stats_json(void *base, int alive)
 						     "bad_desc", (json_int_t)sl->bad_desc, "reclaimed",
 						     (json_int_t)sl->reclaimed, "bad_pkt", (json_int_t)sl->bad_pkt,
 						     "reloads", (json_int_t)sl->reloads, "reload_errors",
-						     (json_int_t)sl->reload_errors, "counters", counters_json(sl), "report",
+						     (json_int_t)sl->reload_errors, "sleeps", (json_int_t)sl->sleeps,
+						     "wakes", (json_int_t)sl->wakes, "wake",
+						     __atomic_load_n(&sl->wake, __ATOMIC_RELAXED) == NFG_WAKE_ASLEEP ? "asleep" : "awake",
+						     "counters", counters_json(sl), "report",
 						     report_json(sl)));
 	}
 	json_object_set_new(root, "nfs", nfs);

@@ -3,11 +3,13 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <linux/futex.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,7 +41,7 @@ void nfg_usage(FILE *f, const char *prog)
 
 	default_region(region, sizeof(region));
 	fprintf(f,
-		"usage: %s [-r REGION] -s SERVICE_ID[,ID...] [-n NAME] [-b BURST] [-w SECONDS] [-q] [-- NF options]\n"
+		"usage: %s [-r REGION] -s SERVICE_ID[,ID...] [-n NAME] [-b BURST] [-w SECONDS] [-S] [-q] [-- NF options]\n"
 		"  -r REGION   region file (default %s)\n"
 		"  -s ID,...   service IDs to register for (1..%d); one process serving\n"
 		"              consecutive services of a chain runs them back to back\n"
@@ -47,8 +49,10 @@ void nfg_usage(FILE *f, const char *prog)
 		"  -b BURST    descriptors per burst (default 32, max %d)\n"
 		"  -w SECONDS  --core-wait: how long to wait for a core that died to be\n"
 		"              restarted (default: for ever; 0: exit at once, status 1)\n"
+		"  -S          --sleep: idle %d us, sleep until the core wakes it (by\n"
+		"              default an idle NF polls and yields the CPU)\n"
 		"  -q          no per-second rate lines\n",
-		prog, region, NFG_MAX_SERVICES - 1, MAX_BURST);
+		prog, region, NFG_MAX_SERVICES - 1, MAX_BURST, NFG_IDLE_SLEEP_US);
 }
 
 static void on_signal(int sig)
@@ -116,7 +120,9 @@ static int parse_services(const char *arg, struct nfg_opts *o)
 
 int nfg_init(int argc, char **argv, const char *name, struct nfg_ctx **ctx)
 {
-	static const struct option lo[] = { { "core-wait", required_argument, NULL, 'w' }, { NULL, 0, NULL, 0 } };
+	static const struct option lo[] = { { "core-wait", required_argument, NULL, 'w' },
+					    { "sleep", no_argument, NULL, 'S' },
+					    { NULL, 0, NULL, 0 } };
 	struct nfg_opts o = { .burst = 32 };
 	struct sigaction sa;
 	uint32_t wait_s;
@@ -125,7 +131,7 @@ int nfg_init(int argc, char **argv, const char *name, struct nfg_ctx **ctx)
 	default_region(o.region, sizeof(o.region));
 	snprintf(o.name, sizeof(o.name), "%s", name);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+r:s:n:b:w:qh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+r:s:n:b:w:Sqh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			snprintf(o.region, sizeof(o.region), "%s", optarg);
@@ -146,6 +152,9 @@ int nfg_init(int argc, char **argv, const char *name, struct nfg_ctx **ctx)
 			if (parse_u32(optarg, 0, INT32_MAX / 1000, &wait_s) < 0)
 				return init_error(-EINVAL, "-w %s: seconds must be 0..%d", optarg, INT32_MAX / 1000);
 			o.core_wait_ms = wait_s ? (int32_t)wait_s * 1000 : NFG_CORE_WAIT_NONE;
+			break;
+		case 'S':
+			o.sleep = 1;
 			break;
 		case 'q':
 			o.quiet = 1;
@@ -218,6 +227,8 @@ static int grant(struct nfg_ctx *ctx, struct nfg_svc *s)
 		m.guest_id = gid ? (uint32_t)strtoul(gid, NULL, 10) : 0;
 	} else {
 		m.pid = getpid();
+		/* the process sleeps on its first service's word */
+		m.slot = s == &ctx->svc[0] ? NFG_SLOT_NONE : ctx->svc[0].index;
 	}
 	m.service_id = s->id;
 	snprintf(m.name, sizeof(m.name), "%s", ctx->opts.name);
@@ -884,10 +895,58 @@ static void reload(struct nfg_ctx *ctx, const struct nfg_ops *ops, void *arg)
 	sl->reloads++;
 }
 
+/* Whether the NF has anything to do: packets on a ring, a slot the core
+ * changed, a signal. */
+static int nf_idle(struct nfg_ctx *ctx)
+{
+	if (ctx->stop || ctx->reload)
+		return 0;
+	for (uint32_t i = 0; i < ctx->nb_svc; i++) {
+		struct nfg_svc *s = &ctx->svc[i];
+
+		if (!s->done && (nfg_view_avail(&s->rx) ||
+				 __atomic_load_n(&s->slot->state, __ATOMIC_ACQUIRE) != NFG_SLOT_ACTIVE))
+			return 0;
+	}
+	return 1;
+}
+
+/* Idle for NFG_IDLE_SLEEP_US: sleep until the core hands us packets or
+ * changes a slot (the contract at NFG_WAKE_ASLEEP in nfg_abi.h).  A guest,
+ * or a process whose first service has left (its word may be another NF's
+ * now), naps instead: *@p nap_us, doubling up to NFG_NAP_MAX_US. */
+static void idle_sleep(struct nfg_ctx *ctx, uint32_t *nap_us)
+{
+	struct nfg_slot *first = ctx->svc[0].slot;
+	int futex = !ctx->region.guest && !ctx->svc[0].done;
+
+	nfg_counters_publish(ctx); /* what tools read stays current while we sleep */
+	if (futex) {
+		__atomic_store_n(&first->wake, NFG_WAKE_ASLEEP, __ATOMIC_SEQ_CST);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	}
+	if (nf_idle(ctx)) {
+		first->sleeps++;
+		if (futex) {
+			struct timespec t = { .tv_nsec = NFG_SLEEP_MAX_MS * 1000000L };
+
+			syscall(SYS_futex, &first->wake, FUTEX_WAIT, NFG_WAKE_ASLEEP, &t, NULL, 0);
+		} else {
+			struct timespec t = { .tv_nsec = (long)*nap_us * 1000 };
+
+			nanosleep(&t, NULL);
+			*nap_us = *nap_us * 2 < NFG_NAP_MAX_US ? *nap_us * 2 : NFG_NAP_MAX_US;
+		}
+	}
+	if (futex)
+		__atomic_store_n(&first->wake, NFG_WAKE_AWAKE, __ATOMIC_RELAXED);
+}
+
 int nfg_run(struct nfg_ctx *ctx, const struct nfg_ops *ops, void *arg)
 {
 	double last = nfg_now(), published = last, now;
-	uint32_t empty = 0, iter = 0, i;
+	uint64_t idle_from = 0, sleep_after = nfg_tsc_hz() / 1000000 * NFG_IDLE_SLEEP_US;
+	uint32_t empty = 0, iter = 0, i, nap_us = NFG_NAP_MIN_US;
 	int rc = 0;
 
 	if (!ops || !ops->pkt) {
@@ -908,11 +967,22 @@ int nfg_run(struct nfg_ctx *ctx, const struct nfg_ops *ops, void *arg)
 				got += handle_burst(ctx, &ctx->svc[i], ops->pkt, arg);
 				ctx->svc[i].slot->heartbeat++;
 			}
-		if (got)
+		if (got) {
 			empty = 0;
-		else if (++empty >= EMPTY_POLLS_BEFORE_YIELD) {
+			idle_from = 0;
+			nap_us = NFG_NAP_MIN_US;
+		} else if (++empty >= EMPTY_POLLS_BEFORE_YIELD) {
 			empty = 0;
-			sched_yield();
+			if (!ctx->opts.sleep) {
+				sched_yield();
+			} else if (idle_from == 0) {
+				idle_from = nfg_tsc();
+				sched_yield();
+			} else if (nfg_tsc() - idle_from < sleep_after) {
+				sched_yield();
+			} else {
+				idle_sleep(ctx, &nap_us);
+			}
 		}
 		if ((++iter & 1023) && got)
 			continue;

@@ -113,8 +113,9 @@
 /* 4: the core's heartbeat (core_beat), which a library of version 4 waits
  * on; an older core never beats.  5: ACLs an NF hands the core
  * (NFG_CTRL_ACL_RULE, NFG_CTRL_ACL_COMMIT) and their answer in
- * nfg_pkt.acl_svc / acl; named counters in the slot (struct nfg_counter) */
-#define NFG_ABI_VERSION 6u
+ * nfg_pkt.acl_svc / acl; named counters in the slot (struct nfg_counter).
+ * 7: NFs that sleep when idle (nfg_slot.wake, NFG_CTRL_REGISTER's slot) */
+#define NFG_ABI_VERSION 7u
 
 #define NFG_CACHE_LINE 64
 #define NFG_MAX_NFS 64        /**< NF slots per region */
@@ -402,6 +403,38 @@ enum nfg_slot_state {
 
 #define NFG_SLOT_F_GUEST 0x1 /**< NF runs in a guest (no host PID) */
 
+/**
+ * Sleeping NFs.  An NF whose rings stay empty sleeps, and the core wakes
+ * it when it hands it packets.  The contract, on the word nfg_slot.wake of
+ * the NF process's first slot (its first service's; a later service's
+ * REGISTER names that slot):
+ * - NF: store NFG_WAKE_ASLEEP, a full fence, look at every rx ring and
+ *   slot state once more; only when all are idle, FUTEX_WAIT on the word
+ *   while it is ASLEEP, at most NFG_SLEEP_MAX_MS; then store AWAKE.
+ * - core: after it moved a ring's head, a full fence, then read the word;
+ *   when ASLEEP, compare-and-swap it to AWAKE and FUTEX_WAKE it.  The
+ *   control thread does the same after it changes a slot's state.
+ * The fences order each side's store before its load, so one of the two
+ * sees the other's: no wake-up is lost.  The word is the NF's to scribble:
+ * the core only reads it and swaps it, never trusts it for anything but
+ * whether to wake, and wakes one slot at most once every NFG_WAKE_GAP_US
+ * (an NF that keeps it ASLEEP costs the core one syscall a gap; an honest
+ * one sleeps only after NFG_IDLE_SLEEP_US idle, so never that often).
+ * Guests (no futex across the VM) sleep in naps, from NFG_NAP_MIN_US
+ * doubling up to NFG_NAP_MAX_US: a wake-up there waits for the nap's end.
+ */
+enum nfg_wake {
+	NFG_WAKE_AWAKE = 0,
+	NFG_WAKE_ASLEEP = 1
+};
+#define NFG_IDLE_SLEEP_US 50   /**< idle this long (µs) before an NF sleeps */
+#define NFG_SLEEP_MAX_MS 100   /**< longest sleep without a wake-up */
+#define NFG_WAKE_GAP_US 20     /**< the core wakes a slot at most once this often */
+#define NFG_NAP_MIN_US 50      /**< a guest's first nap */
+#define NFG_NAP_MAX_US 1000    /**< a guest's longest nap */
+/** REGISTER's slot for a process's first service: it sleeps on its own */
+#define NFG_SLOT_NONE 0xffffffffu
+
 /** Named counters one service of an NF may publish in its slot. */
 #define NFG_NF_COUNTERS 32
 /** A counter's name: 1..NFG_COUNTER_NAME_LEN - 1 of [a-z0-9_], NUL-padded. */
@@ -464,7 +497,15 @@ struct nfg_slot {
 	uint64_t enq_pkts;       /**< RX and TX lcores: handed to this NF */
 	uint64_t bad_desc;       /**< TX lcore: invalid entries handed back (core_desc_invalid()) */
 	uint64_t reclaimed;      /**< TX lcore (the main thread at exit): buffers freed after it left */
-	uint8_t pad2[NFG_CACHE_LINE - 24];
+	uint64_t wakes;          /**< RX and TX lcores: times they woke the NF */
+	uint8_t pad2[NFG_CACHE_LINE - 32];
+	/* the sleep line: both sides write it, only when the NF goes to sleep
+	 * or is woken, so the core's read of wake after each burst it hands
+	 * the NF stays a cache hit while the NF runs */
+	uint32_t wake;           /**< NF, core: enum nfg_wake (see NFG_WAKE_ASLEEP) */
+	uint32_t pad_w;
+	uint64_t sleeps;         /**< NF: times it went to sleep */
+	uint8_t pad5[NFG_CACHE_LINE - 16];
 	/* written by the NF (libnfguest), read by tools only: the core never
 	 * reads what follows */
 	uint64_t reloads;        /**< configurations reloaded on SIGHUP */
@@ -629,7 +670,10 @@ struct nfg_ctrl_msg {
 	uint64_t token; /**< random, chosen by the NF, echoed on the board */
 	uint32_t type;  /**< enum nfg_ctrl_type */
 	union {
-		uint32_t slot;     /**< UNREGISTER, FLOW_RULE, ACL_RULE, ACL_COMMIT */
+		/** UNREGISTER, FLOW_RULE, ACL_RULE, ACL_COMMIT; REGISTER from a
+		 * host NF: the slot of its process's first service, whose wake
+		 * word it sleeps on, or NFG_SLOT_NONE for that first one */
+		uint32_t slot;
 		uint32_t guest_id; /**< REGISTER from a guest, GUEST_BIND */
 	};
 	int32_t pid;    /**< host PID: the NF's (REGISTER: believed only when that process
@@ -697,7 +741,7 @@ _Static_assert(sizeof(struct nfg_ring) == 3 * NFG_CACHE_LINE, "ring header");
 _Static_assert(offsetof(struct nfg_ring, head) == NFG_CACHE_LINE, "producer line");
 _Static_assert(offsetof(struct nfg_ring, tail) == 2 * NFG_CACHE_LINE, "consumer line");
 _Static_assert(sizeof(struct nfg_counter) == 32, "counter cell");
-_Static_assert(sizeof(struct nfg_slot) == 6 * NFG_CACHE_LINE + NFG_NF_COUNTERS * sizeof(struct nfg_counter) + NFG_REPORT_LEN,
+_Static_assert(sizeof(struct nfg_slot) == 7 * NFG_CACHE_LINE + NFG_NF_COUNTERS * sizeof(struct nfg_counter) + NFG_REPORT_LEN,
 	       "slot lines");
 _Static_assert(offsetof(struct nfg_slot, heartbeat) == 2 * NFG_CACHE_LINE, "NF line");
 _Static_assert(offsetof(struct nfg_slot, enq_pkts) == 3 * NFG_CACHE_LINE, "core line");

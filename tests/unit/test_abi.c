@@ -127,8 +127,12 @@ START_TEST(test_slot_lines)
 	ON_LINE(struct nfg_slot, enq_pkts, 3);
 	ON_LINE(struct nfg_slot, bad_desc, 3);
 	ON_LINE(struct nfg_slot, reclaimed, 3);
+	ON_LINE(struct nfg_slot, wakes, 3);
+	/* the sleep line, both sides, only when the NF sleeps or wakes: line 4 */
+	ON_LINE(struct nfg_slot, wake, 4);
+	ON_LINE(struct nfg_slot, sleeps, 4);
 	ck_assert_uint_eq(sizeof(struct nfg_slot),
-			  6 * NFG_CACHE_LINE + NFG_NF_COUNTERS * sizeof(struct nfg_counter) + NFG_REPORT_LEN);
+			  7 * NFG_CACHE_LINE + NFG_NF_COUNTERS * sizeof(struct nfg_counter) + NFG_REPORT_LEN);
 }
 END_TEST
 

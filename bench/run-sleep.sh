@@ -1,0 +1,202 @@
+#!/bin/bash
+# bench/run-sleep.sh: NFs that sleep when idle (libnfguest -S) against NFs
+# that poll and yield (issue 16), each measurement alternated between the
+# two in the same run:
+#   busy    the core (net_null, CPU 0) and one nf-macswap (CPU 1) at full
+#           rate: Mpps sleeping / polling (target >= 0.97x)
+#   idle    60 registered NFs on CPU 1 with no traffic: the share of that
+#           CPU they take, from /proc (target < 2%)
+#   wake    the core between two memif ports to the benchmark's edge
+#           (nfh-peer-nf --edge --rate, bursts of at most 8) and one
+#           nf-wake-probe: its wait from the core's receive stamp to its
+#           handler, p50 / p99 / p99.9 (target p99 < 50 us, sleeping)
+#
+#   bench/run-sleep.sh [--rows FILE]
+#
+# SLEEP_ROUNDS (3) rounds of SLEEP_SECONDS (2) s; SLEEP_RATE (1000) packets
+# a second for the wake-up.  stderr: a line a run, then the ratios; rows
+# ("bench": "sleep") appended to FILE, else printed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+B=$PWD/build/bin
+ROUNDS=${SLEEP_ROUNDS:-3}
+SECS=${SLEEP_SECONDS:-2}
+RATE=${SLEEP_RATE:-1000}
+ROWS_OUT=
+TAG=nfhsleep$$
+REGION=/dev/hugepages/$TAG-s0
+TMP=$(mktemp -d)
+PIDS=()
+EDGE=
+
+cleanup() {
+	local rc=$?
+	set +e
+	((${#PIDS[@]})) && kill -KILL "${PIDS[@]}" 2> /dev/null
+	[[ -n $EDGE ]] && kill -KILL "$EDGE" 2> /dev/null
+	wait 2> /dev/null
+	rm -rf "$TMP" /dev/hugepages/"$TAG"*
+	exit $rc
+}
+trap cleanup EXIT
+trap 'echo "bench: run-sleep.sh:$LINENO: \"$BASH_COMMAND\" exited $?" >&2' ERR
+trap 'exit 130' INT
+trap 'exit 143' TERM
+[[ ${1:-} == --rows ]] && { ROWS_OUT=${2:?}; shift 2; }
+for b in nfhost-core nfhost nf-macswap nf-wake-probe nfh-peer-nf; do
+	[[ -x $B/$b ]] || { echo "bench: $B/$b missing: make all" >&2; exit 1; }
+done
+
+# core PORT-VDEVS... -- CORE-ARGS...: the core on CPU 0, until its region is up
+core() {
+	local eal=()
+	while [[ $1 != -- ]]; do eal+=(--vdev "$1"); shift; done
+	shift
+	taskset -c 0 "$B"/nfhost-core -l 0 --no-pci --in-memory --no-telemetry --file-prefix "$TAG" "${eal[@]}" \
+		-- --name "$TAG" "$@" > "$TMP/core.log" 2>&1 &
+	PIDS+=($!)
+	"$B"/nfhost -r "$REGION" --wait 15 status > /dev/null || { cat "$TMP/core.log" >&2; exit 1; }
+}
+
+# nf BIN SERVICE MODE [LOG]: an NF on CPU 1, MODE sleep (-S) or poll
+nf() {
+	local mode=()
+	[[ $3 == sleep ]] && mode=(-S)
+	taskset -c 1 "$B/$1" -r "$REGION" -s "$2" -q "${mode[@]}" > "${4:-/dev/null}" 2>&1 &
+	PIDS+=($!)
+}
+
+# wait_nfs N: until N NFs are active
+wait_nfs() {
+	local i
+	for i in $(seq 1 500); do
+		(($("$B"/nfhost -r "$REGION" stats -f nfs_active) >= $1)) && return 0
+		sleep 0.02
+	done
+	echo "bench: only $("$B"/nfhost -r "$REGION" stats -f nfs_active) of $1 NFs registered" >&2
+	exit 1
+}
+
+# stop: NFs first (last started first), then the core
+stop() {
+	local i
+	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+		kill -TERM "${PIDS[i]}" 2> /dev/null || true
+		wait "${PIDS[i]}" 2> /dev/null || true
+	done
+	PIDS=()
+}
+
+ticks() {
+	local p t=0
+	for p in "$@"; do t=$((t + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}'))); done
+	echo "$t"
+}
+
+row() {
+	echo "$1" >> "$TMP/runs"
+}
+
+busy() {
+	local mpps
+	core net_null0,size=64 -- --chain 1
+	nf nf-macswap 1 "$1"
+	wait_nfs 1
+	sleep 1
+	mpps=$("$B"/nfhost -r "$REGION" rate -c "$SECS" | python3 -c "import json,sys; print(json.load(sys.stdin)['mpps_out'])")
+	stop
+	printf '  %d busy  %-5s %8.3f Mpps\n' "$2" "$1" "$mpps" >&2
+	row "{\"kind\": \"busy\", \"mode\": \"$1\", \"round\": $2, \"mpps\": $mpps}"
+}
+
+idle() {
+	local i t0 t1 pct nfs=()
+	core net_memif0,role=server,socket="$TAG-i0" -- --chain 1,2,3,4
+	for i in $(seq 1 60); do
+		nf nf-macswap $(((i - 1) % 4 + 1)) "$1"
+		nfs+=("${PIDS[-1]}")
+	done
+	wait_nfs 60
+	sleep 1
+	t0=$(ticks "${nfs[@]}")
+	sleep "$SECS"
+	t1=$(ticks "${nfs[@]}")
+	pct=$(python3 -c "import sys; print(round((int(sys.argv[2]) - int(sys.argv[1])) * 100 / (float(sys.argv[3]) * int(sys.argv[4])), 2))" \
+		"$t0" "$t1" "$SECS" "$(getconf CLK_TCK)")
+	stop
+	printf '  %d idle  %-5s 60 NFs take %6.2f%% of CPU 1\n' "$2" "$1" "$pct" >&2
+	row "{\"kind\": \"idle\", \"mode\": \"$1\", \"round\": $2, \"nfs\": 60, \"cpu_pct\": $pct}"
+}
+
+wake() {
+	local j i
+	core "net_memif0,role=server,socket=$TAG-e0" "net_memif1,role=server,socket=$TAG-e1" -- --chain 1
+	nf nf-wake-probe 1 "$1" "$TMP/probe.json"
+	wait_nfs 1
+	: > "$TMP/edge.json"
+	taskset -c 1 "$B"/nfh-peer-nf -l 1 --no-pci --no-telemetry --in-memory --single-file-segments \
+		--file-prefix "$TAG-edge" --vdev net_null0,size=64 --vdev "net_memif0,role=client,socket=$TAG-e0" \
+		--vdev "net_memif1,role=client,socket=$TAG-e1" -- --edge "$SECS" --warmup 0.5 --rate "$RATE" --hold \
+		> "$TMP/edge.json" 2> "$TMP/edge.log" &
+	EDGE=$!
+	for i in $(seq 1 $(((SECS + 20) * 20))); do
+		grep -q '^{.*}$' "$TMP/edge.json" && break
+		kill -0 "$EDGE" 2> /dev/null || break
+		sleep 0.05
+	done
+	stop # the probe prints its histogram as it leaves; the edge goes after the core
+	kill -TERM "$EDGE" 2> /dev/null || true
+	wait "$EDGE" 2> /dev/null || true
+	EDGE=
+	j=$(grep '^{.*}$' "$TMP/probe.json" | tail -1) || { echo "bench: nf-wake-probe gave no result" >&2; exit 1; }
+	python3 -c "import json,sys; j=json.loads(sys.argv[1]); print('  %d wake  %-5s %d packets at %s/s: core receive to NF p50 %d us, p99 %d us, p99.9 %d us, max %d us' % (
+    int(sys.argv[3]), sys.argv[2], j['pkts'], sys.argv[4], j['p50_us'], j['p99_us'], j['p999_us'], j['max_us']))" \
+		"$j" "$1" "$2" "$RATE" >&2
+	row "{\"kind\": \"wake\", \"mode\": \"$1\", \"round\": $2, \"rate_pps\": $RATE, \"probe\": $j}"
+}
+
+echo "bench: sleeping NFs (-S) against polling ones, $ROUNDS rounds of $SECS s; core on CPU 0, NFs on CPU 1" >&2
+: > "$TMP/runs"
+for ((r = 0; r < ROUNDS; r++)); do
+	for m in sleep poll; do busy "$m" "$r"; done
+	for m in sleep poll; do idle "$m" "$r"; done
+	for m in sleep poll; do wake "$m" "$r"; done
+done
+
+python3 - "$TMP/runs" "$ROWS_OUT" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'
+import json, statistics, sys
+runs = [json.loads(l) for l in open(sys.argv[1])]
+med = statistics.median
+by = lambda k, m: [r for r in runs if r["kind"] == k and r["mode"] == m]
+rows = []
+# busy: the ratio per round, its median
+s, p = {r["round"]: r["mpps"] for r in by("busy", "sleep")}, {r["round"]: r["mpps"] for r in by("busy", "poll")}
+ratios = [s[k] / p[k] for k in s if k in p and p[k]]
+rows.append({"system": "nfhost", "bench": "sleep", "kind": "busy", "chain_len": 1, "pkt_size": 64,
+             "mpps_sleep": med(s.values()), "mpps_poll": med(p.values()), "ratio": round(med(ratios), 3),
+             "ratio_runs": [round(x, 3) for x in ratios], "target": ">= 0.97"})
+print("  busy chain of 1: sleeping %.3f Mpps, polling %.3f Mpps: %.3fx (rounds %s; target >= 0.97x)" % (
+    rows[-1]["mpps_sleep"], rows[-1]["mpps_poll"], rows[-1]["ratio"], " ".join("%.3f" % x for x in ratios)), file=sys.stderr)
+for m in ("sleep", "poll"):
+    v = [r["cpu_pct"] for r in by("idle", m)]
+    rows.append({"system": "nfhost", "bench": "sleep", "kind": "idle", "mode": m, "nfs": 60, "cpu_pct": med(v),
+                 "cpu_pct_runs": v, "target": "< 2" if m == "sleep" else None})
+    print("  60 idle NFs, %s: %.2f%% of their CPU (rounds %s)%s" % (m, med(v), " ".join(str(x) for x in v),
+          "; target < 2%" if m == "sleep" else ""), file=sys.stderr)
+for m in ("sleep", "poll"):
+    v = [r["probe"] for r in by("wake", m)]
+    row = {"system": "nfhost", "bench": "sleep", "kind": "wake", "mode": m, "rate_pps": v[0]["rate_pps"] if "rate_pps" in v[0] else None,
+           "pkts": sum(x["pkts"] for x in v)}
+    for q in ("p50_us", "p99_us", "p999_us", "max_us"):
+        row[q] = med(x[q] for x in v)
+        row[q + "_runs"] = [x[q] for x in v]
+    row["target"] = "p99 < 50" if m == "sleep" else None
+    rows.append(row)
+    print("  core receive to NF, %s: p50 %s us, p99 %s us (rounds %s), p99.9 %s us%s" % (
+        m, row["p50_us"], row["p99_us"], " ".join(str(x) for x in row["p99_us_runs"]), row["p999_us"],
+        "; target p99 < 50 us" if m == "sleep" else ""), file=sys.stderr)
+out = open(sys.argv[2], "a") if sys.argv[2] else sys.stdout
+for r in rows:
+    r["load_average"] = sys.argv[3]
+    out.write(json.dumps(r) + "\n")
+PY

@@ -9,7 +9,8 @@
 # a single default chain (bench/run-classify.sh; BENCH_CLASSIFY=0 skips it);
 # the stateful NFs next to nf-forward (bench/run-nfs.sh; BENCH_NFS=0) and the
 # NF engines next to their libraries alone (BENCH_NF_REFS=0); nfhost next to
-# the direct memif pipeline and the kernel's path (BENCH_PEERS=0).
+# the direct memif pipeline and the kernel's path (BENCH_PEERS=0); sleeping
+# NFs against polling ones (BENCH_SLEEP, full profile).
 #
 # Profiles: BENCH=quick (the default, under 10 minutes): the reference
 # and nfhost's chain of 1, then nfhost next to its peers (chains of 1 and
@@ -198,6 +199,11 @@ if [[ ${BENCH_NF_REFS:-$FULL} == 1 ]]; then
 			fi
 		done
 	done
+fi
+# NFs that sleep when idle against NFs that poll (bench/run-sleep.sh; issue
+# 16): the busy chain of 1, 60 idle NFs' CPU, the wake-up
+if [[ ${BENCH_SLEEP:-$FULL} == 1 ]]; then
+	bench/run-sleep.sh --rows "$ROWS"
 fi
 # nfhost next to the data paths users would pick instead, same NF work and
 # idle policy (bench/peers/run-peers.sh; issue 15; BENCH_PEERS=0 skips it)

@@ -1,6 +1,6 @@
 #!/bin/bash
-# bench/run-sleep.sh: NFs that sleep when idle (libnfguest -S) against NFs
-# that poll and yield (issue 16), each measurement alternated between the
+# bench/run-sleep.sh: NFs that sleep when idle (libnfguest's default)
+# against NFs that poll and yield (-p, issue 16), each measurement alternated between the
 # two in the same run:
 #   busy    the core (net_null, CPU 0) and one nf-macswap (CPU 1) at full
 #           rate: Mpps sleeping / polling (target >= 0.97x)
@@ -58,10 +58,10 @@ core() {
 	"$B"/nfhost -r "$REGION" --wait 15 status > /dev/null || { cat "$TMP/core.log" >&2; exit 1; }
 }
 
-# nf BIN SERVICE MODE [LOG]: an NF on CPU 1, MODE sleep (-S) or poll
+# nf BIN SERVICE MODE [LOG]: an NF on CPU 1, MODE sleep or poll (-p)
 nf() {
 	local mode=()
-	[[ $3 == sleep ]] && mode=(-S)
+	[[ $3 == poll ]] && mode=(-p)
 	taskset -c 1 "$B/$1" -r "$REGION" -s "$2" -q "${mode[@]}" > "${4:-/dev/null}" 2>&1 &
 	PIDS+=($!)
 }
@@ -155,7 +155,7 @@ wake() {
 	row "{\"kind\": \"wake\", \"mode\": \"$1\", \"round\": $2, \"rate_pps\": $RATE, \"probe\": $j}"
 }
 
-echo "bench: sleeping NFs (-S) against polling ones, $ROUNDS rounds of $SECS s; core on CPU 0, NFs on CPU 1" >&2
+echo "bench: sleeping NFs against polling ones (-p), $ROUNDS rounds of $SECS s; core on CPU 0, NFs on CPU 1" >&2
 : > "$TMP/runs"
 for ((r = 0; r < ROUNDS; r++)); do
 	for m in sleep poll; do busy "$m" "$r"; done

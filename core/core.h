@@ -71,6 +71,7 @@ struct core {
 	struct rte_ring *direct;    /* RX -> TX: packets a rule sends straight out */
 	uint64_t chain_pkts[GRAPH_MAX_CHAINS]; /* RX: packets sent down each chain */
 	uint16_t nb_ports;
+	uint8_t port_dma[NFG_MAX_PORTS]; /* the port's device maps the buffer area (core_pool_dma_map()) */
 	int socket_id;
 	/* untrusted services (core_iso.h): their regions, created by the
 	 * control thread (or at startup) and kept until the core exits */
@@ -159,6 +160,20 @@ uint64_t core_region_size_for(const struct core_cfg *cfg, uint64_t min, uint32_t
  * layout in the region header. */
 int core_pool_create(struct core *c);
 void core_pool_free(struct core *c);
+
+/**
+ * Map the region's buffer area for DMA by device @p dev (a port's), page by
+ * page at each page's IO address: a NIC bound to vfio-pci writes packets
+ * there through the IOMMU.  rte_extmem_register() alone does not.
+ * @return 1 mapped; 0 when the device's bus maps nothing (virtual devices);
+ *   a negative errno (nothing left mapped)
+ */
+struct rte_device;
+int core_pool_dma_map(struct core *c, struct rte_device *dev);
+/** Undo core_pool_dma_map() for the first @p pages pages. */
+void core_pool_dma_unmap(struct core *c, struct rte_device *dev, uint32_t pages);
+/** Pages of the buffer area. */
+uint32_t core_pool_pages(const struct core *c);
 
 /* An mbuf's buffer starts with its nfg_pkt: that offset is the descriptor.
  * mbuf headers are private, so buf_addr can be trusted. */

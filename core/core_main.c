@@ -481,6 +481,8 @@ int main(int argc, char **argv)
 		c->slot_sh[s] = core_slot_main(c, s);
 	c->stats = c->region.lay.stats;
 	c->hdr->tsc_hz = rte_get_tsc_hz();
+	c->hdr->lcore_cpu[0] = (uint16_t)rte_lcore_to_cpu_id((int)c->cfg.rx_lcore);
+	c->hdr->lcore_cpu[1] = (uint16_t)rte_lcore_to_cpu_id((int)c->cfg.tx_lcore);
 	c->hdr->chain_len = c->cfg.chain_len;
 	memcpy(c->hdr->chain, c->cfg.chain, sizeof(c->cfg.chain));
 	if (core_pool_create(c) < 0 || core_ports_init(c) < 0)

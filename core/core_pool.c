@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <rte_dev.h>
 #include <rte_errno.h>
 #include <rte_mbuf_dyn.h>
 #include <rte_memory.h>
@@ -137,6 +138,42 @@ int core_pool_create(struct core *c)
 	}
 	c->stats->pool_size = n;
 	return 0;
+}
+
+int core_pool_dma_map(struct core *c, struct rte_device *dev)
+{
+	const struct core_layout *l = &c->region.lay;
+	uint32_t pages = (uint32_t)(l->bufs_len / l->buf_page_size);
+	uint8_t *area = (uint8_t *)c->base + l->bufs_off;
+
+	int err;
+
+	for (uint32_t p = 0; p < pages; p++) {
+		if (rte_dev_dma_map(dev, area + (uint64_t)p * l->buf_page_size, c->page_iova[p], l->buf_page_size) == 0)
+			continue;
+		err = rte_errno;
+		/* a bus without an IOMMU of its own (vdev: null, pcap, memif)
+		 * says so on the first page, and its devices need nothing */
+		if (p == 0 && err == ENOTSUP)
+			return 0;
+		core_pool_dma_unmap(c, dev, p);
+		return -err;
+	}
+	return 1;
+}
+
+void core_pool_dma_unmap(struct core *c, struct rte_device *dev, uint32_t pages)
+{
+	const struct core_layout *l = &c->region.lay;
+	uint8_t *area = (uint8_t *)c->base + l->bufs_off;
+
+	for (uint32_t p = 0; p < pages; p++)
+		rte_dev_dma_unmap(dev, area + (uint64_t)p * l->buf_page_size, c->page_iova[p], l->buf_page_size);
+}
+
+uint32_t core_pool_pages(const struct core *c)
+{
+	return (uint32_t)(c->region.lay.bufs_len / c->region.lay.buf_page_size);
 }
 
 void core_pool_free(struct core *c)

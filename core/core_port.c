@@ -60,6 +60,13 @@ int core_ports_init(struct core *c)
 				di.max_mtu, c->cfg.mtu);
 			return -EINVAL;
 		}
+		rc = di.device ? core_pool_dma_map(c, di.device) : 0;
+		if (rc < 0)
+			return port_failed(c, port, name, "DMA mapping of the region's buffers", rc);
+		c->port_dma[port] = rc == 1;
+		if (rc == 1)
+			printf("core: port %u (%s): the region's %u buffer pages mapped for its DMA\n", port, name,
+			       core_pool_pages(c));
 		if ((rc = rte_eth_dev_configure(port, 1, 1, &conf)) < 0)
 			return port_failed(c, port, name, "configuration", rc);
 		if ((rc = rte_eth_rx_queue_setup(port, 0, RX_DESC, rte_eth_dev_socket_id(port), NULL, c->pool)) < 0) {
@@ -102,7 +109,13 @@ void core_ports_stats(struct core *c)
 void core_ports_stop(struct core *c)
 {
 	for (uint16_t p = 0; p < c->nb_ports; p++) {
+		struct rte_eth_dev_info di;
+
 		rte_eth_dev_stop(p);
+		/* the device, before it is closed: the mapping is its */
+		if (c->port_dma[p] && rte_eth_dev_info_get(p, &di) == 0 && di.device)
+			core_pool_dma_unmap(c, di.device, core_pool_pages(c));
+		c->port_dma[p] = 0;
 		rte_eth_dev_close(p);
 	}
 }

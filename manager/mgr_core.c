@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The manager's side of a running core: it maps the region as an observer
  * and speaks the control ring, like an NF does. */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -114,6 +116,21 @@ int mgr_core_guest_stats(const char *region, uint32_t guest_id, struct mgr_guest
 	now_tsc = nfg_core_stats(r.base)->updated_tsc;
 	if (st->nfs && st->tsc_hz && now_tsc > first_tsc)
 		st->uptime_s = (double)(now_tsc - first_tsc) / (double)st->tsc_hz;
+	nfg_region_detach(&r);
+	return 0;
+}
+
+int mgr_core_lcore_cpus(const char *region, cpu_set_t *cpus)
+{
+	struct nfg_region r;
+	int rc = nfg_region_attach(region, &r);
+
+	CPU_ZERO(cpus);
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < 2; i++)
+		if (r.hdr->lcore_cpu[i] < CPU_SETSIZE)
+			CPU_SET(r.hdr->lcore_cpu[i], cpus);
 	nfg_region_detach(&r);
 	return 0;
 }

@@ -5,6 +5,7 @@
 #define MGR_CORE_H
 
 #include <stddef.h>
+#include <sched.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -62,5 +63,12 @@ int mgr_core_stop_guest(const char *region, uint32_t guest_id);
  * @return 0 (st->nfs may be 0: not registered) or a negative errno.
  */
 int mgr_core_guest_stats(const char *region, uint32_t guest_id, struct mgr_guest_stats *st);
+
+/**
+ * The CPUs of the core's RX and TX lcores (nfg_region_hdr.lcore_cpu), in
+ * @p cpus: nothing else belongs there.
+ * @return 0 or a negative errno (the region could not be attached)
+ */
+int mgr_core_lcore_cpus(const char *region, cpu_set_t *cpus);
 
 #endif

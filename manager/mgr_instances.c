@@ -373,6 +373,27 @@ static int retire(const struct mgr_ctx *c, uint16_t id, const struct mgr_inst *i
 	return rc < 0 ? rc : 0;
 }
 
+/* An instance pinned (cores) onto a CPU of the core's lcores would take
+ * turns with a thread that never yields: both crawl, and nothing says why.
+ * Refused, naming the CPUs. */
+static int cores_clear_of_lcores(const struct mgr_ctx *c, const struct graph_service *s)
+{
+	cpu_set_t want, lc, both;
+	char list[64] = "";
+
+	if (!s->cores || mgr_parse_cpulist(s->cores, &want) < 0 || mgr_core_lcore_cpus(c->region, &lc) < 0)
+		return 0; /* a bad list is refused where it is used; no region: nothing to share */
+	CPU_AND(&both, &want, &lc);
+	if (!CPU_COUNT(&both))
+		return 0;
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, &both))
+			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%d", list[0] ? "," : "", cpu);
+	fprintf(stderr, "nfhost: service %u: cores '%s' include CPU %s, where the core's data path busy-polls "
+		"(a DPDK lcore shares its CPU with nothing): pin the service elsewhere\n", s->id, s->cores, list);
+	return -EBUSY;
+}
+
 int mgr_instances_scale(const struct mgr_ctx *c, uint16_t id, const struct graph_service *s, int want,
 			const json_t *status, int *started, int *retired)
 {
@@ -387,6 +408,8 @@ int mgr_instances_scale(const struct mgr_ctx *c, uint16_t id, const struct graph
 				"start (graph load a graph that defines it)\n", id);
 			return -ENOENT;
 		}
+		if ((rc = cores_clear_of_lcores(c, s)) < 0)
+			return rc;
 		instance_name(s->name, in, n, name);
 		rc = s->run == GRAPH_RUN_GUEST ? start_guest(c, s, name) : start_host(c, s, name);
 		if (rc < 0)

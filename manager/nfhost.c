@@ -11,6 +11,7 @@
 #include <nfhost/nfg.h>
 
 #include "mgr.h"
+#include "mgr_cpumap.h"
 #include "mgr_graphcmd.h"
 #include "mgr_guest.h"
 #include "mgr_stats.h"
@@ -23,6 +24,9 @@ static const struct mgr_cmd cmds[] = {
 	{ "stats", mgr_stats_json, "stats [-f FIELD]          counters as JSON (or one of them)\n",
 	  MGR_CMD_READS_REGION },
 	{ "report", mgr_stats_report, "report [NAME]             what NFs report of themselves (top flows, ...)\n",
+	  MGR_CMD_READS_REGION },
+	{ "placement", mgr_cpumap_show,
+	  "placement [-c SECONDS]    which CPU runs what: the core's lcores, each NF, its load\n",
 	  MGR_CMD_READS_REGION },
 	{ "rate", mgr_stats_rate, "rate [-c SECONDS]         average rates over a window, as JSON\n",
 	  MGR_CMD_READS_REGION },

@@ -41,7 +41,7 @@ void nfg_usage(FILE *f, const char *prog)
 
 	default_region(region, sizeof(region));
 	fprintf(f,
-		"usage: %s [-r REGION] -s SERVICE_ID[,ID...] [-n NAME] [-b BURST] [-w SECONDS] [-S] [-q] [-- NF options]\n"
+		"usage: %s [-r REGION] -s SERVICE_ID[,ID...] [-n NAME] [-b BURST] [-w SECONDS] [-p] [-q] [-- NF options]\n"
 		"  -r REGION   region file (default %s)\n"
 		"  -s ID,...   service IDs to register for (1..%d); one process serving\n"
 		"              consecutive services of a chain runs them back to back\n"
@@ -49,8 +49,8 @@ void nfg_usage(FILE *f, const char *prog)
 		"  -b BURST    descriptors per burst (default 32, max %d)\n"
 		"  -w SECONDS  --core-wait: how long to wait for a core that died to be\n"
 		"              restarted (default: for ever; 0: exit at once, status 1)\n"
-		"  -S          --sleep: idle %d us, sleep until the core wakes it (by\n"
-		"              default an idle NF polls and yields the CPU)\n"
+		"  -p          --poll: never sleep, only yield the CPU when idle (by\n"
+		"              default an NF idle %d us sleeps until the core wakes it)\n"
 		"  -q          no per-second rate lines\n",
 		prog, region, NFG_MAX_SERVICES - 1, MAX_BURST, NFG_IDLE_SLEEP_US);
 }
@@ -121,7 +121,7 @@ static int parse_services(const char *arg, struct nfg_opts *o)
 int nfg_init(int argc, char **argv, const char *name, struct nfg_ctx **ctx)
 {
 	static const struct option lo[] = { { "core-wait", required_argument, NULL, 'w' },
-					    { "sleep", no_argument, NULL, 'S' },
+					    { "poll", no_argument, NULL, 'p' },
 					    { NULL, 0, NULL, 0 } };
 	struct nfg_opts o = { .burst = 32 };
 	struct sigaction sa;
@@ -131,7 +131,7 @@ int nfg_init(int argc, char **argv, const char *name, struct nfg_ctx **ctx)
 	default_region(o.region, sizeof(o.region));
 	snprintf(o.name, sizeof(o.name), "%s", name);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+r:s:n:b:w:Sqh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+r:s:n:b:w:pqh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			snprintf(o.region, sizeof(o.region), "%s", optarg);
@@ -153,8 +153,8 @@ int nfg_init(int argc, char **argv, const char *name, struct nfg_ctx **ctx)
 				return init_error(-EINVAL, "-w %s: seconds must be 0..%d", optarg, INT32_MAX / 1000);
 			o.core_wait_ms = wait_s ? (int32_t)wait_s * 1000 : NFG_CORE_WAIT_NONE;
 			break;
-		case 'S':
-			o.sleep = 1;
+		case 'p':
+			o.poll = 1;
 			break;
 		case 'q':
 			o.quiet = 1;
@@ -416,6 +416,18 @@ static int core_here(struct nfg_ctx *ctx, double now)
 	return core_ours(ctx) && (now - ctx->beat_at) * 1e3 <= NFG_CORE_SILENT_MS;
 }
 
+/* Waiting on the core (a full tx ring, a reply): a short sleep, not
+ * sched_yield().  On this kernel (EEVDF) a thread that yields in a tight
+ * loop is charged almost none of the time it runs, so the NFs that share
+ * its CPU and sleep when idle wake up behind it and were seen to wait
+ * tens of seconds (t_untrusted's hostile NF, whose ring stays full). */
+static void full_ring_nap(void)
+{
+	static const struct timespec nap = { .tv_nsec = 10 * 1000 };
+
+	nanosleep(&nap, NULL);
+}
+
 static uint32_t svc_tx(struct nfg_ctx *ctx, struct nfg_svc *s, const nfg_desc_t *descs, uint32_t n)
 {
 	uint32_t done = 0;
@@ -436,7 +448,7 @@ static uint32_t svc_tx(struct nfg_ctx *ctx, struct nfg_svc *s, const nfg_desc_t 
 			give_up = now + LEAVE_TIMEOUT_S;
 		else if (now > give_up)
 			break;
-		sched_yield();
+		full_ring_nap();
 	}
 	s->slot->tx_pkts += done;
 	return done;
@@ -690,7 +702,7 @@ static int leave(struct nfg_ctx *ctx, nfg_pkt_fn fn, void *arg)
 			rc = nfg_set_error(-ETIMEDOUT, "core did not confirm unregistration");
 			break;
 		}
-		sched_yield();
+		full_ring_nap();
 	}
 	/* a slot of a core that went meanwhile may be another core's now */
 	if (left && !core_ours(ctx))
@@ -973,7 +985,7 @@ int nfg_run(struct nfg_ctx *ctx, const struct nfg_ops *ops, void *arg)
 			nap_us = NFG_NAP_MIN_US;
 		} else if (++empty >= EMPTY_POLLS_BEFORE_YIELD) {
 			empty = 0;
-			if (!ctx->opts.sleep) {
+			if (ctx->opts.poll) {
 				sched_yield();
 			} else if (idle_from == 0) {
 				idle_from = nfg_tsc();

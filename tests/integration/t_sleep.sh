@@ -2,7 +2,7 @@
 # NFs that sleep when idle (issue 16): a chain of three whose NFs sleep
 # between paced bursts and are woken by the core loses nothing; sixty idle
 # NFs on one CPU leave it nearly idle (polling ones take all of it); an NF
-# killed while asleep is reclaimed.  NFs sleep with libnfguest's -S.  The
+# killed while asleep is reclaimed.  The
 # source is the benchmark's edge (nfh-peer-nf --edge --rate: bursts of at most 8, each
 # packet stamped) over two memif ports of the core.
 . "$(dirname "$0")/lib.sh"
@@ -21,7 +21,7 @@ nfs_where() {
 
 start_core "net_memif0,role=server,socket=$NAME-e0" "net_memif1,role=server,socket=$NAME-e1" -- --chain 1,2,3 \
 	--wait-nfs 3
-for s in 1 2 3; do NFG_OPTS=-S start_nf "c$s" nf-macswap "$s"; done
+for s in 1 2 3; do start_nf "c$s" nf-macswap "$s"; done
 wait_nfs 3
 
 # 1. Bursty: 2000 packets a second for 3 s, 4 ms between bursts of 8: every
@@ -55,7 +55,7 @@ echo "sleeps per NF $sleeps, wakes by the core $wakes"
 # fewer a service, service 4 off the chain: NFG_MAX_INSTANCES is 16)
 IDLE=()
 for i in $(seq 1 57); do
-	NFG_OPTS=-S start_nf "i$i" nf-macswap $((i % 4 + 1))
+	start_nf "i$i" nf-macswap $((i % 4 + 1))
 	IDLE+=("$NF_PID")
 done
 wait_nfs 60

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* nf-wake-probe: how long a packet waits between the core receiving it
  * (nfg_pkt.rx_tsc, the core's TSC stamp) and this NF handling it; with
- * libnfguest's -S at a low packet rate, nearly all of it is the NF's
- * wake-up.  Passes every packet on.  At exit, one JSON line on stdout:
+ * a low packet rate, nearly all of it is the NF's wake-up (with -p, its
+ * polling's).  Passes every packet on.  At exit, one JSON line on stdout:
  * packets, p50, p99, p99.9 and the largest wait, in microseconds, from a
  * histogram of 1 us buckets up to 10 ms (past it: counted as 10 ms).
  *
- *   nf-wake-probe -r REGION -s ID [-S]
+ *   nf-wake-probe -r REGION -s ID [-p]
  */
 #include <stdio.h>
 

@@ -130,12 +130,11 @@ struct nfg_opts {
 	 * NFG_CORE_WAIT_FOREVER (0, the default) or NFG_CORE_WAIT_NONE (-w 0:
 	 * exit at once, status 1) */
 	int32_t core_wait_ms;
-	/** -S (--sleep): nfg_run() sleeps after NFG_IDLE_SLEEP_US with
-	 * nothing to do and the core wakes it when it hands it packets
-	 * (nfg_abi.h, NFG_WAKE_ASLEEP).  Without it an idle NF polls and
-	 * yields the CPU, as every NF did before; sleeping becomes the default
-	 * once t_untrusted's hostile phase passes with it (see issue 16) */
-	int sleep;
+	/** -p (--poll): never sleep.  By default nfg_run() sleeps after
+	 * NFG_IDLE_SLEEP_US with nothing to do and the core wakes it when it
+	 * hands it packets (nfg_abi.h, NFG_WAKE_ASLEEP); a polling NF only
+	 * yields the CPU when idle */
+	int poll;
 };
 
 #define NFG_CORE_WAIT_FOREVER 0

@@ -114,7 +114,8 @@
  * on; an older core never beats.  5: ACLs an NF hands the core
  * (NFG_CTRL_ACL_RULE, NFG_CTRL_ACL_COMMIT) and their answer in
  * nfg_pkt.acl_svc / acl; named counters in the slot (struct nfg_counter).
- * 7: NFs that sleep when idle (nfg_slot.wake, NFG_CTRL_REGISTER's slot) */
+ * 7: NFs that sleep when idle (nfg_slot.wake, NFG_CTRL_REGISTER's slot);
+ * the core's lcore CPUs in the header (lcore_cpu) */
 #define NFG_ABI_VERSION 7u
 
 #define NFG_CACHE_LINE 64
@@ -199,6 +200,11 @@ struct nfg_region_hdr {
 	 * (libnfguest, after NFG_CORE_SILENT_MS) and tools that it is gone,
 	 * in a guest as on the host (no PID needed).  Zero at format. */
 	uint64_t core_beat;
+	/** startup: the CPUs the core's RX and TX lcores run on (one CPU
+	 * twice when one lcore does both).  A busy-polling lcore shares its
+	 * CPU with nothing: the manager refuses to pin NFs or guests there,
+	 * and `nfhost placement` shows who does. */
+	uint16_t lcore_cpu[2];
 } NFG_ALIGNED;
 
 #define NFG_CORE_BEAT_MS 100   /**< the core's heartbeat period */

@@ -9,19 +9,24 @@
 #   wake    the core between two memif ports to the benchmark's edge
 #           (nfh-peer-nf --edge --rate, bursts of at most 8) and one
 #           nf-wake-probe: its wait from the core's receive stamp to its
-#           handler, p50 / p99 / p99.9 (target p99 < 50 us, sleeping)
+#           handler, p50 / p99 / p99.9 (target p99 < 50 us, sleeping); the
+#           edge on the NF's CPU, yielding between sends (that CPU stays
+#           busy)
+#   wakeidle  the same, the edge napping between sends (--nap): the NF's
+#           CPU goes idle between packets
 #
 #   bench/run-sleep.sh [--rows FILE]
 #
-# SLEEP_ROUNDS (3) rounds of SLEEP_SECONDS (2) s; SLEEP_RATE (1000) packets
-# a second for the wake-up.  stderr: a line a run, then the ratios; rows
+# SLEEP_ROUNDS (5) rounds of SLEEP_SECONDS (2) s; SLEEP_RATE (1000) packets
+# a second for the wake-up; SLEEP_PARTS (busy idle wake) which to run.  stderr: a line a run, then the ratios; rows
 # ("bench": "sleep") appended to FILE, else printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=$PWD/build/bin
-ROUNDS=${SLEEP_ROUNDS:-3}
+ROUNDS=${SLEEP_ROUNDS:-5}
 SECS=${SLEEP_SECONDS:-2}
 RATE=${SLEEP_RATE:-1000}
+PARTS=${SLEEP_PARTS:-busy idle wake wakeidle}
 ROWS_OUT=
 TAG=nfhsleep$$
 REGION=/dev/hugepages/$TAG-s0
@@ -98,15 +103,17 @@ row() {
 }
 
 busy() {
-	local mpps
+	local mpps s0 s1
 	core net_null0,size=64 -- --chain 1
 	nf nf-macswap 1 "$1"
 	wait_nfs 1
 	sleep 1
+	s0=$("$B"/nfhost -r "$REGION" stats | python3 -c "import json,sys; print(json.load(sys.stdin)['nfs'][0]['sleeps'])")
 	mpps=$("$B"/nfhost -r "$REGION" rate -c "$SECS" | python3 -c "import json,sys; print(json.load(sys.stdin)['mpps_out'])")
+	s1=$("$B"/nfhost -r "$REGION" stats | python3 -c "import json,sys; print(json.load(sys.stdin)['nfs'][0]['sleeps'])")
 	stop
-	printf '  %d busy  %-5s %8.3f Mpps\n' "$2" "$1" "$mpps" >&2
-	row "{\"kind\": \"busy\", \"mode\": \"$1\", \"round\": $2, \"mpps\": $mpps}"
+	printf '  %d busy  %-5s %8.3f Mpps, the NF slept %d times\n' "$2" "$1" "$mpps" $((s1 - s0)) >&2
+	row "{\"kind\": \"busy\", \"mode\": \"$1\", \"round\": $2, \"mpps\": $mpps, \"sleeps\": $((s1 - s0))}"
 }
 
 idle() {
@@ -118,25 +125,33 @@ idle() {
 	done
 	wait_nfs 60
 	sleep 1
+	w0=$(date +%s.%N)
 	t0=$(ticks "${nfs[@]}")
 	sleep "$SECS"
 	t1=$(ticks "${nfs[@]}")
-	pct=$(python3 -c "import sys; print(round((int(sys.argv[2]) - int(sys.argv[1])) * 100 / (float(sys.argv[3]) * int(sys.argv[4])), 2))" \
-		"$t0" "$t1" "$SECS" "$(getconf CLK_TCK)")
+	w1=$(date +%s.%N)
+	# over the wall time the two readings took, not SECS alone
+	pct=$(python3 -c "import sys; print(round((int(sys.argv[2]) - int(sys.argv[1])) * 100 / ((float(sys.argv[4]) - float(sys.argv[3])) * int(sys.argv[5])), 2))" \
+		"$t0" "$t1" "$w0" "$w1" "$(getconf CLK_TCK)")
 	stop
 	printf '  %d idle  %-5s 60 NFs take %6.2f%% of CPU 1\n' "$2" "$1" "$pct" >&2
 	row "{\"kind\": \"idle\", \"mode\": \"$1\", \"round\": $2, \"nfs\": 60, \"cpu_pct\": $pct}"
 }
 
+NAP=()
+KIND=wake
 wake() {
 	local j i
 	core "net_memif0,role=server,socket=$TAG-e0" "net_memif1,role=server,socket=$TAG-e1" -- --chain 1
 	nf nf-wake-probe 1 "$1" "$TMP/probe.json"
 	wait_nfs 1
 	: > "$TMP/edge.json"
+	# the edge shares the NF's CPU (the core has the other): yielding
+	# between sends it keeps that CPU awake, napping (wakeidle) it lets it
+	# go idle, and the hypervisor then takes its time to bring it back
 	taskset -c 1 "$B"/nfh-peer-nf -l 1 --no-pci --no-telemetry --in-memory --single-file-segments \
 		--file-prefix "$TAG-edge" --vdev net_null0,size=64 --vdev "net_memif0,role=client,socket=$TAG-e0" \
-		--vdev "net_memif1,role=client,socket=$TAG-e1" -- --edge "$SECS" --warmup 0.5 --rate "$RATE" --hold \
+		--vdev "net_memif1,role=client,socket=$TAG-e1" -- --edge "$SECS" --warmup 0.5 --rate "$RATE" "${NAP[@]}" --hold \
 		> "$TMP/edge.json" 2> "$TMP/edge.log" &
 	EDGE=$!
 	for i in $(seq 1 $(((SECS + 20) * 20))); do
@@ -149,18 +164,28 @@ wake() {
 	wait "$EDGE" 2> /dev/null || true
 	EDGE=
 	j=$(grep '^{.*}$' "$TMP/probe.json" | tail -1) || { echo "bench: nf-wake-probe gave no result" >&2; exit 1; }
-	python3 -c "import json,sys; j=json.loads(sys.argv[1]); print('  %d wake  %-5s %d packets at %s/s: core receive to NF p50 %d us, p99 %d us, p99.9 %d us, max %d us' % (
+	# nothing measured is no figure: say why (the edge's log) and stop
+	[[ $j != *'"pkts":0,'* ]] || { echo "bench: nf-wake-probe saw no packet; the edge said:" >&2; tail -3 "$TMP/edge.log" >&2; exit 1; }
+	python3 -c "import json,sys; j=json.loads(sys.argv[1]); print('  %d $KIND  %-5s %d packets at %s/s: core receive to NF p50 %d us, p99 %d us, p99.9 %d us, max %d us' % (
     int(sys.argv[3]), sys.argv[2], j['pkts'], sys.argv[4], j['p50_us'], j['p99_us'], j['p999_us'], j['max_us']))" \
 		"$j" "$1" "$2" "$RATE" >&2
-	row "{\"kind\": \"wake\", \"mode\": \"$1\", \"round\": $2, \"rate_pps\": $RATE, \"probe\": $j}"
+	row "{\"kind\": \"$KIND\", \"mode\": \"$1\", \"round\": $2, \"rate_pps\": $RATE, \"probe\": $j}"
+}
+
+wakeidle() {
+	NAP=(--nap)
+	KIND=wakeidle
+	wake "$@"
+	NAP=()
+	KIND=wake
 }
 
 echo "bench: sleeping NFs against polling ones (-p), $ROUNDS rounds of $SECS s; core on CPU 0, NFs on CPU 1" >&2
 : > "$TMP/runs"
 for ((r = 0; r < ROUNDS; r++)); do
-	for m in sleep poll; do busy "$m" "$r"; done
-	for m in sleep poll; do idle "$m" "$r"; done
-	for m in sleep poll; do wake "$m" "$r"; done
+	for part in $PARTS; do
+		for m in sleep poll; do "$part" "$m" "$r"; done
+	done
 done
 
 python3 - "$TMP/runs" "$ROWS_OUT" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'
@@ -172,28 +197,39 @@ rows = []
 # busy: the ratio per round, its median
 s, p = {r["round"]: r["mpps"] for r in by("busy", "sleep")}, {r["round"]: r["mpps"] for r in by("busy", "poll")}
 ratios = [s[k] / p[k] for k in s if k in p and p[k]]
-rows.append({"system": "nfhost", "bench": "sleep", "kind": "busy", "chain_len": 1, "pkt_size": 64,
-             "mpps_sleep": med(s.values()), "mpps_poll": med(p.values()), "ratio": round(med(ratios), 3),
-             "ratio_runs": [round(x, 3) for x in ratios], "target": ">= 0.97"})
-print("  busy chain of 1: sleeping %.3f Mpps, polling %.3f Mpps: %.3fx (rounds %s; target >= 0.97x)" % (
-    rows[-1]["mpps_sleep"], rows[-1]["mpps_poll"], rows[-1]["ratio"], " ".join("%.3f" % x for x in ratios)), file=sys.stderr)
+if ratios:
+    rows.append({"system": "nfhost", "bench": "sleep", "kind": "busy", "chain_len": 1, "pkt_size": 64,
+                 "mpps_sleep": med(s.values()), "mpps_poll": med(p.values()), "ratio": round(med(ratios), 3),
+                 "ratio_of_medians": round(med(s.values()) / med(p.values()), 3),
+                 "sleeps_runs": [r["sleeps"] for r in by("busy", "sleep")],
+                 "ratio_runs": [round(x, 3) for x in ratios], "target": ">= 0.97"})
+    print("  busy chain of 1: sleeping %.3f Mpps, polling %.3f Mpps: %.3fx, median of the rounds' ratios %.3fx "
+          "(rounds %s; target >= 0.97x); the NF slept %s times a run" % (
+        rows[-1]["mpps_sleep"], rows[-1]["mpps_poll"], rows[-1]["ratio_of_medians"], rows[-1]["ratio"],
+        " ".join("%.3f" % x for x in ratios), rows[-1]["sleeps_runs"]), file=sys.stderr)
 for m in ("sleep", "poll"):
     v = [r["cpu_pct"] for r in by("idle", m)]
+    if not v:
+        continue
     rows.append({"system": "nfhost", "bench": "sleep", "kind": "idle", "mode": m, "nfs": 60, "cpu_pct": med(v),
                  "cpu_pct_runs": v, "target": "< 2" if m == "sleep" else None})
     print("  60 idle NFs, %s: %.2f%% of their CPU (rounds %s)%s" % (m, med(v), " ".join(str(x) for x in v),
           "; target < 2%" if m == "sleep" else ""), file=sys.stderr)
-for m in ("sleep", "poll"):
-    v = [r["probe"] for r in by("wake", m)]
-    row = {"system": "nfhost", "bench": "sleep", "kind": "wake", "mode": m, "rate_pps": v[0]["rate_pps"] if "rate_pps" in v[0] else None,
+for kind, m in [(k, m) for k in ("wake", "wakeidle") for m in ("sleep", "poll")]:
+    runs = by(kind, m)
+    if not runs:
+        continue
+    v = [r["probe"] for r in runs]
+    row = {"system": "nfhost", "bench": "sleep", "kind": kind, "mode": m,
+           "nf_cpu": "kept busy by the edge" if kind == "wake" else "idle between packets", "rate_pps": runs[0]["rate_pps"],
            "pkts": sum(x["pkts"] for x in v)}
     for q in ("p50_us", "p99_us", "p999_us", "max_us"):
         row[q] = med(x[q] for x in v)
         row[q + "_runs"] = [x[q] for x in v]
     row["target"] = "p99 < 50" if m == "sleep" else None
     rows.append(row)
-    print("  core receive to NF, %s: p50 %s us, p99 %s us (rounds %s), p99.9 %s us%s" % (
-        m, row["p50_us"], row["p99_us"], " ".join(str(x) for x in row["p99_us_runs"]), row["p999_us"],
+    print("  core receive to NF, %s, its CPU %s: p50 %s us, p99 %s us (rounds %s), p99.9 %s us%s" % (
+        m, row["nf_cpu"], row["p50_us"], row["p99_us"], " ".join(str(x) for x in row["p99_us_runs"]), row["p999_us"],
         "; target p99 < 50 us" if m == "sleep" else ""), file=sys.stderr)
 out = open(sys.argv[2], "a") if sys.argv[2] else sys.stdout
 for r in rows:

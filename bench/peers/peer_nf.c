@@ -24,7 +24,9 @@
  *          at most 8, each stamped with the TSC when sent; what comes back
  *          gives the latency through the chain (p50, p99, p99.9 and a CDF
  *          in the JSON, from a log histogram); idle between sends, the
- *          edge yields, so it can share a CPU with NFs.
+ *          edge yields, so it can share a CPU with NFs; --nap: it sleeps
+ *          20 us instead, leaving the CPU to them (what comes back waits
+ *          for it: for measuring the NFs, not the path).
  *          --hold: after its result, keep its ports up (taking and
  *          freeing what still comes back) until SIGTERM, so that the
  *          system behind it is stopped before its peer goes away.
@@ -65,7 +67,7 @@ static void on_signal(int sig)
 }
 
 struct opts {
-	int nf, busy, hold;
+	int nf, busy, hold, nap;
 	double secs, warmup, rate;
 	uint32_t inflight;
 	uint32_t frame; /* the largest frame an mbuf holds whole (jumbo: past 2048) */
@@ -319,8 +321,13 @@ static int run_paced(const struct opts *o)
 		}
 		if (now >= drain_end)
 			break;
-		if (idle)
+		if (idle && o->nap) {
+			static const struct timespec nap = { .tv_nsec = 20 * 1000 };
+
+			nanosleep(&nap, NULL);
+		} else if (idle) {
 			sched_yield();
+		}
 	}
 	if (counted == 0) {
 		fprintf(stderr, "peer-edge: no stamped packet came back in the window\n");
@@ -358,6 +365,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "edge", required_argument, NULL, 'e' }, { "warmup", required_argument, NULL, 'w' },
 		{ "inflight", required_argument, NULL, 'i' }, { "rate", required_argument, NULL, 'r' },
 		{ "hold", no_argument, NULL, 'H' }, { "frame", required_argument, NULL, 'f' },
+		{ "nap", no_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -369,6 +377,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		case 'n': o->nf = 1; break;
 		case 'b': o->busy = 1; break;
 		case 'H': o->hold = 1; break;
+		case 'N': o->nap = 1; break;
 		case 'e': o->secs = strtod(optarg, &end); if (*end || !(o->secs > 0 && o->secs <= 3600)) return -1; break;
 		case 'w': o->warmup = strtod(optarg, &end); if (*end || !(o->warmup >= 0 && o->warmup <= 60)) return -1; break;
 		case 'r': o->rate = strtod(optarg, &end); if (*end || !(o->rate >= 1 && o->rate <= 1e8)) return -1; break;

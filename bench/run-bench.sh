@@ -10,7 +10,8 @@
 # the stateful NFs next to nf-forward (bench/run-nfs.sh; BENCH_NFS=0) and the
 # NF engines next to their libraries alone (BENCH_NF_REFS=0); nfhost next to
 # the direct memif pipeline and the kernel's path (BENCH_PEERS=0); sleeping
-# NFs against polling ones (BENCH_SLEEP, full profile).
+# NFs against polling ones (BENCH_SLEEP) and NFs sharing a CPU
+# (BENCH_DENSITY), full profile.
 #
 # Profiles: BENCH=quick (the default, under 10 minutes): the reference
 # and nfhost's chain of 1, then nfhost next to its peers (chains of 1 and
@@ -204,6 +205,11 @@ fi
 # 16): the busy chain of 1, 60 idle NFs' CPU, the wake-up
 if [[ ${BENCH_SLEEP:-$FULL} == 1 ]]; then
 	bench/run-sleep.sh --rows "$ROWS"
+fi
+# ClickOS's collapse curve: 1 to 64 NFs sharing one CPU, sleeping and
+# polling (bench/run-density.sh; issue 16: 32 NFs >= 0.8x one)
+if [[ ${BENCH_DENSITY:-$FULL} == 1 ]]; then
+	bench/run-density.sh --rows "$ROWS" --plot bench/results/density.png
 fi
 # nfhost next to the data paths users would pick instead, same NF work and
 # idle policy (bench/peers/run-peers.sh; issue 15; BENCH_PEERS=0 skips it)

@@ -165,7 +165,8 @@ void core_pool_free(struct core *c);
  * Map the region's buffer area for DMA by device @p dev (a port's), page by
  * page at each page's IO address: a NIC bound to vfio-pci writes packets
  * there through the IOMMU.  rte_extmem_register() alone does not.
- * @return 1 mapped; 0 when the device's bus maps nothing (virtual devices);
+ * @return 1 mapped (or accepted: the vdev bus takes the call for drivers
+ *   that need no mapping); 0 when the device's bus maps nothing (ENOTSUP);
  *   a negative errno (nothing left mapped)
  */
 struct rte_device;

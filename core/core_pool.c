@@ -152,8 +152,9 @@ int core_pool_dma_map(struct core *c, struct rte_device *dev)
 		if (rte_dev_dma_map(dev, area + (uint64_t)p * l->buf_page_size, c->page_iova[p], l->buf_page_size) == 0)
 			continue;
 		err = rte_errno;
-		/* a bus without an IOMMU of its own (vdev: null, pcap, memif)
-		 * says so on the first page, and its devices need nothing */
+		/* a bus that maps nothing says so on the first page, and its
+		 * devices need nothing (the vdev bus instead accepts the call
+		 * for drivers without a mapping of their own) */
 		if (p == 0 && err == ENOTSUP)
 			return 0;
 		core_pool_dma_unmap(c, dev, p);

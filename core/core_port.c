@@ -65,7 +65,7 @@ int core_ports_init(struct core *c)
 			return port_failed(c, port, name, "DMA mapping of the region's buffers", rc);
 		c->port_dma[port] = rc == 1;
 		if (rc == 1)
-			printf("core: port %u (%s): the region's %u buffer pages mapped for its DMA\n", port, name,
+			printf("core: port %u (%s): the region's %u buffer pages mapped for its DMA (rte_dev_dma_map)\n", port, name,
 			       core_pool_pages(c));
 		if ((rc = rte_eth_dev_configure(port, 1, 1, &conf)) < 0)
 			return port_failed(c, port, name, "configuration", rc);

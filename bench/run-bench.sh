@@ -23,7 +23,9 @@
 #
 # Scheduling: the core's RX/TX loop on CPU 0; every NF pinned to CPU 1.
 # NFs that share CPU 1 take turns: an NF whose ring is empty yields
-# (sched_yield) and the next one drains a whole batch in its turn.
+# (sched_yield) and the next one drains a whole batch in its turn; idle for
+# 50 us, it sleeps until the core wakes it (libnfguest's default; the
+# peers' runs give nfhost's NFs -p, the peers' own policy).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=$PWD/build/bin

@@ -182,7 +182,9 @@ nfhost_chain() {
 	"$B"/nfhost -r "$region" --wait 15 status > /dev/null || { cat "$TMP/core.log" >&2; exit 1; }
 	for i in $(seq 1 "$n"); do
 		[[ $2 == untrusted ]] && region=/dev/hugepages/$TAG-u$i
-		taskset -c 1 "$B"/nf-macswap -r "$region" -s "$i" -q > /dev/null 2>&1 &
+		# -p: poll and yield when idle, the peers' NFs' policy (nfhost's
+		# NFs otherwise sleep after 50 us idle: bench/run-sleep.sh)
+		taskset -c 1 "$B"/nf-macswap -r "$region" -s "$i" -q -p > /dev/null 2>&1 &
 		PIDS+=($!)
 	done
 	region=/dev/hugepages/$TAG-s0

@@ -72,6 +72,7 @@ static uint32_t build(uint8_t *f, const struct spec *s, struct unit_rng *r)
 	uint32_t o = 12, l3, l4, hl, end;
 	uint8_t proto = s->proto;
 	uint32_t sum;
+	uint16_t csum;
 
 	memset(f, 0, 12);
 	f[0] = 0x02;
@@ -149,8 +150,13 @@ static uint32_t build(uint8_t *f, const struct spec *s, struct unit_rng *r)
 	sum = proto == NF_PROTO_ICMP ? 0 : s->ipv == 4 ? ref_sum(0, f + l3 + 12, 8) : ref_sum(0, f + l3 + 8, 32);
 	if (proto != NF_PROTO_ICMP)
 		sum += proto + (end - l4);
-	wr16(f + l4 + (proto == NF_PROTO_TCP ? 16 : proto == NF_PROTO_UDP ? 6 : 2),
-	     (uint16_t)~ref_fold(ref_sum(sum, f + l4, end - l4)));
+	csum = (uint16_t)~ref_fold(ref_sum(sum, f + l4, end - l4));
+	/* UDP sends a sum that comes out 0 as 0xffff (RFC 768; 0 would say
+	 * "no checksum", which IPv6 forbids): the NF does, and so must the
+	 * reference, or a payload whose sum is 0 fails the round trip */
+	if (proto == NF_PROTO_UDP && csum == 0)
+		csum = 0xffff;
+	wr16(f + l4 + (proto == NF_PROTO_TCP ? 16 : proto == NF_PROTO_UDP ? 6 : 2), csum);
 	return end;
 }
 

@@ -32,7 +32,7 @@ KIT_LIBS   = $(LIB)/libnfkit.a $(LIB)/libnfguest.a -lpthread $(NF_LIBS)
 NF_LIBS_ids := -lhs -lstdc++ -lm
 NF_SRC_ids  := $(wildcard nfs/ids/*.c)
 
-.PHONY: all deps demo test bench clean vm-image
+.PHONY: all deps demo test test-numa bench clean vm-image numa-image
 all: $(LIB)/libnfguest.a $(LIB)/libnfguest.so $(LIB)/libnfhgraph.a $(LIB)/libnfkit.a $(BIN)/nfhost-core $(BIN)/nfhost \
      $(NFS:%=$(BIN)/%) $(TOOLS:%=$(BIN)/%) $(BIN)/nfh-ref-ring $(BIN)/nfh-peer-nf $(BIN)/nfh-stall-probe $(BIN)/nfh-ref-hash $(BIN)/nfh-ref-aes $(BIN)/nfh-bench-ftab $(BIN)/nfh-bench-nat $(BIN)/nfh-bench-fw $(BIN)/nfh-ref-ids $(TEST_NFS:%=$(BIN)/%)
 
@@ -195,8 +195,14 @@ demo: deps
 
 # make test TESTS="t_rtc unit fuzz": only the named tests (tests/run-all.sh NAME...)
 test: deps
-	@$(MAKE) --no-print-directory all unit-tests vm-image fuzz-targets $(BIN)/nfhost-core-asan
+	@$(MAKE) --no-print-directory all unit-tests vm-image numa-image fuzz-targets $(BIN)/nfhost-core-asan
 	@tests/run-all.sh $(TESTS)
+
+# The platform on two NUMA nodes, in a guest that has them (tests/numa/):
+# make test runs it short (t_numa, 1000 packets); this, with NUMA_PACKETS.
+test-numa: deps
+	@$(MAKE) --no-print-directory all numa-image
+	@tests/numa/run-numa.sh $(or $(NUMA_PACKETS),20000)
 
 bench:
 	@tools/deps.sh --bench

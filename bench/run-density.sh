@@ -14,14 +14,14 @@
 # --plot: the curve drawn with gnuplot (aggregate Mpps against NFs per
 # CPU, sleeping and polling).
 #
-# DENSITY_NFS ("1 2 4 8 16 32 64"), DENSITY_ROUNDS (2) rounds of
+# DENSITY_NFS ("1 2 4 8 16 32 64 128 250"), DENSITY_ROUNDS (2) rounds of
 # DENSITY_SECONDS (2) s, DENSITY_CYCLES (2000) a packet.  stderr: a line a
 # run, then the curve; rows ("bench": "density") appended to FILE, else
 # printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=$PWD/build/bin
-NS=${DENSITY_NFS:-1 2 4 8 16 32 64}
+NS=${DENSITY_NFS:-1 2 4 8 16 32 64 128 250}
 ROUNDS=${DENSITY_ROUNDS:-2}
 SECS=${DENSITY_SECONDS:-2}
 CYCLES=${DENSITY_CYCLES:-2000}
@@ -63,14 +63,14 @@ one() {
 	[[ $2 == poll ]] && mode=(-p)
 	taskset -c 0 "$B"/nfhost-core -l 0 --no-pci --in-memory --no-telemetry --file-prefix "$TAG" \
 		--vdev "net_pcap0,rx_pcap=$TMP/flows.pcap,infinite_rx=1" -- --name "$TAG" --chain 1 \
-		--wait-nfs "$n" > "$TMP/core.log" 2>&1 &
+		--wait-nfs "$n" --max-nfs 254 > "$TMP/core.log" 2>&1 &
 	PIDS+=($!)
 	nfh --wait 15 status > /dev/null || { cat "$TMP/core.log" >&2; exit 1; }
 	for i in $(seq 1 "$n"); do
 		taskset -c 1 "$B"/nf-busy -r "$REGION" -s "$i" -q "${mode[@]}" -- --cycles "$CYCLES" > /dev/null 2>&1 &
 		PIDS+=($!)
 	done
-	for i in $(seq 1 500); do
+	for i in $(seq 1 1500); do
 		(($(nfh stats -f nfs_active) >= n)) && break
 		sleep 0.02
 	done

@@ -14,6 +14,8 @@
 #           busy)
 #   wakeidle  the same, the edge napping between sends (--nap): the NF's
 #           CPU goes idle between packets
+#   wakespin  the same, the edge spinning between sends (--spin): the NF's
+#           CPU runs a CPU-bound task the scheduler must preempt for it
 #
 #   bench/run-sleep.sh [--rows FILE]
 #
@@ -26,7 +28,7 @@ B=$PWD/build/bin
 ROUNDS=${SLEEP_ROUNDS:-5}
 SECS=${SLEEP_SECONDS:-2}
 RATE=${SLEEP_RATE:-1000}
-PARTS=${SLEEP_PARTS:-busy idle wake wakeidle}
+PARTS=${SLEEP_PARTS:-busy idle wake wakeidle wakespin}
 ROWS_OUT=
 TAG=nfhsleep$$
 REGION=/dev/hugepages/$TAG-s0
@@ -180,6 +182,14 @@ wakeidle() {
 	KIND=wake
 }
 
+wakespin() {
+	NAP=(--spin)
+	KIND=wakespin
+	wake "$@"
+	NAP=()
+	KIND=wake
+}
+
 echo "bench: sleeping NFs against polling ones (-p), $ROUNDS rounds of $SECS s; core on CPU 0, NFs on CPU 1" >&2
 : > "$TMP/runs"
 for ((r = 0; r < ROUNDS; r++)); do
@@ -215,13 +225,15 @@ for m in ("sleep", "poll"):
                  "cpu_pct_runs": v, "target": "< 2" if m == "sleep" else None})
     print("  60 idle NFs, %s: %.2f%% of their CPU (rounds %s)%s" % (m, med(v), " ".join(str(x) for x in v),
           "; target < 2%" if m == "sleep" else ""), file=sys.stderr)
-for kind, m in [(k, m) for k in ("wake", "wakeidle") for m in ("sleep", "poll")]:
+CPU = {"wake": "kept busy by the edge (yielding)", "wakeidle": "idle between packets",
+       "wakespin": "running a CPU-bound task (the edge spinning)"}
+for kind, m in [(k, m) for k in CPU for m in ("sleep", "poll")]:
     runs = by(kind, m)
     if not runs:
         continue
     v = [r["probe"] for r in runs]
     row = {"system": "nfhost", "bench": "sleep", "kind": kind, "mode": m,
-           "nf_cpu": "kept busy by the edge" if kind == "wake" else "idle between packets", "rate_pps": runs[0]["rate_pps"],
+           "nf_cpu": CPU[kind], "rate_pps": runs[0]["rate_pps"],
            "pkts": sum(x["pkts"] for x in v)}
     for q in ("p50_us", "p99_us", "p999_us", "max_us"):
         row[q] = med(x[q] for x in v)

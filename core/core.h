@@ -18,9 +18,16 @@
 #include "core_region.h"
 #include "core_ring.h"
 #include "core_route.h"
+#include "core_slotset.h"
+#include "core_sock.h"
 #include "core_tables.h"
 #include "core_wake.h"
 #include "nfhost/nfg_abi.h"
+
+/* NF slots of a region unless --max-nfs says otherwise: each costs its two
+ * rings in every region (64 KiB at the default ring size), a guest's BAR
+ * included */
+#define CORE_DEFAULT_NFS 64u
 
 struct core_cfg {
 	char name[64];          /* region file: /dev/hugepages/NAME-sSOCKET */
@@ -46,21 +53,33 @@ struct core_cfg {
 	uint32_t flow_learn_ms; /* before a new instance takes flows over, how long the
 				   core learns which flows are live (when the flow table
 				   was off) */
+	/* NUMA sockets given a region besides the RX lcore's and the ports'
+	 * (--sockets; default: every node with CPUs), and ports whose socket
+	 * is set by hand (a virtual device has none) */
+	int16_t sockets[CORE_MAX_SOCKETS];
+	uint16_t nb_sockets;
+	int sockets_given;
+	int16_t port_socket[NFG_MAX_PORTS]; /* -1: the device's own */
 	char api_path[108];     /* the control API's UNIX socket */
 	uint32_t api_idle_ms;   /* an API client silent this long is closed */
 };
 
 struct core {
 	struct core_cfg cfg;
-	struct core_region region;
+	/* a region per NUMA socket (core_sock.h); the first, on the RX
+	 * lcore's socket, is the platform's: its header, counters, ports and
+	 * slots are where tools read everything */
+	struct core_sock sock[CORE_MAX_SOCKETS];
+	uint32_t nb_sock;
+	struct core_region *region; /* sock[0]'s */
 	void *base;
 	struct nfg_region_hdr *hdr;
 	struct nfg_core_stats *stats;
-	struct rte_mempool *pool;
-	struct core_bufmap bm;
-	uint8_t *owner;             /* per buffer: holding slot + 1, or 0 */
-	rte_iova_t *page_iova;      /* per buffer-area page */
-	struct rte_mbuf **mbuf;     /* per buffer: its mbuf, in private memory */
+	/* per buffer of every socket's region, by index (a socket's start at
+	 * its idx_base): the holding slot + 1 or 0, and its private mbuf */
+	uint8_t *owner;
+	struct rte_mbuf **mbuf;
+	uint32_t nb_bufs;
 	/* each slot's rings as the core uses them (core_ring.h): rx written
 	 * by whichever lcore enqueues, tx by the TX lcore */
 	struct core_ring rx[NFG_MAX_NFS], tx[NFG_MAX_NFS];
@@ -71,8 +90,9 @@ struct core {
 	struct rte_ring *direct;    /* RX -> TX: packets a rule sends straight out */
 	uint64_t chain_pkts[GRAPH_MAX_CHAINS]; /* RX: packets sent down each chain */
 	uint16_t nb_ports;
-	uint8_t port_dma[NFG_MAX_PORTS]; /* the port's device maps the buffer area (core_pool_dma_map()) */
-	int socket_id;
+	uint8_t port_dma[NFG_MAX_PORTS]; /* the port's device maps the buffer areas (core_pool_dma_map()) */
+	struct core_sock *port_sock[NFG_MAX_PORTS]; /* the region its packets are received into */
+	int socket_id;              /* sock[0]'s */
 	/* untrusted services (core_iso.h): their regions, created by the
 	 * control thread (or at startup) and kept until the core exits */
 	struct core_iso *iso[CORE_MAX_ISO];
@@ -82,6 +102,8 @@ struct core {
 	 * (NULL: the platform's) and the slot in it that the NF sees */
 	struct core_iso *slot_iso[NFG_MAX_NFS];
 	struct nfg_slot *slot_sh[NFG_MAX_NFS];
+	/* per slot, likewise: the socket region its NF maps (NULL: untrusted) */
+	const struct core_sock *slot_sock[NFG_MAX_NFS];
 	/* per slot: the word its NF sleeps on and when the data path may wake
 	 * it next (core_wake.h); set before the slot is routed to */
 	struct core_wake wake[NFG_MAX_NFS];
@@ -90,9 +112,9 @@ struct core {
 	volatile int quit_rx;       /* stop receiving */
 	volatile int quit_tx;       /* stop the TX loop */
 	int rx_finished;            /* RX has handed on all it received */
-	uint64_t poll_mask;         /* slots whose tx ring the TX loop drains */
-	uint64_t reclaim_req;       /* slots the TX loop must reclaim */
-	uint64_t reclaim_done;
+	struct core_slotset poll;   /* slots whose tx ring the TX loop drains */
+	struct core_slotset reclaim_req; /* slots the TX loop must reclaim */
+	struct core_slotset reclaim_done;
 
 	/* the control thread's own, after what the data path reads */
 	struct core_tables_owner tabs;
@@ -112,12 +134,12 @@ static inline struct nfg_slot *core_slot(const struct core *c, uint32_t s)
 /* Slot @p s in the platform's region, where tools read every NF's. */
 static inline struct nfg_slot *core_slot_main(const struct core *c, uint32_t s)
 {
-	return &c->region.lay.slots[s];
+	return &c->region->lay.slots[s];
 }
 
 static inline struct nfg_port *core_port(const struct core *c, uint16_t p)
 {
-	return &c->region.lay.ports[p];
+	return &c->region->lay.ports[p];
 }
 
 /* ---- buffers (core_pool.c) --------------------------------------------- */
@@ -128,6 +150,7 @@ static inline struct nfg_port *core_port(const struct core *c, uint16_t p)
  * service's region (core_iso.h) lays its buffers out the same way, so a
  * packet keeps its offset in the buffer when it is copied there. */
 #define CORE_BUF_META sizeof(struct nfg_pkt)
+#define CORE_BUF_META_OFF 0u /* the nfg_pkt is at the buffer's start */
 /* A buffer never holds less than a 2048-byte frame (DPDK's default data
  * room), so an MTU of 1500 keeps the layout every NF has always seen. */
 #define CORE_FRAME_MIN 2048u
@@ -156,32 +179,37 @@ void core_bufs_publish(struct nfg_region_hdr *h, struct core_bufmap *bm, const s
  * @p bufs buffers of @p stride bytes. */
 uint64_t core_region_size_for(const struct core_cfg *cfg, uint64_t min, uint32_t bufs, uint32_t stride, uint32_t page);
 
-/** Build the mbuf pool inside the region's buffer area and publish its
- * layout in the region header. */
-int core_pool_create(struct core *c);
-void core_pool_free(struct core *c);
+/** Buffers of socket region @p sk's buffer area (pages of whole buffers). */
+uint32_t core_pool_count(const struct core_sock *sk, uint32_t mtu);
+
+/** Build socket region @p sk's mbuf pool inside its buffer area, its
+ * buffers c->mbuf[sk->idx_base...] (allocated by the caller), and publish
+ * its layout in its header. */
+int core_pool_create(struct core *c, struct core_sock *sk);
+void core_pool_free(struct core_sock *sk);
+/** Buffers of every socket region in their pools now. */
+uint32_t core_pool_avail(const struct core *c);
 
 /**
- * Map the region's buffer area for DMA by device @p dev (a port's), page by
- * page at each page's IO address: a NIC bound to vfio-pci writes packets
- * there through the IOMMU.  rte_extmem_register() alone does not.
+ * Map every socket region's buffer area for DMA by device @p dev (a
+ * port's), page by page at each page's IO address: a NIC bound to
+ * vfio-pci writes packets there through the IOMMU, and sends packets from
+ * any socket's region.  rte_extmem_register() alone does not.
  * @return 1 mapped (or accepted: the vdev bus takes the call for drivers
  *   that need no mapping); 0 when the device's bus maps nothing (ENOTSUP);
  *   a negative errno (nothing left mapped)
  */
 struct rte_device;
 int core_pool_dma_map(struct core *c, struct rte_device *dev);
-/** Undo core_pool_dma_map() for the first @p pages pages. */
-void core_pool_dma_unmap(struct core *c, struct rte_device *dev, uint32_t pages);
-/** Pages of the buffer area. */
+/** Undo core_pool_dma_map(). */
+void core_pool_dma_unmap(struct core *c, struct rte_device *dev);
+/** Pages of every socket region's buffer area. */
 uint32_t core_pool_pages(const struct core *c);
 
-/* An mbuf's buffer starts with its nfg_pkt: that offset is the descriptor.
- * mbuf headers are private, so buf_addr can be trusted. */
-static inline uint32_t core_desc_of_mbuf(const struct core *c, const struct rte_mbuf *m)
-{
-	return (uint32_t)((const uint8_t *)m->buf_addr - (const uint8_t *)c->base) + c->bm.meta_off;
-}
+/* An mbuf's buffer starts with its nfg_pkt: that offset in its socket's
+ * region is the descriptor, fixed when the pool is built and kept in the
+ * mbuf's private state. */
+static inline uint32_t core_desc_of_mbuf(const struct rte_mbuf *m);
 
 /* The core's routing state sits in the mbuf's private area, right after
  * the header, in the core's own memory. */
@@ -190,6 +218,11 @@ static inline uint32_t core_desc_of_mbuf(const struct core *c, const struct rte_
 static inline struct core_mstate *core_ms(struct rte_mbuf *m)
 {
 	return (struct core_mstate *)(m + 1);
+}
+
+static inline uint32_t core_desc_of_mbuf(const struct rte_mbuf *m)
+{
+	return ((const struct core_mstate *)(m + 1))->desc;
 }
 
 /* ---- ports (core_port.c) ---------------------------------------------- */

@@ -101,7 +101,7 @@ static void set_state(struct core *c, uint32_t s, uint32_t st)
  * only in the region its slot was granted in. */
 static int from_slot_region(const struct core *c, const struct core_ctrl_src *src, uint32_t s)
 {
-	return c->slot_iso[s] == src->iso;
+	return c->slot_iso[s] == src->iso && c->slot_sock[s] == src->sock;
 }
 
 /* The word slot @p s's NF sleeps on (nfg_abi.h, NFG_WAKE_ASLEEP): its own
@@ -138,6 +138,7 @@ static void bind_slot(struct core *c, const struct core_ctrl_src *src, uint32_t 
 	const struct core_layout *l = &src->region->lay;
 
 	c->slot_iso[s] = src->iso;
+	c->slot_sock[s] = src->sock;
 	c->slot_sh[s] = &l->slots[s];
 	core_ring_reset(&c->rx[s], core_region_ring(l, s, 0), l->ring_size);
 	core_ring_reset(&c->tx[s], core_region_ring(l, s, 1), l->ring_size);
@@ -188,7 +189,7 @@ static void on_register(struct core *c, struct core_ctrl_src *src, const struct 
 		return reply(c, src, m->token, -ENOSPC, 0, why);
 	}
 	for (s = 0; s < c->cfg.max_nfs; s++)
-		if (c->ctrl.slot[s].state == NFG_SLOT_FREE && !(c->poll_mask & (1ULL << s)))
+		if (c->ctrl.slot[s].state == NFG_SLOT_FREE && !core_set_has_atomic(&c->poll, s))
 			break;
 	if (s == c->cfg.max_nfs) {
 		snprintf(why, sizeof(why), "all %u NF slots in use", c->cfg.max_nfs);
@@ -210,11 +211,12 @@ static void on_register(struct core *c, struct core_ctrl_src *src, const struct 
 			return reply(c, src, m->token, -EPERM, 0, why);
 		}
 		/* an untrusted NF that can read every packet is no such thing */
-		if (src->iso && maps_region(m->pid, c->region.path)) {
-			close(fd);
-			snprintf(why, sizeof(why), "PID %d maps the platform's region", m->pid);
-			return reply(c, src, m->token, -EPERM, 0, why);
-		}
+		for (uint32_t i = 0; src->iso && i < c->nb_sock; i++)
+			if (maps_region(m->pid, c->sock[i].region.path)) {
+				close(fd);
+				snprintf(why, sizeof(why), "PID %d maps the platform's region", m->pid);
+				return reply(c, src, m->token, -EPERM, 0, why);
+			}
 	}
 	rc = sleep_word(c, src, m, s, &word, why, sizeof(why));
 	if (rc < 0) {
@@ -238,7 +240,7 @@ static void on_register(struct core *c, struct core_ctrl_src *src, const struct 
 	bind_slot(c, src, s);
 	fill_slot(core_slot(c, s), ci);
 	c->wake[s] = (struct core_wake){ .word = word };
-	if (src->iso)
+	if (core_slot(c, s) != core_slot_main(c, s))
 		fill_slot(core_slot_main(c, s), ci);
 	c->ctrl.last_beat[s] = 0;
 	c->ctrl.beat_tsc[s] = rte_rdtsc();
@@ -251,7 +253,7 @@ static void on_register(struct core *c, struct core_ctrl_src *src, const struct 
 		return reply(c, src, m->token, rc, 0, rc == -ENOSPC ? "the service is full" : "out of memory");
 	}
 	c->ctrl.pidfds[s] = fd;
-	__atomic_or_fetch(&c->poll_mask, 1ULL << s, __ATOMIC_RELEASE);
+	core_set_add_atomic(&c->poll, s);
 	set_state(c, s, NFG_SLOT_ACTIVE);
 	c->stats->registrations++;
 	reply(c, src, m->token, 0, s, "ok");
@@ -298,7 +300,7 @@ static void give_up(struct core *c, uint8_t s, const char *why)
 		fflush(stdout);
 	}
 	if (ci->state == NFG_SLOT_DEAD)
-		__atomic_or_fetch(&c->reclaim_req, 1ULL << s, __ATOMIC_RELEASE);
+		core_set_add_atomic(&c->reclaim_req, s);
 }
 
 /* The one word the core takes from an NF's slot: the NF has finished
@@ -325,7 +327,7 @@ static void on_death(struct core *c, uint8_t s)
 	if (c->ctrl.pidfds[s] >= 0)
 		close(c->ctrl.pidfds[s]);
 	c->ctrl.pidfds[s] = -1;
-	c->ctrl.quarantine &= ~(1ULL << s);
+	core_set_del(&c->ctrl.quarantine, s);
 }
 
 static int guest_slot_live(const struct core_slot_info *ci)
@@ -346,11 +348,11 @@ static void on_guest_gone(struct core *c, struct core_guest_bind *g)
 		if (guest_slot_live(ci))
 			give_up(c, s, "vanished");
 		/* nobody left to wake up: a slot kept for it is free now */
-		if ((c->ctrl.quarantine & (1ULL << s)) && !(c->reclaim_req & (1ULL << s))) {
+		if (core_set_has(&c->ctrl.quarantine, s) && !core_set_has_atomic(&c->reclaim_req, s)) {
 			set_state(c, s, NFG_SLOT_FREE);
 			printf("core: slot %u free again\n", s);
 		}
-		c->ctrl.quarantine &= ~(1ULL << s);
+		core_set_del(&c->ctrl.quarantine, s);
 	}
 	close(g->pidfd);
 	memset(g, 0, sizeof(*g));
@@ -413,7 +415,7 @@ static void check_heartbeats(struct core *c)
 		} else if (now - c->ctrl.beat_tsc[s] > limit) {
 			printf("core: guest NF '%s' (slot %u) silent for %u ms\n", c->ctrl.slot[s].name, s,
 			       c->cfg.guest_timeout_ms);
-			c->ctrl.quarantine |= 1ULL << s;
+			core_set_add(&c->ctrl.quarantine, s);
 			give_up(c, s, "silent");
 		}
 	}
@@ -434,7 +436,7 @@ static void check_rings(struct core *c)
 		snprintf(why, sizeof(why), "wrote an impossible index on its %s ring (%s %u)", rx ? "rx" : "tx",
 			 rx ? "tail" : "head", rx ? c->rx[s].v.r->tail : c->tx[s].v.r->head);
 		c->stats->nfs_retired++;
-		c->ctrl.quarantine |= 1ULL << s;
+		core_set_add(&c->ctrl.quarantine, s);
 		give_up(c, s, why);
 	}
 }
@@ -445,19 +447,18 @@ static void advance_slots(struct core *c)
 	for (uint8_t s = 0; s < c->cfg.max_nfs; s++) {
 		struct core_slot_info *ci = &c->ctrl.slot[s];
 		const struct nfg_slot *sl = core_slot(c, s);
-		uint64_t bit = 1ULL << s;
 		uint32_t st;
 
 		take_done(c, s);
 		st = ci->state;
-		if (st == NFG_SLOT_DONE && !(c->reclaim_req & bit))
-			__atomic_or_fetch(&c->reclaim_req, bit, __ATOMIC_RELEASE);
-		if ((c->reclaim_req & bit) && (__atomic_load_n(&c->reclaim_done, __ATOMIC_ACQUIRE) & bit)) {
-			__atomic_and_fetch(&c->reclaim_req, ~bit, __ATOMIC_RELEASE);
-			__atomic_and_fetch(&c->reclaim_done, ~bit, __ATOMIC_RELEASE);
+		if (st == NFG_SLOT_DONE && !core_set_has_atomic(&c->reclaim_req, s))
+			core_set_add_atomic(&c->reclaim_req, s);
+		if (core_set_has_atomic(&c->reclaim_req, s) && core_set_has_atomic(&c->reclaim_done, s)) {
+			core_set_del_atomic(&c->reclaim_req, s);
+			core_set_del_atomic(&c->reclaim_done, s);
 			/* a host NF's pidfd stays while its slot is kept: its exit
 			 * ends the wait (on_death) */
-			if (st == NFG_SLOT_DEAD && (c->ctrl.quarantine & bit)) {
+			if (st == NFG_SLOT_DEAD && core_set_has(&c->ctrl.quarantine, s)) {
 				printf("core: slot %u: %llu buffers reclaimed; kept until its NF acknowledges or ends\n", s,
 				       (unsigned long long)sl->reclaimed);
 				fflush(stdout);
@@ -467,7 +468,7 @@ static void advance_slots(struct core *c)
 				close(c->ctrl.pidfds[s]);
 				c->ctrl.pidfds[s] = -1;
 			}
-			if (c->ctrl.quarantine & bit)
+			if (core_set_has(&c->ctrl.quarantine, s))
 				printf("core: NF '%s' (slot %u) saw it was given up on; slot free again\n", ci->name, s);
 			else if (st == NFG_SLOT_DONE && sl->reclaimed == 0)
 				printf("core: NF '%s' (slot %u) left cleanly after %llu packets\n", ci->name, s,
@@ -479,7 +480,7 @@ static void advance_slots(struct core *c)
 				printf("core: slot %u free again, %llu buffers reclaimed\n", s,
 				       (unsigned long long)sl->reclaimed);
 			fflush(stdout);
-			c->ctrl.quarantine &= ~bit;
+			core_set_del(&c->ctrl.quarantine, s);
 			set_state(c, s, NFG_SLOT_FREE);
 		}
 	}
@@ -618,9 +619,10 @@ static void drain_ctrl_ring(struct core *c, struct core_ctrl_src *src)
 	}
 }
 
-/* What an untrusted NF writes in its own slot, copied to its slot in the
- * platform's region where tools read every NF's: its counters and, as one
- * consistent version, its report. */
+/* What an NF of another region (an untrusted service's, another socket's)
+ * writes in its own slot, copied to its slot in the platform's region
+ * where tools read every NF's: its counters and, as one consistent
+ * version, its report. */
 static void mirror_slot(struct core *c, uint32_t s)
 {
 	const struct nfg_slot *from = core_slot(c, s);
@@ -644,16 +646,25 @@ static void update_stats(struct core *c)
 	uint32_t active = 0;
 
 	for (uint32_t s = 0; s < c->cfg.max_nfs; s++)
-		if (c->slot_iso[s] && c->ctrl.slot[s].state != NFG_SLOT_FREE)
+		if (core_slot(c, s) != core_slot_main(c, s) && c->ctrl.slot[s].state != NFG_SLOT_FREE)
 			mirror_slot(c, s);
 	for (uint32_t i = 0; i < c->nb_iso; i++)
 		__atomic_store_n(&((struct nfg_region_hdr *)c->iso[i]->region.base)->core_beat, c->ctrl.beats + 1,
 				 __ATOMIC_RELAXED);
+	/* every socket region's own pool, and its heartbeat; the platform's
+	 * counts them all */
+	for (uint32_t i = 1; i < c->nb_sock; i++) {
+		struct core_sock *sk = &c->sock[i];
+
+		sk->region.lay.stats->pool_avail = rte_mempool_avail_count(sk->pool);
+		__atomic_store_n(&((struct nfg_region_hdr *)sk->region.base)->core_beat, c->ctrl.beats + 1,
+				 __ATOMIC_RELAXED);
+	}
 
 	for (uint32_t s = 0; s < c->cfg.max_nfs; s++)
 		active += c->ctrl.slot[s].state == NFG_SLOT_ACTIVE;
 	c->stats->nfs_active = active;
-	c->stats->pool_avail = rte_mempool_avail_count(c->pool);
+	c->stats->pool_avail = core_pool_avail(c);
 	core_ports_stats(c);
 	c->stats->updated_tsc = rte_rdtsc();
 	/* NFs and tools tell a live core from a dead one's region by this */
@@ -688,7 +699,8 @@ static void *ctrl_main(void *arg)
 			if (pfd[i].revents)
 				who[i] >= 0 ? on_death(c, (uint8_t)who[i]) : on_guest_gone(c, &c->ctrl.guests[-1 - who[i]]);
 		core_api_handle(c, pfd + n, prc > 0 ? napi : 0);
-		drain_ctrl_ring(c, &c->ctrl.main);
+		for (uint32_t i = 0; i < c->nb_sock; i++)
+			drain_ctrl_ring(c, &c->sock[i].src);
 		for (uint32_t i = 0; i < __atomic_load_n(&c->nb_iso, __ATOMIC_ACQUIRE); i++)
 			drain_ctrl_ring(c, &c->iso[i]->src);
 		check_heartbeats(c);

@@ -10,6 +10,7 @@
 
 #include "core_acl.h"
 #include "core_region.h"
+#include "core_slotset.h"
 #include "nfhost/nfg_abi.h"
 
 struct core;
@@ -37,12 +38,14 @@ struct core_slot_info {
 	char name[NFG_NAME_LEN];
 };
 
-/* Where control requests come from: the platform's region, or an untrusted
- * service's own (core_iso.h).  An NF's requests are believed only from the
- * region its slot was granted in. */
+/* Where control requests come from: a socket's region (core_sock.h), or an
+ * untrusted service's own (core_iso.h).  An NF's requests are believed only
+ * from the region its slot was granted in. */
+struct core_sock;
 struct core_ctrl_src {
 	struct core_region *region;  /* whose control ring and reply board */
-	struct core_iso *iso;        /* NULL: the platform's region */
+	struct core_iso *iso;        /* an untrusted service's region, or NULL */
+	struct core_sock *sock;      /* a socket's region, or NULL */
 	uint64_t deq;                /* the control ring's consumer index, mirrored to the region */
 	uint32_t reply_next;         /* the reply board cell written next, likewise */
 };
@@ -59,10 +62,9 @@ struct core_ctrl {
 	 * frozen and wake up believing it owns the slot, so after the reclaim
 	 * the slot is kept (DEAD) until the NF acknowledges (DONE) or its
 	 * guest's VMM ends. */
-	uint64_t quarantine;
+	struct core_slotset quarantine;
 	struct core_slot_info slot[NFG_MAX_NFS];
 	struct core_acl_stage acl[NFG_MAX_NFS];       /* ACL rules each NF is sending */
-	struct core_ctrl_src main; /* the platform's region */
 	uint64_t beats;          /* the heartbeat, likewise (nfg_region_hdr.core_beat) */
 };
 

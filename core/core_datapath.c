@@ -31,7 +31,7 @@ struct stage {
 
 /* What one loop iteration queued per destination, flushed at its end. */
 struct lstate {
-	uint64_t touched;                   /* slots with staged entries */
+	struct core_slotset touched;        /* slots with staged entries */
 	/* received last time and prefetched, handled this time: the packet
 	 * bytes arrive in cache while the previous burst is being handled */
 	uint16_t held_n[NFG_MAX_PORTS];
@@ -86,7 +86,7 @@ static inline void stage_burst(const struct core *c, struct lstate *ls, const ui
 			memcpy(st->d + st->n, desc + i, (j - i) * sizeof(*desc));
 			memcpy(st->idx + st->n, idx + i, (j - i) * sizeof(*idx));
 			st->n += j - i;
-			ls->touched |= 1ULL << to;
+			core_set_add(&ls->touched, to);
 		}
 	}
 }
@@ -102,6 +102,8 @@ struct flush_counts {
 	uint64_t ring_full;  /* dropped: the NF's ring was full */
 	uint64_t copied;     /* copied into an untrusted service's region */
 	uint64_t nobuf;      /* dropped: that region had no free buffer */
+	uint64_t xcopied;    /* copied into another socket's region */
+	uint64_t xnobuf;     /* dropped: that socket's pool was empty */
 };
 
 /* Core -> untrusted NF in slot @p s: copy each staged packet (its metadata
@@ -197,17 +199,86 @@ static inline struct rte_mbuf *iso_take_back(struct core *c, struct core_iso *is
 	return m;
 }
 
+/* ---- socket crossings (core_sock.h) ---------------------------------- */
+
+/* Packet @p m, in another socket's region, copied into a buffer of @p sk's
+ * pool: its metadata, its routing state and its bytes at the same offset
+ * in the buffer (both regions lay buffers out alike).  The trusted bounds
+ * are the mbuf's, never the metadata's.  The original is freed.  NULL
+ * (nothing freed) when that pool is empty. */
+static struct rte_mbuf *xsock_copy(const struct core_sock *sk, struct rte_mbuf *m)
+{
+	struct rte_mbuf *n = rte_pktmbuf_alloc(sk->pool);
+	struct core_mstate *ms;
+	uint32_t idx, desc;
+
+	if (unlikely(n == NULL))
+		return NULL;
+	ms = core_ms(n);
+	idx = ms->idx;
+	desc = ms->desc;
+	memcpy(n->buf_addr, m->buf_addr, sizeof(struct nfg_pkt));
+	*ms = *core_ms(m);
+	ms->idx = idx;
+	ms->desc = desc;
+	n->data_off = m->data_off;
+	n->data_len = m->data_len;
+	n->pkt_len = m->pkt_len;
+	n->port = m->port;
+	memcpy(rte_pktmbuf_mtod(n, void *), rte_pktmbuf_mtod(m, void *), m->data_len);
+	((struct nfg_pkt *)n->buf_addr)->data_off = desc - sk->bm.meta_off + n->data_off;
+	rte_pktmbuf_free(m);
+	return n;
+}
+
+/* Whether buffer @p idx lies in socket region @p sk. */
+static inline int in_sock(const struct core_sock *sk, uint32_t idx)
+{
+	return idx - sk->idx_base < sk->bm.count;
+}
+
+/* Before staged packets go to an NF of socket region @p sk: any that lie
+ * in another socket's region are copied into @p sk's (or dropped when its
+ * pool is empty), counted.  One compare a packet when none crosses. */
+static void stage_to_sock(struct core *c, const struct core_sock *sk, struct stage *st, struct flush_counts *fc)
+{
+	uint32_t k = 0, j;
+
+	while (k < st->n && in_sock(sk, st->idx[k]))
+		k++;
+	for (j = k; k < st->n; k++) {
+		struct rte_mbuf *m = c->mbuf[st->idx[k]];
+
+		if (!in_sock(sk, st->idx[k])) {
+			struct rte_mbuf *n = xsock_copy(sk, m);
+
+			if (unlikely(n == NULL)) {
+				rte_pktmbuf_free(m);
+				fc->xnobuf++;
+				continue;
+			}
+			fc->xcopied++;
+			m = n;
+		}
+		st->idx[j] = core_ms(m)->idx;
+		st->d[j++] = core_desc_of_mbuf(m);
+	}
+	st->n = j;
+}
+
 /* Hand staged entries to NF rings; what does not fit is freed and counted.
  * Ownership is set before the NF can see a buffer. */
 static void flush_slots(struct core *c, struct lstate *ls, struct flush_counts *fc)
 {
-	while (ls->touched) {
-		uint8_t s = (uint8_t)__builtin_ctzll(ls->touched);
+	struct core_slotset touched = ls->touched;
+	uint32_t s;
+
+	memset(&ls->touched, 0, sizeof(ls->touched));
+	CORE_SET_FOREACH(s, &touched) {
 		struct stage *st = &ls->slot[s];
 		struct core_iso *iso = c->slot_iso[s];
 		uint32_t k;
 
-		ls->touched &= ls->touched - 1;
 		if (c->split)
 			rte_spinlock_lock(&c->rx[s].lock);
 		if (unlikely(iso != NULL)) {
@@ -217,6 +288,8 @@ static void flush_slots(struct core *c, struct lstate *ls, struct flush_counts *
 			st->n = 0;
 			continue;
 		}
+		if (unlikely(c->nb_sock > 1))
+			stage_to_sock(c, c->slot_sock[s], st, fc);
 		for (k = 0; k < st->n; k++)
 			c->owner[st->idx[k]] = s + 1;
 		k = core_ring_enqueue(&c->rx[s], st->d, st->n);
@@ -256,7 +329,7 @@ static void flush_direct(struct core *c, struct lstate *ls, uint64_t *full)
 
 /* RX, step 1: the metadata the NFs read, the parse, each packet's flow
  * key and hash. */
-static inline void rx_fill_meta(const struct core *c, uint16_t port, struct rte_mbuf **mb, uint16_t n, uint64_t tsc,
+static inline void rx_fill_meta(uint16_t port, struct rte_mbuf **mb, uint16_t n, uint64_t tsc,
 				struct nfg_flow_key *keys, uint32_t *sig)
 {
 	for (uint16_t i = 0; i < n; i++) {
@@ -264,7 +337,8 @@ static inline void rx_fill_meta(const struct core *c, uint16_t port, struct rte_
 		struct nfg_pkt *p = m->buf_addr;
 		uint8_t *data = rte_pktmbuf_mtod(m, uint8_t *);
 
-		p->data_off = (uint32_t)(data - (uint8_t *)c->base);
+		/* the region offset: its buffer's, in its socket's region */
+		p->data_off = core_desc_of_mbuf(m) - CORE_BUF_META_OFF + m->data_off;
 		p->len = m->data_len;
 		p->in_port = port;
 		p->rx_tsc = tsc;
@@ -399,7 +473,7 @@ static void rx_handle(struct core *c, struct lstate *ls, const struct core_table
 	uint32_t sig[CORE_MAX_BURST];
 	uint64_t hint[CORE_MAX_BURST];
 
-	rx_fill_meta(c, port, mb, n, tsc, keys, sig);
+	rx_fill_meta(port, mb, n, tsc, keys, sig);
 	if (t->flows_on)
 		core_flows_lookup(&c->flows, t, keys, sig, n, tsc, hint);
 	for (uint16_t i = 0; i < n; i++) {
@@ -424,16 +498,18 @@ static void rx_handle(struct core *c, struct lstate *ls, const struct core_table
 		core_steer_key(ms, &keys[i], m->buf_addr, rte_pktmbuf_mtod(m, const uint8_t *), m->data_len);
 		cl = rx_classify(c, t, t->flows_on ? hint[i] : 0, &keys[i], ms);
 		dst[i] = rx_first_hop(c, t, m, port, &cl, &keys[i], &policy, &no_inst);
-		desc[i] = core_desc_of_mbuf(c, m);
+		desc[i] = core_desc_of_mbuf(m);
 		idx[i] = ms->idx;
 	}
 	stage_burst(c, ls, dst, desc, idx, n);
 	rx_count(c, port, n, bytes, tsc, policy, no_inst);
 	flush_slots(c, ls, &fc);
 	flush_direct(c, ls, &fc.ring_full);
-	if (fc.ring_full | fc.copied | fc.nobuf) {
+	if (fc.ring_full | fc.copied | fc.nobuf | fc.xcopied | fc.xnobuf) {
 		c->stats->rx_ring_full += fc.ring_full;
 		c->stats->iso_rx_copied += fc.copied;
+		c->stats->xsock_rx_copied += fc.xcopied;
+		c->stats->xsock_rx_nobuf += fc.xnobuf;
 		/* before in_flight() can see these packets done */
 		__atomic_store_n(&c->stats->iso_rx_nobuf, c->stats->iso_rx_nobuf + fc.nobuf, __ATOMIC_RELEASE);
 	}
@@ -447,8 +523,12 @@ static void rx_handle(struct core *c, struct lstate *ls, const struct core_table
 
 static void rx_check_rings(struct core *c)
 {
-	for (uint64_t m = __atomic_load_n(&c->poll_mask, __ATOMIC_ACQUIRE); m; m &= m - 1) {
-		struct core_ring *r = &c->rx[__builtin_ctzll(m)];
+	struct core_slotset poll;
+	uint32_t s;
+
+	core_set_load(&c->poll, &poll);
+	CORE_SET_FOREACH(s, &poll) {
+		struct core_ring *r = &c->rx[s];
 
 		if (c->split)
 			rte_spinlock_lock(&r->lock);
@@ -517,28 +597,30 @@ static void rx_finish(struct core *c, struct lstate *ls)
 static inline struct rte_mbuf *tx_take_back(struct core *c, uint8_t s, nfg_desc_t e, uint32_t *idx,
 					    struct tx_counts *k)
 {
+	const struct core_sock *sk = c->slot_sock[s]; /* the region the NF maps */
 	uint32_t desc = NFG_D_OFF(e);
 	struct rte_mbuf *m;
 
-	if (unlikely(core_desc_invalid(&c->bm, c->owner, s, desc, idx))) {
+	if (unlikely(core_desc_invalid(&sk->bm, c->owner + sk->idx_base, s, desc, idx))) {
 		k->bad_desc++;
 		core_slot(c, s)->bad_desc++;
 		return NULL;
 	}
+	*idx += sk->idx_base;
 	c->owner[*idx] = 0;
 	m = c->mbuf[*idx];
 	if (unlikely(NFG_D_FLAGS(e) & NFG_D_F_META)) {
 		/* only now read what the NF wrote, once, into a private copy */
-		const struct nfg_pkt *p = nfg_pkt_at(c->base, desc);
+		const struct nfg_pkt *p = nfg_pkt_at(sk->region.base, desc);
 		uint32_t data_off = __atomic_load_n(&p->data_off, __ATOMIC_RELAXED);
 		uint16_t len = __atomic_load_n(&p->len, __ATOMIC_RELAXED);
 
-		if (!core_desc_room_ok(&c->bm, desc, data_off, len)) {
+		if (!core_desc_room_ok(&sk->bm, desc, data_off, len)) {
 			rte_pktmbuf_free(m);
 			k->bad_meta++;
 			return NULL;
 		}
-		m->data_off = (uint16_t)(data_off - (desc - c->bm.meta_off));
+		m->data_off = (uint16_t)(data_off - (desc - sk->bm.meta_off));
 		m->data_len = len;
 		m->pkt_len = len;
 	}
@@ -627,7 +709,7 @@ static uint64_t reclaim_slot(struct core *c, uint8_t s)
 	struct core_iso *iso = c->slot_iso[s];
 	uint64_t n = 0;
 
-	for (uint32_t i = 0; i < c->bm.count; i++) {
+	for (uint32_t i = 0; i < c->nb_bufs; i++) {
 		if (c->owner[i] != s + 1)
 			continue;
 		c->owner[i] = 0;
@@ -662,7 +744,7 @@ static uint32_t tx_drain_slot(struct core *c, struct lstate *ls, const struct co
 
 			nback += back[nback] != UINT32_MAX;
 			dst[i] = m ? tx_route(t, m, e[i], k) : DST_NONE;
-			e[i] = m ? core_desc_of_mbuf(c, m) : 0; /* on in the platform's buffer */
+			e[i] = m ? core_desc_of_mbuf(m) : 0; /* on in the platform's buffer */
 		}
 		core_iso_put(iso, back, nback);
 	} else {
@@ -681,39 +763,42 @@ static void tx_once(struct core *c, struct lstate *ls)
 {
 	struct nfg_core_stats *st = c->stats;
 	const struct core_tables *t = rcu_dereference(c->tables);
-	uint64_t mask = __atomic_load_n(&c->poll_mask, __ATOMIC_ACQUIRE);
-	uint64_t reclaim = __atomic_load_n(&c->reclaim_req, __ATOMIC_ACQUIRE) &
-			   ~__atomic_load_n(&c->reclaim_done, __ATOMIC_ACQUIRE);
+	struct core_slotset poll, reclaim, done_set;
+	uint32_t s;
 	struct tx_counts k = { 0 };
 	struct flush_counts fc = { 0 };
 	uint64_t port_drops = 0, sent = 0, reclaimed = 0, done;
 
+	core_set_load(&c->poll, &poll);
+	core_set_load(&c->reclaim_req, &reclaim);
+	core_set_load(&c->reclaim_done, &done_set);
+	for (uint32_t i = 0; i < CORE_SET_WORDS; i++)
+		reclaim.w[i] &= ~done_set.w[i];
 	sent += tx_direct(c, ls, &port_drops);
-	for (uint64_t m = mask; m; m &= m - 1) {
-		tx_drain_slot(c, ls, t, (uint8_t)__builtin_ctzll(m), &k);
+	CORE_SET_FOREACH(s, &poll) {
+		tx_drain_slot(c, ls, t, (uint8_t)s, &k);
 		flush_slots(c, ls, &fc);
 		sent += flush_ports(c, ls, &port_drops);
 	}
 	/* an NF that left or vanished: finish what it handed back, then take
 	 * back whatever it still held */
-	for (uint64_t m = reclaim; m; m &= m - 1) {
-		uint8_t s = (uint8_t)__builtin_ctzll(m);
-
-		while (tx_drain_slot(c, ls, t, s, &k)) {
+	CORE_SET_FOREACH(s, &reclaim) {
+		while (tx_drain_slot(c, ls, t, (uint8_t)s, &k)) {
 			flush_slots(c, ls, &fc);
 			sent += flush_ports(c, ls, &port_drops);
 		}
-		reclaimed += reclaim_slot(c, s);
-		__atomic_and_fetch(&c->poll_mask, ~(1ULL << s), __ATOMIC_RELEASE);
-		__atomic_or_fetch(&c->reclaim_done, 1ULL << s, __ATOMIC_RELEASE);
+		reclaimed += reclaim_slot(c, (uint8_t)s);
+		core_set_del_atomic(&c->poll, s);
+		core_set_add_atomic(&c->reclaim_done, s);
 	}
-	done = sent + port_drops + fc.ring_full + fc.nobuf + k.nf_drops + k.bad_meta + k.bad_dest + k.no_inst +
-	       reclaimed;
+	done = sent + port_drops + fc.ring_full + fc.nobuf + fc.xnobuf + k.nf_drops + k.bad_meta + k.bad_dest +
+	       k.no_inst + reclaimed;
 	if (unlikely(k.bad_desc))
 		st->bad_desc += k.bad_desc;
-	if (unlikely(fc.copied | k.copied_back)) {
+	if (unlikely(fc.copied | k.copied_back | fc.xcopied)) {
 		st->iso_tx_copied += fc.copied;
 		st->iso_copied_back += k.copied_back;
+		st->xsock_tx_copied += fc.xcopied;
 	}
 	if (done == 0)
 		return;
@@ -721,6 +806,7 @@ static void tx_once(struct core *c, struct lstate *ls)
 	st->tx_drops += port_drops;
 	st->tx_ring_full += fc.ring_full;
 	st->iso_tx_nobuf += fc.nobuf;
+	st->xsock_tx_nobuf += fc.xnobuf;
 	st->nf_drops += k.nf_drops;
 	st->bad_meta += k.bad_meta;
 	st->bad_dest += k.bad_dest;

@@ -41,10 +41,14 @@ static void usage(const char *prog)
 		"                       matches (without it, RX waits for a graph: nfhost graph load)\n"
 		"  --untrusted ID[,ID...] services whose NFs get a region of their own (HUGEDIR/NAME-uID)\n"
 		"                       and copies of their packets only (at most %d)\n"
+		"  --sockets N[,N...]   NUMA sockets that get a region for NFs, besides the RX lcore's and\n"
+		"                       the ports' (default: every node with CPUs; at most %d regions)\n"
+		"  --port-socket P:S[,P:S...] port P receives on socket S (a virtual device has no socket:\n"
+		"                       without this it takes the RX lcore's)\n"
 		"  --ring-size N        descriptors per NF ring, power of two (default 4096)\n"
 		"  --max-inflight N     packets inside the platform at once (default ring size)\n"
 		"  --burst N            descriptors per burst (default 64)\n"
-		"  --max-nfs N          NF slots (default %d)\n"
+		"  --max-nfs N          NF slots of each region (default %d, at most %d)\n"
 		"  --rx-lcore N         lcore of the RX loop (default: main lcore)\n"
 		"  --tx-lcore N         lcore of the TX loop (default: the RX lcore)\n"
 		"  --drain-ms N         at shutdown, wait up to N ms for in-flight packets (default 500)\n"
@@ -59,7 +63,7 @@ static void usage(const char *prog)
 		"  --api PATH           control API socket (default /run/nfhost/NAME.sock)\n"
 		"  --api-idle-ms N      an API client that for N ms neither completes a request nor takes\n"
 		"                       its answer is closed (default %d)\n",
-		prog, CORE_MTU_MAX, CORE_MAX_ISO, NFG_MAX_NFS, CORE_API_IDLE_MS);
+		prog, CORE_MTU_MAX, CORE_MAX_ISO, CORE_MAX_SOCKETS, CORE_DEFAULT_NFS, NFG_MAX_NFS, CORE_API_IDLE_MS);
 }
 
 static int parse_size(const char *s, uint64_t *out)
@@ -119,6 +123,48 @@ static int parse_ids(const char *opt, const char *s, uint16_t *ids, uint16_t max
 	return 0;
 }
 
+/* --sockets N[,N...] */
+static int parse_sockets(const char *s, struct core_cfg *cfg)
+{
+	char buf[256], *tok, *save;
+	uint64_t v;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	cfg->nb_sockets = 0;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (cfg->nb_sockets == CORE_MAX_SOCKETS) {
+			fprintf(stderr, "core: --sockets %s: more than %d\n", s, CORE_MAX_SOCKETS);
+			return -1;
+		}
+		if (parse_num("sockets", tok, 0, 1023, &v) < 0)
+			return -1;
+		cfg->sockets[cfg->nb_sockets++] = (int16_t)v;
+	}
+	cfg->sockets_given = 1;
+	return 0;
+}
+
+/* --port-socket P:S[,P:S...] */
+static int parse_port_sockets(const char *s, struct core_cfg *cfg)
+{
+	char buf[256], *tok, *save, *colon;
+	uint64_t p, v;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!(colon = strchr(tok, ':'))) {
+			fprintf(stderr, "core: --port-socket %s: '%s' is not PORT:SOCKET\n", s, tok);
+			return -1;
+		}
+		*colon = '\0';
+		if (parse_num("port-socket", tok, 0, NFG_MAX_PORTS - 1, &p) < 0 ||
+		    parse_num("port-socket", colon + 1, 0, 1023, &v) < 0)
+			return -1;
+		cfg->port_socket[p] = (int16_t)v;
+	}
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct core_cfg *cfg)
 {
 	static const struct option longopts[] = {
@@ -128,6 +174,8 @@ static int parse_args(int argc, char **argv, struct core_cfg *cfg)
 		{ "mtu", required_argument, NULL, 'M' },
 		{ "chain", required_argument, NULL, 'c' },
 		{ "untrusted", required_argument, NULL, 'U' },
+		{ "sockets", required_argument, NULL, 'k' },
+		{ "port-socket", required_argument, NULL, 'P' },
 		{ "ring-size", required_argument, NULL, 'r' },
 		{ "max-inflight", required_argument, NULL, 'i' },
 		{ "burst", required_argument, NULL, 'b' },
@@ -156,7 +204,7 @@ static int parse_args(int argc, char **argv, struct core_cfg *cfg)
 	/* 64 rather than 32: the costs paid per burst (the loop, counters,
 	 * the flow table's two memory round trips per bulk lookup) halve */
 	cfg->burst = 64;
-	cfg->max_nfs = NFG_MAX_NFS;
+	cfg->max_nfs = CORE_DEFAULT_NFS;
 	cfg->pool_cache = 256;
 	cfg->rx_lcore = cfg->tx_lcore = rte_get_main_lcore();
 	cfg->drain_s = 0.5;
@@ -165,6 +213,8 @@ static int parse_args(int argc, char **argv, struct core_cfg *cfg)
 	cfg->flow_idle_ms = 10000;
 	cfg->flow_learn_ms = 1000;
 	cfg->api_idle_ms = CORE_API_IDLE_MS;
+	for (int p = 0; p < NFG_MAX_PORTS; p++)
+		cfg->port_socket[p] = -1;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -197,6 +247,14 @@ static int parse_args(int argc, char **argv, struct core_cfg *cfg)
 			break;
 		case 'U':
 			if (parse_ids("untrusted", optarg, cfg->untrusted, CORE_MAX_ISO, &cfg->nb_untrusted) < 0)
+				return -1;
+			break;
+		case 'k':
+			if (parse_sockets(optarg, cfg) < 0)
+				return -1;
+			break;
+		case 'P':
+			if (parse_port_sockets(optarg, cfg) < 0)
 				return -1;
 			break;
 		case 'r':
@@ -305,7 +363,7 @@ static int parse_args(int argc, char **argv, struct core_cfg *cfg)
 }
 
 /* Refuse early, with the fix in the message, rather than fail in DPDK. */
-static int check_hugepages(const struct core_cfg *cfg)
+static int check_hugepages(const struct core_cfg *cfg, uint32_t regions)
 {
 	struct statvfs vfs;
 	uint64_t free_b;
@@ -345,10 +403,11 @@ static int check_hugepages(const struct core_cfg *cfg)
 		}
 		free_b = (fr > rsv ? fr - rsv : 0) * vfs.f_bsize;
 	}
-	if (free_b < cfg->region_size) {
-		fprintf(stderr, "core: the region needs %llu MiB of hugepages, %s has %llu MiB free "
-			"(raise /proc/sys/vm/nr_hugepages, or run 'make deps')\n",
-			(unsigned long long)(cfg->region_size >> 20), cfg->hugedir,
+	if (free_b < cfg->region_size * regions) {
+		fprintf(stderr, "core: %u region%s of %llu MiB need%s %llu MiB of hugepages, %s has %llu MiB free "
+			"(raise /proc/sys/vm/nr_hugepages, or run 'make deps')\n", regions, regions > 1 ? "s" : "",
+			(unsigned long long)(cfg->region_size >> 20), regions > 1 ? "" : "s",
+			(unsigned long long)(cfg->region_size * regions >> 20), cfg->hugedir,
 			(unsigned long long)(free_b >> 20));
 		return -1;
 	}
@@ -363,13 +422,15 @@ static void on_signal(int sig)
 
 static void print_banner(const struct core *c)
 {
-	printf("core: region %s: %llu MiB on socket %d, %u buffers of %u B data room\n", c->region.path,
-	       (unsigned long long)(c->region.size >> 20), c->socket_id, c->bm.count, c->bm.room_len);
+	for (uint32_t i = 0; i < c->nb_sock; i++)
+		printf("core: region %s: %llu MiB on socket %d, %u buffers of %u B data room\n", c->sock[i].region.path,
+		       (unsigned long long)(c->sock[i].region.size >> 20), c->sock[i].socket_id, c->sock[i].bm.count,
+		       c->sock[i].bm.room_len);
 	for (uint16_t p = 0; p < c->nb_ports; p++) {
 		char name[RTE_ETH_NAME_MAX_LEN] = "";
 
 		rte_eth_dev_get_name_by_port(p, name);
-		printf("core: port %u: %s\n", p, name);
+		printf("core: port %u: %s, socket %d\n", p, name, c->port_sock[p]->socket_id);
 	}
 	printf("core: chain 0:");
 	for (uint16_t i = 0; i < c->cfg.chain_len; i++)
@@ -415,21 +476,22 @@ static int shutdown_core(struct core *c)
 	int rc = 0;
 
 	/* NFs see CLOSED and leave; the data path has stopped */
-	__atomic_store_n(&c->hdr->state, NFG_REGION_CLOSED, __ATOMIC_RELEASE);
+	core_socks_set_state(c, NFG_REGION_CLOSED);
 	core_iso_close_all(c);
 	core_ctrl_stop(c);
 	held = core_reclaim_all(c);
 	core_ports_stop(c);
-	avail = rte_mempool_avail_count(c->pool);
+	avail = core_pool_avail(c);
 	printf("core: rx %llu, tx %llu, NF drops %llu, other drops %llu, reclaimed %llu (+%u at exit), bad descriptors %llu\n",
 	       (unsigned long long)s->rx_pkts, (unsigned long long)s->tx_pkts, (unsigned long long)s->nf_drops,
 	       (unsigned long long)(nfg_rx_dropped(s) + s->bad_meta + s->bad_dest + s->tx_no_instance +
 				    s->tx_ring_full + s->tx_drops),
 	       (unsigned long long)s->reclaimed, held, (unsigned long long)s->bad_desc);
-	if (avail == c->bm.count) {
-		printf("core: all %u buffers back in the pool\n", avail);
+	if (avail == c->nb_bufs) {
+		printf("core: all %u buffers back in the pool%s\n", avail, c->nb_sock > 1 ? "s" : "");
 	} else {
-		printf("core: LEAK: %u of %u buffers missing from the pool\n", c->bm.count - avail, c->bm.count);
+		printf("core: LEAK: %u of %u buffers missing from the pool%s\n", c->nb_bufs - avail, c->nb_bufs,
+		       c->nb_sock > 1 ? "s" : "");
 		rc = 3;
 	}
 	if (core_iso_destroy_all(c))
@@ -460,33 +522,23 @@ int main(int argc, char **argv)
 	argc -= rc;
 	argv += rc;
 	argv[0] = "nfhost-core";
-	if (parse_args(argc, argv, &c->cfg) < 0 || check_hugepages(&c->cfg) < 0)
+	if (parse_args(argc, argv, &c->cfg) < 0)
 		goto out_eal;
 	c->split = c->cfg.rx_lcore != c->cfg.tx_lcore;
 	c->wake_gap_tsc = rte_get_tsc_hz() / 1000000 * NFG_WAKE_GAP_US;
 	c->socket_id = (int)rte_lcore_to_socket_id(c->cfg.rx_lcore);
 	if (c->socket_id < 0 || c->socket_id == SOCKET_ID_ANY)
 		c->socket_id = 0;
-	if (nfg_region_name(path, sizeof(path), c->cfg.hugedir, c->cfg.name, c->socket_id) < 0) {
-		fprintf(stderr, "core: region path %s/%s-s%d is too long\n", c->cfg.hugedir, c->cfg.name, c->socket_id);
+	if (core_socks_plan(c) < 0 || check_hugepages(&c->cfg, c->nb_sock) < 0)
 		goto out_eal;
-	}
-	if (core_region_create(&c->region, path, c->cfg.region_size, c->cfg.max_nfs, c->cfg.ring_size,
-			       2u << 20, c->socket_id) < 0)
-		goto out_eal;
-	c->base = c->region.base;
-	c->hdr = c->base;
-	c->ctrl.main.region = &c->region;
-	for (uint32_t s = 0; s < NFG_MAX_NFS; s++)
-		c->slot_sh[s] = core_slot_main(c, s);
-	c->stats = c->region.lay.stats;
-	c->hdr->tsc_hz = rte_get_tsc_hz();
-	c->hdr->lcore_cpu[0] = (uint16_t)rte_lcore_to_cpu_id((int)c->cfg.rx_lcore);
-	c->hdr->lcore_cpu[1] = (uint16_t)rte_lcore_to_cpu_id((int)c->cfg.tx_lcore);
-	c->hdr->chain_len = c->cfg.chain_len;
-	memcpy(c->hdr->chain, c->cfg.chain, sizeof(c->cfg.chain));
-	if (core_pool_create(c) < 0 || core_ports_init(c) < 0)
+	if (core_socks_create(c) < 0)
 		goto out_region;
+	for (uint32_t s = 0; s < NFG_MAX_NFS; s++) {
+		c->slot_sh[s] = core_slot_main(c, s);
+		c->slot_sock[s] = &c->sock[0];
+	}
+	if (core_ports_init(c) < 0)
+		goto out_ports;
 	if (core_tables_init(c) < 0)
 		goto out_ports;
 	for (uint16_t i = 0; i < c->cfg.nb_untrusted; i++)
@@ -509,7 +561,7 @@ int main(int argc, char **argv)
 		core_api_close(&c->api);
 		goto out_tables;
 	}
-	__atomic_store_n(&c->hdr->state, NFG_REGION_READY, __ATOMIC_RELEASE);
+	core_socks_set_state(c, NFG_REGION_READY);
 	print_banner(c);
 	if (run_loops(c) < 0)
 		fprintf(stderr, "core: a data path loop failed to start\n");
@@ -517,8 +569,7 @@ int main(int argc, char **argv)
 	core_flows_free(&c->flows);
 	rte_ring_free(c->direct);
 	core_tables_fini(c);
-	core_pool_free(c);
-	core_region_destroy(&c->region);
+	core_socks_destroy(c);
 	rte_eal_cleanup();
 	free(c);
 	return exit_code;
@@ -531,8 +582,7 @@ out_tables:
 out_ports:
 	core_ports_stop(c);
 out_region:
-	core_pool_free(c);
-	core_region_destroy(&c->region);
+	core_socks_destroy(c);
 out_eal:
 	rte_eal_cleanup();
 	free(c);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Ports: one RX and one TX queue each, receiving into the region's pool. */
+/* Ports: one RX and one TX queue each, receiving into the pool of their
+ * socket's region (core_sock.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,7 @@ static int port_failed(const struct core *c, uint16_t port, const char *name, co
 		snprintf(hint, sizeof(hint),
 			 " (infinite_rx holds every packet of the file in the pool at once: it has %u buffers; "
 			 "--region-size sets them)",
-			 rte_mempool_avail_count(c->pool));
+			 rte_mempool_avail_count(c->port_sock[port]->pool));
 	fprintf(stderr, "core: port %u (%s): %s failed: %s%s\n", port, name, step, rte_strerror(-rc), hint);
 	return rc;
 }
@@ -60,16 +61,18 @@ int core_ports_init(struct core *c)
 				di.max_mtu, c->cfg.mtu);
 			return -EINVAL;
 		}
+		c->port_sock[port] = core_sock_of(c, core_port_socket(c, port)); /* planned: core_socks_plan() */
 		rc = di.device ? core_pool_dma_map(c, di.device) : 0;
 		if (rc < 0)
 			return port_failed(c, port, name, "DMA mapping of the region's buffers", rc);
 		c->port_dma[port] = rc == 1;
 		if (rc == 1)
-			printf("core: port %u (%s): the region's %u buffer pages mapped for its DMA (rte_dev_dma_map)\n", port, name,
-			       core_pool_pages(c));
+			printf("core: port %u (%s): the regions' %u buffer pages mapped for its DMA (rte_dev_dma_map)\n",
+			       port, name, core_pool_pages(c));
 		if ((rc = rte_eth_dev_configure(port, 1, 1, &conf)) < 0)
 			return port_failed(c, port, name, "configuration", rc);
-		if ((rc = rte_eth_rx_queue_setup(port, 0, RX_DESC, rte_eth_dev_socket_id(port), NULL, c->pool)) < 0) {
+		if ((rc = rte_eth_rx_queue_setup(port, 0, RX_DESC, c->port_sock[port]->socket_id, NULL,
+						 c->port_sock[port]->pool)) < 0) {
 			/* The pcap driver frees an infinite_rx queue's ring when
 			 * the queue's setup fails but keeps the pointer, and frees
 			 * it again when the port is closed (at rte_eal_cleanup):
@@ -78,7 +81,7 @@ int core_ports_init(struct core *c)
 			rte_eth_dev_configure(port, 0, 1, &conf);
 			return port_failed(c, port, name, "RX queue setup", rc);
 		}
-		if ((rc = rte_eth_tx_queue_setup(port, 0, TX_DESC, rte_eth_dev_socket_id(port), NULL)) < 0)
+		if ((rc = rte_eth_tx_queue_setup(port, 0, TX_DESC, c->port_sock[port]->socket_id, NULL)) < 0)
 			return port_failed(c, port, name, "TX queue setup", rc);
 		if ((rc = rte_eth_dev_start(port)) < 0)
 			return port_failed(c, port, name, "start", rc);
@@ -91,7 +94,8 @@ int core_ports_init(struct core *c)
 		fprintf(stderr, "core: no ports: give at least one, e.g. --vdev net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap\n");
 		return -ENODEV;
 	}
-	c->hdr->nb_ports = c->nb_ports;
+	for (uint32_t i = 0; i < c->nb_sock; i++)
+		((struct nfg_region_hdr *)c->sock[i].region.base)->nb_ports = c->nb_ports;
 	return 0;
 }
 
@@ -114,7 +118,7 @@ void core_ports_stop(struct core *c)
 		rte_eth_dev_stop(p);
 		/* the device, before it is closed: the mapping is its */
 		if (c->port_dma[p] && rte_eth_dev_info_get(p, &di) == 0 && di.device)
-			core_pool_dma_unmap(c, di.device, core_pool_pages(c));
+			core_pool_dma_unmap(c, di.device);
 		c->port_dma[p] = 0;
 		rte_eth_dev_close(p);
 	}

@@ -89,6 +89,7 @@ enum core_dest {
 struct core_mstate {
 	uint32_t hash;
 	uint32_t idx;      /* the buffer's index: set once, when the pool is built */
+	uint32_t desc;     /* its descriptor in its socket's region, likewise */
 	uint32_t born;     /* its flow's epoch, or CORE_BORN_NEW */
 	uint32_t dst;      /* IPv4 destination at receive, network order (steering) */
 	uint16_t chain_id;

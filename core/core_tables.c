@@ -28,6 +28,18 @@ static int refuse(struct nfg_conf_err *err, const char *path, const char *msg)
 	return -EINVAL;
 }
 
+/* The service -> instances mirror NFs read (nfg_instance()), in every
+ * socket's region: an NF reads its own region's. */
+static void core_tables_mirror(struct core *c, const struct core_tables *t)
+{
+	c->tabs.mirror_gen++;
+	for (uint32_t i = 0; i < c->nb_sock; i++) {
+		uint32_t gen = c->tabs.mirror_gen - 1;
+
+		core_route_mirror(t, c->sock[i].region.lay.services, &gen);
+	}
+}
+
 int core_tables_init(struct core *c)
 {
 	struct core_tables_owner *o = &c->tabs;
@@ -43,7 +55,7 @@ int core_tables_init(struct core *c)
 		return -ENOMEM;
 	}
 	o->model->dflt = c->tables->dflt;
-	core_route_mirror(c->tables, c->region.lay.services, &o->mirror_gen);
+	core_tables_mirror(c, c->tables);
 	return 0;
 }
 
@@ -71,10 +83,13 @@ void core_tables_publish(struct core *c, struct core_tables *nt)
 	struct core_tables *old;
 
 	core_route_update_ready(nt);
+	/* before the data path routes by them: an NF that runs the next
+	 * service in place when it is that service's only instance never
+	 * sees fewer instances than the core routes to (a joining one) */
+	core_tables_mirror(c, nt);
 	old = rcu_xchg_pointer(&c->tables, nt);
 	urcu_qsbr_synchronize_rcu();
 	core_route_free(old);
-	core_route_mirror(nt, c->region.lay.services, &c->tabs.mirror_gen);
 }
 
 /* ---- instances ------------------------------------------------------------ */

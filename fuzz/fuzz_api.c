@@ -54,9 +54,11 @@ static void *fake_region(void)
 		memcpy(core.ctrl.slot[i].name, s->name, sizeof(s->name));
 		core.ctrl.slot[i].pid = s->pid;
 	}
-	core.region.lay.services = nfg_service_at(h, 0);
-	core.region.lay.slots = nfg_slot_at(h, 0);
-	core.region.lay.max_nfs = NFG_MAX_NFS;
+	core.nb_sock = 1;
+	core.region = &core.sock[0].region;
+	core.region->lay.services = nfg_service_at(h, 0);
+	core.region->lay.slots = nfg_slot_at(h, 0);
+	core.region->lay.max_nfs = NFG_MAX_NFS;
 	return h;
 }
 

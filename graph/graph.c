@@ -424,20 +424,47 @@ static int check_exits(const struct graph *g, struct nfg_conf_err *err)
 	return 0;
 }
 
+/* cross_socket: refuse: every chain's services on one socket, so that no
+ * packet is copied between sockets' regions (core_sock.h). */
+static int check_one_socket(const struct graph *g, struct nfg_conf_err *err)
+{
+	char p[128];
+
+	for (uint32_t i = 0; i < g->nchain; i++) {
+		const struct graph_chain *c = &g->chain[i];
+
+		for (uint8_t k = 1; k < c->len; k++) {
+			const struct graph_service *a = graph_service(g, c->svc[0]), *b = graph_service(g, c->svc[k]);
+
+			if (a->socket == b->socket)
+				continue;
+			snprintf(p, sizeof(p), "chains[%u].services[%u]", i, k);
+			return nfg_conf_fail(err, p, "service %u is on socket %d, service %u on socket %d: with "
+					     "cross_socket: refuse a chain stays on one socket", c->svc[k], b->socket,
+					     c->svc[0], a->socket);
+		}
+	}
+	return 0;
+}
+
 int graph_parse(const json_t *root, uint16_t nb_ports, struct graph *g, struct nfg_conf_err *err)
 {
-	static const char *const keys[] = { "services", "chains", "rules", "default", NULL };
+	static const char *const keys[] = { "services", "chains", "rules", "default", "cross_socket", NULL };
+	char p[128], cross[8];
 	json_t *v, *e;
 	size_t i;
-	char p[128];
 	int rc;
 
 	memset(g, 0, sizeof(*g));
 	memset(err, 0, sizeof(*err));
 	if (!json_is_object(root))
 		return nfg_conf_fail(err, "", "expected a mapping with services, chains, rules and default");
-	if ((rc = nfg_conf_keys(root, "", keys, "services, chains, rules, default", err)) < 0)
+	if ((rc = nfg_conf_keys(root, "", keys, "services, chains, rules, default, cross_socket", err)) < 0)
 		return rc;
+	if ((rc = nfg_conf_str(root, "", "cross_socket", cross, sizeof(cross), 0, err)) < 0)
+		return rc;
+	if (cross[0] && strcmp(cross, "copy") && strcmp(cross, "refuse"))
+		return nfg_conf_fail(err, "cross_socket", "'%s': expected copy (the default) or refuse", cross);
 
 	v = json_object_get(root, "services");
 	if (v && !json_is_array(v))
@@ -484,6 +511,9 @@ int graph_parse(const json_t *root, uint16_t nb_ports, struct graph *g, struct n
 		g->nchain++;
 	}
 	if ((rc = check_exits(g, err)) < 0)
+		return rc;
+	g->cross_refuse = strcmp(cross, "refuse") == 0;
+	if (g->cross_refuse && (rc = check_one_socket(g, err)) < 0)
 		return rc;
 
 	v = json_object_get(root, "rules");
@@ -658,6 +688,10 @@ json_t *graph_json(const struct graph *g)
 		json_array_append_new(chain, graph_chain_json(&g->chain[i]));
 	for (uint32_t i = 0; i < g->nrule; i++)
 		json_array_append_new(rule, graph_rule_json(&g->rule[i], &g->act[i]));
-	return json_pack("{s:o, s:o, s:o, s:o}", "services", svc, "chains", chain, "rules", rule, "default",
-			 graph_action_json(g->dflt));
+	json_t *j = json_pack("{s:o, s:o, s:o, s:o}", "services", svc, "chains", chain, "rules", rule, "default",
+			      graph_action_json(g->dflt));
+
+	if (j && g->cross_refuse)
+		json_object_set_new(j, "cross_socket", json_string("refuse"));
+	return j;
 }

@@ -91,6 +91,7 @@ struct graph {
 	struct graph_rule *rule;         /* nrule, malloc'd */
 	struct graph_action *act;        /* nrule, malloc'd */
 	struct graph_action dflt;
+	uint8_t cross_refuse;            /* cross_socket: refuse (every chain on one socket) */
 };
 
 

@@ -125,6 +125,23 @@ static int cpu_node(int cpu)
 	return node;
 }
 
+/* The NUMA node all of @p s's CPUs are on, -1 when they span nodes or
+ * sysfs does not say */
+static int cpus_node(const cpu_set_t *s)
+{
+	int node = -1;
+
+	for (int c = 0; c < CPU_SETSIZE; c++) {
+		if (!CPU_ISSET(c, s))
+			continue;
+		if (node >= 0 && cpu_node(c) != node)
+			return -1;
+		if ((node = cpu_node(c)) < 0)
+			return -1;
+	}
+	return node;
+}
+
 static void cpulist(const cpu_set_t *s, char *out, size_t len)
 {
 	int n = CPU_COUNT(s);
@@ -194,9 +211,10 @@ int mgr_cpumap_show(struct mgr_ctx *ctx, int argc, char **argv)
 			printf("%-8s %-5s %7s %8s  %s\n", "guest", "-", "-", "-", r->what);
 			continue;
 		}
-		snprintf(node, sizeof(node), "-");
-		if (one && cpu_node(cpu) >= 0)
-			snprintf(node, sizeof(node), "%d", cpu_node(cpu));
+		if (cpus_node(&r->cpus) >= 0)
+			snprintf(node, sizeof(node), "%d", cpus_node(&r->cpus));
+		else
+			snprintf(node, sizeof(node), "-");
 		printf("%-8s %-5s %6.1f%% %8d  %s%s\n", list, node,
 		       r->t1 >= r->t0 ? (double)(r->t1 - r->t0) * 100.0 / ((double)hz * secs) : 0.0, (int)r->tid,
 		       r->what, r->pid == h->core_pid && one && CPU_ISSET(cpu, &lc) ? " [lcore]" : "");

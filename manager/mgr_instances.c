@@ -196,11 +196,53 @@ static int iso_region(const struct mgr_ctx *c, const struct graph_service *s, ch
 	return 0;
 }
 
+/* The platform's region on service @p s's socket (NAME-sSOCKET), which the
+ * core made (core_sock.h): its NFs map that one, local to their CPUs. */
+static int sock_region(const struct mgr_ctx *c, const struct graph_service *s, char *out, size_t len)
+{
+	char core[64];
+	int sock;
+
+	if (mgr_region_core(c->region, core, sizeof(core), &sock) < 0 ||
+	    nfg_region_name(out, len, NFG_HUGEDIR, core, s->socket) < 0) {
+		fprintf(stderr, "nfhost: service %u: no region for socket %d next to %s\n", s->id, s->socket, c->region);
+		return -EINVAL;
+	}
+	if (access(out, F_OK) < 0) {
+		fprintf(stderr, "nfhost: service %u: socket %d: the core has no region there (%s: %s); it makes one on "
+			"each socket with CPUs, or those of its --sockets\n", s->id, s->socket, out, strerror(errno));
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* A host NF's CPUs: its cores, which must be on its socket, or else those
+ * of its socket that this command may use (all of them when it may use
+ * none there). */
+static int host_cpus(const struct graph_service *s, cpu_set_t *cpus)
+{
+	char who[48], list[1024];
+	cpu_set_t mine, both;
+	int n;
+
+	snprintf(who, sizeof(who), "nfhost: service %u", s->id);
+	if (mgr_pick_cpus(who, "socket", "cores", s->socket, s->cores, list, sizeof(list), &n) < 0 ||
+	    mgr_parse_cpulist(list, cpus) < 0)
+		return -EINVAL;
+	if (!s->cores && sched_getaffinity(0, sizeof(mine), &mine) == 0) {
+		CPU_AND(&both, cpus, &mine);
+		if (CPU_COUNT(&both))
+			*cpus = both;
+	}
+	return 0;
+}
+
 /* A host process: NF -r REGION -s ID -n NAME -- ARGS, in a session of its
- * own (it outlives this command and the terminal), output to its log. */
+ * own (it outlives this command and the terminal), output to its log,
+ * on its socket's CPUs. */
 static int start_host(const struct mgr_ctx *c, const struct graph_service *s, const char *name)
 {
-	char prog[PATH_MAX], dir[PATH_MAX], log[PATH_MAX], sid[8], iso[PATH_MAX], **argv;
+	char prog[PATH_MAX], dir[PATH_MAX], log[PATH_MAX], sid[8], region[PATH_MAX], **argv;
 	cpu_set_t cpus;
 	pid_t pid;
 	int fd, rc;
@@ -210,10 +252,8 @@ static int start_host(const struct mgr_ctx *c, const struct graph_service *s, co
 			strerror(-rc));
 		return rc;
 	}
-	if (s->cores && (mgr_parse_cpulist(s->cores, &cpus) < 0 || !CPU_COUNT(&cpus))) {
-		fprintf(stderr, "nfhost: service %u: cores '%s' is not a CPU list\n", s->id, s->cores);
-		return -EINVAL;
-	}
+	if ((rc = host_cpus(s, &cpus)) < 0)
+		return rc;
 	snprintf(dir, sizeof(dir), "%s/logs", mgr_state_dir());
 	if ((rc = mgr_mkdir_p(dir)) < 0) {
 		fprintf(stderr, "nfhost: cannot create the log directory %s: %s\n", dir, strerror(-rc));
@@ -225,13 +265,13 @@ static int start_host(const struct mgr_ctx *c, const struct graph_service *s, co
 		return -ENOMEM;
 	snprintf(sid, sizeof(sid), "%u", s->id);
 	/* an untrusted service's NFs map its own region, never the platform's */
-	if (s->untrusted && iso_region(c, s, iso, sizeof(iso)) < 0) {
+	if ((rc = s->untrusted ? iso_region(c, s, region, sizeof(region)) : sock_region(c, s, region, sizeof(region))) < 0) {
 		free(argv);
-		return -EINVAL;
+		return rc;
 	}
 	argv[0] = prog;
 	argv[1] = "-r";
-	argv[2] = s->untrusted ? iso : (char *)c->region;
+	argv[2] = region;
 	argv[3] = "-s";
 	argv[4] = sid;
 	argv[5] = "-n";
@@ -257,8 +297,7 @@ static int start_host(const struct mgr_ctx *c, const struct graph_service *s, co
 			dup2(null, 0);
 		dup2(fd, 1);
 		dup2(fd, 2);
-		if (s->cores)
-			sched_setaffinity(0, sizeof(cpus), &cpus);
+		sched_setaffinity(0, sizeof(cpus), &cpus);
 		execv(prog, argv);
 		dprintf(2, "nfhost: cannot run %s: %s\n", prog, strerror(errno));
 		_exit(127);
@@ -281,13 +320,15 @@ static int start_guest(const struct mgr_ctx *c, const struct graph_service *s, c
 	const char *files[MGR_GFILES_MAX];
 	int rc;
 
-	/* a guest finds its region by the core's name and socket */
+	/* a guest finds its region by the core's name and its socket, where
+	 * its vCPUs are pinned and its memory bound (mgr_vm_start()) */
 	if (mgr_region_core(c->region, core, sizeof(core), &o.socket) < 0 ||
 	    nfg_region_name(region, sizeof(region), NFG_HUGEDIR, core, o.socket) < 0 || strcmp(region, c->region)) {
 		fprintf(stderr, "nfhost: service %u: guests attach to " NFG_HUGEDIR "/NAME-sSOCKET regions only, "
 			"not %s\n", s->id, c->region);
 		return -EINVAL;
 	}
+	o.socket = s->socket;
 	if (s->untrusted && iso_region(c, s, iso, sizeof(iso)) < 0)
 		return -EINVAL;
 	o.bar = s->untrusted ? iso : NULL;

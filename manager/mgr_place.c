@@ -81,16 +81,15 @@ int mgr_numa_nodes(void)
 	return CPU_COUNT(&nodes);
 }
 
-/* The vCPUs' host CPUs: by default every CPU of the region's node, so that
- * QEMU's memory accesses to the region stay local. */
-int mgr_pick_cpus(int node, const char *want, char *out, size_t len, int *count)
+int mgr_pick_cpus(const char *who, const char *sock_opt, const char *cpus_opt, int node, const char *want, char *out,
+		  size_t len, int *count)
 {
 	char path[128], nodelist[256];
 	cpu_set_t on_node, online, chosen;
 
 	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/cpulist", node);
 	if (read_cpulist(path, &on_node) < 0) {
-		fprintf(stderr, "nfhost vm: --socket %d: this machine has no NUMA node %d (%s)\n", node, node, path);
+		fprintf(stderr, "%s: %s %d: this machine has no NUMA node %d (%s)\n", who, sock_opt, node, node, path);
 		return -ENODEV;
 	}
 	if (read_cpulist("/sys/devices/system/cpu/online", &online) < 0)
@@ -99,25 +98,25 @@ int mgr_pick_cpus(int node, const char *want, char *out, size_t len, int *count)
 	if (!want) {
 		chosen = on_node;
 	} else if (mgr_parse_cpulist(want, &chosen) < 0 || CPU_COUNT(&chosen) == 0) {
-		fprintf(stderr, "nfhost vm: --cpus '%s' is not a CPU list (like 1, 1-2 or 0,2-3)\n", want);
+		fprintf(stderr, "%s: %s '%s' is not a CPU list (like 1, 1-2 or 0,2-3)\n", who, cpus_opt, want);
 		return -EINVAL;
 	}
 	for (int c = 0; c < CPU_SETSIZE; c++) {
 		if (!CPU_ISSET(c, &chosen))
 			continue;
 		if (!CPU_ISSET(c, &online)) {
-			fprintf(stderr, "nfhost vm: --cpus: CPU %d does not exist or is offline\n", c);
+			fprintf(stderr, "%s: %s: CPU %d does not exist or is offline\n", who, cpus_opt, c);
 			return -EINVAL;
 		}
 		if (!CPU_ISSET(c, &on_node)) {
-			fprintf(stderr, "nfhost vm: --cpus: CPU %d is not on NUMA node %d (its CPUs: %s)\n", c, node,
+			fprintf(stderr, "%s: %s: CPU %d is not on NUMA node %d (its CPUs: %s)\n", who, cpus_opt, c, node,
 				nodelist);
 			return -EINVAL;
 		}
 	}
 	CPU_AND(&chosen, &chosen, &online);
 	if (CPU_COUNT(&chosen) == 0) {
-		fprintf(stderr, "nfhost vm: NUMA node %d has no online CPU\n", node);
+		fprintf(stderr, "%s: NUMA node %d has no online CPU\n", who, node);
 		return -ENODEV;
 	}
 	*count = CPU_COUNT(&chosen);

@@ -14,13 +14,19 @@
 int mgr_parse_cpulist(const char *s, cpu_set_t *set);
 
 /**
- * Host CPUs for a guest on NUMA node @p node: @p want (a cpulist, checked
- * to exist and to belong to the node) or, when NULL, all of the node's.
+ * Host CPUs for a guest's vCPUs or a host NF on NUMA node @p node: @p want
+ * (a cpulist, checked to exist and to belong to the node) or, when NULL,
+ * all of the node's, so that its accesses to its socket's region stay
+ * local.
+ * @param who       the message's prefix ("nfhost vm", "nfhost: service 3")
+ * @param sock_opt  what the node was given as ("--socket", "socket")
+ * @param cpus_opt  what @p want was given as ("--cpus", "cores")
  * @param[out] out    the cpulist, @p len bytes
  * @param[out] count  how many CPUs it holds
  * @return 0, or a negative errno after printing why on stderr.
  */
-int mgr_pick_cpus(int node, const char *want, char *out, size_t len, int *count);
+int mgr_pick_cpus(const char *who, const char *sock_opt, const char *cpus_opt, int node, const char *want, char *out,
+		  size_t len, int *count);
 
 /** How many NUMA nodes are online (1 where sysfs does not say). */
 int mgr_numa_nodes(void);

@@ -34,7 +34,7 @@ static int64_t in_flight(const struct nfg_core_stats *s)
 static uint64_t all_drops(const struct nfg_core_stats *s)
 {
 	return nfg_rx_dropped(s) + s->nf_drops + s->bad_meta + s->bad_dest + s->tx_no_instance +
-	       s->tx_ring_full + s->tx_drops + s->reclaimed + s->iso_tx_nobuf;
+	       s->tx_ring_full + s->tx_drops + s->reclaimed + s->iso_tx_nobuf + s->xsock_tx_nobuf;
 }
 
 /* An NF's named counters, as far as each cell is one an honest NF writes:
@@ -134,6 +134,7 @@ static json_t *stats_json(void *base, int alive)
 	C(done_pkts); C(tx_pkts); C(nf_drops); C(bad_meta); C(bad_dest); C(tx_no_instance);
 	C(tx_ring_full); C(tx_drops); C(reclaimed); C(bad_desc); C(registrations); C(ctrl_errors); C(nfs_retired);
 	C(iso_rx_copied); C(iso_rx_nobuf); C(iso_tx_copied); C(iso_tx_nobuf); C(iso_copied_back);
+	C(xsock_rx_copied); C(xsock_rx_nobuf); C(xsock_tx_copied); C(xsock_tx_nobuf);
 #undef C
 	json_object_set_new(root, "in_flight", json_integer(in_flight(s)));
 	json_object_set_new(root, "drops", json_integer((json_int_t)all_drops(s)));

@@ -320,7 +320,8 @@ static int start(const struct mgr_vm_opts *o, const struct mgr_gfiles *fs, const
 		return -EIO;
 	sp.kernel = kernel;
 	sp.initrd = initrd;
-	if (mgr_pick_cpus(o->socket, o->cpus, sp.cpuset, sizeof(sp.cpuset), &ncpus) < 0)
+	if (mgr_pick_cpus("nfhost vm", "--socket", "--cpus", o->socket, o->cpus, sp.cpuset, sizeof(sp.cpuset),
+			  &ncpus) < 0)
 		return -EINVAL;
 	/* Given exactly one CPU per vCPU, the user meant a placement. */
 	sp.pin_one_to_one = o->cpus && ncpus == sp.vcpus;

@@ -39,3 +39,18 @@ $(VM)/bin/nf-zc-probe $(VM)/bin/nf-conf-probe: $(VM)/bin/%: tests/nfs/%.c $(LIB)
 $(VM)/initramfs.cpio.gz: vm-images/mkinitramfs.sh vm-images/init $(VM_BINS) \
 		$(wildcard /bin/busybox)
 	@vm-images/mkinitramfs.sh $@ vm-images/init $(VM_BINS)
+
+# The two-node NUMA test guest (tests/numa/run-numa.sh): the same kernel and
+# packing, with the platform itself inside (the core, the manager and their
+# shared libraries, the DPDK drivers the test's ports need), nf-forward and
+# vm-images/numa/init running vm-images/numa/check.sh.
+NUMA_IMG := $(VM)/numa-initramfs.cpio.gz
+
+numa-image: $(VM)/vmlinuz $(NUMA_IMG)
+
+$(NUMA_IMG): vm-images/mkinitramfs.sh $(wildcard vm-images/numa/*) $(BIN)/nfhost-core $(BIN)/nfhost \
+		$(BIN)/nfh-pcapgen $(VM)/bin/nf-forward $(wildcard /bin/busybox)
+	@vm-images/mkinitramfs.sh --dyn $(BIN)/nfhost-core --dyn $(BIN)/nfhost --dyn $(BIN)/nfh-pcapgen \
+		--pmd bus_vdev --pmd net_pcap --pmd mempool_ring \
+		--file vm-images/numa/check.sh:/numa/check.sh --file vm-images/numa/graph.yaml:/numa/graph.yaml \
+		$@ vm-images/numa/init $(VM)/bin/nf-forward

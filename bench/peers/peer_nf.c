@@ -26,7 +26,9 @@
  *          in the JSON, from a log histogram); idle between sends, the
  *          edge yields, so it can share a CPU with NFs; --nap: it sleeps
  *          20 us instead, leaving the CPU to them (what comes back waits
- *          for it: for measuring the NFs, not the path).
+ *          for it: for measuring the NFs, not the path); --spin: it never
+ *          gives the CPU up, a CPU-bound task the scheduler must preempt
+ *          for an NF it wakes.
  *          --hold: after its result, keep its ports up (taking and
  *          freeing what still comes back) until SIGTERM, so that the
  *          system behind it is stopped before its peer goes away.
@@ -67,7 +69,7 @@ static void on_signal(int sig)
 }
 
 struct opts {
-	int nf, busy, hold, nap;
+	int nf, busy, hold, nap, spin;
 	double secs, warmup, rate;
 	uint32_t inflight;
 	uint32_t frame; /* the largest frame an mbuf holds whole (jumbo: past 2048) */
@@ -325,7 +327,7 @@ static int run_paced(const struct opts *o)
 			static const struct timespec nap = { .tv_nsec = 20 * 1000 };
 
 			nanosleep(&nap, NULL);
-		} else if (idle) {
+		} else if (idle && !o->spin) {
 			sched_yield();
 		}
 	}
@@ -365,7 +367,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "edge", required_argument, NULL, 'e' }, { "warmup", required_argument, NULL, 'w' },
 		{ "inflight", required_argument, NULL, 'i' }, { "rate", required_argument, NULL, 'r' },
 		{ "hold", no_argument, NULL, 'H' }, { "frame", required_argument, NULL, 'f' },
-		{ "nap", no_argument, NULL, 'N' },
+		{ "nap", no_argument, NULL, 'N' }, { "spin", no_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -378,6 +380,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		case 'b': o->busy = 1; break;
 		case 'H': o->hold = 1; break;
 		case 'N': o->nap = 1; break;
+		case 'S': o->spin = 1; break;
 		case 'e': o->secs = strtod(optarg, &end); if (*end || !(o->secs > 0 && o->secs <= 3600)) return -1; break;
 		case 'w': o->warmup = strtod(optarg, &end); if (*end || !(o->warmup >= 0 && o->warmup <= 60)) return -1; break;
 		case 'r': o->rate = strtod(optarg, &end); if (*end || !(o->rate >= 1 && o->rate <= 1e8)) return -1; break;

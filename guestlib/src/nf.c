@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* NF lifecycle: register, run loop, clean leave. */
+#define _GNU_SOURCE /* getcpu() */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -27,10 +28,18 @@
 
 static struct nfg_ctx *signal_ctx;
 
-/* The region an NF takes without -r: the default core's on socket 0, by
- * the one naming rule.  It fits any region buffer (a fixed, short name). */
+/* The region an NF takes without -r: the default core's on the NUMA socket
+ * the NF runs on (its packets' memory is local there), by the one naming
+ * rule; socket 0's when the core made none there.  It fits any region
+ * buffer (a fixed, short name). */
 static void default_region(char *out, size_t len)
 {
+	unsigned cpu, node = 0;
+
+	if (getcpu(&cpu, &node) == 0 &&
+	    nfg_region_name(out, len, NFG_HUGEDIR, NFG_DEFAULT_CORE, (int)node) > 0 &&
+	    access(out, F_OK) == 0)
+		return;
 	if (nfg_region_name(out, len, NFG_HUGEDIR, NFG_DEFAULT_CORE, 0) < 0)
 		out[0] = '\0';
 }

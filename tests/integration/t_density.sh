@@ -3,7 +3,8 @@
 # own, the flows spread over the chains by rules on the source port:
 # all busy (every NF gets its share, every packet comes out once), then
 # one busy (its flows only: the 31 others sleep through it, and nothing is
-# lost).  Sleeping is the NFs' default.
+# lost); then a few hundred: 250 NFs in one region (--max-nfs 254), all
+# busy.  Sleeping is the NFs' default.
 . "$(dirname "$0")/lib.sh"
 N=32
 gen_pcap -n 20000 -f 2000 --round-robin --fixed 64 --ipv4 "$T/all.pcap"
@@ -31,10 +32,10 @@ with open(path, "w") as f:
 PY
 }
 
-# run PCAP OUT: the core, the graph loaded (its N instances started by the
-# manager), until the input drained
+# run PCAP OUT [CORE OPTION...]: the core, the graph loaded (its N
+# instances started by the manager), until the input drained
 run() {
-	start_core "net_pcap0,rx_pcap=$1,tx_pcap=$2" --
+	start_core "net_pcap0,rx_pcap=$1,tx_pcap=$2" -- "${@:3}"
 	nfh graph load "$T/g.yaml" > "$T/load.txt" 2>&1 || fail "graph load: $(cat "$T/load.txt")"
 	track "$T/load.txt"
 	wait_drained 60
@@ -49,15 +50,23 @@ for n in json.load(sys.stdin)["nfs"]: print(n["name"], n["rx_pkts"], n["sleeps"]
 
 manager_state
 ON_CLEANUP+=('[[ -f $T/load.txt ]] && track "$T/load.txt"')
-graph "$T/g.yaml"
-run "$T/all.pcap" "$T/all-out.pcap"
-nf_rx > "$T/all.txt"
-read -r rx tx drops < <(stats_json | $PY -c 'import json, sys; j = json.load(sys.stdin); print(j["rx_pkts"], j["tx_pkts"], j["drops"])')
-echo "all busy: rx $rx tx $tx drops $drops; packets per NF: $(awk '{print $2}' "$T/all.txt" | sort -n | tr '\n' ' ')"
-((rx == 20000 && tx == rx && drops == 0)) || fail "all busy: rx $rx tx $tx drops $drops of 20000"
-awk '$2 == 0 {exit 1}' "$T/all.txt" || fail "an NF got no packet: $(grep -E ' 0 [0-9]+$' "$T/all.txt" | head -3)"
-stop_all
-"$B"/nfh-pcapcmp --unordered "$T/all.pcap" "$T/all-out.pcap" || fail "all busy: the output is not the input"
+# all_busy WHAT PCAP PACKETS [CORE OPTION...]: every packet out once, every
+# NF served
+all_busy() {
+	local rx tx drops
+	graph "$T/g.yaml"
+	run "$2" "$T/out-$1.pcap" "${@:4}"
+	nf_rx > "$T/$1.txt"
+	read -r rx tx drops < <(stats_json | $PY -c 'import json, sys; j = json.load(sys.stdin); print(j["rx_pkts"], j["tx_pkts"], j["drops"])')
+	echo "$1: $N NFs, rx $rx tx $tx drops $drops; packets per NF $(awk '{print $2}' "$T/$1.txt" | sort -n | sed -n '1p;$p' | paste -sd-)"
+	((rx == $3 && tx == rx && drops == 0)) || fail "$1: rx $rx tx $tx drops $drops of $3"
+	(($(wc -l < "$T/$1.txt") == N)) || fail "$1: $(wc -l < "$T/$1.txt") NFs in the stats, not $N"
+	awk '$2 == 0 {exit 1}' "$T/$1.txt" || fail "$1: an NF got no packet: $(grep -E ' 0 [0-9]+$' "$T/$1.txt" | head -3)"
+	stop_all
+	"$B"/nfh-pcapcmp --unordered "$2" "$T/out-$1.pcap" || fail "$1: the output is not the input"
+}
+
+all_busy all-busy "$T/all.pcap" 20000
 
 # one busy: only the flows of NF 7's range (source ports of range 7 of 32)
 lo=$((1024 + 6 * 64512 / N))
@@ -87,3 +96,8 @@ awk '$1 != "s7-1" && $2 != 0 {exit 1}' "$T/one.txt" || fail "another NF got pack
 awk '$1 != "s7-1" && $3 == 0 {exit 1}' "$T/one.txt" || fail "an idle NF never slept: $(cat "$T/one.txt")"
 stop_all
 "$B"/nfh-pcapcmp --unordered "$T/one.pcap" "$T/one-out.pcap" || fail "one busy: the output is not the input"
+
+# a few hundred NFs in one region, all on the one CPU, all busy
+N=250
+gen_pcap -n 25000 -f 5000 --round-robin --fixed 64 --ipv4 "$T/many.pcap"
+all_busy many-busy "$T/many.pcap" 25000 --max-nfs 254

@@ -176,9 +176,13 @@ START_TEST(test_port_stats_lines)
 	ON_LINE(struct nfg_core_stats, updated_tsc, 3);
 	ON_LINE(struct nfg_core_stats, iso_rx_copied, 4);
 	ON_LINE(struct nfg_core_stats, iso_rx_nobuf, 4);
+	ON_LINE(struct nfg_core_stats, xsock_rx_copied, 4);
+	ON_LINE(struct nfg_core_stats, xsock_rx_nobuf, 4);
 	ON_LINE(struct nfg_core_stats, iso_tx_copied, 5);
 	ON_LINE(struct nfg_core_stats, iso_tx_nobuf, 5);
 	ON_LINE(struct nfg_core_stats, iso_copied_back, 5);
+	ON_LINE(struct nfg_core_stats, xsock_tx_copied, 5);
+	ON_LINE(struct nfg_core_stats, xsock_tx_nobuf, 5);
 
 	/* the packet metadata is one line, the NF-visible fields included */
 	ON_LINE(struct nfg_pkt, data_off, 0);
@@ -293,11 +297,11 @@ static void check_layout(uint64_t size, uint32_t max_nfs, uint32_t ring_size, ui
 
 START_TEST(test_region_layout)
 {
-	check_layout(8u << 20, NFG_MAX_NFS, 1024, 2u << 20);
+	check_layout(16u << 20, NFG_MAX_NFS, 1024, 2u << 20);
 	check_layout(4u << 20, 1, 1, 2u << 20);
 	check_layout(16u << 20, 32, 4096, 2u << 20);
 	check_layout(1u << 20, 4, 256, 4096);
-	check_layout(64u << 20, NFG_MAX_NFS, 16384, 2u << 20);
+	check_layout(128u << 20, NFG_MAX_NFS, 16384, 2u << 20);
 }
 END_TEST
 

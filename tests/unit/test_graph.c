@@ -676,7 +676,13 @@ START_TEST(test_refuse_top)
 		REF("[1, 2]", "", "expected a mapping with services, chains, rules and default"),
 		REF("just text", "", "expected a mapping with services, chains, rules and default"),
 		REF("{services: [], " DROP ", name: demo}", "name",
-		    "unknown key 'name' (expected services, chains, rules, default)"),
+		    "unknown key 'name' (expected services, chains, rules, default, cross_socket)"),
+		REF("{cross_socket: never, " DROP "}", "cross_socket", "'never': expected copy (the default) or refuse"),
+		/* with refuse, a chain stays on its first service's socket */
+		REF("{cross_socket: refuse, services: [{id: 1, name: a, nf: nf-forward}, {id: 2, name: b, nf: nf-forward, "
+		    "socket: 1}], chains: [{id: 1, services: [a, b]}], " DROP "}", "chains[0].services[1]",
+		    "service 2 is on socket 1, service 1 on socket 0: with cross_socket: refuse a chain stays on one "
+		    "socket"),
 		REF("{services: {id: 1}, " DROP "}", "services", "expected a list of services, got a mapping"),
 		REF("{services: " SVC_A ", " DROP "}", "services", "expected a list of services, got a mapping"),
 		REF("{chains: ch, " DROP "}", "chains", "expected a list of chains, got a string"),
@@ -715,7 +721,8 @@ START_TEST(test_refuse_top)
 		snprintf(text, sizeof(text), "{%s: 1, " DROP "}", key);
 		memcpy(path, key, sizeof(path) - 1);
 		path[sizeof(path) - 1] = '\0';
-		snprintf(msg, sizeof(msg), "unknown key '%s' (expected services, chains, rules, default)", key);
+		snprintf(msg, sizeof(msg), "unknown key '%s' (expected services, chains, rules, default, cross_socket)",
+			 key);
 		check_refusals(&r, 1);
 	}
 	/* chains without a name do not clash */
@@ -1255,7 +1262,7 @@ START_TEST(test_canonical_all_fields)
 			 "          dst: 1.2.3.4, sport: 1024-65535, dport: 0, port: 3},"
 			 "         {id: 2, priority: 7, proto: sctp, dst: 0.0.0.0/0, sport: '0-1023', drop: true},"
 			 "         {id: 3, chain: 0}, {id: 1, chain: out}],"
-			 " default: {port: 0}}");
+			 " default: {port: 0}, cross_socket: refuse}");
 
 	assert_round_trip(j, 4, "all fields");
 	json_decref(j);

@@ -119,7 +119,7 @@
 #define NFG_ABI_VERSION 7u
 
 #define NFG_CACHE_LINE 64
-#define NFG_MAX_NFS 64        /**< NF slots per region */
+#define NFG_MAX_NFS 254       /**< NF slots per region (the core's --max-nfs, default 64) */
 #define NFG_MAX_SERVICES 256  /**< service IDs 1..255; 0 means none */
 #define NFG_MAX_INSTANCES 16  /**< instances of one service */
 #define NFG_MAX_PORTS 16
@@ -578,8 +578,8 @@ struct nfg_core_stats {
 	uint64_t last_rx_tsc;
 	uint64_t rx_throttled;   /**< polls skipped: too many packets in flight */
 	uint64_t rx_policy_drop; /**< dropped: a flow rule says so */
-	/* TX lcore: done_pkts is the sum of tx_pkts .. reclaimed and
-	 * iso_tx_nobuf (not bad_desc: an entry that names no buffer of the NF
+	/* TX lcore: done_pkts is the sum of tx_pkts .. reclaimed,
+	 * iso_tx_nobuf and xsock_tx_nobuf (not bad_desc: an entry that names no buffer of the NF
 	 * is no packet) */
 	uint64_t done_pkts;      /**< left the platform */
 	uint64_t tx_pkts;        /**< sent out a port */
@@ -607,17 +607,24 @@ struct nfg_core_stats {
 	 * copied into it and back (the RX lcore's line, then the TX lcore's) */
 	uint64_t iso_rx_copied;  /**< RX lcore: copied into an untrusted NF's region */
 	uint64_t iso_rx_nobuf;   /**< RX lcore: dropped: that region had no free buffer */
-	uint8_t pad4[NFG_CACHE_LINE - 16];
+	/* and a chain that crosses NUMA sockets: packets copied into the
+	 * region of the next NF's socket (one copy at the crossing) */
+	uint64_t xsock_rx_copied; /**< RX lcore: from a port's region into the first NF's */
+	uint64_t xsock_rx_nobuf; /**< RX lcore: dropped: that socket's pool was empty */
+	uint8_t pad4[NFG_CACHE_LINE - 32];
 	uint64_t iso_tx_copied;  /**< TX lcore: copied into an untrusted NF's region */
 	uint64_t iso_tx_nobuf;   /**< TX lcore: dropped: that region had no free buffer */
 	uint64_t iso_copied_back; /**< TX lcore: copied back from an untrusted NF */
-	uint8_t pad5[NFG_CACHE_LINE - 24];
+	uint64_t xsock_tx_copied; /**< TX lcore: from one NF's socket region into the next NF's */
+	uint64_t xsock_tx_nobuf; /**< TX lcore: dropped: that socket's pool was empty */
+	uint8_t pad5[NFG_CACHE_LINE - 40];
 } NFG_ALIGNED;
 
 /** Packets the RX side dropped itself (never reached the TX side). */
 static inline uint64_t nfg_rx_dropped(const struct nfg_core_stats *s)
 {
-	return s->rx_multiseg + s->rx_no_instance + s->rx_ring_full + s->rx_policy_drop + s->iso_rx_nobuf;
+	return s->rx_multiseg + s->rx_no_instance + s->rx_ring_full + s->rx_policy_drop + s->iso_rx_nobuf +
+	       s->xsock_rx_nobuf;
 }
 
 /** Control request types. */

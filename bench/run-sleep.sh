@@ -228,12 +228,12 @@ for m in ("sleep", "poll"):
 CPU = {"wake": "kept busy by the edge (yielding)", "wakeidle": "idle between packets",
        "wakespin": "running a CPU-bound task (the edge spinning)"}
 for kind, m in [(k, m) for k in CPU for m in ("sleep", "poll")]:
-    runs = by(kind, m)
-    if not runs:
+    sel = by(kind, m)  # not "runs": by() reads that one
+    if not sel:
         continue
-    v = [r["probe"] for r in runs]
+    v = [r["probe"] for r in sel]
     row = {"system": "nfhost", "bench": "sleep", "kind": kind, "mode": m,
-           "nf_cpu": CPU[kind], "rate_pps": runs[0]["rate_pps"],
+           "nf_cpu": CPU[kind], "rate_pps": sel[0]["rate_pps"],
            "pkts": sum(x["pkts"] for x in v)}
     for q in ("p50_us", "p99_us", "p999_us", "max_us"):
         row[q] = med(x[q] for x in v)

@@ -425,40 +425,6 @@ static int core_here(struct nfg_ctx *ctx, double now)
 	return core_ours(ctx) && (now - ctx->beat_at) * 1e3 <= NFG_CORE_SILENT_MS;
 }
 
-/* A sleeping NF waits as a real-time task (SCHED_FIFO 1): its wake-up
- * preempts whatever else runs on its CPU, where a normal task may wait out
- * the other's time slice (2-4 ms measured, bench/run-sleep.sh wakespin).
- * It stays so through one burst and, when no second one follows, the
- * NFG_IDLE_SLEEP_US before it sleeps again (preempted there, it would
- * miss its next wake-up); a second burst in a row sends it back to its own
- * policy (wake_unboost()), as does a retirement, a core restart or leaving:
- * at most one burst and NFG_IDLE_SLEEP_US of real-time work per wake-up.  Only
- * from SCHED_OTHER or SCHED_BATCH (an NF its user made real-time stays
- * so), and not without the privilege (it then wakes as a normal task). */
-static void wake_boost(struct nfg_ctx *ctx)
-{
-	struct sched_param sp = { .sched_priority = 1 };
-
-	if (ctx->boost == NFG_BOOST_UNKNOWN) {
-		int pol = sched_getscheduler(0);
-
-		ctx->boost = (pol == SCHED_OTHER || pol == SCHED_BATCH) && sched_getparam(0, &ctx->own_param) == 0 ?
-				     NFG_BOOST_OFF : NFG_BOOST_NEVER;
-		ctx->own_policy = pol;
-	}
-	ctx->boost_bursts = 0;
-	if (ctx->boost == NFG_BOOST_OFF)
-		ctx->boost = sched_setscheduler(0, SCHED_FIFO, &sp) == 0 ? NFG_BOOST_ON : NFG_BOOST_NEVER;
-}
-
-static void wake_unboost(struct nfg_ctx *ctx)
-{
-	if (ctx->boost != NFG_BOOST_ON)
-		return;
-	sched_setscheduler(0, ctx->own_policy, &ctx->own_param);
-	ctx->boost = NFG_BOOST_OFF;
-}
-
 /* Waiting on the core (a full tx ring, a reply): a short sleep, not
  * sched_yield().  On this kernel (EEVDF) a thread that yields in a tight
  * loop is charged almost none of the time it runs, so the NFs that share
@@ -688,7 +654,6 @@ static uint32_t handle_burst(struct nfg_ctx *ctx, struct nfg_svc *s, nfg_pkt_fn 
  * handle what is left in its ring and let it go. */
 static void retire(struct nfg_ctx *ctx, struct nfg_svc *s, nfg_pkt_fn fn, void *arg)
 {
-	wake_unboost(ctx);
 	while (handle_burst(ctx, s, fn, arg))
 		;
 	__atomic_store_n(&s->slot->state, NFG_SLOT_DONE, __ATOMIC_RELEASE);
@@ -986,7 +951,6 @@ static void idle_sleep(struct nfg_ctx *ctx, uint32_t *nap_us)
 		if (futex) {
 			struct timespec t = { .tv_nsec = NFG_SLEEP_MAX_MS * 1000000L };
 
-			wake_boost(ctx);
 			syscall(SYS_futex, &first->wake, FUTEX_WAIT, NFG_WAKE_ASLEEP, &t, NULL, 0);
 		} else {
 			struct timespec t = { .tv_nsec = (long)*nap_us * 1000 };
@@ -1015,8 +979,6 @@ int nfg_run(struct nfg_ctx *ctx, const struct nfg_ops *ops, void *arg)
 		uint32_t got = 0;
 
 		rc = check_slots(ctx, ops->pkt, arg);
-		if (rc == CORE_CHANGED)
-			wake_unboost(ctx);
 		if (rc == CORE_CHANGED && (rc = await_core(ctx)) == 0)
 			continue;
 		if (rc)
@@ -1027,23 +989,21 @@ int nfg_run(struct nfg_ctx *ctx, const struct nfg_ops *ops, void *arg)
 				ctx->svc[i].slot->heartbeat++;
 			}
 		if (got) {
-			/* a second burst in a row: busy, back to its own policy */
-			if (++ctx->boost_bursts > 1)
-				wake_unboost(ctx);
 			empty = 0;
 			idle_from = 0;
 			nap_us = NFG_NAP_MIN_US;
 		} else if (++empty >= EMPTY_POLLS_BEFORE_YIELD) {
 			empty = 0;
-			/* sleeping, it polls on without yielding until it sleeps:
-			 * a yield hands the CPU to any other task there for its
-			 * whole slice (milliseconds behind a CPU-bound one) */
-			if (ctx->opts.poll)
+			if (ctx->opts.poll) {
 				sched_yield();
-			else if (idle_from == 0)
+			} else if (idle_from == 0) {
 				idle_from = nfg_tsc();
-			else if (nfg_tsc() - idle_from >= sleep_after)
+				sched_yield();
+			} else if (nfg_tsc() - idle_from < sleep_after) {
+				sched_yield();
+			} else {
 				idle_sleep(ctx, &nap_us);
+			}
 		}
 		if ((++iter & 1023) && got)
 			continue;
@@ -1065,16 +1025,11 @@ int nfg_run(struct nfg_ctx *ctx, const struct nfg_ops *ops, void *arg)
 				fprintf(stderr, "%s: core closed the region, leaving\n", ctx->opts.name);
 				break;
 			}
-			wake_unboost(ctx);
 			rc = await_core(ctx);
 			if (rc)
 				break;
 		}
 	}
-	/* leaving drains the rings at the NF's own policy: real-time, it
-	 * could starve the core's control thread if that shares its CPU, and
-	 * with it the heartbeat the NF leaves by */
-	wake_unboost(ctx);
 	if (rc < 0) {
 		fprintf(stderr, "%s: %s\n", ctx->opts.name, nfg_last_error());
 		leave(ctx, ops->pkt, arg); /* the services the core still has */

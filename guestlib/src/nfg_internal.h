@@ -3,7 +3,6 @@
 #ifndef NFG_INTERNAL_H
 #define NFG_INTERNAL_H
 
-#include <sched.h>
 #include <signal.h>
 
 #include "nfhost/nfg.h"
@@ -123,12 +122,6 @@ struct nfg_ctx {
 	uint64_t token;        /* the first slot's; the others' follow it */
 	volatile sig_atomic_t stop;
 	volatile sig_atomic_t reload; /* SIGHUP came: nfg_run() calls ops->reload */
-	/* waking as a real-time task (nf.c, wake_boost()): whether it does,
-	 * and the policy it goes back to */
-	enum { NFG_BOOST_UNKNOWN, NFG_BOOST_OFF, NFG_BOOST_ON, NFG_BOOST_NEVER } boost;
-	int own_policy;
-	uint32_t boost_bursts;        /* bursts in a row since the last wake-up */
-	struct sched_param own_param;
 	uint64_t burst_tsc;    /* nfg_tsc() when the current burst began */
 	nfg_burst_fn burst_fn; /* nfg_run()'s ops->burst, or NULL */
 	struct nfg_bufmap map; /* the region's buffer layout, private */

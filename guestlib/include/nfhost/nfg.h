@@ -131,11 +131,9 @@ struct nfg_opts {
 	 * exit at once, status 1) */
 	int32_t core_wait_ms;
 	/** -p (--poll): never sleep.  By default nfg_run() sleeps after
-	 * NFG_IDLE_SLEEP_US with nothing to do (polling on until then, never
-	 * yielding) and the core wakes it when it hands it packets (nfg_abi.h,
-	 * NFG_WAKE_ASLEEP); a host NF allowed to waits as a real-time task, so
-	 * that its wake-up preempts what else runs on its CPU, and handles
-	 * its first burst so.  A polling NF only yields the CPU when idle */
+	 * NFG_IDLE_SLEEP_US with nothing to do and the core wakes it when it
+	 * hands it packets (nfg_abi.h, NFG_WAKE_ASLEEP); a polling NF only
+	 * yields the CPU when idle */
 	int poll;
 };
 

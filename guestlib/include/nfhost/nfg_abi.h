@@ -433,7 +433,7 @@ enum nfg_wake {
 	NFG_WAKE_AWAKE = 0,
 	NFG_WAKE_ASLEEP = 1
 };
-#define NFG_IDLE_SLEEP_US 20   /**< idle this long (µs), polling, before an NF sleeps */
+#define NFG_IDLE_SLEEP_US 50   /**< idle this long (µs) before an NF sleeps */
 #define NFG_SLEEP_MAX_MS 100   /**< longest sleep without a wake-up */
 #define NFG_WAKE_GAP_US 20     /**< the core wakes a slot at most once this often */
 #define NFG_NAP_MIN_US 50      /**< a guest's first nap */

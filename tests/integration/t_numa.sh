@@ -6,4 +6,5 @@
 # only in socket 1's region, copies at socket crossings counted exactly, and
 # an NF without -r on the region of its CPU's socket.
 set -uo pipefail
-exec "$(dirname "$0")/../numa/run-numa.sh" "${NUMA_PACKETS:-1000}"
+# inside run-all's 300 s, so that a guest that hangs is reported with its console
+NUMA_TIMEOUT=${NUMA_TIMEOUT:-270} exec "$(dirname "$0")/../numa/run-numa.sh" "${NUMA_PACKETS:-1000}"

@@ -64,7 +64,7 @@ int core_ports_init(struct core *c)
 		c->port_sock[port] = core_sock_of(c, core_port_socket(c, port)); /* planned: core_socks_plan() */
 		rc = di.device ? core_pool_dma_map(c, di.device) : 0;
 		if (rc < 0)
-			return port_failed(c, port, name, "DMA mapping of the region's buffers", rc);
+			return port_failed(c, port, name, "DMA mapping of the regions' buffers", rc);
 		c->port_dma[port] = rc == 1;
 		if (rc == 1)
 			printf("core: port %u (%s): the regions' %u buffer pages mapped for its DMA (rte_dev_dma_map)\n",

@@ -140,7 +140,8 @@ static int parse_service(const json_t *s, struct graph *g, const char *path, str
 			 struct nfg_conf_err *err)
 {
 	static const char *const keys[] = { "id",     "name",  "nf",	   "args",   "files",  "instances", "run",
-					    "socket", "cores", "branches", "passes", "steer",  "trust", NULL };
+					    "socket", "cores", "dedicated", "branches", "passes", "steer",  "trust",
+					    NULL };
 	json_t *v;
 	int64_t n;
 	char p[128];
@@ -150,7 +151,8 @@ static int parse_service(const json_t *s, struct graph *g, const char *path, str
 	if (!json_is_object(s))
 		return nfg_conf_fail(err, path, "expected a mapping (id, name, nf, ...), got %s", nfg_conf_type_name(s));
 	if ((rc = nfg_conf_keys(s, path, keys,
-			    "id, name, nf, args, files, instances, run, socket, cores, branches, passes, steer, trust",
+			    "id, name, nf, args, files, instances, run, socket, cores, dedicated, branches, passes, steer, "
+			    "trust",
 			    err)) < 0)
 		return rc;
 	if ((rc = nfg_conf_int(s, path, "id", 1, NFG_MAX_SERVICES - 1, INT64_MIN, &n, err)) < 0)
@@ -199,6 +201,12 @@ static int parse_service(const json_t *s, struct graph *g, const char *path, str
 		if (!c || (*c && strspn(c, "0123456789,-") != strlen(c)))
 			return nfg_conf_fail(err, p, "expected a CPU list such as \"2-3,6\"");
 		out->cores = *c ? c : NULL;
+	}
+	nfg_conf_member(p, sizeof(p), path, "dedicated");
+	if ((v = json_object_get(s, "dedicated"))) {
+		if (!json_is_boolean(v))
+			return nfg_conf_fail(err, p, "expected true or false, got %s", nfg_conf_type_name(v));
+		out->dedicated = json_is_true(v);
 	}
 	out->passes = 1;
 	nfg_conf_member(p, sizeof(p), path, "passes");
@@ -650,6 +658,8 @@ json_t *graph_service_json(const struct graph_service *s)
 		json_object_set(o, "files", s->files);
 	if (o && s->cores)
 		json_object_set_new(o, "cores", json_string(s->cores));
+	if (o && s->dedicated)
+		json_object_set_new(o, "dedicated", json_true());
 	if (o && s->untrusted)
 		json_object_set_new(o, "trust", json_string("untrusted"));
 	if (o && s->steer)

@@ -66,6 +66,7 @@ struct graph_service {
 	uint8_t untrusted;              /* trust: untrusted: a region of its own, copies (core_iso.h) */
 	int16_t socket;
 	const char *cores;              /* borrowed; NULL if not given */
+	uint8_t dedicated;              /* each instance on CPUs nothing else runs on */
 	uint8_t nbranch;
 	uint8_t branch[GRAPH_MAX_BRANCHES]; /* services it may send packets to */
 	/* steer: packets whose IPv4 destination is in steer_dst/steer_len go

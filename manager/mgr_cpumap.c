@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* nfhost placement: which CPU runs what.  The core's threads (its lcores
- * named by the region header) and every host NF's, from the region's
- * slots and /proc: the CPUs each may run on, its NUMA node, and the share
+ * named by the region header), every host NF's, and every guest's QEMU's
+ * (vCPUs among them), from the region's slots and /proc: the CPUs each may run on, its NUMA node, and the share
  * of a CPU it took over the sampling window.  A CPU of the core's lcores
  * that anything else is pinned to is said loudly: a busy-polling lcore
  * shares its CPU with nothing. */
@@ -51,38 +51,6 @@ static unsigned long long thread_ticks(pid_t pid, pid_t tid)
 	return ut + st;
 }
 
-static int thread_cpus(pid_t pid, pid_t tid, cpu_set_t *set)
-{
-	char path[64], line[4096];
-	int rc = -ENOENT;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
-	if (!(f = fopen(path, "r")))
-		return -errno;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "Cpus_allowed_list:", 18)) {
-			rc = mgr_parse_cpulist(line + 18 + strspn(line + 18, " \t"), set);
-			break;
-		}
-	fclose(f);
-	return rc;
-}
-
-static void thread_name(pid_t pid, pid_t tid, char *out, size_t len)
-{
-	char path[64];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)pid, (int)tid);
-	out[0] = '\0';
-	if ((f = fopen(path, "r"))) {
-		if (fgets(out, (int)len, f))
-			out[strcspn(out, "\n")] = '\0';
-		fclose(f);
-	}
-}
-
 /* A row for each thread of @p pid, labelled @p what (and the thread's
  * name when the process has several). */
 static int add_process(struct row *rows, int n, pid_t pid, const char *what)
@@ -98,11 +66,11 @@ static int add_process(struct row *rows, int n, pid_t pid, const char *what)
 		struct row *r = &rows[n];
 		pid_t tid = (pid_t)atoi(e->d_name);
 
-		if (tid <= 0 || thread_cpus(pid, tid, &r->cpus) < 0)
+		if (tid <= 0 || mgr_thread_cpus(pid, tid, &r->cpus) < 0)
 			continue;
 		r->pid = pid;
 		r->tid = tid;
-		thread_name(pid, tid, comm, sizeof(comm));
+		mgr_thread_name(pid, tid, comm, sizeof(comm));
 		snprintf(r->what, sizeof(r->what), "%s%s%s", what, tid == pid ? "" : ", thread ", tid == pid ? "" : comm);
 		r->t0 = thread_ticks(pid, tid);
 		n++;
@@ -185,9 +153,19 @@ int mgr_cpumap_show(struct mgr_ctx *ctx, int argc, char **argv)
 		if (!mgr_core_slot_registered(sl))
 			continue;
 		if (sl->flags & NFG_SLOT_F_GUEST) {
-			/* its vCPUs are QEMU's threads: `nfhost vm list` has them */
-			snprintf(rows[n].what, sizeof(rows[n].what), "NF '%.31s' (service %u, slot %u) in guest %u",
-				 sl->name, sl->service_id, i, sl->guest_id);
+			char name[NFG_NAME_LEN];
+			pid_t vmm;
+
+			memcpy(name, (const char *)sl->name, sizeof(name)); /* the NF's to write: ended here */
+			name[sizeof(name) - 1] = '\0';
+			snprintf(what, sizeof(what), "NF '%.31s' (service %u, slot %u) in guest %u", name, sl->service_id,
+				 i, sl->guest_id);
+			/* its vCPUs are threads of the guest's QEMU */
+			if ((vmm = mgr_vmm_pid(name, sl->guest_id)) > 0) {
+				n = add_process(rows, n, vmm, what);
+				continue;
+			}
+			snprintf(rows[n].what, sizeof(rows[n].what), "%s", what);
 			CPU_ZERO(&rows[n].cpus);
 			n++;
 			continue;

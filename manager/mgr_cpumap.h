@@ -7,8 +7,9 @@
 
 /**
  * Print which CPU runs what: each thread of the core (its lcores marked)
- * and of every host NF, the CPUs it may run on, their NUMA node, its load
- * over -c SECONDS (default 1); guests' NFs by name.
+ * and of every host NF and every guest's QEMU (its vCPUs), the CPUs it may
+ * run on, their NUMA node, its load over -c SECONDS (default 1); a guest
+ * whose QEMU is not found, by its NF's name.
  * @return 0; 3 when something is pinned onto a CPU of the core's lcores
  *   (said on stderr); 1 out of memory
  */

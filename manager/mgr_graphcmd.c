@@ -3,6 +3,7 @@
  * its control API.  A graph file is checked here with the validator the
  * core runs (graph/) and then by the core, before anything changes, so an
  * error names the file's line. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -16,6 +17,7 @@
 #include "graph.h"
 #include "nfhost/nfg_conf.h"
 #include "mgr.h"
+#include "mgr_claims.h"
 #include "mgr_client.h"
 #include "mgr_diff.h"
 #include "mgr_graphcmd.h"
@@ -195,6 +197,7 @@ static int count_of(const json_t *status, uint16_t id)
 static int graph_load(struct mgr_ctx *c, int argc, char **argv)
 {
 	const char *file = argv[1];
+	struct mgr_claims *cl = NULL;
 	struct mgr_graph_file f;
 	const struct graph *g;
 	json_t *status = NULL, *resp = NULL;
@@ -222,12 +225,16 @@ static int graph_load(struct mgr_ctx *c, int argc, char **argv)
 	}
 	/* Instances first, the graph next, retirements last: a new chain
 	 * finds its services running, and an old one keeps its instances
-	 * until no chain sends it packets. */
-	for (uint32_t i = 0; i < g->nsvc; i++) {
-		const struct graph_service *s = &g->svc[i];
+	 * until no chain sends it packets.  Dedicated services' instances
+	 * before the others', which then keep off their CPUs. */
+	if (!(cl = mgr_claims_new(c->region, g)))
+		goto out;
+	for (uint32_t k = 0; k < 2 * g->nsvc; k++) {
+		const struct graph_service *s = &g->svc[k % g->nsvc];
 
-		if (count_of(status, s->id) < s->instances &&
-		    mgr_instances_scale(c, s->id, s, s->instances, status, &started, &retired) < 0) {
+		if (!s->dedicated != (k >= g->nsvc) || count_of(status, s->id) >= s->instances)
+			continue;
+		if (mgr_instances_scale(c, cl, s->id, s, s->instances, status, &started, &retired) < 0) {
 			fprintf(stderr, "nfhost: %s: not applied%s\n", file,
 				started ? " (the instances started so far keep running)" : "");
 			goto out;
@@ -239,7 +246,7 @@ static int graph_load(struct mgr_ctx *c, int argc, char **argv)
 		const struct graph_service *s = &g->svc[i];
 
 		if (count_of(status, s->id) > s->instances &&
-		    mgr_instances_scale(c, s->id, s, s->instances, status, &started, &retired) < 0)
+		    mgr_instances_scale(c, cl, s->id, s, s->instances, status, &started, &retired) < 0)
 			failed = 1;
 	}
 	/* services the graph does not name are not the graph's to stop */
@@ -255,6 +262,7 @@ static int graph_load(struct mgr_ctx *c, int argc, char **argv)
 	       retired);
 	rc = failed;
 out:
+	free(cl);
 	json_decref(status);
 	json_decref(resp);
 	mgr_graphcmd_file_free(&f);

@@ -18,6 +18,7 @@
 #include <nfhost/nfg.h>
 
 #include "mgr.h"
+#include "mgr_claims.h"
 #include "mgr_client.h"
 #include "mgr_core.h"
 #include "mgr_initrd.h"
@@ -216,31 +217,25 @@ static int sock_region(const struct mgr_ctx *c, const struct graph_service *s, c
 	return 0;
 }
 
-/* A host NF's CPUs: its cores, which must be on its socket, or else those
- * of its socket that this command may use (all of them when it may use
- * none there). */
-static int host_cpus(const struct graph_service *s, cpu_set_t *cpus)
+/* An instance's CPUs: its cores, which must be on its socket and clear of
+ * the core's lcores and of dedicated instances, or else the CPUs of its
+ * socket that neither holds; a dedicated instance's, @p n that nothing
+ * else runs on. */
+static int instance_cpus(struct mgr_claims *cl, const struct graph_service *s, const char *name, int n,
+			 cpu_set_t *cpus)
 {
-	char who[48], list[1024];
-	cpu_set_t mine, both;
-	int n;
+	char who[48], what[96];
 
 	snprintf(who, sizeof(who), "nfhost: service %u", s->id);
-	if (mgr_pick_cpus(who, "socket", "cores", s->socket, s->cores, list, sizeof(list), &n) < 0 ||
-	    mgr_parse_cpulist(list, cpus) < 0)
-		return -EINVAL;
-	if (!s->cores && sched_getaffinity(0, sizeof(mine), &mine) == 0) {
-		CPU_AND(&both, cpus, &mine);
-		if (CPU_COUNT(&both))
-			*cpus = both;
-	}
-	return 0;
+	snprintf(what, sizeof(what), "%s '%s' (service %u)", s->run == GRAPH_RUN_GUEST ? "guest" : "NF", name, s->id);
+	return mgr_claims_place(cl, who, "socket", "cores", s->socket, s->cores, s->dedicated, n, what, cpus);
 }
 
 /* A host process: NF -r REGION -s ID -n NAME -- ARGS, in a session of its
  * own (it outlives this command and the terminal), output to its log,
  * on its socket's CPUs. */
-static int start_host(const struct mgr_ctx *c, const struct graph_service *s, const char *name)
+static int start_host(const struct mgr_ctx *c, struct mgr_claims *cl, const struct graph_service *s,
+		      const char *name)
 {
 	char prog[PATH_MAX], dir[PATH_MAX], log[PATH_MAX], sid[8], region[PATH_MAX], **argv;
 	cpu_set_t cpus;
@@ -252,7 +247,7 @@ static int start_host(const struct mgr_ctx *c, const struct graph_service *s, co
 			strerror(-rc));
 		return rc;
 	}
-	if ((rc = host_cpus(s, &cpus)) < 0)
+	if ((rc = instance_cpus(cl, s, name, 1, &cpus)) < 0)
 		return rc;
 	snprintf(dir, sizeof(dir), "%s/logs", mgr_state_dir());
 	if ((rc = mgr_mkdir_p(dir)) < 0) {
@@ -313,10 +308,12 @@ out:
 
 /* A guest, through libvirt: mgr_vm_start() waits for its NF.  An untrusted
  * service's guest gets its service's region as its only BAR. */
-static int start_guest(const struct mgr_ctx *c, const struct graph_service *s, const char *name)
+static int start_guest(const struct mgr_ctx *c, struct mgr_claims *cl, const struct graph_service *s,
+		       const char *name)
 {
 	struct mgr_vm_opts o = MGR_VM_OPTS_INIT;
-	char core[64], region[PATH_MAX], iso[PATH_MAX];
+	char core[64], region[PATH_MAX], iso[PATH_MAX], cpulist[256];
+	cpu_set_t cpus;
 	const char *files[MGR_GFILES_MAX];
 	int rc;
 
@@ -329,6 +326,10 @@ static int start_guest(const struct mgr_ctx *c, const struct graph_service *s, c
 		return -EINVAL;
 	}
 	o.socket = s->socket;
+	/* its vCPUs where placement puts them: mgr_vm_start() pins one to one
+	 * when there is a CPU per vCPU */
+	if (instance_cpus(cl, s, name, o.vcpus, &cpus) < 0 || mgr_format_cpulist(&cpus, cpulist, sizeof(cpulist)) < 0)
+		return -EBUSY;
 	if (s->untrusted && iso_region(c, s, iso, sizeof(iso)) < 0)
 		return -EINVAL;
 	o.bar = s->untrusted ? iso : NULL;
@@ -350,7 +351,7 @@ static int start_guest(const struct mgr_ctx *c, const struct graph_service *s, c
 	o.service = s->id;
 	o.core = core;
 	o.name = name;
-	o.cpus = s->cores;
+	o.cpus = cpulist;
 	fflush(stdout);
 	rc = mgr_vm_start(&o);
 	free(o.nf_argv);
@@ -414,29 +415,8 @@ static int retire(const struct mgr_ctx *c, uint16_t id, const struct mgr_inst *i
 	return rc < 0 ? rc : 0;
 }
 
-/* An instance pinned (cores) onto a CPU of the core's lcores would take
- * turns with a thread that never yields: both crawl, and nothing says why.
- * Refused, naming the CPUs. */
-static int cores_clear_of_lcores(const struct mgr_ctx *c, const struct graph_service *s)
-{
-	cpu_set_t want, lc, both;
-	char list[64] = "";
-
-	if (!s->cores || mgr_parse_cpulist(s->cores, &want) < 0 || mgr_core_lcore_cpus(c->region, &lc) < 0)
-		return 0; /* a bad list is refused where it is used; no region: nothing to share */
-	CPU_AND(&both, &want, &lc);
-	if (!CPU_COUNT(&both))
-		return 0;
-	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
-		if (CPU_ISSET(cpu, &both))
-			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%d", list[0] ? "," : "", cpu);
-	fprintf(stderr, "nfhost: service %u: cores '%s' include CPU %s, where the core's data path busy-polls "
-		"(a DPDK lcore shares its CPU with nothing): pin the service elsewhere\n", s->id, s->cores, list);
-	return -EBUSY;
-}
-
-int mgr_instances_scale(const struct mgr_ctx *c, uint16_t id, const struct graph_service *s, int want,
-			const json_t *status, int *started, int *retired)
+int mgr_instances_scale(const struct mgr_ctx *c, struct mgr_claims *cl, uint16_t id, const struct graph_service *s,
+			int want, const json_t *status, int *started, int *retired)
 {
 	struct mgr_inst in[NFG_MAX_INSTANCES] = { 0 };
 	int have = mgr_instances_of(status, id, in), n = have, rc = 0;
@@ -449,10 +429,8 @@ int mgr_instances_scale(const struct mgr_ctx *c, uint16_t id, const struct graph
 				"start (graph load a graph that defines it)\n", id);
 			return -ENOENT;
 		}
-		if ((rc = cores_clear_of_lcores(c, s)) < 0)
-			return rc;
 		instance_name(s->name, in, n, name);
-		rc = s->run == GRAPH_RUN_GUEST ? start_guest(c, s, name) : start_host(c, s, name);
+		rc = s->run == GRAPH_RUN_GUEST ? start_guest(c, cl, s, name) : start_host(c, cl, s, name);
 		if (rc < 0)
 			return rc;
 		snprintf(in[n].name, sizeof(in[n].name), "%s", name);
@@ -468,6 +446,7 @@ int mgr_instances_scale(const struct mgr_ctx *c, uint16_t id, const struct graph
 
 int mgr_instances_service_scale(const struct mgr_ctx *c, uint16_t id, int want)
 {
+	struct mgr_claims *cl = NULL;
 	struct graph *g;
 	json_t *show, *graph, *status, *doc = NULL;
 	int started = 0, retired = 0, rc = 1;
@@ -480,12 +459,15 @@ int mgr_instances_service_scale(const struct mgr_ctx *c, uint16_t id, int want)
 		goto out;
 	if (json_is_true(json_object_get(status, "graph")) && mgr_reply_services(graph, g, &doc) < 0)
 		goto out;
-	if (mgr_instances_scale(c, id, graph_service(g, id), want, status, &started, &retired) == 0) {
+	if (!(cl = mgr_claims_new(c->region, g)))
+		goto out;
+	if (mgr_instances_scale(c, cl, id, graph_service(g, id), want, status, &started, &retired) == 0) {
 		printf("service %u: %d instance%s (started %d, retired %d)\n", id, want, want == 1 ? "" : "s", started,
 		       retired);
 		rc = 0;
 	}
 out:
+	free(cl);
 	if (g)
 		graph_release(g);
 	free(g);

@@ -13,6 +13,8 @@
 #include "graph.h"
 #include "mgr.h"
 
+struct mgr_claims;
+
 /** One running instance of a service, as the core's status lists it. */
 struct mgr_inst {
 	int slot;
@@ -44,12 +46,13 @@ int mgr_nf_program(const char *nf, char *buf, size_t len);
  * its definition @p s, or retire the newest.
  * @param s       NULL when the service is not in the applied graph: it can
  *   only be scaled down
+ * @param cl      the CPUs taken (mgr_claims_new()), added to as instances start
  * @param status  a status answer, for the instances there are
  * @param[in,out] started, retired  counted up
  * @return 0 or a negative errno, after saying why.
  */
-int mgr_instances_scale(const struct mgr_ctx *c, uint16_t id, const struct graph_service *s, int want,
-			const json_t *status, int *started, int *retired);
+int mgr_instances_scale(const struct mgr_ctx *c, struct mgr_claims *cl, uint16_t id, const struct graph_service *s,
+			int want, const json_t *status, int *started, int *retired);
 
 /**
  * `nfhost service scale ID N`: service @p id of the applied graph to @p want

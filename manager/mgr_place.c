@@ -4,6 +4,8 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +45,7 @@ int mgr_parse_cpulist(const char *s, cpu_set_t *set)
 	return 0;
 }
 
-static int cpulist_format(const cpu_set_t *set, char *buf, size_t len)
+int mgr_format_cpulist(const cpu_set_t *set, char *buf, size_t len)
 {
 	size_t n = 0;
 
@@ -94,7 +96,7 @@ int mgr_pick_cpus(const char *who, const char *sock_opt, const char *cpus_opt, i
 	}
 	if (read_cpulist("/sys/devices/system/cpu/online", &online) < 0)
 		online = on_node;
-	cpulist_format(&on_node, nodelist, sizeof(nodelist));
+	mgr_format_cpulist(&on_node, nodelist, sizeof(nodelist));
 	if (!want) {
 		chosen = on_node;
 	} else if (mgr_parse_cpulist(want, &chosen) < 0 || CPU_COUNT(&chosen) == 0) {
@@ -120,7 +122,77 @@ int mgr_pick_cpus(const char *who, const char *sock_opt, const char *cpus_opt, i
 		return -ENODEV;
 	}
 	*count = CPU_COUNT(&chosen);
-	return cpulist_format(&chosen, out, len);
+	return mgr_format_cpulist(&chosen, out, len);
+}
+
+/* ---- threads ------------------------------------------------------------ */
+
+int mgr_thread_cpus(pid_t pid, pid_t tid, cpu_set_t *set)
+{
+	char path[64], line[4096];
+	int rc = -ENOENT;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	if (!(f = fopen(path, "r")))
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "Cpus_allowed_list:", 18)) {
+			rc = mgr_parse_cpulist(line + 18 + strspn(line + 18, " \t"), set);
+			break;
+		}
+	fclose(f);
+	return rc;
+}
+
+void mgr_thread_name(pid_t pid, pid_t tid, char *out, size_t len)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)pid, (int)tid);
+	out[0] = '\0';
+	if ((f = fopen(path, "r"))) {
+		if (fgets(out, (int)len, f))
+			out[strcspn(out, "\n")] = '\0';
+		fclose(f);
+	}
+}
+
+/* ---- guests' host processes ---------------------------------------------- */
+
+/* @p hay (@p len bytes of NUL-separated words) holds @p word, ended by a
+ * space or a word's end */
+static int has_word(const char *hay, size_t len, const char *word)
+{
+	size_t wl = strlen(word);
+
+	for (const char *p = hay; (p = memmem(p, len - (size_t)(p - hay), word, wl)); p += wl)
+		if ((size_t)(p - hay) + wl == len || p[wl] == ' ' || p[wl] == '\0')
+			return 1;
+	return 0;
+}
+
+pid_t mgr_vmm_pid(const char *name, uint32_t guest_id)
+{
+	char path[PATH_MAX], line[32], cmd[8192], want[32];
+	long pid;
+	ssize_t n;
+	int fd;
+
+	if (!name[0] || name[0] == '.' || strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+						 strlen(name))
+		return 0;
+	snprintf(path, sizeof(path), MGR_QEMU_PID_DIR "/%s.pid", name);
+	if (mgr_read_line(path, line, sizeof(line)) < 0 || (pid = strtol(line, NULL, 10)) <= 0 || pid > INT32_MAX)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, cmd, sizeof(cmd));
+	close(fd);
+	snprintf(want, sizeof(want), "nfhost.guest=%u", guest_id);
+	return n > 0 && has_word(cmd, (size_t)n, want) ? (pid_t)pid : 0;
 }
 
 /* ---- host facts ----------------------------------------------------------- */

@@ -24,6 +24,7 @@
 #include <nfhost/nfg.h>
 
 #include "mgr.h"
+#include "mgr_claims.h"
 #include "mgr_core.h"
 #include "mgr_domain.h"
 #include "mgr_initrd.h"
@@ -32,7 +33,6 @@
 #include "mgr_vm.h"
 
 #define SHM_PREFIX "nfhost-"
-#define QEMU_PID_DIR "/run/libvirt/qemu"
 /* A /dev/shm link older than this without its domain is left over from a
  * guest that powered itself off; younger ones may belong to a `vm start`
  * that has not created its domain yet, unless their region is gone. */
@@ -202,7 +202,7 @@ static pid_t qemu_pid(const char *name)
 	char path[PATH_MAX];
 	long pid = 0;
 
-	snprintf(path, sizeof(path), QEMU_PID_DIR "/%s.pid", name);
+	snprintf(path, sizeof(path), MGR_QEMU_PID_DIR "/%s.pid", name);
 	/* libvirt writes it before CreateXML returns; the retry is cheap
 	 * insurance against a version that does not. */
 	for (int i = 0; i < 50 && pid <= 0; i++) {
@@ -299,6 +299,28 @@ static int guest_files(const struct mgr_vm_opts *o, struct mgr_gfiles **fs, cons
 	return mgr_gfiles_args(*fs, "nfhost vm", o->nf_argc, o->nf_argv, *args);
 }
 
+/* The host CPUs for the guest's vCPUs: --cpus, or its socket's CPUs that
+ * hold no lcore of the core's (mgr_claims.h); with --print-xml and no core,
+ * its socket's. */
+static int place(const struct mgr_vm_opts *o, const char *region, char *out, size_t len, int *count)
+{
+	struct mgr_claims *cl;
+	cpu_set_t cpus;
+	int rc;
+
+	if (o->print_xml && access(region, F_OK) < 0)
+		return mgr_pick_cpus("nfhost vm", "--socket", "--cpus", o->socket, o->cpus, out, len, count) < 0 ? -EINVAL
+														  : 0;
+	if (!(cl = mgr_claims_new(region, NULL)))
+		return -EIO;
+	rc = mgr_claims_place(cl, "nfhost vm", "--socket", "--cpus", o->socket, o->cpus, 0, 0, "the guest", &cpus);
+	free(cl);
+	if (rc < 0)
+		return rc;
+	*count = CPU_COUNT(&cpus);
+	return mgr_format_cpulist(&cpus, out, len);
+}
+
 /* mgr_vm_start() once the guest's files and arguments are known */
 static int start(const struct mgr_vm_opts *o, const struct mgr_gfiles *fs, const char *const *args)
 {
@@ -320,19 +342,19 @@ static int start(const struct mgr_vm_opts *o, const struct mgr_gfiles *fs, const
 		return -EIO;
 	sp.kernel = kernel;
 	sp.initrd = initrd;
-	if (mgr_pick_cpus("nfhost vm", "--socket", "--cpus", o->socket, o->cpus, sp.cpuset, sizeof(sp.cpuset),
-			  &ncpus) < 0)
+	if (nfg_region_name(region, sizeof(region), NFG_HUGEDIR, o->core, o->socket) < 0) {
+		fprintf(stderr, "nfhost vm: core name '%s' is too long\n", o->core);
 		return -EINVAL;
+	}
+	if ((rc = place(o, region, sp.cpuset, sizeof(sp.cpuset), &ncpus)) < 0)
+		return rc;
+	rc = -EIO;
 	/* Given exactly one CPU per vCPU, the user meant a placement. */
 	sp.pin_one_to_one = o->cpus && ncpus == sp.vcpus;
 	/* On one node binding changes nothing, and QEMU's mbind(MPOL_MF_MOVE)
 	 * for it waits for a kernel worker on every CPU: behind busy-polling
 	 * NFs that took QEMU's start from 1 s to 28 s (t_vm_manager). */
 	sp.bind_memory = mgr_numa_nodes() > 1;
-	if (nfg_region_name(region, sizeof(region), NFG_HUGEDIR, o->core, o->socket) < 0) {
-		fprintf(stderr, "nfhost vm: core name '%s' is too long\n", o->core);
-		return -EINVAL;
-	}
 	bar = o->bar ? o->bar : region;
 	if (region_mib(bar, o->core, o->socket, &sp.shm_mib) < 0)
 		return -EIO;
@@ -444,7 +466,7 @@ static int start(const struct mgr_vm_opts *o, const struct mgr_gfiles *fs, const
 	}
 	t_created = mgr_clock_s(CLOCK_MONOTONIC);
 	if ((pid = qemu_pid(name)) <= 0)
-		fprintf(stderr, "nfhost vm: warning: no QEMU pid in " QEMU_PID_DIR "/%s.pid; the core will notice the "
+		fprintf(stderr, "nfhost vm: warning: no QEMU pid in " MGR_QEMU_PID_DIR "/%s.pid; the core will notice the "
 				"guest's end only by its NF's missing heartbeat\n", name);
 	else if (mgr_core_bind_guest(region, sp.meta.guest_id, pid) < 0)
 		fprintf(stderr, "nfhost vm: warning: could not tell the core about guest %u (qemu pid %d): %s\n",

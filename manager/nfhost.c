@@ -26,7 +26,7 @@ static const struct mgr_cmd cmds[] = {
 	{ "report", mgr_stats_report, "report [NAME]             what NFs report of themselves (top flows, ...)\n",
 	  MGR_CMD_READS_REGION },
 	{ "placement", mgr_cpumap_show,
-	  "placement [-c SECONDS]    which CPU runs what: the core's lcores, each NF, its load\n",
+	  "placement [-c SECONDS]    which CPU runs what: the core's lcores, each NF and guest vCPU, its load\n",
 	  MGR_CMD_READS_REGION },
 	{ "rate", mgr_stats_rate, "rate [-c SECONDS]         average rates over a window, as JSON\n",
 	  MGR_CMD_READS_REGION },

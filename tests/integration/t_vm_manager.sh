@@ -2,7 +2,8 @@
 # A guest started through the manager, as a user would: `nfhost vm start`
 # (libvirt, transient domain, ivshmem on the region, vCPUs pinned to the
 # region's node) in a chain host nf-monitor -> guest nf-forward -> out;
-# `vm list` and `vm log` show it; `vm stop` retires its NF without loss and
+# `vm list`, `vm log` and `placement` (its vCPU off the core's lcore) show
+# it; `vm stop` retires its NF without loss and
 # the guest powers off; the output is byte-identical.  Sets libvirtd up if
 # it is not running (the first start on a machine probes QEMU), and stops
 # the one it started.
@@ -34,6 +35,15 @@ vms = [v for v in json.load(sys.stdin) if v['name'] == '$VM']
 assert vms and vms[0]['service'] == 2 and vms[0]['registered'], vms
 " || fail "vm list --json: $VM not registered for service 2"
 "$B"/nfhost vm log "$VM" | grep -q "nfhost-guest: booted in" || fail "vm log shows no boot line"
+# placement shows the guest's vCPU, off the core's lcore (CPU 0) without
+# --cpus: on a CPU of the node that no lcore holds
+nfh placement -c 1 > "$T/place.out" 2>&1 || fail "placement with a guest exited $?: $(cat "$T/place.out")"
+cat "$T/place.out"
+vcpu=$(grep -E "NF '$VM' \(service 2, slot [0-9]+\) in guest [0-9]+, thread CPU 0/(KVM|TCG)" "$T/place.out") ||
+	fail "placement shows no vCPU thread of $VM: $(cat "$T/place.out")"
+cpus=${vcpu%% *}
+[[ $cpus != any && ",$cpus," != *,0,* ]] ||
+	fail "the guest's vCPU may run on the core's lcore (CPU 0): $vcpu"
 "$B"/nfhost vm stop "$VM" || fail "vm stop failed"
 "$B"/nfhost vm list | grep -q "$VM" && fail "$VM still listed after stop"
 grep -q "asked to leave by the manager" "$NFHOST_STATE_DIR/vm/$VM.log" || fail "guest NF was not retired cleanly"

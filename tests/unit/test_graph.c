@@ -768,9 +768,11 @@ START_TEST(test_refuse_services)
 		    "expected a mapping (id, name, nf, ...), got a list"),
 		REF(WITH_SVC("{id: 2, name: b, nf: nf-forward, instance: 2}"), "services[1].instance",
 		    "unknown key 'instance' (expected id, name, nf, args, files, instances, run, socket, cores, "
-		    "branches, passes, steer, trust)"),
+		    "dedicated, branches, passes, steer, trust)"),
 		REF(WITH_SVC("{id: 2, name: b, nf: nf-forward, trust: maybe}"), "services[1].trust",
 		    "expected trusted or untrusted"),
+		REF(WITH_SVC("{id: 2, name: b, nf: nf-forward, dedicated: yes please}"), "services[1].dedicated",
+		    "expected true or false, got a string"),
 		/* id */
 		REF(WITH_SVC("{name: b, nf: nf-forward}"), "services[1].id", "missing (expected a number in 1..255)"),
 		REF(WITH_SVC("{id: 0, name: b, nf: nf-forward}"), "services[1].id",
@@ -1252,7 +1254,8 @@ END_TEST
 START_TEST(test_canonical_all_fields)
 {
 	json_t *j = yaml("{services: [{id: 3, name: fw, nf: nf-drop, args: [--port, 23, '-q'], instances: 4,"
-			 "              run: guest, socket: 1, cores: '2-3', passes: false, branches: [mon, 9],"
+			 "              run: guest, socket: 1, cores: '2-3', dedicated: true, passes: false,"
+			 "              branches: [mon, 9],"
 			 "              steer: {dst: 203.0.113.0/24}, files: [fw.yaml, 'a:b.yaml']},"
 			 "             {id: 9, name: mon, nf: nf-monitor, instances: 0},"
 			 "             {id: 1, name: x, nf: nf-forward, args: []}],"

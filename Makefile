@@ -34,7 +34,7 @@ NF_SRC_ids  := $(wildcard nfs/ids/*.c)
 
 .PHONY: all deps demo test test-numa bench clean vm-image numa-image
 all: $(LIB)/libnfguest.a $(LIB)/libnfguest.so $(LIB)/libnfhgraph.a $(LIB)/libnfkit.a $(BIN)/nfhost-core $(BIN)/nfhost \
-     $(NFS:%=$(BIN)/%) $(TOOLS:%=$(BIN)/%) $(BIN)/nfh-ref-ring $(BIN)/nfh-peer-nf $(BIN)/nfh-stall-probe $(BIN)/nfh-ref-hash $(BIN)/nfh-ref-aes $(BIN)/nfh-bench-ftab $(BIN)/nfh-bench-nat $(BIN)/nfh-bench-fw $(BIN)/nfh-ref-ids $(TEST_NFS:%=$(BIN)/%)
+     $(NFS:%=$(BIN)/%) $(TOOLS:%=$(BIN)/%) $(BIN)/nfh-ref-ring $(BIN)/nfh-peer-nf $(BIN)/nfh-stall-probe $(BIN)/nfh-ref-wake $(BIN)/nfh-ref-hash $(BIN)/nfh-ref-aes $(BIN)/nfh-bench-ftab $(BIN)/nfh-bench-nat $(BIN)/nfh-bench-fw $(BIN)/nfh-ref-ids $(TEST_NFS:%=$(BIN)/%)
 
 deps:
 	@tools/deps.sh
@@ -159,6 +159,11 @@ $(BIN)/nfh-peer-nf: bench/peers/peer_nf.c
 $(BIN)/nfh-stall-probe: bench/peers/stall_probe.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -pthread -o $@ $<
+
+# a bare futex wake-up across CPUs: the floor under a sleeping NF's
+$(BIN)/nfh-ref-wake: bench/ref/ref_wake.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $<
 
 # the NF toolkit's flow table per lookup+touch, next to rculfhash (docs/nfs.md)
 $(BIN)/nfh-bench-ftab: bench/nfkit_ftab.c $(KIT_HDRS) $(LIB)/libnfkit.a

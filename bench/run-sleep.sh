@@ -16,11 +16,16 @@
 #           CPU goes idle between packets
 #   wakespin  the same, the edge spinning between sends (--spin): the NF's
 #           CPU runs a CPU-bound task the scheduler must preempt for it
+#   floor   the reference under the three: nfh-ref-wake, a bare futex
+#           wake-up from CPU 0 to a process on CPU 1 at the same rate, CPU 1
+#           idle, yielding and spinning as above (once a round); the
+#           summary gives each nfhost p99 over its floor's
 #
 #   bench/run-sleep.sh [--rows FILE]
 #
 # SLEEP_ROUNDS (5) rounds of SLEEP_SECONDS (2) s; SLEEP_RATE (1000) packets
-# a second for the wake-up; SLEEP_PARTS (busy idle wake) which to run.  stderr: a line a run, then the ratios; rows
+# a second for the wake-up; SLEEP_PARTS (busy idle floor wake wakeidle
+# wakespin) which to run.  stderr: a line a run, then the ratios; rows
 # ("bench": "sleep") appended to FILE, else printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,7 +33,7 @@ B=$PWD/build/bin
 ROUNDS=${SLEEP_ROUNDS:-5}
 SECS=${SLEEP_SECONDS:-2}
 RATE=${SLEEP_RATE:-1000}
-PARTS=${SLEEP_PARTS:-busy idle wake wakeidle wakespin}
+PARTS=${SLEEP_PARTS:-busy idle floor wake wakeidle wakespin}
 ROWS_OUT=
 TAG=nfhsleep$$
 REGION=/dev/hugepages/$TAG-s0
@@ -50,7 +55,7 @@ trap 'echo "bench: run-sleep.sh:$LINENO: \"$BASH_COMMAND\" exited $?" >&2' ERR
 trap 'exit 130' INT
 trap 'exit 143' TERM
 [[ ${1:-} == --rows ]] && { ROWS_OUT=${2:?}; shift 2; }
-for b in nfhost-core nfhost nf-macswap nf-wake-probe nfh-peer-nf; do
+for b in nfhost-core nfhost nf-macswap nf-wake-probe nfh-peer-nf nfh-ref-wake; do
 	[[ -x $B/$b ]] || { echo "bench: $B/$b missing: make all" >&2; exit 1; }
 done
 
@@ -190,10 +195,27 @@ wakespin() {
 	KIND=wake
 }
 
+# floor - ROUND: the bare futex wake-up, CPU 1 in each state
+floor() {
+	local l j
+	for l in idle yield spin; do
+		j=$("$B"/nfh-ref-wake --seconds "$SECS" --rate "$RATE" --waker-cpu 0 --sleeper-cpu 1 --load "$l") ||
+			{ echo "bench: nfh-ref-wake --load $l failed" >&2; exit 1; }
+		python3 -c "import json,sys; j=json.loads(sys.argv[1]); print('  %d floor %-5s %d futex wake-ups at %s/s, CPU 1 %s: p50 %.0f us, p99 %.0f us, p99.9 %.0f us, max %.0f us' % (
+    int(sys.argv[2]), '', j['wakeups'], sys.argv[3], j['load'], j['p50_us'], j['p99_us'], j['p999_us'], j['max_us']))" \
+			"$j" "$2" "$RATE" >&2
+		row "{\"kind\": \"wakefloor\", \"load\": \"$l\", \"round\": $2, \"rate_pps\": $RATE, \"probe\": $j}"
+	done
+}
+
 echo "bench: sleeping NFs against polling ones (-p), $ROUNDS rounds of $SECS s; core on CPU 0, NFs on CPU 1" >&2
 : > "$TMP/runs"
 for ((r = 0; r < ROUNDS; r++)); do
 	for part in $PARTS; do
+		if [[ $part == floor ]]; then
+			floor - "$r"
+			continue
+		fi
 		for m in sleep poll; do "$part" "$m" "$r"; done
 	done
 done
@@ -243,6 +265,25 @@ for kind, m in [(k, m) for k in CPU for m in ("sleep", "poll")]:
     print("  core receive to NF, %s, its CPU %s: p50 %s us, p99 %s us (rounds %s), p99.9 %s us%s" % (
         m, row["nf_cpu"], row["p50_us"], row["p99_us"], " ".join(str(x) for x in row["p99_us_runs"]), row["p999_us"],
         "; target p99 < 50 us" if m == "sleep" else ""), file=sys.stderr)
+# the floor under each: a bare futex wake-up with CPU 1 in the same state
+LOAD = {"wakeidle": "idle", "wake": "yield", "wakespin": "spin"}
+for kind, load in LOAD.items():
+    v = [r["probe"] for r in runs if r["kind"] == "wakefloor" and r["load"] == load]
+    if not v:
+        continue
+    row = {"system": "futex", "bench": "sleep", "kind": "wakefloor", "load": load, "nf_cpu": CPU[kind],
+           "rate_pps": next(r["rate_pps"] for r in runs if r["kind"] == "wakefloor"), "wakeups": sum(x["wakeups"] for x in v)}
+    for q in ("p50_us", "p99_us", "p999_us", "max_us"):
+        row[q] = med(x[q] for x in v)
+        row[q + "_runs"] = [x[q] for x in v]
+    ours = [r for r in rows if r.get("kind") == kind and r.get("mode") == "sleep"]
+    if ours and row["p99_us"]:
+        row["nfhost_sleep_p99_over_floor"] = round(ours[0]["p99_us"] / row["p99_us"], 2)
+    rows.append(row)
+    print("  bare futex wake-up, CPU 1 %s: p50 %.0f us, p99 %.0f us (rounds %s)%s" % (
+        row["nf_cpu"], row["p50_us"], row["p99_us"], " ".join("%.0f" % x for x in row["p99_us_runs"]),
+        "; nfhost sleeping p99 %.2fx this" % row["nfhost_sleep_p99_over_floor"]
+        if "nfhost_sleep_p99_over_floor" in row else ""), file=sys.stderr)
 out = open(sys.argv[2], "a") if sys.argv[2] else sys.stdout
 for r in rows:
     r["load_average"] = sys.argv[3]

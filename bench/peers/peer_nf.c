@@ -11,6 +11,8 @@
  *          (sched_yield), as nfhost's NFs do, and a full port downstream
  *          holds it back rather than making it drop.  --busy: never
  *          yields (the stock DPDK idle policy, for comparison).
+ *          --cycles N: spends N TSC cycles on each packet as well, as
+ *          nfhost's nf-busy does (bench/run-density.sh).
  *   edge:  nfh-peer-nf EAL-OPTIONS -- --edge SECONDS [--warmup S]
  *          port 0 the source (net_null: its RX makes 64 B packets), port 1
  *          the chain's entry (TX), port 2 its exit (RX): counts what comes
@@ -34,6 +36,8 @@
  *          system behind it is stopped before its peer goes away.
  *   Both:  --frame BYTES: mbufs that hold frames of up to BYTES whole
  *          (default 2048; jumbo frames, up to 16384).
+ *   NF:    --pool N: N mbufs (default 8191; many NFs on one machine's
+ *          hugepages take fewer).
  *
  * Each says "ready" on stderr once its ports are up: a chain's processes
  * are started one after the other, each when the one before is ready
@@ -71,7 +75,8 @@ static void on_signal(int sig)
 struct opts {
 	int nf, busy, hold, nap, spin;
 	double secs, warmup, rate;
-	uint32_t inflight;
+	uint64_t cycles; /* an NF's work on each packet */
+	uint32_t inflight, pool;
 	uint32_t frame; /* the largest frame an mbuf holds whole (jumbo: past 2048) */
 };
 
@@ -181,6 +186,8 @@ static int run_nf(const struct opts *o)
 			uint16_t n = rte_eth_rx_burst(p, 0, m, BURST);
 
 			swap_macs(m, n);
+			for (uint64_t until = rte_get_tsc_cycles() + o->cycles * n; rte_get_tsc_cycles() < until;)
+				rte_pause();
 			fwd += send_held(p ^ 1, m, n, o->busy);
 			got |= n;
 		}
@@ -368,12 +375,13 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "inflight", required_argument, NULL, 'i' }, { "rate", required_argument, NULL, 'r' },
 		{ "hold", no_argument, NULL, 'H' }, { "frame", required_argument, NULL, 'f' },
 		{ "nap", no_argument, NULL, 'N' }, { "spin", no_argument, NULL, 'S' },
+		{ "cycles", required_argument, NULL, 'c' }, { "pool", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
 	int c;
 
-	*o = (struct opts){ .warmup = 1, .inflight = 4096, .frame = RTE_MBUF_DEFAULT_DATAROOM };
+	*o = (struct opts){ .warmup = 1, .inflight = 4096, .pool = POOL, .frame = RTE_MBUF_DEFAULT_DATAROOM };
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 'n': o->nf = 1; break;
@@ -386,9 +394,14 @@ static int parse(int argc, char **argv, struct opts *o)
 		case 'r': o->rate = strtod(optarg, &end); if (*end || !(o->rate >= 1 && o->rate <= 1e8)) return -1; break;
 		case 'f': o->frame = (uint32_t)strtoul(optarg, &end, 10); if (*end || o->frame < 64 || o->frame > 16384) return -1; break;
 		case 'i': o->inflight = (uint32_t)strtoul(optarg, &end, 10); if (*end || o->inflight < BURST || o->inflight > POOL / 2) return -1; break;
+		case 'c': o->cycles = strtoull(optarg, &end, 10); if (*end || o->cycles > 100000000ULL) return -1; break;
+		/* enough for both ports' RX rings and a burst in hand */
+		case 'p': o->pool = (uint32_t)strtoul(optarg, &end, 10); if (*end || o->pool < 2 * RING + 4 * BURST || o->pool > 1u << 20) return -1; break;
 		default: return -1;
 		}
 	}
+	if (!o->nf && o->pool != POOL)
+		return -1; /* the edge's --inflight is bounded by the default pool */
 	return optind == argc && (o->nf != (o->secs > 0)) ? 0 : -1;
 }
 
@@ -404,8 +417,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (parse(argc - n, argv + n, &o) < 0) {
-		fprintf(stderr, "usage: nfh-peer-nf EAL-OPTIONS -- --nf [--busy] | --edge SECONDS [--warmup S] "
-			"[--inflight N | --rate PPS] [--hold]  [--frame BYTES]\n");
+		fprintf(stderr, "usage: nfh-peer-nf EAL-OPTIONS -- --nf [--busy] [--cycles N] [--pool N] | --edge SECONDS "
+			"[--warmup S] [--inflight N | --rate PPS] [--hold]  [--frame BYTES]\n");
 		rte_eal_cleanup();
 		return 2;
 	}
@@ -418,7 +431,7 @@ int main(int argc, char **argv)
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	mp = rte_pktmbuf_pool_create("peer", POOL, 256, 0,
+	mp = rte_pktmbuf_pool_create("peer", o.pool, 256, 0,
 				     (uint16_t)(RTE_PKTMBUF_HEADROOM + RTE_MAX(o.frame, (uint32_t)RTE_MBUF_DEFAULT_DATAROOM)),
 				     (int)rte_socket_id());
 	if (!mp) {

@@ -74,6 +74,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 B=$PWD/build/bin
+. bench/peers/ovs.sh
 ROUNDS=${PEERS_ROUNDS:-3}
 SECS=${PEERS_SECONDS:-2}
 CHAINS=${PEERS_CHAINS:-1 3}
@@ -93,7 +94,6 @@ FRAME=() # nfh-peer-nf's --frame for jumbo sizes (one_run)
 # the packet size being run (set_size): SIZE its label (a frame length, or
 # imix), BYTES its largest frame, AVG its mean, SRC the source's device
 BYTES=64 AVG=64 SRC=
-OVS_DIR=
 
 cleanup() {
 	local rc=$?
@@ -101,7 +101,7 @@ cleanup() {
 	((${#PIDS[@]})) && kill -KILL "${PIDS[@]}" 2> /dev/null
 	wait 2> /dev/null
 	for ns in "${NETNS[@]}"; do ip netns del "$ns"; done
-	[[ -n $OVS_DIR ]] && ovs_stop
+	ovs_stop
 	rm -rf "$TMP" /dev/hugepages/"$TAG"*
 	exit $rc
 }
@@ -412,22 +412,6 @@ PY
 # (ofports 2k: its way in, 2k+1: its way out), flows 1 -> 2 -> NF 1 -> 3
 # -> 4 -> NF 2 ... -> 2n+1 -> 1.  The rate is what OVS sends out of its
 # net_null port over the window (ovs-ofctl dump-ports, which is live).
-OVS=/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk
-
-ovs_stop() {
-	ovs-appctl -t "$OVS_DIR/ovs-vswitchd.ctl" exit > /dev/null 2>&1 || true
-	ovs-appctl -t "$OVS_DIR/ovsdb-server.ctl" exit > /dev/null 2>&1 || true
-	for _ in $(seq 1 50); do
-		[[ -e $OVS_DIR/ovs-vswitchd.pid ]] && kill -0 "$(cat "$OVS_DIR/ovs-vswitchd.pid")" 2> /dev/null || break
-		sleep 0.1
-	done
-	OVS_DIR=
-}
-
-ovs_tx() {
-	ovs-ofctl dump-ports br0 1 | sed -n 's/.*tx pkts=\([0-9]*\).*/\1/p'
-}
-
 run_ovs-vhost() {
 	ovs_chain "$1" peer
 }
@@ -438,41 +422,20 @@ run_ovs-vhost-stock() {
 
 # ovs_chain N peer|testpmd
 ovs_chain() {
-	local n=$1 k V t0 t1 c0 c1 next
-	[[ -x $OVS ]] || { fail_run "Open vSwitch with DPDK is not installed (tools/deps.sh --bench)"; return; }
-	OVS_DIR=$TMP/ovs
-	rm -rf "$OVS_DIR"
-	mkdir -p "$OVS_DIR"
-	export OVS_RUNDIR=$OVS_DIR OVS_DBDIR=$OVS_DIR OVS_LOGDIR=$OVS_DIR
-	V=(ovs-vsctl --db="unix:$OVS_DIR/db.sock")
-	ovsdb-tool create "$OVS_DIR/conf.db" /usr/share/openvswitch/vswitch.ovsschema
-	ovsdb-server "$OVS_DIR/conf.db" --remote="punix:$OVS_DIR/db.sock" --pidfile="$OVS_DIR/ovsdb-server.pid" \
-		--unixctl="$OVS_DIR/ovsdb-server.ctl" --log-file="$OVS_DIR/ovsdb-server.log" --detach 2> /dev/null
-	"${V[@]}" --no-wait init
-	"${V[@]}" --no-wait set Open_vSwitch . other_config:dpdk-init=true other_config:dpdk-socket-mem=256 \
-		other_config:dpdk-socket-limit=256 other_config:dpdk-lcore-mask=0x1 other_config:pmd-cpu-mask=0x1 \
-		other_config:dpdk-extra="--no-pci --no-telemetry --file-prefix=$TAG-ovs"
-	taskset -c 0 "$OVS" "unix:$OVS_DIR/db.sock" --pidfile="$OVS_DIR/ovs-vswitchd.pid" \
-		--unixctl="$OVS_DIR/ovs-vswitchd.ctl" --log-file="$OVS_DIR/ovs-vswitchd.log" -vconsole:off --detach \
-		2> /dev/null ||
-		{ fail_run "ovs-vswitchd did not start: $(tail -n 2 "$OVS_DIR/ovs-vswitchd.log")"; ovs_stop; return; }
-	"${V[@]}" add-br br0 -- set bridge br0 datapath_type=netdev
-	ovs-ofctl del-flows br0
+	local n=$1 k t0 t1 c0 c1 next
+	ovs_up "$TMP/ovs" || { fail_run "$OVS_ERR"; ovs_stop; return; }
 	if ((LATENCY)); then
 		# the edge's way in (ofport 1) and out (2n + 2), vhost-user too,
 		# OVS the server: the edge, started last, connects to them
-		"${V[@]}" add-port br0 e0 -- set Interface e0 type=dpdkvhostuser ofport_request=1 mtu_request="$(mtu)"
-		"${V[@]}" add-port br0 e1 -- set Interface e1 type=dpdkvhostuser ofport_request=$((2 * n + 2)) \
+		ovs_vsctl add-port br0 e0 -- set Interface e0 type=dpdkvhostuser ofport_request=1 mtu_request="$(mtu)"
+		ovs_vsctl add-port br0 e1 -- set Interface e1 type=dpdkvhostuser ofport_request=$((2 * n + 2)) \
 			mtu_request="$(mtu)"
 	else
-		"${V[@]}" add-port br0 nul0 -- set Interface nul0 type=dpdk options:dpdk-devargs="$SRC" \
+		ovs_vsctl add-port br0 nul0 -- set Interface nul0 type=dpdk options:dpdk-devargs="$SRC" \
 			ofport_request=1 mtu_request="$(mtu)"
 	fi
 	for k in $(seq 1 "$n"); do
-		"${V[@]}" add-port br0 "v${k}a" -- set Interface "v${k}a" type=dpdkvhostuserclient \
-			options:vhost-server-path="$OVS_DIR/v${k}a.sock" ofport_request=$((2 * k)) mtu_request="$(mtu)"
-		"${V[@]}" add-port br0 "v${k}b" -- set Interface "v${k}b" type=dpdkvhostuserclient \
-			options:vhost-server-path="$OVS_DIR/v${k}b.sock" ofport_request=$((2 * k + 1)) mtu_request="$(mtu)"
+		ovs_vhost_pair "$k" "$(mtu)"
 	done
 	ovs-ofctl add-flow br0 in_port=1,actions=output:2
 	for k in $(seq 1 "$n"); do
@@ -493,9 +456,9 @@ ovs_chain() {
 		return
 	fi
 	sleep 2
-	c0=$(ovs_tx) t0=$(date +%s%N)
+	c0=$(ovs_tx 1) t0=$(date +%s%N)
 	sleep "$SECS"
-	c1=$(ovs_tx) t1=$(date +%s%N)
+	c1=$(ovs_tx 1) t1=$(date +%s%N)
 	if [[ -z $c0 || -z $c1 ]]; then
 		fail_run "no counters from ovs-ofctl dump-ports"
 	else
@@ -506,7 +469,7 @@ ovs_chain() {
 		# all it can, where nfhost's core bounds what is in flight.
 		LOST=0
 		for k in $(seq 3 $((2 * n + 1))); do
-			LOST=$((LOST + $(ovs-ofctl dump-ports br0 "$k" | sed -n 's/.*tx pkts=.*drop=\([0-9]*\).*/\1/p')))
+			LOST=$((LOST + $(ovs_tx_drops "$k")))
 		done
 	fi
 	ovs_stop
@@ -550,7 +513,7 @@ kernel_topology() {
 kernel_teardown() {
 	local ns
 	for ns in "${NETNS[@]}"; do ip netns del "$ns"; done
-	[[ -n $OVS_DIR ]] && ovs_stop
+	ovs_stop
 	NETNS=()
 }
 

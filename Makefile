@@ -139,7 +139,7 @@ $(BIN)/nfhost: $(wildcard manager/*.c) $(wildcard manager/*.h) $(wildcard graph/
 	       $(LIB)/libnfguest.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(GUEST_INC) $(GRAPH_INC) -o $@ $(wildcard manager/*.c) $(LIB)/libnfhgraph.a \
-		$(LIB)/libnfguest.a -ljansson -lyaml -lvirt
+		$(LIB)/libnfguest.a -ljansson -lyaml -lvirt $$(pkg-config --libs libmicrohttpd) -pthread
 
 $(BIN)/nfh-%: tools/nfh-%.c
 	@mkdir -p $(@D)

@@ -108,12 +108,34 @@ static void print_counters(const struct nfg_slot *sl)
 		printf("\n");
 }
 
-static json_t *stats_json(void *base, int alive)
+/* The region's areas by the header as checked when it was mapped (r->lay),
+ * never by the live one, which every party that maps it can write: what an
+ * NF scribbles there cannot send a tool outside the mapping. */
+static void *lay_at(const struct nfg_region *r, uint64_t off)
 {
-	const struct nfg_region_hdr *h = base;
-	const struct nfg_core_stats *s = nfg_core_stats(base);
+	return NFG_AT(r->base, off);
+}
+
+/* Entries in slot @p i's ring @p tx (0: core to NF, 1: NF to core), from
+ * the indices its two sides write: at most the ring's size. */
+static uint32_t ring_used(const struct nfg_region *r, uint32_t i, int tx)
+{
+	const struct nfg_ring *q = lay_at(r, r->lay.rings_off + (2ULL * i + (tx != 0)) * r->lay.ring_bytes);
+	uint32_t used = __atomic_load_n(&q->head, __ATOMIC_RELAXED) - __atomic_load_n(&q->tail, __ATOMIC_RELAXED);
+
+	return used <= r->lay.ring_size ? used : r->lay.ring_size;
+}
+
+json_t *mgr_stats_doc(const struct nfg_region *r, int alive)
+{
+	const struct nfg_region_hdr *h = &r->lay;
+	const struct nfg_core_stats *s = lay_at(r, h->stats_off);
+	const struct nfg_slot *slots = lay_at(r, h->slots_off);
+	const struct nfg_port *port = lay_at(r, h->ports_off);
+	const struct nfg_service *svc = lay_at(r, h->services_off);
 	json_t *root = json_object(), *ports = json_array(), *nfs = json_array(), *svcs = json_array();
 	json_t *chain = json_array();
+	char name[NFG_NAME_LEN];
 
 	json_object_set_new(root, "core_pid", json_integer(h->core_pid));
 	json_object_set_new(root, "core_alive", json_boolean(alive));
@@ -123,6 +145,7 @@ static json_t *stats_json(void *base, int alive)
 	json_object_set_new(root, "bufs_len", json_integer((json_int_t)h->bufs_len));
 	json_object_set_new(root, "buf_stride", json_integer(h->buf_stride));
 	json_object_set_new(root, "buf_room_len", json_integer(h->buf_room_len));
+	json_object_set_new(root, "ring_size", json_integer(h->ring_size));
 	json_object_set_new(root, "pool_size", json_integer(s->pool_size));
 	json_object_set_new(root, "pool_avail", json_integer(s->pool_avail));
 	json_object_set_new(root, "nfs_active", json_integer(s->nfs_active));
@@ -139,40 +162,47 @@ static json_t *stats_json(void *base, int alive)
 	json_object_set_new(root, "in_flight", json_integer(in_flight(s)));
 	json_object_set_new(root, "drops", json_integer((json_int_t)all_drops(s)));
 	for (uint16_t p = 0; p < h->nb_ports; p++) {
-		const struct nfg_port *np = nfg_port_at(base, p);
+		const struct nfg_port *np = &port[p];
 
-		json_array_append_new(ports, json_pack("{s:i,s:s,s:I,s:I,s:I,s:I,s:I,s:I}", "id", p, "name",
-						       np->name, "rx_pkts", (json_int_t)np->rx_pkts, "rx_bytes",
-						       (json_int_t)np->rx_bytes, "rx_missed", (json_int_t)np->rx_missed,
-						       "tx_pkts", (json_int_t)np->tx_pkts, "tx_bytes",
-						       (json_int_t)np->tx_bytes, "tx_drops", (json_int_t)np->tx_drops));
+		memcpy(name, np->name, sizeof(name) < sizeof(np->name) ? sizeof(name) : sizeof(np->name));
+		name[sizeof(name) - 1] = '\0';
+		json_array_append_new(ports, json_pack("{s:i,s:s%,s:I,s:I,s:I,s:I,s:I,s:I}", "id", p, "name", name,
+						       strnlen(name, sizeof(name)), "rx_pkts", (json_int_t)np->rx_pkts,
+						       "rx_bytes", (json_int_t)np->rx_bytes, "rx_missed",
+						       (json_int_t)np->rx_missed, "tx_pkts", (json_int_t)np->tx_pkts,
+						       "tx_bytes", (json_int_t)np->tx_bytes, "tx_drops",
+						       (json_int_t)np->tx_drops));
 	}
 	json_object_set_new(root, "ports", ports);
 	for (uint32_t i = 0; i < h->max_nfs; i++) {
-		const struct nfg_slot *sl = nfg_slot_at(base, i);
+		const struct nfg_slot *sl = &slots[i];
 		uint32_t st = __atomic_load_n(&sl->state, __ATOMIC_ACQUIRE);
+		json_t *o;
 
 		if (st == NFG_SLOT_FREE)
 			continue;
-		json_array_append_new(nfs, json_pack("{s:i,s:s,s:i,s:i,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:o,s:o}",
-						     "slot",
-						     i, "name", sl->name, "service", sl->service_id, "pid", sl->pid,
-						     "state", st < 6 ? slot_states[st] : "?", "rx_pkts",
-						     (json_int_t)sl->rx_pkts, "hop_pkts", (json_int_t)sl->hop_pkts,
-						     "tx_pkts", (json_int_t)sl->tx_pkts, "drop_pkts",
-						     (json_int_t)sl->drop_pkts, "enq_pkts", (json_int_t)sl->enq_pkts,
-						     "bad_desc", (json_int_t)sl->bad_desc, "reclaimed",
-						     (json_int_t)sl->reclaimed, "bad_pkt", (json_int_t)sl->bad_pkt,
-						     "reloads", (json_int_t)sl->reloads, "reload_errors",
-						     (json_int_t)sl->reload_errors, "sleeps", (json_int_t)sl->sleeps,
-						     "wakes", (json_int_t)sl->wakes, "wake",
-						     __atomic_load_n(&sl->wake, __ATOMIC_RELAXED) == NFG_WAKE_ASLEEP ? "asleep" : "awake",
-						     "counters", counters_json(sl), "report",
-						     report_json(sl)));
+		/* the name is the NF's to write: a copy, ended, as bytes */
+		memcpy(name, (const char *)sl->name, sizeof(name));
+		name[sizeof(name) - 1] = '\0';
+		o = json_pack("{s:i,s:s%,s:i,s:i,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:i,s:i,s:o,s:o}",
+			      "slot", i, "name", name, strnlen(name, sizeof(name)), "service", sl->service_id, "pid",
+			      sl->pid, "state", st < 6 ? slot_states[st] : "?", "rx_pkts", (json_int_t)sl->rx_pkts,
+			      "hop_pkts", (json_int_t)sl->hop_pkts, "tx_pkts", (json_int_t)sl->tx_pkts, "drop_pkts",
+			      (json_int_t)sl->drop_pkts, "enq_pkts", (json_int_t)sl->enq_pkts, "bad_desc",
+			      (json_int_t)sl->bad_desc, "reclaimed", (json_int_t)sl->reclaimed, "bad_pkt",
+			      (json_int_t)sl->bad_pkt, "reloads", (json_int_t)sl->reloads, "reload_errors",
+			      (json_int_t)sl->reload_errors, "sleeps", (json_int_t)sl->sleeps, "wakes",
+			      (json_int_t)sl->wakes, "wake",
+			      __atomic_load_n(&sl->wake, __ATOMIC_RELAXED) == NFG_WAKE_ASLEEP ? "asleep" : "awake",
+			      "rx_ring_used", ring_used(r, i, 0), "tx_ring_used", ring_used(r, i, 1), "counters",
+			      counters_json(sl), "report", report_json(sl));
+		if (o && (sl->flags & NFG_SLOT_F_GUEST))
+			json_object_set_new(o, "guest", json_integer(sl->guest_id));
+		json_array_append_new(nfs, o);
 	}
 	json_object_set_new(root, "nfs", nfs);
 	for (uint16_t id = 1; id < NFG_MAX_SERVICES; id++) {
-		const struct nfg_service *sv = nfg_service_at(base, id);
+		const struct nfg_service *sv = &svc[id];
 		json_t *inst;
 
 		if (sv->nb_instances == 0)
@@ -361,7 +391,7 @@ int mgr_stats_attach(struct mgr_ctx *ctx, struct nfg_region *r, double wait_s)
 
 	/* waiting for a core: a region a dead core left (READY and all) is
 	 * not one, its successor will format it again */
-	while ((rc = nfg_region_attach(ctx->region, r)) < 0 || (wait_s > 0 && !nfg_region_core_alive(r))) {
+	while ((rc = nfg_region_observe(ctx->region, r)) < 0 || (wait_s > 0 && !nfg_region_core_alive(r))) {
 		if (rc == 0) {
 			nfg_region_detach(r);
 			rc = -EHOSTDOWN;
@@ -406,7 +436,7 @@ int mgr_stats_top(struct mgr_ctx *ctx, int argc, char **argv)
 
 int mgr_stats_json(struct mgr_ctx *ctx, int argc, char **argv)
 {
-	json_t *j = stats_json(ctx->base, nfg_region_core_alive(ctx->reg)), *v = ctx->field ? json_object_get(j, ctx->field) : j;
+	json_t *j = mgr_stats_doc(ctx->reg, nfg_region_core_alive(ctx->reg)), *v = ctx->field ? json_object_get(j, ctx->field) : j;
 	int rc = 0;
 
 	(void)argc;

@@ -6,6 +6,7 @@
 #ifndef MGR_STATS_H
 #define MGR_STATS_H
 
+#include <jansson.h>
 #include <nfhost/nfg.h>
 
 #include "mgr.h"
@@ -17,6 +18,16 @@
  * @return 0, or a negative errno after saying why.
  */
 int mgr_stats_attach(struct mgr_ctx *ctx, struct nfg_region *r, double wait_s);
+
+/**
+ * Everything region @p r says, as `nfhost stats` prints it: the core's
+ * counters, ports, NF slots (their named counters and reports checked, as
+ * the NFs write them; their rings' occupancy), services.  Areas are found
+ * by the header as checked at attach, never by the live one.
+ * @param alive  whether a live core holds it (nfg_region_core_alive())
+ * @return a new JSON object, or NULL out of memory.
+ */
+json_t *mgr_stats_doc(const struct nfg_region *r, int alive);
 
 /** `nfhost status`: ports, NFs, services and counters, and the graph.  @return the exit code. */
 int mgr_stats_status(struct mgr_ctx *ctx, int argc, char **argv);

@@ -14,6 +14,7 @@
 #include "mgr_cpumap.h"
 #include "mgr_graphcmd.h"
 #include "mgr_guest.h"
+#include "mgr_serve.h"
 #include "mgr_stats.h"
 #include "mgr_vm.h"
 
@@ -45,6 +46,9 @@ static const struct mgr_cmd cmds[] = {
 	  "                            service graphs on the core's control API\n", MGR_CMD_OWN_OPTS },
 	{ "chain", mgr_graphcmd_chain, "chain set ID SVC,... | chain del ID\n", MGR_CMD_OWN_OPTS },
 	{ "rule", mgr_graphcmd_rule, "rule add --id N ... | rule del ID | rule list\n", MGR_CMD_OWN_OPTS },
+	{ "serve", mgr_serve,
+	  "serve [--listen ADDR:PORT] metrics (Prometheus) and JSON over HTTP, default 127.0.0.1:9180\n",
+	  MGR_CMD_OWN_OPTS },
 	{ "service", mgr_graphcmd_service,
 	  "service scale ID N        start or retire NF instances\n"
 	  "                            (nfhost graph --help: all options)\n", MGR_CMD_OWN_OPTS },

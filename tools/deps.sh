@@ -8,7 +8,8 @@ set -euo pipefail
 PKGS=(build-essential pkg-config clang libclang-rt-dev dpdk dpdk-dev libdpdk-dev libnuma-dev libpcap-dev
       liburcu-dev check libjansson-dev libyaml-dev valgrind tcpdump iproute2 procps bc python3
       qemu-system-x86 busybox-static cpio libvirt-daemon libvirt-clients
-      libvirt-daemon-driver-qemu libvirt-dev libssl-dev libhyperscan-dev python3-scapy)
+      libvirt-daemon-driver-qemu libvirt-dev libssl-dev libhyperscan-dev python3-scapy
+      libmicrohttpd-dev python3-prometheus-client)
 [[ ${1:-} == --bench ]] && PKGS+=(openvswitch-switch-dpdk gnuplot-nox)
 HUGEPAGES=${NFHOST_HUGEPAGES:-512}
 

@@ -163,9 +163,9 @@ static int adopt(void *base, uint64_t size, int fd, const char *what, struct nfg
 	return 0;
 }
 
-static void *map_fd(int fd, uint64_t size)
+static void *map_fd(int fd, uint64_t size, int prot)
 {
-	void *base = size ? mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : MAP_FAILED;
+	void *base = size ? mmap(NULL, (size_t)size, prot, MAP_SHARED, fd, 0) : MAP_FAILED;
 
 	return base == MAP_FAILED ? NULL : base;
 }
@@ -212,7 +212,7 @@ static void *map_bar2(const char *dev, int *fd_out, uint64_t *size)
 			close(fd);
 		return NULL;
 	}
-	if (!(base = map_fd(fd, (uint64_t)st.st_size))) {
+	if (!(base = map_fd(fd, (uint64_t)st.st_size, PROT_READ | PROT_WRITE))) {
 		nfg_set_error(-errno, "cannot map %s (%lld bytes): %s", p, (long long)st.st_size, strerror(errno));
 		close(fd);
 		return NULL;
@@ -282,7 +282,8 @@ int nfg_region_name(char *out, size_t len, const char *dir, const char *core, in
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : n;
 }
 
-int nfg_region_attach(const char *path, struct nfg_region *r)
+/* Open and map the region file @p path, writable or not (@p ro). */
+static int attach_file(const char *path, int ro, struct nfg_region *r)
 {
 	const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 	struct stat st;
@@ -291,11 +292,11 @@ int nfg_region_attach(const char *path, struct nfg_region *r)
 
 	memset(r, 0, sizeof(*r));
 	r->fd = -1;
-	fd = open(path, O_RDWR | O_CLOEXEC);
+	fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (fd < 0) {
 		rc = -errno;
 		/* no such file here: a guest has the region as a PCI BAR instead */
-		if (rc == -ENOENT && ((rc = attach_ivshmem(name, r, &devices)) == 0 || devices))
+		if (!ro && rc == -ENOENT && ((rc = attach_ivshmem(name, r, &devices)) == 0 || devices))
 			return rc;
 		return nfg_set_error(rc, "cannot open region %s: %s%s", path, strerror(-rc),
 				     rc == -ENOENT ? " (is nfhost-core running?)" : "");
@@ -304,12 +305,22 @@ int nfg_region_attach(const char *path, struct nfg_region *r)
 		rc = -errno;
 	else if (st.st_size == 0)
 		rc = -EPROTO;
-	else if (!(base = map_fd(fd, (uint64_t)st.st_size)))
+	else if (!(base = map_fd(fd, (uint64_t)st.st_size, ro ? PROT_READ : PROT_READ | PROT_WRITE)))
 		rc = -errno;
 	else
 		return adopt(base, (uint64_t)st.st_size, fd, path, r);
 	close(fd);
 	return nfg_set_error(rc, "cannot map region %s: %s", path, rc == -EPROTO ? "empty file" : strerror(-rc));
+}
+
+int nfg_region_attach(const char *path, struct nfg_region *r)
+{
+	return attach_file(path, 0, r);
+}
+
+int nfg_region_observe(const char *path, struct nfg_region *r)
+{
+	return attach_file(path, 1, r);
 }
 
 void nfg_region_detach(struct nfg_region *r)

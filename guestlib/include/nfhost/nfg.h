@@ -168,6 +168,14 @@ int nfg_region_name(char *out, size_t len, const char *dir, const char *core, in
 int nfg_region_attach(const char *path, struct nfg_region *r);
 
 /**
+ * Map the region file at @p path read-only, as an observer that can write
+ * nothing into it (an exporter, a dashboard), and validate its header as
+ * nfg_region_attach() does.  Host files only: no ivshmem BAR.
+ * @return as nfg_region_attach().
+ */
+int nfg_region_observe(const char *path, struct nfg_region *r);
+
+/**
  * Validate a mapped region header against the mapping's size.
  * @return 0 or -EPROTO; nfg_last_error() names the bad field.
  */

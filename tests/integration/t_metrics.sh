@@ -1,0 +1,83 @@
+#!/bin/bash
+# The exporter (issue 17): `nfhost serve`'s /metrics parsed by Prometheus'
+# own text parser, every value checked against `nfhost stats` and `graph
+# show` once the input has drained (ports, NFs and their own counters,
+# drops by reason, chains, flow table); then, with traffic flowing for
+# ever, the exporter scraped, killed with SIGKILL mid-scrape and started
+# again: the data path loses nothing and the core accounts for every
+# buffer at the end.
+. "$(dirname "$0")/lib.sh"
+manager_state
+PY=/usr/bin/python3 # Debian's, with python3-prometheus-client
+SERVE_PID=
+
+# serve: nfhost serve on a free port, its URL in $URL
+serve() {
+	"$B"/nfhost -r "$REGION" serve --listen 127.0.0.1:0 > "$T/serve.log" 2>&1 &
+	SERVE_PID=$!
+	PIDS+=("$SERVE_PID")
+	for _ in $(seq 1 100); do
+		grep -q "on http://" "$T/serve.log" && break
+		sleep 0.05
+	done
+	URL=$(sed -n 's|.* on \(http://127.0.0.1:[0-9]*\)/.*|\1|p' "$T/serve.log")
+	[[ -n $URL ]] || fail "nfhost serve did not say where it listens: $(cat "$T/serve.log")"
+}
+
+gen_pcap -n 20000 -f 200 "$T/in.pcap"
+start_core "net_pcap0,rx_pcap=$T/in.pcap,tx_pcap=$T/out.pcap" -- --chain 1 --wait-nfs 2
+cat > "$T/g.yaml" << EOF
+services:
+  - {id: 1, name: mon, nf: nf-monitor, cores: "$NF_CPU"}
+  - {id: 2, name: fwd, nf: nf-forward, cores: "$NF_CPU"}
+chains:
+  - {id: 1, name: watched, services: [mon, fwd]}
+default: {chain: watched}
+EOF
+ON_CLEANUP+=('[[ -f $T/load.txt ]] && track "$T/load.txt"')
+nfh graph load "$T/g.yaml" > "$T/load.txt" 2>&1 || { track "$T/load.txt"; fail "graph load: $(cat "$T/load.txt")"; }
+track "$T/load.txt"
+nfh wait-drained --timeout 30 > /dev/null || fail "the input did not drain"
+serve
+nfh stats > "$T/stats.json"
+nfh graph show --json > "$T/show.json"
+"$PY" "$(dirname "$0")/metrics_check.py" "$URL" "$T/stats.json" "$T/show.json" || fail "/metrics differs from nfhost"
+"$PY" -c "import json, sys, urllib.request
+a = json.load(urllib.request.urlopen(sys.argv[1] + '/api/stats', timeout=10))
+b = json.load(open(sys.argv[2]))
+assert a['rx_pkts'] == b['rx_pkts'] and [n['name'] for n in a['nfs']] == [n['name'] for n in b['nfs']], (a, b)
+" "$URL" "$T/stats.json" || fail "/api/stats differs from nfhost stats"
+stop_all
+"$B"/nfh-pcapcmp "$T/in.pcap" "$T/out.pcap" > /dev/null || fail "output differs from input"
+
+# traffic for ever: scrapes every 100 ms, the exporter killed mid-scrape
+# and started again, and the data path neither drops nor leaks
+start_core "net_pcap0,rx_pcap=$T/in.pcap,infinite_rx=1" -- --chain 1 --wait-nfs 1
+start_nf fwd nf-forward 1
+wait_nfs 1
+serve
+for i in $(seq 1 10); do
+	"$PY" "$(dirname "$0")/metrics_check.py" "$URL" --up > /dev/null || fail "scrape $i failed"
+	sleep 0.1
+done
+rx0=$(stat_field rx_pkts)
+# a scrape in flight when it dies (it may also not have connected yet)
+"$PY" -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + '/metrics', timeout=10)" "$URL" \
+	> /dev/null 2>&1 &
+scraper=$!
+sleep 0.01
+kill -KILL "$SERVE_PID"
+wait "$SERVE_PID" 2> /dev/null || true
+wait "$scraper" 2> /dev/null || true
+serve
+"$PY" "$(dirname "$0")/metrics_check.py" "$URL" --up || fail "the restarted exporter does not answer"
+sleep 0.5
+rx1=$(stat_field rx_pkts)
+((rx1 > rx0)) || fail "traffic stopped after the exporter was killed ($rx0 then $rx1 packets)"
+drops=$(stat_field drops)
+((drops == 0)) || fail "the data path dropped $drops packets while the exporter was killed and restarted"
+echo "traffic went on: $rx0 then $rx1 packets received, 0 dropped"
+kill -TERM "$SERVE_PID"
+wait "$SERVE_PID" || fail "nfhost serve exited $? on SIGTERM"
+grep -q "stopped (SIGTERM) after" "$T/serve.log" || fail "nfhost serve did not say it stopped: $(cat "$T/serve.log")"
+stop_all

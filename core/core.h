@@ -75,6 +75,7 @@ struct core {
 	void *base;
 	struct nfg_region_hdr *hdr;
 	struct nfg_core_stats *stats;
+	struct nfg_lat *lat;        /* per chain, in the platform's region: the TX lcore's */
 	/* per buffer of every socket's region, by index (a socket's start at
 	 * its idx_base): the holding slot + 1 or 0, and its private mbuf */
 	uint8_t *owner;
@@ -108,6 +109,7 @@ struct core {
 	 * it next (core_wake.h); set before the slot is routed to */
 	struct core_wake wake[NFG_MAX_NFS];
 	uint64_t wake_gap_tsc;      /* NFG_WAKE_GAP_US in TSC cycles */
+	uint64_t ns_per_tsc_q32;    /* nanoseconds a TSC cycle, times 2^32 */
 
 	volatile int quit_rx;       /* stop receiving */
 	volatile int quit_tx;       /* stop the TX loop */

@@ -342,6 +342,7 @@ static inline void rx_fill_meta(uint16_t port, struct rte_mbuf **mb, uint16_t n,
 		p->len = m->data_len;
 		p->in_port = port;
 		p->rx_tsc = tsc;
+		core_ms(m)->rx_tsc = tsc; /* the core's own: p's is the NFs' to scribble */
 		core_parse(data, m->data_len, p, &keys[i]);
 		keys[i].in_port = port;
 		sig[i] = p->flow_hash;
@@ -417,6 +418,7 @@ static inline uint16_t rx_first_hop(struct core *c, const struct core_tables *t,
 		break;
 	case CORE_TO_PORT:
 		ms->exit = target;
+		ms->rx_tsc = 0; /* no chain: no chain's latency */
 		dst = DST_DIRECT;
 		break;
 	case CORE_DROP_POLICY:
@@ -656,6 +658,27 @@ static inline uint16_t tx_route(const struct core_tables *t, struct rte_mbuf *m,
 	return DST_NONE;
 }
 
+/* TX: the receive-to-transmit time of @p n packets sent at @p now into
+ * their chains' histograms (struct nfg_lat) */
+static inline void lat_record(struct core *c, struct rte_mbuf *const *m, uint16_t n, uint64_t now)
+{
+	for (uint16_t i = 0; i < n; i++) {
+		const struct core_mstate *ms = core_ms(m[i]);
+		struct nfg_lat *l = &c->lat[ms->chain_id & (NFG_LAT_CHAINS - 1)];
+		uint64_t cyc = now - ms->rx_tsc, ns;
+
+		if (ms->rx_tsc == 0)
+			continue;
+		/* a product that fits 64 bits up to 2^32 cycles (over a second) */
+		ns = likely(cyc < (1ULL << 32)) ? (cyc * c->ns_per_tsc_q32) >> 32
+						: (uint64_t)((double)cyc * ((double)c->ns_per_tsc_q32 / 4294967296.0));
+		l->count++;
+		l->sum_ns += ns;
+		l->max_ns = ns > l->max_ns ? ns : l->max_ns;
+		l->bucket[nfg_lat_bucket(ns)]++;
+	}
+}
+
 static uint64_t flush_ports(struct core *c, struct lstate *ls, uint64_t *dropped)
 {
 	uint64_t sent_all = 0;
@@ -669,6 +692,8 @@ static uint64_t flush_ports(struct core *c, struct lstate *ls, uint64_t *dropped
 			continue;
 		for (uint16_t i = 0; i < n; i++)
 			bytes += ls->port_m[port][i]->pkt_len;
+		/* before the burst: a sent mbuf is the driver's */
+		lat_record(c, ls->port_m[port], n, rte_rdtsc());
 		for (int tries = 0; sent < n && tries < TX_RETRIES; tries++)
 			sent += rte_eth_tx_burst(port, 0, ls->port_m[port] + sent, n - sent);
 		np = core_port(c, port);

@@ -526,6 +526,7 @@ int main(int argc, char **argv)
 		goto out_eal;
 	c->split = c->cfg.rx_lcore != c->cfg.tx_lcore;
 	c->wake_gap_tsc = rte_get_tsc_hz() / 1000000 * NFG_WAKE_GAP_US;
+	c->ns_per_tsc_q32 = (uint64_t)((1e9 * 4294967296.0) / (double)rte_get_tsc_hz());
 	c->socket_id = (int)rte_lcore_to_socket_id(c->cfg.rx_lcore);
 	if (c->socket_id < 0 || c->socket_id == SOCKET_ID_ANY)
 		c->socket_id = 0;

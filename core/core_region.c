@@ -153,6 +153,9 @@ int core_region_create(struct core_region *r, const char *path, uint64_t size,
 	h->stats_off = off;
 	l->stats = NFG_AT(base, off);
 	off += sizeof(struct nfg_core_stats);
+	h->lat_off = off;
+	l->lat = NFG_AT(base, off);
+	off += NFG_LAT_CHAINS * sizeof(struct nfg_lat);
 	h->ring_size = l->ring_size = ring_size;
 	h->ring_bytes = l->ring_bytes = nfg_ring_bytes(ring_size);
 	h->rings_off = off;

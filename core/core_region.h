@@ -18,6 +18,7 @@ struct core_layout {
 	struct nfg_service *services;
 	struct nfg_port *ports;
 	struct nfg_core_stats *stats;
+	struct nfg_lat *lat;     /* NFG_LAT_CHAINS of them */
 	uint8_t *rings;          /* the first ring; ring_bytes apart, rx then tx per slot */
 	uint32_t ring_size, ring_bytes;
 	uint64_t bufs_off, bufs_len;

@@ -98,6 +98,7 @@ struct core_mstate {
 	uint8_t pos;       /* index in path of the service holding it */
 	uint8_t len;
 	uint8_t path[NFG_MAX_CHAIN];
+	uint64_t rx_tsc;   /* received then, for the chain's latency; 0: not on a chain */
 };
 
 /** Instance of service @p id for a flow, or CORE_NO_SLOT. */

@@ -163,6 +163,7 @@ int core_socks_create(struct core *c)
 	c->base = c->region->base;
 	c->hdr = c->base;
 	c->stats = c->region->lay.stats;
+	c->lat = c->region->lay.lat;
 	c->nb_bufs = 0;
 	for (uint32_t i = 0; i < c->nb_sock; i++) {
 		c->sock[i].idx_base = c->nb_bufs;

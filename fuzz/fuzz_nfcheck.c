@@ -67,6 +67,7 @@ static void fuzz_header(struct fuzz_in *in)
 	CHECK(inside(h.services_off, NFG_MAX_SERVICES * sizeof(struct nfg_service), size), "services");
 	CHECK(inside(h.ports_off, NFG_MAX_PORTS * sizeof(struct nfg_port), size), "ports");
 	CHECK(inside(h.stats_off, sizeof(struct nfg_core_stats), size), "stats");
+	CHECK(inside(h.lat_off, NFG_LAT_CHAINS * sizeof(struct nfg_lat), size), "latency");
 	/* an NF indexes its rings with mask ring_size - 1: every entry of the
 	 * last ring must be in the mapping, and before the buffers */
 	CHECK(h.ring_bytes >= ring_len, "ring_size %u takes %llu bytes, ring_bytes says %u", h.ring_size,

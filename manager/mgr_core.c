@@ -11,6 +11,7 @@
 
 #include "mgr.h"
 #include "mgr_core.h"
+#include "mgr_place.h"
 
 int mgr_region_core(const char *region, char *name, size_t len, int *socket)
 {
@@ -48,6 +49,17 @@ int mgr_core_ask_leave(const struct nfg_region *r, uint32_t slot, uint64_t *toke
 	if (token)
 		*token = m.token;
 	return nfg_ctrl_post(r->base, &m);
+}
+
+pid_t mgr_core_slot_process(const struct nfg_slot *sl)
+{
+	char name[NFG_NAME_LEN];
+
+	if (!(sl->flags & NFG_SLOT_F_GUEST))
+		return sl->pid;
+	memcpy(name, (const char *)sl->name, sizeof(name)); /* the NF's to write: ended here */
+	name[sizeof(name) - 1] = '\0';
+	return mgr_vmm_pid(name, sl->guest_id);
 }
 
 int mgr_core_bind_guest(const char *region, uint32_t guest_id, pid_t pid)

@@ -53,6 +53,13 @@ int mgr_core_ask_leave(const struct nfg_region *r, uint32_t slot, uint64_t *toke
 int mgr_core_bind_guest(const char *region, uint32_t guest_id, pid_t pid);
 
 /**
+ * The host process that runs slot @p sl's NF: its own for a host NF, its
+ * guest's QEMU (mgr_vmm_pid()) for a guest's.
+ * @return the PID, or 0 when there is none.
+ */
+pid_t mgr_core_slot_process(const struct nfg_slot *sl);
+
+/**
  * Ask every active NF of guest @p guest_id to leave (mgr_core_ask_leave()).
  * @return how many NFs were asked, or a negative errno.
  */

@@ -201,34 +201,16 @@ static void port_families(struct text *t, const json_t *ports)
 
 /* ---- NFs ---------------------------------------------------------------- */
 
-/* Seconds of CPU process @p pid has used, all its threads; -1 when gone */
-static double cpu_seconds(pid_t pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long ut, stime;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (pid <= 0 || !(f = fopen(path, "r")))
-		return -1;
-	p = fgets(buf, sizeof(buf), f);
-	fclose(f);
-	/* fields count from the last ')': the name may hold anything */
-	if (!p || !(p = strrchr(buf, ')')) ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &stime) != 2)
-		return -1;
-	return (double)(ut + stime) / (double)sysconf(_SC_CLK_TCK);
-}
-
-/* The name of service @p id in graph.show's graph, "" when it has none */
-static const char *service_name(const json_t *show, json_int_t id)
+/* The name of item @p id of graph.show's graph's @p kind ("services",
+ * "chains"), "" when it has none */
+static const char *graph_name(const json_t *show, const char *kind, json_int_t id)
 {
 	size_t i;
-	json_t *s;
+	json_t *x;
 
-	json_array_foreach(json_object_get(json_object_get(show, "graph"), "services"), i, s)
-		if (num(s, "id") == id)
-			return json_string_value(json_object_get(s, "name")) ?: "";
+	json_array_foreach(json_object_get(json_object_get(show, "graph"), kind), i, x)
+		if (num(x, "id") == id)
+			return json_string_value(json_object_get(x, "name")) ?: "";
 	return "";
 }
 
@@ -238,7 +220,7 @@ static char *nf_labels(const json_t *nf, const json_t *show)
 	const json_t *g = json_object_get(nf, "guest");
 
 	esc(json_string_value(json_object_get(nf, "name")), name, sizeof(name));
-	esc(service_name(show, num(nf, "service")), svc, sizeof(svc));
+	esc(graph_name(show, "services", num(nf, "service")), svc, sizeof(svc));
 	if (asprintf(&out, "slot=\"%lld\",name=\"%s\",service=\"%lld\",service_name=\"%s\",%s=\"%lld\"",
 		     (long long)num(nf, "slot"), name, (long long)num(nf, "service"), svc, g ? "guest" : "pid",
 		     (long long)(g ? json_integer_value(g) : num(nf, "pid"))) < 0)
@@ -301,7 +283,7 @@ static void nf_families(struct text *t, const json_t *nfs, const json_t *show)
 		pid_t pid = g ? mgr_vmm_pid(json_string_value(json_object_get(nf, "name")) ?: "",
 					    (uint32_t)json_integer_value(g))
 			      : (pid_t)num(nf, "pid");
-		double s = cpu_seconds(pid);
+		double s = mgr_proc_cpu_seconds(pid);
 
 		if (s >= 0)
 			put(t, "nfhost_nf_cpu_seconds_total{%s} %.2f\n", lab[i], s);
@@ -343,20 +325,13 @@ static void api_families(struct text *t, const json_t *st, const json_t *show)
 
 	family(t, "nfhost_service_instances", "gauge", "NF instances a service has.");
 	json_array_foreach(json_object_get(st, "services"), i, x) {
-		esc(service_name(show, num(x, "id")), name, sizeof(name));
+		esc(graph_name(show, "services", num(x, "id")), name, sizeof(name));
 		put(t, "nfhost_service_instances{service=\"%lld\",service_name=\"%s\"} %zu\n", (long long)num(x, "id"),
 		    name, json_array_size(json_object_get(x, "slots")));
 	}
 	family(t, "nfhost_chain_packets_total", "counter", "Packets the classifier sent into a chain.");
 	json_array_foreach(json_object_get(status, "chains"), i, x) {
-		const char *cn = "";
-		size_t k;
-		json_t *gc;
-
-		json_array_foreach(json_object_get(json_object_get(show, "graph"), "chains"), k, gc)
-			if (num(gc, "id") == num(x, "id"))
-				cn = json_string_value(json_object_get(gc, "name")) ?: "";
-		esc(cn, name, sizeof(name));
+		esc(graph_name(show, "chains", num(x, "id")), name, sizeof(name));
 		put(t, "nfhost_chain_packets_total{chain=\"%lld\",chain_name=\"%s\"} %lld\n", (long long)num(x, "id"),
 		    name, (long long)num(x, "pkts"));
 	}
@@ -384,6 +359,42 @@ static void api_families(struct text *t, const json_t *st, const json_t *show)
 	    (long long)num(api, "closed_idle"), (long long)num(api, "closed_slow"));
 }
 
+/* Each chain's receive-to-transmit times as a Prometheus histogram.  Its
+ * bounds are powers of two of nanoseconds, 128 ns to 1.07 s, where the
+ * region's buckets (nfg_lat_bucket()) start: the counts are exact. */
+#define LAT_LE_FIRST 7
+#define LAT_LE_LAST 30
+
+static void lat_families(struct text *t, const json_t *stats, const json_t *show)
+{
+	const char *fam = "nfhost_chain_latency_seconds";
+	size_t i, k;
+	json_t *l, *b;
+	char name[128];
+
+	family(t, fam, "histogram", "Time from a packet's receive to the burst that sends it out, by chain.");
+	json_array_foreach(json_object_get(stats, "latency"), i, l) {
+		json_int_t id = num(l, "chain");
+
+		esc(graph_name(show, "chains", id), name, sizeof(name));
+		for (int e = LAT_LE_FIRST; e <= LAT_LE_LAST; e++) {
+			long long below = 0;
+
+			json_array_foreach(json_object_get(l, "buckets"), k, b)
+				if ((uint64_t)json_integer_value(json_array_get(b, 0)) < (1ULL << e))
+					below += json_integer_value(json_array_get(b, 1));
+			put(t, "%s_bucket{chain=\"%lld\",chain_name=\"%s\",le=\"%.9g\"} %lld\n", fam, (long long)id, name,
+			    (double)(1ULL << e) / 1e9, below);
+		}
+		put(t, "%s_bucket{chain=\"%lld\",chain_name=\"%s\",le=\"+Inf\"} %lld\n", fam, (long long)id, name,
+		    (long long)num(l, "count"));
+		put(t, "%s_sum{chain=\"%lld\",chain_name=\"%s\"} %.9f\n", fam, (long long)id, name,
+		    (double)num(l, "sum_ns") / 1e9);
+		put(t, "%s_count{chain=\"%lld\",chain_name=\"%s\"} %lld\n", fam, (long long)id, name,
+		    (long long)num(l, "count"));
+	}
+}
+
 char *mgr_metrics_text(const json_t *stats, const json_t *show, size_t *len)
 {
 	struct text t = { .cap = 64 << 10 };
@@ -394,6 +405,7 @@ char *mgr_metrics_text(const json_t *stats, const json_t *show, size_t *len)
 	core_families(&t, stats, show != NULL);
 	port_families(&t, json_object_get(stats, "ports"));
 	nf_families(&t, json_object_get(stats, "nfs"), show);
+	lat_families(&t, stats, show);
 	if (show)
 		api_families(&t, stats, show);
 	if (t.cut) {

@@ -42,6 +42,9 @@ int mgr_thread_cpus(pid_t pid, pid_t tid, cpu_set_t *set);
 /** The name of thread @p tid of @p pid ("" when it is gone). */
 void mgr_thread_name(pid_t pid, pid_t tid, char *out, size_t len);
 
+/** Seconds of CPU process @p pid has used, all its threads; -1 when it is gone. */
+double mgr_proc_cpu_seconds(pid_t pid);
+
 /** A VMM's threads that run a guest's vCPUs are named "CPU N/KVM" or "CPU N/TCG". */
 #define MGR_VCPU_THREAD_PREFIX "CPU "
 

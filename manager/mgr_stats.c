@@ -2,16 +2,21 @@
 /* A running core's counters, read from its region as an observer (no
  * registration): status, live rates, counters as JSON, and waiting until a
  * finite input has gone through. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/param.h>
 #include <time.h>
 
 #include <nfhost/nfg.h>
 
 #include "mgr.h"
+#include "mgr_core.h"
+#include "mgr_place.h"
 #include "mgr_show.h"
 #include "mgr_stats.h"
 
@@ -126,6 +131,56 @@ static uint32_t ring_used(const struct nfg_region *r, uint32_t i, int tx)
 	return used <= r->lay.ring_size ? used : r->lay.ring_size;
 }
 
+/* The time below which fraction @p q of the @p n packets in @p b fall: the
+ * upper end of the bucket that holds the q-th one */
+static uint64_t lat_quantile(const uint64_t *b, uint64_t n, double q)
+{
+	uint64_t want = (uint64_t)(q * (double)n), seen = 0;
+
+	for (uint32_t i = 0; i < NFG_LAT_BUCKETS; i++) {
+		seen += b[i];
+		if (seen > want)
+			return i + 1 < NFG_LAT_BUCKETS ? nfg_lat_bucket_low(i + 1) - 1 : nfg_lat_bucket_low(i);
+	}
+	return 0;
+}
+
+/* Each chain's receive-to-transmit times: count, sum, max, p50/p90/p99/
+ * p99.9, and the buckets that hold any ([lowest ns, packets]) */
+static json_t *latency_json(const struct nfg_region *r)
+{
+	const struct nfg_lat *lat = lay_at(r, r->lay.lat_off);
+	json_t *arr = json_array();
+	uint64_t b[NFG_LAT_BUCKETS];
+
+	for (uint32_t id = 0; id < NFG_LAT_CHAINS; id++) {
+		const struct nfg_lat *l = &lat[id];
+		json_t *buckets, *o;
+		uint64_t n = 0, max;
+
+		/* one copy, counted from itself: the TX lcore goes on adding */
+		for (uint32_t i = 0; i < NFG_LAT_BUCKETS; i++)
+			n += b[i] = __atomic_load_n(&l->bucket[i], __ATOMIC_RELAXED);
+		if (n == 0)
+			continue;
+		buckets = json_array();
+		for (uint32_t i = 0; i < NFG_LAT_BUCKETS; i++)
+			if (b[i])
+				json_array_append_new(buckets, json_pack("[I,I]", (json_int_t)nfg_lat_bucket_low(i),
+									 (json_int_t)b[i]));
+		max = __atomic_load_n(&l->max_ns, __ATOMIC_RELAXED);
+		/* a bucket's upper end may lie past the longest time measured */
+		o = json_pack("{s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o}", "chain", id, "count", (json_int_t)n, "sum_ns",
+			      (json_int_t)__atomic_load_n(&l->sum_ns, __ATOMIC_RELAXED), "max_ns", (json_int_t)max,
+			      "p50_ns", (json_int_t)MIN(lat_quantile(b, n, 0.5), max), "p90_ns",
+			      (json_int_t)MIN(lat_quantile(b, n, 0.9), max), "p99_ns",
+			      (json_int_t)MIN(lat_quantile(b, n, 0.99), max), "p999_ns",
+			      (json_int_t)MIN(lat_quantile(b, n, 0.999), max), "buckets", buckets);
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
 json_t *mgr_stats_doc(const struct nfg_region *r, int alive)
 {
 	const struct nfg_region_hdr *h = &r->lay;
@@ -213,6 +268,7 @@ json_t *mgr_stats_doc(const struct nfg_region *r, int alive)
 		json_array_append_new(svcs, json_pack("{s:i,s:o}", "id", id, "slots", inst));
 	}
 	json_object_set_new(root, "services", svcs);
+	json_object_set_new(root, "latency", latency_json(r));
 	return root;
 }
 
@@ -259,62 +315,122 @@ static void print_status(void *base, const char *region, int alive)
 	}
 }
 
-/* Live rates: one line per second for the ports and one per NF. */
-static void print_rates(void *base, const struct nfg_core_stats *prev_s, const uint64_t *prev_nf, double dt)
+/* What `top` compares from one second to the next. */
+struct top_snap {
+	struct nfg_core_stats s;
+	uint64_t nf_rx[NFG_MAX_NFS];
+	double nf_cpu[NFG_MAX_NFS]; /* seconds of CPU its process used; < 0: none */
+	uint64_t lat[NFG_LAT_CHAINS][NFG_LAT_BUCKETS];
+};
+
+static void top_snapshot(const struct nfg_region *r, struct top_snap *sn)
 {
-	const struct nfg_region_hdr *h = base;
-	const struct nfg_core_stats *s = nfg_core_stats(base);
+	const struct nfg_slot *slots = lay_at(r, r->lay.slots_off);
+	const struct nfg_lat *lat = lay_at(r, r->lay.lat_off);
 
-	printf("in %.3f Mpps  out %.3f Mpps  drops %.3f Mpps  in-flight %lld |",
-	       (double)(s->rx_pkts - prev_s->rx_pkts) / dt / 1e6, (double)(s->tx_pkts - prev_s->tx_pkts) / dt / 1e6,
-	       (double)(all_drops(s) - all_drops(prev_s)) / dt / 1e6, (long long)in_flight(s));
-	for (uint32_t i = 0; i < h->max_nfs; i++) {
-		const struct nfg_slot *sl = nfg_slot_at(base, i);
-
-		if (sl->state != NFG_SLOT_FREE)
-			printf(" %s %.3f", sl->name, (double)(sl->rx_pkts - prev_nf[i]) / dt / 1e6);
+	memcpy(&sn->s, lay_at(r, r->lay.stats_off), sizeof(sn->s));
+	for (uint32_t i = 0; i < r->lay.max_nfs; i++) {
+		sn->nf_rx[i] = slots[i].rx_pkts;
+		sn->nf_cpu[i] = __atomic_load_n(&slots[i].state, __ATOMIC_ACQUIRE) == NFG_SLOT_FREE
+					? -1
+					: mgr_proc_cpu_seconds(mgr_core_slot_process(&slots[i]));
 	}
-	printf(" (Mpps)\n");
+	for (uint32_t c = 0; c < NFG_LAT_CHAINS; c++)
+		for (uint32_t i = 0; i < NFG_LAT_BUCKETS; i++)
+			sn->lat[c][i] = __atomic_load_n(&lat[c].bucket[i], __ATOMIC_RELAXED);
+}
+
+/* @p ns as a person reads a latency */
+static const char *fmt_ns(uint64_t ns, char *buf, size_t len)
+{
+	if (ns < 1000000)
+		snprintf(buf, len, "%.1f us", (double)ns / 1e3);
+	else
+		snprintf(buf, len, "%.2f ms", (double)ns / 1e6);
+	return buf;
+}
+
+/* One second of rates: the ports' line, then each NF's packets and CPU,
+ * then each chain's packets out and their receive-to-transmit p50/p99 in
+ * that second. */
+static void top_print(const struct nfg_region *r, const struct top_snap *a, const struct top_snap *b, double dt)
+{
+	const struct nfg_slot *slots = lay_at(r, r->lay.slots_off);
+	char name[NFG_NAME_LEN], p50[24], p99[24];
+	uint64_t d[NFG_LAT_BUCKETS];
+
+	printf("in %.3f Mpps  out %.3f Mpps  drops %.3f Mpps  in-flight %lld\n",
+	       (double)(b->s.rx_pkts - a->s.rx_pkts) / dt / 1e6, (double)(b->s.tx_pkts - a->s.tx_pkts) / dt / 1e6,
+	       (double)(all_drops(&b->s) - all_drops(&a->s)) / dt / 1e6, (long long)in_flight(&b->s));
+	for (uint32_t i = 0; i < r->lay.max_nfs; i++) {
+		const struct nfg_slot *sl = &slots[i];
+
+		if (__atomic_load_n(&sl->state, __ATOMIC_ACQUIRE) == NFG_SLOT_FREE)
+			continue;
+		memcpy(name, (const char *)sl->name, sizeof(name)); /* the NF's to write: ended here */
+		name[sizeof(name) - 1] = '\0';
+		printf("  NF %-20s service %3u  %8.3f Mpps", name, sl->service_id,
+		       (double)(b->nf_rx[i] - a->nf_rx[i]) / dt / 1e6);
+		if (a->nf_cpu[i] >= 0 && b->nf_cpu[i] >= a->nf_cpu[i])
+			printf("  CPU %5.1f%%", (b->nf_cpu[i] - a->nf_cpu[i]) * 100.0 / dt);
+		putchar('\n');
+	}
+	for (uint32_t c = 0; c < NFG_LAT_CHAINS; c++) {
+		uint64_t n = 0;
+
+		for (uint32_t i = 0; i < NFG_LAT_BUCKETS; i++)
+			n += d[i] = b->lat[c][i] - a->lat[c][i];
+		if (n)
+			printf("  chain %3u  %8.3f Mpps out  receive to transmit p50 %s, p99 %s\n", c,
+			       (double)n / dt / 1e6, fmt_ns(lat_quantile(d, n, 0.5), p50, sizeof(p50)),
+			       fmt_ns(lat_quantile(d, n, 0.99), p99, sizeof(p99)));
+	}
 	fflush(stdout);
 }
 
-static void snapshot(void *base, struct nfg_core_stats *s, uint64_t *nf)
+static int top(const struct nfg_region *r, int count)
 {
-	memcpy(s, nfg_core_stats(base), sizeof(*s));
-	for (uint32_t i = 0; i < nfg_hdr(base)->max_nfs; i++)
-		nf[i] = nfg_slot_at(base, i)->rx_pkts;
-}
-
-static int top(void *base, int count)
-{
-	struct nfg_core_stats prev;
-	uint64_t prev_nf[NFG_MAX_NFS];
+	struct top_snap *sn = calloc(2, sizeof(*sn));
 	double t0 = mgr_clock_s(CLOCK_MONOTONIC);
+	int cur = 0;
 
-	snapshot(base, &prev, prev_nf);
+	if (!sn) {
+		fprintf(stderr, "nfhost top: out of memory\n");
+		return 1;
+	}
+	top_snapshot(r, &sn[cur]);
 	for (int i = 0; (count == 0 || i < count) && !stop; i++) {
 		double t1;
 
 		mgr_nap_ms(1000);
 		t1 = mgr_clock_s(CLOCK_MONOTONIC);
-		print_rates(base, &prev, prev_nf, t1 - t0);
-		snapshot(base, &prev, prev_nf);
+		top_snapshot(r, &sn[!cur]);
+		top_print(r, &sn[cur], &sn[!cur], t1 - t0);
+		cur = !cur;
 		t0 = t1;
 	}
+	free(sn);
 	return 0;
 }
 
 /* A finite input (a pcap file) has gone through when nothing new arrived
  * for idle_ms and nothing is left inside the platform. */
-static int wait_drained(void *base, int idle_ms, double timeout_s)
+static int wait_drained(const struct nfg_region *r, int idle_ms, double timeout_s)
 {
-	const struct nfg_region_hdr *h = base;
-	const struct nfg_core_stats *s = nfg_core_stats(base);
-	struct nfg_core_stats prev;
-	uint64_t prev_nf[NFG_MAX_NFS], last_rx = (uint64_t)-1;
+	const struct nfg_region_hdr *h = &r->lay;
+	const struct nfg_port *ports = lay_at(r, r->lay.ports_off);
+	const struct nfg_slot *slots = lay_at(r, r->lay.slots_off);
+	const struct nfg_core_stats *s = lay_at(r, r->lay.stats_off);
+	struct top_snap *sn = calloc(2, sizeof(*sn));
+	uint64_t last_rx = (uint64_t)-1;
 	double start = mgr_clock_s(CLOCK_MONOTONIC), last_change = start, last_print = start;
+	int cur = 0, rc = 1;
 
-	snapshot(base, &prev, prev_nf);
+	if (!sn) {
+		fprintf(stderr, "nfhost: out of memory\n");
+		return 1;
+	}
+	top_snapshot(r, &sn[cur]);
 	while (!stop) {
 		double t = mgr_clock_s(CLOCK_MONOTONIC);
 
@@ -328,20 +444,22 @@ static int wait_drained(void *base, int idle_ms, double timeout_s)
 		if (kill(h->core_pid, 0) < 0 && errno == ESRCH) {
 			fprintf(stderr, "nfhost: the core (pid %d) is gone: rx %llu, in flight %lld\n", h->core_pid,
 				(unsigned long long)s->rx_pkts, (long long)in_flight(s));
-			return 1;
+			goto out;
 		}
 		if (t - start > timeout_s) {
 			fprintf(stderr, "nfhost: not drained after %.0f s: rx %llu, in flight %lld\n", timeout_s,
 				(unsigned long long)s->rx_pkts, (long long)in_flight(s));
-			return 1;
+			goto out;
 		}
 		if (t - last_print >= 1.0) {
-			print_rates(base, &prev, prev_nf, t - last_print);
-			snapshot(base, &prev, prev_nf);
+			top_snapshot(r, &sn[!cur]);
+			top_print(r, &sn[cur], &sn[!cur], t - last_print);
+			cur = !cur;
 			last_print = t;
 		}
 		mgr_nap_ms(20);
 	}
+	rc = 0;
 	if (s->last_done_tsc > s->first_rx_tsc && h->tsc_hz) {
 		double dt = (double)(s->last_done_tsc - s->first_rx_tsc) / (double)h->tsc_hz;
 
@@ -349,14 +467,14 @@ static int wait_drained(void *base, int idle_ms, double timeout_s)
 		       (unsigned long long)s->rx_pkts, (unsigned long long)s->tx_pkts, (unsigned long long)all_drops(s),
 		       dt, (double)s->rx_pkts / dt / 1e6, (double)s->tx_pkts / dt / 1e6);
 		for (uint16_t p = 0; p < h->nb_ports; p++) {
-			const struct nfg_port *np = nfg_port_at(base, p);
+			const struct nfg_port *np = &ports[p];
 
 			printf("  port %u %-12s rx %.3f Mpps %.3f Gbps, tx %.3f Mpps %.3f Gbps\n", p, np->name,
 			       (double)np->rx_pkts / dt / 1e6, (double)np->rx_bytes * 8 / dt / 1e9,
 			       (double)np->tx_pkts / dt / 1e6, (double)np->tx_bytes * 8 / dt / 1e9);
 		}
 		for (uint32_t i = 0; i < h->max_nfs; i++) {
-			const struct nfg_slot *sl = nfg_slot_at(base, i);
+			const struct nfg_slot *sl = &slots[i];
 
 			if (sl->state != NFG_SLOT_FREE)
 				printf("  NF %-14s service %u: %llu pkts, %.3f Mpps, %.3f Gbps, %llu dropped\n",
@@ -365,7 +483,9 @@ static int wait_drained(void *base, int idle_ms, double timeout_s)
 				       (unsigned long long)sl->drop_pkts);
 		}
 	}
-	return 0;
+out:
+	free(sn);
+	return rc;
 }
 
 /* Average output rate over a window, as JSON: what benchmarks read. */
@@ -431,7 +551,7 @@ int mgr_stats_top(struct mgr_ctx *ctx, int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	return top(ctx->base, ctx->count);
+	return top(ctx->reg, ctx->count);
 }
 
 int mgr_stats_json(struct mgr_ctx *ctx, int argc, char **argv)
@@ -493,5 +613,5 @@ int mgr_stats_wait_drained(struct mgr_ctx *ctx, int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	return wait_drained(ctx->base, ctx->idle_ms, ctx->timeout_s);
+	return wait_drained(ctx->reg, ctx->idle_ms, ctx->timeout_s);
 }

@@ -64,6 +64,8 @@ int nfg_region_check(const void *base, uint64_t map_size)
 		return nfg_set_error(-EPROTO, "ports_off outside the region");
 	if (!AREA_OK(h->stats_off, sizeof(struct nfg_core_stats)))
 		return nfg_set_error(-EPROTO, "stats_off outside the region");
+	if (!AREA_OK(h->lat_off, NFG_LAT_CHAINS * sizeof(struct nfg_lat)))
+		return nfg_set_error(-EPROTO, "lat_off outside the region");
 	if (!AREA_OK(h->rings_off, rings_len))
 		return nfg_set_error(-EPROTO, "rings_off outside the region");
 	if (h->bufs_off < h->rings_off + rings_len)

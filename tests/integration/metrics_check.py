@@ -37,7 +37,7 @@ def scrape(url):
             fail("family %s lacks the nfhost_ prefix" % f.name)
         if not f.documentation:
             fail("family %s has no HELP" % f.name)
-        if f.type not in ("counter", "gauge"):
+        if f.type not in ("counter", "gauge", "histogram"):
             fail("family %s has type %s (no TYPE line?)" % (f.name, f.type))
         for s in f.samples:
             if f.type == "counter" and not s.name.endswith("_total"):
@@ -113,6 +113,29 @@ def check_values(url, stats, show):
     if one(fams, "nfhost_flows") > fl["live"]:
         fail("nfhost_flows: %s in /metrics, above the %s live before" % (one(fams, "nfhost_flows"), fl["live"]))
     expect("flow hits", one(fams, "nfhost_flow_lookups", result="hit"), fl["hits"])
+    # receive-to-transmit latency: a Prometheus histogram per chain, its
+    # count what `nfhost stats` measured, its buckets cumulative
+    lat = {l["chain"]: l for l in stats["latency"]}
+    if not lat:
+        fail("nfhost stats measured no chain's latency")
+    hist = fams.get("nfhost_chain_latency_seconds")
+    if hist is None or hist.type != "histogram":
+        fail("no histogram nfhost_chain_latency_seconds")
+    for cid, l in lat.items():
+        if not l["p50_ns"] <= l["p99_ns"] <= l["p999_ns"] or l["p50_ns"] <= 0 or l["max_ns"] < l["p999_ns"]:
+            fail("chain %d: p50 %d, p99 %d, p99.9 %d, max %d ns out of order" % (
+                cid, l["p50_ns"], l["p99_ns"], l["p999_ns"], l["max_ns"]))
+        if sum(b[1] for b in l["buckets"]) != l["count"]:
+            fail("chain %d: buckets add up to %d, count %d" % (cid, sum(b[1] for b in l["buckets"]), l["count"]))
+        mine = [x for x in hist.samples if x.labels.get("chain") == str(cid)]
+        bk = [(float(x.labels["le"]), x.value) for x in mine if x.name.endswith("_bucket")]
+        if [v for _, v in bk] != sorted(v for _, v in bk) or bk[-1] != (float("inf"), l["count"]):
+            fail("chain %d: buckets %s not cumulative up to +Inf = %d" % (cid, bk, l["count"]))
+        expect("chain %d latency count" % cid, [x.value for x in mine if x.name.endswith("_count")], [l["count"]])
+        # the median from the histogram's bounds agrees with nfhost's
+        half = next(le for le, v in bk if v >= l["count"] / 2)
+        if not (half / 2 <= (l["p50_ns"] + 1) / 1e9 <= half):
+            fail("chain %d: p50 %d ns is not within the histogram's bucket up to %g s" % (cid, l["p50_ns"], half))
     n = sum(len(f.samples) for f in fams.values())
     print("metrics_check: %d families, %d samples, all as nfhost says (rx %d, %d NFs, %d chains)" % (
         len(fams), n, stats["rx_pkts"], len(stats["nfs"]), len(show["status"]["chains"])))

@@ -2,7 +2,8 @@
 # The exporter (issue 17): `nfhost serve`'s /metrics parsed by Prometheus'
 # own text parser, every value checked against `nfhost stats` and `graph
 # show` once the input has drained (ports, NFs and their own counters,
-# drops by reason, chains, flow table); then, with traffic flowing for
+# drops by reason, chains, flow table, each chain's latency histogram, one
+# entry per packet sent); then, with traffic flowing for
 # ever, the exporter scraped, killed with SIGKILL mid-scrape and started
 # again: the data path loses nothing and the core accounts for every
 # buffer at the end.
@@ -42,6 +43,17 @@ serve
 nfh stats > "$T/stats.json"
 nfh graph show --json > "$T/show.json"
 "$PY" "$(dirname "$0")/metrics_check.py" "$URL" "$T/stats.json" "$T/show.json" || fail "/metrics differs from nfhost"
+# nothing was dropped: each packet's latency was measured once, in the
+# chain the classifier sent it down (the core's --chain 0 until the graph
+# came, then chain 1)
+"$PY" -c "import json, sys
+l = {c['chain']: c for c in json.load(open(sys.argv[1]))['latency']}
+pk = {c['id']: c['pkts'] for c in json.load(open(sys.argv[2]))['status']['chains']}
+assert sum(c['count'] for c in l.values()) == 20000, l
+assert all(c['count'] == pk.get(i) for i, c in l.items()), (l, pk)
+for i, c in sorted(l.items()):
+    print('chain %d: %d packets, receive to transmit p50 %d ns, p99 %d ns, max %d ns' % (i, c['count'], c['p50_ns'], c['p99_ns'], c['max_ns']))
+" "$T/stats.json" "$T/show.json" || fail "nfhost stats: the chains' latencies do not count each packet once"
 "$PY" -c "import json, sys, urllib.request
 a = json.load(urllib.request.urlopen(sys.argv[1] + '/api/stats', timeout=10))
 b = json.load(open(sys.argv[2]))
@@ -60,6 +72,12 @@ for i in $(seq 1 10); do
 	"$PY" "$(dirname "$0")/metrics_check.py" "$URL" --up > /dev/null || fail "scrape $i failed"
 	sleep 0.1
 done
+# top: each NF's rate and CPU, each chain's rate and p50/p99, a second
+nfh top -c 1 > "$T/top.txt" || fail "nfhost top failed: $(cat "$T/top.txt")"
+cat "$T/top.txt"
+grep -Eq "^  NF fwd +service +1 +[0-9.]+ Mpps  CPU +[0-9.]+%$" "$T/top.txt" || fail "top shows no rate and CPU for NF fwd"
+grep -Eq "^  chain +0 +[0-9.]+ Mpps out  receive to transmit p50 [0-9.]+ (us|ms), p99 [0-9.]+ (us|ms)$" "$T/top.txt" ||
+	fail "top shows no latency for chain 0"
 rx0=$(stat_field rx_pkts)
 # a scrape in flight when it dies (it may also not have connected yet)
 "$PY" -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + '/metrics', timeout=10)" "$URL" \

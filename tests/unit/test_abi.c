@@ -228,6 +228,7 @@ static void check_layout(uint64_t size, uint32_t max_nfs, uint32_t ring_size, ui
 			{ "services", h->services_off, NFG_MAX_SERVICES * sizeof(struct nfg_service) },
 			{ "ports", h->ports_off, NFG_MAX_PORTS * sizeof(struct nfg_port) },
 			{ "stats", h->stats_off, sizeof(struct nfg_core_stats) },
+			{ "lat", h->lat_off, NFG_LAT_CHAINS * sizeof(struct nfg_lat) },
 			{ "rings", h->rings_off, 2ull * max_nfs * h->ring_bytes },
 			{ "bufs", h->bufs_off, h->bufs_len },
 		};
@@ -726,6 +727,41 @@ START_TEST(test_slot_counter)
 }
 END_TEST
 
+/* Latency buckets: every time falls in the bucket whose range holds it,
+ * the ranges tile the line in order, and each is within 1/8 of its start
+ * (so a quantile read from them is within 12.5%, 6.25% either side) */
+START_TEST(test_lat_buckets)
+{
+	uint64_t probe[] = { 0, 1, 15, 16, 17, 31, 32, 33, 1000, 1023, 1024, 65535, 1000000, 123456789,
+			     (1ULL << 35) - 1 };
+
+	ck_assert_uint_eq(nfg_lat_bucket_low(0), 0);
+	for (uint32_t b = 0; b + 1 < NFG_LAT_BUCKETS; b++) {
+		uint64_t lo = nfg_lat_bucket_low(b), hi = nfg_lat_bucket_low(b + 1);
+
+		ck_assert_msg(hi > lo, "bucket %u starts at %llu, the next at %llu", b, (unsigned long long)lo,
+			      (unsigned long long)hi);
+		ck_assert_uint_eq(nfg_lat_bucket(lo), b);
+		ck_assert_uint_eq(nfg_lat_bucket(hi - 1), b);
+		if (b >= 16)
+			ck_assert_msg((hi - lo) * 8 <= lo, "bucket %u is %llu ns wide at %llu ns", b,
+				      (unsigned long long)(hi - lo), (unsigned long long)lo);
+	}
+	for (size_t i = 0; i < sizeof(probe) / sizeof(probe[0]); i++) {
+		uint32_t b = nfg_lat_bucket(probe[i]);
+
+		ck_assert_msg(nfg_lat_bucket_low(b) <= probe[i] && probe[i] < nfg_lat_bucket_low(b + 1),
+			      "%llu ns in bucket %u", (unsigned long long)probe[i], b);
+	}
+	/* past the last bucket's start, the last bucket */
+	ck_assert_uint_eq(nfg_lat_bucket(UINT64_MAX), NFG_LAT_BUCKETS - 1);
+	ck_assert_uint_eq(nfg_lat_bucket(1ULL << 40), NFG_LAT_BUCKETS - 1);
+	/* every power of two starts a bucket: Prometheus' bounds are exact */
+	for (int e = 4; e < 35; e++)
+		ck_assert_uint_eq(nfg_lat_bucket_low(nfg_lat_bucket(1ULL << e)), 1ULL << e);
+}
+END_TEST
+
 static Suite *abi_suite(void)
 {
 	Suite *s = suite_create("abi");
@@ -738,6 +774,7 @@ static Suite *abi_suite(void)
 	tcase_add_test(lay, test_slot_lines);
 	tcase_add_test(lay, test_port_stats_lines);
 	tcase_add_test(lay, test_slot_counter);
+	tcase_add_test(lay, test_lat_buckets);
 	tcase_add_unchecked_fixture(reg, unit_tmpdir_setup, unit_tmpdir_teardown);
 	tcase_add_test(reg, test_region_layout);
 	tcase_set_timeout(reg, 20);

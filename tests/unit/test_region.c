@@ -711,7 +711,7 @@ START_TEST(test_attach_bad_offsets)
 		const char *name;
 		uint64_t *off;
 		uint64_t one; /* one element of the area (a slot, a ring...) */
-	} f[7];
+	} f[8];
 
 	create_ready(&r);
 	h = r.base;
@@ -722,7 +722,8 @@ START_TEST(test_attach_bad_offsets)
 	f[4].name = "ports_off", f[4].off = &h->ports_off, f[4].one = sizeof(struct nfg_port);
 	f[5].name = "stats_off", f[5].off = &h->stats_off, f[5].one = sizeof(struct nfg_core_stats);
 	f[6].name = "rings_off", f[6].off = &h->rings_off, f[6].one = h->ring_bytes;
-	for (int i = 0; i < 7; i++) {
+	f[7].name = "lat_off", f[7].off = &h->lat_off, f[7].one = sizeof(struct nfg_lat);
+	for (int i = 0; i < 8; i++) {
 		const uint64_t good = *f[i].off;
 		const uint64_t bad[] = {
 			REGION_SIZE,              /* just past the end */

@@ -115,8 +115,9 @@
  * (NFG_CTRL_ACL_RULE, NFG_CTRL_ACL_COMMIT) and their answer in
  * nfg_pkt.acl_svc / acl; named counters in the slot (struct nfg_counter).
  * 7: NFs that sleep when idle (nfg_slot.wake, NFG_CTRL_REGISTER's slot);
- * the core's lcore CPUs in the header (lcore_cpu) */
-#define NFG_ABI_VERSION 7u
+ * the core's lcore CPUs in the header (lcore_cpu).  8: receive-to-transmit
+ * latency per chain (lat_off, struct nfg_lat) */
+#define NFG_ABI_VERSION 8u
 
 #define NFG_CACHE_LINE 64
 #define NFG_MAX_NFS 254       /**< NF slots per region (the core's --max-nfs, default 64) */
@@ -167,6 +168,7 @@ struct nfg_region_hdr {
 	uint64_t services_off;   /**< format: struct nfg_service[NFG_MAX_SERVICES] */
 	uint64_t ports_off;      /**< format: struct nfg_port[NFG_MAX_PORTS] */
 	uint64_t stats_off;      /**< format: struct nfg_core_stats */
+	uint64_t lat_off;        /**< format: struct nfg_lat[NFG_LAT_CHAINS] */
 	uint64_t rings_off;      /**< format: first ring; rings are ring_bytes apart */
 	uint32_t ring_size;      /**< format: entries per NF ring, power of two */
 	uint32_t ring_bytes;     /**< format: bytes per ring including entries */
@@ -625,6 +627,44 @@ static inline uint64_t nfg_rx_dropped(const struct nfg_core_stats *s)
 {
 	return s->rx_multiseg + s->rx_no_instance + s->rx_ring_full + s->rx_policy_drop + s->iso_rx_nobuf +
 	       s->xsock_rx_nobuf;
+}
+
+/**
+ * Receive-to-transmit time of one chain's packets, from the core's receive
+ * stamp to the burst that sends them out of a port, in log buckets of
+ * nanoseconds: exact below 16 ns, then 8 buckets per power of two (each
+ * within 6.25% of its values).  Written by the core's TX lcore alone, read
+ * by tools; a chain's entry is its ID (0: the core's --chain).
+ */
+#define NFG_LAT_CHAINS 256
+#define NFG_LAT_BUCKETS 272 /**< the last one takes everything from 2^35 ns (34 s) on */
+
+struct nfg_lat {
+	uint64_t count;  /**< packets measured */
+	uint64_t sum_ns; /**< their times added up */
+	uint64_t max_ns; /**< the longest */
+	uint8_t pad[NFG_CACHE_LINE - 24];
+	uint64_t bucket[NFG_LAT_BUCKETS];
+} NFG_ALIGNED;
+
+/** The bucket of a time of @p ns nanoseconds. */
+static inline uint32_t nfg_lat_bucket(uint64_t ns)
+{
+	uint32_t h, b;
+
+	if (ns < 16)
+		return (uint32_t)ns;
+	h = 63 - (uint32_t)__builtin_clzll(ns);
+	b = 16 + (h - 4) * 8 + (uint32_t)((ns >> (h - 3)) & 7);
+	return b < NFG_LAT_BUCKETS ? b : NFG_LAT_BUCKETS - 1;
+}
+
+/** The shortest time, in ns, that falls into bucket @p b. */
+static inline uint64_t nfg_lat_bucket_low(uint32_t b)
+{
+	if (b < 16)
+		return b;
+	return (uint64_t)(8 + (b - 16) % 8) << ((b - 16) / 8 + 1);
 }
 
 /** Control request types. */

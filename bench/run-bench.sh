@@ -11,7 +11,8 @@
 # NF engines next to their libraries alone (BENCH_NF_REFS=0); nfhost next to
 # the direct memif pipeline and the kernel's path (BENCH_PEERS=0); sleeping
 # NFs against polling ones (BENCH_SLEEP) and NFs sharing a CPU
-# (BENCH_DENSITY), full profile.
+# (BENCH_DENSITY), full profile; a chain of one scraped by `nfhost serve`
+# every 100 ms against alone (BENCH_EXPORTER=0 skips it).
 #
 # Profiles: BENCH=quick (the default, under 10 minutes): the reference
 # and nfhost's chain of 1, then nfhost next to its peers (chains of 1 and
@@ -212,6 +213,11 @@ fi
 # polling (bench/run-density.sh; issue 16: 32 NFs >= 0.8x one)
 if [[ ${BENCH_DENSITY:-$FULL} == 1 ]]; then
 	bench/run-density.sh --rows "$ROWS" --plot bench/results/density.png
+fi
+# what watching costs: the chain of one scraped every 100 ms against alone
+# (bench/run-exporter.sh; issue 17: >= 0.97x)
+if [[ ${BENCH_EXPORTER:-1} == 1 ]]; then
+	EXPORTER_ROUNDS=${EXPORTER_ROUNDS:-$( ((FULL)) && echo 7 || echo 5)} bench/run-exporter.sh --rows "$ROWS"
 fi
 # nfhost next to the data paths users would pick instead, same NF work and
 # idle policy (bench/peers/run-peers.sh; issue 15; BENCH_PEERS=0 skips it)

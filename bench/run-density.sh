@@ -30,6 +30,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=$PWD/build/bin
+. bench/lib.sh
 . bench/peers/ovs.sh
 NS=${DENSITY_NFS:-1 2 4 8 16 32 64 128 250}
 OVS_NS=${DENSITY_OVS_NFS-1 2 4 8 16 32}
@@ -104,20 +105,10 @@ one() {
 	# how many NFs had packets in the window: the rules did spread them
 	busy=$(python3 -c "import json,sys; a, b = ({n['slot']: n['rx_pkts'] for n in json.load(open(f))['nfs']} for f in sys.argv[1:3])
 print(sum(1 for s in b if b[s] > a.get(s, 0)))" "$TMP/s0.json" "$TMP/s1.json")
-	stop_pids
+	stop_all
 	printf '  %d %2d NFs %-9s %7.3f Mpps, %d of them had packets\n' "$3" "$n" "$2" "$mpps" "$busy" >&2
 	((busy == n)) || echo "bench: only $busy of $n NFs had packets: the figure is not of $n busy NFs" >&2
 	echo "{\"nfs\": $n, \"mode\": \"$2\", \"round\": $3, \"mpps\": $mpps, \"nfs_busy\": $busy}" >> "$TMP/runs"
-}
-
-# stop_pids: every process this run started, newest first
-stop_pids() {
-	local i
-	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-		kill -TERM "${PIDS[i]}" 2> /dev/null || true
-		wait "${PIDS[i]}" 2> /dev/null || true
-	done
-	PIDS=()
 }
 
 # one_ovs N ROUND: the same over OVS (above); no figure, said, when OVS
@@ -157,7 +148,7 @@ one_ovs() {
 			sleep 0.05
 		done
 		grep -q "peer-nf: ready" "$TMP/nf$k.log" ||
-			{ echo "bench: ovs-vhost: NF $k did not come up: $(tail -n 2 "$TMP/nf$k.log")" >&2; stop_pids; ovs_stop; exit 1; }
+			{ echo "bench: ovs-vhost: NF $k did not come up: $(tail -n 2 "$TMP/nf$k.log")" >&2; stop_all; ovs_stop; exit 1; }
 	done
 	sleep 2
 	for k in $(seq 1 "$n"); do a[$k]=$(ovs_tx $((2 * k))); done
@@ -165,7 +156,7 @@ one_ovs() {
 	sleep "$SECS"
 	c1=$(ovs_tx 1) t1=$(date +%s%N)
 	for k in $(seq 1 "$n"); do (($(ovs_tx $((2 * k))) > a[$k])) && busy=$((busy + 1)); done
-	stop_pids
+	stop_all
 	ovs_stop
 	mpps=$(python3 -c "import sys; print(round((int(sys.argv[2]) - int(sys.argv[1])) / ((int(sys.argv[4]) - int(sys.argv[3])) / 1e9) / 1e6, 4))" "$c0" "$c1" "$t0" "$t1")
 	printf '  %d %2d NFs %-9s %7.3f Mpps, %d of them had packets\n' "$2" "$n" ovs-vhost "$mpps" "$busy" >&2

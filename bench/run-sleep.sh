@@ -30,6 +30,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=$PWD/build/bin
+. bench/lib.sh
 ROUNDS=${SLEEP_ROUNDS:-5}
 SECS=${SLEEP_SECONDS:-2}
 RATE=${SLEEP_RATE:-1000}
@@ -59,51 +60,6 @@ for b in nfhost-core nfhost nf-macswap nf-wake-probe nfh-peer-nf nfh-ref-wake; d
 	[[ -x $B/$b ]] || { echo "bench: $B/$b missing: make all" >&2; exit 1; }
 done
 
-# core PORT-VDEVS... -- CORE-ARGS...: the core on CPU 0, until its region is up
-core() {
-	local eal=()
-	while [[ $1 != -- ]]; do eal+=(--vdev "$1"); shift; done
-	shift
-	taskset -c 0 "$B"/nfhost-core -l 0 --no-pci --in-memory --no-telemetry --file-prefix "$TAG" "${eal[@]}" \
-		-- --name "$TAG" "$@" > "$TMP/core.log" 2>&1 &
-	PIDS+=($!)
-	"$B"/nfhost -r "$REGION" --wait 15 status > /dev/null || { cat "$TMP/core.log" >&2; exit 1; }
-}
-
-# nf BIN SERVICE MODE [LOG]: an NF on CPU 1, MODE sleep or poll (-p)
-nf() {
-	local mode=()
-	[[ $3 == poll ]] && mode=(-p)
-	taskset -c 1 "$B/$1" -r "$REGION" -s "$2" -q "${mode[@]}" > "${4:-/dev/null}" 2>&1 &
-	PIDS+=($!)
-}
-
-# wait_nfs N: until N NFs are active
-wait_nfs() {
-	local i
-	for i in $(seq 1 500); do
-		(($("$B"/nfhost -r "$REGION" stats -f nfs_active) >= $1)) && return 0
-		sleep 0.02
-	done
-	echo "bench: only $("$B"/nfhost -r "$REGION" stats -f nfs_active) of $1 NFs registered" >&2
-	exit 1
-}
-
-# stop: NFs first (last started first), then the core
-stop() {
-	local i
-	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-		kill -TERM "${PIDS[i]}" 2> /dev/null || true
-		wait "${PIDS[i]}" 2> /dev/null || true
-	done
-	PIDS=()
-}
-
-ticks() {
-	local p t=0
-	for p in "$@"; do t=$((t + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}'))); done
-	echo "$t"
-}
 
 row() {
 	echo "$1" >> "$TMP/runs"
@@ -118,7 +74,7 @@ busy() {
 	s0=$("$B"/nfhost -r "$REGION" stats | python3 -c "import json,sys; print(json.load(sys.stdin)['nfs'][0]['sleeps'])")
 	mpps=$("$B"/nfhost -r "$REGION" rate -c "$SECS" | python3 -c "import json,sys; print(json.load(sys.stdin)['mpps_out'])")
 	s1=$("$B"/nfhost -r "$REGION" stats | python3 -c "import json,sys; print(json.load(sys.stdin)['nfs'][0]['sleeps'])")
-	stop
+	stop_all
 	printf '  %d busy  %-5s %8.3f Mpps, the NF slept %d times\n' "$2" "$1" "$mpps" $((s1 - s0)) >&2
 	row "{\"kind\": \"busy\", \"mode\": \"$1\", \"round\": $2, \"mpps\": $mpps, \"sleeps\": $((s1 - s0))}"
 }
@@ -140,7 +96,7 @@ idle() {
 	# over the wall time the two readings took, not SECS alone
 	pct=$(python3 -c "import sys; print(round((int(sys.argv[2]) - int(sys.argv[1])) * 100 / ((float(sys.argv[4]) - float(sys.argv[3])) * int(sys.argv[5])), 2))" \
 		"$t0" "$t1" "$w0" "$w1" "$(getconf CLK_TCK)")
-	stop
+	stop_all
 	printf '  %d idle  %-5s 60 NFs take %6.2f%% of CPU 1\n' "$2" "$1" "$pct" >&2
 	row "{\"kind\": \"idle\", \"mode\": \"$1\", \"round\": $2, \"nfs\": 60, \"cpu_pct\": $pct}"
 }
@@ -166,7 +122,7 @@ wake() {
 		kill -0 "$EDGE" 2> /dev/null || break
 		sleep 0.05
 	done
-	stop # the probe prints its histogram as it leaves; the edge goes after the core
+	stop_all # the probe prints its histogram as it leaves; the edge goes after the core
 	kill -TERM "$EDGE" 2> /dev/null || true
 	wait "$EDGE" 2> /dev/null || true
 	EDGE=

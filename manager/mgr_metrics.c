@@ -335,6 +335,9 @@ static void api_families(struct text *t, const json_t *st, const json_t *show)
 		put(t, "nfhost_chain_packets_total{chain=\"%lld\",chain_name=\"%s\"} %lld\n", (long long)num(x, "id"),
 		    name, (long long)num(x, "pkts"));
 	}
+	family(t, "nfhost_rule_packets_total", "counter", "Packets the classifier matched to a flow rule.");
+	json_array_foreach(json_object_get(show, "rules"), i, x)
+		put(t, "nfhost_rule_packets_total{rule=\"%lld\"} %lld\n", (long long)num(x, "id"), (long long)num(x, "pkts"));
 	family(t, "nfhost_rules", "gauge", "Flow rules in the classifier.");
 	put(t, "nfhost_rules %lld\n", (long long)num(status, "rules"));
 	family(t, "nfhost_flows", "gauge", "Flows in the flow table.");

@@ -17,8 +17,8 @@
  * label value escaped.
  * @param stats  the region's counters (mgr_stats_doc())
  * @param show   the core's graph.show answer (chains, flow table, service
- *   names), or NULL when its API did not answer: those families are then
- *   left out, and nfhost_api_up says 0
+ *   names) with rule.list's rules as "rules", or NULL when its API did not
+ *   answer: those families are then left out, and nfhost_api_up says 0
  * @param[out] len  the text's length
  * @return a malloc'ed text, or NULL out of memory.
  */

@@ -57,19 +57,32 @@ static json_t *stats_now(const struct serve *sv, char *why, size_t len)
 	return doc;
 }
 
-/* The core's graph.show answer, or NULL when its API does not answer in time */
-static json_t *show_now(const struct serve *sv)
+/* The core's answer to {"cmd": @p cmd}, or NULL when its API does not
+ * answer in time */
+static json_t *ask(const struct serve *sv, const char *cmd)
 {
 	json_t *resp = NULL;
 	char err[256];
 
-	if (mgr_client_request(sv->ctx->sock, json_pack("{s:s}", "cmd", "graph.show"), &resp,
-			       SERVE_API_TIMEOUT_MS, err, sizeof(err)) < 0 ||
+	if (mgr_client_request(sv->ctx->sock, json_pack("{s:s}", "cmd", cmd), &resp, SERVE_API_TIMEOUT_MS, err,
+			       sizeof(err)) < 0 ||
 	    !json_is_true(json_object_get(resp, "ok"))) {
 		json_decref(resp);
 		return NULL;
 	}
 	return resp;
+}
+
+/* graph.show's answer, with rule.list's rules (their packets) as "rules":
+ * what mgr_metrics_text() reads of the API; NULL when it does not answer */
+static json_t *show_now(const struct serve *sv)
+{
+	json_t *show = ask(sv, "graph.show"), *rules = show ? ask(sv, "rule.list") : NULL;
+
+	if (rules)
+		json_object_set(show, "rules", json_object_get(rules, "rules"));
+	json_decref(rules);
+	return show;
 }
 
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *type, char *body, size_t len)

@@ -74,6 +74,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 B=$PWD/build/bin
+. bench/lib.sh
 . bench/peers/ovs.sh
 ROUNDS=${PEERS_ROUNDS:-3}
 SECS=${PEERS_SECONDS:-2}
@@ -118,18 +119,6 @@ SYSTEMS=("$@")
 for b in nfhost-core nfhost nf-macswap nfh-peer-nf; do
 	[[ -x $B/$b ]] || { echo "bench: $B/$b missing: make all" >&2; exit 1; }
 done
-
-# the processes of a run, last started first: NFs leave before their core
-# or switch (nfhost-core, when told to stop while an NF leaves and a memif
-# peer has gone, has crashed inside DPDK's memif PMD)
-stop_all() {
-	local i
-	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-		kill -TERM "${PIDS[i]}" 2> /dev/null || true
-		wait "${PIDS[i]}" 2> /dev/null || true
-	done
-	PIDS=()
-}
 
 # run_SYSTEM N sets MPPS, Mpps out of a chain of N NFs, and LOST, the
 # packets the run lost on the way ("null" where the system does not say).

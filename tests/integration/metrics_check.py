@@ -2,8 +2,9 @@
 """Checks of `nfhost serve`'s /metrics with Prometheus' own text parser
 (Debian's python3-prometheus-client), not with nfhost's code.
 
-    metrics_check.py URL STATS.json SHOW.json   the values against `nfhost
-        stats` and `nfhost graph show --json` taken while nothing moves
+    metrics_check.py URL STATS.json SHOW.json RULES.json   the values against
+        `nfhost stats`, `nfhost graph show --json` and the API's rule.list
+        taken while nothing moves
     metrics_check.py URL --up                   one scrape parses, core up
 
 Exits 1 saying what differs."""
@@ -71,7 +72,7 @@ def at_least(what, got, want):
         fail("%s: %s in /metrics, below the %s nfhost read before" % (what, got, want))
 
 
-def check_values(url, stats, show):
+def check_values(url, stats, show, rules):
     fams = scrape(url)
     expect("nfhost_up", one(fams, "nfhost_up"), 1)
     expect("nfhost_api_up", one(fams, "nfhost_api_up"), 1)
@@ -105,6 +106,12 @@ def check_values(url, stats, show):
     for c in show["status"]["chains"]:
         expect("nfhost_chain_packets_total chain %d" % c["id"],
                one(fams, "nfhost_chain_packets", chain=c["id"], chain_name=chains.get(c["id"], "")), c["pkts"])
+    if not rules["rules"]:
+        fail("the test's graph has no rule to check")
+    for r in rules["rules"]:
+        expect("nfhost_rule_packets_total rule %d" % r["id"], one(fams, "nfhost_rule_packets", rule=r["id"]), r["pkts"])
+    if sum(r["pkts"] for r in rules["rules"]) == 0:
+        fail("no rule matched a packet: the check compared zeros")
     fl = show["status"]["flows"]
     for m, k in (("nfhost_flows_capacity", "capacity"), ("nfhost_flows_created", "created")):
         expect(m, one(fams, m), fl[k])
@@ -148,7 +155,7 @@ def main():
         expect("nfhost_up", one(fams, "nfhost_up"), 1)
         print("metrics_check: scrape ok, %d packets received so far" % one(fams, "nfhost_received_packets"))
         return
-    check_values(url, json.load(open(sys.argv[2])), json.load(open(sys.argv[3])))
+    check_values(url, json.load(open(sys.argv[2])), json.load(open(sys.argv[3])), json.load(open(sys.argv[4])))
     # what is not there: a clear status, never a hang or a crash
     for path, method, code in (("/metrics", "POST", 405), ("/nope", "GET", 404)):
         try:

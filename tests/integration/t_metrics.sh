@@ -2,8 +2,8 @@
 # The exporter (issue 17): `nfhost serve`'s /metrics parsed by Prometheus'
 # own text parser, every value checked against `nfhost stats` and `graph
 # show` once the input has drained (ports, NFs and their own counters,
-# drops by reason, chains, flow table, each chain's latency histogram, one
-# entry per packet sent); then, with traffic flowing for
+# drops by reason, chains, rules, flow table, each chain's latency
+# histogram, one entry per packet sent); then, with traffic flowing for
 # ever, the exporter scraped, killed with SIGKILL mid-scrape and started
 # again: the data path loses nothing and the core accounts for every
 # buffer at the end.
@@ -33,6 +33,9 @@ services:
   - {id: 2, name: fwd, nf: nf-forward, cores: "$NF_CPU"}
 chains:
   - {id: 1, name: watched, services: [mon, fwd]}
+  - {id: 2, name: udp, services: [mon, fwd]}
+rules:
+  - {id: 7, proto: udp, chain: udp}
 default: {chain: watched}
 EOF
 ON_CLEANUP+=('[[ -f $T/load.txt ]] && track "$T/load.txt"')
@@ -42,7 +45,11 @@ nfh wait-drained --timeout 30 > /dev/null || fail "the input did not drain"
 serve
 nfh stats > "$T/stats.json"
 nfh graph show --json > "$T/show.json"
-"$PY" "$(dirname "$0")/metrics_check.py" "$URL" "$T/stats.json" "$T/show.json" || fail "/metrics differs from nfhost"
+"$PY" -c "import json, sys; sys.path.insert(0, sys.argv[1]); import api_client
+print(json.dumps(api_client.ask(api_client.connect(sys.argv[2]), {'cmd': 'rule.list'})))" "$(dirname "$0")" \
+	"/run/nfhost/$NAME.sock" > "$T/rules.json" || fail "rule.list did not answer"
+"$PY" "$(dirname "$0")/metrics_check.py" "$URL" "$T/stats.json" "$T/show.json" "$T/rules.json" ||
+	fail "/metrics differs from nfhost"
 # nothing was dropped: each packet's latency was measured once, in the
 # chain the classifier sent it down (the core's --chain 0 until the graph
 # came, then chain 1)

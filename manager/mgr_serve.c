@@ -7,7 +7,11 @@
  *
  *   /metrics     Prometheus text (mgr_metrics.c)
  *   /api/stats   the region's counters as JSON (`nfhost stats`)
- *   /api/graph   the core's graph and status (`nfhost graph show --json`) */
+ *   /api/graph   the core's graph and status (`nfhost graph show --json`)
+ *   /api/events  the counters again every SERVE_EVENT_MS, as server-sent
+ *                events, for pages that update themselves
+ * A thread per connection (at most SERVE_CONNECTIONS): an event stream
+ * waits between its events without holding the other requests up. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,10 +38,19 @@
 #define SERVE_API_TIMEOUT_MS 1000 /* a scrape waits no longer for the core's API */
 #define SERVE_CONNECTIONS 32      /* at once; more are refused by libmicrohttpd */
 #define SERVE_IDLE_S 10           /* a connection idle this long is closed */
+#define SERVE_EVENT_MS 250        /* between two events of a stream */
 
 struct serve {
 	const struct mgr_ctx *ctx;
-	uint64_t requests, failures;
+	uint64_t requests, failures; /* atomic: a thread per connection */
+};
+
+/* One event stream: what is left of the event being sent */
+struct stream {
+	struct serve *sv;
+	char *ev;
+	size_t len, off;
+	uint64_t sent;
 };
 
 /* The region's counters now, or NULL with @p why set (no core, out of memory) */
@@ -61,12 +74,12 @@ static json_t *stats_now(const struct serve *sv, char *why, size_t len)
  * answer in time */
 static json_t *ask(const struct serve *sv, const char *cmd)
 {
-	json_t *resp = NULL;
+	json_t *req = json_pack("{s:s}", "cmd", cmd), *resp = NULL;
 	char err[256];
+	int rc = req ? mgr_client_request(sv->ctx->sock, req, &resp, SERVE_API_TIMEOUT_MS, err, sizeof(err)) : -ENOMEM;
 
-	if (mgr_client_request(sv->ctx->sock, json_pack("{s:s}", "cmd", cmd), &resp, SERVE_API_TIMEOUT_MS, err,
-			       sizeof(err)) < 0 ||
-	    !json_is_true(json_object_get(resp, "ok"))) {
+	json_decref(req); /* the request is the caller's to free */
+	if (rc < 0 || !json_is_true(json_object_get(resp, "ok"))) {
 		json_decref(resp);
 		return NULL;
 	}
@@ -129,6 +142,78 @@ static enum MHD_Result reply_json(struct MHD_Connection *conn, json_t *doc)
 	return reply(conn, MHD_HTTP_OK, "application/json", s, strlen(s));
 }
 
+/* The next event: the counters now ("stats"), or why there are none
+ * ("gone"); a malloc'ed text in @p st */
+static int next_event(struct stream *st)
+{
+	char why[512], *data;
+	json_t *stats = stats_now(st->sv, why, sizeof(why));
+	int n;
+
+	data = stats ? json_dumps(stats, JSON_COMPACT) : NULL;
+	json_decref(stats);
+	free(st->ev);
+	st->ev = NULL;
+	/* a JSON text has no newline in it: one data line an event */
+	n = data ? asprintf(&st->ev, "event: stats\ndata: %s\n\n", data)
+		 : asprintf(&st->ev, "event: gone\ndata: %s\n\n", why);
+	free(data);
+	if (n < 0) {
+		st->ev = NULL;
+		return -1;
+	}
+	st->len = (size_t)n;
+	st->off = 0;
+	return 0;
+}
+
+/* libmicrohttpd's reader of an event stream, in the connection's thread */
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct stream *st = cls;
+	size_t n;
+
+	(void)pos;
+	if (st->off == st->len) {
+		if (st->sent++)
+			mgr_nap_ms(SERVE_EVENT_MS);
+		if (next_event(st) < 0)
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+	}
+	n = st->len - st->off < max ? st->len - st->off : max;
+	memcpy(buf, st->ev + st->off, n);
+	st->off += n;
+	return (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+	struct stream *st = cls;
+
+	free(st->ev);
+	free(st);
+}
+
+static enum MHD_Result reply_stream(struct MHD_Connection *conn, struct serve *sv)
+{
+	struct stream *st = calloc(1, sizeof(*st));
+	struct MHD_Response *r;
+	enum MHD_Result rc;
+
+	if (!st)
+		return reply_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+	st->sv = sv;
+	if (!(r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 << 10, stream_read, st, stream_free))) {
+		free(st);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	rc = MHD_queue_response(conn, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
 				  const char *version, const char *upload, size_t *upload_len, void **state)
 {
@@ -140,7 +225,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	(void)upload;
 	(void)upload_len;
 	(void)state;
-	sv->requests++;
+	__atomic_fetch_add(&sv->requests, 1, __ATOMIC_RELAXED);
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
 		return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "%s: only GET and HEAD\n", method);
 	if (!strcmp(url, "/metrics")) {
@@ -148,7 +233,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		char *text;
 
 		if (!(stats = stats_now(sv, why, sizeof(why)))) {
-			sv->failures++;
+			__atomic_fetch_add(&sv->failures, 1, __ATOMIC_RELAXED);
 			return reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "no region: %s\n", why);
 		}
 		show = show_now(sv);
@@ -161,24 +246,28 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (!strcmp(url, "/api/stats")) {
 		if (!(stats = stats_now(sv, why, sizeof(why)))) {
-			sv->failures++;
+			__atomic_fetch_add(&sv->failures, 1, __ATOMIC_RELAXED);
 			return reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "no region: %s\n", why);
 		}
 		return reply_json(conn, stats);
 	}
 	if (!strcmp(url, "/api/graph")) {
 		if (!(show = show_now(sv))) {
-			sv->failures++;
+			__atomic_fetch_add(&sv->failures, 1, __ATOMIC_RELAXED);
 			return reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "the core's API (%s) did not answer\n",
 					  sv->ctx->sock);
 		}
 		return reply_json(conn, show);
 	}
+	if (!strcmp(url, "/api/events"))
+		return reply_stream(conn, sv);
 	if (!strcmp(url, "/"))
 		return reply_text(conn, MHD_HTTP_OK, "nfhost serve: region %s\n/metrics     Prometheus text\n"
-				  "/api/stats   counters (JSON)\n/api/graph   graph and status (JSON)\n",
-				  sv->ctx->region);
-	return reply_text(conn, MHD_HTTP_NOT_FOUND, "%s: not here (/metrics, /api/stats, /api/graph)\n", url);
+				  "/api/stats   counters (JSON)\n/api/graph   graph and status (JSON)\n"
+				  "/api/events  counters, %d ms apart (server-sent events)\n",
+				  sv->ctx->region, SERVE_EVENT_MS);
+	return reply_text(conn, MHD_HTTP_NOT_FOUND, "%s: not here (/metrics, /api/stats, /api/graph, /api/events)\n",
+			  url);
 }
 
 /* "ADDR:PORT" (IPv4) into @p sa */
@@ -245,7 +334,8 @@ int mgr_serve(struct mgr_ctx *ctx, int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, &sv,
+	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG, 0,
+			     NULL, NULL, on_request, &sv,
 			     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT,
 			     (unsigned)SERVE_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVE_IDLE_S,
 			     MHD_OPTION_END);
@@ -254,8 +344,8 @@ int mgr_serve(struct mgr_ctx *ctx, int argc, char **argv)
 		return 1;
 	}
 	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-	printf("nfhost serve: region %s, on http://%s:%u/ (/metrics, /api/stats, /api/graph)\n", ctx->region,
-	       inet_ntoa(sa.sin_addr), info ? info->port : ntohs(sa.sin_port));
+	printf("nfhost serve: region %s, on http://%s:%u/ (/metrics, /api/stats, /api/graph, /api/events)\n",
+	       ctx->region, inet_ntoa(sa.sin_addr), info ? info->port : ntohs(sa.sin_port));
 	fflush(stdout);
 	sigwait(&sigs, &sig);
 	MHD_stop_daemon(d);

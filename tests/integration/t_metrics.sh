@@ -6,7 +6,7 @@
 # histogram, one entry per packet sent); then, with traffic flowing for
 # ever, the exporter scraped, killed with SIGKILL mid-scrape and started
 # again: the data path loses nothing and the core accounts for every
-# buffer at the end.
+# buffer at the end.  /api/events streams the counters meanwhile.
 . "$(dirname "$0")/lib.sh"
 manager_state
 PY=/usr/bin/python3 # Debian's, with python3-prometheus-client
@@ -85,6 +85,24 @@ cat "$T/top.txt"
 grep -Eq "^  NF fwd +service +1 +[0-9.]+ Mpps  CPU +[0-9.]+%$" "$T/top.txt" || fail "top shows no rate and CPU for NF fwd"
 grep -Eq "^  chain +0 +[0-9.]+ Mpps out  receive to transmit p50 [0-9.]+ (us|ms), p99 [0-9.]+ (us|ms)$" "$T/top.txt" ||
 	fail "top shows no latency for chain 0"
+# the event stream: the counters a few times a second, moving
+"$PY" - "$URL" << 'PY' || fail "/api/events did not stream the counters"
+import json, sys, time, urllib.request
+r = urllib.request.urlopen(sys.argv[1] + "/api/events", timeout=10)
+assert r.headers["Content-Type"] == "text/event-stream", r.headers["Content-Type"]
+t0, rx, ev = time.monotonic(), [], None
+while len(rx) < 5:
+    line = r.readline().decode().rstrip("\n")
+    if line.startswith("event: "):
+        ev = line[7:]
+    elif line.startswith("data: "):
+        assert ev == "stats", "event %r: %s" % (ev, line)
+        rx.append(json.loads(line[6:])["rx_pkts"])
+dt = time.monotonic() - t0
+assert rx == sorted(rx) and rx[-1] > rx[0], rx
+assert 0.6 < dt < 5, "5 events in %.2f s, expected about 1 s (250 ms apart)" % dt
+print("/api/events: 5 events in %.2f s, rx %d to %d" % (dt, rx[0], rx[-1]))
+PY
 rx0=$(stat_field rx_pkts)
 # a scrape in flight when it dies (it may also not have connected yet)
 "$PY" -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + '/metrics', timeout=10)" "$URL" \

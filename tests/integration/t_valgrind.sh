@@ -1,6 +1,7 @@
 #!/bin/bash
-# The non-DPDK parts (libnfguest, the NFs, the nfhost command) are clean
-# under valgrind, with real traffic: no invalid access, no leak.
+# The non-DPDK parts (libnfguest, the NFs, the nfhost command and its
+# exporter, nfhost serve) are clean under valgrind, with real traffic: no
+# invalid access, no leak.
 . "$(dirname "$0")/lib.sh"
 command -v valgrind > /dev/null || fail "valgrind is not installed (make deps)"
 VG=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect)
@@ -20,6 +21,36 @@ wait_nfs 4
 wait_drained 120
 "${VG[@]}" "$B"/nfhost -r "$REGION" stats > "$T/stats.json" 2> "$T/vg-stats.log" || fail "nfhost stats under valgrind: $(cat "$T/vg-stats.log")"
 "${VG[@]}" "$B"/nfhost -r "$REGION" status > /dev/null 2>> "$T/vg-stats.log" || fail "nfhost status under valgrind"
+"${VG[@]}" "$B"/nfhost -r "$REGION" top -c 1 > /dev/null 2>> "$T/vg-stats.log" || fail "nfhost top under valgrind"
+# the exporter: every path once, an event stream, then SIGTERM
+"${VG[@]}" "$B"/nfhost -r "$REGION" serve --listen 127.0.0.1:0 > "$T/serve.log" 2> "$T/vg-serve.log" &
+serve=$!
+PIDS+=("$serve")
+for _ in $(seq 1 200); do
+	grep -q "on http://" "$T/serve.log" && break
+	sleep 0.05
+done
+/usr/bin/python3 - "$(sed -n 's|.* on \(http://127.0.0.1:[0-9]*\)/.*|\1|p' "$T/serve.log")" << 'PY' ||
+import sys, urllib.error, urllib.request
+u = sys.argv[1]
+for p in ("/metrics", "/api/stats", "/api/graph", "/"):
+    urllib.request.urlopen(u + p, timeout=60).read()
+try:
+    urllib.request.urlopen(u + "/nope", timeout=60)
+    sys.exit("/nope answered")
+except urllib.error.HTTPError as e:
+    assert e.code == 404, e.code
+r = urllib.request.urlopen(u + "/api/events", timeout=60)
+n = 0
+while n < 3:
+    n += r.readline().startswith(b"data: ")
+r.close()
+PY
+	fail "nfhost serve under valgrind did not answer: $(cat "$T/serve.log" "$T/vg-serve.log")"
+kill -TERM "$serve"
+rc=0
+wait "$serve" || rc=$?
+((rc == 0)) || fail "nfhost serve exited $rc under valgrind (99: valgrind found errors): $(cat "$T/vg-serve.log")"
 for p in $mon $drop $trail; do
 	kill -TERM "$p"
 	rc=0

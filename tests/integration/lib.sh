@@ -260,6 +260,21 @@ track() {
 	return 0
 }
 
+# start_serve [WRAPPER...]: nfhost serve on a free port (under WRAPPER,
+# e.g. valgrind), its PID in SERVE_PID and its URL in URL; its stdout in
+# $T/serve.log, its stderr in $T/serve.err
+start_serve() {
+	"$@" "$B"/nfhost -r "$REGION" serve --listen 127.0.0.1:0 > "$T/serve.log" 2> "$T/serve.err" &
+	SERVE_PID=$!
+	PIDS+=("$SERVE_PID")
+	for _ in $(seq 1 200); do
+		grep -q "on http://" "$T/serve.log" && break
+		sleep 0.05
+	done
+	URL=$(sed -n 's|.* on \(http://127.0.0.1:[0-9]*\)/.*|\1|p' "$T/serve.log")
+	[[ -n $URL ]] || fail "nfhost serve did not say where it listens: $(cat "$T/serve.log" "$T/serve.err")"
+}
+
 gen_pcap() {
 	"$B"/nfh-pcapgen "$@" > /dev/null
 }

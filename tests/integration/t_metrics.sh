@@ -10,21 +10,6 @@
 . "$(dirname "$0")/lib.sh"
 manager_state
 PY=/usr/bin/python3 # Debian's, with python3-prometheus-client
-SERVE_PID=
-
-# serve: nfhost serve on a free port, its URL in $URL
-serve() {
-	"$B"/nfhost -r "$REGION" serve --listen 127.0.0.1:0 > "$T/serve.log" 2>&1 &
-	SERVE_PID=$!
-	PIDS+=("$SERVE_PID")
-	for _ in $(seq 1 100); do
-		grep -q "on http://" "$T/serve.log" && break
-		sleep 0.05
-	done
-	URL=$(sed -n 's|.* on \(http://127.0.0.1:[0-9]*\)/.*|\1|p' "$T/serve.log")
-	[[ -n $URL ]] || fail "nfhost serve did not say where it listens: $(cat "$T/serve.log")"
-}
-
 gen_pcap -n 20000 -f 200 "$T/in.pcap"
 start_core "net_pcap0,rx_pcap=$T/in.pcap,tx_pcap=$T/out.pcap" -- --chain 1 --wait-nfs 2
 cat > "$T/g.yaml" << EOF
@@ -42,7 +27,7 @@ ON_CLEANUP+=('[[ -f $T/load.txt ]] && track "$T/load.txt"')
 nfh graph load "$T/g.yaml" > "$T/load.txt" 2>&1 || { track "$T/load.txt"; fail "graph load: $(cat "$T/load.txt")"; }
 track "$T/load.txt"
 nfh wait-drained --timeout 30 > /dev/null || fail "the input did not drain"
-serve
+start_serve
 nfh stats > "$T/stats.json"
 nfh graph show --json > "$T/show.json"
 "$PY" -c "import json, sys; sys.path.insert(0, sys.argv[1]); import api_client
@@ -74,7 +59,7 @@ stop_all
 start_core "net_pcap0,rx_pcap=$T/in.pcap,infinite_rx=1" -- --chain 1 --wait-nfs 1
 start_nf fwd nf-forward 1
 wait_nfs 1
-serve
+start_serve
 for i in $(seq 1 10); do
 	"$PY" "$(dirname "$0")/metrics_check.py" "$URL" --up > /dev/null || fail "scrape $i failed"
 	sleep 0.1
@@ -112,7 +97,7 @@ sleep 0.01
 kill -KILL "$SERVE_PID"
 wait "$SERVE_PID" 2> /dev/null || true
 wait "$scraper" 2> /dev/null || true
-serve
+start_serve
 "$PY" "$(dirname "$0")/metrics_check.py" "$URL" --up || fail "the restarted exporter does not answer"
 sleep 0.5
 rx1=$(stat_field rx_pkts)

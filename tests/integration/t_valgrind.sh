@@ -23,14 +23,8 @@ wait_drained 120
 "${VG[@]}" "$B"/nfhost -r "$REGION" status > /dev/null 2>> "$T/vg-stats.log" || fail "nfhost status under valgrind"
 "${VG[@]}" "$B"/nfhost -r "$REGION" top -c 1 > /dev/null 2>> "$T/vg-stats.log" || fail "nfhost top under valgrind"
 # the exporter: every path once, an event stream, then SIGTERM
-"${VG[@]}" "$B"/nfhost -r "$REGION" serve --listen 127.0.0.1:0 > "$T/serve.log" 2> "$T/vg-serve.log" &
-serve=$!
-PIDS+=("$serve")
-for _ in $(seq 1 200); do
-	grep -q "on http://" "$T/serve.log" && break
-	sleep 0.05
-done
-/usr/bin/python3 - "$(sed -n 's|.* on \(http://127.0.0.1:[0-9]*\)/.*|\1|p' "$T/serve.log")" << 'PY' ||
+start_serve "${VG[@]}"
+/usr/bin/python3 - "$URL" << 'PY' ||
 import sys, urllib.error, urllib.request
 u = sys.argv[1]
 for p in ("/metrics", "/api/stats", "/api/graph", "/"):
@@ -46,11 +40,11 @@ while n < 3:
     n += r.readline().startswith(b"data: ")
 r.close()
 PY
-	fail "nfhost serve under valgrind did not answer: $(cat "$T/serve.log" "$T/vg-serve.log")"
-kill -TERM "$serve"
+	fail "nfhost serve under valgrind did not answer: $(cat "$T/serve.log" "$T/serve.err")"
+kill -TERM "$SERVE_PID"
 rc=0
-wait "$serve" || rc=$?
-((rc == 0)) || fail "nfhost serve exited $rc under valgrind (99: valgrind found errors): $(cat "$T/vg-serve.log")"
+wait "$SERVE_PID" || rc=$?
+((rc == 0)) || fail "nfhost serve exited $rc under valgrind (99: valgrind found errors): $(cat "$T/serve.err")"
 for p in $mon $drop $trail; do
 	kill -TERM "$p"
 	rc=0

@@ -169,8 +169,9 @@ static json_t *status_json(struct core *c)
 		for (uint8_t i = 0; i < s->nb; i++) {
 			const struct core_slot_info *ci = &c->ctrl.slot[s->slots[i]];
 
-			json_array_append_new(inst, json_pack("{s:i, s:s, s:i, s:b}", "slot", s->slots[i], "name",
-							      ci->name, "pid", ci->pid, "guest", ci->guest));
+			json_array_append_new(inst, json_pack("{s:i, s:s, s:i, s:b, s:i}", "slot", s->slots[i], "name",
+							      ci->name, "pid", ci->pid, "guest", ci->guest, "socket",
+							      c->slot_sock[s->slots[i]]->socket_id));
 		}
 		r = json_pack("{s:i, s:o, s:i}", "id", id, "instances", inst, "moving_buckets", s->moving);
 		if (s->steer) {

@@ -214,15 +214,30 @@ static const char *graph_name(const json_t *show, const char *kind, json_int_t i
 	return "";
 }
 
+/* The NUMA socket of slot @p slot's region, as the core's status says, ""
+ * when it does not (no API) */
+static void slot_socket(const json_t *show, json_int_t slot, char *out, size_t len)
+{
+	size_t i, k;
+	json_t *s, *in;
+
+	out[0] = '\0';
+	json_array_foreach(json_object_get(json_object_get(show, "status"), "services"), i, s)
+		json_array_foreach(json_object_get(s, "instances"), k, in)
+			if (num(in, "slot") == slot && json_is_integer(json_object_get(in, "socket")))
+				snprintf(out, len, "%lld", (long long)num(in, "socket"));
+}
+
 static char *nf_labels(const json_t *nf, const json_t *show)
 {
-	char name[128], svc[128], *out;
+	char name[128], svc[128], sock[24], *out;
 	const json_t *g = json_object_get(nf, "guest");
 
 	esc(json_string_value(json_object_get(nf, "name")), name, sizeof(name));
 	esc(graph_name(show, "services", num(nf, "service")), svc, sizeof(svc));
-	if (asprintf(&out, "slot=\"%lld\",name=\"%s\",service=\"%lld\",service_name=\"%s\",%s=\"%lld\"",
-		     (long long)num(nf, "slot"), name, (long long)num(nf, "service"), svc, g ? "guest" : "pid",
+	slot_socket(show, num(nf, "slot"), sock, sizeof(sock));
+	if (asprintf(&out, "slot=\"%lld\",name=\"%s\",service=\"%lld\",service_name=\"%s\",socket=\"%s\",%s=\"%lld\"",
+		     (long long)num(nf, "slot"), name, (long long)num(nf, "service"), svc, sock, g ? "guest" : "pid",
 		     (long long)(g ? json_integer_value(g) : num(nf, "pid"))) < 0)
 		return NULL;
 	return out;

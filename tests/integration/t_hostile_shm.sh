@@ -7,7 +7,9 @@
 # NF could have written is retired (counted) and its flows go on at the
 # other instance.  Before issue 13 each of these crashed the core, sent
 # 60 000 B frames, or stranded buffers.  ATTACKS="tx-ring header ..." runs
-# some of them.
+# some of them.  An exporter (nfhost serve) scrapes the region through every
+# attack: it answers 503 while the header is wrecked, parses after each
+# attack, and never dies.
 . "$(dirname "$0")/lib.sh"
 N=12000
 gen_pcap -n $N -f 300 "$T/in.pcap"
@@ -42,12 +44,23 @@ print(j['rx_pkts'], j['tx_pkts'], j['drops'], j['bad_meta'], j['nfs_retired'])")
 	((tx + drops == rx)) || fail "$a: packets unaccounted for: rx $rx, tx $tx, drops $drops"
 	grep -q "$a after" "$T/evil-$a.log" || fail "$a: the attack did not happen"
 	RX=$rx TX=$tx DROPS=$drops BAD_META=$bad_meta RETIRED=$retired
+	/usr/bin/python3 "$ROOT/tests/integration/metrics_check.py" "$URL" --up > /dev/null ||
+		fail "$a: the exporter gave no metrics after the attack: $(cat "$T/serve.err")"
+}
+
+# scrape_code: the HTTP status of /metrics now
+scrape_code() {
+	/usr/bin/python3 -c "import sys, urllib.error, urllib.request
+try:
+    print(urllib.request.urlopen(sys.argv[1] + '/metrics', timeout=10).status)
+except urllib.error.HTTPError as e:
+    print(e.code)" "$URL"
 }
 
 # While the header is wrecked the tools refuse the region with a reason
 # (they check a header before they use it) instead of crashing on it.
 header_window() {
-	local i out rc
+	local i out rc code
 	for i in $(seq 1 1000); do
 		grep -q "header after" "$T/evil-header.log" && break
 		sleep 0.01
@@ -55,9 +68,12 @@ header_window() {
 	grep -q "header after" "$T/evil-header.log" || fail "header: the attack did not happen in 10 s"
 	rc=0
 	out=$("$B"/nfhost -r "$REGION" stats 2>&1) || rc=$?
+	code=$(scrape_code)
 	if ! grep -q "header put back" "$T/evil-header.log"; then
 		((rc == 1)) || fail "header: nfhost stats on the wrecked region exited $rc: $out"
 		echo "nfhost stats on the wrecked region: $out"
+		[[ $code == 503 ]] || fail "header: /metrics on the wrecked region answered $code, not 503"
+		echo "/metrics on the wrecked region: $code"
 	fi
 	for i in $(seq 1 1000); do
 		grep -q "header put back" "$T/evil-header.log" && return 0
@@ -153,8 +169,17 @@ print(' '.join('%s:%s:%s' % (i['name'], i['pid'], i['guest']) for s in j['status
 	finish slot
 }
 
+# one exporter for every attack: it maps the region anew for each request
+start_serve
+serve=$SERVE_PID
+PIDS=() # not one of an attack's, which finish stops
+ON_CLEANUP+=("kill -KILL $serve 2> /dev/null")
 # ATTACKS: which ones (t_asan_core runs some of them under the sanitizers)
 for a in ${ATTACKS:-tx-ring rx-ring tx-head rx-tail peer-tail header slot}; do
 	"case_$a"
 done
-echo "every attack survived"
+kill -TERM "$serve"
+rc=0
+wait "$serve" || rc=$?
+((rc == 0)) || fail "the exporter exited $rc: $(cat "$T/serve.err")"
+echo "every attack survived, the exporter's too"

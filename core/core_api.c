@@ -168,10 +168,14 @@ static json_t *status_json(struct core *c)
 		inst = json_array();
 		for (uint8_t i = 0; i < s->nb; i++) {
 			const struct core_slot_info *ci = &c->ctrl.slot[s->slots[i]];
+			const struct core_sock *sk = c->slot_sock[s->slots[i]];
+			json_t *o = json_pack("{s:i, s:s, s:i, s:b}", "slot", s->slots[i], "name", ci->name, "pid", ci->pid,
+					      "guest", ci->guest);
 
-			json_array_append_new(inst, json_pack("{s:i, s:s, s:i, s:b, s:i}", "slot", s->slots[i], "name",
-							      ci->name, "pid", ci->pid, "guest", ci->guest, "socket",
-							      c->slot_sock[s->slots[i]]->socket_id));
+			/* the socket of the region it maps, once a grant set one */
+			if (o && sk)
+				json_object_set_new(o, "socket", json_integer(sk->socket_id));
+			json_array_append_new(inst, o);
 		}
 		r = json_pack("{s:i, s:o, s:i}", "id", id, "instances", inst, "moving_buckets", s->moving);
 		if (s->steer) {

@@ -87,7 +87,7 @@ def check_values(url, stats, show, rules):
                      ("nfhost_port_transmitted_packets", "tx_pkts"), ("nfhost_port_transmitted_bytes", "tx_bytes")):
             expect("%s port %d" % (m, p["id"]), one(fams, m, port=p["id"], name=p["name"]), p[k])
     names = {s["id"]: s["name"] for s in show["graph"]["services"]}
-    sockets = {i["slot"]: i["socket"] for s in show["status"]["services"] for i in s["instances"]}
+    sockets = {i["slot"]: i.get("socket", "") for s in show["status"]["services"] for i in s["instances"]}
     for nf in stats["nfs"]:
         lab = {"slot": nf["slot"], "name": nf["name"], "service": nf["service"],
                "service_name": names.get(nf["service"], ""), "socket": sockets.get(nf["slot"], "")}

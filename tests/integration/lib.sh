@@ -251,11 +251,12 @@ check_after_death() {
 
 # track FILE: NFs nfhost starts are not our children; their PIDs come from
 # its output ("started NAME (pid P)"), and cleanup kills them like ours (by
-# PID, only those running against our region)
+# PID, only those running against one of our core's regions: NAME-sN, or
+# an untrusted service's NAME-uID)
 track() {
 	local p
 	for p in $(sed -n 's/.*started .* (pid \([0-9]*\)).*/\1/p' "$1"); do
-		grep -qF -- "$REGION" "/proc/$p/cmdline" 2> /dev/null && PIDS+=("$p")
+		grep -qF -- "${REGION%-s*}-" "/proc/$p/cmdline" 2> /dev/null && PIDS+=("$p")
 	done
 	return 0
 }

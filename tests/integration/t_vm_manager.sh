@@ -26,6 +26,13 @@ cat "$T/start.out"
 grep -q "ready in" "$T/start.out" || fail "vm start did not report start-to-ready time"
 start_nf mon nf-monitor 1
 wait_drained 120
+# vCPUs pinned onto the core's lcore (CPU 0): refused before libvirt is asked
+if "$B"/nfhost vm start --core "$NAME" --nf nf-forward --service 3 --name "$VM-lc" --cpus 0 > "$T/lc.out" 2>&1; then
+	"$B"/nfhost vm stop --force "$VM-lc" > /dev/null 2>&1
+	fail "vm start pinned a guest onto the core's lcore: $(cat "$T/lc.out")"
+fi
+grep -q "nfhost vm: --cpus '0' include CPU 0, where the core's data path busy-polls" "$T/lc.out" ||
+	fail "the refusal of --cpus 0 does not say why: $(cat "$T/lc.out")"
 "$B"/nfhost vm list > "$T/list.out" || fail "vm list failed"
 cat "$T/list.out"
 grep "$VM" "$T/list.out" | grep -q "nf-forward" || fail "vm list does not show $VM running nf-forward"
